@@ -1,0 +1,47 @@
+# Front door of the project. `make demo` and `make test` are all a new user needs.
+BUILD      ?= build
+ASAN_BUILD ?= build/asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build build-asan test test-unit test-docker bench plugins demo clean format
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTP_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# Unit and file-system tests under ASan/UBSan, then the Docker tests against the managed plugins.
+test: build-asan build
+	scripts/ensure-dockerd.sh
+	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
+	$(MAKE) --no-print-directory plugins
+	cd $(BUILD) && ctest --output-on-failure --timeout 900 -L docker
+
+# Installs (or re-installs) the managed plugins from locally built root file systems.
+plugins: build
+	scripts/ensure-dockerd.sh
+	scripts/build-plugins.sh $(BUILD)
+
+bench: build
+	scripts/ensure-dockerd.sh
+	bench/run.sh $(BUILD)
+
+demo: build
+	$(MAKE) --no-print-directory plugins
+	demo/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers on /var/run/docker.sock: starts dockerd when none runs,
+# clearing a stale pid file a killed dockerd left behind. Waits at most 60 s.
+set -euo pipefail
+
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
+pid_file=/var/run/docker.pid
+if [[ -f "$pid_file" ]] && ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+  echo "ensure-dockerd: removing stale $pid_file"
+  rm -f "$pid_file"
+fi
+containerd_pid=/run/docker/containerd/containerd.pid
+if [[ -f "$containerd_pid" ]] && ! kill -0 "$(cat "$containerd_pid")" 2>/dev/null; then
+  rm -f "$containerd_pid"
+fi
+
+if ! pgrep -x dockerd >/dev/null; then
+  log=/var/log/tp-dockerd.log
+  echo "ensure-dockerd: starting dockerd (log: $log)"
+  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+fi
+
+deadline=$((SECONDS + 60))
+until docker info >/dev/null 2>&1; do
+  if ((SECONDS > deadline)); then
+    echo "ensure-dockerd: dockerd did not answer within 60 s; last log lines:" >&2
+    tail -20 /var/log/tp-dockerd.log >&2 || true
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "ensure-dockerd: dockerd is up"

@@ -1,0 +1,48 @@
+// RemoteMount is one live FUSE mount of a remote SFTP server's whole tree ("/"), shared by every
+// volume on the same server; RemoteMountFactory makes them. The volume logic depends only on
+// these interfaces; sftp_remote_mount.h provides the real implementation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tp::telemount {
+
+// Where a remote tree lives and how it is mounted. Equal endpoints share one mount.
+struct RemoteEndpoint {
+  std::string host;
+  uint16_t port = 0;
+  bool read_only = false;
+
+  // A stable text form usable in file names, e.g. "127.0.0.1_2222_rw".
+  std::string Key() const;
+  bool operator==(const RemoteEndpoint&) const = default;
+};
+
+class RemoteMount {
+ public:
+  virtual ~RemoteMount() = default;
+
+  // The local folder where the remote "/" appears; remote path P is at mountpoint() + P.
+  virtual const std::string& mountpoint() const = 0;
+
+  // Returns "" when `remote_path` (absolute) is an existing folder on the server, otherwise a
+  // sentence naming the problem ("no such folder /x on 127.0.0.1:2222"). Never blocks longer
+  // than the request timeout.
+  virtual std::string CheckFolder(const std::string& remote_path) = 0;
+};
+
+class RemoteMountFactory {
+ public:
+  virtual ~RemoteMountFactory() = default;
+
+  // Connects to `endpoint` and mounts its tree at `mountpoint` (created if missing; a stale
+  // mount left there by a crashed process is detached first). Throws std::runtime_error with a
+  // sentence naming the problem (e.g. "cannot connect to 10.0.0.1:2222: Connection refused").
+  // The mount is unmounted when the returned object is destroyed.
+  virtual std::unique_ptr<RemoteMount> Mount(const RemoteEndpoint& endpoint,
+                                             const std::string& mountpoint) = 0;
+};
+
+}  // namespace tp::telemount
