@@ -16,7 +16,9 @@ struct RemoteEndpoint {
   bool read_only = false;
 
   // A stable text form usable in file names, e.g. "127.0.0.1_2222_rw".
-  std::string Key() const;
+  std::string Key() const {
+    return host + "_" + std::to_string(port) + (read_only ? "_ro" : "_rw");
+  }
   bool operator==(const RemoteEndpoint&) const = default;
 };
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the local images the tests and the demo use, without any registry (`docker import` of
+# a root folder assembled here):
+#   tp-busybox:latest      busybox-static with its applet links; CMD sh
+#   tp-sftp-export:latest  BUILD_DIR/bin/sftp-export + OpenSSH sftp-server and their libraries;
+#                          ENTRYPOINT sftp-export --listen 0.0.0.0:2222 --root /
+# An image whose inputs (binaries and this script) are unchanged is kept: the input hash is
+# stored in the image label tp.inputs.
+#
+# usage: scripts/build-images.sh BUILD_DIR [IMAGE...]   (IMAGE: tp-busybox, tp-sftp-export)
+set -euo pipefail
+
+build_dir=${1:?usage: build-images.sh BUILD_DIR [IMAGE...]}
+build_dir=$(cd "$build_dir" && pwd)
+shift
+images=("$@")
+((${#images[@]})) || images=(tp-busybox tp-sftp-export)
+script=$(readlink -f "$0")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+say() { echo "build-images: $*"; }
+
+# Copies FILE to ROOT/DEST (DEST defaults to FILE's own path) and every shared library ldd
+# lists for it, with the dynamic loader, at their own paths.
+copy_with_libraries() {
+  local file=$1 root=$2 dest=${3:-$1}
+  install -D -m 0755 "$file" "$root$dest"
+  local library
+  for library in $(ldd "$file" 2>/dev/null | grep -oE '/[^ ]+' | sort -u); do
+    [[ -e "$root$library" ]] || install -D -m 0755 "$(readlink -f "$library")" "$root$library"
+  done
+}
+
+add_base_files() {
+  local root=$1
+  mkdir -p "$root"/{tmp,etc,root,proc,sys,dev}
+  chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
+    >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+}
+
+inputs_hash() { cat "$script" "$@" | sha256sum | cut -c1-16; }
+
+# Imports ROOT as IMAGE:latest with the given --change lines, unless it exists with HASH.
+import_image() {
+  local image=$1 hash=$2 root=$3
+  shift 3
+  local changes=(--change "LABEL tp.inputs=$hash")
+  local change
+  for change in "$@"; do changes+=(--change "$change"); done
+  tar -C "$root" --numeric-owner -cf - . | docker import "${changes[@]}" - "$image:latest" >/dev/null
+  say "built $image:latest ($(du -sh "$root" | cut -f1), inputs $hash)"
+}
+
+up_to_date() {
+  local image=$1 hash=$2
+  local current
+  current=$(docker image inspect -f '{{index .Config.Labels "tp.inputs"}}' "$image:latest" \
+    2>/dev/null || true)
+  if [[ "$current" == "$hash" ]]; then
+    say "$image:latest is up to date (inputs $hash)"
+    return 0
+  fi
+  return 1
+}
+
+build_busybox() {
+  local busybox=/bin/busybox
+  [[ -x "$busybox" ]] || { echo "build-images: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+  local hash
+  hash=$(inputs_hash "$busybox")
+  up_to_date tp-busybox "$hash" && return
+  local root=$work/busybox applet
+  add_base_files "$root"
+  install -D -m 0755 "$busybox" "$root/bin/busybox"
+  for applet in $("$busybox" --list-full); do
+    [[ -e "$root/$applet" ]] || { mkdir -p "$(dirname "$root/$applet")"; ln -s /bin/busybox "$root/$applet"; }
+  done
+  import_image tp-busybox "$hash" "$root" 'CMD ["sh"]' 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin'
+}
+
+build_sftp_export() {
+  local exporter=$build_dir/bin/sftp-export server=/usr/lib/openssh/sftp-server
+  [[ -x "$exporter" ]] || { echo "build-images: $exporter missing; run make build" >&2; exit 1; }
+  [[ -x "$server" ]] || { echo "build-images: $server missing (apt-get install openssh-sftp-server)" >&2; exit 1; }
+  local hash
+  hash=$(inputs_hash "$exporter" "$server")
+  up_to_date tp-sftp-export "$hash" && return
+  local root=$work/sftp-export
+  add_base_files "$root"
+  copy_with_libraries "$exporter" "$root" /sftp-export
+  copy_with_libraries "$server" "$root"
+  import_image tp-sftp-export "$hash" "$root" \
+    'ENTRYPOINT ["/sftp-export", "--listen", "0.0.0.0:2222", "--root", "/"]' 'EXPOSE 2222'
+}
+
+for image in "${images[@]}"; do
+  case "$image" in
+    tp-busybox) build_busybox ;;
+    tp-sftp-export) build_sftp_export ;;
+    *) echo "build-images: unknown image $image" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,76 @@
+// SftpFileSystem implements the libfuse3 high-level operations over one SftpConnection: every
+// path P of the mount is the remote path remote_root + P. Reads of a sequential reader are split
+// into concurrent requests and prefetched; writes are pipelined and their errors reported no
+// later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Thread-safe:
+// it is meant for the multi-threaded FUSE loop.
+#pragma once
+
+#define FUSE_USE_VERSION 35
+#include <fuse.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "telemount/fs/attribute_cache.h"
+#include "telemount/sftp/sftp_session.h"
+
+namespace tp::telemount {
+
+class SftpFileSystem {
+ public:
+  SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection, std::string remote_root,
+                 std::chrono::milliseconds cache_timeout);
+
+  // The operation table; each entry finds this object in fuse_get_context()->private_data.
+  static const fuse_operations& Operations();
+
+  std::chrono::milliseconds cache_timeout() const { return cache_timeout_; }
+
+  // The FUSE operations (paths are mount-relative, absolute; results are 0 or -errno).
+  int GetAttr(const char* path, struct stat* st, fuse_file_info* fi);
+  int ReadLink(const char* path, char* buffer, size_t size);
+  int MakeDirectory(const char* path, mode_t mode);
+  int Unlink(const char* path);
+  int RemoveDirectory(const char* path);
+  int Symlink(const char* target, const char* path);
+  int Rename(const char* from, const char* to, unsigned int flags);
+  int Link(const char* from, const char* to);
+  int Chmod(const char* path, mode_t mode, fuse_file_info* fi);
+  int Chown(const char* path, uid_t uid, gid_t gid, fuse_file_info* fi);
+  int Truncate(const char* path, off_t size, fuse_file_info* fi);
+  int Open(const char* path, fuse_file_info* fi);
+  int Create(const char* path, mode_t mode, fuse_file_info* fi);
+  int Read(char* buffer, size_t size, off_t offset, fuse_file_info* fi);
+  int Write(const char* buffer, size_t size, off_t offset, fuse_file_info* fi);
+  int StatFs(const char* path, struct statvfs* stats);
+  int Flush(fuse_file_info* fi);
+  int Release(fuse_file_info* fi);
+  int Fsync(fuse_file_info* fi);
+  int OpenDirectory(const char* path, fuse_file_info* fi);
+  int ReadDirectory(const char* path, void* buffer, fuse_fill_dir_t filler, fuse_file_info* fi,
+                    fuse_readdir_flags flags);
+  int ReleaseDirectory(fuse_file_info* fi);
+  int Utimens(const char* path, const timespec times[2], fuse_file_info* fi);
+
+ private:
+  struct OpenFile;
+  struct OpenDirectoryHandle;
+
+  std::string RemotePath(const char* path) const;
+  std::shared_ptr<sftp::SftpSession> Session(int* error);
+  // Runs one request that answers STATUS; returns 0 or -errno.
+  int CallStatus(sftp::PacketType type, const std::function<void(sftp::PacketWriter&)>& fill);
+  int Lstat(const std::string& remote, sftp::FileAttributes* attributes);
+  int SetAttributes(const char* path, fuse_file_info* fi, const sftp::FileAttributes& attributes);
+  bool DirectoryHasEntries(const std::string& remote);
+  int ExplainFailure(int error, const std::string& remote, sftp::PacketType operation);
+  int WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes);
+
+  std::shared_ptr<sftp::SftpConnection> connection_;
+  const std::string remote_root_;  // "" for "/", otherwise without a trailing slash
+  const std::chrono::milliseconds cache_timeout_;
+  AttributeCache attributes_;
+};
+
+}  // namespace tp::telemount

@@ -1,0 +1,349 @@
+#include "telemount/sftp/sftp_session.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tp::sftp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+// Connects a TCP socket to host:port before the deadline; returns it or sets *error.
+UniqueFd ConnectTcp(const std::string& host, uint16_t port, Clock::time_point deadline,
+                    std::string* error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* results = nullptr;
+  const std::string service = std::to_string(port);
+  if (int status = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &results); status != 0) {
+    *error = "cannot resolve " + host + ": " + gai_strerror(status);
+    return {};
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(results, freeaddrinfo);
+  *error = "cannot connect to " + host + ":" + service;
+  for (addrinfo* address = results; address != nullptr; address = address->ai_next) {
+    UniqueFd fd(::socket(address->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.Valid()) continue;
+    int result = ::connect(fd.Get(), address->ai_addr, address->ai_addrlen);
+    if (result != 0 && errno == EINPROGRESS) {
+      pollfd waiter{fd.Get(), POLLOUT, 0};
+      if (::poll(&waiter, 1, RemainingMs(deadline)) != 1) {
+        *error += ": timed out";
+        continue;
+      }
+      int so_error = 0;
+      socklen_t length = sizeof(so_error);
+      ::getsockopt(fd.Get(), SOL_SOCKET, SO_ERROR, &so_error, &length);
+      result = so_error == 0 ? 0 : -1;
+      errno = so_error;
+    }
+    if (result != 0) {
+      *error = "cannot connect to " + host + ":" + service + ": " + std::strerror(errno);
+      continue;
+    }
+    ::fcntl(fd.Get(), F_SETFL, ::fcntl(fd.Get(), F_GETFL) & ~O_NONBLOCK);
+    int one = 1;
+    ::setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    error->clear();
+    return fd;
+  }
+  return {};
+}
+
+// Reads exactly `size` bytes before the deadline (used only during the handshake).
+bool ReadExactly(int fd, uint8_t* data, size_t size, Clock::time_point deadline) {
+  while (size > 0) {
+    pollfd waiter{fd, POLLIN, 0};
+    if (::poll(&waiter, 1, RemainingMs(deadline)) != 1) return false;
+    ssize_t n = ::recv(fd, data, size, 0);
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+uint32_t BigEndian32(const uint8_t* bytes) {
+  return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) |
+         bytes[3];
+}
+
+// Sends INIT and reads VERSION; returns the server's extensions or sets *error.
+bool Handshake(int fd, Clock::time_point deadline, std::map<std::string, std::string>* extensions,
+               std::string* error) {
+  auto init = std::move(PacketWriter(PacketType::kInit).U32(kProtocolVersion)).Finish();
+  if (::send(fd, init.data(), init.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(init.size())) {
+    *error = "cannot send SFTP init";
+    return false;
+  }
+  uint8_t header[4];
+  if (!ReadExactly(fd, header, 4, deadline)) {
+    *error = "no SFTP version reply (is this an SFTP server?)";
+    return false;
+  }
+  const uint32_t length = BigEndian32(header);
+  if (length < 5 || length > 64 * 1024) {
+    *error = "malformed SFTP version reply (is this an SFTP server?)";
+    return false;
+  }
+  std::vector<uint8_t> body(length);
+  if (!ReadExactly(fd, body.data(), length, deadline)) {
+    *error = "truncated SFTP version reply";
+    return false;
+  }
+  PacketReader reader(body);
+  if (reader.U8() != static_cast<uint8_t>(PacketType::kVersion)) {
+    *error = "server did not answer SFTP init with a version (is this an SFTP server?)";
+    return false;
+  }
+  const uint32_t version = reader.U32();
+  if (version != kProtocolVersion) {
+    *error = "server speaks SFTP version " + std::to_string(version) + ", we need 3";
+    return false;
+  }
+  while (reader.ok() && !reader.AtEnd()) {
+    std::string name = reader.String();
+    std::string data = reader.String();
+    if (reader.ok()) (*extensions)[name] = data;
+  }
+  return true;
+}
+
+}  // namespace
+
+PacketReader SftpReply::Payload() const {
+  PacketReader reader(packet);
+  reader.U8();
+  reader.U32();
+  return reader;
+}
+
+StatusCode SftpReply::Status() const {
+  if (error != 0 || type() != PacketType::kStatus) return StatusCode::kFailure;
+  return static_cast<StatusCode>(Payload().U32());
+}
+
+int SftpReply::Errno(PacketType expected) const {
+  if (error != 0) return error;
+  if (type() == PacketType::kStatus) {
+    const StatusCode status = Status();
+    if (expected == PacketType::kStatus) return StatusToErrno(status);
+    // A STATUS where data was expected: OK is a protocol error, EOF means no data.
+    if (status == StatusCode::kOk) return EBADMSG;
+    if (status == StatusCode::kEof) return ENODATA;
+    return StatusToErrno(status);
+  }
+  return type() == expected ? 0 : EBADMSG;
+}
+
+std::shared_ptr<SftpSession> SftpSession::Connect(const SessionOptions& options,
+                                                  std::string* error) {
+  const auto deadline = Clock::now() + options.connect_timeout;
+  UniqueFd fd = ConnectTcp(options.host, options.port, deadline, error);
+  if (!fd.Valid()) return nullptr;
+  std::map<std::string, std::string> extensions;
+  if (!Handshake(fd.Get(), deadline, &extensions, error)) {
+    *error = options.host + ":" + std::to_string(options.port) + ": " + *error;
+    return nullptr;
+  }
+  timeval send_timeout{};
+  send_timeout.tv_sec = options.request_timeout.count() / 1000;
+  send_timeout.tv_usec = (options.request_timeout.count() % 1000) * 1000;
+  ::setsockopt(fd.Get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  return std::shared_ptr<SftpSession>(
+      new SftpSession(options, std::move(fd), std::move(extensions)));
+}
+
+SftpSession::SftpSession(SessionOptions options, UniqueFd socket,
+                         std::map<std::string, std::string> extensions)
+    : options_(std::move(options)),
+      socket_(std::move(socket)),
+      extensions_(std::move(extensions)),
+      reader_([this] { ReadReplies(); }) {
+  spdlog::debug("sftp {}: connected", Describe());
+}
+
+SftpSession::~SftpSession() {
+  Break("session closed");
+  reader_.join();
+}
+
+std::string SftpSession::Describe() const {
+  return options_.host + ":" + std::to_string(options_.port);
+}
+
+void SftpSession::Break(const std::string& reason) {
+  if (broken_.exchange(true)) return;
+  spdlog::info("sftp {}: connection lost: {}", Describe(), reason);
+  ::shutdown(socket_.Get(), SHUT_RDWR);
+  std::map<uint32_t, std::promise<SftpReply>> failed;
+  {
+    std::lock_guard lock(pending_mutex_);
+    failed.swap(pending_);
+  }
+  for (auto& [id, promise] : failed) promise.set_value(SftpReply{EIO, {}});
+}
+
+bool SftpSession::SendAll(const std::vector<uint8_t>& bytes) {
+  std::lock_guard lock(send_mutex_);
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(socket_.Get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                               size_t payload_size_hint) {
+  const uint32_t id = next_id_.fetch_add(1);
+  PacketWriter writer(type, payload_size_hint + 4);
+  writer.U32(id);
+  fill(writer);
+  std::vector<uint8_t> bytes = std::move(writer).Finish();
+
+  std::promise<SftpReply> promise;
+  PendingReply reply = promise.get_future();
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (broken_.load()) {
+      promise.set_value(SftpReply{EIO, {}});
+      return reply;
+    }
+    pending_.emplace(id, std::move(promise));
+  }
+  if (!SendAll(bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+  return reply;
+}
+
+PendingReply SftpSession::SendExtended(std::string_view name,
+                                       const std::function<void(PacketWriter&)>& fill) {
+  return Send(PacketType::kExtended, [&](PacketWriter& writer) {
+    writer.String(name);
+    fill(writer);
+  });
+}
+
+SftpReply SftpSession::Await(PendingReply& reply) {
+  if (reply.wait_for(options_.request_timeout) != std::future_status::ready) {
+    Break("no reply within " + std::to_string(options_.request_timeout.count()) + " ms");
+  }
+  return reply.get();
+}
+
+SftpReply SftpSession::Call(PacketType type, const std::function<void(PacketWriter&)>& fill) {
+  PendingReply reply = Send(type, fill);
+  return Await(reply);
+}
+
+void SftpSession::Deliver(std::vector<uint8_t> packet) {
+  if (packet.size() < 5) {
+    Break("reply too short");
+    return;
+  }
+  const uint32_t id = BigEndian32(packet.data() + 1);
+  std::promise<SftpReply> promise;
+  {
+    std::lock_guard lock(pending_mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) {
+      spdlog::debug("sftp {}: reply for unknown request {}", Describe(), id);
+      return;
+    }
+    promise = std::move(it->second);
+    pending_.erase(it);
+  }
+  promise.set_value(SftpReply{0, std::move(packet)});
+}
+
+void SftpSession::ReadReplies() {
+  // Replies are parsed out of one large buffer to keep system calls few.
+  std::vector<uint8_t> buffer(512 * 1024);
+  size_t begin = 0, end = 0;
+  while (!broken_.load()) {
+    while (end - begin >= 4) {
+      const uint32_t length = BigEndian32(buffer.data() + begin);
+      if (length == 0 || length > kMaxPacketLength) {
+        Break("malformed reply length " + std::to_string(length));
+        return;
+      }
+      if (end - begin - 4 < length) {
+        if (buffer.size() < length + 4) buffer.resize(length + 4);
+        break;
+      }
+      const uint8_t* start = buffer.data() + begin + 4;
+      Deliver(std::vector<uint8_t>(start, start + length));
+      begin += 4 + length;
+    }
+    if (begin == end) {
+      begin = end = 0;
+    } else if (begin > 0 && buffer.size() - end < 64 * 1024) {
+      std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (end == buffer.size()) buffer.resize(buffer.size() * 2);
+    ssize_t n = ::recv(socket_.Get(), buffer.data() + end, buffer.size() - end, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Break(n == 0 ? "server closed the connection" : std::string(std::strerror(errno)));
+      return;
+    }
+    end += static_cast<size_t>(n);
+  }
+}
+
+SftpConnection::SftpConnection(SessionOptions options, std::chrono::milliseconds retry_interval)
+    : options_(std::move(options)), retry_interval_(retry_interval) {}
+
+SftpConnection::~SftpConnection() = default;
+
+std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
+  {
+    std::lock_guard lock(state_mutex_);
+    if (current_ && !current_->broken()) return current_;
+  }
+  // One attempt at a time; each is bounded by the connect timeout.
+  std::lock_guard connecting(connect_mutex_);
+  {
+    std::lock_guard lock(state_mutex_);
+    if (current_ && !current_->broken()) return current_;
+    if (Clock::now() - last_failure_ < retry_interval_) {
+      if (error) *error = last_error_;
+      return nullptr;
+    }
+  }
+  std::string reason;
+  std::shared_ptr<SftpSession> session = SftpSession::Connect(options_, &reason);
+  std::shared_ptr<SftpSession> previous;
+  std::lock_guard lock(state_mutex_);
+  if (!session) {
+    if (last_error_ != reason) spdlog::warn("sftp: {}", reason);
+    last_failure_ = Clock::now();
+    last_error_ = reason;
+    if (error) *error = reason;
+    return nullptr;
+  }
+  if (current_) spdlog::info("sftp {}: reconnected", session->Describe());
+  previous = std::exchange(current_, session);
+  last_error_.clear();
+  return session;
+}
+
+}  // namespace tp::sftp

@@ -1,0 +1,119 @@
+// SftpSession is one SFTP v3 conversation over a plain TCP connection (no SSH layer), as served
+// by OpenSSH's sftp-server behind a TCP listener. Many requests may be in flight at once: each
+// gets an id, a reader thread matches replies to them. Every wait has a deadline; when the link
+// fails or a request times out, the session is broken for good and every pending and later
+// request fails with EIO at once. SftpConnection replaces broken sessions by new ones.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "telemount/sftp/sftp_protocol.h"
+
+namespace tp::sftp {
+
+// The answer to one request: the packet after its length field (type byte, id, payload), or a
+// local error (`error` != 0: EIO when the session broke or timed out).
+struct SftpReply {
+  int error = 0;
+  std::vector<uint8_t> packet;
+
+  PacketType type() const { return static_cast<PacketType>(packet.empty() ? 0 : packet[0]); }
+  // A reader positioned after the type and id.
+  PacketReader Payload() const;
+  // 0 when the reply is of type `expected` (or a STATUS OK/EOF when a STATUS is expected);
+  // otherwise the errno: the local error, the mapped STATUS code, ENODATA for an EOF where data
+  // was expected, EBADMSG for a reply of another type.
+  int Errno(PacketType expected = PacketType::kStatus) const;
+  // The STATUS code when this is a STATUS reply.
+  StatusCode Status() const;
+};
+
+using PendingReply = std::future<SftpReply>;
+
+struct SessionOptions {
+  std::string host;
+  uint16_t port = 0;
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{4000};
+};
+
+class SftpSession {
+ public:
+  // Connects, sends INIT and reads VERSION. On failure returns nullptr and a sentence in *error.
+  static std::shared_ptr<SftpSession> Connect(const SessionOptions& options, std::string* error);
+  ~SftpSession();
+  SftpSession(const SftpSession&) = delete;
+  SftpSession& operator=(const SftpSession&) = delete;
+
+  // Sends a request of `type`: the session writes the id, `fill` writes the rest. Never blocks
+  // longer than the request timeout (a send that cannot finish breaks the session).
+  PendingReply Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                    size_t payload_size_hint = 64);
+  // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
+  SftpReply Await(PendingReply& reply);
+  // Send + Await.
+  SftpReply Call(PacketType type, const std::function<void(PacketWriter&)>& fill);
+  // Sends an SSH_FXP_EXTENDED request named `name`.
+  PendingReply SendExtended(std::string_view name, const std::function<void(PacketWriter&)>& fill);
+
+  bool HasExtension(const std::string& name) const { return extensions_.count(name) != 0; }
+  bool broken() const { return broken_.load(); }
+  // Fails every pending request with EIO and refuses new ones. Idempotent.
+  void Break(const std::string& reason);
+  std::string Describe() const;  // "host:port"
+
+ private:
+  SftpSession(SessionOptions options, UniqueFd socket, std::map<std::string, std::string> ext);
+  void ReadReplies();
+  bool SendAll(const std::vector<uint8_t>& bytes);
+  void Deliver(std::vector<uint8_t> packet);
+
+  const SessionOptions options_;
+  UniqueFd socket_;
+  const std::map<std::string, std::string> extensions_;
+  std::atomic<bool> broken_{false};
+  std::atomic<uint32_t> next_id_{1};
+
+  std::mutex send_mutex_;  // serialises whole packets on the socket
+
+  std::mutex pending_mutex_;
+  std::map<uint32_t, std::promise<SftpReply>> pending_;  // guarded by pending_mutex_
+
+  std::thread reader_;
+};
+
+// SftpConnection keeps a live SftpSession to one server: it connects on first use and again
+// after the session broke, one attempt at a time and at most one every `retry_interval`, so that
+// with the server gone callers fail fast and with the server back they work again at once.
+class SftpConnection {
+ public:
+  explicit SftpConnection(SessionOptions options,
+                          std::chrono::milliseconds retry_interval = std::chrono::milliseconds(300));
+  ~SftpConnection();
+
+  // The live session, or nullptr (with a sentence in *error when given) if none can be had now.
+  std::shared_ptr<SftpSession> Session(std::string* error = nullptr);
+  const SessionOptions& options() const { return options_; }
+
+ private:
+  const SessionOptions options_;
+  const std::chrono::milliseconds retry_interval_;
+  std::mutex connect_mutex_;  // held during one connection attempt
+  std::mutex state_mutex_;
+  std::shared_ptr<SftpSession> current_;                 // guarded by state_mutex_
+  std::chrono::steady_clock::time_point last_failure_{};  // guarded by state_mutex_
+  std::string last_error_;                               // guarded by state_mutex_
+};
+
+}  // namespace tp::sftp

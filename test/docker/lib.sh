@@ -1,0 +1,186 @@
+# Assertions and fixtures for the Docker end-to-end tests; source it from a test script.
+#
+# Every run gets unique names (TP_PREFIX=tp-test-<pid>). Whatever a test creates is registered
+# with `defer` and undone in reverse order on exit, also on failure or Ctrl-C. Checks print
+# "PASS: ..." or "FAIL: ..." and the run ends with "N passed, N failed" (exit 1 on a failure).
+# Waits poll a condition up to a deadline instead of sleeping a fixed time.
+#
+# usage in a test:  source "$(dirname "$0")/lib.sh" "$BUILD_DIR"
+
+set -uo pipefail
+
+TP_BUILD_DIR=$(cd "${1:?usage: TEST BUILD_DIR}" && pwd)
+TP_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TP_PREFIX="tp-test-$$"
+TP_PLUGIN=telemount:latest
+TP_PASSED=0
+TP_FAILED=0
+TP_CLEANUP=()
+
+# Registers a shell command to run at exit (last registered runs first).
+defer() { TP_CLEANUP+=("$*"); }
+
+tp_on_exit() {
+  local status=$?
+  local i
+  for ((i = ${#TP_CLEANUP[@]} - 1; i >= 0; i--)); do
+    eval "${TP_CLEANUP[$i]}" >/dev/null 2>&1 || echo "cleanup failed: ${TP_CLEANUP[$i]}" >&2
+  done
+  if ((status != 0 && TP_FAILED == 0)); then
+    echo "FAIL: the test script stopped early (exit status $status)"
+    TP_FAILED=$((TP_FAILED + 1))
+  fi
+  echo "$TP_PASSED passed, $TP_FAILED failed"
+  ((TP_FAILED == 0)) || exit 1
+  exit 0
+}
+trap tp_on_exit EXIT
+trap 'exit 130' INT TERM
+
+pass() { TP_PASSED=$((TP_PASSED + 1)); echo "PASS: $*"; }
+fail() { TP_FAILED=$((TP_FAILED + 1)); echo "FAIL: $*"; }
+# A failure the rest of the test cannot go on without.
+die() { fail "$*"; exit 1; }
+heading() { echo; echo "== $*"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+  local description=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then
+    pass "$description"
+  else
+    fail "$description: \`$*\` failed: $output"
+  fi
+}
+
+# check_output DESCRIPTION EXPECTED COMMAND...: COMMAND succeeds and its output contains EXPECTED.
+check_output() {
+  local description=$1 expected=$2
+  shift 2
+  local output
+  if ! output=$("$@" 2>&1); then
+    fail "$description: \`$*\` failed: $output"
+  elif [[ "$output" != *"$expected"* ]]; then
+    fail "$description: expected \"$expected\" in output of \`$*\`, got: $output"
+  else
+    pass "$description"
+  fi
+}
+
+# check_fails DESCRIPTION EXPECTED COMMAND...: COMMAND fails and its output contains EXPECTED.
+check_fails() {
+  local description=$1 expected=$2
+  shift 2
+  local output
+  if output=$("$@" 2>&1); then
+    fail "$description: \`$*\` succeeded but should fail; output: $output"
+  elif [[ "$output" != *"$expected"* ]]; then
+    fail "$description: expected \"$expected\" in the error of \`$*\`, got: $output"
+  else
+    pass "$description"
+  fi
+}
+
+# check_equal DESCRIPTION EXPECTED ACTUAL
+check_equal() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected \"$2\", got \"$3\""; fi
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND (every 0.2 s) until it succeeds; returns 1 when
+# the deadline passes first.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+require_plugin() {
+  [[ $(docker plugin inspect -f '{{.Enabled}}' "$TP_PLUGIN" 2>/dev/null) == true ]] ||
+    die "plugin $TP_PLUGIN is not installed and enabled (run: make plugins)"
+}
+
+# ensure_plugin_enabled: enables the plugin unless it already is (for cleanups).
+ensure_plugin_enabled() {
+  [[ $(docker plugin inspect -f '{{.Enabled}}' "$TP_PLUGIN") == true ]] ||
+    docker plugin enable "$TP_PLUGIN"
+}
+
+require_busybox_image() {
+  "$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" tp-busybox >/dev/null ||
+    die "cannot build the tp-busybox image"
+}
+
+# The test's folder in the agent export layout, /tel_app_exports/$TP_PREFIX: the volumes'
+# "container". make_export_folder SUBPATH creates $TP_EXPORT_ROOT/SUBPATH; the whole
+# $TP_EXPORT_ROOT is removed at exit. (Call it directly, not in $(...): defer needs this shell.)
+TP_EXPORT_ROOT=/tel_app_exports/$TP_PREFIX
+make_export_folder() {
+  if [[ ! -d /tel_app_exports ]]; then
+    mkdir -p /tel_app_exports || die "cannot create /tel_app_exports"
+    defer "rmdir /tel_app_exports"
+  fi
+  if [[ ! -d "$TP_EXPORT_ROOT" ]]; then
+    mkdir -p "$TP_EXPORT_ROOT" || die "cannot create $TP_EXPORT_ROOT"
+    defer "rm -rf $TP_EXPORT_ROOT"
+  fi
+  mkdir -p "$TP_EXPORT_ROOT/$1" || die "cannot create $TP_EXPORT_ROOT/$1"
+}
+
+# start_sftp_export NAME: runs build/bin/sftp-export --root / on a free 127.0.0.1 port, stopped
+# at exit; sets SFTP_PORT (and SFTP_PID).
+start_sftp_export() {
+  local port_file=/tmp/$TP_PREFIX-$1.port
+  rm -f "$port_file"
+  "$TP_BUILD_DIR/bin/sftp-export" --root / --listen 127.0.0.1:0 --port-file "$port_file" \
+    >"/tmp/$TP_PREFIX-$1.log" 2>&1 &
+  SFTP_PID=$!
+  defer "kill $SFTP_PID; rm -f $port_file /tmp/$TP_PREFIX-$1.log"
+  wait_until 10 test -s "$port_file" || die "sftp-export did not start: $(cat "/tmp/$TP_PREFIX-$1.log")"
+  SFTP_PORT=$(cat "$port_file")
+}
+
+# closed_port: prints a 127.0.0.1 port nothing listens on (one an exporter just released).
+closed_port() {
+  local port_file=/tmp/$TP_PREFIX-closed.port
+  "$TP_BUILD_DIR/bin/sftp-export" --root / --listen 127.0.0.1:0 --port-file "$port_file" \
+    >/dev/null 2>&1 &
+  local pid=$!
+  wait_until 10 test -s "$port_file" || { kill "$pid"; die "cannot find a closed port"; }
+  local port
+  port=$(cat "$port_file")
+  kill "$pid"
+  wait "$pid" 2>/dev/null
+  rm -f "$port_file"
+  echo "$port"
+}
+
+# create_volume NAME OPTION...: docker volume create -d telemount -o OPTION... NAME (removed at
+# exit). Returns the status of docker volume create; prints its output on failure.
+create_volume() {
+  local name=$1
+  shift
+  local args=() option
+  for option in "$@"; do args+=(-o "$option"); done
+  defer "docker volume rm -f $name"
+  docker volume create -d telemount "${args[@]}" "$name" >/dev/null
+}
+
+# volume_listed NAME: docker volume ls shows NAME.
+volume_listed() { docker volume ls -q | grep -qx -- "$1"; }
+
+# plugin_pid: the host PID of the managed plugin's process ("" when it is not running).
+plugin_pid() { pgrep -f '^/telemount plugin --socket /run/docker/plugins/telemount.sock' | head -1; }
+
+# plugin_mount_devices KEY: the distinct FUSE devices mounted on the plugin's propagated mount
+# folder for the endpoint KEY (host_port_rw), one per line.
+plugin_mount_devices() {
+  local id
+  id=$(docker plugin inspect -f '{{.Id}}' "$TP_PLUGIN")
+  awk -v dir="/var/lib/docker/plugins/$id/propagated-mount/$1" \
+    '$5 == dir && $0 ~ / - fuse/ { print $3 }' /proc/self/mountinfo | sort -u
+}

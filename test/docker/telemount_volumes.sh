@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# End-to-end test of the telemount managed plugin: volumes of a host-side sftp-export server are
+# created, read and written from containers, listed, shared per endpoint and removed; bad options
+# and unreachable servers fail `docker volume create` with a message the user sees.
+#
+# usage: test/docker/telemount_volumes.sh BUILD_DIR   (after `make plugins`)
+source "$(dirname "$0")/lib.sh"
+
+require_plugin
+require_busybox_image
+make_export_folder data
+make_export_folder logs
+data=$TP_EXPORT_ROOT/data
+logs=$TP_EXPORT_ROOT/logs
+echo "remote content $TP_PREFIX" >"$data/file"
+echo "log line" >"$logs/app.log"
+start_sftp_export server
+echo "sftp-export on 127.0.0.1:$SFTP_PORT exporting /; test prefix $TP_PREFIX"
+endpoint=(host=127.0.0.1 "port=$SFTP_PORT" "container=$TP_PREFIX")  # for create_volume
+endpoint_flags=(-o host=127.0.0.1 -o "port=$SFTP_PORT" -o "container=$TP_PREFIX")
+vol=$TP_PREFIX-data
+
+heading "create, read, write"
+if create_volume "$vol" "${endpoint[@]}" dir=data; then
+  pass "docker volume create -d telemount $vol"
+else
+  die "docker volume create of $vol failed"
+fi
+check_output "docker volume ls lists the volume" "$vol" docker volume ls
+check_output "docker volume inspect shows the remote folder" "/tel_app_exports/$TP_PREFIX/data" \
+  docker volume inspect "$vol"
+check_output "a container reads a remote file" "remote content $TP_PREFIX" \
+  docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/file
+check "a container writes a file" \
+  docker run --rm -v "$vol:/data" tp-busybox:latest sh -c 'echo from-container >/data/written'
+check_output "the write landed in the server's folder" "from-container" cat "$data/written"
+check "a container makes a folder and renames a file" docker run --rm -v "$vol:/data" \
+  tp-busybox:latest sh -c 'mkdir /data/sub && mv /data/written /data/sub/moved'
+check_equal "the rename landed on the server" "from-container" "$(cat "$data/sub/moved" 2>&1)"
+echo "changed on the server" >"$data/file"
+check_output "a new container sees a change made on the server" "changed on the server" \
+  docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/file
+
+heading "volumes of one server share one mount"
+key="127.0.0.1_${SFTP_PORT}_rw"
+devices_one=$(plugin_mount_devices "$key" | wc -l)
+check_equal "one FUSE mount for the endpoint after the first volume" 1 "$devices_one"
+if create_volume "$TP_PREFIX-logs" "${endpoint[@]}" dir=logs; then
+  pass "a second volume on the same server is created"
+else
+  fail "docker volume create of $TP_PREFIX-logs failed"
+fi
+check_equal "still one FUSE mount for the endpoint with two volumes" 1 \
+  "$(plugin_mount_devices "$key" | wc -l)"
+check_output "both volumes in one container" "log line" docker run --rm -v "$vol:/data" \
+  -v "$TP_PREFIX-logs:/logs" tp-busybox:latest sh -c 'cat /logs/app.log && ls /data/file'
+
+heading "read-only volume"
+if create_volume "$TP_PREFIX-ro" "${endpoint[@]}" dir=data ro=true; then
+  pass "a read-only volume is created"
+  check_output "a read-only volume reads" "changed on the server" \
+    docker run --rm -v "$TP_PREFIX-ro:/data" tp-busybox:latest cat /data/file
+  check_fails "a read-only volume refuses writes" "Read-only file system" \
+    docker run --rm -v "$TP_PREFIX-ro:/data" tp-busybox:latest sh -c 'echo x >/data/nope'
+  check_equal "read-only volumes get their own mount" 1 \
+    "$(plugin_mount_devices "127.0.0.1_${SFTP_PORT}_ro" | wc -l)"
+else
+  fail "docker volume create of a read-only volume failed"
+fi
+
+heading "bad options fail docker volume create with the driver's message"
+check_fails "port=0" 'option "port" must be an integer from 1 to 65535' \
+  docker volume create -d telemount -o host=127.0.0.1 -o port=0 -o "container=$TP_PREFIX" \
+  "$TP_PREFIX-bad1"
+check_fails "port=abc" 'option "port" must be an integer from 1 to 65535, got "abc"' \
+  docker volume create -d telemount -o host=127.0.0.1 -o port=abc -o "container=$TP_PREFIX" \
+  "$TP_PREFIX-bad2"
+check_fails "missing container" 'missing required option "container"' \
+  docker volume create -d telemount -o host=127.0.0.1 -o "port=$SFTP_PORT" "$TP_PREFIX-bad3"
+check_fails "unknown option foo=1" 'unknown option "foo"' \
+  docker volume create -d telemount "${endpoint_flags[@]}" -o foo=1 "$TP_PREFIX-bad4"
+check_fails "dir=../.." 'option "dir" must not contain a ".." component' \
+  docker volume create -d telemount "${endpoint_flags[@]}" -o dir=../.. "$TP_PREFIX-bad5"
+check_fails "container=.." 'option "container"' \
+  docker volume create -d telemount -o host=127.0.0.1 -o "port=$SFTP_PORT" -o container=.. \
+  "$TP_PREFIX-bad6"
+check_fails "a missing remote folder" "no such folder /tel_app_exports/$TP_PREFIX/missing" \
+  docker volume create -d telemount "${endpoint_flags[@]}" -o dir=missing "$TP_PREFIX-bad7"
+closed=$(closed_port)
+check_fails "an unreachable server (closed port $closed)" "cannot connect to 127.0.0.1:$closed" \
+  docker volume create -d telemount -o host=127.0.0.1 -o "port=$closed" \
+  -o "container=$TP_PREFIX" "$TP_PREFIX-bad8"
+leftovers=$(docker volume ls -q | grep -c "^$TP_PREFIX-bad")
+check_equal "failed creates leave no volume behind" 0 "$leftovers"
+check_equal "a failed create leaves no mount behind" 0 \
+  "$(plugin_mount_devices "127.0.0.1_${closed}_rw" | wc -l)"
+
+heading "remove"
+container=$TP_PREFIX-user
+defer "docker rm -f $container"
+docker run -d --name "$container" -v "$vol:/data" tp-busybox:latest sleep 600 >/dev/null
+check_fails "a volume in use cannot be removed" "in use" docker volume rm "$vol"
+docker rm -f "$container" >/dev/null
+check "docker volume rm" docker volume rm "$vol" "$TP_PREFIX-logs"
+if volume_listed "$vol"; then fail "the removed volume is still listed"; else pass "the removed volume is gone from docker volume ls"; fi
+check_equal "the shared mount is gone with its last volume" 0 \
+  "$(plugin_mount_devices "$key" | wc -l)"
+check_output "the server's files are untouched by docker volume rm" "changed on the server" \
+  cat "$data/file"
