@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <unistd.h>
 #include <fstream>
 
 namespace tp::telemount {
@@ -67,27 +68,41 @@ std::unique_ptr<FuseMount> FuseMount::Start(const std::string& mountpoint,
 
 FuseMount::FuseMount(std::string mountpoint, fuse* handle, unsigned connection_id)
     : mountpoint_(std::move(mountpoint)), fuse_(handle), connection_id_(connection_id) {
-  loop_ = std::thread([this] {
+  loop_ = std::thread([handle, state = state_] {
     fuse_loop_config config{};
     config.clone_fd = 0;
     config.max_idle_threads = 16;
-    fuse_loop_mt(fuse_, &config);
-    std::lock_guard lock(unmount_mutex_);
-    loop_finished_ = true;
-    loop_done_.notify_all();
+    fuse_loop_mt(handle, &config);
+    std::lock_guard lock(state->mutex);
+    state->loop_finished = true;
+    state->loop_done.notify_all();
   });
 }
 
 FuseMount::~FuseMount() {
   Unmount();
   Wait();
+  std::lock_guard lock(state_->mutex);
+  if (state_->abandoned && !state_->loop_finished) {
+    loop_.detach();  // its state is shared; the fuse object is leaked on purpose
+    return;
+  }
+  loop_.join();
   fuse_destroy(fuse_);
 }
 
-void FuseMount::AbortConnection() {
-  if (connection_id_ == 0) return;
-  std::ofstream abort("/sys/fs/fuse/connections/" + std::to_string(connection_id_) + "/abort");
-  if (abort) abort << "1" << std::flush;
+bool FuseMount::AbortConnection() {
+  if (connection_id_ == 0) return false;
+  const std::string connections = "/sys/fs/fuse/connections";
+  const std::string abort_file = connections + "/" + std::to_string(connection_id_) + "/abort";
+  // The control file system is often not mounted (in containers, in plugins); mount it then.
+  if (::access(abort_file.c_str(), W_OK) != 0) {
+    ::mount("fusectl", connections.c_str(), "fusectl", 0, nullptr);
+  }
+  std::ofstream abort(abort_file);
+  if (!abort) return false;
+  abort << "1" << std::flush;
+  return static_cast<bool>(abort);
 }
 
 void FuseMount::Unmount() {
@@ -101,15 +116,22 @@ void FuseMount::Unmount() {
   fuse_unmount(fuse_);
   // The loop ends once the kernel lets go of the connection; a process still holding a file
   // open would keep it alive, so cut the connection after a grace period.
-  std::unique_lock lock(unmount_mutex_);
-  if (!loop_done_.wait_for(lock, std::chrono::seconds(2), [this] { return loop_finished_; })) {
-    spdlog::warn("{} still busy after unmount; aborting its FUSE connection", mountpoint_);
-    AbortConnection();
-  }
+  auto finished = [state = state_] { return state->loop_finished; };
+  std::unique_lock lock(state_->mutex);
+  if (state_->loop_done.wait_for(lock, std::chrono::seconds(2), finished)) return;
+  spdlog::warn("{} still busy after unmount; aborting its FUSE connection", mountpoint_);
+  lock.unlock();
+  const bool aborted = AbortConnection();
+  lock.lock();
+  if (aborted && state_->loop_done.wait_for(lock, std::chrono::seconds(2), finished)) return;
+  spdlog::error("{}: cannot end the FUSE connection; leaving it to process exit", mountpoint_);
+  state_->abandoned = true;
+  state_->loop_done.notify_all();
 }
 
 void FuseMount::Wait() {
-  if (loop_.joinable()) loop_.join();
+  std::unique_lock lock(state_->mutex);
+  state_->loop_done.wait(lock, [this] { return state_->loop_finished || state_->abandoned; });
 }
 
 }  // namespace tp::telemount

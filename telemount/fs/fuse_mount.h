@@ -37,16 +37,23 @@ class FuseMount {
 
  private:
   FuseMount(std::string mountpoint, fuse* handle, unsigned connection_id);
-  void AbortConnection();
+  bool AbortConnection();
+
+  // What the loop thread shares with this object; it outlives an abandoned mount.
+  struct LoopState {
+    std::mutex mutex;
+    std::condition_variable loop_done;
+    bool loop_finished = false;  // guarded by mutex
+    bool abandoned = false;      // guarded by mutex: the connection could not be ended
+  };
 
   const std::string mountpoint_;
   fuse* fuse_;
   const unsigned connection_id_;  // the minor device number: /sys/fs/fuse/connections/<id>
   std::thread loop_;
   std::mutex unmount_mutex_;
-  bool unmounted_ = false;       // guarded by unmount_mutex_
-  bool loop_finished_ = false;  // guarded by unmount_mutex_
-  std::condition_variable loop_done_;
+  bool unmounted_ = false;  // guarded by unmount_mutex_
+  std::shared_ptr<LoopState> state_ = std::make_shared<LoopState>();
 };
 
 // Detaches whatever is mounted at `path` if it is a dead FUSE mount ("Transport endpoint is not

@@ -1,0 +1,442 @@
+// File-system tests: a real OpenSSH sftp-server behind sftp-export on a free loopback port, a
+// real `telemount mount` process, real FUSE. Each test checks what a user of the mount sees and
+// compares with the server's own folder.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+template <typename Condition>
+bool WaitFor(Condition condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// A child process, killed and reaped when destroyed.
+class ChildProcess {
+ public:
+  explicit ChildProcess(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& extra_environment = {}) {
+    std::vector<std::string> environment(extra_environment);
+    for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
+    std::vector<char*> args, envp;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+    args.push_back(nullptr);
+    envp.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
+  }
+  ~ChildProcess() {
+    if (pid_ > 0 && !exit_status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void Signal(int signal) { ::kill(pid_, signal); }
+  // The exit status once the process has ended within `timeout`.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout) {
+    WaitFor(
+        [&] {
+          int status = 0;
+          if (::waitpid(pid_, &status, WNOHANG) == pid_) exit_status_ = status;
+          return exit_status_.has_value();
+        },
+        timeout);
+    return exit_status_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+bool IsMounted(const std::string& mountpoint) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  for (std::string line; std::getline(mountinfo, line);) {
+    if (line.find(" " + mountpoint + " ") != std::string::npos &&
+        line.find("fuse.telemount") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+// An SFTP export of a temporary folder, mounted with `telemount mount`.
+class MountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = fs::temp_directory_path() /
+            ("telemount-fs-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    root_ = base_ / "server";
+    mountpoint_ = base_ / "mnt";
+    fs::create_directories(root_);
+    fs::create_directories(mountpoint_);
+    StartServer("127.0.0.1:0");
+    ASSERT_GT(port_, 0) << "sftp-export did not start";
+  }
+
+  void TearDown() override {
+    Unmount();
+    server_.reset();
+    ::umount2(mountpoint_.c_str(), MNT_DETACH);
+    std::error_code ignored;
+    fs::remove_all(base_, ignored);
+  }
+
+  void StartServer(const std::string& listen) {
+    const fs::path port_file = base_ / "port";
+    fs::remove(port_file);
+    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        SFTP_EXPORT_BINARY, "--root", root_.string(), "--listen", listen, "--port-file",
+        port_file.string()});
+    ASSERT_TRUE(WaitFor([&] { return fs::exists(port_file); }, 5s)) << "no port file";
+    port_ = std::stoi(ReadFile(port_file));
+  }
+
+  void Mount(const std::vector<std::string>& options = {}) {
+    std::vector<std::string> argv = {TELEMOUNT_BINARY, "mount",
+                                     "127.0.0.1:" + std::to_string(port_) + ":" + root_.string(),
+                                     mountpoint_.string()};
+    argv.insert(argv.end(), options.begin(), options.end());
+    mount_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{
+                                                      "TELEMOUNT_REQUEST_TIMEOUT=3"});
+    ASSERT_TRUE(WaitFor([&] { return IsMounted(mountpoint_.string()); }, 5s))
+        << "telemount did not mount";
+  }
+
+  void Unmount() {
+    if (!mount_) return;
+    mount_->Signal(SIGTERM);
+    EXPECT_TRUE(mount_->WaitExit(10s).has_value()) << "telemount did not exit on SIGTERM";
+    mount_.reset();
+  }
+
+  fs::path Server(const std::string& name) const { return root_ / name; }
+  fs::path Mounted(const std::string& name) const { return mountpoint_ / name; }
+
+  static inline int counter_ = 0;
+  fs::path base_, root_, mountpoint_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> server_;
+  std::unique_ptr<ChildProcess> mount_;
+};
+
+TEST_F(MountTest, ReadsServerFilesAndListsFolders) {
+  WriteFile(Server("hello.txt"), "hello from the server\n");
+  fs::create_directories(Server("sub/deeper"));
+  WriteFile(Server("sub/deeper/x"), "x");
+  Mount();
+  EXPECT_EQ(ReadFile(Mounted("hello.txt")), "hello from the server\n");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(mountpoint_)) {
+    names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"hello.txt", "sub"}));
+  EXPECT_TRUE(fs::is_directory(Mounted("sub/deeper")));
+  EXPECT_EQ(fs::file_size(Mounted("sub/deeper/x")), 1u);
+}
+
+TEST_F(MountTest, WritesAppendsAndTruncatesLandOnTheServer) {
+  Mount();
+  WriteFile(Mounted("new.txt"), "first line\n");
+  EXPECT_EQ(ReadFile(Server("new.txt")), "first line\n");
+  {
+    std::ofstream out(Mounted("new.txt"), std::ios::app);
+    out << "second line\n";
+  }
+  EXPECT_EQ(ReadFile(Server("new.txt")), "first line\nsecond line\n");
+  fs::resize_file(Mounted("new.txt"), 5);
+  EXPECT_EQ(ReadFile(Server("new.txt")), "first");
+  EXPECT_EQ(ReadFile(Mounted("new.txt")), "first");
+  int fd = ::open(Mounted("new.txt").c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_EQ(fs::file_size(Server("new.txt")), 0u);
+}
+
+TEST_F(MountTest, RenameReplacesAnExistingFile) {
+  Mount();
+  WriteFile(Mounted("a"), "new content");
+  WriteFile(Mounted("b"), "old content");
+  fs::rename(Mounted("a"), Mounted("b"));
+  EXPECT_FALSE(fs::exists(Server("a")));
+  EXPECT_EQ(ReadFile(Server("b")), "new content");
+  EXPECT_EQ(ReadFile(Mounted("b")), "new content");
+  fs::create_directories(Mounted("dir1"));
+  fs::rename(Mounted("dir1"), Mounted("dir2"));
+  EXPECT_TRUE(fs::is_directory(Server("dir2")));
+}
+
+TEST_F(MountTest, RenameOfFolderOverNonEmptyFolderFailsWithEnotempty) {
+  Mount();
+  fs::create_directories(Mounted("from"));
+  fs::create_directories(Mounted("to"));
+  WriteFile(Mounted("to/keep"), "k");
+  EXPECT_EQ(::rename(Mounted("from").c_str(), Mounted("to").c_str()), -1);
+  EXPECT_TRUE(errno == ENOTEMPTY || errno == EEXIST) << std::strerror(errno);
+  EXPECT_EQ(ReadFile(Server("to/keep")), "k");
+}
+
+TEST_F(MountTest, UnlinkedOpenFileStaysReadable) {
+  WriteFile(Server("doomed"), "still here");
+  Mount();
+  int fd = ::open(Mounted("doomed").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::unlink(Mounted("doomed").c_str()), 0);
+  EXPECT_FALSE(fs::exists(Server("doomed")));
+  EXPECT_FALSE(fs::exists(Mounted("doomed")));
+  char buffer[32] = {};
+  EXPECT_EQ(::pread(fd, buffer, sizeof(buffer), 0), 10);
+  EXPECT_STREQ(buffer, "still here");
+  ::close(fd);
+}
+
+TEST_F(MountTest, FolderErrorsMatchPosix) {
+  Mount();
+  fs::create_directories(Mounted("full"));
+  WriteFile(Mounted("full/file"), "x");
+  EXPECT_EQ(::rmdir(Mounted("full").c_str()), -1);
+  EXPECT_EQ(errno, ENOTEMPTY);
+  EXPECT_EQ(::mkdir(Mounted("full").c_str(), 0755), -1);
+  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(::rmdir(Mounted("missing").c_str()), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(::open(Mounted("missing/file").c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(::open(Mounted("full/file").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644), -1);
+  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(::unlink(Mounted("full").c_str()), -1);
+  EXPECT_EQ(errno, EISDIR);
+  ASSERT_EQ(::unlink(Mounted("full/file").c_str()), 0);
+  EXPECT_EQ(::rmdir(Mounted("full").c_str()), 0);
+  EXPECT_FALSE(fs::exists(Server("full")));
+}
+
+TEST_F(MountTest, SymlinksAndHardlinks) {
+  WriteFile(Server("target"), "pointed at");
+  Mount();
+  ASSERT_EQ(::symlink("target", Mounted("link").c_str()), 0);
+  EXPECT_EQ(fs::read_symlink(Server("link")), "target");
+  EXPECT_EQ(fs::read_symlink(Mounted("link")), "target");
+  EXPECT_EQ(ReadFile(Mounted("link")), "pointed at");
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(Mounted("link"))));
+  ASSERT_EQ(::link(Mounted("target").c_str(), Mounted("hard").c_str()), 0);
+  struct stat server_stat;
+  ASSERT_EQ(::stat(Server("hard").c_str(), &server_stat), 0);
+  EXPECT_EQ(server_stat.st_nlink, 2u);
+}
+
+TEST_F(MountTest, PermissionsAndModificationTimes) {
+  Mount();
+  WriteFile(Mounted("script"), "#!/bin/sh\n");
+  ASSERT_EQ(::chmod(Mounted("script").c_str(), 0751), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(Server("script").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+  ASSERT_EQ(::stat(Mounted("script").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+
+  const timespec times[2] = {{1600000000, 0}, {1500000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Mounted("script").c_str(), times, 0), 0);
+  ASSERT_EQ(::stat(Server("script").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1500000000);
+  EXPECT_EQ(st.st_atim.tv_sec, 1600000000);
+  ASSERT_EQ(::stat(Mounted("script").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1500000000);
+
+  fs::create_directories(Mounted("d"));
+  ASSERT_EQ(::chmod(Mounted("d").c_str(), 0700), 0);
+  ASSERT_EQ(::stat(Server("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+TEST_F(MountTest, LargeFileRandomWritesAndReadsMatchTheServerByteForByte) {
+  constexpr size_t kSize = 24 << 20;
+  std::mt19937_64 random(42);
+  std::string content(kSize, '\0');
+  for (auto& byte : content) byte = static_cast<char>(random());
+  WriteFile(Server("big"), content);
+  Mount();
+  EXPECT_EQ(ReadFile(Mounted("big")), content) << "sequential read differs";
+
+  int fd = ::open(Mounted("big").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  for (int i = 0; i < 200; ++i) {
+    const size_t offset = random() % (kSize - 300000);
+    const size_t length = 1 + random() % 300000;
+    std::string patch(length, '\0');
+    for (auto& byte : patch) byte = static_cast<char>(random());
+    ASSERT_EQ(::pwrite(fd, patch.data(), length, static_cast<off_t>(offset)),
+              static_cast<ssize_t>(length));
+    content.replace(offset, length, patch);
+    // Read back another random range through the same descriptor.
+    const size_t read_offset = random() % (kSize - 200000);
+    const size_t read_length = 1 + random() % 200000;
+    std::string got(read_length, '\0');
+    ASSERT_EQ(::pread(fd, got.data(), read_length, static_cast<off_t>(read_offset)),
+              static_cast<ssize_t>(read_length));
+    ASSERT_EQ(got, content.substr(read_offset, read_length)) << "at " << read_offset;
+  }
+  // Growing the file past its end.
+  ASSERT_EQ(::pwrite(fd, "tail", 4, static_cast<off_t>(kSize + 100)), 4);
+  content.resize(kSize + 100, '\0');
+  content += "tail";
+  ASSERT_EQ(::fsync(fd), 0);
+  ASSERT_EQ(::close(fd), 0);
+  EXPECT_TRUE(ReadFile(Server("big")) == content) << "server copy differs";
+  EXPECT_TRUE(ReadFile(Mounted("big")) == content) << "mounted copy differs";
+}
+
+TEST_F(MountTest, StatfsReportsTheServerFileSystem) {
+  Mount();
+  struct statvfs mounted, server;
+  ASSERT_EQ(::statvfs(mountpoint_.c_str(), &mounted), 0);
+  ASSERT_EQ(::statvfs(root_.c_str(), &server), 0);
+  EXPECT_EQ(mounted.f_blocks * mounted.f_frsize, server.f_blocks * server.f_frsize);
+}
+
+TEST_F(MountTest, ReadOnlyMountRefusesWrites) {
+  WriteFile(Server("file"), "data");
+  Mount({"-o", "ro"});
+  EXPECT_EQ(ReadFile(Mounted("file")), "data");
+  EXPECT_EQ(::open(Mounted("file").c_str(), O_WRONLY), -1);
+  EXPECT_EQ(errno, EROFS);
+  EXPECT_EQ(::mkdir(Mounted("d").c_str(), 0755), -1);
+  EXPECT_EQ(errno, EROFS);
+}
+
+TEST_F(MountTest, ExternalUnmountEndsTheProcess) {
+  Mount();
+  ASSERT_EQ(std::system(("fusermount3 -u " + mountpoint_.string()).c_str()), 0);
+  auto status = mount_->WaitExit(5s);
+  ASSERT_TRUE(status.has_value()) << "telemount kept running after fusermount3 -u";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  mount_.reset();
+  EXPECT_FALSE(IsMounted(mountpoint_.string()));
+}
+
+TEST_F(MountTest, SigtermUnmountsEvenWithABusyMount) {
+  WriteFile(Server("held"), "held open");
+  Mount();
+  int fd = ::open(Mounted("held").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  mount_->Signal(SIGTERM);
+  auto status = mount_->WaitExit(10s);
+  ::close(fd);
+  ASSERT_TRUE(status.has_value()) << "telemount did not exit with a file held open";
+  mount_.reset();
+  EXPECT_FALSE(IsMounted(mountpoint_.string()));
+}
+
+TEST_F(MountTest, ServerKilledDuringReadGivesEioFastThenRecovers) {
+  constexpr size_t kSize = 256 << 20;
+  {
+    std::ofstream out(Server("huge"), std::ios::binary);
+    std::string block(1 << 20, 'z');
+    for (size_t i = 0; i < kSize / block.size(); ++i) out << block;
+  }
+  WriteFile(Server("small"), "small file");
+  Mount();
+  const std::string listen = "127.0.0.1:" + std::to_string(port_);
+
+  // A reader that keeps reading the large file, reopening it, until an error stops it.
+  std::atomic<bool> reading{true};
+  std::atomic<int> read_errno{0};
+  std::atomic<Clock::rep> failed_at{0};
+  std::atomic<long> bytes_read{0};
+  std::thread reader([&] {
+    std::vector<char> buffer(1 << 20);
+    while (reading) {
+      int fd = ::open(Mounted("huge").c_str(), O_RDONLY);
+      if (fd < 0) {
+        read_errno = errno;
+        break;
+      }
+      ssize_t n;
+      while (reading && (n = ::read(fd, buffer.data(), buffer.size())) > 0) bytes_read += n;
+      if (n < 0) {
+        read_errno = errno;
+        failed_at = Clock::now().time_since_epoch().count();
+        ::close(fd);
+        break;
+      }
+      ::close(fd);
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return bytes_read > (8 << 20); }, 10s)) << "reader never started";
+  const auto killed_at = Clock::now();
+  server_->Signal(SIGKILL);
+  server_->WaitExit(2s);
+  // sftp-export's sessions die with it only on SIGTERM; kill any left so the link really goes.
+  std::system(("pkill -KILL -f 'sftp-server -d " + root_.string() + "'").c_str());
+  const bool failed = WaitFor([&] { return read_errno != 0; }, 6s);
+  reading = false;
+  reader.join();
+  ASSERT_TRUE(failed) << "read did not fail after the server died";
+  EXPECT_EQ(read_errno, EIO);
+  const auto took = Clock::time_point(Clock::duration(failed_at.load())) - killed_at;
+  EXPECT_LT(took, 5s) << "EIO took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+
+  // New operations fail fast while the server is away...
+  const auto before = Clock::now();
+  EXPECT_EQ(::open(Mounted("small").c_str(), O_RDONLY), -1);
+  EXPECT_LT(Clock::now() - before, 5s);
+
+  // ...and work again within 2 s of its return, on the same port, with no user action.
+  StartServer(listen);
+  const auto restarted_at = Clock::now();
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(Mounted("small")) == "small file"; }, 2s))
+      << "mount did not recover within 2 s";
+  EXPECT_LT(Clock::now() - restarted_at, 2500ms);
+  Unmount();
+  EXPECT_FALSE(IsMounted(mountpoint_.string()));
+}
+
+}  // namespace
