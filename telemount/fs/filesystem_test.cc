@@ -178,6 +178,14 @@ TEST_F(MountTest, ReadsServerFilesAndListsFolders) {
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"hello.txt", "sub"}));
   EXPECT_TRUE(fs::is_directory(Mounted("sub/deeper")));
+  // `ls -a` shows the dot entries, as on any local folder.
+  std::vector<std::string> all;
+  DIR* directory = ::opendir(mountpoint_.c_str());
+  ASSERT_NE(directory, nullptr);
+  while (dirent* entry = ::readdir(directory)) all.push_back(entry->d_name);
+  ::closedir(directory);
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{".", "..", "hello.txt", "sub"}));
   EXPECT_EQ(fs::file_size(Mounted("sub/deeper/x")), 1u);
 }
 

@@ -23,9 +23,9 @@ using sftp::StatusCode;
 
 namespace {
 
-constexpr uint64_t kReadChunk = 64 * 1024;      // one READ request
+constexpr uint64_t kReadChunk = 128 * 1024;     // one READ request
 constexpr size_t kMinWindowChunks = 4;          // prefetch once a reader is sequential
-constexpr size_t kMaxWindowChunks = 128;        // 8 MiB ahead at most
+constexpr size_t kMaxWindowChunks = 64;         // 8 MiB ahead at most
 constexpr size_t kWriteChunk = 64 * 1024;       // one WRITE request
 constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
 constexpr int kReaddirInFlight = 4;
@@ -645,11 +645,12 @@ int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t fil
     for (const auto& entry : reply.Payload().Names()) {
       struct stat st;
       ToStat(entry.attributes, &st);
-      if (entry.filename != "." && entry.filename != "..") {
-        attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
-      }
+      // "." and ".." go without attributes: libfuse gives them inode 0 otherwise, and
+      // readdir(3) hides entries with inode 0.
+      const bool dots = entry.filename == "." || entry.filename == "..";
+      if (!dots) attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
       filler(buffer, entry.filename.c_str(), &st, 0,
-             plus ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0));
+             plus && !dots ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0));
     }
     in_flight.push_back(request());
   }
