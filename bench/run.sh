@@ -37,6 +37,7 @@ CREATE_FILES=1000
 TREE_DIRS=100
 TREE_FILES_PER_DIR=100
 CASE_TIMEOUT=180
+RAW_READ_TIMEOUT=60
 
 WORK=$(mktemp -d /tmp/tp-bench.XXXXXX)
 ROOT=$WORK/root
@@ -330,11 +331,15 @@ raw_sftp_limit() {
     echo "raw SFTP limit: tool not built"
     return
   fi
-  local output
-  if output=$(timeout 120 "$BIN/sftp-read-bench" 127.0.0.1 "$port" "$ROOT/big.bin" 2>&1); then
+  local output status
+  output=$(timeout "$RAW_READ_TIMEOUT" "$BIN/sftp-read-bench" 127.0.0.1 "$port" "$ROOT/big.bin" 2>&1)
+  status=$?
+  if ((status == 0)); then
     echo "raw SFTP limit (sftp-read-bench, no FUSE, $SEQ_READ_MIB MiB): $output"
+  elif ((status == 124)); then
+    echo "raw SFTP limit: sftp-read-bench did not finish within $RAW_READ_TIMEOUT s"
   else
-    echo "raw SFTP limit: sftp-read-bench failed: $output"
+    echo "raw SFTP limit: sftp-read-bench failed (status $status): $output"
   fi
 }
 

@@ -19,18 +19,11 @@ script=$(readlink -f "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# shellcheck source=scripts/lib/rootfs.sh
+source "$(dirname "$(readlink -f "$0")")/lib/rootfs.sh"
+
 say() { echo "build-images: $*"; }
 
-# Copies FILE to ROOT/DEST (DEST defaults to FILE's own path) and every shared library ldd
-# lists for it, with the dynamic loader, at their own paths.
-copy_with_libraries() {
-  local file=$1 root=$2 dest=${3:-$1}
-  install -D -m 0755 "$file" "$root$dest"
-  local library
-  for library in $(ldd "$file" 2>/dev/null | grep -oE '/[^ ]+' | sort -u); do
-    [[ -e "$root$library" ]] || install -D -m 0755 "$(readlink -f "$library")" "$root$library"
-  done
-}
 
 add_base_files() {
   local root=$1
@@ -51,8 +44,12 @@ import_image() {
   local changes=(--change "LABEL tp.inputs=$hash")
   local change
   for change in "$@"; do changes+=(--change "$change"); done
+  local previous
+  previous=$(docker image inspect -f '{{.Id}}' "$image:latest" 2>/dev/null || true)
   tar -C "$root" --numeric-owner -cf - . | docker import "${changes[@]}" - "$image:latest" >/dev/null
   say "built $image:latest ($(du -sh "$root" | cut -f1), inputs $hash)"
+  # The replaced image is now untagged; drop it unless a container still uses it.
+  [[ -z "$previous" ]] || docker image rm "$previous" >/dev/null 2>&1 || true
 }
 
 up_to_date() {

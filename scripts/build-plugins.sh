@@ -16,24 +16,18 @@ binary=$build_dir/bin/telemount
 plugin_dir=$build_dir/plugins/telemount
 rootfs=$plugin_dir/rootfs
 
+# shellcheck source=scripts/lib/rootfs.sh
+source "$(dirname "$(readlink -f "$0")")/lib/rootfs.sh"
+
 say() { echo "build-plugins: $*"; }
 
-# Copies FILE to ROOTFS/DEST (DEST defaults to FILE's own path) and every shared library ldd
-# lists for it, with the dynamic loader, at their own paths.
-copy_with_libraries() {
-  local file=$1 root=$2 dest=${3:-$1}
-  install -D -m 0755 "$file" "$root$dest"
-  local library
-  for library in $(ldd "$file" | grep -oE '/[^ ]+' | sort -u); do
-    [[ -e "$root$library" ]] || install -D -m 0755 "$(readlink -f "$library")" "$root$library"
-  done
-}
 
 build_rootfs() {
   [[ -x "$binary" ]] || { echo "build-plugins: $binary is missing; run make build" >&2; exit 1; }
   rm -rf "$plugin_dir"
   mkdir -p "$rootfs"
   copy_with_libraries "$binary" "$rootfs" /telemount
+  strip --strip-unneeded "$rootfs/telemount"
   # libfuse falls back to fusermount3 when a direct mount(2) is refused.
   if [[ -x /usr/bin/fusermount3 ]]; then copy_with_libraries /usr/bin/fusermount3 "$rootfs"; fi
   mkdir -p "$rootfs"/{run/docker/plugins,mnt/volumes,var/lib/telemount/state,tmp,dev,proc,sys,etc}

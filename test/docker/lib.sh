@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Assertions and fixtures for the Docker end-to-end tests; source it from a test script.
 #
 # Every run gets unique names (TP_PREFIX=tp-test-<pid>). Whatever a test creates is registered
@@ -141,6 +142,7 @@ start_sftp_export() {
   SFTP_PID=$!
   defer "kill $SFTP_PID; rm -f $port_file /tmp/$TP_PREFIX-$1.log"
   wait_until 10 test -s "$port_file" || die "sftp-export did not start: $(cat "/tmp/$TP_PREFIX-$1.log")"
+  # shellcheck disable=SC2034  # read by the test scripts
   SFTP_PORT=$(cat "$port_file")
 }
 

@@ -4,6 +4,7 @@
 # After each, `docker volume ls` still lists the volume and a new container reads and writes it.
 #
 # usage: test/docker/telemount_restart.sh BUILD_DIR   (after `make plugins`)
+# shellcheck source=test/docker/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 require_plugin

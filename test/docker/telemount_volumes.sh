@@ -4,6 +4,7 @@
 # and unreachable servers fail `docker volume create` with a message the user sees.
 #
 # usage: test/docker/telemount_volumes.sh BUILD_DIR   (after `make plugins`)
+# shellcheck source=test/docker/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 require_plugin
