@@ -20,6 +20,19 @@ bool DetachStaleMount(const std::string& path) {
   return ::umount2(path.c_str(), MNT_DETACH) == 0;
 }
 
+namespace {
+
+// The kernel reads ahead only 128 KiB on a FUSE mount by default, which leaves a fast server
+// idle between requests; widen the window where /sys lets us (best effort).
+void WidenReadAhead(const std::string& device) {
+  if (device.empty()) return;
+  std::ofstream read_ahead("/sys/class/bdi/" + device + "/read_ahead_kb");
+  if (read_ahead) read_ahead << "4096" << std::flush;
+  if (!read_ahead) spdlog::debug("cannot widen read-ahead of {}", device);
+}
+
+}  // namespace
+
 std::unique_ptr<FuseMount> FuseMount::Start(const std::string& mountpoint,
                                             const fuse_operations& operations, void* user_data,
                                             const std::vector<std::string>& options,
@@ -50,6 +63,7 @@ std::unique_ptr<FuseMount> FuseMount::Start(const std::string& mountpoint,
     return nullptr;
   }
   unsigned connection_id = 0;
+  std::string device_name;
   // stat() of the new mount would call into our own not-yet-running loop; the mount table gives
   // the device without asking the file system.
   std::ifstream mountinfo("/proc/self/mountinfo");
@@ -61,8 +75,10 @@ std::unique_ptr<FuseMount> FuseMount::Start(const std::string& mountpoint,
       unsigned major_number = 0, minor_number = 0;
       std::sscanf(device, "%u:%u", &major_number, &minor_number);
       connection_id = makedev(major_number, minor_number);
+      device_name = device;
     }
   }
+  WidenReadAhead(device_name);
   return std::unique_ptr<FuseMount>(new FuseMount(mountpoint, handle, connection_id));
 }
 

@@ -679,7 +679,7 @@ void* Init(fuse_conn_info* connection, fuse_config* config) {
   config->kernel_cache = 0;
   config->auto_cache = 0;
   connection->max_write = 1024 * 1024;
-  connection->max_readahead = 1024 * 1024;
+  connection->max_readahead = 4 * 1024 * 1024;
   connection->max_background = 64;
   connection->congestion_threshold = 48;
   connection->want |= FUSE_CAP_ASYNC_READ;
