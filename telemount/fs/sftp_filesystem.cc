@@ -81,7 +81,7 @@ struct SftpFileSystem::OpenFile {
   std::mutex mutex;
   // Read-ahead: chunk index -> its READ request.
   std::map<uint64_t, std::shared_future<SftpReply>> chunks;
-  uint64_t next_offset = 0;
+  uint64_t next_offset = UINT64_MAX;  // nothing read yet: the first read prefetches nothing
   size_t window = 0;
   uint64_t end_chunk_hint = UINT64_MAX;  // the chunk where the file ended when last seen
   // Pipelined writes.
