@@ -28,9 +28,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sftp-read-bench: %s\n", error.c_str());
     return 1;
   }
-  auto opened = session->Call(PacketType::kOpen, [&](PacketWriter& w) {
-    w.String(path).U32(tp::sftp::kOpenRead).U32(0);
-  });
+  auto opened = session->Call(
+      PacketType::kOpen, [&](PacketWriter& w) { w.String(path).U32(tp::sftp::kOpenRead).U32(0); });
   if (opened.Errno(PacketType::kHandle) != 0) {
     std::fprintf(stderr, "sftp-read-bench: cannot open %s\n", path.c_str());
     return 1;
@@ -41,9 +40,8 @@ int main(int argc, char** argv) {
   uint64_t offset = 0, total = 0;
   bool at_end = false;
   auto request = [&] {
-    pending.push_back(session->Send(PacketType::kRead, [&](PacketWriter& w) {
-      w.String(handle).U64(offset).U32(chunk);
-    }));
+    pending.push_back(session->Send(
+        PacketType::kRead, [&](PacketWriter& w) { w.String(handle).U64(offset).U32(chunk); }));
     offset += chunk;
   };
   for (size_t i = 0; i < in_flight; ++i) request();
@@ -59,7 +57,7 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%llu bytes in %.3f s: %.1f MB/s\n", static_cast<unsigned long long>(total),
-              seconds, total / seconds / 1e6);
+  std::printf("%llu bytes in %.3f s: %.1f MB/s\n", static_cast<unsigned long long>(total), seconds,
+              total / seconds / 1e6);
   return 0;
 }

@@ -3,10 +3,9 @@
 // register one handler per method from a table. Handlers run on server threads concurrently.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>

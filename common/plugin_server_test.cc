@@ -81,7 +81,9 @@ TEST_F(PluginServerTest, ActivateListsImplementedInterfaces) {
 }
 
 TEST_F(PluginServerTest, HandlerReceivesBodyAndRepliesJson) {
-  HttpReply reply = Post(socket_, "Test.Echo", R"({"Name":"v"})" "\n");
+  HttpReply reply = Post(socket_, "Test.Echo",
+                         R"({"Name":"v"})"
+                         "\n");
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body["Name"], "v");
 }

@@ -130,9 +130,9 @@ class MountTest : public ::testing::Test {
   void StartServer(const std::string& listen) {
     const fs::path port_file = base_ / "port";
     fs::remove(port_file);
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        SFTP_EXPORT_BINARY, "--root", root_.string(), "--listen", listen, "--port-file",
-        port_file.string()});
+    server_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{SFTP_EXPORT_BINARY, "--root", root_.string(), "--listen", listen,
+                                 "--port-file", port_file.string()});
     ASSERT_TRUE(WaitFor([&] { return fs::exists(port_file); }, 5s)) << "no port file";
     port_ = std::stoi(ReadFile(port_file));
   }
@@ -142,8 +142,8 @@ class MountTest : public ::testing::Test {
                                      "127.0.0.1:" + std::to_string(port_) + ":" + root_.string(),
                                      mountpoint_.string()};
     argv.insert(argv.end(), options.begin(), options.end());
-    mount_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{
-                                                      "TELEMOUNT_REQUEST_TIMEOUT=3"});
+    mount_ = std::make_unique<ChildProcess>(
+        argv, std::vector<std::string>{"TELEMOUNT_REQUEST_TIMEOUT=3"});
     ASSERT_TRUE(WaitFor([&] { return IsMounted(mountpoint_.string()); }, 5s))
         << "telemount did not mount";
   }
@@ -187,6 +187,20 @@ TEST_F(MountTest, ReadsServerFilesAndListsFolders) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<std::string>{".", "..", "hello.txt", "sub"}));
   EXPECT_EQ(fs::file_size(Mounted("sub/deeper/x")), 1u);
+}
+
+TEST_F(MountTest, LargeFolderListsEveryEntryWithItsAttributes) {
+  fs::create_directories(Server("many"));
+  for (int i = 0; i < 2500; ++i)
+    WriteFile(Server("many/f" + std::to_string(i)), std::string(i % 7, 'x'));
+  Mount();
+  size_t count = 0;
+  for (const auto& entry : fs::directory_iterator(Mounted("many"))) {
+    const int number = std::stoi(entry.path().filename().string().substr(1));
+    EXPECT_EQ(entry.file_size(), static_cast<uintmax_t>(number % 7)) << entry.path();
+    ++count;
+  }
+  EXPECT_EQ(count, 2500u);
 }
 
 TEST_F(MountTest, WritesAppendsAndTruncatesLandOnTheServer) {

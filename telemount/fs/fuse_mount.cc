@@ -4,11 +4,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <unistd.h>
 #include <fstream>
 
 namespace tp::telemount {

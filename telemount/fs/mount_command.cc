@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "options:\n"
     "  ro                   read-only mount\n"
     "  allow_other          let other users use the mount (default when run as root)\n"
+    "  debug                print every FUSE request (libfuse's debug output)\n"
     "  connect_timeout=S    seconds to connect (default 3)\n"
     "  request_timeout=S    seconds before a request fails with EIO (default 4)\n"
     "  cache_timeout=S      seconds attributes and names are cached (default 1)\n";
@@ -45,6 +46,8 @@ bool ParseOption(std::string_view option, MountRequest* request, std::string* er
     request->read_only = false;
   } else if (name == "allow_other") {
     request->allow_other = true;
+  } else if (name == "debug") {
+    request->fuse_debug = true;
   } else if (name == "connect_timeout" || name == "request_timeout" || name == "cache_timeout") {
     auto* target = name == "connect_timeout"   ? &request->settings.connect_timeout
                    : name == "request_timeout" ? &request->settings.request_timeout
@@ -163,9 +166,8 @@ int RunMountCommand(int argc, char** argv, ShutdownSignal& shutdown) {
     std::fprintf(stderr, "telemount mount: %s\n", error.c_str());
     return 1;
   }
-  sftp::SftpReply reply = session->Call(sftp::PacketType::kStat, [&](sftp::PacketWriter& w) {
-    w.String(request->remote_path);
-  });
+  sftp::SftpReply reply = session->Call(
+      sftp::PacketType::kStat, [&](sftp::PacketWriter& w) { w.String(request->remote_path); });
   if (reply.Errno(sftp::PacketType::kAttrs) != 0 ||
       !S_ISDIR(reply.Payload().Attributes().permissions)) {
     std::fprintf(stderr, "telemount mount: no folder %s on %s\n", request->remote_path.c_str(),
@@ -175,11 +177,11 @@ int RunMountCommand(int argc, char** argv, ShutdownSignal& shutdown) {
 
   SftpFileSystem filesystem(connection, request->remote_path, request->settings.cache_timeout);
   std::vector<std::string> mount_options = {
-      "fsname=" + request->host + ":" + std::to_string(request->port) + ":" +
-          request->remote_path,
+      "fsname=" + request->host + ":" + std::to_string(request->port) + ":" + request->remote_path,
       "subtype=telemount"};
   if (request->allow_other) mount_options.push_back("allow_other");
   if (request->read_only) mount_options.push_back("ro");
+  if (request->fuse_debug) mount_options.push_back("debug");
   auto mount = FuseMount::Start(request->mountpoint, SftpFileSystem::Operations(), &filesystem,
                                 mount_options, &error);
   if (!mount) {

@@ -20,6 +20,7 @@ struct MountRequest {
   std::string mountpoint;
   bool read_only = false;
   bool allow_other = false;
+  bool fuse_debug = false;
   SftpMountSettings settings;
 };
 

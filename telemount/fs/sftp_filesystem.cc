@@ -30,9 +30,7 @@ constexpr size_t kWriteChunk = 64 * 1024;       // one WRITE request
 constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
 constexpr int kReaddirInFlight = 4;
 
-SftpFileSystem& Self() {
-  return *static_cast<SftpFileSystem*>(fuse_get_context()->private_data);
-}
+SftpFileSystem& Self() { return *static_cast<SftpFileSystem*>(fuse_get_context()->private_data); }
 
 void ToStat(const FileAttributes& attributes, struct stat* st) {
   std::memset(st, 0, sizeof(*st));
@@ -103,6 +101,9 @@ struct SftpFileSystem::OpenDirectoryHandle {
   std::shared_ptr<SftpSession> session;
   std::string handle;
   std::string remote_path;
+  std::mutex mutex;
+  bool listed = false;                   // guarded by mutex
+  std::vector<sftp::NameEntry> entries;  // guarded by mutex: the whole listing, once read
 };
 
 SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
@@ -152,12 +153,14 @@ bool SftpFileSystem::DirectoryHasEntries(const std::string& remote) {
   int error;
   auto session = Session(&error);
   if (!session) return false;
-  SftpReply opened = session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
+  SftpReply opened =
+      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
   if (opened.Errno(PacketType::kHandle) != 0) return false;
   const std::string handle = opened.Payload().String();
   bool has_entries = false;
   for (;;) {
-    SftpReply batch = session->Call(PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); });
+    SftpReply batch =
+        session->Call(PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); });
     if (batch.Errno(PacketType::kName) != 0) break;
     for (const auto& entry : batch.Payload().Names()) {
       if (entry.filename != "." && entry.filename != "..") has_entries = true;
@@ -194,8 +197,8 @@ int SftpFileSystem::GetAttr(const char* path, struct stat* st, fuse_file_info* f
   FileAttributes attributes;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-    SftpReply reply = file->session->Call(PacketType::kFstat,
-                                          [&](PacketWriter& w) { w.String(file->handle); });
+    SftpReply reply =
+        file->session->Call(PacketType::kFstat, [&](PacketWriter& w) { w.String(file->handle); });
     if (int failure = reply.Errno(PacketType::kAttrs)) return -failure;
     attributes = reply.Payload().Attributes();
   } else {
@@ -211,7 +214,8 @@ int SftpFileSystem::ReadLink(const char* path, char* buffer, size_t size) {
   auto session = Session(&error);
   if (!session) return -error;
   const std::string remote = RemotePath(path);
-  SftpReply reply = session->Call(PacketType::kReadlink, [&](PacketWriter& w) { w.String(remote); });
+  SftpReply reply =
+      session->Call(PacketType::kReadlink, [&](PacketWriter& w) { w.String(remote); });
   if (int failure = reply.Errno(PacketType::kName)) return -failure;
   auto names = reply.Payload().Names();
   if (names.size() != 1 || size == 0) return -EBADMSG;
@@ -253,8 +257,8 @@ int SftpFileSystem::Symlink(const char* target, const char* path) {
   const std::string remote = RemotePath(path);
   attributes_.Invalidate(ParentOf(remote));
   // OpenSSH's server takes the target first, unlike the draft; every client follows OpenSSH.
-  int result = CallStatus(PacketType::kSymlink,
-                          [&](PacketWriter& w) { w.String(target).String(remote); });
+  int result =
+      CallStatus(PacketType::kSymlink, [&](PacketWriter& w) { w.String(target).String(remote); });
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kSymlink);
 }
 
@@ -499,8 +503,7 @@ int SftpFileSystem::WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes) {
   while (!file.writes.empty()) {
     auto& front = file.writes.front();
     const bool must_wait = file.write_bytes_in_flight > keep_in_flight_bytes;
-    if (!must_wait &&
-        front.reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (!must_wait && front.reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       break;
     }
     SftpReply reply = file.session->Await(front.reply);
@@ -581,8 +584,8 @@ int SftpFileSystem::StatFs(const char* path, struct statvfs* stats) {
     return 0;
   }
   const std::string remote = RemotePath(path);
-  auto pending = session->SendExtended("statvfs@openssh.com",
-                                       [&](PacketWriter& w) { w.String(remote); });
+  auto pending =
+      session->SendExtended("statvfs@openssh.com", [&](PacketWriter& w) { w.String(remote); });
   SftpReply reply = session->Await(pending);
   if (int failure = reply.Errno(PacketType::kExtendedReply)) return -failure;
   sftp::FileSystemStats remote_stats = reply.Payload().StatVfs();
@@ -613,15 +616,11 @@ int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
-int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler,
-                                  fuse_file_info* fi, fuse_readdir_flags flags) {
-  auto* directory = reinterpret_cast<OpenDirectoryHandle*>(fi->fh);
-  SftpSession& session = *directory->session;
-  const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
-  const std::string prefix = directory->remote_path == "/" ? "" : directory->remote_path;
+int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
+  SftpSession& session = *directory.session;
+  const std::string prefix = directory.remote_path == "/" ? "" : directory.remote_path;
   auto request = [&] {
-    return session.Send(PacketType::kReaddir,
-                        [&](PacketWriter& w) { w.String(directory->handle); });
+    return session.Send(PacketType::kReaddir, [&](PacketWriter& w) { w.String(directory.handle); });
   };
   // Several READDIRs in flight: the server answers them in order, batch after batch.
   std::deque<sftp::PendingReply> in_flight;
@@ -642,19 +641,43 @@ int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t fil
       finished = true;
       continue;
     }
-    for (const auto& entry : reply.Payload().Names()) {
-      struct stat st;
-      ToStat(entry.attributes, &st);
-      // "." and ".." go without attributes: libfuse gives them inode 0 otherwise, and
-      // readdir(3) hides entries with inode 0.
-      const bool dots = entry.filename == "." || entry.filename == "..";
-      if (!dots) attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
-      filler(buffer, entry.filename.c_str(), &st, 0,
-             plus && !dots ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0));
+    for (auto& entry : reply.Payload().Names()) {
+      if (entry.filename != "." && entry.filename != "..") {
+        attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
+      }
+      directory.entries.push_back(std::move(entry));
     }
     in_flight.push_back(request());
   }
   return result;
+}
+
+int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,
+                                  fuse_file_info* fi, fuse_readdir_flags flags) {
+  auto* directory = reinterpret_cast<OpenDirectoryHandle*>(fi->fh);
+  std::lock_guard lock(directory->mutex);
+  if (!directory->listed || offset == 0) {
+    directory->entries.clear();
+    if (int result = ListDirectory(*directory)) return result;
+    directory->listed = true;
+  }
+  // Entries go out with their position as offset: that is what lets libfuse pass their
+  // attributes to the kernel (READDIRPLUS), so that `ls -l` needs no lookup per file.
+  const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+  for (size_t index = static_cast<size_t>(offset); index < directory->entries.size(); ++index) {
+    const sftp::NameEntry& entry = directory->entries[index];
+    struct stat st;
+    ToStat(entry.attributes, &st);
+    // "." and ".." go without attributes: libfuse gives them inode 0 otherwise, and
+    // readdir(3) hides entries with inode 0.
+    const bool dots = entry.filename == "." || entry.filename == "..";
+    const auto fill_flags =
+        plus && !dots ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0);
+    if (filler(buffer, entry.filename.c_str(), &st, static_cast<off_t>(index + 1), fill_flags)) {
+      break;  // the kernel's buffer is full; it asks again from this offset
+    }
+  }
+  return 0;
 }
 
 int SftpFileSystem::ReleaseDirectory(fuse_file_info* fi) {
@@ -705,9 +728,7 @@ const fuse_operations kOperations = [] {
   ops.chown = [](const char* p, uid_t u, gid_t g, fuse_file_info* f) {
     return Self().Chown(p, u, g, f);
   };
-  ops.truncate = [](const char* p, off_t s, fuse_file_info* f) {
-    return Self().Truncate(p, s, f);
-  };
+  ops.truncate = [](const char* p, off_t s, fuse_file_info* f) { return Self().Truncate(p, s, f); };
   ops.open = [](const char* p, fuse_file_info* f) { return Self().Open(p, f); };
   ops.create = [](const char* p, mode_t m, fuse_file_info* f) { return Self().Create(p, m, f); };
   ops.read = [](const char*, char* b, size_t n, off_t o, fuse_file_info* f) {
@@ -721,8 +742,8 @@ const fuse_operations kOperations = [] {
   ops.release = [](const char*, fuse_file_info* f) { return Self().Release(f); };
   ops.fsync = [](const char*, int, fuse_file_info* f) { return Self().Fsync(f); };
   ops.opendir = [](const char* p, fuse_file_info* f) { return Self().OpenDirectory(p, f); };
-  ops.readdir = [](const char* p, void* b, fuse_fill_dir_t fill, off_t, fuse_file_info* f,
-                   fuse_readdir_flags fl) { return Self().ReadDirectory(p, b, fill, f, fl); };
+  ops.readdir = [](const char* p, void* b, fuse_fill_dir_t fill, off_t o, fuse_file_info* f,
+                   fuse_readdir_flags fl) { return Self().ReadDirectory(p, b, fill, o, f, fl); };
   ops.releasedir = [](const char*, fuse_file_info* f) { return Self().ReleaseDirectory(f); };
   ops.fsyncdir = [](const char*, int, fuse_file_info*) { return 0; };
   ops.utimens = [](const char* p, const timespec t[2], fuse_file_info* f) {

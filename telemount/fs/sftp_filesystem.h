@@ -48,8 +48,8 @@ class SftpFileSystem {
   int Release(fuse_file_info* fi);
   int Fsync(fuse_file_info* fi);
   int OpenDirectory(const char* path, fuse_file_info* fi);
-  int ReadDirectory(const char* path, void* buffer, fuse_fill_dir_t filler, fuse_file_info* fi,
-                    fuse_readdir_flags flags);
+  int ReadDirectory(const char* path, void* buffer, fuse_fill_dir_t filler, off_t offset,
+                    fuse_file_info* fi, fuse_readdir_flags flags);
   int ReleaseDirectory(fuse_file_info* fi);
   int Utimens(const char* path, const timespec times[2], fuse_file_info* fi);
 
@@ -66,6 +66,8 @@ class SftpFileSystem {
   bool DirectoryHasEntries(const std::string& remote);
   int ExplainFailure(int error, const std::string& remote, sftp::PacketType operation);
   int WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes);
+  // Reads the whole listing of an open folder into it; 0 or -errno.
+  int ListDirectory(OpenDirectoryHandle& directory);
 
   std::shared_ptr<sftp::SftpConnection> connection_;
   const std::string remote_root_;  // "" for "/", otherwise without a trailing slash

@@ -44,8 +44,8 @@ class SftpRemoteMount : public RemoteMount {
     std::string error;
     auto session = connection_->Session(&error);
     if (!session) return error;
-    sftp::SftpReply reply = session->Call(
-        sftp::PacketType::kStat, [&](sftp::PacketWriter& w) { w.String(remote_path); });
+    sftp::SftpReply reply = session->Call(sftp::PacketType::kStat,
+                                          [&](sftp::PacketWriter& w) { w.String(remote_path); });
     const std::string where = " on " + session->Describe();
     if (int failure = reply.Errno(sftp::PacketType::kAttrs)) {
       if (failure == ENOENT) return "no such folder " + remote_path + where;

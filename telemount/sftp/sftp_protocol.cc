@@ -19,7 +19,8 @@ PacketWriter& PacketWriter::U8(uint8_t value) {
 }
 
 PacketWriter& PacketWriter::U32(uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) bytes_.push_back(static_cast<uint8_t>(value >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    bytes_.push_back(static_cast<uint8_t>(value >> shift));
   return *this;
 }
 
@@ -193,33 +194,60 @@ uint32_t OpenFlagsFromPosix(int posix_flags) {
 
 std::string_view PacketTypeName(PacketType type) {
   switch (type) {
-    case PacketType::kInit: return "INIT";
-    case PacketType::kVersion: return "VERSION";
-    case PacketType::kOpen: return "OPEN";
-    case PacketType::kClose: return "CLOSE";
-    case PacketType::kRead: return "READ";
-    case PacketType::kWrite: return "WRITE";
-    case PacketType::kLstat: return "LSTAT";
-    case PacketType::kFstat: return "FSTAT";
-    case PacketType::kSetstat: return "SETSTAT";
-    case PacketType::kFsetstat: return "FSETSTAT";
-    case PacketType::kOpendir: return "OPENDIR";
-    case PacketType::kReaddir: return "READDIR";
-    case PacketType::kRemove: return "REMOVE";
-    case PacketType::kMkdir: return "MKDIR";
-    case PacketType::kRmdir: return "RMDIR";
-    case PacketType::kRealpath: return "REALPATH";
-    case PacketType::kStat: return "STAT";
-    case PacketType::kRename: return "RENAME";
-    case PacketType::kReadlink: return "READLINK";
-    case PacketType::kSymlink: return "SYMLINK";
-    case PacketType::kStatus: return "STATUS";
-    case PacketType::kHandle: return "HANDLE";
-    case PacketType::kData: return "DATA";
-    case PacketType::kName: return "NAME";
-    case PacketType::kAttrs: return "ATTRS";
-    case PacketType::kExtended: return "EXTENDED";
-    case PacketType::kExtendedReply: return "EXTENDED_REPLY";
+    case PacketType::kInit:
+      return "INIT";
+    case PacketType::kVersion:
+      return "VERSION";
+    case PacketType::kOpen:
+      return "OPEN";
+    case PacketType::kClose:
+      return "CLOSE";
+    case PacketType::kRead:
+      return "READ";
+    case PacketType::kWrite:
+      return "WRITE";
+    case PacketType::kLstat:
+      return "LSTAT";
+    case PacketType::kFstat:
+      return "FSTAT";
+    case PacketType::kSetstat:
+      return "SETSTAT";
+    case PacketType::kFsetstat:
+      return "FSETSTAT";
+    case PacketType::kOpendir:
+      return "OPENDIR";
+    case PacketType::kReaddir:
+      return "READDIR";
+    case PacketType::kRemove:
+      return "REMOVE";
+    case PacketType::kMkdir:
+      return "MKDIR";
+    case PacketType::kRmdir:
+      return "RMDIR";
+    case PacketType::kRealpath:
+      return "REALPATH";
+    case PacketType::kStat:
+      return "STAT";
+    case PacketType::kRename:
+      return "RENAME";
+    case PacketType::kReadlink:
+      return "READLINK";
+    case PacketType::kSymlink:
+      return "SYMLINK";
+    case PacketType::kStatus:
+      return "STATUS";
+    case PacketType::kHandle:
+      return "HANDLE";
+    case PacketType::kData:
+      return "DATA";
+    case PacketType::kName:
+      return "NAME";
+    case PacketType::kAttrs:
+      return "ATTRS";
+    case PacketType::kExtended:
+      return "EXTENDED";
+    case PacketType::kExtendedReply:
+      return "EXTENDED_REPLY";
   }
   return "UNKNOWN";
 }

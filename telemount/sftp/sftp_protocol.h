@@ -125,8 +125,8 @@ class PacketReader {
   std::string String();
   std::span<const uint8_t> StringBytes();  // a view into the body, valid while the body lives
   FileAttributes Attributes();
-  std::vector<NameEntry> Names();          // the body of an SSH_FXP_NAME after its id
-  FileSystemStats StatVfs();               // the body of statvfs@openssh.com's reply after its id
+  std::vector<NameEntry> Names();  // the body of an SSH_FXP_NAME after its id
+  FileSystemStats StatVfs();       // the body of statvfs@openssh.com's reply after its id
   bool ok() const { return ok_; }
   bool AtEnd() const { return position_ == body_.size(); }
   size_t remaining() const { return body_.size() - position_; }

@@ -12,8 +12,8 @@ std::span<const uint8_t> Body(const std::vector<uint8_t>& packet) {
 
 TEST(PacketWriter, EncodesLengthTypeAndBigEndianFields) {
   auto packet = std::move(PacketWriter(PacketType::kOpen).U32(7).String("ab").U64(1)).Finish();
-  const std::vector<uint8_t> expected = {0, 0, 0, 19, 3,  0, 0, 0, 7, 0, 0, 0,
-                                         2, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 1};
+  const std::vector<uint8_t> expected = {0, 0,   0,   19, 3, 0, 0, 0, 7, 0, 0, 0,
+                                         2, 'a', 'b', 0,  0, 0, 0, 0, 0, 0, 1};
   EXPECT_EQ(packet, expected);
 }
 

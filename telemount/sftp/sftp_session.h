@@ -98,8 +98,8 @@ class SftpSession {
 // with the server gone callers fail fast and with the server back they work again at once.
 class SftpConnection {
  public:
-  explicit SftpConnection(SessionOptions options,
-                          std::chrono::milliseconds retry_interval = std::chrono::milliseconds(300));
+  explicit SftpConnection(SessionOptions options, std::chrono::milliseconds retry_interval =
+                                                      std::chrono::milliseconds(300));
   ~SftpConnection();
 
   // The live session, or nullptr (with a sentence in *error when given) if none can be had now.
@@ -111,9 +111,9 @@ class SftpConnection {
   const std::chrono::milliseconds retry_interval_;
   std::mutex connect_mutex_;  // held during one connection attempt
   std::mutex state_mutex_;
-  std::shared_ptr<SftpSession> current_;                 // guarded by state_mutex_
+  std::shared_ptr<SftpSession> current_;                  // guarded by state_mutex_
   std::chrono::steady_clock::time_point last_failure_{};  // guarded by state_mutex_
-  std::string last_error_;                               // guarded by state_mutex_
+  std::string last_error_;                                // guarded by state_mutex_
 };
 
 }  // namespace tp::sftp
