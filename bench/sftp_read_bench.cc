@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
   options.host = argv[1];
   options.port = static_cast<uint16_t>(std::atoi(argv[2]));
   const std::string path = argv[3];
-  const uint32_t chunk = (argc > 4 ? std::atoi(argv[4]) : 64) * 1024;
-  const size_t in_flight = argc > 5 ? std::atoi(argv[5]) : 64;
+  const uint32_t chunk = (argc > 4 ? std::atoi(argv[4]) : 192) * 1024;
+  const size_t in_flight = argc > 5 ? std::atoi(argv[5]) : 32;
   std::string error;
   auto session = tp::sftp::SftpSession::Connect(options, &error);
   if (!session) {

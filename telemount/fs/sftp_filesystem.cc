@@ -23,12 +23,12 @@ using sftp::StatusCode;
 
 namespace {
 
-constexpr uint64_t kReadChunk = 128 * 1024;     // one READ request
+constexpr uint64_t kReadChunk = 192 * 1024;     // one READ request (OpenSSH serves up to 255 KiB)
 constexpr size_t kMinWindowChunks = 4;          // prefetch once a reader is sequential
-constexpr size_t kMaxWindowChunks = 64;         // 8 MiB ahead at most
-constexpr size_t kWriteChunk = 64 * 1024;       // one WRITE request
+constexpr size_t kMaxWindowChunks = 32;         // 6 MiB ahead at most
+constexpr size_t kWriteChunk = 192 * 1024;      // one WRITE request
 constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
-constexpr int kReaddirInFlight = 4;
+constexpr int kReaddirInFlight = 8;
 
 SftpFileSystem& Self() { return *static_cast<SftpFileSystem*>(fuse_get_context()->private_data); }
 
