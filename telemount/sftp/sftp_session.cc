@@ -272,9 +272,25 @@ void SftpSession::Deliver(std::vector<uint8_t> packet) {
   promise.set_value(SftpReply{0, std::move(packet)});
 }
 
+bool SftpSession::ReceiveInto(uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::recv(socket_.Get(), data, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Break(n == 0 ? "server closed the connection" : std::string(std::strerror(errno)));
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
 void SftpSession::ReadReplies() {
-  // Replies are parsed out of one large buffer to keep system calls few.
-  std::vector<uint8_t> buffer(512 * 1024);
+  // Small replies are parsed out of one buffer to keep system calls few; the rest of a large
+  // one (file data) is received straight into its own packet, saving a copy.
+  constexpr size_t kDirectThreshold = 32 * 1024;
+  std::vector<uint8_t> buffer(256 * 1024);
   size_t begin = 0, end = 0;
   while (!broken_.load()) {
     while (end - begin >= 4) {
@@ -283,22 +299,27 @@ void SftpSession::ReadReplies() {
         Break("malformed reply length " + std::to_string(length));
         return;
       }
-      if (end - begin - 4 < length) {
-        if (buffer.size() < length + 4) buffer.resize(length + 4);
-        break;
-      }
+      const size_t available = end - begin - 4;
       const uint8_t* start = buffer.data() + begin + 4;
-      Deliver(std::vector<uint8_t>(start, start + length));
-      begin += 4 + length;
+      if (available >= length) {
+        Deliver(std::vector<uint8_t>(start, start + length));
+        begin += 4 + length;
+        continue;
+      }
+      if (length < kDirectThreshold) break;  // wait for the rest in the buffer
+      std::vector<uint8_t> packet(length);
+      std::memcpy(packet.data(), start, available);
+      begin = end = 0;
+      if (!ReceiveInto(packet.data() + available, length - available)) return;
+      Deliver(std::move(packet));
     }
     if (begin == end) {
       begin = end = 0;
-    } else if (begin > 0 && buffer.size() - end < 64 * 1024) {
+    } else if (begin > 0 && buffer.size() - end < kDirectThreshold) {
       std::memmove(buffer.data(), buffer.data() + begin, end - begin);
       end -= begin;
       begin = 0;
     }
-    if (end == buffer.size()) buffer.resize(buffer.size() * 2);
     ssize_t n = ::recv(socket_.Get(), buffer.data() + end, buffer.size() - end, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {

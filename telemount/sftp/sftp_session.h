@@ -76,6 +76,8 @@ class SftpSession {
  private:
   SftpSession(SessionOptions options, UniqueFd socket, std::map<std::string, std::string> ext);
   void ReadReplies();
+  // Receives exactly `size` bytes; breaks the session and returns false on failure.
+  bool ReceiveInto(uint8_t* data, size_t size);
   bool SendAll(const std::vector<uint8_t>& bytes);
   void Deliver(std::vector<uint8_t> packet);
 
