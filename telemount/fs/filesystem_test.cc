@@ -105,6 +105,22 @@ void WriteFile(const fs::path& path, const std::string& content) {
   out << content;
 }
 
+// Sends `signal` to every sftp-server session serving `root` (found in /proc, never by a shell
+// pattern that could match the shell itself). Returns how many got it.
+int SignalSessions(const fs::path& root, int signal) {
+  int count = 0;
+  for (const auto& process : fs::directory_iterator("/proc")) {
+    const std::string pid = process.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string command_line = ReadFile(process.path() / "cmdline");
+    std::replace(command_line.begin(), command_line.end(), '\0', ' ');
+    if (command_line.starts_with("/usr/lib/openssh/sftp-server -d " + root.string() + " ")) {
+      count += ::kill(std::stoi(pid), signal) == 0;
+    }
+  }
+  return count;
+}
+
 // An SFTP export of a temporary folder, mounted with `telemount mount`.
 class MountTest : public ::testing::Test {
  protected:
@@ -434,8 +450,8 @@ TEST_F(MountTest, ServerKilledDuringReadGivesEioFastThenRecovers) {
   const auto killed_at = Clock::now();
   server_->Signal(SIGKILL);
   server_->WaitExit(2s);
-  // sftp-export's sessions die with it only on SIGTERM; kill any left so the link really goes.
-  std::system(("pkill -KILL -f 'sftp-server -d " + root_.string() + "'").c_str());
+  // The sessions die with sftp-export (parent-death signal); make sure the link really goes.
+  SignalSessions(root_, SIGKILL);
   const bool failed = WaitFor([&] { return read_errno != 0; }, 6s);
   reading = false;
   reader.join();
@@ -459,6 +475,27 @@ TEST_F(MountTest, ServerKilledDuringReadGivesEioFastThenRecovers) {
   EXPECT_LT(Clock::now() - restarted_at, 2500ms);
   Unmount();
   EXPECT_FALSE(IsMounted(mountpoint_.string()));
+}
+
+TEST_F(MountTest, ServerThatStopsAnsweringGivesEioWithinTheDeadline) {
+  WriteFile(Server("before"), "before");
+  WriteFile(Server("after"), "after");
+  Mount();
+  ASSERT_EQ(ReadFile(Mounted("before")), "before");
+  // Freeze the server's session: the link stays up but nothing answers (a black hole).
+  ASSERT_EQ(SignalSessions(root_, SIGSTOP), 1);
+  const auto frozen_at = Clock::now();
+  const int fd = ::open(Mounted("after").c_str(), O_RDONLY);
+  const int open_errno = errno;
+  const auto took = Clock::now() - frozen_at;
+  SignalSessions(root_, SIGCONT);
+  EXPECT_EQ(fd, -1);
+  EXPECT_EQ(open_errno, EIO);
+  EXPECT_LT(took, 5s) << "open took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+  // The mount gave up on that connection and opens a new one on its own.
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(Mounted("after")) == "after"; }, 2s));
 }
 
 }  // namespace
