@@ -96,6 +96,19 @@ check_equal "failed creates leave no volume behind" 0 "$leftovers"
 check_equal "a failed create leaves no mount behind" 0 \
   "$(plugin_mount_devices "127.0.0.1_${closed}_rw" | wc -l)"
 
+heading "malformed requests on the plugin's socket get an Err and the plugin keeps serving"
+socket=/run/docker/plugins/$(docker plugin inspect -f '{{.Id}}' "$TP_PLUGIN")/telemount.sock
+post() { curl -s --max-time 5 --unix-socket "$socket" -X POST --data "$2" "http://plugin/$1"; }
+check_equal "a body that is not JSON" true \
+  "$(post VolumeDriver.Create '{not json' | grep -q '"Err":"' && echo true)"
+check_equal "a Name that is not a string" true \
+  "$(post VolumeDriver.Create '{"Name":42}' | grep -q '"Err":".*Name' && echo true)"
+check_equal "Opts that are not an object" true \
+  "$(post VolumeDriver.Create '{"Name":"x","Opts":[1]}' | grep -q '"Err":"' && echo true)"
+check_equal "Mount of an unknown volume" true \
+  "$(post VolumeDriver.Mount '{"Name":"no-such-volume","ID":"1"}' | grep -q '"Err":"' && echo true)"
+check_output "the plugin still lists the volumes after all that" "$vol" post VolumeDriver.List '{}'
+
 heading "remove"
 container=$TP_PREFIX-user
 defer "docker rm -f $container"
