@@ -1,5 +1,7 @@
 // telemount: a FUSE file system over SFTP (plain TCP), as a standalone mount or as a Docker
 // volume driver plugin.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -24,6 +26,10 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   tp::ShutdownSignal shutdown;  // first: every thread started later inherits the signal mask
   tp::InitLogging("telemount");
+  // Replies and FUSE read buffers are a few hundred KiB each: keep them on the heap rather than
+  // in a fresh mapping each (whose every page would fault in), and keep freed memory for reuse.
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

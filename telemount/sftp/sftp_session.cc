@@ -252,7 +252,7 @@ SftpReply SftpSession::Call(PacketType type, const std::function<void(PacketWrit
   return Await(reply);
 }
 
-void SftpSession::Deliver(std::vector<uint8_t> packet) {
+void SftpSession::Deliver(PacketBytes packet) {
   if (packet.size() < 5) {
     Break("reply too short");
     return;
@@ -302,12 +302,12 @@ void SftpSession::ReadReplies() {
       const size_t available = end - begin - 4;
       const uint8_t* start = buffer.data() + begin + 4;
       if (available >= length) {
-        Deliver(std::vector<uint8_t>(start, start + length));
+        Deliver(PacketBytes(start, start + length));
         begin += 4 + length;
         continue;
       }
       if (length < kDirectThreshold) break;  // wait for the rest in the buffer
-      std::vector<uint8_t> packet(length);
+      PacketBytes packet(length);
       std::memcpy(packet.data(), start, available);
       begin = end = 0;
       if (!ReceiveInto(packet.data() + available, length - available)) return;

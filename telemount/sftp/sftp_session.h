@@ -22,11 +22,29 @@
 
 namespace tp::sftp {
 
+// Allocates bytes without zeroing them: a reply's buffer is overwritten by the socket anyway.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* place) noexcept {
+    ::new (static_cast<void*>(place)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* place, Args&&... args) {
+    ::new (static_cast<void*>(place)) U(std::forward<Args>(args)...);
+  }
+};
+using PacketBytes = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
+
 // The answer to one request: the packet after its length field (type byte, id, payload), or a
 // local error (`error` != 0: EIO when the session broke or timed out).
 struct SftpReply {
   int error = 0;
-  std::vector<uint8_t> packet;
+  PacketBytes packet;
 
   PacketType type() const { return static_cast<PacketType>(packet.empty() ? 0 : packet[0]); }
   // A reader positioned after the type and id.
@@ -79,7 +97,7 @@ class SftpSession {
   // Receives exactly `size` bytes; breaks the session and returns false on failure.
   bool ReceiveInto(uint8_t* data, size_t size);
   bool SendAll(const std::vector<uint8_t>& bytes);
-  void Deliver(std::vector<uint8_t> packet);
+  void Deliver(PacketBytes packet);
 
   const SessionOptions options_;
   UniqueFd socket_;
