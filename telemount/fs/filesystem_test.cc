@@ -219,6 +219,25 @@ TEST_F(MountTest, LargeFolderListsEveryEntryWithItsAttributes) {
   EXPECT_EQ(count, 2500u);
 }
 
+TEST_F(MountTest, FilesMadeOnTheServerShowUpWithinTheCacheTime) {
+  fs::create_directories(Server("shared"));
+  Mount();
+  // Two lookups in vain make the mount remember the folder's list of names...
+  EXPECT_FALSE(fs::exists(Mounted("shared/missing1")));
+  EXPECT_FALSE(fs::exists(Mounted("shared/missing2")));
+  // ...which must not hide a file another client makes there for longer than the cache time.
+  WriteFile(Server("shared/late"), "late");
+  EXPECT_TRUE(WaitFor([&] { return fs::exists(Mounted("shared/late")); }, 2500ms));
+  // Our own creates and removals are visible at once.
+  WriteFile(Mounted("shared/own"), "own");
+  EXPECT_EQ(ReadFile(Mounted("shared/own")), "own");
+  fs::remove(Mounted("shared/own"));
+  EXPECT_FALSE(fs::exists(Mounted("shared/own")));
+  fs::create_directories(Mounted("shared/newdir"));
+  WriteFile(Mounted("shared/newdir/inside"), "in");
+  EXPECT_EQ(ReadFile(Server("shared/newdir/inside")), "in");
+}
+
 TEST_F(MountTest, WritesAppendsAndTruncatesLandOnTheServer) {
   Mount();
   WriteFile(Mounted("new.txt"), "first line\n");

@@ -111,7 +111,8 @@ SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
     : connection_(std::move(connection)),
       remote_root_(remote_root == "/" ? "" : std::move(remote_root)),
       cache_timeout_(cache_timeout),
-      attributes_(cache_timeout) {}
+      attributes_(cache_timeout),
+      listings_(cache_timeout) {}
 
 std::string SftpFileSystem::RemotePath(const char* path) const {
   if (remote_root_.empty()) return path;
@@ -137,11 +138,16 @@ int SftpFileSystem::Lstat(const std::string& remote, FileAttributes* attributes)
     *attributes = *cached;
     return 0;
   }
+  if (listings_.KnownAbsent(remote)) return -ENOENT;
   int error;
   auto session = Session(&error);
   if (!session) return -error;
   SftpReply reply = session->Call(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
-  if (int failure = reply.Errno(PacketType::kAttrs)) return -failure;
+  if (int failure = reply.Errno(PacketType::kAttrs)) {
+    // Names looked up in vain come in runs (a build, an unpack): answer the rest from a list.
+    if (failure == ENOENT && listings_.RecordMiss(remote)) RefreshListing(SplitPath(remote).first);
+    return -failure;
+  }
   sftp::PacketReader payload = reply.Payload();
   *attributes = payload.Attributes();
   if (!payload.ok()) return -EBADMSG;
@@ -197,6 +203,11 @@ int SftpFileSystem::GetAttr(const char* path, struct stat* st, fuse_file_info* f
   FileAttributes attributes;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+    // Writes drop the cached entry, so a cached one is current (right after a create, say).
+    if (auto cached = attributes_.Get(file->remote_path)) {
+      ToStat(*cached, st);
+      return 0;
+    }
     SftpReply reply =
         file->session->Call(PacketType::kFstat, [&](PacketWriter& w) { w.String(file->handle); });
     if (int failure = reply.Errno(PacketType::kAttrs)) return -failure;
@@ -234,6 +245,8 @@ int SftpFileSystem::MakeDirectory(const char* path, mode_t mode) {
   attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kMkdir,
                           [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
+  NoteAdded(remote, result);
+  if (result == 0) listings_.PutListing(remote, {});  // a folder we just made is empty
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kMkdir);
 }
 
@@ -242,6 +255,7 @@ int SftpFileSystem::Unlink(const char* path) {
   attributes_.Invalidate(remote);
   attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRemove, [&](PacketWriter& w) { w.String(remote); });
+  NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRemove);
 }
 
@@ -250,6 +264,7 @@ int SftpFileSystem::RemoveDirectory(const char* path) {
   attributes_.InvalidateTree(remote);
   attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRmdir, [&](PacketWriter& w) { w.String(remote); });
+  NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRmdir);
 }
 
@@ -259,6 +274,7 @@ int SftpFileSystem::Symlink(const char* target, const char* path) {
   // OpenSSH's server takes the target first, unlike the draft; every client follows OpenSSH.
   int result =
       CallStatus(PacketType::kSymlink, [&](PacketWriter& w) { w.String(target).String(remote); });
+  NoteAdded(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kSymlink);
 }
 
@@ -288,6 +304,8 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
                           [&](PacketWriter& w) { w.String(source).String(target); });
   }
   int failure = reply.Errno();
+  NoteRemoved(source, -failure);
+  NoteAdded(target, -failure);
   if (failure != EIO || reply.error != 0) return -failure;
   // Find the POSIX reason for a bare failure.
   FileAttributes source_attributes;
@@ -315,6 +333,7 @@ int SftpFileSystem::Link(const char* from, const char* to) {
                                        [&](PacketWriter& w) { w.String(source).String(target); });
   SftpReply reply = session->Await(pending);
   int failure = reply.Errno();
+  NoteAdded(target, -failure);
   if (failure == EIO && reply.error == 0) {
     FileAttributes ignored;
     if (Lstat(target, &ignored) == 0) return -EEXIST;
@@ -416,6 +435,7 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
   }
   SftpReply reply = session->Await(opened);
+  if (creating) NoteAdded(remote, -reply.Errno(PacketType::kHandle));
   if (int failure = reply.Errno(PacketType::kHandle)) {
     if (failure == EIO && reply.error == 0 && (fi->flags & O_EXCL)) {
       FileAttributes existing;
@@ -656,7 +676,45 @@ int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
     }
     in_flight.push_back(request());
   }
+  if (result == 0) {
+    std::vector<std::string> names;
+    names.reserve(directory.entries.size());
+    for (const auto& entry : directory.entries) names.push_back(entry.filename);
+    listings_.PutListing(directory.remote_path, names);
+  }
   return result;
+}
+
+void SftpFileSystem::RefreshListing(const std::string& folder) {
+  int error;
+  auto session = Session(&error);
+  if (!session) return;
+  SftpReply opened =
+      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(folder); });
+  if (opened.Errno(PacketType::kHandle) != 0) return;
+  OpenDirectoryHandle directory;
+  directory.session = session;
+  directory.handle = opened.Payload().String();
+  directory.remote_path = folder;
+  ListDirectory(directory);
+  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(directory.handle); });
+}
+
+void SftpFileSystem::NoteAdded(const std::string& path, int error) {
+  if (error == 0) {
+    listings_.Added(path);
+  } else {
+    listings_.ForgetTree(SplitPath(path).first);  // what we believed may be wrong
+  }
+}
+
+void SftpFileSystem::NoteRemoved(const std::string& path, int error) {
+  if (error == 0) {
+    listings_.Removed(path);
+    listings_.ForgetTree(path);
+  } else {
+    listings_.ForgetTree(SplitPath(path).first);
+  }
 }
 
 int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "telemount/fs/attribute_cache.h"
+#include "telemount/fs/folder_listing_cache.h"
 #include "telemount/sftp/sftp_session.h"
 
 namespace tp::telemount {
@@ -66,13 +67,19 @@ class SftpFileSystem {
   bool DirectoryHasEntries(const std::string& remote);
   int ExplainFailure(int error, const std::string& remote, sftp::PacketType operation);
   int WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes);
-  // Reads the whole listing of an open folder into it; 0 or -errno.
+  // Reads the whole listing of an open folder into it (and into the caches); 0 or -errno.
   int ListDirectory(OpenDirectoryHandle& directory);
+  // Fetches the listing of `folder` for the caches only.
+  void RefreshListing(const std::string& folder);
+  // Keeps the folder listings current after a change we made (`error` 0) or tried (-errno).
+  void NoteAdded(const std::string& path, int error);
+  void NoteRemoved(const std::string& path, int error);
 
   std::shared_ptr<sftp::SftpConnection> connection_;
   const std::string remote_root_;  // "" for "/", otherwise without a trailing slash
   const std::chrono::milliseconds cache_timeout_;
   AttributeCache attributes_;
+  FolderListingCache listings_;
 };
 
 }  // namespace tp::telemount
