@@ -1,0 +1,43 @@
+#include "cluster/manager/interface_subnets.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+
+namespace tp::manager {
+
+std::string NetworkCidr(uint32_t host_order_address, int prefix_length) {
+  const uint32_t mask = prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
+  in_addr network{htonl(host_order_address & mask)};
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &network, text, sizeof text);
+  return std::string(text) + "/" + std::to_string(prefix_length);
+}
+
+std::vector<std::string> InterfaceSubnets() {
+  std::vector<std::string> subnets;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return subnets;
+  const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owner(list, ::freeifaddrs);
+  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_netmask == nullptr) continue;
+    if (entry->ifa_addr->sa_family != AF_INET) continue;
+    if ((entry->ifa_flags & IFF_LOOPBACK) || !(entry->ifa_flags & IFF_UP)) continue;
+    const uint32_t address =
+        ntohl(reinterpret_cast<const sockaddr_in*>(entry->ifa_addr)->sin_addr.s_addr);
+    const uint32_t mask =
+        ntohl(reinterpret_cast<const sockaddr_in*>(entry->ifa_netmask)->sin_addr.s_addr);
+    const std::string subnet = NetworkCidr(address, std::popcount(mask));
+    if (std::find(subnets.begin(), subnets.end(), subnet) == subnets.end()) {
+      subnets.push_back(subnet);
+    }
+  }
+  return subnets;
+}
+
+}  // namespace tp::manager

@@ -1,0 +1,255 @@
+#include "cluster/manager/traffic_manager.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "cluster/manager/dns_forwarder.h"
+#include "cluster/manager/tcp_relay.h"
+#include "cluster/manager/udp_flows.h"
+#include "cluster/sftp-export/tcp_socket.h"
+#include "tunnel/tunnel_handshake.h"
+
+namespace tp::manager {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// How long a UDP reply or DNS answer may wait for room in the tunnel's queue before it is
+// dropped (the client retries, as it would on any UDP loss).
+constexpr std::chrono::milliseconds kDatagramQueueTimeout{200};
+// Each stream and each DNS query in flight holds a thread; a client cannot have more.
+constexpr int kMaxStreamsPerTunnel = 2048;
+constexpr int kMaxDnsQueriesInFlight = 128;
+
+// Counts one unit of a limited resource for as long as it lives.
+class CountedSlot {
+ public:
+  explicit CountedSlot(std::atomic<int>& counter) : counter_(counter) { ++counter_; }
+  ~CountedSlot() { --counter_; }
+  CountedSlot(const CountedSlot&) = delete;
+  CountedSlot& operator=(const CountedSlot&) = delete;
+
+ private:
+  std::atomic<int>& counter_;
+};
+
+}  // namespace
+
+// One accepted tunnel: handshake, then handlers for the client's requests until the tunnel
+// dies or the manager stops. Its tasks end before its connection is destroyed.
+class Session {
+ public:
+  Session(UniqueFd socket, const ManagerConfig& config, tunnel::Welcome welcome)
+      : socket_(std::move(socket)),
+        raw_socket_(socket_.Get()),
+        config_(config),
+        welcome_(std::move(welcome)),
+        dns_(config.dns_servers, config.dns_timeout),
+        udp_flows_([this](uint32_t flow, tunnel::UdpReply reply) { SendUdpReply(flow, reply); },
+                   config.udp_idle_timeout) {}
+
+  // Wakes Run() from another thread: the socket stays open until Run() returns.
+  void Shutdown() { ::shutdown(raw_socket_, SHUT_RDWR); }
+  bool Active() const { return active_.load(); }
+
+  // Tells the client about new subnets now, or as soon as its tunnel runs.
+  void PushSubnets(const std::vector<std::string>& subnets) {
+    std::lock_guard lock(connection_mutex_);
+    if (connection_) {
+      connection_->SendSubnetsChanged(subnets);
+    } else {
+      subnets_after_welcome_ = subnets;
+    }
+  }
+
+  void Run() {
+    const auto greeting = tunnel::ServerHandshake(socket_.Get(), config_.secret, welcome_,
+                                                  Clock::now() + config_.handshake_timeout);
+    if (!greeting.accepted) {
+      spdlog::warn("tunnel refused: {}", greeting.error);
+      return;
+    }
+    spdlog::info("tunnel from '{}' accepted", greeting.hello.client_name);
+    tunnel::ConnectionOptions options = config_.connection;
+    options.name = "tunnel " + greeting.hello.client_name;
+    {
+      std::lock_guard lock(connection_mutex_);
+      connection_ = tunnel::TunnelConnection::Start(std::move(socket_), tunnel::Role::kServer,
+                                                    Handlers(), options);
+      if (subnets_after_welcome_ && *subnets_after_welcome_ != welcome_.subnets) {
+        connection_->SendSubnetsChanged(*subnets_after_welcome_);
+      }
+    }
+    active_.store(true);
+    while (!connection_->WaitUntilDead(Clock::now() + std::chrono::seconds(1))) {
+    }
+    active_.store(false);
+    udp_flows_.StopAll();
+    tasks_.JoinAll();
+    // The connection (and the socket Shutdown() uses) lives until the session is destroyed,
+    // which is after the manager forgot it.
+  }
+
+ private:
+  tunnel::TunnelHandlers Handlers() {
+    tunnel::TunnelHandlers handlers;
+    handlers.on_open_tcp = [this](std::unique_ptr<tunnel::TunnelStream> stream,
+                                  const tunnel::OpenTcp& request) {
+      if (live_streams_.load() >= kMaxStreamsPerTunnel) {
+        stream->Refuse(EMFILE, "too many streams on this tunnel");
+        return;
+      }
+      // std::function needs a copyable callable: the stream travels in a shared_ptr.
+      auto owned = std::make_shared<std::unique_ptr<tunnel::TunnelStream>>(std::move(stream));
+      auto slot = std::make_shared<CountedSlot>(live_streams_);
+      tasks_.Spawn([this, owned, request, slot] {
+        RelayTcpStream(std::move(*owned), request, config_.connect_timeout);
+      });
+    };
+    handlers.on_udp_datagram = [this](uint32_t flow, tunnel::UdpDatagram datagram) {
+      if (const std::string dropped = udp_flows_.Send(flow, datagram); !dropped.empty()) {
+        spdlog::debug("udp flow {}: datagram dropped: {}", flow, dropped);
+      }
+    };
+    handlers.on_dns_query = [this](uint32_t query_id, tunnel::DnsQuery query) {
+      if (dns_in_flight_.load() >= kMaxDnsQueriesInFlight) {
+        if (tunnel::TunnelConnection* connection = Connection()) {
+          connection->SendDnsAnswer(query_id, {EBUSY, {}}, Clock::now() + kDatagramQueueTimeout);
+        }
+        return;
+      }
+      auto slot = std::make_shared<CountedSlot>(dns_in_flight_);
+      tasks_.Spawn([this, query_id, query = std::move(query), slot] {
+        tunnel::DnsAnswer answer = dns_.Forward(query.message);
+        if (tunnel::TunnelConnection* connection = Connection()) {
+          connection->SendDnsAnswer(query_id, std::move(answer),
+                                    Clock::now() + kDatagramQueueTimeout);
+        }
+      });
+    };
+    return handlers;
+  }
+
+  // The connection once Run() has stored it (handlers may run a moment before that).
+  tunnel::TunnelConnection* Connection() {
+    std::lock_guard lock(connection_mutex_);
+    return connection_.get();
+  }
+
+  void SendUdpReply(uint32_t flow, tunnel::UdpReply& reply) {
+    if (tunnel::TunnelConnection* connection = Connection()) {
+      connection->SendUdpReply(flow, std::move(reply), Clock::now() + kDatagramQueueTimeout);
+    }
+  }
+
+  UniqueFd socket_;
+  const int raw_socket_;
+  const ManagerConfig& config_;
+  const tunnel::Welcome welcome_;
+  const DnsForwarder dns_;
+  std::atomic<bool> active_{false};
+  std::atomic<int> live_streams_{0};
+  std::atomic<int> dns_in_flight_{0};
+  std::mutex connection_mutex_;
+  std::unique_ptr<tunnel::TunnelConnection> connection_;  // guarded by connection_mutex_ for
+                                                          // writes; Run() reads it freely
+  std::optional<std::vector<std::string>> subnets_after_welcome_;  // guarded by connection_mutex_
+  UdpFlows udp_flows_;
+  TaskGroup tasks_;
+};
+
+std::unique_ptr<TrafficManager> TrafficManager::Start(ManagerConfig config, std::string& error) {
+  TcpListener listener = ListenTcp(config.listen, error);
+  if (!listener.socket.Valid()) return nullptr;
+  const std::string address = listener.BoundAddress();
+  const int port = listener.bound_port;
+  std::unique_ptr<TrafficManager> manager(
+      new TrafficManager(std::move(config), std::move(listener.socket), address, port));
+  if (!manager->stop_event_.Valid()) {
+    error = std::string("eventfd: ") + std::strerror(errno);
+    return nullptr;
+  }
+  manager->acceptor_ = std::thread([raw = manager.get()] { raw->AcceptLoop(); });
+  return manager;
+}
+
+TrafficManager::TrafficManager(ManagerConfig config, UniqueFd listener, std::string address,
+                               int port)
+    : config_(std::move(config)),
+      listener_(std::move(listener)),
+      stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      listen_address_(std::move(address)),
+      listen_port_(port),
+      welcome_(config_.welcome) {}
+
+TrafficManager::~TrafficManager() { Stop(); }
+
+void TrafficManager::Stop() {
+  if (stopping_.exchange(true)) return;
+  const uint64_t one = 1;
+  if (::write(stop_event_.Get(), &one, sizeof one) < 0) spdlog::warn("cannot wake the acceptor");
+  if (acceptor_.joinable()) acceptor_.join();
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (Session* session : sessions_) session->Shutdown();
+  }
+  session_threads_.JoinAll();
+}
+
+size_t TrafficManager::ActiveTunnelCount() const {
+  std::lock_guard lock(sessions_mutex_);
+  size_t count = 0;
+  for (const Session* session : sessions_) count += session->Active() ? 1 : 0;
+  return count;
+}
+
+void TrafficManager::AcceptLoop() {
+  while (!stopping_.load()) {
+    pollfd watched[] = {{listener_.Get(), POLLIN, 0}, {stop_event_.Get(), POLLIN, 0}};
+    if (::poll(watched, 2, 1000) <= 0) continue;
+    if (watched[1].revents != 0) return;
+    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.Valid()) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+        spdlog::warn("accept: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    EnableNoDelay(connection.Get());
+    auto owned = std::make_shared<UniqueFd>(std::move(connection));
+    session_threads_.Spawn([this, owned] { RunSession(std::move(*owned)); });
+  }
+}
+
+void TrafficManager::UpdateSubnets(std::vector<std::string> subnets) {
+  std::lock_guard lock(sessions_mutex_);
+  if (subnets == welcome_.subnets) return;
+  spdlog::info("cluster subnets changed: {} subnets", subnets.size());
+  welcome_.subnets = std::move(subnets);
+  for (Session* session : sessions_) session->PushSubnets(welcome_.subnets);
+}
+
+void TrafficManager::RunSession(UniqueFd socket) {
+  tunnel::Welcome welcome;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    welcome = welcome_;
+  }
+  Session session(std::move(socket), config_, std::move(welcome));
+  {
+    std::lock_guard lock(sessions_mutex_);
+    if (stopping_.load()) return;
+    sessions_.insert(&session);
+  }
+  session.Run();
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.erase(&session);
+}
+
+}  // namespace tp::manager

@@ -1,0 +1,535 @@
+// The traffic-manager end to end on loopback: a client TunnelConnection against a manager run
+// in-process (or as a child process where it must die), with echo servers started here.
+#include "cluster/manager/traffic_manager.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "cluster/manager/interface_subnets.h"
+#include "cluster/manager/manager_options.h"
+#include "cluster/sftp-export/tcp_socket.h"
+#include "tunnel/tcp_dial.h"
+#include "tunnel/tunnel_handshake.h"
+
+namespace tp::manager {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using tunnel::Deadline;
+using tunnel::IoResult;
+using tunnel::TunnelConnection;
+using tunnel::TunnelStream;
+
+constexpr char kSecret[] = "s3cret-for-tests";
+
+Deadline In(std::chrono::milliseconds duration) { return Clock::now() + duration; }
+
+// A TCP echo server on 127.0.0.1, one thread per connection.
+class TcpEchoServer {
+ public:
+  TcpEchoServer() {
+    std::string error;
+    listener_ = ListenTcp("127.0.0.1:0", error);
+    EXPECT_TRUE(listener_.socket.Valid()) << error;
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~TcpEchoServer() {
+    stopping_ = true;
+    acceptor_.join();
+    std::lock_guard lock(mutex_);
+    for (int socket : sockets_) ::shutdown(socket, SHUT_RDWR);
+    for (auto& thread : threads_) thread.join();
+  }
+  uint16_t port() const { return static_cast<uint16_t>(listener_.bound_port); }
+
+ private:
+  void AcceptLoop() {
+    while (!stopping_) {
+      pollfd waiter{listener_.socket.Get(), POLLIN, 0};
+      if (::poll(&waiter, 1, 100) <= 0) continue;
+      auto socket = std::make_shared<UniqueFd>(
+          ::accept4(listener_.socket.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!socket->Valid()) continue;
+      std::lock_guard lock(mutex_);
+      sockets_.push_back(socket->Get());
+      threads_.emplace_back([socket] { Echo(socket->Get()); });
+    }
+  }
+  static void Echo(int socket) {
+    std::vector<char> buffer(256 * 1024);
+    while (true) {
+      const ssize_t got = ::recv(socket, buffer.data(), buffer.size(), 0);
+      if (got <= 0) break;
+      if (::send(socket, buffer.data(), static_cast<size_t>(got), MSG_NOSIGNAL) != got) break;
+    }
+    ::shutdown(socket, SHUT_WR);
+  }
+
+  TcpListener listener_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<int> sockets_;
+  std::list<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+// A UDP server on 127.0.0.1 that answers each datagram with `prefix` + the datagram +
+// `suffix`.
+class UdpEchoServer {
+ public:
+  explicit UdpEchoServer(std::string prefix, std::string suffix = "")
+      : prefix_(std::move(prefix)), suffix_(std::move(suffix)) {
+    socket_.Reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(socket_.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    socklen_t length = sizeof address;
+    ::getsockname(socket_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~UdpEchoServer() {
+    stopping_ = true;
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void Serve() {
+    std::vector<uint8_t> buffer(65536);
+    while (!stopping_) {
+      pollfd waiter{socket_.Get(), POLLIN, 0};
+      if (::poll(&waiter, 1, 100) <= 0) continue;
+      sockaddr_storage peer{};
+      socklen_t length = sizeof peer;
+      const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
+                                     reinterpret_cast<sockaddr*>(&peer), &length);
+      if (got < 0) continue;
+      std::vector<uint8_t> reply(prefix_.begin(), prefix_.end());
+      reply.insert(reply.end(), buffer.begin(), buffer.begin() + got);
+      reply.insert(reply.end(), suffix_.begin(), suffix_.end());
+      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+               length);
+    }
+  }
+
+  const std::string prefix_;
+  const std::string suffix_;
+  UniqueFd socket_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// What a client sees: the handshake's outcome and, when welcomed, a running connection.
+struct ClientTunnel {
+  tunnel::ClientHandshakeResult handshake;
+  std::unique_ptr<TunnelConnection> connection;
+  std::mutex replies_mutex;
+  std::vector<tunnel::UdpReply> udp_replies;            // guarded by replies_mutex
+  std::vector<std::vector<std::string>> subnet_pushes;  // guarded by replies_mutex
+};
+
+std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
+                                            tunnel::ConnectionOptions options = {}) {
+  auto client = std::make_unique<ClientTunnel>();
+  tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
+  if (!dial.socket.Valid()) {
+    client->handshake.error = dial.message;
+    return client;
+  }
+  client->handshake = tunnel::ClientHandshake(
+      dial.socket.Get(), tunnel::Hello{tunnel::kProtocolVersion, "test-daemon", secret}, In(2s));
+  if (!client->handshake.welcome) return client;
+  tunnel::TunnelHandlers handlers;
+  ClientTunnel* raw = client.get();
+  handlers.on_udp_reply = [raw](uint32_t, tunnel::UdpReply reply) {
+    std::lock_guard lock(raw->replies_mutex);
+    raw->udp_replies.push_back(std::move(reply));
+  };
+  handlers.on_subnets_changed = [raw](std::vector<std::string> subnets) {
+    std::lock_guard lock(raw->replies_mutex);
+    raw->subnet_pushes.push_back(std::move(subnets));
+  };
+  options.name = "test client";
+  client->connection =
+      TunnelConnection::Start(std::move(dial.socket), tunnel::Role::kClient, handlers, options);
+  return client;
+}
+
+// Deterministic bytes that differ at every offset of a stream (so shifts and drops show).
+std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
+  std::vector<uint8_t> bytes(size);
+  uint32_t state = seed * 2654435761u + 1;
+  for (auto& byte : bytes) {
+    state = state * 1664525u + 1013904223u;
+    byte = static_cast<uint8_t>(state >> 24);
+  }
+  return bytes;
+}
+
+std::vector<uint8_t> ReadFully(TunnelStream& stream, size_t size, Deadline deadline) {
+  std::vector<uint8_t> bytes(size);
+  size_t got = 0;
+  while (got < size) {
+    const IoResult result = stream.Read(std::span(bytes).subspan(got), deadline);
+    if (!result.ok() || result.bytes == 0) break;
+    got += result.bytes;
+  }
+  bytes.resize(got);
+  return bytes;
+}
+
+class TrafficManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ManagerConfig config;
+    config.secret = kSecret;
+    config.welcome = {
+        {"10.96.0.0/12", "172.30.0.0/16"}, {"default.svc.cluster.local"}, "cluster.local"};
+    config.dns_servers.push_back(*ParseSocketAddress("127.0.0.1", dns_server_.port()));
+    config.dns_timeout = 500ms;
+    std::string error;
+    manager_ = TrafficManager::Start(config, error);
+    ASSERT_TRUE(manager_) << error;
+  }
+
+  std::unique_ptr<ClientTunnel> Connect(const std::string& secret = kSecret) {
+    return ConnectClient(manager_->ListenPort(), secret);
+  }
+
+  UdpEchoServer dns_server_{"", ":answer"};  // keeps the DNS id in front
+  std::unique_ptr<TrafficManager> manager_;
+};
+
+TEST_F(TrafficManagerTest, WrongSecretIsRefused) {
+  auto client = Connect("not the secret");
+  EXPECT_TRUE(client->handshake.refused);
+  EXPECT_NE(client->handshake.error.find("wrong secret"), std::string::npos);
+  EXPECT_FALSE(client->connection);
+}
+
+TEST_F(TrafficManagerTest, RightSecretGetsWelcomeWithTheSubnets) {
+  auto client = Connect();
+  ASSERT_TRUE(client->handshake.welcome) << client->handshake.error;
+  const tunnel::Welcome& welcome = *client->handshake.welcome;
+  EXPECT_EQ(welcome.subnets, (std::vector<std::string>{"10.96.0.0/12", "172.30.0.0/16"}));
+  EXPECT_EQ(welcome.search_domains, std::vector<std::string>{"default.svc.cluster.local"});
+  EXPECT_EQ(welcome.cluster_domain, "cluster.local");
+}
+
+TEST_F(TrafficManagerTest, NewSubnetsArePushedToLiveTunnelsAndWelcomeNewOnes) {
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  const std::vector<std::string> changed = {"10.96.0.0/12", "172.31.0.0/16"};
+  manager_->UpdateSubnets(changed);
+  manager_->UpdateSubnets(changed);  // no change: no second push
+  const auto deadline = In(2s);
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard lock(client->replies_mutex);
+      if (!client->subnet_pushes.empty()) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(50ms);
+  {
+    std::lock_guard lock(client->replies_mutex);
+    ASSERT_EQ(client->subnet_pushes.size(), 1u);
+    EXPECT_EQ(client->subnet_pushes[0], changed);
+  }
+  auto later = Connect();
+  ASSERT_TRUE(later->handshake.welcome);
+  EXPECT_EQ(later->handshake.welcome->subnets, changed);
+}
+
+TEST_F(TrafficManagerTest, SixtyFourMebibytesRoundTripThroughAnEchoServer) {
+  TcpEchoServer echo;
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  tunnel::OpenResult opened = client->connection->OpenTcp("127.0.0.1", echo.port(), In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  const std::vector<uint8_t> sent = Pattern(64 * 1024 * 1024, 1);
+  std::thread writer([&] {
+    EXPECT_TRUE(opened.stream->Write(sent, In(15s)).ok());
+    opened.stream->CloseWrite();
+  });
+  const std::vector<uint8_t> received = ReadFully(*opened.stream, sent.size() + 1, In(15s));
+  writer.join();
+  ASSERT_EQ(received.size(), sent.size());
+  EXPECT_TRUE(received == sent);
+}
+
+TEST_F(TrafficManagerTest, NamesAreResolvedByTheManager) {
+  TcpEchoServer echo;
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  tunnel::OpenResult opened = client->connection->OpenTcp("localhost", echo.port(), In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  const std::vector<uint8_t> hello = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(opened.stream->Write(hello, In(2s)).ok());
+  EXPECT_EQ(ReadFully(*opened.stream, hello.size(), In(2s)), hello);
+}
+
+TEST_F(TrafficManagerTest, ClosedPortFailsQuicklyWithConnectionRefused) {
+  UniqueFd unused(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(unused.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(unused.Get(), reinterpret_cast<sockaddr*>(&address), &length);
+  unused.Reset();  // bound, never listening, now closed: connecting is refused
+
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  const auto start = Clock::now();
+  const tunnel::OpenResult opened =
+      client->connection->OpenTcp("127.0.0.1", ntohs(address.sin_port), In(3s));
+  EXPECT_FALSE(opened.stream);
+  EXPECT_EQ(opened.error, ECONNREFUSED) << opened.reason;
+  EXPECT_LT(Clock::now() - start, 500ms);
+}
+
+TEST_F(TrafficManagerTest, FiftyConcurrentStreams) {
+  TcpEchoServer echo;
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  constexpr int kStreams = 50;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int index = 0; index < kStreams; ++index) {
+    threads.emplace_back([&, index] {
+      tunnel::OpenResult opened = client->connection->OpenTcp("127.0.0.1", echo.port(), In(5s));
+      if (!opened.stream) return;
+      const std::vector<uint8_t> sent = Pattern(200 * 1024, static_cast<uint32_t>(index));
+      std::thread writer([&] {
+        opened.stream->Write(sent, In(10s));
+        opened.stream->CloseWrite();
+      });
+      const bool same = ReadFully(*opened.stream, sent.size() + 1, In(10s)) == sent;
+      writer.join();
+      if (same) ++succeeded;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded.load(), kStreams);
+}
+
+TEST_F(TrafficManagerTest, UdpDatagramComesBack) {
+  UdpEchoServer udp_echo("echo:");
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  const std::vector<uint8_t> ping = {'p', 'i', 'n', 'g'};
+  ASSERT_TRUE(client->connection->SendUdpDatagram(
+      5, tunnel::UdpDatagram{"127.0.0.1", udp_echo.port(), ping}, In(1s)));
+  const auto deadline = In(3s);
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard lock(client->replies_mutex);
+      if (!client->udp_replies.empty()) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lock(client->replies_mutex);
+  ASSERT_EQ(client->udp_replies.size(), 1u);
+  const tunnel::UdpReply& reply = client->udp_replies[0];
+  EXPECT_EQ(reply.address, "127.0.0.1");
+  EXPECT_EQ(reply.port, udp_echo.port());
+  EXPECT_EQ(std::string(reply.bytes.begin(), reply.bytes.end()), "echo:ping");
+}
+
+TEST_F(TrafficManagerTest, DnsQueriesAreForwardedToTheResolver) {
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  // A 12-byte DNS header (id 0xbeef) is enough for the forwarder; the fake resolver appends.
+  const std::vector<uint8_t> query = {0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  const tunnel::DnsResult answer = client->connection->QueryDns(query, In(2s));
+  ASSERT_EQ(answer.error, 0);
+  std::vector<uint8_t> expected = query;
+  for (const char letter : std::string(":answer")) expected.push_back(static_cast<uint8_t>(letter));
+  EXPECT_EQ(answer.message, expected);
+  EXPECT_EQ(client->connection->QueryDns(std::vector<uint8_t>{1, 2}, In(2s)).error, EINVAL);
+}
+
+TEST_F(TrafficManagerTest, MalformedFramesCloseOnlyThatConnection) {
+  TcpEchoServer echo;
+  auto good = Connect();
+  ASSERT_TRUE(good->connection);
+  const std::vector<std::vector<uint8_t>> garbage = {
+      {0, 0, 0, 5, 99, 0, 0, 0, 0},                       // unknown type, instead of Hello
+      {0xff, 0xff, 0xff, 0xff, 1, 2, 3},                  // length far over the cap
+      {0, 0, 0, 8, 1, 0, 0, 0, 0, 0, 0, 0},               // Hello cut short
+      tunnel::EncodeFrame({1, tunnel::OpenTcp{"x", 1}}),  // a valid frame, but not a Hello
+  };
+  for (const auto& bytes : garbage) {
+    tunnel::DialResult raw =
+        tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
+    ASSERT_TRUE(raw.socket.Valid());
+    ASSERT_TRUE(tunnel::WriteAll(raw.socket.Get(), bytes, In(1s)));
+    // The manager answers at most a Refused, then closes.
+    const tunnel::ReadFrameResult answer = tunnel::ReadOneFrame(raw.socket.Get(), In(2s));
+    if (answer.frame) {
+      EXPECT_EQ(answer.frame->type(), tunnel::FrameType::kRefused);
+      EXPECT_FALSE(tunnel::ReadOneFrame(raw.socket.Get(), In(2s)).frame);
+    } else {  // closed, or reset because our garbage was still unread
+      EXPECT_TRUE(answer.error == "connection closed by peer" ||
+                  answer.error == std::strerror(ECONNRESET))
+          << answer.error;
+    }
+  }
+  // Garbage after a good handshake: that tunnel dies, the first one is untouched.
+  auto spoiled = Connect();
+  ASSERT_TRUE(spoiled->handshake.welcome);
+  tunnel::DialResult raw =
+      tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
+  ASSERT_TRUE(
+      tunnel::ClientHandshake(raw.socket.Get(), {tunnel::kProtocolVersion, "raw", kSecret}, In(2s))
+          .welcome);
+  ASSERT_TRUE(tunnel::WriteAll(raw.socket.Get(), garbage[0], In(1s)));
+  std::vector<uint8_t> sink(64 * 1024);
+  const auto deadline = In(2s);
+  ssize_t got = 1;
+  while (got > 0 && Clock::now() < deadline)
+    got = ::recv(raw.socket.Get(), sink.data(), sink.size(), 0);
+  EXPECT_EQ(got, 0) << "the manager should close the connection";
+
+  tunnel::OpenResult opened = good->connection->OpenTcp("127.0.0.1", echo.port(), In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  const std::vector<uint8_t> hello = {'o', 'k'};
+  ASSERT_TRUE(opened.stream->Write(hello, In(2s)).ok());
+  EXPECT_EQ(ReadFully(*opened.stream, 2, In(2s)), hello);
+}
+
+TEST_F(TrafficManagerTest, StopFailsTheClientsStreams) {
+  TcpEchoServer echo;
+  auto client = Connect();
+  ASSERT_TRUE(client->connection);
+  tunnel::OpenResult opened = client->connection->OpenTcp("127.0.0.1", echo.port(), In(2s));
+  ASSERT_TRUE(opened.stream);
+  manager_->Stop();
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(opened.stream->Read(buffer, In(3s)).error, ECONNRESET);
+  EXPECT_TRUE(client->connection->Dead());
+}
+
+// The real binary as a child process, for the tests where the manager must die abruptly.
+class ManagerProcess {
+ public:
+  ManagerProcess() {
+    char folder_template[] = "/tmp/traffic-manager-test.XXXXXX";
+    folder_ = ::mkdtemp(folder_template);
+    std::ofstream(folder_ + "/secret") << kSecret << "\n";
+    const std::string port_file = folder_ + "/port";
+    const std::string secret_file = folder_ + "/secret";  // no allocation after fork
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      ::execl(TRAFFIC_MANAGER_BINARY, "traffic-manager", "--listen", "127.0.0.1:0", "--secret-file",
+              secret_file.c_str(), "--subnets", "10.0.0.0/8", "--port-file", port_file.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const auto deadline = In(5s);
+    while (Clock::now() < deadline && port_ == 0) {
+      std::ifstream(port_file) >> port_;
+      if (port_ == 0) std::this_thread::sleep_for(10ms);
+    }
+  }
+  ~ManagerProcess() {
+    Signal(SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    std::filesystem::remove_all(folder_);
+  }
+  int port() const { return port_; }
+  void Signal(int number) { ::kill(pid_, number); }
+
+ private:
+  std::string folder_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Opens a stream to `echo` through a fresh manager process and checks that it works.
+std::unique_ptr<TunnelStream> OpenWorkingStream(ClientTunnel& client, const TcpEchoServer& echo) {
+  tunnel::OpenResult opened = client.connection->OpenTcp("127.0.0.1", echo.port(), In(2s));
+  EXPECT_TRUE(opened.stream) << opened.reason;
+  if (!opened.stream) return nullptr;
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  EXPECT_TRUE(opened.stream->Write(hello, In(2s)).ok());
+  EXPECT_EQ(ReadFully(*opened.stream, 2, In(2s)), hello);
+  return std::move(opened.stream);
+}
+
+TEST(TrafficManagerProcess, KilledManagerFailsTheStreamsWithinThreeSeconds) {
+  TcpEchoServer echo;
+  ManagerProcess manager;
+  ASSERT_NE(manager.port(), 0);
+  auto client = ConnectClient(manager.port(), kSecret);
+  ASSERT_TRUE(client->connection) << client->handshake.error;
+  std::unique_ptr<TunnelStream> stream = OpenWorkingStream(*client, echo);
+  ASSERT_TRUE(stream);
+  manager.Signal(SIGKILL);
+  const auto start = Clock::now();
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(stream->Read(buffer, In(5s)).error, ECONNRESET);
+  EXPECT_LT(Clock::now() - start, 3s);
+}
+
+TEST(TrafficManagerProcess, FrozenManagerIsDeclaredDeadWithinAboutThreeSeconds) {
+  TcpEchoServer echo;
+  ManagerProcess manager;
+  ASSERT_NE(manager.port(), 0);
+  auto client = ConnectClient(manager.port(), kSecret);  // default dead_after: 3 s
+  ASSERT_TRUE(client->connection) << client->handshake.error;
+  std::unique_ptr<TunnelStream> stream = OpenWorkingStream(*client, echo);
+  ASSERT_TRUE(stream);
+  manager.Signal(SIGSTOP);  // the socket stays open; only the keepalive can tell
+  const auto start = Clock::now();
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(stream->Read(buffer, In(6s)).error, ECONNRESET);
+  EXPECT_LT(Clock::now() - start, 3500ms);
+  EXPECT_NE(client->connection->FailureReason().find("no frame from peer"), std::string::npos);
+}
+
+TEST(ManagerOptions, ParsesEveryFlag) {
+  const auto parsed = ParseManagerOptions({"--listen", ":8081", "--secret-file", "/s", "--subnets",
+                                           "10.0.0.0/8,172.16.0.0/12", "--dns-search", "a,b",
+                                           "--cluster-domain", "example.local"});
+  ASSERT_TRUE(parsed.options) << parsed.error;
+  EXPECT_EQ(parsed.options->subnets, (std::vector<std::string>{"10.0.0.0/8", "172.16.0.0/12"}));
+  EXPECT_EQ(parsed.options->dns_search, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parsed.options->cluster_domain, "example.local");
+  EXPECT_FALSE(ParseManagerOptions({"--secret-file", "/s"}).options);
+  EXPECT_FALSE(
+      ParseManagerOptions({"--listen", ":1", "--secret-file", "/s", "--bogus", "x"}).options);
+  EXPECT_TRUE(ParseManagerOptions({"--help"}).options->help);
+}
+
+TEST(InterfaceSubnets, NetworkCidrMasksTheHostBits) {
+  EXPECT_EQ(NetworkCidr(0x0a010203, 8), "10.0.0.0/8");
+  EXPECT_EQ(NetworkCidr(0xac120005, 16), "172.18.0.0/16");
+  EXPECT_EQ(NetworkCidr(0xc0a80101, 32), "192.168.1.1/32");
+  for (const std::string& subnet : InterfaceSubnets()) EXPECT_NE(subnet.rfind("127.", 0), 0u);
+}
+
+}  // namespace
+}  // namespace tp::manager

@@ -1,0 +1,156 @@
+// TunnelConnection runs one tunnel over a connected socket after the handshake
+// (tunnel_handshake.h): a reader thread decodes frames and dispatches them, a writer thread sends
+// queued frames and a Ping every keepalive interval. It multiplexes TCP streams with per-stream
+// credit windows (a stream whose reader is slow stops its writer, never the others, and never
+// buffers more than its window), UDP datagrams and DNS queries. A peer that sends nothing for
+// `dead_after` (it answers every Ping, so this means it is gone), a malformed frame or a broken
+// socket makes the connection dead for good: every stream and pending query fails at once with
+// ECONNRESET. Every blocking call takes a deadline. Thread-safe.
+//
+// The client (daemon) opens streams and sends datagrams and queries; the server (manager)
+// registers handlers for them. Either role could open streams (client ids odd, server ids even).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "tunnel/tunnel_frame.h"
+
+namespace tp::tunnel {
+
+// Every stream starts with this much credit in each direction.
+inline constexpr uint32_t kInitialWindow = 1024 * 1024;
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+enum class Role { kClient, kServer };
+
+struct ConnectionOptions {
+  std::string name = "tunnel";  // for logs
+  std::chrono::milliseconds keepalive_interval{1000};
+  std::chrono::milliseconds dead_after{3000};
+  // Frames waiting for the socket that carry data (Data, Close, datagrams, queries), all streams
+  // together. Control frames (Window, Ping, Pong, Open*) jump this queue.
+  size_t max_queued_bytes = 4 * 1024 * 1024;
+};
+
+struct IoResult {
+  size_t bytes = 0;
+  // 0, or ETIMEDOUT (deadline passed; the stream stays usable), ECONNRESET (the peer reset the
+  // stream or the tunnel died), EPIPE (write after CloseWrite).
+  int error = 0;
+  bool ok() const { return error == 0; }
+};
+
+namespace detail {
+struct StreamState;
+class TunnelLink;
+}  // namespace detail
+
+// One TCP stream through the tunnel. At most one thread reads and one thread writes at a time.
+// Destroying the handle resets the stream unless both directions were closed cleanly.
+class TunnelStream {
+ public:
+  ~TunnelStream();
+  TunnelStream(const TunnelStream&) = delete;
+  TunnelStream& operator=(const TunnelStream&) = delete;
+
+  uint32_t id() const;
+  // Waits until bytes arrive (returns up to into.size() of them), the peer half-closes (returns
+  // 0 bytes, ok), the stream fails, or the deadline passes. Reading grants the peer new credit.
+  IoResult Read(std::span<uint8_t> into, Deadline deadline);
+  // Sends all of `bytes`, waiting for credit as needed. On error `bytes` says how much went.
+  IoResult Write(std::span<const uint8_t> bytes, Deadline deadline);
+  // The peer reads end-of-stream after everything written so far. Idempotent.
+  void CloseWrite();
+  // Drops the stream both ways at once; the peer sees ECONNRESET. Idempotent.
+  void Reset();
+  // For a stream received through on_open_tcp: the dial succeeded / failed.
+  void Accept();
+  void Refuse(int error_code, const std::string& reason);
+  // True once the stream was reset, refused, or its tunnel died.
+  bool Failed() const;
+  // Why the stream failed ("" while it has not).
+  std::string FailureReason() const;
+
+ private:
+  friend class detail::TunnelLink;
+  friend class TunnelConnection;
+  TunnelStream(std::shared_ptr<detail::StreamState> state,
+               std::shared_ptr<detail::TunnelLink> link);
+
+  std::shared_ptr<detail::StreamState> state_;
+  std::shared_ptr<detail::TunnelLink> link_;
+};
+
+struct OpenResult {
+  std::unique_ptr<TunnelStream> stream;  // set on success
+  int error = 0;                         // the peer's errno (ECONNREFUSED...), or ETIMEDOUT,
+                                         // ECONNRESET when the tunnel is dead
+  std::string reason;
+};
+
+struct DnsResult {
+  int error = 0;  // 0, the manager's error, ETIMEDOUT, or ECONNRESET
+  std::vector<uint8_t> message;
+};
+
+// What one side does with the other side's requests. All optional; all run on the reader
+// thread and must return quickly (hand slow work to another thread).
+struct TunnelHandlers {
+  // Server: the peer opens a stream. Call Accept() or Refuse() on it, now or later from any
+  // thread; dropping it unanswered refuses it with ECONNREFUSED.
+  std::function<void(std::unique_ptr<TunnelStream> stream, const OpenTcp& request)> on_open_tcp;
+  std::function<void(uint32_t flow_id, UdpDatagram datagram)> on_udp_datagram;
+  std::function<void(uint32_t flow_id, UdpReply reply)> on_udp_reply;
+  std::function<void(uint32_t query_id, DnsQuery query)> on_dns_query;
+  std::function<void(std::vector<std::string> subnets)> on_subnets_changed;
+  // Once, after the connection died and every stream failed.
+  std::function<void(const std::string& reason)> on_closed;
+};
+
+class TunnelConnection {
+ public:
+  // Takes over `socket` (connected, handshake done) and starts the reader and writer threads.
+  static std::unique_ptr<TunnelConnection> Start(UniqueFd socket, Role role,
+                                                 TunnelHandlers handlers,
+                                                 ConnectionOptions options = {});
+  // Closes the connection and joins its threads. Streams still held fail with ECONNRESET.
+  ~TunnelConnection();
+  TunnelConnection(const TunnelConnection&) = delete;
+  TunnelConnection& operator=(const TunnelConnection&) = delete;
+
+  // Asks the peer to open a TCP stream to host:port; waits for the answer until `deadline`.
+  OpenResult OpenTcp(const std::string& host, uint16_t port, Deadline deadline);
+  // Datagram and DNS traffic; false when the tunnel is dead or its queue stays full until
+  // `deadline` (the datagram is dropped, as UDP may).
+  bool SendUdpDatagram(uint32_t flow_id, UdpDatagram datagram, Deadline deadline);
+  bool SendUdpReply(uint32_t flow_id, UdpReply reply, Deadline deadline);
+  DnsResult QueryDns(std::span<const uint8_t> message, Deadline deadline);
+  bool SendDnsAnswer(uint32_t query_id, DnsAnswer answer, Deadline deadline);
+  bool SendSubnetsChanged(std::vector<std::string> subnets);
+
+  // Makes the connection dead: every stream and query fails, the peer sees the link close.
+  void Close(const std::string& reason);
+  bool Dead() const;
+  // True once dead; false when `deadline` passed first.
+  bool WaitUntilDead(Deadline deadline) const;
+  std::string FailureReason() const;
+  size_t OpenStreamCount() const;
+
+ private:
+  explicit TunnelConnection(std::shared_ptr<detail::TunnelLink> link);
+
+  std::shared_ptr<detail::TunnelLink> link_;
+  std::thread reader_;
+  std::thread writer_;
+};
+
+}  // namespace tp::tunnel
