@@ -1,0 +1,70 @@
+// Where the daemon's DNS server sends the queries it cannot answer itself. A DnsResolver takes a
+// raw DNS query and returns the raw reply, or nothing when no reply came within the timeout (it
+// never waits longer). Implementations are thread-safe: the server calls them from several
+// threads at once.
+//
+// - TunnelDnsResolver: the cluster's resolvers, through the traffic-manager (DnsQuery/DnsAnswer
+//   frames on the tunnel).
+// - UdpDnsResolver: ordinary DNS servers over UDP, e.g. the nameservers of /etc/resolv.conf.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tunnel/tunnel_connection.h"
+
+namespace tp::daemon {
+
+class DnsResolver {
+ public:
+  virtual ~DnsResolver() = default;
+  // The reply to `query`, or nullopt when there was none within `timeout`.
+  virtual std::optional<std::vector<uint8_t>> Resolve(std::span<const uint8_t> query,
+                                                      std::chrono::milliseconds timeout) = 0;
+};
+
+// Asks the cluster through a live tunnel. The connection must outlive the resolver. A dead
+// tunnel answers nothing (nullopt at once).
+class TunnelDnsResolver : public DnsResolver {
+ public:
+  explicit TunnelDnsResolver(tunnel::TunnelConnection& connection) : connection_(connection) {}
+  std::optional<std::vector<uint8_t>> Resolve(std::span<const uint8_t> query,
+                                              std::chrono::milliseconds timeout) override;
+
+ private:
+  tunnel::TunnelConnection& connection_;
+};
+
+// A numeric IPv4/IPv6 address and port.
+struct NameserverAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+};
+
+// "IP", "IP:PORT" (IPv4) or "[IPv6]:PORT"; port 53 when none. nullopt when not numeric.
+std::optional<NameserverAddress> ParseNameserver(const std::string& text);
+// The `nameserver` lines of a resolv.conf file, in order; empty when none or unreadable. As an
+// extension (for tests), a nameserver may carry a port as ParseNameserver reads it.
+std::vector<NameserverAddress> NameserversFromResolvConf(const std::string& path);
+
+// Sends each query over UDP to the servers in order, splitting the timeout between the servers
+// not yet tried, until one answers with a reply of the same id. Each query uses its own
+// connected socket, so only the server it was sent to can answer it.
+class UdpDnsResolver : public DnsResolver {
+ public:
+  explicit UdpDnsResolver(std::vector<NameserverAddress> servers) : servers_(std::move(servers)) {}
+  std::optional<std::vector<uint8_t>> Resolve(std::span<const uint8_t> query,
+                                              std::chrono::milliseconds timeout) override;
+  size_t ServerCount() const { return servers_.size(); }
+
+ private:
+  const std::vector<NameserverAddress> servers_;
+};
+
+}  // namespace tp::daemon
