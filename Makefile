@@ -3,7 +3,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-unit test-docker bench plugins demo clean format
+.PHONY: all deps build build-asan test test-unit test-docker bench plugins demo demo-cluster \
+	demo-cluster-down clean format
 
 all: build
 
@@ -39,6 +40,15 @@ bench: build
 demo: build
 	$(MAKE) --no-print-directory plugins
 	demo/run.sh $(BUILD)
+
+# The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
+# 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.
+demo-cluster: build
+	scripts/ensure-dockerd.sh
+	demo/cluster/up.sh $(BUILD)
+
+demo-cluster-down:
+	demo/cluster/down.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

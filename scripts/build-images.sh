@@ -4,17 +4,22 @@
 #   tp-busybox:latest      busybox-static with its applet links; CMD sh
 #   tp-sftp-export:latest  BUILD_DIR/bin/sftp-export + OpenSSH sftp-server and their libraries;
 #                          ENTRYPOINT sftp-export --listen 0.0.0.0:2222 --root /
+#   tp-echo:latest         busybox (for `docker exec`) + BUILD_DIR/bin/echo-server and its
+#                          libraries; ENTRYPOINT echo-server (give it --name NAME [--port P])
+#   tp-traffic-manager:latest  BUILD_DIR/bin/traffic-manager and its libraries; ENTRYPOINT
+#                          traffic-manager (give it --listen, --secret-file, ...)
 # An image whose inputs (binaries and this script) are unchanged is kept: the input hash is
 # stored in the image label tp.inputs.
 #
-# usage: scripts/build-images.sh BUILD_DIR [IMAGE...]   (IMAGE: tp-busybox, tp-sftp-export)
+# usage: scripts/build-images.sh BUILD_DIR [IMAGE...]
+#        (IMAGE: tp-busybox, tp-sftp-export, tp-echo, tp-traffic-manager; default: all)
 set -euo pipefail
 
 build_dir=${1:?usage: build-images.sh BUILD_DIR [IMAGE...]}
 build_dir=$(cd "$build_dir" && pwd)
 shift
 images=("$@")
-((${#images[@]})) || images=(tp-busybox tp-sftp-export)
+((${#images[@]})) || images=(tp-busybox tp-sftp-export tp-echo tp-traffic-manager)
 script=$(readlink -f "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -24,7 +29,6 @@ source "$(dirname "$(readlink -f "$0")")/lib/rootfs.sh"
 
 say() { echo "build-images: $*"; }
 
-
 add_base_files() {
   local root=$1
   mkdir -p "$root"/{tmp,etc,root,proc,sys,dev}
@@ -33,6 +37,22 @@ add_base_files() {
     >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
   printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
+  # Docker mounts its own over these; empty files give it something to mount onto.
+  : >"$root/etc/resolv.conf"
+  : >"$root/etc/hosts"
+}
+
+require_binary() {
+  [[ -x "$1" ]] || { echo "build-images: $1 missing; $2" >&2; exit 1; }
+}
+
+# Puts the static busybox at ROOT/bin/busybox with a link per applet.
+add_busybox() {
+  local root=$1 applet
+  install -D -m 0755 /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list-full); do
+    [[ -e "$root/$applet" ]] || { mkdir -p "$(dirname "$root/$applet")"; ln -s /bin/busybox "$root/$applet"; }
+  done
 }
 
 inputs_hash() { cat "$script" "$@" | sha256sum | cut -c1-16; }
@@ -66,23 +86,20 @@ up_to_date() {
 
 build_busybox() {
   local busybox=/bin/busybox
-  [[ -x "$busybox" ]] || { echo "build-images: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+  require_binary "$busybox" "apt-get install busybox-static"
   local hash
   hash=$(inputs_hash "$busybox")
   up_to_date tp-busybox "$hash" && return
-  local root=$work/busybox applet
+  local root=$work/busybox
   add_base_files "$root"
-  install -D -m 0755 "$busybox" "$root/bin/busybox"
-  for applet in $("$busybox" --list-full); do
-    [[ -e "$root/$applet" ]] || { mkdir -p "$(dirname "$root/$applet")"; ln -s /bin/busybox "$root/$applet"; }
-  done
+  add_busybox "$root"
   import_image tp-busybox "$hash" "$root" 'CMD ["sh"]' 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin'
 }
 
 build_sftp_export() {
   local exporter=$build_dir/bin/sftp-export server=/usr/lib/openssh/sftp-server
-  [[ -x "$exporter" ]] || { echo "build-images: $exporter missing; run make build" >&2; exit 1; }
-  [[ -x "$server" ]] || { echo "build-images: $server missing (apt-get install openssh-sftp-server)" >&2; exit 1; }
+  require_binary "$exporter" "run make build"
+  require_binary "$server" "apt-get install openssh-sftp-server"
   local hash
   hash=$(inputs_hash "$exporter" "$server")
   up_to_date tp-sftp-export "$hash" && return
@@ -94,10 +111,39 @@ build_sftp_export() {
     'ENTRYPOINT ["/sftp-export", "--listen", "0.0.0.0:2222", "--root", "/"]' 'EXPOSE 2222'
 }
 
+build_echo() {
+  local busybox=/bin/busybox echo_server=$build_dir/bin/echo-server
+  require_binary "$busybox" "apt-get install busybox-static"
+  require_binary "$echo_server" "run make build"
+  local hash
+  hash=$(inputs_hash "$busybox" "$echo_server")
+  up_to_date tp-echo "$hash" && return
+  local root=$work/echo
+  add_base_files "$root"
+  add_busybox "$root"
+  copy_with_libraries "$echo_server" "$root" /bin/echo-server
+  import_image tp-echo "$hash" "$root" 'ENTRYPOINT ["/bin/echo-server"]' \
+    'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' 'EXPOSE 8080/tcp' 'EXPOSE 8080/udp'
+}
+
+build_traffic_manager() {
+  local manager=$build_dir/bin/traffic-manager
+  require_binary "$manager" "run make build"
+  local hash
+  hash=$(inputs_hash "$manager")
+  up_to_date tp-traffic-manager "$hash" && return
+  local root=$work/traffic-manager
+  add_base_files "$root"
+  copy_with_libraries "$manager" "$root" /traffic-manager
+  import_image tp-traffic-manager "$hash" "$root" 'ENTRYPOINT ["/traffic-manager"]' 'EXPOSE 8081'
+}
+
 for image in "${images[@]}"; do
   case "$image" in
     tp-busybox) build_busybox ;;
     tp-sftp-export) build_sftp_export ;;
+    tp-echo) build_echo ;;
+    tp-traffic-manager) build_traffic_manager ;;
     *) echo "build-images: unknown image $image" >&2; exit 2 ;;
   esac
 done

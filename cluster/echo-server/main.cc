@@ -1,0 +1,214 @@
+// echo-server: the demo cluster's workload. Answers every HTTP request with its own name, the
+// method, the path and the request headers, and echoes UDP datagrams on the same port, each
+// reply prefixed with its name. SIGTERM, SIGINT or SIGHUP make it exit 0.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/shutdown_signal.h"
+#include "common/unique_fd.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: echo-server --name NAME [--port PORT]\n"
+    "\n"
+    "An HTTP server that answers any request with a text body \"echo from NAME\", the\n"
+    "method, the path and the request headers; plus a UDP echo on the same port that\n"
+    "returns each datagram prefixed with \"NAME: \".\n"
+    "\n"
+    "  --name NAME   the name in every answer (required)\n"
+    "  --port PORT   TCP and UDP port on every IPv4 address (default 8080)\n"
+    "  --help        this text\n";
+
+struct EchoOptions {
+  std::string name;
+  int port = 8080;
+  bool help = false;
+};
+
+std::optional<int> ParsePort(std::string_view text) {
+  int port = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  return port;
+}
+
+// Returns the options, or nullopt with `error` set.
+std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& args,
+                                        std::string& error) {
+  EchoOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help") {
+      options.help = true;
+      return options;
+    }
+    if (arg != "--name" && arg != "--port") {
+      error = "unknown argument " + std::string(arg);
+      return std::nullopt;
+    }
+    if (i + 1 == args.size()) {
+      error = std::string(arg) + " needs a value";
+      return std::nullopt;
+    }
+    const std::string_view value = args[++i];
+    if (arg == "--name") {
+      options.name = value;
+    } else if (auto port = ParsePort(value)) {
+      options.port = *port;
+    } else {
+      error = "--port wants an integer from 1 to 65535, got " + std::string(value);
+      return std::nullopt;
+    }
+  }
+  if (options.name.empty()) {
+    error = "--name is required";
+    return std::nullopt;
+  }
+  return options;
+}
+
+std::string DescribeRequest(const std::string& name, const httplib::Request& request) {
+  std::string body = "echo from " + name + "\n";
+  body += "method: " + request.method + "\n";
+  body += "path: " + request.target + "\n";
+  body += "client: " + request.remote_addr + ":" + std::to_string(request.remote_port) + "\n";
+  body += "headers:\n";
+  for (const auto& [header, value] : request.headers) {
+    // cpp-httplib adds the connection's addresses as pseudo-headers; they are not the client's.
+    if (header == "LOCAL_ADDR" || header == "LOCAL_PORT" || header == "REMOTE_ADDR" ||
+        header == "REMOTE_PORT") {
+      continue;
+    }
+    body += "  " + header + ": " + value + "\n";
+  }
+  return body;
+}
+
+// Echoes UDP datagrams on 0.0.0.0:port from its own thread until destroyed.
+class UdpEcho {
+ public:
+  // Returns nullptr with `error` set when the port cannot be bound.
+  static std::unique_ptr<UdpEcho> Start(const std::string& name, int port, std::string& error) {
+    tp::UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    tp::UniqueFd stop_event(::eventfd(0, EFD_CLOEXEC));
+    if (!socket.Valid() || !stop_event.Valid()) {
+      error = std::string("cannot create the UDP socket: ") + std::strerror(errno);
+      return nullptr;
+    }
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    if (::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      error = "cannot bind UDP port " + std::to_string(port) + ": " + std::strerror(errno);
+      return nullptr;
+    }
+    return std::unique_ptr<UdpEcho>(new UdpEcho(name, std::move(socket), std::move(stop_event)));
+  }
+
+  ~UdpEcho() {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(stop_event_.Get(), &one, sizeof one);
+    thread_.join();
+  }
+  UdpEcho(const UdpEcho&) = delete;
+  UdpEcho& operator=(const UdpEcho&) = delete;
+
+ private:
+  UdpEcho(std::string name, tp::UniqueFd socket, tp::UniqueFd stop_event)
+      : prefix_(std::move(name) + ": "),
+        socket_(std::move(socket)),
+        stop_event_(std::move(stop_event)),
+        thread_([this] { Run(); }) {}
+
+  void Run() {
+    std::vector<char> datagram(65536);
+    pollfd waits[2] = {{socket_.Get(), POLLIN, 0}, {stop_event_.Get(), POLLIN, 0}};
+    for (;;) {
+      if (::poll(waits, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (waits[1].revents != 0) return;
+      if (waits[0].revents == 0) continue;
+      sockaddr_storage peer{};
+      socklen_t peer_size = sizeof peer;
+      const ssize_t size = ::recvfrom(socket_.Get(), datagram.data(), datagram.size(), 0,
+                                      reinterpret_cast<sockaddr*>(&peer), &peer_size);
+      if (size < 0) continue;
+      std::string reply = prefix_;
+      reply.append(datagram.data(), static_cast<size_t>(size));
+      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+               peer_size);
+    }
+  }
+
+  const std::string prefix_;
+  tp::UniqueFd socket_;
+  tp::UniqueFd stop_event_;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string error;
+  const auto options = ParseOptions({argv + 1, argv + argc}, error);
+  if (!options) {
+    std::cerr << "echo-server: " << error << "\n\n" << kUsage;
+    return 2;
+  }
+  if (options->help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  tp::ShutdownSignal shutdown_signal;  // before any thread starts
+
+  httplib::Server server;
+  const std::string name = options->name;
+  const auto answer = [name](const httplib::Request& request, httplib::Response& response) {
+    response.set_content(DescribeRequest(name, request), "text/plain");
+  };
+  const std::string any_path = ".*";
+  server.Get(any_path, answer);
+  server.Post(any_path, answer);
+  server.Put(any_path, answer);
+  server.Patch(any_path, answer);
+  server.Delete(any_path, answer);
+  server.Options(any_path, answer);
+  if (!server.bind_to_port("0.0.0.0", options->port)) {
+    std::cerr << "echo-server: cannot listen on TCP port " << options->port << "\n";
+    return 1;
+  }
+  auto udp_echo = UdpEcho::Start(name, options->port, error);
+  if (!udp_echo) {
+    std::cerr << "echo-server: " << error << "\n";
+    return 1;
+  }
+  std::thread http_thread([&server] { server.listen_after_bind(); });
+  std::cout << "echo-server " << name << " listening on TCP and UDP port " << options->port
+            << std::endl;
+
+  shutdown_signal.Wait();
+  server.stop();
+  http_thread.join();
+  return 0;
+}

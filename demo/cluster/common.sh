@@ -1,0 +1,21 @@
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
+# Names shared by demo/cluster/up.sh and down.sh. The demo cluster's names are fixed so that
+# docs, tests and users can rely on them. Everything the scripts create carries the label
+# tp.demo=true; they never touch a container or network of these names that lacks it.
+
+demo_network=tp-demo
+demo_manager=tp-traffic-manager
+demo_manager_port=8081  # inside the manager's container; published on a random 127.0.0.1 port
+demo_workloads=(echo greeter)
+demo_label=tp.demo=true
+demo_config_dir=${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker
+demo_secret_file=$demo_config_dir/demo-secret
+demo_context_file=$demo_config_dir/contexts/default.json
+
+# container_is_ours NAME / network_is_ours NAME: it exists and carries the label tp.demo=true.
+container_is_ours() {
+  [[ $(docker container inspect -f '{{index .Config.Labels "tp.demo"}}' "$1" 2>/dev/null) == true ]]
+}
+network_is_ours() {
+  [[ $(docker network inspect -f '{{index .Labels "tp.demo"}}' "$1" 2>/dev/null) == true ]]
+}

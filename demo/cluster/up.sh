@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Starts the local demo cluster (`make demo-cluster`): a Docker network that stands for a
+# Kubernetes cluster, two workloads and the traffic-manager. Idempotent: what already runs with
+# the same image and settings is kept; what differs or stopped is recreated.
+#
+#   network tp-demo      a user-defined bridge on the first /24 of 10.213.0.0/20 that overlaps
+#                        no other Docker network and no route of this host
+#   container echo       tp-echo, `echo-server --name echo --port 8080` (HTTP + UDP echo),
+#                        names echo, echo.default, echo.default.svc.cluster.local,
+#                        env ECHO_MESSAGE=hello-from-echo
+#   container greeter    the same on 8080 with the name greeter (greeter, greeter.default, ...)
+#   container tp-traffic-manager
+#                        tp-traffic-manager on port 8081, published on 127.0.0.1 only (a random
+#                        port, the way `kubectl port-forward` would give it); its shared secret
+#                        is made once and kept in ~/.config/telepresence-docker/demo-secret (0600)
+#
+# Then it writes the default context, the file `telepresence connect --docker` reads when no
+# --context is given: ~/.config/telepresence-docker/contexts/default.json ($XDG_CONFIG_HOME
+# instead of ~/.config when set), one JSON object:
+#   {
+#     "name": "default",                       the context's name (the file's base name)
+#     "manager": "127.0.0.1:PORT",             where the traffic-manager answers, from the host
+#     "secret_file": "/root/.config/telepresence-docker/demo-secret",  the shared secret
+#     "cluster_network": "tp-demo",            the Docker network standing for the cluster
+#     "cluster_subnets": ["10.213.0.0/24"]     the cluster's subnets (as the manager reports)
+#   }
+#
+# usage: demo/cluster/up.sh BUILD_DIR     (demo/cluster/down.sh removes it all again)
+set -euo pipefail
+
+build_dir=${1:?usage: demo/cluster/up.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=demo/cluster/common.sh
+source "$here/common.sh"
+
+say() { echo "demo-cluster: $*"; }
+die() {
+  echo "demo-cluster: $*" >&2
+  exit 1
+}
+
+# --- subnets -------------------------------------------------------------------------------
+
+ipv4_to_number() {
+  local a b c d
+  IFS=. read -r a b c d <<<"$1"
+  echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+# subnets_overlap CIDR CIDR: the two IPv4 ranges share an address (a bare address is a /32).
+subnets_overlap() {
+  local first=$1 second=$2
+  [[ $first == */* ]] || first+=/32
+  [[ $second == */* ]] || second+=/32
+  local first_length=${first#*/} second_length=${second#*/}
+  local length=$((first_length < second_length ? first_length : second_length))
+  local mask=$(((0xffffffff << (32 - length)) & 0xffffffff))
+  local first_address second_address
+  first_address=$(ipv4_to_number "${first%/*}")
+  second_address=$(ipv4_to_number "${second%/*}")
+  (((first_address & mask) == (second_address & mask)))
+}
+
+# The IPv4 subnets already in use: every Docker network's and every route's destination.
+used_subnets() {
+  local networks
+  mapfile -t networks < <(docker network ls -q)
+  if ((${#networks[@]})); then
+    docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{"\n"}}{{end}}' "${networks[@]}"
+  fi
+  if command -v ip >/dev/null; then ip -4 route show table all | awk '{ print $1 }'; fi
+}
+
+pick_free_subnet() {
+  local used candidate subnet n
+  mapfile -t used < <(used_subnets | grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+(/[0-9]+)?$' | sort -u)
+  for n in {0..15}; do
+    candidate=10.213.$n.0/24
+    for subnet in "${used[@]}"; do
+      subnets_overlap "$candidate" "$subnet" && continue 2
+    done
+    echo "$candidate"
+    return
+  done
+  die "every candidate subnet 10.213.0-15.0/24 clashes with a Docker network or route of this host"
+}
+
+# --- network -------------------------------------------------------------------------------
+
+network_subnet() {
+  docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
+    tr ' ' '\n' | grep -m1 -E '^[0-9.]+/[0-9]+$'
+}
+
+network_is_healthy() {
+  [[ $(docker network inspect -f '{{.Driver}}' "$demo_network" 2>/dev/null) == bridge ]] &&
+    network_subnet >/dev/null
+}
+
+remove_demo_containers() {
+  local name
+  for name in "${demo_workloads[@]}" "$demo_manager"; do
+    if container_is_ours "$name"; then docker rm -f "$name" >/dev/null; fi
+  done
+}
+
+# Sets subnet to the network's subnet, creating the network when needed.
+ensure_network() {
+  if docker network inspect "$demo_network" >/dev/null 2>&1; then
+    network_is_ours "$demo_network" ||
+      die "a network named $demo_network exists that this script did not create; remove it first"
+    if network_is_healthy; then
+      subnet=$(network_subnet)
+      say "network $demo_network ($subnet) exists"
+      return
+    fi
+    say "network $demo_network is not a bridge with an IPv4 subnet; recreating it"
+    remove_demo_containers
+    docker network rm "$demo_network" >/dev/null
+  fi
+  subnet=$(pick_free_subnet)
+  docker network create --driver bridge --subnet "$subnet" --label "$demo_label" \
+    "$demo_network" >/dev/null
+  say "created network $demo_network ($subnet)"
+}
+
+# --- secret --------------------------------------------------------------------------------
+
+ensure_secret() {
+  [[ -s "$demo_secret_file" ]] && return
+  mkdir -p "$(dirname "$demo_secret_file")"
+  local temporary=$demo_secret_file.tmp.$$
+  (
+    umask 077
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$temporary"
+    echo >>"$temporary"
+  )
+  mv "$temporary" "$demo_secret_file"
+  say "made a new shared secret in $demo_secret_file"
+}
+
+# --- containers ----------------------------------------------------------------------------
+
+# ensure_container NAME IMAGE DOCKER_RUN_OPTION... -- COMMAND_ARG...
+# Runs IMAGE as NAME on the demo network unless NAME already runs with the same image, network
+# and arguments (their hash is the label tp.demo.spec).
+ensure_container() {
+  local name=$1 image=$2
+  shift 2
+  local options=() arguments=()
+  while (($#)) && [[ $1 != -- ]]; do
+    options+=("$1")
+    shift
+  done
+  (($#)) && shift
+  arguments=("$@")
+  local spec
+  spec=$(printf '%s\n' "$(docker image inspect -f '{{.Id}}' "$image")" \
+    "$(docker network inspect -f '{{.Id}}' "$demo_network")" "${options[@]}" -- \
+    "${arguments[@]}" | sha256sum | cut -c1-16)
+  if docker container inspect "$name" >/dev/null 2>&1; then
+    container_is_ours "$name" ||
+      die "a container named $name exists that this script did not create; remove it first"
+    local state
+    state=$(docker container inspect -f '{{.State.Running}} {{index .Config.Labels "tp.demo.spec"}}' "$name")
+    if [[ $state == "true $spec" ]]; then
+      say "$name is running"
+      return
+    fi
+    docker rm -f "$name" >/dev/null
+  fi
+  docker run -d --pull never --name "$name" --network "$demo_network" --label "$demo_label" \
+    --label "tp.demo.spec=$spec" "${options[@]}" "$image" "${arguments[@]}" >/dev/null
+  say "started $name"
+}
+
+# network_aliases NAME: the Kubernetes-style names of a service in namespace default.
+network_aliases() {
+  local alias
+  for alias in "$1" "$1.default" "$1.default.svc.cluster.local"; do
+    printf -- '--network-alias\n%s\n' "$alias"
+  done
+}
+
+start_workload() {
+  local name=$1
+  shift
+  local aliases
+  mapfile -t aliases < <(network_aliases "$name")
+  ensure_container "$name" tp-echo:latest "${aliases[@]}" "$@" -- --name "$name" --port 8080
+}
+
+# The label tp.demo.secret (the secret file's inode and time) makes a new secret restart it.
+start_manager() {
+  ensure_container "$demo_manager" tp-traffic-manager:latest \
+    -p "127.0.0.1::$demo_manager_port" \
+    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
+    -v "$demo_secret_file:/run/secrets/tp-manager-secret:ro" -- \
+    --listen "0.0.0.0:$demo_manager_port" --secret-file /run/secrets/tp-manager-secret \
+    --subnets "$subnet" --dns-search default.svc.cluster.local,svc.cluster.local,cluster.local \
+    --cluster-domain cluster.local
+}
+
+# --- readiness -----------------------------------------------------------------------------
+
+# (busybox-static 1.35 wget crashes with -T: timeout(1) bounds it instead.)
+workload_answers() {
+  docker exec "$1" timeout 3 wget -qO- "http://127.0.0.1:8080/" 2>/dev/null | grep -q "echo from $1"
+}
+manager_listens() { docker logs "$demo_manager" 2>&1 | grep -q '^listening on'; }
+host_port_connects() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for SECONDS WHAT CONTAINER COMMAND...: polls COMMAND until it succeeds; after SECONDS it
+# dies, showing CONTAINER's last log lines.
+wait_for() {
+  local seconds=$1 what=$2 container=$3
+  shift 3
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      die "$what is not ready after $seconds s; its last log lines:
+$(docker logs --tail 20 "$container" 2>&1 || true)"
+    fi
+    sleep 0.2
+  done
+}
+
+# Sets manager_port to the host port published for the manager.
+wait_until_ready() {
+  local name
+  for name in "${demo_workloads[@]}"; do
+    wait_for 20 "workload $name" "$name" workload_answers "$name"
+  done
+  wait_for 20 "the traffic-manager" "$demo_manager" manager_listens
+  manager_port=$(docker port "$demo_manager" "$demo_manager_port/tcp" | grep -m1 -oE '^127\.0\.0\.1:[0-9]+$')
+  manager_port=${manager_port##*:}
+  [[ -n "$manager_port" ]] || die "the traffic-manager's port is not published on 127.0.0.1"
+  wait_for 10 "the traffic-manager's port 127.0.0.1:$manager_port" "$demo_manager" \
+    host_port_connects "$manager_port"
+}
+
+# --- context -------------------------------------------------------------------------------
+
+write_context() {
+  mkdir -p "$(dirname "$demo_context_file")"
+  local temporary=$demo_context_file.tmp.$$
+  printf '{"name":"default","manager":"127.0.0.1:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":["%s"]}\n' \
+    "$manager_port" "$demo_secret_file" "$demo_network" "$subnet" >"$temporary"
+  mv "$temporary" "$demo_context_file"
+}
+
+container_ip() {
+  docker container inspect -f "{{(index .NetworkSettings.Networks \"$demo_network\").IPAddress}}" "$1"
+}
+
+print_summary() {
+  echo
+  echo "The demo cluster is up:"
+  printf '  %-20s %s\n' "network $demo_network" "$subnet"
+  local name
+  for name in "${demo_workloads[@]}"; do
+    printf '  %-20s %s  (%s, %s.default, %s.default.svc.cluster.local)\n' \
+      "$name" "$(container_ip "$name"):8080" "$name" "$name" "$name"
+  done
+  printf '  %-20s %s  (published on 127.0.0.1:%s)\n' "$demo_manager" \
+    "$(container_ip "$demo_manager"):$demo_manager_port" "$manager_port"
+  printf '  %-20s %s\n' "context default" "$demo_context_file"
+  echo "Try: docker run --rm --network $demo_network tp-busybox wget -qO- http://echo.default:8080/"
+  echo "Remove it with: make demo-cluster-down"
+}
+
+# Dies before anything starts when a container of a demo name exists that is not the demo's.
+require_names_free() {
+  local name
+  for name in "${demo_workloads[@]}" "$demo_manager"; do
+    if docker container inspect "$name" >/dev/null 2>&1 && ! container_is_ours "$name"; then
+      die "a container named $name exists that this script did not create; remove it first"
+    fi
+  done
+}
+
+main() {
+  require_names_free
+  "$repo/scripts/build-images.sh" "$build_dir" tp-busybox tp-echo tp-traffic-manager
+  ensure_network
+  ensure_secret
+  start_workload echo --env ECHO_MESSAGE=hello-from-echo
+  start_workload greeter
+  start_manager
+  wait_until_ready
+  write_context
+  print_summary
+}
+
+subnet=''
+manager_port=''
+main
