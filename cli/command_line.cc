@@ -1,0 +1,351 @@
+#include "cli/command_line.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "cli/validation.h"
+
+namespace tp::cli {
+namespace {
+
+// One flag a command accepts. A flag with an empty value_name is boolean.
+struct FlagSpec {
+  std::string_view name;        // "--context"
+  std::string_view short_name;  // "-o", or empty
+  std::string_view value_name;  // "NAME", or empty for a boolean flag
+};
+
+constexpr FlagSpec kHelpFlag{"--help", "-h", ""};
+constexpr FlagSpec kDockerFlag{"--docker", "", ""};
+constexpr FlagSpec kContextFlag{"--context", "", "NAME"};
+constexpr FlagSpec kManagerFlag{"--manager", "", "HOST:PORT"};
+constexpr FlagSpec kOutputFlag{"--output", "-o", "FORMAT"};
+
+// What ParseFlags does with a word that is not one of the command's flags.
+enum class UnknownWords {
+  kReject,       // an unknown flag is an error; other words are positional arguments
+  kPassThrough,  // it and every word after it go to `rest` unchanged (curl's arguments)
+};
+
+struct FlagValues {
+  std::map<std::string_view, std::string> values;  // by FlagSpec::name; "" for boolean flags
+  std::vector<std::string> rest;                   // positional or passed-through words
+
+  bool Has(std::string_view name) const { return values.contains(name); }
+  std::optional<std::string> Get(std::string_view name) const {
+    auto found = values.find(name);
+    if (found == values.end()) return std::nullopt;
+    return found->second;
+  }
+};
+
+std::string SeeHelp(std::string_view command) {
+  return "; see telepresence " + std::string(command) + " --help";
+}
+
+const FlagSpec* FindFlag(std::span<const FlagSpec> specs, std::string_view word) {
+  auto matches = [word](const FlagSpec& spec) {
+    return word == spec.name || (!spec.short_name.empty() && word == spec.short_name);
+  };
+  auto found = std::find_if(specs.begin(), specs.end(), matches);
+  return found == specs.end() ? nullptr : &*found;
+}
+
+bool LooksLikeFlag(std::string_view word) { return word.size() >= 2 && word.front() == '-'; }
+
+// Reads a command's flags. `--help` wins over every error so that a user can always get help.
+Result<FlagValues> ParseFlags(std::string_view command, std::span<const std::string> args,
+                              std::span<const FlagSpec> specs, UnknownWords unknown_words) {
+  FlagValues parsed;
+  std::optional<CliError> first_error;
+  auto fail = [&](const std::string& problem) {
+    if (!first_error) first_error = CliError{problem + SeeHelp(command)};
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word == "--") {
+      parsed.rest.insert(parsed.rest.end(), args.begin() + i + 1, args.end());
+      break;
+    }
+    size_t equals = word.find('=');
+    std::string_view name = std::string_view(word).substr(0, equals);
+    const FlagSpec* spec = LooksLikeFlag(word) ? FindFlag(specs, name) : nullptr;
+    if (spec == nullptr && unknown_words == UnknownWords::kPassThrough) {
+      parsed.rest.insert(parsed.rest.end(), args.begin() + i, args.end());
+      break;
+    }
+    if (spec == nullptr && LooksLikeFlag(word)) {
+      fail("unknown flag " + std::string(name) + " for " + std::string(command));
+      continue;
+    }
+    if (spec == nullptr) {
+      parsed.rest.push_back(word);
+      continue;
+    }
+    std::string flag(spec->name);
+    if (spec->value_name.empty()) {
+      if (equals != std::string::npos) fail("flag " + flag + " takes no value");
+      parsed.values[spec->name] = "";
+      continue;
+    }
+    if (parsed.Has(spec->name)) {
+      fail("flag " + flag + " given twice for " + std::string(command));
+      continue;
+    }
+    if (equals != std::string::npos) {
+      parsed.values[spec->name] = word.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      parsed.values[spec->name] = args[++i];
+    } else {
+      fail("flag " + flag + " needs a value (" + std::string(spec->value_name) + ")");
+    }
+  }
+  if (parsed.Has(kHelpFlag.name) || !first_error) return parsed;
+  return *first_error;
+}
+
+Result<std::optional<std::string>> ContextFlag(std::string_view command, const FlagValues& flags) {
+  std::optional<std::string> name = flags.Get(kContextFlag.name);
+  if (name && !IsValidContextName(*name)) {
+    return CliError{"invalid context name '" + *name + "' (" + std::string(ContextNameRule()) +
+                    ")" + SeeHelp(command)};
+  }
+  return name;
+}
+
+Status RejectPositionals(std::string_view command, const FlagValues& flags) {
+  if (flags.rest.empty()) return Ok{};
+  return CliError{std::string(command) + " takes no arguments, got '" + flags.rest.front() + "'" +
+                  SeeHelp(command)};
+}
+
+// The flags every command accepts besides its own.
+std::vector<FlagSpec> WithCommonFlags(std::initializer_list<FlagSpec> own) {
+  std::vector<FlagSpec> specs{kHelpFlag, kDockerFlag, kContextFlag};
+  specs.insert(specs.end(), own);
+  return specs;
+}
+
+Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "connect";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag}), UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  ConnectCommand connect{.context_name = context_name.value(),
+                         .manager_override = flags.value().Get(kManagerFlag.name)};
+  if (connect.manager_override && !IsHostPort(*connect.manager_override)) {
+    return CliError{"invalid --manager '" + *connect.manager_override +
+                    "': use HOST:PORT, e.g. 127.0.0.1:8081" + SeeHelp(kCommand)};
+  }
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  if (!global.docker) {
+    return CliError{
+        "connect needs --docker: this telepresence runs its daemon only in a container; run "
+        "telepresence connect --docker"};
+  }
+  return connect;
+}
+
+Result<Command> ParseStatus(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "status";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kOutputFlag}), UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  StatusCommand status_command{.context_name = context_name.value()};
+  if (auto format = flags.value().Get(kOutputFlag.name)) {
+    if (*format != "json") {
+      return CliError{"unsupported --output format '" + *format +
+                      "' for status: only json is supported" + SeeHelp(kCommand)};
+    }
+    status_command.output = OutputFormat::kJson;
+  }
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return status_command;
+}
+
+Result<Command> ParseQuit(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "quit";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return QuitCommand{.context_name = context_name.value()};
+}
+
+Result<Command> ParseCurl(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "curl";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kPassThrough);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  if (flags.value().rest.empty()) {
+    return CliError{"curl needs at least a URL, e.g. telepresence curl http://echo.default:8080" +
+                    SeeHelp(kCommand)};
+  }
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return CurlCommand{.context_name = context_name.value(), .curl_args = flags.value().rest};
+}
+
+using CommandParser = Result<Command> (*)(std::span<const std::string> args, GlobalFlags& global);
+
+// One row per command: the only place a new command has to be registered.
+struct CommandSpec {
+  std::string_view name;
+  std::string_view summary;  // one line for the overview
+  std::string_view help;     // the full `COMMAND --help` text
+  CommandParser parse;
+};
+
+constexpr std::string_view kConnectHelp =
+    R"(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
+
+Starts the daemon container tp-<context>-cn, which connects to the cluster's traffic-manager, and
+waits until it is connected.
+
+Flags:
+  --docker             run the daemon in a container (required: the only mode of this build)
+  --context NAME       the context to use (default: default), read from
+                       ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/NAME.json
+  --manager HOST:PORT  use this traffic-manager address instead of the context's
+  -h, --help           show this help
+)";
+
+constexpr std::string_view kStatusHelp =
+    R"(Usage: telepresence status [--context NAME] [--output json]
+
+Shows whether the daemon container of the context runs and is connected.
+
+Flags:
+  --context NAME       the context (default: default)
+  -o, --output json    print the status as JSON
+  -h, --help           show this help
+)";
+
+constexpr std::string_view kQuitHelp =
+    R"(Usage: telepresence quit [--context NAME]
+
+Stops the daemon container of the context and removes what it created.
+
+Flags:
+  --context NAME       the context (default: default)
+  -h, --help           show this help
+)";
+
+constexpr std::string_view kCurlHelp =
+    R"(Usage: telepresence curl [--context NAME] [--] [CURL FLAGS] URL
+
+Runs curl in a container that shares the daemon container's network and DNS, so cluster names
+and addresses resolve and connect as inside the cluster. From the first word that is not a flag
+below (or after --) every word goes to curl unchanged: telepresence curl -- --help shows curl's
+own help.
+
+Flags:
+  --context NAME       the context (default: default)
+  -h, --help           show this help
+)";
+
+constexpr std::array kCommands{
+    CommandSpec{"connect", "start the daemon container and connect to the cluster", kConnectHelp,
+                ParseConnect},
+    CommandSpec{"status", "show the connection's status", kStatusHelp, ParseStatus},
+    CommandSpec{"quit", "stop the daemon container and clean up", kQuitHelp, ParseQuit},
+    CommandSpec{"curl", "run curl inside the daemon's network", kCurlHelp, ParseCurl},
+};
+
+// Commands of later issues: named so that the error is honest about them.
+constexpr std::array<std::string_view, 7> kPlannedCommands{
+    "docker-run", "replace", "intercept", "ingest", "wiretap", "list", "leave"};
+
+const CommandSpec* FindCommand(std::string_view name) {
+  auto found = std::find_if(kCommands.begin(), kCommands.end(),
+                            [name](const CommandSpec& spec) { return spec.name == name; });
+  return found == kCommands.end() ? nullptr : &*found;
+}
+
+std::string CommandNames() {
+  std::string names;
+  for (const CommandSpec& spec : kCommands) {
+    if (!names.empty()) names += ", ";
+    names += spec.name;
+  }
+  return names;
+}
+
+CliError UnknownCommand(std::string_view name) {
+  bool planned =
+      std::find(kPlannedCommands.begin(), kPlannedCommands.end(), name) != kPlannedCommands.end();
+  return CliError{"unknown command '" + std::string(name) + "'" +
+                  (planned ? " (not implemented yet in this build)" : "") + "; the commands are " +
+                  CommandNames() + "; see telepresence --help"};
+}
+
+// `telepresence help [COMMAND]`
+Result<CommandLine> ParseHelpCommand(std::span<const std::string> args, GlobalFlags global) {
+  if (args.empty()) return CommandLine{global, HelpRequest{}};
+  if (args.size() > 1) {
+    return CliError{"help takes at most one command name; see telepresence --help"};
+  }
+  if (!IsKnownCommand(args.front())) return UnknownCommand(args.front());
+  return CommandLine{global, HelpRequest{args.front()}};
+}
+
+}  // namespace
+
+bool IsKnownCommand(std::string_view command) { return FindCommand(command) != nullptr; }
+
+Result<CommandLine> ParseCommandLine(std::span<const std::string> args) {
+  GlobalFlags global;
+  size_t next = 0;
+  for (; next < args.size() && LooksLikeFlag(args[next]); ++next) {
+    const std::string& word = args[next];
+    if (word == "--help" || word == "-h") return CommandLine{global, HelpRequest{}};
+    if (word != "--docker") {
+      return CliError{"unknown flag " + word + " before the command; see telepresence --help"};
+    }
+    global.docker = true;
+  }
+  if (next == args.size()) {
+    return CliError{"no command given; the commands are " + CommandNames() +
+                    "; see telepresence --help"};
+  }
+  const std::string& name = args[next];
+  std::span<const std::string> command_args = args.subspan(next + 1);
+  if (name == "help") return ParseHelpCommand(command_args, global);
+  const CommandSpec* spec = FindCommand(name);
+  if (spec == nullptr) return UnknownCommand(name);
+  Result<Command> command = spec->parse(command_args, global);
+  if (!command.ok()) return command.error();
+  return CommandLine{global, std::move(command).value()};
+}
+
+std::string HelpText(std::string_view command) {
+  if (const CommandSpec* spec = FindCommand(command)) return std::string(spec->help);
+  std::string text =
+      "Usage: telepresence [--docker] COMMAND [FLAGS] [-- ARGS]\n\n"
+      "Runs containers on the laptop as if they ran in the cluster; the daemon runs in a "
+      "container.\n\nCommands:\n";
+  for (const CommandSpec& spec : kCommands) {
+    std::string name(spec.name);
+    name.resize(10, ' ');
+    text += "  " + name + std::string(spec.summary) + "\n";
+  }
+  text +=
+      "\nGlobal flags:\n"
+      "  --docker    run the daemon in a container\n"
+      "  -h, --help  show this help\n\n"
+      "Run telepresence COMMAND --help for a command's flags.\n";
+  return text;
+}
+
+}  // namespace tp::cli

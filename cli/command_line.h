@@ -1,0 +1,84 @@
+// Parsing of `telepresence [GLOBAL FLAGS] COMMAND [FLAGS] [-- ARGS]` into a typed command. Pure:
+// no I/O, no environment, no global state. Errors come back as values whose sentence names the
+// problem and the help to read ("unknown flag --x for connect; see telepresence connect --help").
+//
+// Rules:
+// - Flags take their value as `--flag VALUE` or `--flag=VALUE`; a flag given twice is an error.
+// - `--help`/`-h` anywhere among a command's own flags asks for that command's help, even when
+//   other flags are wrong. `telepresence --help` and `telepresence help [COMMAND]` too.
+// - `--docker` is a global flag: accepted before the command and among any command's flags.
+// - `curl`: telepresence's own flags come first; from the first word that is not one of them
+//   (or after a stand-alone `--`) everything goes to curl unchanged, so
+//   `telepresence curl -- --help` shows curl's help.
+//
+// Extension point (issues 4-5: docker-run, replace, intercept, ingest, wiretap, list, leave): add
+// a struct for the command's arguments, add it to the Command variant, write its parse function
+// and add one row to the command table in command_line.cc (name, summary, help text, parser).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "cli/result.h"
+
+namespace tp::cli {
+
+// Flags that apply to every command.
+struct GlobalFlags {
+  bool docker = false;  // run the daemon in a container (the only mode this build supports)
+};
+
+enum class OutputFormat { kText, kJson };
+
+// `telepresence --help`, `telepresence help [COMMAND]` or `COMMAND --help`.
+struct HelpRequest {
+  std::string command{};  // empty: the overview of all commands
+};
+
+// `telepresence connect --docker [--context NAME] [--manager HOST:PORT]`
+struct ConnectCommand {
+  std::optional<std::string> context_name{};      // valid per IsValidContextName when set
+  std::optional<std::string> manager_override{};  // HOST:PORT when set
+};
+
+// `telepresence status [--context NAME] [--output json]`
+struct StatusCommand {
+  std::optional<std::string> context_name{};
+  OutputFormat output = OutputFormat::kText;
+};
+
+// `telepresence quit [--context NAME]`
+struct QuitCommand {
+  std::optional<std::string> context_name{};
+};
+
+// `telepresence curl [--context NAME] [--] [CURL FLAGS] URL`
+struct CurlCommand {
+  std::optional<std::string> context_name{};
+  std::vector<std::string> curl_args{};  // never empty
+};
+
+using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand>;
+
+struct CommandLine {
+  GlobalFlags global;
+  Command command;
+};
+
+// Parses the arguments after the program name.
+Result<CommandLine> ParseCommandLine(std::span<const std::string> args);
+
+// The help text for `command` ("" for the overview); ends with a newline. Precondition: command
+// is "" or a known command name (IsKnownCommand).
+std::string HelpText(std::string_view command);
+
+bool IsKnownCommand(std::string_view command);
+
+// The name of the context a command acts on: the one given with --context, else "default".
+inline constexpr std::string_view kDefaultContextName = "default";
+
+}  // namespace tp::cli

@@ -1,0 +1,194 @@
+#include "cli/command_line.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tp::cli {
+namespace {
+
+using Args = std::vector<std::string>;
+
+Result<CommandLine> Parse(const Args& args) { return ParseCommandLine(args); }
+
+template <typename T>
+T ParseAs(const Args& args) {
+  Result<CommandLine> parsed = Parse(args);
+  EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+  if (!parsed.ok()) return T{};
+  EXPECT_TRUE(std::holds_alternative<T>(parsed.value().command));
+  if (!std::holds_alternative<T>(parsed.value().command)) return T{};
+  return std::get<T>(parsed.value().command);
+}
+
+// The error message of a failed parse; fails the test when the parse succeeded.
+std::string ParseError(const Args& args) {
+  Result<CommandLine> parsed = Parse(args);
+  EXPECT_FALSE(parsed.ok());
+  return parsed.ok() ? "" : parsed.error().message;
+}
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST(CommandLineTest, ConnectWithDockerAndDefaults) {
+  auto connect = ParseAs<ConnectCommand>({"connect", "--docker"});
+  EXPECT_FALSE(connect.context_name.has_value());
+  EXPECT_FALSE(connect.manager_override.has_value());
+}
+
+TEST(CommandLineTest, DockerIsGlobalBeforeTheCommand) {
+  Result<CommandLine> parsed = Parse({"--docker", "connect"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed.value().global.docker);
+  EXPECT_TRUE(std::holds_alternative<ConnectCommand>(parsed.value().command));
+}
+
+TEST(CommandLineTest, DockerAmongCommandFlagsSetsTheGlobalFlag) {
+  Result<CommandLine> parsed = Parse({"status", "--docker"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed.value().global.docker);
+}
+
+TEST(CommandLineTest, ConnectContextAndManagerInBothSpellings) {
+  auto connect =
+      ParseAs<ConnectCommand>({"connect", "--docker", "--context", "staging", "--manager=h:9"});
+  EXPECT_EQ(connect.context_name, "staging");
+  EXPECT_EQ(connect.manager_override, "h:9");
+  connect =
+      ParseAs<ConnectCommand>({"connect", "--context=prod", "--manager", "[::1]:80", "--docker"});
+  EXPECT_EQ(connect.context_name, "prod");
+  EXPECT_EQ(connect.manager_override, "[::1]:80");
+}
+
+TEST(CommandLineTest, ConnectWithoutDockerSaysToAddIt) {
+  std::string error = ParseError({"connect"});
+  EXPECT_CONTAINS(error, "needs --docker");
+  EXPECT_CONTAINS(error, "telepresence connect --docker");
+}
+
+TEST(CommandLineTest, UnknownFlagNamesFlagCommandAndHelp) {
+  EXPECT_EQ(ParseError({"connect", "--docker", "--x"}),
+            "unknown flag --x for connect; see telepresence connect --help");
+  EXPECT_EQ(ParseError({"quit", "--x=1"}),
+            "unknown flag --x for quit; see telepresence quit --help");
+}
+
+TEST(CommandLineTest, FlagWithoutValue) {
+  std::string error = ParseError({"connect", "--docker", "--context"});
+  EXPECT_CONTAINS(error, "--context needs a value");
+  EXPECT_CONTAINS(error, "telepresence connect --help");
+}
+
+TEST(CommandLineTest, FlagGivenTwice) {
+  std::string error = ParseError({"connect", "--docker", "--context", "a", "--context", "b"});
+  EXPECT_CONTAINS(error, "--context given twice");
+}
+
+TEST(CommandLineTest, BooleanFlagWithValue) {
+  EXPECT_CONTAINS(ParseError({"connect", "--docker=yes"}), "--docker takes no value");
+}
+
+TEST(CommandLineTest, InvalidContextName) {
+  std::string error = ParseError({"connect", "--docker", "--context", "../etc"});
+  EXPECT_CONTAINS(error, "invalid context name '../etc'");
+  EXPECT_CONTAINS(error, "lowercase letters, digits and '-'");
+}
+
+TEST(CommandLineTest, InvalidManager) {
+  std::string error = ParseError({"connect", "--docker", "--manager", "nohost"});
+  EXPECT_CONTAINS(error, "invalid --manager 'nohost'");
+  EXPECT_CONTAINS(error, "HOST:PORT");
+}
+
+TEST(CommandLineTest, PositionalArgumentsRejected) {
+  std::string error = ParseError({"quit", "now"});
+  EXPECT_CONTAINS(error, "quit takes no arguments, got 'now'");
+  EXPECT_CONTAINS(error, "telepresence quit --help");
+}
+
+TEST(CommandLineTest, StatusOutputJson) {
+  EXPECT_EQ(ParseAs<StatusCommand>({"status"}).output, OutputFormat::kText);
+  EXPECT_EQ(ParseAs<StatusCommand>({"status", "--output", "json"}).output, OutputFormat::kJson);
+  EXPECT_EQ(ParseAs<StatusCommand>({"status", "-o", "json"}).output, OutputFormat::kJson);
+  EXPECT_EQ(ParseAs<StatusCommand>({"status", "--output=json"}).output, OutputFormat::kJson);
+}
+
+TEST(CommandLineTest, StatusOtherOutputFormatRejected) {
+  std::string error = ParseError({"status", "--output", "yaml"});
+  EXPECT_CONTAINS(error, "unsupported --output format 'yaml'");
+  EXPECT_CONTAINS(error, "only json");
+}
+
+TEST(CommandLineTest, QuitWithContext) {
+  EXPECT_EQ(ParseAs<QuitCommand>({"quit", "--context", "dev"}).context_name, "dev");
+}
+
+TEST(CommandLineTest, CurlPassesEverythingFromTheFirstForeignWord) {
+  auto curl = ParseAs<CurlCommand>(
+      {"curl", "--context", "dev", "-sS", "--max-time", "3", "http://echo.default:8080", "-h"});
+  EXPECT_EQ(curl.context_name, "dev");
+  EXPECT_EQ(curl.curl_args, (Args{"-sS", "--max-time", "3", "http://echo.default:8080", "-h"}));
+}
+
+TEST(CommandLineTest, CurlAfterSeparatorGetsItsOwnHelp) {
+  EXPECT_EQ(ParseAs<CurlCommand>({"curl", "--", "--help"}).curl_args, (Args{"--help"}));
+}
+
+TEST(CommandLineTest, CurlWithoutUrl) {
+  std::string error = ParseError({"curl", "--context", "dev"});
+  EXPECT_CONTAINS(error, "curl needs at least a URL");
+  EXPECT_CONTAINS(error, "telepresence curl --help");
+}
+
+TEST(CommandLineTest, HelpOnEveryCommand) {
+  for (const std::string command : {"connect", "status", "quit", "curl"}) {
+    EXPECT_EQ(ParseAs<HelpRequest>({command, "--help"}).command, command);
+    EXPECT_EQ(ParseAs<HelpRequest>({command, "-h"}).command, command);
+    EXPECT_EQ(ParseAs<HelpRequest>({"help", command}).command, command);
+    EXPECT_CONTAINS(HelpText(command), "Usage: telepresence " + command);
+  }
+}
+
+TEST(CommandLineTest, HelpWinsOverOtherErrors) {
+  EXPECT_EQ(ParseAs<HelpRequest>({"connect", "--bogus", "--help"}).command, "connect");
+  EXPECT_EQ(ParseAs<HelpRequest>({"connect", "--help"}).command, "connect");  // no --docker
+}
+
+TEST(CommandLineTest, OverviewHelp) {
+  EXPECT_EQ(ParseAs<HelpRequest>({"--help"}).command, "");
+  EXPECT_EQ(ParseAs<HelpRequest>({"-h"}).command, "");
+  EXPECT_EQ(ParseAs<HelpRequest>({"help"}).command, "");
+  std::string overview = HelpText("");
+  for (const char* command : {"connect", "status", "quit", "curl"}) {
+    EXPECT_CONTAINS(overview, command);
+  }
+}
+
+TEST(CommandLineTest, NoCommand) {
+  std::string error = ParseError({});
+  EXPECT_CONTAINS(error, "no command given");
+  EXPECT_CONTAINS(error, "telepresence --help");
+  EXPECT_CONTAINS(ParseError({"--docker"}), "no command given");
+}
+
+TEST(CommandLineTest, UnknownCommandListsTheCommands) {
+  std::string error = ParseError({"conect"});
+  EXPECT_CONTAINS(error, "unknown command 'conect'");
+  EXPECT_CONTAINS(error, "connect, status, quit, curl");
+  EXPECT_CONTAINS(ParseError({"help", "nope"}), "unknown command 'nope'");
+}
+
+TEST(CommandLineTest, PlannedCommandSaysNotImplementedYet) {
+  EXPECT_CONTAINS(ParseError({"replace", "echo"}), "not implemented yet");
+  EXPECT_CONTAINS(ParseError({"docker-run"}), "not implemented yet");
+}
+
+TEST(CommandLineTest, UnknownGlobalFlag) {
+  std::string error = ParseError({"--verbose", "status"});
+  EXPECT_CONTAINS(error, "unknown flag --verbose");
+  EXPECT_CONTAINS(error, "telepresence --help");
+}
+
+}  // namespace
+}  // namespace tp::cli

@@ -1,0 +1,64 @@
+#include "cli/validation.h"
+
+#include <charconv>
+#include <cstdint>
+
+namespace tp::cli {
+namespace {
+
+constexpr size_t kMaxContextNameLength = 63;
+
+bool IsLowercaseLetterOrDigit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool IsPort(std::string_view text) {
+  if (text.empty() || text.size() > 5) return false;
+  uint32_t port = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  return error == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
+}
+
+bool IsHostName(std::string_view host) {
+  if (host.empty()) return false;
+  for (char c : host) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '.' || c == '_';
+    if (!allowed) return false;
+  }
+  return true;
+}
+
+bool IsBracketedIpv6(std::string_view host) {
+  if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
+  for (char c : host.substr(1, host.size() - 2)) {
+    bool allowed = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                   c == ':' || c == '.';
+    if (!allowed) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsValidContextName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxContextNameLength) return false;
+  if (!IsLowercaseLetterOrDigit(name.front())) return false;
+  for (char c : name) {
+    if (!IsLowercaseLetterOrDigit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+std::string_view ContextNameRule() {
+  return "a context name uses lowercase letters, digits and '-', starts with a letter or digit "
+         "and has at most 63 characters";
+}
+
+bool IsHostPort(std::string_view address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = address.substr(0, colon);
+  std::string_view port = address.substr(colon + 1);
+  return IsPort(port) && (IsHostName(host) || IsBracketedIpv6(host));
+}
+
+}  // namespace tp::cli
