@@ -1,0 +1,122 @@
+// ControlApi on 127.0.0.1:<any> with fake callbacks: the exact JSON, /quit, unknown paths.
+#include "daemon/control_api.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+
+#include "tunnel/tcp_dial.h"
+#include "tunnel/tunnel_handshake.h"
+
+namespace tp::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+DaemonStatus SampleStatus() {
+  DaemonStatus status;
+  status.connected = true;
+  status.manager = "127.0.0.1:8081";
+  status.subnets = {"10.96.0.0/12"};
+  status.dns_address = "127.0.0.1:5353";
+  status.dns_search = {"default.svc.cluster.local", "svc.cluster.local"};
+  status.reconnects = 2;
+  return status;
+}
+
+class ControlApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    api_ = ControlApi::Start("127.0.0.1", 0, {[] { return SampleStatus(); }, [this] { ++quits_; }},
+                             error);
+    ASSERT_TRUE(api_) << error;
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->Port());
+    client_->set_connection_timeout(2);
+    client_->set_read_timeout(2);
+  }
+
+  std::unique_ptr<ControlApi> api_;
+  std::unique_ptr<httplib::Client> client_;
+  std::atomic<int> quits_{0};
+};
+
+TEST_F(ControlApiTest, StatusHasEveryField) {
+  const auto response = client_->Get("/status");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
+  const nlohmann::json expected = {
+      {"connected", true},
+      {"manager", "127.0.0.1:8081"},
+      {"subnets", {"10.96.0.0/12"}},
+      {"dns",
+       {{"address", "127.0.0.1:5353"},
+        {"search", {"default.svc.cluster.local", "svc.cluster.local"}}}},
+      {"error", ""},
+      {"reconnects", 2},
+  };
+  EXPECT_EQ(nlohmann::json::parse(response->body), expected);
+  EXPECT_EQ(quits_, 0);
+}
+
+TEST_F(ControlApiTest, QuitRepliesAndCallsTheCallback) {
+  const auto response = client_->Post("/quit", "", "application/json");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(response->body), nlohmann::json({{"stopping", true}}));
+  EXPECT_EQ(quits_, 1);
+}
+
+// What `curl -X POST` sends: no body and no Content-Length. It must not wait for a body.
+TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", api_->Port(), start + 2s);
+  ASSERT_TRUE(dial.socket.Valid()) << dial.message;
+  const std::string request = "POST /quit HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_TRUE(tunnel::WriteAll(
+      dial.socket.Get(),
+      std::span(reinterpret_cast<const uint8_t*>(request.data()), request.size()), start + 2s));
+  std::string answer;
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < start + 2s) {
+    pollfd waiter{dial.socket.Get(), POLLIN, 0};
+    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(start + 2s)) <= 0) break;
+    const ssize_t got = ::recv(dial.socket.Get(), buffer, sizeof buffer, 0);
+    if (got <= 0) break;
+    answer.append(buffer, static_cast<size_t>(got));
+  }
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+  EXPECT_EQ(quits_, 1);
+}
+
+TEST_F(ControlApiTest, UnknownPathIsA404WithAJsonError) {
+  const auto response = client_->Get("/nothing");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 404);
+  const auto body = nlohmann::json::parse(response->body);
+  EXPECT_EQ(body.at("error"), "no such endpoint: /nothing");
+}
+
+TEST_F(ControlApiTest, WrongMethodIsA405AndDoesNotQuit) {
+  const auto response = client_->Get("/quit");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 405);
+  EXPECT_TRUE(nlohmann::json::parse(response->body).contains("error"));
+  EXPECT_EQ(quits_, 0);
+}
+
+TEST(ControlApi, BusyPortIsAnError) {
+  std::string error;
+  auto first = ControlApi::Start("127.0.0.1", 0, {}, error);
+  ASSERT_TRUE(first) << error;
+  EXPECT_FALSE(ControlApi::Start("127.0.0.1", first->Port(), {}, error));
+  EXPECT_NE(error.find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tp::daemon

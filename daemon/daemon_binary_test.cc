@@ -1,0 +1,273 @@
+// The real telepresence-daemon binary against an in-process traffic-manager whose cluster DNS is
+// a fake responder on loopback: /status until connected, a cluster name through the daemon's
+// DNS port, then POST /quit and a clean exit.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cluster/manager/traffic_manager.h"
+#include "common/unique_fd.h"
+#include "daemon/dns_message.h"
+#include "daemon/host_port.h"
+
+namespace tp::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr char kSecret[] = "daemon-binary-secret";
+
+// Answers A queries for echo.default.svc.cluster.local with 10.0.0.5, NXDOMAIN otherwise, on
+// 127.0.0.1:<any> over UDP: the cluster's resolver behind the manager.
+class FakeClusterDns {
+ public:
+  FakeClusterDns() : socket_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(socket_.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    socklen_t length = sizeof address;
+    ::getsockname(socket_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeClusterDns() {
+    stopping_ = true;
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  static std::vector<uint8_t> Reply(std::span<const uint8_t> bytes) {
+    const dns::ParsedMessage query = dns::ParseMessage(bytes);
+    if (!query.message || query.message->questions.size() != 1) return {};
+    const dns::DnsName& name = query.message->questions[0].name;
+    if (!name.SameAs(*dns::DnsName::FromText("echo.default.svc.cluster.local"))) {
+      return dns::EncodeMessage(dns::MakeReply(*query.message, dns::Rcode::kNxDomain));
+    }
+    dns::Message reply = dns::MakeReply(*query.message, dns::Rcode::kNoError);
+    reply.answers.push_back(dns::MakeAddressRecord(name, {10, 0, 0, 5}, 30));
+    return dns::EncodeMessage(reply);
+  }
+  void Serve() {
+    std::vector<uint8_t> buffer(65536);
+    while (!stopping_) {
+      pollfd waiter{socket_.Get(), POLLIN, 0};
+      if (::poll(&waiter, 1, 50) <= 0) continue;
+      sockaddr_storage peer{};
+      socklen_t length = sizeof peer;
+      const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
+                                     reinterpret_cast<sockaddr*>(&peer), &length);
+      if (got <= 0) continue;
+      const auto reply = Reply(std::span(buffer).first(static_cast<size_t>(got)));
+      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+               length);
+    }
+  }
+
+  UniqueFd socket_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// A temporary folder, removed with the object.
+class TempFolder {
+ public:
+  TempFolder() {
+    char folder_template[] = "/tmp/daemon-binary-test.XXXXXX";
+    path_ = ::mkdtemp(folder_template);
+  }
+  ~TempFolder() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& contents) const {
+    const std::string path = path_ + "/" + name;
+    std::ofstream(path) << contents;
+    return path;
+  }
+  std::string Path(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The daemon as a child process, its stderr in a file; killed if still running at the end.
+class DaemonProcess {
+ public:
+  DaemonProcess(std::vector<std::string> arguments, const std::string& log_path) {
+    arguments.insert(arguments.begin(), TELEPRESENCE_DAEMON_BINARY);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(log, STDERR_FILENO);
+      std::vector<char*> argv;
+      for (std::string& argument : arguments) argv.push_back(argument.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~DaemonProcess() {
+    if (pid_ > 0 && !exit_status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int number) const { ::kill(pid_, number); }
+  // The exit code once it exited before `deadline`; nullopt if it still runs or was killed.
+  std::optional<int> WaitForExit(Clock::time_point deadline) {
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exit_status_ = status;
+        if (!WIFEXITED(status)) return std::nullopt;
+        return WEXITSTATUS(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+// Waits until the log at `path` holds `marker`; the rest of that line, or nullopt.
+std::optional<std::string> WaitForLog(const std::string& path, const std::string& marker,
+                                      Clock::time_point deadline) {
+  while (Clock::now() < deadline) {
+    std::ifstream log(path);
+    std::stringstream contents;
+    contents << log.rdbuf();
+    const std::string text = contents.str();
+    if (const size_t found = text.find(marker); found != std::string::npos) {
+      const size_t start = found + marker.size();
+      return text.substr(start, text.find('\n', start) - start);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+// Polls GET /status until "connected" is true; the last body, or null.
+nlohmann::json WaitUntilConnected(httplib::Client& client, Clock::time_point deadline) {
+  nlohmann::json body;
+  while (Clock::now() < deadline) {
+    if (const auto response = client.Get("/status"); response && response->status == 200) {
+      body = nlohmann::json::parse(response->body);
+      if (body.at("connected") == true && body.at("dns").at("address") != "") return body;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return body;
+}
+
+// The A record's address in the reply to an A query for `name` sent to 127.0.0.1:port.
+std::string AskAddress(uint16_t port, const std::string& name) {
+  UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  if (::connect(socket.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    return "";
+  }
+  const auto query = dns::EncodeMessage(dns::MakeQuery(42, *dns::DnsName::FromText(name), 1));
+  ::send(socket.Get(), query.data(), query.size(), 0);
+  pollfd waiter{socket.Get(), POLLIN, 0};
+  if (::poll(&waiter, 1, 3000) <= 0) return "";
+  std::vector<uint8_t> buffer(65536);
+  const ssize_t got = ::recv(socket.Get(), buffer.data(), buffer.size(), 0);
+  if (got <= 0) return "";
+  buffer.resize(static_cast<size_t>(got));
+  const auto reply = dns::ParseMessage(buffer).message;
+  if (!reply) return "";
+  for (const dns::Record& record : reply->answers) {
+    if (record.type != dns::kTypeA || record.data.size() != 4) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, record.data.data(), text, sizeof text);
+    return text;
+  }
+  return "";
+}
+
+TEST(DaemonBinary, ConnectsServesClusterDnsAndQuitsCleanly) {
+  FakeClusterDns cluster_dns;
+  manager::ManagerConfig config;
+  config.secret = kSecret;
+  config.welcome = {{"10.0.0.0/8"},
+                    {"default.svc.cluster.local", "svc.cluster.local", "cluster.local"},
+                    "cluster.local"};
+  config.dns_servers.push_back(*manager::ParseSocketAddress("127.0.0.1", cluster_dns.port()));
+  config.dns_timeout = 500ms;
+  std::string error;
+  auto manager = manager::TrafficManager::Start(config, error);
+  ASSERT_TRUE(manager) << error;
+
+  TempFolder folder;
+  const std::string log_path = folder.Path("daemon.log");
+  DaemonProcess daemon(
+      {"--manager", "127.0.0.1:" + std::to_string(manager->ListenPort()), "--secret-file",
+       folder.Write("secret", std::string(kSecret) + "\n"), "--control", "127.0.0.1:0", "--dns",
+       "127.0.0.1:0", "--resolv-conf", folder.Write("resolv.conf", ""), "--name", "binary-test"},
+      log_path);
+  // "control API on 127.0.0.1:PORT, traffic-manager ..."
+  const auto control_line = WaitForLog(log_path, "control API on 127.0.0.1:", Clock::now() + 5s);
+  ASSERT_TRUE(control_line) << "no control API line in the daemon's log";
+
+  httplib::Client client("127.0.0.1", std::stoi(*control_line));
+  client.set_connection_timeout(2);
+  client.set_read_timeout(2);
+  const nlohmann::json status = WaitUntilConnected(client, Clock::now() + 5s);
+  ASSERT_EQ(status.value("connected", false), true) << status.dump();
+  EXPECT_EQ(status.at("manager"), "127.0.0.1:" + std::to_string(manager->ListenPort()));
+  EXPECT_EQ(status.at("subnets"), nlohmann::json({"10.0.0.0/8"}));
+  EXPECT_EQ(status.at("dns").at("search").size(), 3u);
+  const auto dns_address = ParseHostPort(status.at("dns").at("address").get<std::string>());
+  ASSERT_TRUE(dns_address) << status.dump();
+
+  EXPECT_EQ(AskAddress(dns_address->port, "echo"), "10.0.0.5");
+  EXPECT_EQ(AskAddress(dns_address->port, "echo.default.svc.cluster.local"), "10.0.0.5");
+
+  const auto quit = client.Post("/quit", "", "application/json");
+  ASSERT_TRUE(quit);
+  EXPECT_EQ(quit->status, 200);
+  EXPECT_EQ(daemon.WaitForExit(Clock::now() + 5s), 0);
+}
+
+TEST(DaemonBinary, SigtermStopsItCleanlyEvenWithoutAManager) {
+  TempFolder folder;
+  const std::string log_path = folder.Path("daemon.log");
+  // Port 1 on loopback: nothing listens, the daemon keeps retrying.
+  DaemonProcess daemon({"--manager", "127.0.0.1:1", "--secret-file", folder.Write("secret", "x"),
+                        "--control", "127.0.0.1:0", "--dns", "127.0.0.1:0"},
+                       log_path);
+  ASSERT_TRUE(WaitForLog(log_path, "control API on", Clock::now() + 5s));
+  ASSERT_TRUE(WaitForLog(log_path, "cannot reach the traffic-manager", Clock::now() + 5s));
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.WaitForExit(Clock::now() + 5s), 0);
+}
+
+TEST(DaemonBinary, BadArgumentsExitWithUsageError) {
+  TempFolder folder;
+  DaemonProcess daemon({"--manager", "no-port"}, folder.Path("daemon.log"));
+  EXPECT_EQ(daemon.WaitForExit(Clock::now() + 5s), 2);
+}
+
+}  // namespace
+}  // namespace tp::daemon

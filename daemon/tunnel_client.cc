@@ -1,0 +1,180 @@
+#include "daemon/tunnel_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "daemon/host_port.h"
+#include "tunnel/tcp_dial.h"
+#include "tunnel/tunnel_handshake.h"
+
+namespace tp::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+std::optional<std::vector<uint8_t>> TunnelClient::CurrentTunnelResolver::Resolve(
+    std::span<const uint8_t> query, std::chrono::milliseconds timeout) {
+  const std::shared_ptr<tunnel::TunnelConnection> connection = client_.Current();
+  if (!connection) return std::nullopt;
+  tunnel::DnsResult result = connection->QueryDns(query, Clock::now() + timeout);
+  if (result.error != 0 || result.message.empty()) return std::nullopt;
+  return std::move(result.message);
+}
+
+TunnelClient::TunnelClient(TunnelClientOptions options)
+    : options_(std::move(options)),
+      manager_address_(HostPortText({options_.manager_host, options_.manager_port})) {
+  state_->status.manager = manager_address_;
+  thread_ = std::thread([this] { Run(); });
+}
+
+TunnelClient::~TunnelClient() {
+  std::shared_ptr<tunnel::TunnelConnection> current;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    current = std::move(state_->current);
+  }
+  state_->changed.notify_all();
+  if (current) current->Close("the daemon is stopping");
+  thread_.join();
+}
+
+std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Current() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->current;
+}
+
+TunnelClientStatus TunnelClient::Status() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->status;
+}
+
+std::optional<tunnel::Welcome> TunnelClient::WaitUntilConnected(tunnel::Deadline deadline) const {
+  std::unique_lock lock(state_->mutex);
+  state_->changed.wait_until(lock, deadline,
+                             [this] { return state_->status.connected || state_->stopping; });
+  if (!state_->status.connected) return std::nullopt;
+  return state_->status.welcome;
+}
+
+void TunnelClient::Run() {
+  std::chrono::milliseconds backoff = options_.initial_backoff;
+  while (true) {
+    bool refused = false;
+    std::shared_ptr<bool> closed = std::make_shared<bool>(false);
+    std::shared_ptr<tunnel::TunnelConnection> connection = Connect(closed, refused);
+    if (connection) {
+      WatchUntilDead(connection, *closed);
+      connection.reset();  // joins its threads outside any lock
+      backoff = options_.initial_backoff;
+    }
+    const auto pause = refused ? options_.refused_backoff : backoff;
+    if (!SleepUnlessStopping(pause)) return;
+    if (!connection && !refused) backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<bool> closed,
+                                                                bool& refused) {
+  {
+    std::lock_guard lock(state_->mutex);
+    ++state_->status.attempt_count;
+  }
+  tunnel::DialResult dial = tunnel::DialTcp(options_.manager_host, options_.manager_port,
+                                            Clock::now() + options_.dial_timeout);
+  if (!dial.socket.Valid()) {
+    SetError("cannot reach the traffic-manager: " + dial.message);
+    return nullptr;
+  }
+  const tunnel::Hello hello{tunnel::kProtocolVersion, options_.client_name, options_.secret};
+  tunnel::ClientHandshakeResult handshake =
+      tunnel::ClientHandshake(dial.socket.Get(), hello, Clock::now() + options_.handshake_timeout);
+  if (!handshake.welcome) {
+    refused = handshake.refused;
+    SetError(refused ? handshake.error : "handshake failed: " + handshake.error);
+    return nullptr;
+  }
+  std::weak_ptr<State> weak_state = state_;
+  tunnel::TunnelHandlers handlers;
+  handlers.on_subnets_changed = [weak_state](std::vector<std::string> subnets) {
+    const std::shared_ptr<State> state = weak_state.lock();
+    if (!state) return;
+    std::lock_guard lock(state->mutex);
+    if (state->status.welcome) state->status.welcome->subnets = std::move(subnets);
+  };
+  handlers.on_closed = [weak_state, closed](const std::string&) {
+    const std::shared_ptr<State> state = weak_state.lock();
+    if (!state) return;
+    {
+      std::lock_guard lock(state->mutex);
+      *closed = true;
+    }
+    state->changed.notify_all();
+  };
+  std::shared_ptr<tunnel::TunnelConnection> connection = tunnel::TunnelConnection::Start(
+      std::move(dial.socket), tunnel::Role::kClient, std::move(handlers), options_.connection);
+  Publish(connection, std::move(*handshake.welcome));
+  return connection;
+}
+
+void TunnelClient::Publish(std::shared_ptr<tunnel::TunnelConnection> connection,
+                           tunnel::Welcome welcome) {
+  bool reconnected = false;  // for the log line
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) {
+      connection->Close("the daemon is stopping");
+      return;
+    }
+    TunnelClientStatus& status = state_->status;
+    reconnected = status.welcome.has_value();
+    if (reconnected) ++status.reconnect_count;
+    status.connected = true;
+    status.last_error.clear();
+    status.welcome = std::move(welcome);
+    state_->current = std::move(connection);
+  }
+  state_->changed.notify_all();
+  spdlog::info("tunnel to the traffic-manager at {} is up{}", manager_address_,
+               reconnected ? " again" : "");
+}
+
+void TunnelClient::WatchUntilDead(const std::shared_ptr<tunnel::TunnelConnection>& connection,
+                                  const bool& closed) {
+  {
+    std::unique_lock lock(state_->mutex);
+    state_->changed.wait(lock, [&] { return state_->stopping || closed; });
+  }
+  // Asked outside our lock: the connection has its own. Status readers then see "disconnected"
+  // and its reason together.
+  const std::string error = "tunnel lost: " + connection->FailureReason();
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->current == connection) state_->current.reset();
+    state_->status.connected = false;
+    if (state_->stopping) return;
+    state_->status.last_error = error;
+  }
+  state_->changed.notify_all();
+  spdlog::warn("traffic-manager {}: {}", manager_address_, error);
+}
+
+bool TunnelClient::SleepUnlessStopping(std::chrono::milliseconds duration) {
+  std::unique_lock lock(state_->mutex);
+  return !state_->changed.wait_for(lock, duration, [this] { return state_->stopping; });
+}
+
+void TunnelClient::SetError(const std::string& error) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->status.last_error == error) return;  // log each new reason once
+    state_->status.last_error = error;
+  }
+  spdlog::warn("traffic-manager {}: {}", manager_address_, error);
+}
+
+}  // namespace tp::daemon
