@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cluster/manager/traffic_manager.h"
+#include "common/testing/loopback_udp_responder.h"
 #include "common/unique_fd.h"
 #include "daemon/dns_message.h"
 #include "daemon/host_port.h"
@@ -36,21 +37,8 @@ constexpr char kSecret[] = "daemon-binary-secret";
 // 127.0.0.1:<any> over UDP: the cluster's resolver behind the manager.
 class FakeClusterDns {
  public:
-  FakeClusterDns() : socket_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(socket_.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(socket_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeClusterDns() {
-    stopping_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
+  FakeClusterDns() : responder_(&FakeClusterDns::Reply) {}
+  uint16_t port() const { return responder_.port(); }
 
  private:
   static std::vector<uint8_t> Reply(std::span<const uint8_t> bytes) {
@@ -64,26 +52,8 @@ class FakeClusterDns {
     reply.answers.push_back(dns::MakeAddressRecord(name, {10, 0, 0, 5}, 30));
     return dns::EncodeMessage(reply);
   }
-  void Serve() {
-    std::vector<uint8_t> buffer(65536);
-    while (!stopping_) {
-      pollfd waiter{socket_.Get(), POLLIN, 0};
-      if (::poll(&waiter, 1, 50) <= 0) continue;
-      sockaddr_storage peer{};
-      socklen_t length = sizeof peer;
-      const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
-                                     reinterpret_cast<sockaddr*>(&peer), &length);
-      if (got <= 0) continue;
-      const auto reply = Reply(std::span(buffer).first(static_cast<size_t>(got)));
-      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
-               length);
-    }
-  }
 
-  UniqueFd socket_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  tp::test_support::LoopbackUdpResponder responder_;
 };
 
 // A temporary folder, removed with the object.

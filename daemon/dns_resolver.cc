@@ -6,9 +6,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "common/resolv_conf.h"
 #include "common/unique_fd.h"
 #include "daemon/dns_message.h"
 #include "tunnel/tcp_dial.h"
@@ -100,12 +99,7 @@ std::optional<NameserverAddress> ParseNameserver(const std::string& text) {
 
 std::vector<NameserverAddress> NameserversFromResolvConf(const std::string& path) {
   std::vector<NameserverAddress> servers;
-  std::ifstream file(path);
-  std::string line;
-  while (std::getline(file, line)) {
-    std::istringstream words(line);
-    std::string keyword, address;
-    if (!(words >> keyword >> address) || keyword != "nameserver") continue;
+  for (const std::string& address : NameserverAddressesInResolvConf(path)) {
     if (auto server = ParseNameserver(address)) servers.push_back(*server);
   }
   return servers;

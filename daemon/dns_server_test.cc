@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cluster/manager/traffic_manager.h"
+#include "common/testing/loopback_udp_responder.h"
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -106,49 +107,15 @@ class FakeClusterResolver : public DnsResolver {
 // A DNS server on 127.0.0.1:<any> answering from an address book.
 class FakeNameserver {
  public:
-  explicit FakeNameserver(AddressBook book) : book_(std::move(book)) {
-    socket_.Reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(socket_.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(socket_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeNameserver() {
-    stopping_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  int queries() const { return queries_.load(); }
+  explicit FakeNameserver(AddressBook book)
+      : book_(std::move(book)),
+        responder_([this](auto datagram) { return book_.Reply(datagram); }) {}
+  uint16_t port() const { return responder_.port(); }
+  int queries() const { return responder_.datagrams(); }
 
  private:
-  void Serve() {
-    std::vector<uint8_t> buffer(65536);
-    while (!stopping_) {
-      pollfd waiter{socket_.Get(), POLLIN, 0};
-      if (::poll(&waiter, 1, 50) <= 0) continue;
-      sockaddr_storage peer{};
-      socklen_t length = sizeof peer;
-      const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
-                                     reinterpret_cast<sockaddr*>(&peer), &length);
-      if (got < 0) continue;
-      ++queries_;
-      const std::vector<uint8_t> reply =
-          book_.Reply(std::span(buffer).first(static_cast<size_t>(got)));
-      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
-               length);
-    }
-  }
-
   const AddressBook book_;
-  UniqueFd socket_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> queries_{0};
-  std::thread thread_;
+  tp::test_support::LoopbackUdpResponder responder_;
 };
 
 // A resolv.conf in a temporary folder, removed with the object.

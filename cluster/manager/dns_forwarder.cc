@@ -4,9 +4,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
+#include "common/resolv_conf.h"
 #include "common/unique_fd.h"
 #include "tunnel/tcp_dial.h"
 
@@ -47,12 +46,7 @@ DnsForwarder::DnsForwarder(std::vector<SocketAddress> servers,
 
 std::vector<SocketAddress> DnsForwarder::ServersFromResolvConf(const std::string& path) {
   std::vector<SocketAddress> servers;
-  std::ifstream file(path);
-  std::string line;
-  while (std::getline(file, line)) {
-    std::istringstream words(line);
-    std::string keyword, address;
-    if (!(words >> keyword >> address) || keyword != "nameserver") continue;
+  for (const std::string& address : NameserverAddressesInResolvConf(path)) {
     if (auto server = ParseSocketAddress(address, 53)) servers.push_back(*server);
   }
   return servers;

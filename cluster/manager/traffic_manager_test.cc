@@ -22,6 +22,8 @@
 #include "cluster/manager/interface_subnets.h"
 #include "cluster/manager/manager_options.h"
 #include "cluster/sftp-export/tcp_socket.h"
+#include "common/testing/loopback_udp_responder.h"
+#include "common/testing/loopback_udp_responder.h"
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -93,48 +95,16 @@ class TcpEchoServer {
 class UdpEchoServer {
  public:
   explicit UdpEchoServer(std::string prefix, std::string suffix = "")
-      : prefix_(std::move(prefix)), suffix_(std::move(suffix)) {
-    socket_.Reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(socket_.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    socklen_t length = sizeof address;
-    ::getsockname(socket_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~UdpEchoServer() {
-    stopping_ = true;
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
+      : responder_([prefix = std::move(prefix), suffix = std::move(suffix)](auto datagram) {
+          std::vector<uint8_t> reply(prefix.begin(), prefix.end());
+          reply.insert(reply.end(), datagram.begin(), datagram.end());
+          reply.insert(reply.end(), suffix.begin(), suffix.end());
+          return reply;
+        }) {}
+  uint16_t port() const { return responder_.port(); }
 
  private:
-  void Serve() {
-    std::vector<uint8_t> buffer(65536);
-    while (!stopping_) {
-      pollfd waiter{socket_.Get(), POLLIN, 0};
-      if (::poll(&waiter, 1, 100) <= 0) continue;
-      sockaddr_storage peer{};
-      socklen_t length = sizeof peer;
-      const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
-                                     reinterpret_cast<sockaddr*>(&peer), &length);
-      if (got < 0) continue;
-      std::vector<uint8_t> reply(prefix_.begin(), prefix_.end());
-      reply.insert(reply.end(), buffer.begin(), buffer.begin() + got);
-      reply.insert(reply.end(), suffix_.begin(), suffix_.end());
-      ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
-               length);
-    }
-  }
-
-  const std::string prefix_;
-  const std::string suffix_;
-  UniqueFd socket_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  tp::test_support::LoopbackUdpResponder responder_;
 };
 
 // What a client sees: the handshake's outcome and, when welcomed, a running connection.
