@@ -5,7 +5,7 @@
 
 demo_network=tp-demo
 demo_manager=tp-traffic-manager
-demo_manager_port=8081  # inside the manager's container; published on a random 127.0.0.1 port
+demo_manager_port=8081  # inside the manager's container; published on the default bridge gateway
 demo_workloads=(echo greeter)
 demo_label=tp.demo=true
 demo_config_dir=${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker

@@ -10,16 +10,20 @@
 #                        env ECHO_MESSAGE=hello-from-echo
 #   container greeter    the same on 8080 with the name greeter (greeter, greeter.default, ...)
 #   container tp-traffic-manager
-#                        tp-traffic-manager on port 8081, published on 127.0.0.1 only (a random
-#                        port, the way `kubectl port-forward` would give it); its shared secret
-#                        is made once and kept in ~/.config/telepresence-docker/demo-secret (0600)
+#                        tp-traffic-manager on port 8081, published on one port of the address
+#                        of Docker's default bridge on this host (e.g. 172.17.0.1:18081), the way
+#                        `kubectl port-forward` would give it: the host and the daemon container
+#                        (on the default bridge) reach it there, nothing outside this host can.
+#                        The port is kept across runs, so a restarted manager is found again.
+#                        Its shared secret is made once and kept in
+#                        ~/.config/telepresence-docker/demo-secret (0600)
 #
 # Then it writes the default context, the file `telepresence connect --docker` reads when no
 # --context is given: ~/.config/telepresence-docker/contexts/default.json ($XDG_CONFIG_HOME
 # instead of ~/.config when set), one JSON object:
 #   {
 #     "name": "default",                       the context's name (the file's base name)
-#     "manager": "127.0.0.1:PORT",             where the traffic-manager answers, from the host
+#     "manager": "172.17.0.1:PORT",            where the traffic-manager answers (host and daemon)
 #     "secret_file": "/root/.config/telepresence-docker/demo-secret",  the shared secret
 #     "cluster_network": "tp-demo",            the Docker network standing for the cluster
 #     "cluster_subnets": ["10.213.0.0/24"]     the cluster's subnets (as the manager reports)
@@ -191,10 +195,44 @@ start_workload() {
   ensure_container "$name" tp-echo:latest "${aliases[@]}" "$@" -- --name "$name" --port 8080
 }
 
+# --- the manager's published address --------------------------------------------------------
+
+# The IPv4 address of Docker's default bridge on this host (the containers' gateway).
+bridge_gateway() {
+  docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge 2>/dev/null |
+    grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+# The manager's current host port when it is published on GATEWAY, else nothing.
+current_manager_port() {
+  { docker port "$demo_manager" "$demo_manager_port/tcp" 2>/dev/null || true; } |
+    awk -F: -v gateway="$1" '$1 == gateway { print $2; exit }'
+}
+
+port_is_free() { [[ -z $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
+
+# Sets gateway and manager_port: the running manager's port when there is one, else the first
+# free port from 18081.
+choose_manager_address() {
+  gateway=$(bridge_gateway) ||
+    die "Docker's default bridge has no IPv4 gateway; the daemon container could not reach the manager"
+  manager_port=$(current_manager_port "$gateway")
+  if [[ -n "$manager_port" ]]; then return; fi
+  local port
+  for port in $(seq 18081 18180); do
+    if port_is_free "$port"; then
+      manager_port=$port
+      return
+    fi
+  done
+  die "no free port in 18081-18180 on $gateway for the traffic-manager"
+}
+
 # The label tp.demo.secret (the secret file's inode and time) makes a new secret restart it.
 start_manager() {
+  choose_manager_address
   ensure_container "$demo_manager" tp-traffic-manager:latest \
-    -p "127.0.0.1::$demo_manager_port" \
+    -p "$gateway:$manager_port:$demo_manager_port" \
     --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
     -v "$demo_secret_file:/run/secrets/tp-manager-secret:ro" -- \
     --listen "0.0.0.0:$demo_manager_port" --secret-file /run/secrets/tp-manager-secret \
@@ -209,7 +247,7 @@ workload_answers() {
   docker exec "$1" timeout 3 wget -qO- "http://127.0.0.1:8080/" 2>/dev/null | grep -q "echo from $1"
 }
 manager_listens() { docker logs "$demo_manager" 2>&1 | grep -q '^listening on'; }
-host_port_connects() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+host_port_connects() { (: <"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # wait_for SECONDS WHAT CONTAINER COMMAND...: polls COMMAND until it succeeds; after SECONDS it
 # dies, showing CONTAINER's last log lines.
@@ -226,18 +264,14 @@ $(docker logs --tail 20 "$container" 2>&1 || true)"
   done
 }
 
-# Sets manager_port to the host port published for the manager.
 wait_until_ready() {
   local name
   for name in "${demo_workloads[@]}"; do
     wait_for 20 "workload $name" "$name" workload_answers "$name"
   done
   wait_for 20 "the traffic-manager" "$demo_manager" manager_listens
-  manager_port=$(docker port "$demo_manager" "$demo_manager_port/tcp" | grep -m1 -oE '^127\.0\.0\.1:[0-9]+$')
-  manager_port=${manager_port##*:}
-  [[ -n "$manager_port" ]] || die "the traffic-manager's port is not published on 127.0.0.1"
-  wait_for 10 "the traffic-manager's port 127.0.0.1:$manager_port" "$demo_manager" \
-    host_port_connects "$manager_port"
+  wait_for 10 "the traffic-manager's port $gateway:$manager_port" "$demo_manager" \
+    host_port_connects "$gateway" "$manager_port"
 }
 
 # --- context -------------------------------------------------------------------------------
@@ -245,8 +279,8 @@ wait_until_ready() {
 write_context() {
   mkdir -p "$(dirname "$demo_context_file")"
   local temporary=$demo_context_file.tmp.$$
-  printf '{"name":"default","manager":"127.0.0.1:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":["%s"]}\n' \
-    "$manager_port" "$demo_secret_file" "$demo_network" "$subnet" >"$temporary"
+  printf '{"name":"default","manager":"%s:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":["%s"]}\n' \
+    "$gateway" "$manager_port" "$demo_secret_file" "$demo_network" "$subnet" >"$temporary"
   mv "$temporary" "$demo_context_file"
 }
 
@@ -263,8 +297,8 @@ print_summary() {
     printf '  %-20s %s  (%s, %s.default, %s.default.svc.cluster.local)\n' \
       "$name" "$(container_ip "$name"):8080" "$name" "$name" "$name"
   done
-  printf '  %-20s %s  (published on 127.0.0.1:%s)\n' "$demo_manager" \
-    "$(container_ip "$demo_manager"):$demo_manager_port" "$manager_port"
+  printf '  %-20s %s  (published on %s:%s)\n' "$demo_manager" \
+    "$(container_ip "$demo_manager"):$demo_manager_port" "$gateway" "$manager_port"
   printf '  %-20s %s\n' "context default" "$demo_context_file"
   echo "Try: docker run --rm --network $demo_network tp-busybox wget -qO- http://echo.default:8080/"
   echo "Remove it with: make demo-cluster-down"
@@ -294,5 +328,6 @@ main() {
 }
 
 subnet=''
+gateway=''
 manager_port=''
 main

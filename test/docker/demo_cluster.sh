@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the local demo cluster (demo/cluster/up.sh and down.sh): it comes up twice
 # without change (idempotent), its services answer by their Kubernetes-style names on the
-# tp-demo network, the echo service echoes UDP, the manager answers only on its 127.0.0.1 port,
+# tp-demo network, the echo service echoes UDP, the manager answers only on its port on the default bridge's address,
 # a container outside tp-demo cannot reach the workloads, and down.sh leaves nothing behind.
 # A demo cluster that was up before the test is brought back up at the end.
 #
@@ -65,14 +65,15 @@ subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp
 echo "tp-demo subnet: $subnet"
 
 heading "the context file and the secret"
+gateway=$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge)
 published=$(docker port tp-traffic-manager 8081/tcp)
-manager_port=$(grep -m1 -oE '^127\.0\.0\.1:[0-9]+$' <<<"$published")
+manager_port=$(grep -m1 -oE "^$gateway:[0-9]+\$" <<<"$published")
 manager_port=${manager_port##*:}
-[[ -n "$manager_port" ]] || die "the manager's port is not published on 127.0.0.1: $published"
-check_equal "the manager's port is published on 127.0.0.1 only" "127.0.0.1:$manager_port" \
-  "$published"
+[[ -n "$manager_port" ]] || die "the manager's port is not published on $gateway: $published"
+check_equal "the manager's port is published on the default bridge's address only" \
+  "$gateway:$manager_port" "$published"
 check_equal "the context file names the manager, secret, network and subnet" \
-  "{\"name\":\"default\",\"manager\":\"127.0.0.1:$manager_port\",\"secret_file\":\"$secret_file\",\"cluster_network\":\"tp-demo\",\"cluster_subnets\":[\"$subnet\"]}" \
+  "{\"name\":\"default\",\"manager\":\"$gateway:$manager_port\",\"secret_file\":\"$secret_file\",\"cluster_network\":\"tp-demo\",\"cluster_subnets\":[\"$subnet\"]}" \
   "$(cat "$context_file" 2>&1)"
 check_equal "the secret file is readable by its owner only" 600 "$(stat -c %a "$secret_file" 2>&1)"
 
@@ -99,8 +100,8 @@ check_equal "echo echoes UDP with its name" "echo: ping-$TP_PREFIX" \
   "$(udp_exchange "$echo_ip" 8080 "ping-$TP_PREFIX" 2>&1)"
 
 heading "the manager is reachable from the host only through its published port"
-check "a TCP connect to 127.0.0.1:$manager_port succeeds" \
-  bash -c ": </dev/tcp/127.0.0.1/$manager_port"
+check "a TCP connect to $gateway:$manager_port succeeds" \
+  bash -c ": </dev/tcp/$gateway/$manager_port"
 check_output "the manager listens" "listening on 0.0.0.0:8081 subnets $subnet" \
   docker logs tp-traffic-manager
 
