@@ -3,8 +3,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-unit test-docker bench plugins demo demo-cluster \
-	demo-cluster-down clean format
+.PHONY: all deps build build-asan test test-unit test-docker bench plugins images demo \
+	demo-cluster demo-cluster-down clean format
 
 all: build
 
@@ -33,13 +33,24 @@ plugins: build
 	scripts/ensure-dockerd.sh
 	scripts/build-plugins.sh $(BUILD)
 
+# Builds (or refreshes) the local images from $(BUILD) without a registry: tp-daemon and tp-curl
+# for `telepresence connect --docker` and `telepresence curl`, and the demo cluster's. An image
+# whose inputs did not change is kept. See scripts/build-images.sh.
+images: build
+	scripts/ensure-dockerd.sh
+	scripts/build-images.sh $(BUILD)
+
 bench: build
 	scripts/ensure-dockerd.sh
 	bench/run.sh $(BUILD)
+	bench/connect.sh $(BUILD)
 
+# Connects to the local demo cluster and reaches its services by name (demo/connect.sh), then
+# shows a telemount volume (demo/telemount.sh).
 demo: build
 	$(MAKE) --no-print-directory plugins
-	demo/run.sh $(BUILD)
+	demo/connect.sh $(BUILD)
+	demo/telemount.sh $(BUILD)
 
 # The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
 # 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.

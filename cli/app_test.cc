@@ -5,16 +5,31 @@
 #include <sstream>
 #include <vector>
 
+#include "cli/test_fakes.h"
 #include "cli/test_temp_dir.h"
 
 namespace tp::cli {
 namespace {
 
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::FakeClock;
+using testing::FakeDaemonControl;
+using testing::FakeDocker;
+using testing::FakeImageBuilder;
 using testing::FixedEnvironment;
+using testing::StatusBody;
 using testing::TempDir;
 using testing::WriteFile;
 
 #define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+constexpr char kManager[] = "172.17.0.1:18081";
+
+std::string LastLine(const std::string& text) {
+  std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
+  return trimmed.substr(trimmed.rfind('\n') + 1);
+}
 
 class AppTest : public ::testing::Test {
  protected:
@@ -22,17 +37,48 @@ class AppTest : public ::testing::Test {
     out_.str("");
     err_.str("");
     CliIo io{out_, err_, FixedEnvironment({{"XDG_CONFIG_HOME", config_home_.path().string()}})};
-    return RunTelepresence(args, io);
+    CliServices services{
+        .docker = docker_,
+        .daemon_control = [this](uint16_t port) -> std::unique_ptr<DaemonControl> {
+          control_ports_.push_back(port);
+          return std::make_unique<FakeDaemonControl>(
+              [this](int) { return daemon_status_(status_calls_++); },
+              [this] { return daemon_quit_(); });
+        },
+        .image_builder = image_builder_,
+        .clock = clock_,
+    };
+    return RunTelepresence(args, io, services);
   }
-  void WriteDefaultContext() {
+
+  void WriteContext(const std::string& manager = kManager) {
+    secret_file_ = config_home_.path() / "secret";
+    WriteFile(secret_file_, "s3cret\n");
     WriteFile(config_home_.path() / "telepresence-docker/contexts/default.json",
-              R"({"name":"default","manager":"127.0.0.1:40123","secret_file":"/tmp/s",)"
-              R"("cluster_network":"tp-demo","cluster_subnets":["10.213.0.0/24"]})");
+              R"({"name":"default","manager":")" + manager + R"(","secret_file":")" +
+                  secret_file_.string() +
+                  R"(","cluster_network":"tp-demo","cluster_subnets":["10.213.0.0/24"]})");
+  }
+
+  // The daemon's container runs; it answers `status` to every GET /status.
+  void DaemonRuns(const json& status) {
+    docker_.containers["tp-default-cn"] = {"running", "tp.daemon=default"};
+    daemon_status_ = [status](int) { return Result<json>(status); };
   }
 
   TempDir config_home_;
+  std::filesystem::path secret_file_;
   std::ostringstream out_;
   std::ostringstream err_;
+  FakeDocker docker_;
+  FakeClock clock_;
+  FakeImageBuilder image_builder_;
+  std::vector<uint16_t> control_ports_;
+  int status_calls_ = 0;
+  std::function<Result<json>(int call)> daemon_status_ = [](int) {
+    return Result<json>(CliError{"connection refused"});
+  };
+  std::function<Status()> daemon_quit_ = [] { return Status(Ok{}); };
 };
 
 TEST_F(AppTest, HelpExitsZeroOnEveryCommand) {
@@ -48,6 +94,7 @@ TEST_F(AppTest, HelpExitsZeroOnEveryCommand) {
     EXPECT_CONTAINS(out_.str(), "Usage: telepresence");
     EXPECT_EQ(err_.str(), "");
   }
+  EXPECT_TRUE(docker_.run_detached.empty());
 }
 
 TEST_F(AppTest, ArgumentErrorsExitTwoWithTheSentence) {
@@ -59,34 +106,343 @@ TEST_F(AppTest, ArgumentErrorsExitTwoWithTheSentence) {
   EXPECT_CONTAINS(err_.str(), "no command given");
 }
 
-TEST_F(AppTest, ConnectShowsTheDaemonCommandAndSaysNotImplemented) {
-  WriteDefaultContext();
-  EXPECT_EQ(Run({"connect", "--docker", "--manager", "127.0.0.1:9"}), kExitNotImplemented);
-  EXPECT_CONTAINS(out_.str(), "docker run --rm -d --pull never --name tp-default-cn");
-  EXPECT_CONTAINS(out_.str(), "--manager 127.0.0.1:9 ");
-  EXPECT_CONTAINS(err_.str(), "not implemented yet");
-  EXPECT_CONTAINS(err_.str(), "started, stopped and changed nothing");
+TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
+  WriteContext();
+  daemon_status_ = [](int call) -> Result<json> {
+    if (call < 3) return CliError{"not listening yet"};
+    if (call < 5) return StatusBody(false);
+    return StatusBody(true);
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  ASSERT_EQ(docker_.run_detached.size(), 1u);
+  EXPECT_EQ(docker_.run_detached[0],
+            (Argv{"docker",
+                  "run",
+                  "-d",
+                  "--rm",
+                  "--pull",
+                  "never",
+                  "--name",
+                  "tp-default-cn",
+                  "--label",
+                  "tp.daemon=default",
+                  "--cap-add",
+                  "NET_ADMIN",
+                  "-p",
+                  "127.0.0.1::8787",
+                  "-v",
+                  secret_file_.string() + ":/run/secrets/tp-daemon-secret:ro",
+                  "tp-daemon:latest",
+                  "--manager",
+                  kManager,
+                  "--secret-file",
+                  "/run/secrets/tp-daemon-secret",
+                  "--control",
+                  "0.0.0.0:8787",
+                  "--dns",
+                  "0.0.0.0:53",
+                  "--name",
+                  "default",
+                  "--write-resolv-conf"}));
+  EXPECT_EQ(control_ports_, std::vector<uint16_t>{49153});
+  EXPECT_EQ(out_.str(),
+            "Daemon container: tp-default-cn (control API on 127.0.0.1:49153)\n"
+            "Cluster subnets: 10.213.0.0/24\n"
+            "DNS search domains: default.svc.cluster.local, cluster.local\n"
+            "Connected to 172.17.0.1:18081 (context default) in 0.5 s\n");
+  EXPECT_EQ(err_.str(), "Connecting to the traffic-manager at 172.17.0.1:18081 ... connected\n");
+  EXPECT_TRUE(docker_.containers.contains("tp-default-cn"));
+  EXPECT_TRUE(image_builder_.builds.empty());
+}
+
+TEST_F(AppTest, ConnectWaitsForTheDnsServerToo) {
+  WriteContext();
+  daemon_status_ = [](int call) -> Result<json> {
+    return StatusBody(true, "", call < 4 ? "" : "172.17.0.2:53");
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(status_calls_, 5);
+}
+
+TEST_F(AppTest, ConnectRefusesALoopbackManagerBeforeTouchingDocker) {
+  for (const char* manager : {"127.0.0.1:40123", "localhost:40123", "[::1]:40123"}) {
+    WriteContext(manager);
+    EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure) << manager;
+    EXPECT_CONTAINS(err_.str(), "telepresence connect: the traffic-manager address " +
+                                    std::string(manager) + " is on this host's loopback");
+    EXPECT_CONTAINS(err_.str(), "daemon container cannot reach");
+    EXPECT_CONTAINS(err_.str(), "172.17.0.1");
+    EXPECT_CONTAINS(err_.str(), "--manager HOST:PORT");
+  }
+  WriteContext();
+  EXPECT_EQ(Run({"connect", "--docker", "--manager", "127.0.0.2:1"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "127.0.0.2:1 is on this host's loopback");
+  EXPECT_TRUE(docker_.run_detached.empty());
 }
 
 TEST_F(AppTest, ConnectToUnknownContextFailsListingTheContexts) {
-  WriteDefaultContext();
+  WriteContext();
   EXPECT_EQ(Run({"--docker", "connect", "--context", "prod"}), kExitFailure);
   EXPECT_CONTAINS(err_.str(), "telepresence connect: unknown context 'prod'");
   EXPECT_CONTAINS(err_.str(), "available contexts: default");
 }
 
-TEST_F(AppTest, StatusQuitAndCurlSayNotImplemented) {
-  EXPECT_EQ(Run({"status", "--output", "json"}), kExitNotImplemented);
-  EXPECT_CONTAINS(out_.str(), "tp-default-cn");
-  EXPECT_CONTAINS(out_.str(), "GET /status");
-  EXPECT_CONTAINS(err_.str(), "not implemented yet");
-  EXPECT_EQ(Run({"quit", "--context", "dev"}), kExitNotImplemented);
-  EXPECT_CONTAINS(out_.str(), "tp-dev-cn");
-  EXPECT_CONTAINS(out_.str(), "POST /quit");
-  EXPECT_EQ(Run({"curl", "-s", "http://echo.default:8080"}), kExitNotImplemented);
-  EXPECT_CONTAINS(out_.str(),
-                  "docker run --rm --pull never --network container:tp-default-cn tp-curl:latest "
-                  "curl -s http://echo.default:8080");
+TEST_F(AppTest, ConnectWithoutTheSecretFileSaysWhereToPutIt) {
+  WriteContext();
+  std::filesystem::remove(secret_file_);
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "the secret file " + secret_file_.string());
+  EXPECT_CONTAINS(err_.str(), "is missing");
+  WriteFile(secret_file_, "");
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), secret_file_.string() + " (from ");
+  EXPECT_CONTAINS(err_.str(), "is empty; write the traffic-manager's shared secret into it");
+  EXPECT_TRUE(docker_.run_detached.empty());
+}
+
+TEST_F(AppTest, ConnectKeepsADaemonThatIsAlreadyConnected) {
+  WriteContext();
+  DaemonRuns(StatusBody(true));
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk);
+  EXPECT_EQ(out_.str(), "Already connected to 172.17.0.1:18081 (context default)\n");
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_TRUE(docker_.run_detached.empty());
+  EXPECT_TRUE(docker_.removed.empty());
+}
+
+TEST_F(AppTest, ConnectRefusesWhenTheDaemonIsConnectedElsewhere) {
+  WriteContext();
+  DaemonRuns(StatusBody(true, "", "172.17.0.2:53", "10.0.0.9:1"));
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "is connected to 10.0.0.9:1, not to 172.17.0.1:18081");
+  EXPECT_CONTAINS(err_.str(), "telepresence quit");
+  EXPECT_TRUE(docker_.run_detached.empty());
+}
+
+TEST_F(AppTest, ConnectReplacesAStoppedOrDisconnectedDaemon) {
+  WriteContext();
+  docker_.containers["tp-default-cn"] = {"exited", "tp.daemon=default"};
+  docker_.labelled_networks["tp.daemon=default"] = {"tp-default"};
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_CONTAINS(err_.str(), "Removing the daemon container tp-default-cn: it is exited");
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"tp-default-cn", "tp-default"}));
+  EXPECT_EQ(docker_.run_detached.size(), 1u);
+
+  docker_.removed.clear();
+  int calls_before = status_calls_;
+  daemon_status_ = [calls_before](int call) {
+    return Result<json>(call == calls_before ? StatusBody(false, "tunnel lost: reset")
+                                             : StatusBody(true));
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_CONTAINS(err_.str(), "it is not connected (tunnel lost: reset)");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+  EXPECT_EQ(docker_.run_detached.size(), 2u);
+}
+
+TEST_F(AppTest, ConnectFailsAtOnceWhenTheManagerRefusesTheSecret) {
+  WriteContext();
+  daemon_status_ = [](int call) -> Result<json> {
+    if (call == 0) return CliError{"not listening yet"};
+    return StatusBody(false, "refused by the traffic-manager: wrong secret");
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+  EXPECT_CONTAINS(err_.str(), "Connecting to the traffic-manager at 172.17.0.1:18081 ... failed\n");
+  EXPECT_CONTAINS(err_.str(),
+                  "telepresence connect: the traffic-manager at 172.17.0.1:18081 refused the "
+                  "daemon (refused by the traffic-manager: wrong secret)");
+  EXPECT_CONTAINS(err_.str(), "check that the secret file " + secret_file_.string());
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(AppTest, ConnectGivesUpOnAnUnreachableManagerAtTheTimeout) {
+  WriteContext();
+  const std::string error =
+      "cannot reach the traffic-manager: cannot connect to 172.17.0.1:18081: Connection refused";
+  daemon_status_ = [error](int) { return Result<json>(StatusBody(false, error)); };
+  EXPECT_EQ(Run({"connect", "--docker", "--timeout", "3"}), kExitFailure);
+  EXPECT_GE(clock_.Now().time_since_epoch(), 3s);
+  EXPECT_LT(clock_.Now().time_since_epoch(), 4s);
+  EXPECT_CONTAINS(err_.str(),
+                  "Connecting to the traffic-manager at 172.17.0.1:18081 ...... failed\n");
+  EXPECT_CONTAINS(err_.str(),
+                  "no connection to the traffic-manager at 172.17.0.1:18081 within "
+                  "3.0 s (last error: " +
+                      error + ")");
+  EXPECT_CONTAINS(err_.str(), "Docker's default bridge network");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+}
+
+TEST_F(AppTest, ConnectPrintsADotPerSecondWhileWaiting) {
+  WriteContext();
+  daemon_status_ = [](int call) { return Result<json>(StatusBody(call >= 25)); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk);
+  EXPECT_EQ(err_.str(), "Connecting to the traffic-manager at 172.17.0.1:18081 ..... connected\n");
+  EXPECT_EQ(LastLine(out_.str()), "Connected to 172.17.0.1:18081 (context default) in 2.5 s");
+}
+
+TEST_F(AppTest, ConnectReportsADaemonThatStopsWithHowToSeeWhy) {
+  WriteContext();
+  docker_.on_run_detached = [](FakeDocker&, const Argv&) {};  // --rm: gone at once
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "the daemon container tp-default-cn stopped before it connected");
+  EXPECT_CONTAINS(err_.str(), "run it in the foreground: docker run --rm --pull never");
+  EXPECT_EQ(err_.str().find(" -d "), std::string::npos) << err_.str();
+}
+
+TEST_F(AppTest, ConnectBuildsMissingImagesFirst) {
+  WriteContext();
+  docker_.images = {std::string(kCurlImage)};
+  image_builder_.build = [this](const std::vector<std::string>& images) {
+    for (const std::string& image : images) docker_.images.insert(image);
+    return Status(Ok{});
+  };
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(image_builder_.builds, std::vector<std::vector<std::string>>{{"tp-daemon:latest"}});
+  EXPECT_CONTAINS(err_.str(), "Building the missing image tp-daemon:latest ...");
+}
+
+TEST_F(AppTest, ConnectFailsWhenAMissingImageCannotBeBuilt) {
+  WriteContext();
+  docker_.images.clear();
+  image_builder_.build = [](const std::vector<std::string>&) {
+    return Status(CliError{"build them with make images"});
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "telepresence connect: build them with make images");
+  EXPECT_EQ(image_builder_.builds,
+            (std::vector<std::vector<std::string>>{{"tp-daemon:latest", "tp-curl:latest"}}));
+  EXPECT_TRUE(docker_.run_detached.empty());
+}
+
+TEST_F(AppTest, DockerFailuresAreReportedAsTheyCome) {
+  WriteContext();
+  docker_.fail_everything = "docker ps -a failed (exit 1): Cannot connect to the Docker daemon";
+  for (const char* command : {"connect", "status", "quit", "curl"}) {
+    std::vector<std::string> args{command};
+    if (args[0] == "connect") args.push_back("--docker");
+    if (args[0] == "curl") args.push_back("http://echo");
+    EXPECT_EQ(Run(args), kExitFailure) << command;
+    EXPECT_CONTAINS(err_.str(), "telepresence " + args[0] + ": docker ps -a failed");
+  }
+}
+
+TEST_F(AppTest, StatusWithoutDaemon) {
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_EQ(out_.str(), "Not connected (context default)\nConnected: no\n");
+  EXPECT_EQ(Run({"status", "--context", "dev", "-o", "json"}), kExitOk);
+  EXPECT_EQ(json::parse(out_.str()),
+            json::parse(R"({"connected":false,"context":"dev","container":null})"));
+}
+
+TEST_F(AppTest, StatusOfAStoppedDaemonContainer) {
+  docker_.containers["tp-default-cn"] = {"exited", "tp.daemon=default"};
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "Not connected (context default): the daemon container tp-default-cn is exited\n"
+            "Connected: no\n");
+}
+
+TEST_F(AppTest, StatusOfARunningDaemon) {
+  DaemonRuns(StatusBody(true));
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "Connected: yes\n"
+            "Context: default\n"
+            "Daemon container: tp-default-cn\n"
+            "Traffic-manager: 172.17.0.1:18081\n"
+            "Cluster subnets: 10.213.0.0/24\n"
+            "DNS server: 172.17.0.2:53\n"
+            "DNS search domains: default.svc.cluster.local, cluster.local\n"
+            "Reconnects: 0\n");
+  EXPECT_EQ(Run({"status", "--output", "json"}), kExitOk);
+  json body = json::parse(out_.str());
+  EXPECT_EQ(body["connected"], true);
+  EXPECT_EQ(body["context"], "default");
+  EXPECT_EQ(body["container"], "tp-default-cn");
+  EXPECT_EQ(body["manager"], kManager);
+  EXPECT_EQ(body["dns"]["address"], "172.17.0.2:53");
+}
+
+TEST_F(AppTest, StatusWhenTheControlApiDoesNotAnswer) {
+  docker_.containers["tp-default-cn"] = {"running", "tp.daemon=default"};
+  EXPECT_EQ(Run({"status"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "telepresence status: the daemon container tp-default-cn runs but "
+                  "its control API does not answer: connection refused");
+}
+
+TEST_F(AppTest, QuitWhenNotConnected) {
+  EXPECT_EQ(Run({"quit"}), kExitOk);
+  EXPECT_EQ(out_.str(), "Not connected (context default); nothing to quit\n");
+  EXPECT_TRUE(docker_.removed.empty());
+}
+
+TEST_F(AppTest, QuitAsksTheDaemonAndWaitsUntilItsContainerIsGone) {
+  DaemonRuns(StatusBody(true));
+  docker_.labelled_networks["tp.daemon=default"] = {"tp-default"};
+  int quits = 0;
+  daemon_quit_ = [this, &quits] {
+    ++quits;
+    docker_.containers.erase("tp-default-cn");  // --rm
+    return Status(Ok{});
+  };
+  EXPECT_EQ(Run({"quit"}), kExitOk);
+  EXPECT_EQ(quits, 1);
+  EXPECT_EQ(out_.str(), "Disconnected (context default)\n");
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default"});
+}
+
+TEST_F(AppTest, QuitRemovesADaemonThatDoesNotStop) {
+  DaemonRuns(StatusBody(true));
+  EXPECT_EQ(Run({"quit"}), kExitOk);
+  EXPECT_GE(clock_.Now().time_since_epoch(), 10s);
+  EXPECT_CONTAINS(err_.str(), "did not stop within 10 s; removing it by force");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+  EXPECT_EQ(out_.str(), "Disconnected (context default)\n");
+}
+
+TEST_F(AppTest, QuitRemovesAStoppedContainerAndLeftovers) {
+  docker_.containers["tp-dev-cn"] = {"created", ""};
+  docker_.containers["other"] = {"running", "tp.daemon=dev"};
+  EXPECT_EQ(Run({"quit", "--context", "dev"}), kExitOk);
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"other", "tp-dev-cn"}));
+  EXPECT_TRUE(control_ports_.empty());
+}
+
+TEST_F(AppTest, CurlNeedsAConnectedDaemon) {
+  EXPECT_EQ(Run({"curl", "http://echo.default:8080"}), kExitFailure);
+  EXPECT_EQ(err_.str(), "telepresence curl: not connected; run telepresence connect --docker\n");
+  EXPECT_EQ(Run({"curl", "--context", "dev", "http://echo.default:8080"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "run telepresence connect --docker --context dev");
+  EXPECT_TRUE(docker_.run_attached.empty());
+}
+
+TEST_F(AppTest, CurlRunsInTheDaemonsNetworkAndReturnsCurlsExitCode) {
+  DaemonRuns(StatusBody(true));
+  docker_.attached_exit_code = 7;
+  EXPECT_EQ(Run({"curl", "-s", "http://echo.default:8080"}), 7);
+  ASSERT_EQ(docker_.run_attached.size(), 1u);
+  EXPECT_EQ(docker_.run_attached[0],
+            (Argv{"docker", "run", "--rm", "-i", "--init", "--pull", "never", "--network",
+                  "container:tp-default-cn", "tp-curl:latest", "curl", "-s",
+                  "http://echo.default:8080"}));
+}
+
+TEST_F(AppTest, CurlBuildsItsImageWhenMissing) {
+  DaemonRuns(StatusBody(true));
+  docker_.images.erase(std::string(kCurlImage));
+  image_builder_.build = [this](const std::vector<std::string>& images) {
+    docker_.images.insert(images.begin(), images.end());
+    return Status(Ok{});
+  };
+  EXPECT_EQ(Run({"curl", "http://echo"}), 0);
+  EXPECT_EQ(image_builder_.builds, std::vector<std::vector<std::string>>{{"tp-curl:latest"}});
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 
 #include "cli/validation.h"
@@ -21,6 +22,7 @@ constexpr FlagSpec kDockerFlag{"--docker", "", ""};
 constexpr FlagSpec kContextFlag{"--context", "", "NAME"};
 constexpr FlagSpec kManagerFlag{"--manager", "", "HOST:PORT"};
 constexpr FlagSpec kOutputFlag{"--output", "-o", "FORMAT"};
+constexpr FlagSpec kTimeoutFlag{"--timeout", "", "SECONDS"};
 
 // What ParseFlags does with a word that is not one of the command's flags.
 enum class UnknownWords {
@@ -127,9 +129,26 @@ std::vector<FlagSpec> WithCommonFlags(std::initializer_list<FlagSpec> own) {
   return specs;
 }
 
+Result<std::chrono::seconds> TimeoutFlag(std::string_view command, const FlagValues& flags) {
+  std::optional<std::string> text = flags.Get(kTimeoutFlag.name);
+  if (!text) return kDefaultConnectTimeout;
+  std::string_view digits = *text;
+  if (digits.ends_with('s')) digits.remove_suffix(1);
+  int64_t seconds = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
+      seconds < 1 || seconds > kMaxConnectTimeout.count()) {
+    return CliError{"invalid --timeout '" + *text + "': give whole seconds from 1 to " +
+                    std::to_string(kMaxConnectTimeout.count()) + ", e.g. --timeout 30" +
+                    SeeHelp(command)};
+  }
+  return std::chrono::seconds(seconds);
+}
+
 Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& global) {
   constexpr std::string_view kCommand = "connect";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag}), UnknownWords::kReject);
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag, kTimeoutFlag}),
+                          UnknownWords::kReject);
   if (!flags.ok()) return flags.error();
   if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
   if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
@@ -141,6 +160,9 @@ Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& glo
     return CliError{"invalid --manager '" + *connect.manager_override +
                     "': use HOST:PORT, e.g. 127.0.0.1:8081" + SeeHelp(kCommand)};
   }
+  auto timeout = TimeoutFlag(kCommand, flags.value());
+  if (!timeout.ok()) return timeout.error();
+  connect.timeout = timeout.value();
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
   if (!global.docker) {
     return CliError{
@@ -208,52 +230,87 @@ struct CommandSpec {
 };
 
 constexpr std::string_view kConnectHelp =
-    R"(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
+    R"help(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
+                                     [--timeout SECONDS]
 
-Starts the daemon container tp-<context>-cn, which connects to the cluster's traffic-manager, and
-waits until it is connected.
+Starts the daemon container tp-<context>-cn on Docker's default bridge network and waits until
+it is connected to the cluster's traffic-manager and serves DNS for cluster names. Builds the
+images tp-daemon:latest and tp-curl:latest first when they are missing (from a build tree; else
+run make images). A daemon of the context that already runs connected is kept; one that runs
+but is not connected, or has stopped, is removed and started afresh.
+
+The traffic-manager address must be reachable from containers: not 127.0.0.1 or localhost,
+which inside the daemon container is the container itself; publish the manager on the Docker
+bridge's gateway address (usually 172.17.0.1) and give that.
+
+The daemon's control API is published on 127.0.0.1 only. A manager that refuses the daemon
+(wrong secret) fails at once; one that cannot be reached fails after the timeout with the
+daemon's last error. Either way the daemon container is removed again.
+
+Prints, on success, the daemon container, the cluster's subnets, its DNS search domains and a
+last line "Connected to HOST:PORT (context NAME) in N.N s"; or "Already connected to HOST:PORT
+(context NAME)". Progress goes to stderr.
 
 Flags:
   --docker             run the daemon in a container (required: the only mode of this build)
   --context NAME       the context to use (default: default), read from
                        ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/NAME.json
   --manager HOST:PORT  use this traffic-manager address instead of the context's
+  --timeout SECONDS    how long to wait for the connection (default 20)
   -h, --help           show this help
-)";
+
+Exit codes: 0 connected, 1 failed (the message says why and what to check), 2 bad arguments.
+)help";
 
 constexpr std::string_view kStatusHelp =
-    R"(Usage: telepresence status [--context NAME] [--output json]
+    R"help(Usage: telepresence status [--context NAME] [--output json]
 
-Shows whether the daemon container of the context runs and is connected.
+Shows whether the context's daemon container runs and is connected, and what it connected to:
+one "Key: value" per line, the first "Connected: yes" or "Connected: no" (after a line "Not
+connected (context NAME)" when there is no daemon). With --output json: the daemon's status
+object ("connected", "manager", "subnets", "dns", "error", "reconnects") with "context" and
+"container" added, or {"connected":false,"context":NAME,"container":null}.
 
 Flags:
   --context NAME       the context (default: default)
   -o, --output json    print the status as JSON
   -h, --help           show this help
-)";
+
+Exit codes: 0 status shown (connected or not), 1 the daemon or Docker did not answer.
+)help";
 
 constexpr std::string_view kQuitHelp =
-    R"(Usage: telepresence quit [--context NAME]
+    R"help(Usage: telepresence quit [--context NAME]
 
-Stops the daemon container of the context and removes what it created.
+Asks the context's daemon to quit (POST /quit on its control API), waits until its container is
+gone (removing it by force after 10 s), then removes whatever else telepresence created for the
+context (containers, networks and volumes labelled tp.daemon=NAME). Prints "Disconnected
+(context NAME)", or "Not connected (context NAME); nothing to quit".
 
 Flags:
   --context NAME       the context (default: default)
   -h, --help           show this help
-)";
+
+Exit codes: 0 done (also when nothing ran), 1 something could not be removed.
+)help";
 
 constexpr std::string_view kCurlHelp =
-    R"(Usage: telepresence curl [--context NAME] [--] [CURL FLAGS] URL
+    R"help(Usage: telepresence curl [--context NAME] [--] [CURL FLAGS] URL
 
-Runs curl in a container that shares the daemon container's network and DNS, so cluster names
-and addresses resolve and connect as inside the cluster. From the first word that is not a flag
-below (or after --) every word goes to curl unchanged: telepresence curl -- --help shows curl's
-own help.
+Runs curl in a container (tp-curl:latest) that shares the daemon container's network and DNS,
+so cluster names and addresses resolve and connect as inside the cluster:
+  docker run --rm -i --init --pull never --network container:tp-NAME-cn tp-curl:latest curl ARGS
+Its stdin, stdout and stderr are this command's; the exit code is curl's (125 when docker could
+not run it). Needs a running daemon: without one it fails (exit 1) saying to run telepresence
+connect --docker. Builds tp-curl:latest first when it is missing.
+
+From the first word that is not a flag below (or after --) every word goes to curl unchanged:
+telepresence curl -- --help shows curl's own help.
 
 Flags:
   --context NAME       the context (default: default)
   -h, --help           show this help
-)";
+)help";
 
 constexpr std::array kCommands{
     CommandSpec{"connect", "start the daemon container and connect to the cluster", kConnectHelp,

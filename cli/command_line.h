@@ -16,6 +16,7 @@
 // and add one row to the command table in command_line.cc (name, summary, help text, parser).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,10 +40,14 @@ struct HelpRequest {
   std::string command{};  // empty: the overview of all commands
 };
 
-// `telepresence connect --docker [--context NAME] [--manager HOST:PORT]`
+inline constexpr std::chrono::seconds kDefaultConnectTimeout{20};
+inline constexpr std::chrono::seconds kMaxConnectTimeout{3600};
+
+// `telepresence connect --docker [--context NAME] [--manager HOST:PORT] [--timeout SECONDS]`
 struct ConnectCommand {
-  std::optional<std::string> context_name{};      // valid per IsValidContextName when set
-  std::optional<std::string> manager_override{};  // HOST:PORT when set
+  std::optional<std::string> context_name{};              // valid per IsValidContextName when set
+  std::optional<std::string> manager_override{};          // HOST:PORT when set
+  std::chrono::seconds timeout = kDefaultConnectTimeout;  // 1..kMaxConnectTimeout
 };
 
 // `telepresence status [--context NAME] [--output json]`

@@ -61,6 +61,19 @@ TEST(CommandLineTest, ConnectContextAndManagerInBothSpellings) {
   EXPECT_EQ(connect.manager_override, "[::1]:80");
 }
 
+TEST(CommandLineTest, ConnectTimeout) {
+  EXPECT_EQ(ParseAs<ConnectCommand>({"connect", "--docker"}).timeout, kDefaultConnectTimeout);
+  EXPECT_EQ(ParseAs<ConnectCommand>({"connect", "--docker", "--timeout", "5"}).timeout,
+            std::chrono::seconds(5));
+  EXPECT_EQ(ParseAs<ConnectCommand>({"connect", "--docker", "--timeout=90s"}).timeout,
+            std::chrono::seconds(90));
+  for (const char* bad : {"0", "-1", "1.5", "x", "3601", "s", ""}) {
+    std::string error = ParseError({"connect", "--docker", "--timeout", bad});
+    EXPECT_CONTAINS(error, "invalid --timeout");
+    EXPECT_CONTAINS(error, "telepresence connect --help");
+  }
+}
+
 TEST(CommandLineTest, ConnectWithoutDockerSaysToAddIt) {
   std::string error = ParseError({"connect"});
   EXPECT_CONTAINS(error, "needs --docker");

@@ -1,8 +1,11 @@
 // Contexts: named descriptions of a cluster to connect to, one JSON file per context in
 // ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/<name>.json (demo/cluster/up.sh
 // writes "default"):
-//   {"name":"default","manager":"127.0.0.1:PORT","secret_file":"/abs/path",
+//   {"name":"default","manager":"172.17.0.1:PORT","secret_file":"/abs/path",
 //    "cluster_network":"tp-demo","cluster_subnets":["10.213.0.0/24"]}
+// "manager" is where the daemon container (on Docker's default bridge network) reaches the
+// traffic-manager: an address published on the bridge's gateway, not the host's loopback
+// (connect refuses that).
 // Loading reads the file system and nothing else; the environment comes in as a lookup function
 // so that callers (and tests) decide where it comes from. Errors are sentences that name the file
 // or list the contexts that exist.
@@ -21,7 +24,7 @@ namespace tp::cli {
 
 struct Context {
   std::string name{};                          // valid per IsValidContextName
-  std::string manager{};                       // HOST:PORT of the traffic-manager, from the host
+  std::string manager{};                       // HOST:PORT of the traffic-manager, from containers
   std::filesystem::path secret_file{};         // absolute path of the shared secret
   std::string cluster_network{};               // the Docker network standing for the cluster
   std::vector<std::string> cluster_subnets{};  // CIDRs, as the file lists them (may be empty)

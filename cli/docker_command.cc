@@ -1,6 +1,7 @@
 #include "cli/docker_command.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "cli/validation.h"
 
@@ -10,16 +11,6 @@ namespace {
 CliError InvalidContextName(std::string_view name) {
   return CliError{"invalid context name '" + std::string(name) + "' (" +
                   std::string(ContextNameRule()) + ")"};
-}
-
-// Docker network names: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
-bool IsValidNetworkName(std::string_view name) {
-  auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  };
-  return !name.empty() && std::all_of(name.begin(), name.end(), allowed) && name.front() != '_' &&
-         name.front() != '.' && name.front() != '-';
 }
 
 Status CheckDaemonOptions(const DaemonContainerOptions& options) {
@@ -33,10 +24,6 @@ Status CheckDaemonOptions(const DaemonContainerOptions& options) {
     return CliError{"the secret file '" + secret +
                     "' must be an absolute path without ':' to be mounted into the daemon "
                     "container; move it or fix the context"};
-  }
-  if (!options.network.empty() && !IsValidNetworkName(options.network)) {
-    return CliError{"invalid Docker network name '" + options.network +
-                    "'; use letters, digits, '_', '.' and '-'"};
   }
   if (options.image.empty()) return CliError{"no daemon image given"};
   return Ok{};
@@ -73,19 +60,19 @@ Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options) {
   if (Status status = CheckDaemonOptions(options); !status.ok()) return status.error();
   std::string control_port = std::to_string(kDaemonControlPort);
   Argv argv{"docker",    "run",
-            "--rm",      "-d",
+            "-d",        "--rm",
             "--pull",    "never",
             "--name",    DaemonContainerName(options.context_name),
             "--label",   std::string(kDaemonLabel) + "=" + options.context_name,
             "--cap-add", "NET_ADMIN"};
   if (options.add_tun_device) argv.insert(argv.end(), {"--device", "/dev/net/tun"});
-  if (!options.network.empty()) argv.insert(argv.end(), {"--network", options.network});
   argv.insert(argv.end(),
               {"-p", "127.0.0.1::" + control_port, "-v",
                options.secret_file.string() + ":" + std::string(kDaemonSecretPath) + ":ro",
                options.image, "--manager", options.manager_address, "--secret-file",
                std::string(kDaemonSecretPath), "--control", "0.0.0.0:" + control_port, "--dns",
                "0.0.0.0:53", "--name", options.context_name});
+  if (options.write_resolv_conf) argv.push_back("--write-resolv-conf");
   return argv;
 }
 
@@ -98,6 +85,8 @@ Result<Argv> CurlRunCommand(std::string_view context_name,
   Argv argv{"docker",
             "run",
             "--rm",
+            "-i",
+            "--init",
             "--pull",
             "never",
             "--network",
@@ -106,6 +95,91 @@ Result<Argv> CurlRunCommand(std::string_view context_name,
             "curl"};
   argv.insert(argv.end(), curl_args.begin(), curl_args.end());
   return argv;
+}
+
+std::string ContextLabel(std::string_view context_name) {
+  return std::string(kDaemonLabel) + "=" + std::string(context_name);
+}
+
+Argv ContainerStateCommand(std::string_view container) {
+  return {"docker",   "ps",        "-a", "--filter", "name=^" + std::string(container) + "$",
+          "--format", "{{.State}}"};
+}
+
+Argv ImageIdCommand(std::string_view image) {
+  return {"docker", "image", "ls", "-q", std::string(image)};
+}
+
+Argv PublishedPortCommand(std::string_view container, uint16_t container_port) {
+  return {"docker", "port", std::string(container), std::to_string(container_port) + "/tcp"};
+}
+
+Argv ListLabelledCommand(DockerResource kind, std::string_view label) {
+  std::string filter = "label=" + std::string(label);
+  switch (kind) {
+    case DockerResource::kContainer:
+      return {"docker", "ps", "-a", "--filter", filter, "--format", "{{.Names}}"};
+    case DockerResource::kNetwork:
+      return {"docker", "network", "ls", "--filter", filter, "--format", "{{.Name}}"};
+    case DockerResource::kVolume:
+      return {"docker", "volume", "ls", "--filter", filter, "--format", "{{.Name}}"};
+  }
+  return {};
+}
+
+Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names) {
+  Argv argv;
+  switch (kind) {
+    case DockerResource::kContainer:
+      argv = {"docker", "rm", "-f"};
+      break;
+    case DockerResource::kNetwork:
+      argv = {"docker", "network", "rm"};
+      break;
+    case DockerResource::kVolume:
+      argv = {"docker", "volume", "rm", "-f"};
+      break;
+  }
+  argv.insert(argv.end(), names.begin(), names.end());
+  return argv;
+}
+
+std::vector<std::string> OutputLines(std::string_view output) {
+  std::vector<std::string> lines;
+  while (!output.empty()) {
+    size_t end = output.find('\n');
+    std::string_view line = output.substr(0, end);
+    output = end == std::string_view::npos ? std::string_view() : output.substr(end + 1);
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    size_t last = line.find_last_not_of(" \t\r");
+    lines.emplace_back(line.substr(first, last - first + 1));
+  }
+  return lines;
+}
+
+std::optional<std::string> ParseContainerState(std::string_view output) {
+  std::vector<std::string> lines = OutputLines(output);
+  if (lines.empty()) return std::nullopt;
+  return lines.front();
+}
+
+Result<uint16_t> ParsePublishedPort(std::string_view output) {
+  std::vector<std::string> lines = OutputLines(output);
+  auto loopback = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.starts_with("127.0.0.1:");
+  });
+  std::string binding = loopback != lines.end() ? *loopback : lines.empty() ? "" : lines.front();
+  size_t colon = binding.rfind(':');
+  std::string port_text = colon == std::string::npos ? "" : binding.substr(colon + 1);
+  uint32_t port = 0;
+  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    return CliError{"cannot read the published port from docker port's output '" +
+                    std::string(output) + "'"};
+  }
+  return static_cast<uint16_t>(port);
 }
 
 std::string FormatArgvForDisplay(const Argv& argv) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,29 +28,60 @@ inline constexpr std::string_view kDaemonLabel = "tp.daemon";
 // tp-<context>-cn. Precondition: IsValidContextName(context_name).
 std::string DaemonContainerName(std::string_view context_name);
 
-// What the daemon container is started with.
+// What the daemon container is started with. It runs on Docker's default bridge network, so the
+// traffic-manager address must be reachable from there (not the host's loopback).
 struct DaemonContainerOptions {
   std::string context_name{};           // valid per IsValidContextName
   std::string manager_address{};        // HOST:PORT as seen from inside the daemon container
   std::filesystem::path secret_file{};  // absolute host path, without ':'
-  std::string network{};                // Docker network to join; empty: Docker's default
   bool add_tun_device = false;          // pass /dev/net/tun into the container
+  bool write_resolv_conf = true;        // the daemon points its /etc/resolv.conf at its own DNS
   std::string image = std::string(kDaemonImage);
 };
 
-// docker run --rm -d --pull never --name tp-<ctx>-cn --label tp.daemon=<ctx>
-//   --cap-add NET_ADMIN [--device /dev/net/tun] [--network NET] -p 127.0.0.1::8787
+// docker run -d --rm --pull never --name tp-<ctx>-cn --label tp.daemon=<ctx>
+//   --cap-add NET_ADMIN [--device /dev/net/tun] -p 127.0.0.1::8787
 //   -v SECRET:/run/secrets/tp-daemon-secret:ro IMAGE
 //   --manager HOST:PORT --secret-file /run/secrets/tp-daemon-secret --control 0.0.0.0:8787
-//   --dns 0.0.0.0:53 --name <ctx>
-// Never --privileged. Errors: an invalid context name, manager address, secret path or network.
+//   --dns 0.0.0.0:53 --name <ctx> [--write-resolv-conf]
+// Never --privileged, never --network (Docker's default bridge). Errors: an invalid context
+// name, manager address or secret path.
 Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options);
 
-// docker run --rm --pull never --network container:tp-<ctx>-cn tp-curl:latest curl ARGS...
-// Errors: an invalid context name or no curl arguments.
+// docker run --rm -i --init --pull never --network container:tp-<ctx>-cn tp-curl:latest curl
+// ARGS... (-i passes stdin through, for curl -d @-; --init makes Ctrl-C stop curl, which as a
+// container's PID 1 would ignore it). Errors: an invalid context name or no curl arguments.
 Result<Argv> CurlRunCommand(std::string_view context_name,
                             const std::vector<std::string>& curl_args);
 
+// The kinds of Docker objects telepresence creates for a context.
+enum class DockerResource { kContainer, kNetwork, kVolume };
+
+// "tp.daemon=<ctx>": the label on everything telepresence creates for a context.
+std::string ContextLabel(std::string_view context_name);
+
+// Queries. Names are checked by the callers (they are derived from valid context names or come
+// from Docker's own listings) and passed as separate arguments.
+
+// docker ps -a --filter name=^NAME$ --format {{.State}}: one line ("running", "exited", ...) or
+// nothing when there is no such container.
+Argv ContainerStateCommand(std::string_view container);
+// docker image ls -q IMAGE: an image id, or nothing when the image is missing.
+Argv ImageIdCommand(std::string_view image);
+// docker port CONTAINER PORT/tcp: "127.0.0.1:49153".
+Argv PublishedPortCommand(std::string_view container, uint16_t container_port);
+// docker ps -a / network ls / volume ls --filter label=LABEL with one name per line.
+Argv ListLabelledCommand(DockerResource kind, std::string_view label);
+// docker rm -f / network rm / volume rm -f NAMES...
+Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names);
+
+// Parsers of those commands' output.
+// The non-empty lines, without surrounding white space.
+std::vector<std::string> OutputLines(std::string_view output);
+// The state of ContainerStateCommand's output; nullopt when it is empty.
+std::optional<std::string> ParseContainerState(std::string_view output);
+// The host port of PublishedPortCommand's output (the 127.0.0.1 binding when there are several).
+Result<uint16_t> ParsePublishedPort(std::string_view output);
 // The argv as a user could paste it into a POSIX shell (single-quoted where needed). For display
 // only: commands are never run through a shell.
 std::string FormatArgvForDisplay(const Argv& argv);

@@ -12,8 +12,7 @@ namespace {
 DaemonContainerOptions DemoOptions() {
   return {.context_name = "default",
           .manager_address = "127.0.0.1:40123",
-          .secret_file = "/root/.config/telepresence-docker/demo-secret",
-          .network = "tp-demo"};
+          .secret_file = "/root/.config/telepresence-docker/demo-secret"};
 }
 
 TEST(DaemonRunCommandTest, ExactArgv) {
@@ -22,8 +21,8 @@ TEST(DaemonRunCommandTest, ExactArgv) {
   EXPECT_EQ(argv.value(),
             (Argv{"docker",
                   "run",
-                  "--rm",
                   "-d",
+                  "--rm",
                   "--pull",
                   "never",
                   "--name",
@@ -32,8 +31,6 @@ TEST(DaemonRunCommandTest, ExactArgv) {
                   "tp.daemon=default",
                   "--cap-add",
                   "NET_ADMIN",
-                  "--network",
-                  "tp-demo",
                   "-p",
                   "127.0.0.1::8787",
                   "-v",
@@ -48,18 +45,28 @@ TEST(DaemonRunCommandTest, ExactArgv) {
                   "--dns",
                   "0.0.0.0:53",
                   "--name",
-                  "default"}));
+                  "default",
+                  "--write-resolv-conf"}));
 }
 
-TEST(DaemonRunCommandTest, TunDeviceOnlyWhenAskedAndNoNetworkWhenEmpty) {
+TEST(DaemonRunCommandTest, TunDeviceAndResolvConfOnlyWhenAsked) {
   DaemonContainerOptions options = DemoOptions();
   options.add_tun_device = true;
-  options.network = "";
+  options.write_resolv_conf = false;
   Result<Argv> argv = DaemonRunCommand(options);
   ASSERT_TRUE(argv.ok());
   EXPECT_EQ(Argv(argv.value().begin() + 10, argv.value().begin() + 16),
             (Argv{"--cap-add", "NET_ADMIN", "--device", "/dev/net/tun", "-p", "127.0.0.1::8787"}));
-  EXPECT_EQ(std::count(argv.value().begin(), argv.value().end(), "--network"), 0);
+  EXPECT_EQ(argv.value().back(), "default");
+}
+
+TEST(DaemonRunCommandTest, AlwaysOnDockersDefaultBridge) {
+  Result<Argv> argv = DaemonRunCommand(DemoOptions());
+  ASSERT_TRUE(argv.ok());
+  for (const std::string& word : argv.value()) {
+    EXPECT_EQ(word.find("--network"), std::string::npos);
+    EXPECT_EQ(word.find("--net="), std::string::npos);
+  }
 }
 
 TEST(DaemonRunCommandTest, NeverPrivilegedAndControlPortOnLoopbackOnly) {
@@ -83,7 +90,6 @@ TEST(DaemonRunCommandTest, RejectsBadInput) {
       {[](DaemonContainerOptions& o) { o.manager_address = "nope"; }, "HOST:PORT"},
       {[](DaemonContainerOptions& o) { o.secret_file = "relative"; }, "absolute path"},
       {[](DaemonContainerOptions& o) { o.secret_file = "/a:b"; }, "without ':'"},
-      {[](DaemonContainerOptions& o) { o.network = "bad net"; }, "invalid Docker network name"},
       {[](DaemonContainerOptions& o) { o.image = ""; }, "no daemon image"},
   };
   for (const Case& test_case : cases) {
@@ -98,9 +104,9 @@ TEST(DaemonRunCommandTest, RejectsBadInput) {
 TEST(CurlRunCommandTest, ExactArgvWithUserWordsUntouched) {
   Result<Argv> argv = CurlRunCommand("dev", {"-sS", "http://echo.default:8080/$(id)", "; rm x"});
   ASSERT_TRUE(argv.ok());
-  EXPECT_EQ(argv.value(),
-            (Argv{"docker", "run", "--rm", "--pull", "never", "--network", "container:tp-dev-cn",
-                  "tp-curl:latest", "curl", "-sS", "http://echo.default:8080/$(id)", "; rm x"}));
+  EXPECT_EQ(argv.value(), (Argv{"docker", "run", "--rm", "-i", "--init", "--pull", "never",
+                                "--network", "container:tp-dev-cn", "tp-curl:latest", "curl", "-sS",
+                                "http://echo.default:8080/$(id)", "; rm x"}));
 }
 
 TEST(CurlRunCommandTest, RejectsBadContextAndMissingUrl) {
@@ -114,6 +120,45 @@ TEST(CurlRunCommandTest, RejectsBadContextAndMissingUrl) {
 
 TEST(DaemonContainerNameTest, FollowsTheContext) {
   EXPECT_EQ(DaemonContainerName("default"), "tp-default-cn");
+}
+
+TEST(QueryCommandsTest, ExactArgv) {
+  EXPECT_EQ(
+      ContainerStateCommand("tp-default-cn"),
+      (Argv{"docker", "ps", "-a", "--filter", "name=^tp-default-cn$", "--format", "{{.State}}"}));
+  EXPECT_EQ(ImageIdCommand("tp-daemon:latest"),
+            (Argv{"docker", "image", "ls", "-q", "tp-daemon:latest"}));
+  EXPECT_EQ(PublishedPortCommand("tp-default-cn", 8787),
+            (Argv{"docker", "port", "tp-default-cn", "8787/tcp"}));
+  EXPECT_EQ(
+      ListLabelledCommand(DockerResource::kContainer, ContextLabel("dev")),
+      (Argv{"docker", "ps", "-a", "--filter", "label=tp.daemon=dev", "--format", "{{.Names}}"}));
+  EXPECT_EQ(ListLabelledCommand(DockerResource::kNetwork, "tp.daemon=dev"),
+            (Argv{"docker", "network", "ls", "--filter", "label=tp.daemon=dev", "--format",
+                  "{{.Name}}"}));
+  EXPECT_EQ(
+      ListLabelledCommand(DockerResource::kVolume, "tp.daemon=dev"),
+      (Argv{"docker", "volume", "ls", "--filter", "label=tp.daemon=dev", "--format", "{{.Name}}"}));
+  EXPECT_EQ(RemoveCommand(DockerResource::kContainer, {"a", "b"}),
+            (Argv{"docker", "rm", "-f", "a", "b"}));
+  EXPECT_EQ(RemoveCommand(DockerResource::kNetwork, {"n"}), (Argv{"docker", "network", "rm", "n"}));
+  EXPECT_EQ(RemoveCommand(DockerResource::kVolume, {"v"}),
+            (Argv{"docker", "volume", "rm", "-f", "v"}));
+}
+
+TEST(OutputParsersTest, LinesStateAndPort) {
+  EXPECT_EQ(OutputLines(" a \n\n\tb\r\n"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ParseContainerState("running\n"), "running");
+  EXPECT_EQ(ParseContainerState("\n"), std::nullopt);
+  Result<uint16_t> port = ParsePublishedPort("127.0.0.1:49153\n");
+  ASSERT_TRUE(port.ok());
+  EXPECT_EQ(port.value(), 49153);
+  port = ParsePublishedPort("0.0.0.0:1\n127.0.0.1:2\n");
+  ASSERT_TRUE(port.ok());
+  EXPECT_EQ(port.value(), 2);
+  for (const char* bad : {"", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "x:1y"}) {
+    EXPECT_FALSE(ParsePublishedPort(bad).ok()) << bad;
+  }
 }
 
 TEST(FormatArgvForDisplayTest, QuotesOnlyWhatAShellWouldSplitOrExpand) {

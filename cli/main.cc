@@ -1,13 +1,41 @@
-// The `telepresence` command. All logic lives in app.cc; main only hands over the process's
-// arguments, streams and environment.
+// The `telepresence` command. All logic lives in app.cc; main wires the process's arguments,
+// streams and environment, and the real Docker, daemon control API, image builder and clock.
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cli/app.h"
 
+namespace {
+
+std::optional<tp::cli::ImageBuildScript> ImageBuildScriptNextToThisExecutable() {
+  std::error_code error;
+  std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return std::nullopt;
+  return tp::cli::FindImageBuildScript(executable, [](const std::filesystem::path& path) {
+    std::error_code ignored;
+    return std::filesystem::is_regular_file(path, ignored);
+  });
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tp::cli::CliIo io{std::cout, std::cerr, tp::cli::ProcessEnvironment};
-  return tp::cli::RunTelepresence(args, io);
+  tp::cli::DockerCli docker;
+  tp::cli::ScriptImageBuilder image_builder(ImageBuildScriptNextToThisExecutable());
+  tp::cli::SystemClock clock;
+  tp::cli::CliServices services{
+      .docker = docker,
+      .daemon_control = [](uint16_t port) -> std::unique_ptr<tp::cli::DaemonControl> {
+        return std::make_unique<tp::cli::HttpDaemonControl>(port);
+      },
+      .image_builder = image_builder,
+      .clock = clock,
+  };
+  return tp::cli::RunTelepresence(args, io, services);
 }

@@ -1,7 +1,13 @@
 #include "cli/validation.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 namespace tp::cli {
 namespace {
@@ -37,6 +43,31 @@ bool IsBracketedIpv6(std::string_view host) {
   return true;
 }
 
+char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool IsLocalhostName(std::string_view host) {
+  std::string lower(host);
+  std::transform(lower.begin(), lower.end(), lower.begin(), ToLower);
+  if (lower.ends_with('.')) lower.pop_back();
+  return lower == "localhost" || lower.ends_with(".localhost");
+}
+
+bool IsLoopbackIpv4(std::string_view host) {
+  in_addr address{};
+  if (inet_pton(AF_INET, std::string(host).c_str(), &address) != 1) return false;
+  uint32_t value = ntohl(address.s_addr);
+  return (value >> 24) == 127 || value == INADDR_ANY;
+}
+
+bool IsLoopbackIpv6(std::string_view bracketed) {
+  if (bracketed.size() < 2 || bracketed.front() != '[') return false;
+  std::string text(bracketed.substr(1, bracketed.size() - 2));
+  in6_addr address{};
+  if (inet_pton(AF_INET6, text.c_str(), &address) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&address) || IN6_IS_ADDR_UNSPECIFIED(&address)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&address) && address.s6_addr[12] == 127;
+}
+
 }  // namespace
 
 bool IsValidContextName(std::string_view name) {
@@ -59,6 +90,13 @@ bool IsHostPort(std::string_view address) {
   std::string_view host = address.substr(0, colon);
   std::string_view port = address.substr(colon + 1);
   return IsPort(port) && (IsHostName(host) || IsBracketedIpv6(host));
+}
+
+std::string_view HostOf(std::string_view address) { return address.substr(0, address.rfind(':')); }
+
+bool IsLoopbackHostPort(std::string_view address) {
+  std::string_view host = HostOf(address);
+  return IsLocalhostName(host) || IsLoopbackIpv4(host) || IsLoopbackIpv6(host);
 }
 
 }  // namespace tp::cli

@@ -44,5 +44,26 @@ TEST(HostPortTest, RejectsMissingPartsAndBadPorts) {
   EXPECT_FALSE(IsHostPort("ho st:80"));
 }
 
+TEST(LoopbackTest, LoopbackAndUnspecifiedAddressesAndLocalhostNames) {
+  for (const char* address :
+       {"127.0.0.1:8081", "127.1.2.3:1", "localhost:80", "LocalHost.:80", "a.localhost:80",
+        "[::1]:80", "[0:0:0:0:0:0:0:1]:80", "[::ffff:127.0.0.1]:80", "0.0.0.0:80", "[::]:80"}) {
+    EXPECT_TRUE(IsLoopbackHostPort(address)) << address;
+  }
+}
+
+TEST(LoopbackTest, AddressesOtherContainersCanReach) {
+  for (const char* address :
+       {"172.17.0.1:18081", "10.0.0.1:80", "128.0.0.1:80", "tp-traffic-manager:8081",
+        "localhost1:80", "[fe80::1]:80", "[::ffff:10.0.0.1]:80", "1270.0.0.1:80"}) {
+    EXPECT_FALSE(IsLoopbackHostPort(address)) << address;
+  }
+}
+
+TEST(HostOfTest, KeepsBrackets) {
+  EXPECT_EQ(HostOf("172.17.0.1:80"), "172.17.0.1");
+  EXPECT_EQ(HostOf("[::1]:80"), "[::1]");
+}
+
 }  // namespace
 }  // namespace tp::cli

@@ -62,6 +62,12 @@ nlohmann::json StatusToJson(const DaemonStatus& status) {
       {"dns", {{"address", status.dns_address}, {"search", status.dns_search}}},
       {"error", status.error},
       {"reconnects", status.reconnects},
+      {"capture",
+       {{"enabled", status.capture.enabled},
+        {"active", status.capture.active},
+        {"port", status.capture.port},
+        {"subnets", status.capture.subnets},
+        {"error", status.capture.error}}},
   };
 }
 

@@ -2,7 +2,9 @@
 // on 127.0.0.1 only by the CLI). Routes come from one table:
 //   GET  /status -> {"connected":bool, "manager":"host:port", "subnets":[...],
 //                    "dns":{"address":"ip:port", "search":[...]}, "error":"...",
-//                    "reconnects":N}
+//                    "reconnects":N,
+//                    "capture":{"enabled":bool, "active":bool, "port":N, "subnets":[...],
+//                               "error":"..."}}
 //   POST /quit   -> {"stopping":true}, then calls the quit callback (which should only ask the
 //                   process to stop: it runs on a request thread).
 // Any other path answers 404, a known path with another method 405, both as {"error":"..."}.
@@ -18,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/capture_status.h"
+
 namespace httplib {
 class Server;
 }
@@ -32,6 +36,7 @@ struct DaemonStatus {
   std::vector<std::string> dns_search;  // search domains, from the manager
   std::string error;                    // the last failure; "" when none
   uint64_t reconnects = 0;
+  CaptureStatus capture;
 };
 
 // The /status body for `status`.

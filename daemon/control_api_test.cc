@@ -24,6 +24,7 @@ DaemonStatus SampleStatus() {
   status.dns_address = "127.0.0.1:5353";
   status.dns_search = {"default.svc.cluster.local", "svc.cluster.local"};
   status.reconnects = 2;
+  status.capture = {true, true, 15001, {"10.96.0.0/12"}, ""};
   return status;
 }
 
@@ -58,6 +59,12 @@ TEST_F(ControlApiTest, StatusHasEveryField) {
         {"search", {"default.svc.cluster.local", "svc.cluster.local"}}}},
       {"error", ""},
       {"reconnects", 2},
+      {"capture",
+       {{"enabled", true},
+        {"active", true},
+        {"port", 15001},
+        {"subnets", {"10.96.0.0/12"}},
+        {"error", ""}}},
   };
   EXPECT_EQ(nlohmann::json::parse(response->body), expected);
   EXPECT_EQ(quits_, 0);

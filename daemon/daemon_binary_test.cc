@@ -22,6 +22,7 @@
 #include "cluster/manager/traffic_manager.h"
 #include "common/testing/loopback_udp_responder.h"
 #include "common/unique_fd.h"
+#include "daemon/daemon_process_testing.h"
 #include "daemon/dns_message.h"
 #include "daemon/host_port.h"
 
@@ -30,6 +31,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using testing::DaemonProcess;
+using testing::TempFolder;
+using testing::WaitForLog;
 
 constexpr char kSecret[] = "daemon-binary-secret";
 
@@ -55,84 +59,6 @@ class FakeClusterDns {
 
   tp::test_support::LoopbackUdpResponder responder_;
 };
-
-// A temporary folder, removed with the object.
-class TempFolder {
- public:
-  TempFolder() {
-    char folder_template[] = "/tmp/daemon-binary-test.XXXXXX";
-    path_ = ::mkdtemp(folder_template);
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& contents) const {
-    const std::string path = path_ + "/" + name;
-    std::ofstream(path) << contents;
-    return path;
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// The daemon as a child process, its stderr in a file; killed if still running at the end.
-class DaemonProcess {
- public:
-  DaemonProcess(std::vector<std::string> arguments, const std::string& log_path) {
-    arguments.insert(arguments.begin(), TELEPRESENCE_DAEMON_BINARY);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(log, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (std::string& argument : arguments) argv.push_back(argument.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~DaemonProcess() {
-    if (pid_ > 0 && !exit_status_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void Signal(int number) const { ::kill(pid_, number); }
-  // The exit code once it exited before `deadline`; nullopt if it still runs or was killed.
-  std::optional<int> WaitForExit(Clock::time_point deadline) {
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = status;
-        if (!WIFEXITED(status)) return std::nullopt;
-        return WEXITSTATUS(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
-};
-
-// Waits until the log at `path` holds `marker`; the rest of that line, or nullopt.
-std::optional<std::string> WaitForLog(const std::string& path, const std::string& marker,
-                                      Clock::time_point deadline) {
-  while (Clock::now() < deadline) {
-    std::ifstream log(path);
-    std::stringstream contents;
-    contents << log.rdbuf();
-    const std::string text = contents.str();
-    if (const size_t found = text.find(marker); found != std::string::npos) {
-      const size_t start = found + marker.size();
-      return text.substr(start, text.find('\n', start) - start);
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return std::nullopt;
-}
 
 // Polls GET /status until "connected" is true; the last body, or null.
 nlohmann::json WaitUntilConnected(httplib::Client& client, Clock::time_point deadline) {
@@ -191,11 +117,11 @@ TEST(DaemonBinary, ConnectsServesClusterDnsAndQuitsCleanly) {
 
   TempFolder folder;
   const std::string log_path = folder.Path("daemon.log");
-  DaemonProcess daemon(
-      {"--manager", "127.0.0.1:" + std::to_string(manager->ListenPort()), "--secret-file",
-       folder.Write("secret", std::string(kSecret) + "\n"), "--control", "127.0.0.1:0", "--dns",
-       "127.0.0.1:0", "--resolv-conf", folder.Write("resolv.conf", ""), "--name", "binary-test"},
-      log_path);
+  DaemonProcess daemon({"--manager", "127.0.0.1:" + std::to_string(manager->ListenPort()),
+                        "--secret-file", folder.Write("secret", std::string(kSecret) + "\n"),
+                        "--control", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--resolv-conf",
+                        folder.Write("resolv.conf", ""), "--name", "binary-test", "--no-capture"},
+                       log_path);
   // "control API on 127.0.0.1:PORT, traffic-manager ..."
   const auto control_line = WaitForLog(log_path, "control API on 127.0.0.1:", Clock::now() + 5s);
   ASSERT_TRUE(control_line) << "no control API line in the daemon's log";
@@ -207,6 +133,8 @@ TEST(DaemonBinary, ConnectsServesClusterDnsAndQuitsCleanly) {
   ASSERT_EQ(status.value("connected", false), true) << status.dump();
   EXPECT_EQ(status.at("manager"), "127.0.0.1:" + std::to_string(manager->ListenPort()));
   EXPECT_EQ(status.at("subnets"), nlohmann::json({"10.0.0.0/8"}));
+  EXPECT_EQ(status.at("capture").at("enabled"), false);  // --no-capture
+  EXPECT_EQ(status.at("capture").at("active"), false);
   EXPECT_EQ(status.at("dns").at("search").size(), 3u);
   const auto dns_address = ParseHostPort(status.at("dns").at("address").get<std::string>());
   ASSERT_TRUE(dns_address) << status.dump();
@@ -225,7 +153,7 @@ TEST(DaemonBinary, SigtermStopsItCleanlyEvenWithoutAManager) {
   const std::string log_path = folder.Path("daemon.log");
   // Port 1 on loopback: nothing listens, the daemon keeps retrying.
   DaemonProcess daemon({"--manager", "127.0.0.1:1", "--secret-file", folder.Write("secret", "x"),
-                        "--control", "127.0.0.1:0", "--dns", "127.0.0.1:0"},
+                        "--control", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--no-capture"},
                        log_path);
   ASSERT_TRUE(WaitForLog(log_path, "control API on", Clock::now() + 5s));
   ASSERT_TRUE(WaitForLog(log_path, "cannot reach the traffic-manager", Clock::now() + 5s));
@@ -235,8 +163,18 @@ TEST(DaemonBinary, SigtermStopsItCleanlyEvenWithoutAManager) {
 
 TEST(DaemonBinary, BadArgumentsExitWithUsageError) {
   TempFolder folder;
-  DaemonProcess daemon({"--manager", "no-port"}, folder.Path("daemon.log"));
-  EXPECT_EQ(daemon.WaitForExit(Clock::now() + 5s), 2);
+  const std::string secret = folder.Write("secret", "x");
+  const std::vector<std::vector<std::string>> bad = {
+      {"--manager", "no-port"},
+      {"--manager", "127.0.0.1:1", "--secret-file", secret, "--capture-port", "0"},
+      {"--manager", "127.0.0.1:1", "--secret-file", secret, "--capture-port", "70000"},
+      {"--manager", "127.0.0.1:1", "--secret-file", secret, "--write-resolv-conf", "--dns",
+       "127.0.0.1:5353"},
+  };
+  for (const std::vector<std::string>& arguments : bad) {
+    DaemonProcess daemon(arguments, folder.Path("daemon.log"));
+    EXPECT_EQ(daemon.WaitForExit(Clock::now() + 5s), 2) << arguments[arguments.size() - 2];
+  }
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <charconv>
 
-#include "common/resolv_conf.h"
 #include "common/unique_fd.h"
+#include "daemon/cluster_resolv_conf.h"
 #include "daemon/dns_message.h"
 #include "tunnel/tcp_dial.h"
 
@@ -99,7 +99,7 @@ std::optional<NameserverAddress> ParseNameserver(const std::string& text) {
 
 std::vector<NameserverAddress> NameserversFromResolvConf(const std::string& path) {
   std::vector<NameserverAddress> servers;
-  for (const std::string& address : NameserverAddressesInResolvConf(path)) {
+  for (const std::string& address : UpstreamNameserverTexts(path)) {
     if (auto server = ParseNameserver(address)) servers.push_back(*server);
   }
   return servers;

@@ -49,7 +49,8 @@ struct NameserverAddress {
 
 // "IP", "IP:PORT" (IPv4) or "[IPv6]:PORT"; port 53 when none. nullopt when not numeric.
 std::optional<NameserverAddress> ParseNameserver(const std::string& text);
-// The `nameserver` lines of a resolv.conf file, in order; empty when none or unreadable. As an
+// The `nameserver` lines of a resolv.conf file, in order (or, in a file the daemon rewrote, the
+// upstream nameservers it kept: see cluster_resolv_conf.h); empty when none or unreadable. As an
 // extension (for tests), a nameserver may carry a port as ParseNameserver reads it.
 std::vector<NameserverAddress> NameserversFromResolvConf(const std::string& path);
 

@@ -1,5 +1,6 @@
-// telepresence-daemon: keeps the tunnel to the traffic-manager up, serves DNS (cluster names
-// through the tunnel) and the control API for the CLI. See --help.
+// telepresence-daemon: keeps the tunnel to the traffic-manager up, captures the traffic of its
+// network namespace to the cluster's subnets into the tunnel, serves DNS (cluster names through
+// the tunnel) and the control API for the CLI. See --help.
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,8 @@
 
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
+#include "daemon/cluster_capture.h"
+#include "daemon/cluster_resolv_conf.h"
 #include "daemon/control_api.h"
 #include "daemon/dns_server.h"
 #include "daemon/host_port.h"
@@ -28,8 +31,10 @@ constexpr std::chrono::milliseconds kConnectedPoll{200};
 constexpr char kUsage[] =
     "Usage: telepresence-daemon --manager HOST:PORT --secret-file FILE [options]\n"
     "\n"
-    "Keeps a tunnel to the traffic-manager up (reconnecting by itself), serves DNS with the\n"
-    "cluster's names through it, and answers the CLI on the control API.\n"
+    "Keeps a tunnel to the traffic-manager up (reconnecting by itself), carries the TCP and UDP\n"
+    "traffic of its network namespace to the cluster's subnets through it (nftables TPROXY;\n"
+    "needs NET_ADMIN), serves DNS with the cluster's names, and answers the CLI on the control\n"
+    "API.\n"
     "\n"
     "Options:\n"
     "  --manager HOST:PORT    the traffic-manager's tunnel address (required)\n"
@@ -37,6 +42,10 @@ constexpr char kUsage[] =
     "  --control ADDR:PORT    control API address (default 0.0.0.0:8787; port 0 picks one)\n"
     "  --dns ADDR:PORT        DNS server address, numeric (default 0.0.0.0:53)\n"
     "  --resolv-conf FILE     nameservers for non-cluster names (default /etc/resolv.conf)\n"
+    "  --write-resolv-conf    once DNS serves, rewrite that file (in place) to use it, with the\n"
+    "                         cluster's search domains; needs --dns on port 53\n"
+    "  --capture-port PORT    where captured traffic lands (default 15001)\n"
+    "  --no-capture           do not capture traffic (no NET_ADMIN needed)\n"
     "  --name NAME            client name shown to the manager (default telepresence-daemon)\n"
     "  --help                 this text\n"
     "\n"
@@ -48,14 +57,37 @@ struct DaemonOptions {
   HostPort control{"0.0.0.0", 8787};
   HostPort dns{"0.0.0.0", 53};
   std::string resolv_conf = "/etc/resolv.conf";
+  bool write_resolv_conf = false;
   std::string name = "telepresence-daemon";
+  bool capture = true;
+  uint16_t capture_port = 15001;
 };
+
+constexpr uint16_t kDnsPort = 53;
 
 struct ParsedArguments {
   std::optional<DaemonOptions> options;  // set when the daemon should run
   bool help = false;
   std::string error;  // what is wrong with the command line
 };
+
+// 1..65535, decimal.
+std::optional<uint16_t> ParsePort(const std::string& text) {
+  const auto address = ParseHostPort("0.0.0.0:" + text);
+  if (!address || address->port == 0) return std::nullopt;
+  return address->port;
+}
+
+// What is wrong with a complete set of options; "" when nothing.
+std::string CheckOptions(const DaemonOptions& options, bool have_manager) {
+  if (!have_manager || options.secret_file.empty()) {
+    return "--manager and --secret-file are required";
+  }
+  if (options.write_resolv_conf && options.dns.port != kDnsPort) {
+    return "--write-resolv-conf needs the DNS server on port 53 (--dns ADDR:53)";
+  }
+  return "";
+}
 
 ParsedArguments ParseArguments(int argc, char** argv) {
   ParsedArguments parsed;
@@ -66,6 +98,14 @@ ParsedArguments ParseArguments(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       parsed.help = true;
       return parsed;
+    }
+    if (flag == "--no-capture") {
+      options.capture = false;
+      continue;
+    }
+    if (flag == "--write-resolv-conf") {
+      options.write_resolv_conf = true;
+      continue;
     }
     if (index + 1 >= argc) {
       parsed.error = flag.starts_with("--") ? flag + " needs a value" : "unexpected " + flag;
@@ -88,15 +128,20 @@ ParsedArguments ParseArguments(int argc, char** argv) {
       options.resolv_conf = value;
     } else if (flag == "--name") {
       options.name = value;
+    } else if (flag == "--capture-port") {
+      const std::optional<uint16_t> port = ParsePort(value);
+      if (!port) {
+        parsed.error = "--capture-port wants a port 1-65535, got \"" + value + "\"";
+        return parsed;
+      }
+      options.capture_port = *port;
     } else {
       parsed.error = "unknown option " + flag;
       return parsed;
     }
   }
-  if (!have_manager || options.secret_file.empty()) {
-    parsed.error = "--manager and --secret-file are required";
-    return parsed;
-  }
+  parsed.error = CheckOptions(options, have_manager);
+  if (!parsed.error.empty()) return parsed;
   parsed.options = std::move(options);
   return parsed;
 }
@@ -158,10 +203,27 @@ class DnsStarter {
     const std::string address = HostPortText({options_.dns.host, server->Port()});
     spdlog::info("DNS server on {}, search domains: {}", address,
                  fmt::join(welcome.search_domains, " "));
+    if (options_.write_resolv_conf) WriteResolvConf(welcome, dns_options.ndots);
     std::lock_guard lock(mutex_);
     server_ = std::move(server);
     address_ = address;
     search_domains_ = welcome.search_domains;
+  }
+
+  // Points the resolv.conf at our server (listening on port 53), keeping its upstream servers.
+  void WriteResolvConf(const tp::tunnel::Welcome& welcome, int ndots) const {
+    ClusterResolvConf config;
+    const std::string& host = options_.dns.host;
+    config.nameserver = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
+    config.search_domains = welcome.search_domains;
+    config.ndots = ndots;
+    config.upstream = UpstreamNameserverTexts(options_.resolv_conf);
+    std::string error;
+    if (!WriteFileInPlace(options_.resolv_conf, ClusterResolvConfText(config), error)) {
+      spdlog::error("cannot point {} at the DNS server: {}", options_.resolv_conf, error);
+      return;
+    }
+    spdlog::info("{} now names {} as its nameserver", options_.resolv_conf, config.nameserver);
   }
 
   const DaemonOptions& options_;
@@ -175,7 +237,8 @@ class DnsStarter {
   std::thread thread_;
 };
 
-DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns) {
+DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns,
+                           const ClusterCapture* capture) {
   const TunnelClientStatus tunnel = client.Status();
   DaemonStatus status;
   status.connected = tunnel.connected;
@@ -184,6 +247,7 @@ DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns) {
   std::tie(status.dns_address, status.dns_search) = dns.Serving();
   status.error = tunnel.last_error;
   status.reconnects = tunnel.reconnect_count;
+  if (capture != nullptr) status.capture = capture->Status();
   return status;
 }
 
@@ -196,10 +260,22 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
   client_options.client_name = options.name;
   TunnelClient client(client_options);
   DnsStarter dns(options, client);
+  std::atomic<bool> capture_failed{false};
+  std::unique_ptr<ClusterCapture> capture;
+  if (options.capture) {
+    ClusterCaptureOptions capture_options;
+    capture_options.proxy.port = options.capture_port;
+    capture_options.on_failure = [&capture_failed](const std::string&) {
+      capture_failed = true;
+      tp::ShutdownSignal::Trigger();
+    };
+    capture = std::make_unique<ClusterCapture>(client, std::move(capture_options));
+  }
   std::string error;
-  const auto control = ControlApi::Start(
-      options.control.host, options.control.port,
-      {[&] { return CollectStatus(client, dns); }, [] { tp::ShutdownSignal::Trigger(); }}, error);
+  const auto control = ControlApi::Start(options.control.host, options.control.port,
+                                         {[&] { return CollectStatus(client, dns, capture.get()); },
+                                          [] { tp::ShutdownSignal::Trigger(); }},
+                                         error);
   if (!control) {
     spdlog::error("{}", error);
     return kExitFailure;
@@ -210,7 +286,8 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
   const int signal = shutdown.Wait();
   spdlog::info("stopping (signal {})", signal);
   control->Stop();
-  return dns.Failed() ? kExitFailure : 0;
+  capture.reset();  // the capture goes before the tunnel it feeds
+  return dns.Failed() || capture_failed ? kExitFailure : 0;
 }
 
 }  // namespace

@@ -61,6 +61,23 @@ std::optional<tunnel::Welcome> TunnelClient::WaitUntilConnected(tunnel::Deadline
   return state_->status.welcome;
 }
 
+std::optional<std::vector<std::string>> TunnelClient::WaitForSubnets(
+    const std::optional<std::vector<std::string>>& known, tunnel::Deadline deadline) const {
+  std::unique_lock lock(state_->mutex);
+  const auto current = [this]() -> std::optional<std::vector<std::string>> {
+    if (!state_->status.welcome) return std::nullopt;
+    return state_->status.welcome->subnets;
+  };
+  state_->changed.wait_until(lock, deadline,
+                             [&] { return state_->stopping || current() != known; });
+  return current();
+}
+
+void TunnelClient::SetUdpReplyHandler(UdpReplyHandler handler) {
+  std::lock_guard lock(state_->udp_reply_mutex);
+  state_->udp_reply_handler = std::move(handler);
+}
+
 void TunnelClient::Run() {
   std::chrono::milliseconds backoff = options_.initial_backoff;
   while (true) {
@@ -103,8 +120,17 @@ std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<
   handlers.on_subnets_changed = [weak_state](std::vector<std::string> subnets) {
     const std::shared_ptr<State> state = weak_state.lock();
     if (!state) return;
-    std::lock_guard lock(state->mutex);
-    if (state->status.welcome) state->status.welcome->subnets = std::move(subnets);
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->status.welcome) state->status.welcome->subnets = std::move(subnets);
+    }
+    state->changed.notify_all();
+  };
+  handlers.on_udp_reply = [weak_state](uint32_t flow_id, tunnel::UdpReply reply) {
+    const std::shared_ptr<State> state = weak_state.lock();
+    if (!state) return;
+    std::lock_guard lock(state->udp_reply_mutex);
+    if (state->udp_reply_handler) state->udp_reply_handler(flow_id, reply);
   };
   handlers.on_closed = [weak_state, closed](const std::string&) {
     const std::shared_ptr<State> state = weak_state.lock();

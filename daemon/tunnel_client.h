@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,16 @@ class TunnelClient {
   TunnelClientStatus Status() const;
   // Waits until a tunnel is up or `deadline` passes; the Welcome of the live tunnel, or nullopt.
   std::optional<tunnel::Welcome> WaitUntilConnected(tunnel::Deadline deadline) const;
+  // Waits until the cluster's subnets (of the latest Welcome, as changed by SubnetsChanged)
+  // differ from `known` or `deadline` passes; returns them then, nullopt while no Welcome has
+  // arrived yet. Pass nullopt to wait for the first Welcome.
+  std::optional<std::vector<std::string>> WaitForSubnets(
+      const std::optional<std::vector<std::string>>& known, tunnel::Deadline deadline) const;
+  // Receives the UDP replies of every tunnel from now on, on the live tunnel's reader thread,
+  // one call at a time (it must return quickly). Replaces the previous handler; once this
+  // returns, the previous one is not running and will not be called again. nullptr removes it.
+  using UdpReplyHandler = std::function<void(uint32_t flow_id, const tunnel::UdpReply& reply)>;
+  void SetUdpReplyHandler(UdpReplyHandler handler);
   // Asks the cluster's DNS through whatever tunnel is live at the time of each query; nothing
   // (nullopt at once) while there is none. Lives as long as the client.
   DnsResolver& Resolver() { return resolver_; }
@@ -81,6 +92,10 @@ class TunnelClient {
     bool stopping = false;                              // guarded by mutex
     std::shared_ptr<tunnel::TunnelConnection> current;  // guarded by mutex
     TunnelClientStatus status;                          // guarded by mutex
+    // Held while the handler runs, so that replacing it waits for a call in progress. Never
+    // taken together with `mutex`.
+    std::mutex udp_reply_mutex;
+    UdpReplyHandler udp_reply_handler;  // guarded by udp_reply_mutex
   };
 
   void Run();

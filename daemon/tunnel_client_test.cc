@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "cluster/manager/traffic_manager.h"
+#include "common/testing/loopback_udp_responder.h"
 
 namespace tp::daemon {
 namespace {
@@ -77,6 +79,58 @@ TEST(TunnelClient, FollowsSubnetChanges) {
         return welcome && welcome->subnets == std::vector<std::string>{"192.168.77.0/24"};
       },
       3s));
+}
+
+TEST(TunnelClient, WaitForSubnetsWakesOnTheFirstWelcomeAndOnEachChange) {
+  auto manager = StartManager("127.0.0.1:0");
+  ASSERT_TRUE(manager);
+  TunnelClient client(ClientOptions(manager->ListenPort()));
+  const auto first = client.WaitForSubnets(std::nullopt, Clock::now() + 3s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, (std::vector<std::string>{"10.96.0.0/12", "10.0.0.0/8"}));
+  // Unchanged: waits until the deadline.
+  const auto start = Clock::now();
+  EXPECT_EQ(client.WaitForSubnets(first, Clock::now() + 200ms), first);
+  EXPECT_GE(Clock::now() - start, 200ms);
+
+  std::thread changer([&] { manager->UpdateSubnets({"192.168.77.0/24"}); });
+  const auto changed = client.WaitForSubnets(first, Clock::now() + 3s);
+  changer.join();
+  EXPECT_EQ(changed, std::vector<std::string>{"192.168.77.0/24"});
+}
+
+TEST(TunnelClient, UdpRepliesGoToTheCurrentHandler) {
+  test_support::LoopbackUdpResponder responder([](std::span<const uint8_t> datagram) {
+    return std::vector<uint8_t>(datagram.begin(), datagram.end());
+  });
+  ASSERT_NE(responder.port(), 0);
+  auto manager = StartManager("127.0.0.1:0");
+  ASSERT_TRUE(manager);
+  TunnelClient client(ClientOptions(manager->ListenPort()));
+  ASSERT_TRUE(client.WaitUntilConnected(Clock::now() + 3s));
+  std::atomic<int> replies{0};
+  std::atomic<uint32_t> last_flow{0};
+  client.SetUdpReplyHandler([&](uint32_t flow_id, const tunnel::UdpReply& reply) {
+    if (reply.bytes == std::vector<uint8_t>{'h', 'i'} && reply.port == responder.port()) {
+      last_flow = flow_id;
+      ++replies;
+    }
+  });
+  const auto send = [&] {
+    client.Current()->SendUdpDatagram(7, {"127.0.0.1", responder.port(), {'h', 'i'}},
+                                      Clock::now() + 1s);
+  };
+  send();
+  EXPECT_TRUE(Eventually([&] { return replies.load() == 1; }, 3s));
+  EXPECT_EQ(last_flow.load(), 7u);
+
+  // A new handler replaces the old one: the next reply goes only to it.
+  std::atomic<int> replacement_replies{0};
+  client.SetUdpReplyHandler([&](uint32_t, const tunnel::UdpReply&) { ++replacement_replies; });
+  send();
+  EXPECT_TRUE(Eventually([&] { return replacement_replies.load() == 1; }, 3s));
+  EXPECT_EQ(replies.load(), 1);
+  client.SetUdpReplyHandler(nullptr);
 }
 
 TEST(TunnelClient, NoticesTheManagerIsGoneAndReconnectsWhenItIsBack) {

@@ -5,21 +5,30 @@
 #   tp-sftp-export:latest  BUILD_DIR/bin/sftp-export + OpenSSH sftp-server and their libraries;
 #                          ENTRYPOINT sftp-export --listen 0.0.0.0:2222 --root /
 #   tp-echo:latest         busybox (for `docker exec`) + BUILD_DIR/bin/echo-server and its
-#                          libraries; ENTRYPOINT echo-server (give it --name NAME [--port P])
+#                          libraries; ENTRYPOINT echo-server (give it --name NAME [--port P]);
+#                          also /bin/udp-exchange, a one-datagram UDP client for tests
 #   tp-traffic-manager:latest  BUILD_DIR/bin/traffic-manager and its libraries; ENTRYPOINT
 #                          traffic-manager (give it --listen, --secret-file, ...)
+#   tp-daemon:latest       busybox (for `docker exec` debugging) + BUILD_DIR/bin/telepresence-daemon
+#                          and its libraries; ENTRYPOINT telepresence-daemon (the CLI gives it
+#                          --manager, --secret-file, ...); `telepresence connect --docker` runs it
+#   tp-curl:latest         the host's /usr/bin/curl and its libraries, the CA bundle, and glibc's
+#                          name service (files, dns: inside libc since glibc 2.34) configured by
+#                          /etc/nsswitch.conf; no ENTRYPOINT: run `curl ARGS`
+#                          (`telepresence curl` does, in the daemon's network)
 # An image whose inputs (binaries and this script) are unchanged is kept: the input hash is
 # stored in the image label tp.inputs.
 #
 # usage: scripts/build-images.sh BUILD_DIR [IMAGE...]
-#        (IMAGE: tp-busybox, tp-sftp-export, tp-echo, tp-traffic-manager; default: all)
+#        (IMAGE: tp-busybox, tp-sftp-export, tp-echo, tp-traffic-manager, tp-daemon, tp-curl;
+#        default: all)
 set -euo pipefail
 
 build_dir=${1:?usage: build-images.sh BUILD_DIR [IMAGE...]}
 build_dir=$(cd "$build_dir" && pwd)
 shift
 images=("$@")
-((${#images[@]})) || images=(tp-busybox tp-sftp-export tp-echo tp-traffic-manager)
+((${#images[@]})) || images=(tp-busybox tp-sftp-export tp-echo tp-traffic-manager tp-daemon tp-curl)
 script=$(readlink -f "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -113,15 +122,18 @@ build_sftp_export() {
 
 build_echo() {
   local busybox=/bin/busybox echo_server=$build_dir/bin/echo-server
+  local udp_exchange=$build_dir/bin/udp-exchange
   require_binary "$busybox" "apt-get install busybox-static"
   require_binary "$echo_server" "run make build"
+  require_binary "$udp_exchange" "run make build"
   local hash
-  hash=$(inputs_hash "$busybox" "$echo_server")
+  hash=$(inputs_hash "$busybox" "$echo_server" "$udp_exchange")
   up_to_date tp-echo "$hash" && return
   local root=$work/echo
   add_base_files "$root"
   add_busybox "$root"
   copy_with_libraries "$echo_server" "$root" /bin/echo-server
+  copy_with_libraries "$udp_exchange" "$root" /bin/udp-exchange
   import_image tp-echo "$hash" "$root" 'ENTRYPOINT ["/bin/echo-server"]' \
     'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' 'EXPOSE 8080/tcp' 'EXPOSE 8080/udp'
 }
@@ -138,12 +150,50 @@ build_traffic_manager() {
   import_image tp-traffic-manager "$hash" "$root" 'ENTRYPOINT ["/traffic-manager"]' 'EXPOSE 8081'
 }
 
+build_daemon() {
+  local busybox=/bin/busybox daemon=$build_dir/bin/telepresence-daemon
+  require_binary "$busybox" "apt-get install busybox-static"
+  require_binary "$daemon" "run make build"
+  local hash
+  hash=$(inputs_hash "$busybox" "$daemon")
+  up_to_date tp-daemon "$hash" && return
+  local root=$work/daemon
+  add_base_files "$root"
+  add_busybox "$root"
+  copy_with_libraries "$daemon" "$root" /bin/telepresence-daemon
+  import_image tp-daemon "$hash" "$root" 'ENTRYPOINT ["/bin/telepresence-daemon"]' \
+    'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' 'EXPOSE 8787/tcp' 'EXPOSE 53/udp' 'EXPOSE 53/tcp'
+}
+
+# The libraries a binary loads, resolved to the files (so that a library update rebuilds).
+library_files() {
+  ldd "$1" 2>/dev/null | grep -oE '/[^ ]+' | sort -u | xargs -r readlink -f
+}
+
+build_curl() {
+  local curl=/usr/bin/curl ca_bundle=/etc/ssl/certs/ca-certificates.crt
+  require_binary "$curl" "apt-get install curl"
+  local inputs=("$curl")
+  mapfile -t -O 1 inputs < <(library_files "$curl")
+  [[ -f "$ca_bundle" ]] && inputs+=("$ca_bundle")
+  local hash
+  hash=$(inputs_hash "${inputs[@]}")
+  up_to_date tp-curl "$hash" && return
+  local root=$work/curl
+  add_base_files "$root"
+  copy_with_libraries "$curl" "$root"
+  if [[ -f "$ca_bundle" ]]; then install -D -m 0644 "$ca_bundle" "$root$ca_bundle"; fi
+  import_image tp-curl "$hash" "$root" 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin'
+}
+
 for image in "${images[@]}"; do
   case "$image" in
     tp-busybox) build_busybox ;;
     tp-sftp-export) build_sftp_export ;;
     tp-echo) build_echo ;;
     tp-traffic-manager) build_traffic_manager ;;
+    tp-daemon) build_daemon ;;
+    tp-curl) build_curl ;;
     *) echo "build-images: unknown image $image" >&2; exit 2 ;;
   esac
 done

@@ -1,6 +1,7 @@
 // echo-server: the demo cluster's workload. Answers every HTTP request with its own name, the
 // method, the path and the request headers, and echoes UDP datagrams on the same port, each
-// reply prefixed with its name. SIGTERM, SIGINT or SIGHUP make it exit 0.
+// reply prefixed with its name. GET /bytes/N streams N bytes instead (for throughput benchmarks).
+// SIGTERM, SIGINT or SIGHUP make it exit 0.
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -29,7 +31,8 @@ constexpr std::string_view kUsage =
     "\n"
     "An HTTP server that answers any request with a text body \"echo from NAME\", the\n"
     "method, the path and the request headers; plus a UDP echo on the same port that\n"
-    "returns each datagram prefixed with \"NAME: \".\n"
+    "returns each datagram prefixed with \"NAME: \". GET /bytes/N answers N bytes\n"
+    "(N up to 2^40) for throughput measurements.\n"
     "\n"
     "  --name NAME   the name in every answer (required)\n"
     "  --port PORT   TCP and UDP port on every IPv4 address (default 8080)\n"
@@ -100,6 +103,34 @@ std::string DescribeRequest(const std::string& name, const httplib::Request& req
     body += "  " + header + ": " + value + "\n";
   }
   return body;
+}
+
+constexpr size_t kBulkChunkSize = 256 * 1024;
+constexpr uint64_t kMaxBulkSize = uint64_t{1} << 40;
+
+std::optional<uint64_t> ParseBulkSize(std::string_view text) {
+  uint64_t size = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), size);
+  if (error != std::errc() || end != text.data() + text.size() || size > kMaxBulkSize) {
+    return std::nullopt;
+  }
+  return size;
+}
+
+// GET /bytes/N: N bytes of 'x', streamed in chunks.
+void AnswerBulk(const httplib::Request& request, httplib::Response& response) {
+  const auto size = ParseBulkSize(request.matches[1].str());
+  if (!size) {
+    response.status = 400;
+    response.set_content("bytes wants a size from 0 to 2^40\n", "text/plain");
+    return;
+  }
+  auto chunk = std::make_shared<std::string>(kBulkChunkSize, 'x');
+  response.set_content_provider(*size, "application/octet-stream",
+                                [chunk](size_t offset, size_t length, httplib::DataSink& sink) {
+                                  (void)offset;
+                                  return sink.write(chunk->data(), std::min(length, chunk->size()));
+                                });
 }
 
 // Echoes UDP datagrams on 0.0.0.0:port from its own thread until destroyed.
@@ -188,6 +219,7 @@ int main(int argc, char** argv) {
     response.set_content(DescribeRequest(name, request), "text/plain");
   };
   const std::string any_path = ".*";
+  server.Get(R"(/bytes/(\d+))", AnswerBulk);
   server.Get(any_path, answer);
   server.Post(any_path, answer);
   server.Put(any_path, answer);

@@ -5,10 +5,10 @@
 # a Docker volume; a local container reads it and writes a file that arrives on the server.
 # Cleans up its volume and container at the end and tolerates leftovers of an earlier run.
 #
-# usage: demo/run.sh BUILD_DIR
+# usage: demo/telemount.sh BUILD_DIR
 set -euo pipefail
 
-build_dir=${1:?usage: demo/run.sh BUILD_DIR}
+build_dir=${1:?usage: demo/telemount.sh BUILD_DIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 server=tp-demo-sftp
 volume=tp-demo-echo-data

@@ -1,0 +1,31 @@
+// The commands that act on Docker and the daemon. Each returns the exit code (services.h) and
+// writes its result to io.out, its progress and errors to io.err (errors as one line
+// "telepresence COMMAND: SENTENCE"). Output formats: connect_wait.h (connect) and
+// daemon_status.h (status).
+#pragma once
+
+#include "cli/command_line.h"
+#include "cli/daemon_status.h"
+#include "cli/services.h"
+
+namespace tp::cli {
+
+// connect.cc
+int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& services);
+
+// daemon_commands.cc
+int RunStatus(const StatusCommand& command, const CliIo& io, CliServices& services);
+int RunQuit(const QuitCommand& command, const CliIo& io, CliServices& services);
+int RunCurl(const CurlCommand& command, const CliIo& io, CliServices& services);
+
+// The name of the context a command acts on: the one given with --context, else "default".
+std::string ContextNameOrDefault(const std::optional<std::string>& context_name);
+
+// GET /status, parsed.
+Result<DaemonStatus> FetchDaemonStatus(DaemonControl& control);
+
+// Writes "telepresence COMMAND: MESSAGE" to io.err and returns exit_code.
+int Fail(const CliIo& io, std::string_view command, std::string_view message,
+         int exit_code = kExitFailure);
+
+}  // namespace tp::cli

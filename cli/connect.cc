@@ -1,0 +1,283 @@
+// `telepresence connect --docker`: see its --help (command_line.cc) and the output formats in
+// connect_wait.h.
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "cli/commands.h"
+#include "cli/connect_wait.h"
+#include "cli/context_resources.h"
+#include "cli/validation.h"
+
+namespace tp::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr std::string_view kCommand = "connect";
+constexpr milliseconds kPollInterval{100};
+
+Result<Context> LoadConnectContext(const ConnectCommand& connect, const CliIo& io) {
+  Result<fs::path> directory = ContextsDirectory(io.environment);
+  if (!directory.ok()) return directory.error();
+  Result<Context> context =
+      LoadContext(ContextNameOrDefault(connect.context_name), directory.value());
+  if (!context.ok()) return context.error();
+  return WithManagerOverride(std::move(context).value(), connect.manager_override);
+}
+
+Status CheckManagerReachableFromContainers(const Context& context) {
+  if (!IsLoopbackHostPort(context.manager)) return Ok{};
+  return CliError{
+      "the traffic-manager address " + context.manager +
+      " is on this host's loopback, which the daemon container cannot reach (inside it, that "
+      "address is the container itself); publish the traffic-manager on the Docker bridge's "
+      "gateway address (usually 172.17.0.1; docker network inspect bridge shows it) and give "
+      "that address with --manager HOST:PORT or as \"manager\" in " +
+      context.source_file.string()};
+}
+
+// Docker would create a missing bind-mount source as a folder, and the daemon stops on an
+// empty secret: both are better said here.
+Status CheckSecretFile(const Context& context) {
+  std::error_code error;
+  bool is_file = fs::is_regular_file(context.secret_file, error);
+  bool is_empty = is_file && fs::file_size(context.secret_file, error) == 0;
+  if (is_file && !is_empty && !error) return Ok{};
+  return CliError{"the secret file " + context.secret_file.string() + " (from " +
+                  context.source_file.string() + ") is " +
+                  (is_empty ? "empty" : "missing or not a file") +
+                  "; write the traffic-manager's shared secret into it (make demo-cluster does for "
+                  "the demo cluster)"};
+}
+
+// How to see what the daemon does: the same docker run, in the foreground.
+std::string ForegroundHint(const Argv& run_argv) {
+  Argv foreground;
+  for (const std::string& word : run_argv) {
+    if (word != "-d") foreground.push_back(word);
+  }
+  return "run it in the foreground: " + FormatArgvForDisplay(foreground);
+}
+
+std::string StoppedDaemonMessage(const std::string& container, const Argv& run_argv) {
+  return "the daemon container " + container +
+         " stopped before it connected (Docker removes it when it stops, with its log); to see "
+         "why, " +
+         ForegroundHint(run_argv);
+}
+
+// Removes the daemon container when connect fails after starting it, unless Keep() was called.
+class StartedContainer {
+ public:
+  StartedContainer(DockerApi& docker, std::string name, std::ostream& err)
+      : docker_(docker), name_(std::move(name)), err_(err) {}
+  ~StartedContainer() {
+    if (kept_) return;
+    Status removed = docker_.Remove(DockerResource::kContainer, {name_});
+    if (!removed.ok()) {
+      err_ << "telepresence connect: could not remove the daemon container " << name_ << ": "
+           << removed.error().message << "; run telepresence quit\n";
+    }
+  }
+  StartedContainer(const StartedContainer&) = delete;
+  StartedContainer& operator=(const StartedContainer&) = delete;
+
+  void Keep() { kept_ = true; }
+
+ private:
+  DockerApi& docker_;
+  const std::string name_;
+  std::ostream& err_;
+  bool kept_ = false;
+};
+
+// "Connecting to the traffic-manager at H:P ... connected", a dot per second in between.
+class ProgressLine {
+ public:
+  ProgressLine(std::ostream& err, const std::string& text) : err_(err) {
+    err_ << text << " ..." << std::flush;
+  }
+  void Update(milliseconds elapsed) {
+    int due = DueProgressDots(elapsed, dots_);
+    if (due == 0) return;
+    err_ << std::string(static_cast<size_t>(due), '.') << std::flush;
+    dots_ += due;
+  }
+  void Finish(std::string_view word) { err_ << " " << word << std::endl; }
+
+ private:
+  std::ostream& err_;
+  int dots_ = 0;
+};
+
+enum class ExistingDaemonState { kNone, kConnected, kStale };
+
+struct ExistingDaemon {
+  ExistingDaemonState state = ExistingDaemonState::kNone;
+  DaemonStatus status{};
+  std::string problem{};  // why a stale daemon is not usable
+};
+
+Result<ExistingDaemon> InspectExistingDaemon(CliServices& services, const std::string& container) {
+  Result<std::optional<std::string>> state = services.docker.ContainerState(container);
+  if (!state.ok()) return state.error();
+  if (!state.value()) return ExistingDaemon{};
+  if (*state.value() != "running") {
+    return ExistingDaemon{ExistingDaemonState::kStale, {}, "it is " + *state.value()};
+  }
+  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
+  if (!port.ok()) return ExistingDaemon{ExistingDaemonState::kStale, {}, port.error().message};
+  Result<DaemonStatus> status = FetchDaemonStatus(*services.daemon_control(port.value()));
+  if (!status.ok()) return ExistingDaemon{ExistingDaemonState::kStale, {}, status.error().message};
+  if (!IsReady(status.value())) {
+    std::string error = status.value().error;
+    return ExistingDaemon{ExistingDaemonState::kStale, status.value(),
+                          "it is not connected" + (error.empty() ? "" : " (" + error + ")")};
+  }
+  return ExistingDaemon{ExistingDaemonState::kConnected, status.value()};
+}
+
+// Returns true when the context's daemon already runs connected to the same manager (and says
+// so); removes a stale one; fails for a daemon connected elsewhere.
+Result<bool> ReuseOrClearExistingDaemon(const Context& context, const std::string& container,
+                                        const CliIo& io, CliServices& services) {
+  Result<ExistingDaemon> existing = InspectExistingDaemon(services, container);
+  if (!existing.ok()) return existing.error();
+  const ExistingDaemon& daemon = existing.value();
+  if (daemon.state == ExistingDaemonState::kNone) return false;
+  if (daemon.state == ExistingDaemonState::kConnected) {
+    if (daemon.status.manager != context.manager) {
+      return CliError{"the daemon of context " + context.name + " is connected to " +
+                      daemon.status.manager + ", not to " + context.manager +
+                      "; run telepresence quit first to connect elsewhere"};
+    }
+    io.out << FormatAlreadyConnected(daemon.status.manager, context.name);
+    return true;
+  }
+  io.err << "Removing the daemon container " << container << ": " << daemon.problem << std::endl;
+  Result<ContextResources> resources = ListContextResources(services.docker, context.name);
+  if (!resources.ok()) return resources.error();
+  if (Status removed = RemoveContextResources(services.docker, resources.value()); !removed.ok()) {
+    return removed.error();
+  }
+  return false;
+}
+
+struct WaitOutcome {
+  ConnectStep step = ConnectStep::kWait;
+  std::optional<DaemonStatus> last_status{};  // the last /status answer
+  std::string last_problem{};                 // why the last /status got no answer
+};
+
+ConnectObservation Observe(DaemonControl& control, const std::string& container,
+                           CliServices& services, std::string& problem) {
+  ConnectObservation observation;
+  Result<DaemonStatus> status = FetchDaemonStatus(control);
+  if (status.ok()) {
+    observation.status = status.value();
+    return observation;
+  }
+  problem = status.error().message;
+  // Not answering yet, or gone? Docker errors count as "still running": the timeout decides.
+  Result<std::optional<std::string>> state = services.docker.ContainerState(container);
+  observation.daemon_running = !state.ok() || state.value() == "running";
+  return observation;
+}
+
+WaitOutcome WaitUntilConnected(DaemonControl& control, const std::string& container,
+                               milliseconds timeout, ProgressLine& progress,
+                               CliServices& services) {
+  const SteadyTime start = services.clock.Now();
+  WaitOutcome outcome;
+  while (true) {
+    ConnectObservation observation = Observe(control, container, services, outcome.last_problem);
+    if (observation.status) outcome.last_status = observation.status;
+    auto elapsed = std::chrono::duration_cast<milliseconds>(services.clock.Now() - start);
+    outcome.step = NextConnectStep(observation, elapsed, timeout);
+    progress.Update(elapsed);
+    if (outcome.step != ConnectStep::kWait) return outcome;
+    services.clock.SleepFor(kPollInterval);
+  }
+}
+
+std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& context,
+                               const std::string& container, const Argv& run_argv,
+                               milliseconds timeout) {
+  const std::string manager = "the traffic-manager at " + context.manager;
+  const std::string waited = FormatSeconds(timeout);
+  if (outcome.step == ConnectStep::kRefused) {
+    return manager + " refused the daemon (" + outcome.last_status->error +
+           "); check that the secret file " + context.secret_file.string() +
+           " holds the traffic-manager's secret";
+  }
+  if (outcome.step == ConnectStep::kDaemonStopped) return StoppedDaemonMessage(container, run_argv);
+  if (!outcome.last_status) {
+    return "the daemon did not answer on its control API within " + waited + " (" +
+           outcome.last_problem + "); to see what it does, " + ForegroundHint(run_argv);
+  }
+  std::string error = outcome.last_status->error;
+  return "no connection to " + manager + " within " + waited + " (" +
+         (error.empty() ? "the daemon reported no error" : "last error: " + error) +
+         "); check that the traffic-manager runs and is published on that address, and that "
+         "containers on Docker's default bridge network can reach it; or give another address "
+         "with --manager HOST:PORT, or more time with --timeout SECONDS";
+}
+
+int StartAndWait(const Context& context, const Argv& run_argv, const ConnectCommand& command,
+                 SteadyTime command_start, const CliIo& io, CliServices& services) {
+  const std::string container = DaemonContainerName(context.name);
+  Result<std::string> id = services.docker.RunDetached(run_argv);
+  if (!id.ok()) {
+    return Fail(io, kCommand, "cannot start the daemon container: " + id.error().message);
+  }
+  StartedContainer started(services.docker, container, io.err);
+  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
+  if (!port.ok()) {
+    Result<std::optional<std::string>> state = services.docker.ContainerState(container);
+    bool stopped = state.ok() && state.value() != "running";
+    return Fail(io, kCommand,
+                stopped ? StoppedDaemonMessage(container, run_argv)
+                        : "cannot find the daemon's control port: " + port.error().message);
+  }
+  std::unique_ptr<DaemonControl> control = services.daemon_control(port.value());
+  ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
+  const milliseconds timeout = command.timeout;
+  WaitOutcome outcome = WaitUntilConnected(*control, container, timeout, progress, services);
+  if (outcome.step != ConnectStep::kReady) {
+    progress.Finish("failed");
+    return Fail(io, kCommand, WaitFailureMessage(outcome, context, container, run_argv, timeout));
+  }
+  progress.Finish("connected");
+  started.Keep();
+  auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
+  io.out << FormatConnected(*outcome.last_status, context.name, container, port.value(), took);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& services) {
+  const SteadyTime command_start = services.clock.Now();
+  Result<Context> loaded = LoadConnectContext(command, io);
+  if (!loaded.ok()) return Fail(io, kCommand, loaded.error().message);
+  const Context& context = loaded.value();
+  for (Status check : {CheckManagerReachableFromContainers(context), CheckSecretFile(context)}) {
+    if (!check.ok()) return Fail(io, kCommand, check.error().message);
+  }
+  Result<Argv> run_argv = DaemonRunCommand({.context_name = context.name,
+                                            .manager_address = context.manager,
+                                            .secret_file = context.secret_file});
+  if (!run_argv.ok()) return Fail(io, kCommand, run_argv.error().message);
+  Result<bool> reused =
+      ReuseOrClearExistingDaemon(context, DaemonContainerName(context.name), io, services);
+  if (!reused.ok()) return Fail(io, kCommand, reused.error().message);
+  if (reused.value()) return kExitOk;
+  Status images = EnsureImages(services.docker, services.image_builder,
+                               {std::string(kDaemonImage), std::string(kCurlImage)}, io.err);
+  if (!images.ok()) return Fail(io, kCommand, images.error().message);
+  return StartAndWait(context, run_argv.value(), command, command_start, io, services);
+}
+
+}  // namespace tp::cli

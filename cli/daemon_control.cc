@@ -1,0 +1,57 @@
+#include "cli/daemon_control.h"
+
+#include <httplib.h>
+
+#include <string>
+
+namespace tp::cli {
+namespace {
+
+constexpr char kLoopback[] = "127.0.0.1";
+
+std::string Where(uint16_t port, std::string_view method, std::string_view path) {
+  return std::string(method) + " " + std::string(path) + " on the daemon's control API (" +
+         kLoopback + ":" + std::to_string(port) + ")";
+}
+
+CliError NoAnswer(uint16_t port, std::string_view method, std::string_view path,
+                  httplib::Error error) {
+  return CliError{Where(port, method, path) + " got no answer: " + httplib::to_string(error)};
+}
+
+CliError BadStatus(uint16_t port, std::string_view method, std::string_view path,
+                   const httplib::Response& response) {
+  return CliError{Where(port, method, path) + " answered HTTP " + std::to_string(response.status) +
+                  ": " + response.body};
+}
+
+}  // namespace
+
+HttpDaemonControl::HttpDaemonControl(uint16_t port, std::chrono::milliseconds timeout)
+    : port_(port), client_(std::make_unique<httplib::Client>(kLoopback, port)) {
+  client_->set_connection_timeout(timeout);
+  client_->set_read_timeout(timeout);
+  client_->set_write_timeout(timeout);
+}
+
+HttpDaemonControl::~HttpDaemonControl() = default;
+
+Result<nlohmann::json> HttpDaemonControl::GetStatus() {
+  httplib::Result result = client_->Get("/status");
+  if (!result) return NoAnswer(port_, "GET", "/status", result.error());
+  if (result->status != 200) return BadStatus(port_, "GET", "/status", *result);
+  nlohmann::json body = nlohmann::json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return CliError{Where(port_, "GET", "/status") + " answered something that is not JSON"};
+  }
+  return body;
+}
+
+Status HttpDaemonControl::Quit() {
+  httplib::Result result = client_->Post("/quit");
+  if (!result) return NoAnswer(port_, "POST", "/quit", result.error());
+  if (result->status != 200) return BadStatus(port_, "POST", "/quit", *result);
+  return Ok{};
+}
+
+}  // namespace tp::cli

@@ -1,0 +1,87 @@
+// The daemon's GET /status answer as the CLI reads it, and the ways the CLI shows it. Pure.
+//
+// The daemon answers (daemon/control_api.h):
+//   {"connected":bool, "manager":"host:port", "subnets":[...],
+//    "dns":{"address":"ip:port","search":[...]}, "error":"...", "reconnects":N}
+//
+// `telepresence status` prints, when a daemon container runs (one "Key: value" per line; lines
+// in this order; "Last error" only when there is one):
+//   Connected: yes|no
+//   Context: default
+//   Daemon container: tp-default-cn
+//   Traffic-manager: 172.17.0.1:18081
+//   Cluster subnets: 10.213.0.0/24            ("none" when empty; several joined by ", ")
+//   DNS server: 172.17.0.2:53                 ("not started" when empty)
+//   DNS search domains: default.svc.cluster.local, svc.cluster.local, cluster.local
+//   Reconnects: 0
+//   Last error: ...
+// when there is no daemon container:
+//   Not connected (context default)
+//   Connected: no
+// and when the container exists but does not run (STATE: "exited", "created", ...):
+//   Not connected (context default): the daemon container tp-default-cn is STATE
+//   Connected: no
+// `status --output json` prints the daemon's JSON with "context" and "container" added, or
+//   {"connected":false,"context":"default","container":null}
+//   {"connected":false,"context":"default","container":"tp-default-cn","container_state":STATE}
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/result.h"
+
+namespace tp::cli {
+
+struct DaemonStatus {
+  bool connected = false;
+  std::string manager{};
+  std::vector<std::string> subnets{};
+  std::string dns_address{};  // empty until the daemon's DNS server runs
+  std::vector<std::string> dns_search{};
+  std::string error{};  // the daemon's last error; empty when none
+  uint64_t reconnects = 0;
+};
+
+// Reads the /status body. Missing fields keep their defaults (older or newer daemons); a body
+// that is not an object or a field of the wrong type is an error.
+Result<DaemonStatus> ParseDaemonStatus(const nlohmann::json& body);
+
+// Connected and serving DNS: what `connect` waits for, so that names resolve right after it.
+bool IsReady(const DaemonStatus& status);
+
+// What the daemon's last error says about the traffic-manager.
+enum class ManagerProblem {
+  kNone,
+  kRefused,      // the manager answered and refused us (wrong secret, bad greeting)
+  kUnreachable,  // no connection to the manager (nothing listens, no route, name unknown)
+  kOther,        // the tunnel broke, a timeout, ...
+};
+ManagerProblem ClassifyDaemonError(std::string_view error);
+
+// The text of `telepresence status` for a running daemon container (format above).
+std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
+                             std::string_view container);
+// The text when there is no daemon container.
+std::string FormatNotConnectedText(std::string_view context_name);
+
+// The text when the daemon container exists but is not running.
+std::string FormatContainerNotRunningText(std::string_view context_name, std::string_view container,
+                                          std::string_view state);
+
+// The daemon's body with "context" and "container" added.
+nlohmann::json StatusJson(nlohmann::json daemon_body, std::string_view context_name,
+                          std::string_view container);
+// {"connected":false,"context":...,"container":null}
+nlohmann::json NotConnectedJson(std::string_view context_name);
+
+nlohmann::json ContainerNotRunningJson(std::string_view context_name, std::string_view container,
+                                       std::string_view state);
+
+// "a, b" or "none".
+std::string JoinOrNone(const std::vector<std::string>& words);
+
+}  // namespace tp::cli

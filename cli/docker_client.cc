@@ -1,0 +1,94 @@
+#include "cli/docker_client.h"
+
+#include <algorithm>
+
+namespace tp::cli {
+namespace {
+
+// How many words of a failed command the message quotes (enough to say which call it was).
+constexpr size_t kQuotedWords = 4;
+
+std::string CommandSummary(const Argv& argv) {
+  Argv first_words(argv.begin(), argv.begin() + std::min(argv.size(), kQuotedWords));
+  return FormatArgvForDisplay(first_words) + (argv.size() > kQuotedWords ? " ..." : "");
+}
+
+bool DockerdUnreachable(std::string_view stderr_text) {
+  return stderr_text.find("Cannot connect to the Docker daemon") != std::string_view::npos ||
+         stderr_text.find("Is the docker daemon running") != std::string_view::npos;
+}
+
+std::string OneLine(std::string_view text) {
+  std::string line;
+  for (const std::string& part : OutputLines(text)) line += (line.empty() ? "" : " ") + part;
+  return line;
+}
+
+}  // namespace
+
+std::string DockerFailureMessage(const Argv& argv, ExitCode exit_code,
+                                 std::string_view stderr_text) {
+  std::string message = CommandSummary(argv) + " failed (exit " + std::to_string(exit_code) + ")";
+  std::string docker_says = OneLine(stderr_text);
+  if (!docker_says.empty()) message += ": " + docker_says;
+  if (DockerdUnreachable(stderr_text)) {
+    message += "; start dockerd (scripts/ensure-dockerd.sh does) and try again";
+  }
+  return message;
+}
+
+Result<std::string> DockerCli::Query(const Argv& argv, std::chrono::milliseconds timeout) {
+  Result<CapturedOutput> result = RunCaptured(argv, timeout);
+  if (!result.ok()) return CliError{result.error().message + "; is Docker installed and running?"};
+  const CapturedOutput& output = result.value();
+  if (output.exit_code != 0) {
+    return CliError{DockerFailureMessage(argv, output.exit_code, output.err)};
+  }
+  return output.out;
+}
+
+Result<std::optional<std::string>> DockerCli::ContainerState(const std::string& container) {
+  Result<std::string> output = Query(ContainerStateCommand(container), query_timeout_);
+  if (!output.ok()) return output.error();
+  return ParseContainerState(output.value());
+}
+
+Result<bool> DockerCli::ImageExists(const std::string& image) {
+  Result<std::string> output = Query(ImageIdCommand(image), query_timeout_);
+  if (!output.ok()) return output.error();
+  return !OutputLines(output.value()).empty();
+}
+
+Result<std::string> DockerCli::RunDetached(const Argv& argv) {
+  Result<std::string> output = Query(argv, run_timeout_);
+  if (!output.ok()) return output.error();
+  std::vector<std::string> lines = OutputLines(output.value());
+  return lines.empty() ? std::string() : lines.back();
+}
+
+Result<uint16_t> DockerCli::PublishedPort(const std::string& container, uint16_t container_port) {
+  Result<std::string> output =
+      Query(PublishedPortCommand(container, container_port), query_timeout_);
+  if (!output.ok()) return output.error();
+  return ParsePublishedPort(output.value());
+}
+
+Result<std::vector<std::string>> DockerCli::ListLabelled(DockerResource kind,
+                                                         const std::string& label) {
+  Result<std::string> output = Query(ListLabelledCommand(kind, label), query_timeout_);
+  if (!output.ok()) return output.error();
+  return OutputLines(output.value());
+}
+
+Status DockerCli::Remove(DockerResource kind, const std::vector<std::string>& names) {
+  if (names.empty()) return Ok{};
+  Result<std::string> output = Query(RemoveCommand(kind, names), query_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Result<ExitCode> DockerCli::RunAttached(const Argv& argv) {
+  return tp::cli::RunAttached(argv, ChildStreams::kInherited);
+}
+
+}  // namespace tp::cli

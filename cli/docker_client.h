@@ -1,0 +1,71 @@
+// What the CLI asks of Docker, as an interface (DockerApi) so that the commands can be tested with
+// a fake, and its implementation DockerCli, which runs the `docker` CLI (argv from
+// docker_command.h, never a shell) with a timeout per call. Errors are sentences that quote
+// Docker's own message and, when dockerd does not answer, say how to start it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/docker_command.h"
+#include "cli/process.h"
+#include "cli/result.h"
+
+namespace tp::cli {
+
+class DockerApi {
+ public:
+  virtual ~DockerApi() = default;
+
+  // The container's state ("running", "exited", "created", ...); nullopt when it does not exist.
+  virtual Result<std::optional<std::string>> ContainerState(const std::string& container) = 0;
+  virtual Result<bool> ImageExists(const std::string& image) = 0;
+  // Runs a `docker run -d ...` argv; returns the new container's id.
+  virtual Result<std::string> RunDetached(const Argv& argv) = 0;
+  // The host port that `container_port`/tcp of the container is published on.
+  virtual Result<uint16_t> PublishedPort(const std::string& container, uint16_t container_port) = 0;
+  // The names of the objects of that kind carrying the label ("key=value").
+  virtual Result<std::vector<std::string>> ListLabelled(DockerResource kind,
+                                                        const std::string& label) = 0;
+  // Removes them (containers by force). Removing nothing succeeds.
+  virtual Status Remove(DockerResource kind, const std::vector<std::string>& names) = 0;
+  // Runs a `docker run ...` argv in the foreground with this process's streams; its exit code.
+  virtual Result<ExitCode> RunAttached(const Argv& argv) = 0;
+};
+
+// DockerApi over the `docker` executable found in PATH.
+class DockerCli : public DockerApi {
+ public:
+  // `query_timeout` bounds each short call (ps, port, rm, ...); `run_timeout` bounds `docker run
+  // -d` (which may have to create the container's file system).
+  explicit DockerCli(std::chrono::milliseconds query_timeout = std::chrono::seconds(30),
+                     std::chrono::milliseconds run_timeout = std::chrono::seconds(60))
+      : query_timeout_(query_timeout), run_timeout_(run_timeout) {}
+
+  Result<std::optional<std::string>> ContainerState(const std::string& container) override;
+  Result<bool> ImageExists(const std::string& image) override;
+  Result<std::string> RunDetached(const Argv& argv) override;
+  Result<uint16_t> PublishedPort(const std::string& container, uint16_t container_port) override;
+  Result<std::vector<std::string>> ListLabelled(DockerResource kind,
+                                                const std::string& label) override;
+  Status Remove(DockerResource kind, const std::vector<std::string>& names) override;
+  Result<ExitCode> RunAttached(const Argv& argv) override;
+
+ private:
+  // Runs argv; its stdout when it exits 0, else an error quoting its stderr.
+  Result<std::string> Query(const Argv& argv, std::chrono::milliseconds timeout);
+
+  const std::chrono::milliseconds query_timeout_;
+  const std::chrono::milliseconds run_timeout_;
+};
+
+// The sentence for a docker command that failed: the command (first words), docker's message,
+// and a hint when dockerd is not reachable. Pure; exposed for tests.
+std::string DockerFailureMessage(const Argv& argv, ExitCode exit_code,
+                                 std::string_view stderr_text);
+
+}  // namespace tp::cli

@@ -1,0 +1,33 @@
+// What every command runs with: the process's streams and environment (CliIo), and the outside
+// world it acts on (CliServices: Docker, the daemon's control API, the image builder, time).
+// main wires the real ones; tests give fakes, so that every command runs in-process.
+#pragma once
+
+#include <ostream>
+
+#include "cli/clock.h"
+#include "cli/context.h"
+#include "cli/daemon_control.h"
+#include "cli/docker_client.h"
+#include "cli/images.h"
+
+namespace tp::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the command could not do its job; the message says why
+inline constexpr int kExitUsage = 2;    // bad arguments; the message says what to do
+
+struct CliIo {
+  std::ostream& out;
+  std::ostream& err;
+  EnvironmentLookup environment;
+};
+
+struct CliServices {
+  DockerApi& docker;
+  DaemonControlFactory daemon_control;  // for the control API published on 127.0.0.1:port
+  ImageBuilder& image_builder;
+  Clock& clock;
+};
+
+}  // namespace tp::cli

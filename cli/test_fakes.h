@@ -1,0 +1,152 @@
+// Test doubles for the CLI's services: a Docker that keeps containers, images and labelled
+// objects in maps, a daemon control API that answers from a script, an image builder that
+// records what it was asked, and a clock that advances only when slept on (or by hand).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/services.h"
+
+namespace tp::cli::testing {
+
+class FakeClock : public Clock {
+ public:
+  SteadyTime Now() override { return now_; }
+  void SleepFor(std::chrono::milliseconds duration) override { now_ += duration; }
+  void Advance(std::chrono::milliseconds duration) { now_ += duration; }
+
+ private:
+  SteadyTime now_{};
+};
+
+class FakeDocker : public DockerApi {
+ public:
+  struct Container {
+    std::string state = "running";
+    std::string label{};  // "tp.daemon=<ctx>", or empty
+  };
+
+  std::map<std::string, Container> containers;
+  std::set<std::string> images{std::string(kDaemonImage), std::string(kCurlImage)};
+  std::map<std::string, std::vector<std::string>> labelled_networks;  // by label
+  uint16_t published_port = 49153;
+  ExitCode attached_exit_code = 0;
+  // What `docker run -d` does besides recording the argv; by default the container runs.
+  std::function<void(FakeDocker&, const Argv&)> on_run_detached = [](FakeDocker& docker,
+                                                                     const Argv& argv) {
+    docker.containers[NameIn(argv)] = {"running", LabelIn(argv)};
+  };
+  std::optional<std::string> fail_everything;  // docker itself fails (dockerd down)
+
+  std::vector<Argv> run_detached;
+  std::vector<Argv> run_attached;
+  std::vector<std::string> removed;  // containers, networks and volumes, in order
+
+  Result<std::optional<std::string>> ContainerState(const std::string& container) override {
+    if (fail_everything) return CliError{*fail_everything};
+    auto found = containers.find(container);
+    if (found == containers.end()) return std::optional<std::string>();
+    return std::optional<std::string>(found->second.state);
+  }
+  Result<bool> ImageExists(const std::string& image) override {
+    if (fail_everything) return CliError{*fail_everything};
+    return images.contains(image);
+  }
+  Result<std::string> RunDetached(const Argv& argv) override {
+    if (fail_everything) return CliError{*fail_everything};
+    run_detached.push_back(argv);
+    on_run_detached(*this, argv);
+    return std::string("0123456789ab");
+  }
+  Result<uint16_t> PublishedPort(const std::string& container, uint16_t) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (!containers.contains(container)) return CliError{"No such container: " + container};
+    return published_port;
+  }
+  Result<std::vector<std::string>> ListLabelled(DockerResource kind,
+                                                const std::string& label) override {
+    if (fail_everything) return CliError{*fail_everything};
+    std::vector<std::string> names;
+    if (kind == DockerResource::kContainer) {
+      for (const auto& [name, container] : containers) {
+        if (container.label == label) names.push_back(name);
+      }
+    } else if (kind == DockerResource::kNetwork && labelled_networks.contains(label)) {
+      names = labelled_networks[label];
+    }
+    return names;
+  }
+  Status Remove(DockerResource kind, const std::vector<std::string>& names) override {
+    if (fail_everything) return CliError{*fail_everything};
+    for (const std::string& name : names) {
+      removed.push_back(name);
+      if (kind == DockerResource::kContainer) containers.erase(name);
+      if (kind == DockerResource::kNetwork) labelled_networks.clear();
+    }
+    return Ok{};
+  }
+  Result<ExitCode> RunAttached(const Argv& argv) override {
+    run_attached.push_back(argv);
+    return attached_exit_code;
+  }
+
+  static std::string ValueAfter(const Argv& argv, std::string_view flag) {
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] == flag) return argv[i + 1];
+    }
+    return "";
+  }
+  static std::string NameIn(const Argv& argv) { return ValueAfter(argv, "--name"); }
+  static std::string LabelIn(const Argv& argv) { return ValueAfter(argv, "--label"); }
+};
+
+// Answers GET /status with what `status` returns for the n-th call (from 0).
+class FakeDaemonControl : public DaemonControl {
+ public:
+  using StatusScript = std::function<Result<nlohmann::json>(int call)>;
+  FakeDaemonControl(StatusScript status, std::function<Status()> quit)
+      : status_(std::move(status)), quit_(std::move(quit)) {}
+
+  Result<nlohmann::json> GetStatus() override { return status_(calls_++); }
+  Status Quit() override { return quit_(); }
+
+ private:
+  StatusScript status_;
+  std::function<Status()> quit_;
+  int calls_ = 0;
+};
+
+class FakeImageBuilder : public ImageBuilder {
+ public:
+  std::vector<std::vector<std::string>> builds;
+  std::function<Status(const std::vector<std::string>&)> build = [](const auto&) {
+    return Status(Ok{});
+  };
+
+  Status Build(const std::vector<std::string>& images) override {
+    builds.push_back(images);
+    return build(images);
+  }
+};
+
+// A /status body.
+inline nlohmann::json StatusBody(bool connected, const std::string& error = "",
+                                 const std::string& dns_address = "172.17.0.2:53",
+                                 const std::string& manager = "172.17.0.1:18081") {
+  return {{"connected", connected},
+          {"manager", manager},
+          {"subnets", connected ? nlohmann::json{"10.213.0.0/24"} : nlohmann::json::array()},
+          {"dns",
+           {{"address", connected ? dns_address : ""},
+            {"search", connected ? nlohmann::json{"default.svc.cluster.local", "cluster.local"}
+                                 : nlohmann::json::array()}}},
+          {"error", error},
+          {"reconnects", 0}};
+}
+
+}  // namespace tp::cli::testing

@@ -1,0 +1,61 @@
+// CaptureTable is the nftables half of transparent capture, in the network namespace of the
+// thread that installs it:
+//
+//   table ip NAME {
+//     set cluster_subnets { type ipv4_addr; flags interval; elements = { ... } }
+//     chain prerouting { type filter hook prerouting priority mangle; policy accept;
+//       TCP and UDP to @cluster_subnets: tproxy to :PORT, meta mark set MARK, accept }
+//     chain output { type route hook output priority mangle; policy accept;
+//       TCP and UDP to @cluster_subnets: meta mark set MARK }
+//   }
+//
+// Locally generated packets get the mark on output, which (with PolicyRouting) reroutes them to
+// lo, where prerouting hands them to the transparent sockets on PORT. Install() replaces a table
+// of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the set's
+// elements atomically; the destructor deletes the table, from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/ipv4.h"
+#include "daemon/nft_context.h"
+
+namespace tp::daemon {
+
+struct CaptureTableOptions {
+  std::string table_name = "telepresence";  // [a-z0-9_], at most 32 characters
+  uint16_t port = 15001;                    // where the transparent sockets listen
+  uint32_t mark = 0x7470;
+};
+
+class CaptureTable {
+ public:
+  // nullptr with `error` set when the options are invalid or nftables refuses the table.
+  static std::unique_ptr<CaptureTable> Install(const CaptureTableOptions& options,
+                                               const std::vector<Ipv4Cidr>& networks,
+                                               std::string& error);
+  ~CaptureTable();
+  CaptureTable(const CaptureTable&) = delete;
+  CaptureTable& operator=(const CaptureTable&) = delete;
+
+  // The set holds exactly `networks` afterwards, or (false, `error` set) nothing changed.
+  // `networks` must not overlap (SelectCaptureSubnets gives such a list). Thread-safe.
+  bool ReplaceSubnets(const std::vector<Ipv4Cidr>& networks, std::string& error);
+
+ private:
+  CaptureTable(const CaptureTableOptions& options, std::unique_ptr<NftContext> nft)
+      : options_(options), nft_(std::move(nft)) {}
+
+  const CaptureTableOptions options_;
+  std::mutex mutex_;
+  const std::unique_ptr<NftContext> nft_;  // guarded by mutex_
+};
+
+// The name of the set in the table, for readers of `list table`.
+inline constexpr char kCaptureSetName[] = "cluster_subnets";
+
+}  // namespace tp::daemon

@@ -1,0 +1,116 @@
+#include "daemon/capture_test_peers.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <vector>
+
+namespace tp::daemon::testing {
+namespace {
+
+constexpr int kPollSliceMs = 50;
+
+// A socket of `type` bound to `address`:0; invalid on failure. `port` gets the bound port.
+UniqueFd BindAny(int type, const std::string& address, uint16_t& port) {
+  UniqueFd socket(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+  sockaddr_in bound{};
+  bound.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) return {};
+  socklen_t length = sizeof bound;
+  if (::bind(socket.Get(), reinterpret_cast<sockaddr*>(&bound), sizeof bound) != 0 ||
+      ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    return {};
+  }
+  if (type == SOCK_STREAM && ::listen(socket.Get(), 64) != 0) return {};
+  port = ntohs(bound.sin_port);
+  return socket;
+}
+
+}  // namespace
+
+TcpEchoServer::TcpEchoServer(const std::string& address) {
+  listener_ = BindAny(SOCK_STREAM, address, port_);
+  if (!listener_.Valid()) {
+    port_ = 0;
+    return;
+  }
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+}
+
+TcpEchoServer::~TcpEchoServer() {
+  stopping_ = true;
+  if (acceptor_.joinable()) acceptor_.join();
+  std::lock_guard lock(mutex_);
+  for (const UniqueFd& socket : sockets_) ::shutdown(socket.Get(), SHUT_RDWR);
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void TcpEchoServer::AcceptLoop() {
+  while (!stopping_) {
+    pollfd waiter{listener_.Get(), POLLIN, 0};
+    if (::poll(&waiter, 1, kPollSliceMs) <= 0) continue;
+    UniqueFd socket(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!socket.Valid()) continue;
+    ++connections_;
+    std::lock_guard lock(mutex_);
+    const int raw = socket.Get();
+    sockets_.push_back(std::move(socket));
+    threads_.emplace_back([raw] { Echo(raw); });
+  }
+}
+
+void TcpEchoServer::Echo(int socket) {
+  std::vector<char> buffer(256 * 1024);
+  bool first = true;
+  while (true) {
+    const ssize_t got = ::recv(socket, buffer.data(), buffer.size(), 0);
+    if (got == 0) {
+      ::shutdown(socket, SHUT_WR);
+      return;
+    }
+    if (got < 0) return;
+    if (first && std::string_view(buffer.data(), static_cast<size_t>(got)).starts_with("RESET")) {
+      // Disconnecting with AF_UNSPEC sends an RST now; the fd stays the owner's to close.
+      sockaddr unspecified{};
+      unspecified.sa_family = AF_UNSPEC;
+      ::connect(socket, &unspecified, sizeof unspecified);
+      return;
+    }
+    first = false;
+    if (::send(socket, buffer.data(), static_cast<size_t>(got), MSG_NOSIGNAL) != got) return;
+  }
+}
+
+UdpEchoResponder::UdpEchoResponder(const std::string& address) {
+  socket_ = BindAny(SOCK_DGRAM, address, port_);
+  if (!socket_.Valid()) {
+    port_ = 0;
+    return;
+  }
+  thread_ = std::thread([this] { Serve(); });
+}
+
+UdpEchoResponder::~UdpEchoResponder() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void UdpEchoResponder::Serve() {
+  std::vector<char> buffer(65536);
+  while (!stopping_) {
+    pollfd waiter{socket_.Get(), POLLIN, 0};
+    if (::poll(&waiter, 1, kPollSliceMs) <= 0) continue;
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    const ssize_t got = ::recvfrom(socket_.Get(), buffer.data(), buffer.size(), 0,
+                                   reinterpret_cast<sockaddr*>(&peer), &length);
+    if (got < 0) continue;
+    const std::string reply = "echo:" + std::string(buffer.data(), static_cast<size_t>(got));
+    ::sendto(socket_.Get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+             length);
+  }
+}
+
+}  // namespace tp::daemon::testing

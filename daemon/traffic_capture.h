@@ -1,0 +1,58 @@
+// TrafficCapture sends the TCP and UDP traffic of the current network namespace that goes to the
+// cluster's subnets (locally generated, or routed through this namespace) to transparent sockets
+// on one port (see TransparentProxy), using the kernel's own stack: an nftables TPROXY table
+// (CaptureTable) plus policy routing for its mark (PolicyRouting). RAII: installed by Install(),
+// removed by the destructor; leftovers of an earlier, crashed run are replaced on install.
+// Only IPv4 is captured. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/capture_table.h"
+#include "daemon/policy_routing.h"
+
+namespace tp::daemon {
+
+struct TrafficCaptureOptions {
+  uint16_t port = 15001;
+  uint32_t mark = 0x7470;
+  uint32_t routing_table = 7470;
+  uint32_t rule_priority = 7470;
+  std::string table_name = "telepresence";
+};
+
+class TrafficCapture {
+ public:
+  // Captures traffic to `cidrs` (entries that cannot be captured are skipped with a log line,
+  // see SelectCaptureSubnets). nullptr with `error` set when the routing or the table cannot be
+  // installed; nothing is left behind then.
+  static std::unique_ptr<TrafficCapture> Install(const TrafficCaptureOptions& options,
+                                                 const std::vector<std::string>& cidrs,
+                                                 std::string& error);
+  ~TrafficCapture();
+  TrafficCapture(const TrafficCapture&) = delete;
+  TrafficCapture& operator=(const TrafficCapture&) = delete;
+
+  // Captures exactly `cidrs` from now on (one atomic change of the set). On failure the previous
+  // subnets stay captured and `error` says why.
+  bool UpdateSubnets(const std::vector<std::string>& cidrs, std::string& error);
+  // The captured networks, as CIDR texts, sorted.
+  std::vector<std::string> Subnets() const;
+  uint16_t Port() const { return port_; }
+
+ private:
+  TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> routing,
+                 std::unique_ptr<CaptureTable> table, std::vector<Ipv4Cidr> networks);
+
+  const uint16_t port_;
+  // Destroyed in reverse order: the table goes first, so no packet is marked without a route.
+  const std::unique_ptr<PolicyRouting> routing_;
+  const std::unique_ptr<CaptureTable> table_;
+  mutable std::mutex mutex_;
+  std::vector<Ipv4Cidr> networks_;  // guarded by mutex_
+};
+
+}  // namespace tp::daemon

@@ -1,0 +1,174 @@
+// TrafficCapture in a fresh network namespace: the table, the rule and the route exist while it
+// lives and are gone after, leftovers of a crashed run are replaced, subnet updates take effect.
+// Everything is read back independently (libnftables `list table`, libnl dumps).
+#include "daemon/traffic_capture.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/capture_test_network.h"
+#include "daemon/nft_context.h"
+
+namespace tp::daemon {
+namespace {
+
+using testing::CountLocalDefaultRoutes;
+using testing::CountMarkRules;
+using testing::ListNftTable;
+using testing::TestNetworkNamespace;
+
+constexpr uint32_t kMark = 0x7470;
+constexpr uint32_t kTable = 7470;
+constexpr uint32_t kPriority = 7470;
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class TrafficCaptureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    network_ = TestNetworkNamespace::Create(error);
+    if (!network_) {
+      GTEST_SKIP() << "\n*** CAPTURE NOT TESTED: this machine cannot create a network namespace ("
+                   << error << "). Run the tests as root on Linux. ***\n";
+    }
+  }
+
+  // Runs `body` inside the test's namespace.
+  void InNamespace(const std::function<void()>& body) { ASSERT_TRUE(network_->Run(body)); }
+
+  static TrafficCaptureOptions Options() {
+    TrafficCaptureOptions options;
+    options.port = 15001;
+    options.mark = kMark;
+    options.routing_table = kTable;
+    options.rule_priority = kPriority;
+    return options;
+  }
+
+  std::unique_ptr<TestNetworkNamespace> network_;
+};
+
+TEST_F(TrafficCaptureTest, InstallsTableRuleAndRouteAndRemovesThemAll) {
+  InNamespace([] {
+    std::string error;
+    auto capture = TrafficCapture::Install(Options(), {"10.201.0.0/24", "fd00::/64"}, error);
+    ASSERT_TRUE(capture) << error;
+    EXPECT_EQ(capture->Subnets(), std::vector<std::string>{"10.201.0.0/24"});
+
+    const std::string table = ListNftTable("telepresence");
+    EXPECT_TRUE(Has(table, "set cluster_subnets")) << table;
+    EXPECT_TRUE(Has(table, "10.201.0.0/24")) << table;
+    EXPECT_TRUE(Has(table, "hook prerouting")) << table;
+    EXPECT_TRUE(Has(table, "hook output")) << table;
+    EXPECT_TRUE(Has(table, "meta l4proto 6 tproxy to :15001 meta mark set 0x00007470 accept"))
+        << table;
+    EXPECT_TRUE(Has(table, "meta l4proto 17 tproxy to :15001 meta mark set 0x00007470 accept"))
+        << table;
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 1);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 1);
+
+    capture.reset();
+    EXPECT_EQ(ListNftTable("telepresence"), "");
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+  });
+}
+
+TEST_F(TrafficCaptureTest, ReplacesTheLeftoversOfACrashedRun) {
+  InNamespace([] {
+    std::string error;
+    auto nft = NftContext::Create(error);
+    ASSERT_TRUE(nft) << error;
+    const NftResult stale = nft->Run(
+        "table ip telepresence {\n chain stale {\n type filter hook input priority 0;\n }\n}\n");
+    ASSERT_TRUE(stale.ok) << stale.error;
+    ASSERT_EQ(testing::AddLeftoverMarkRouting(kMark, kTable, kPriority), "");
+    ASSERT_EQ(testing::AddLeftoverMarkRouting(kMark, kTable, kPriority), "");  // even twice
+    ASSERT_EQ(CountMarkRules(kMark, kTable), 2);
+
+    auto capture = TrafficCapture::Install(Options(), {"10.201.0.0/24"}, error);
+    ASSERT_TRUE(capture) << error;
+    const std::string table = ListNftTable("telepresence");
+    EXPECT_FALSE(Has(table, "stale")) << table;
+    EXPECT_TRUE(Has(table, "10.201.0.0/24")) << table;
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 1);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 1);
+
+    capture.reset();
+    EXPECT_EQ(ListNftTable("telepresence"), "");
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+  });
+}
+
+TEST_F(TrafficCaptureTest, UpdateSubnetsReplacesTheSet) {
+  InNamespace([] {
+    std::string error;
+    auto capture = TrafficCapture::Install(Options(), {"10.201.0.0/24"}, error);
+    ASSERT_TRUE(capture) << error;
+
+    ASSERT_TRUE(capture->UpdateSubnets({"10.202.0.0/16", "10.201.0.0/24", "10.202.3.0/24"}, error))
+        << error;
+    EXPECT_EQ(capture->Subnets(), (std::vector<std::string>{"10.201.0.0/24", "10.202.0.0/16"}));
+    std::string table = ListNftTable("telepresence");
+    EXPECT_TRUE(Has(table, "10.201.0.0/24")) << table;
+    EXPECT_TRUE(Has(table, "10.202.0.0/16")) << table;
+
+    ASSERT_TRUE(capture->UpdateSubnets({"10.203.0.0/16", "not-a-cidr"}, error)) << error;
+    table = ListNftTable("telepresence");
+    EXPECT_FALSE(Has(table, "10.201.0.0/24")) << table;
+    EXPECT_FALSE(Has(table, "10.202.0.0/16")) << table;
+    EXPECT_TRUE(Has(table, "10.203.0.0/16")) << table;
+
+    ASSERT_TRUE(capture->UpdateSubnets({}, error)) << error;
+    EXPECT_TRUE(capture->Subnets().empty());
+    table = ListNftTable("telepresence");
+    EXPECT_FALSE(Has(table, "elements")) << table;
+    EXPECT_TRUE(Has(table, "hook prerouting")) << table;  // still installed, capturing nothing
+  });
+}
+
+TEST_F(TrafficCaptureTest, InstallsWithNoSubnetYet) {
+  InNamespace([] {
+    std::string error;
+    auto capture = TrafficCapture::Install(Options(), {}, error);
+    ASSERT_TRUE(capture) << error;
+    EXPECT_TRUE(capture->Subnets().empty());
+    EXPECT_TRUE(Has(ListNftTable("telepresence"), "hook output"));
+    ASSERT_TRUE(capture->UpdateSubnets({"10.201.0.0/24"}, error)) << error;
+    EXPECT_TRUE(Has(ListNftTable("telepresence"), "10.201.0.0/24"));
+  });
+}
+
+TEST_F(TrafficCaptureTest, AFailedInstallLeavesNothingBehind) {
+  InNamespace([] {
+    TrafficCaptureOptions options = Options();
+    options.table_name = "bad name";
+    std::string error;
+    EXPECT_FALSE(TrafficCapture::Install(options, {"10.201.0.0/24"}, error));
+    EXPECT_NE(error, "");
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+  });
+}
+
+TEST_F(TrafficCaptureTest, StaysInTheNamespaceItWasInstalledIn) {
+  std::unique_ptr<TrafficCapture> capture;
+  InNamespace([&] {
+    std::string error;
+    capture = TrafficCapture::Install(Options(), {"10.201.0.0/24"}, error);
+    ASSERT_TRUE(capture) << error;
+  });
+  ASSERT_TRUE(capture);
+  capture.reset();  // from a thread of another namespace: still removes its own
+  InNamespace([] {
+    EXPECT_EQ(ListNftTable("telepresence"), "");
+    EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+  });
+}
+
+}  // namespace
+}  // namespace tp::daemon

@@ -1,0 +1,307 @@
+#include "daemon/transparent_proxy.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "daemon/captured_tcp_relay.h"
+
+namespace tp::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kListenBacklog = 1024;
+constexpr size_t kMaxDatagramBytes = 65535;
+// Datagrams read per wake-up before the receiver looks at the clock and the stop event again.
+constexpr int kDatagramBurst = 64;
+constexpr std::chrono::milliseconds kIdleSweepInterval{1000};
+// A datagram waits at most this long for room in the tunnel's queue; then it is dropped.
+constexpr std::chrono::milliseconds kDatagramQueueTimeout{50};
+constexpr uint32_t kLoopbackNetwork = 0x7f000000;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool SetFlag(int socket, int level, int name) {
+  const int yes = 1;
+  return ::setsockopt(socket, level, name, &yes, sizeof yes) == 0;
+}
+
+bool IsLoopback(const Ipv4Endpoint& endpoint) {
+  return Ipv4Cidr{kLoopbackNetwork, 8}.Contains(endpoint.address);
+}
+
+// A transparent socket of `type` bound to 0.0.0.0:port; invalid with `error` set on failure.
+UniqueFd BindTransparent(int type, uint16_t port, std::string& error) {
+  UniqueFd socket(::socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket.Valid()) {
+    error = Errno("socket");
+    return {};
+  }
+  if (!SetFlag(socket.Get(), SOL_IP, IP_TRANSPARENT)) {
+    error = Errno("IP_TRANSPARENT (needs NET_ADMIN)");
+    return {};
+  }
+  const bool stream = type == SOCK_STREAM;
+  if ((stream && !SetFlag(socket.Get(), SOL_SOCKET, SO_REUSEADDR)) ||
+      (!stream && !SetFlag(socket.Get(), SOL_IP, IP_RECVORIGDSTADDR))) {
+    error = Errno("setsockopt");
+    return {};
+  }
+  const sockaddr_in address = Ipv4Endpoint{INADDR_ANY, port}.ToSockaddr();
+  if (::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    error =
+        Errno(std::string("bind ") + (stream ? "TCP" : "UDP") + " 0.0.0.0:" + std::to_string(port));
+    return {};
+  }
+  if (stream && ::listen(socket.Get(), kListenBacklog) != 0) {
+    error = Errno("listen");
+    return {};
+  }
+  return socket;
+}
+
+std::optional<Ipv4Endpoint> LocalEndpoint(int socket) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      address.sin_family != AF_INET) {
+    return std::nullopt;
+  }
+  return Ipv4Endpoint::FromSockaddr(address);
+}
+
+std::optional<Ipv4Endpoint> PeerEndpoint(int socket) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      address.sin_family != AF_INET) {
+    return std::nullopt;
+  }
+  return Ipv4Endpoint::FromSockaddr(address);
+}
+
+// One datagram as recvmsg gave it: who sent it, where it was going, and its length.
+struct ReceivedDatagram {
+  Ipv4Endpoint client;
+  std::optional<Ipv4Endpoint> destination;  // from IP_ORIGDSTADDR
+  size_t length = 0;
+};
+
+// Reads one datagram into `buffer`; nullopt when none is waiting (or on error).
+std::optional<ReceivedDatagram> ReceiveDatagram(int socket, std::vector<uint8_t>& buffer) {
+  sockaddr_in client{};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sockaddr_in))];
+  iovec data{buffer.data(), buffer.size()};
+  msghdr message{};
+  message.msg_name = &client;
+  message.msg_namelen = sizeof client;
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t got = ::recvmsg(socket, &message, MSG_DONTWAIT);
+  if (got < 0) return std::nullopt;
+  ReceivedDatagram datagram{Ipv4Endpoint::FromSockaddr(client), std::nullopt,
+                            static_cast<size_t>(got)};
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_IP || header->cmsg_type != IP_ORIGDSTADDR) continue;
+    sockaddr_in destination{};
+    std::memcpy(&destination, CMSG_DATA(header), sizeof destination);
+    datagram.destination = Ipv4Endpoint::FromSockaddr(destination);
+  }
+  return datagram;
+}
+
+}  // namespace
+
+std::unique_ptr<TransparentProxy> TransparentProxy::Start(const TransparentProxyOptions& options,
+                                                          TunnelSource tunnel, std::string& error) {
+  UniqueFd tcp_listener = BindTransparent(SOCK_STREAM, options.port, error);
+  if (!tcp_listener.Valid()) return nullptr;
+  const std::optional<Ipv4Endpoint> bound = LocalEndpoint(tcp_listener.Get());
+  if (!bound) {
+    error = Errno("getsockname");
+    return nullptr;
+  }
+  UniqueFd udp_socket = BindTransparent(SOCK_DGRAM, bound->port, error);
+  if (!udp_socket.Valid()) return nullptr;
+  std::unique_ptr<TransparentProxy> proxy(new TransparentProxy(
+      options, std::move(tunnel), std::move(tcp_listener), std::move(udp_socket), bound->port));
+  if (!proxy->stop_.Valid()) {
+    error = Errno("eventfd");
+    return nullptr;
+  }
+  proxy->acceptor_ = std::thread([raw = proxy.get()] { raw->AcceptLoop(); });
+  proxy->receiver_ = std::thread([raw = proxy.get()] { raw->ReceiveLoop(); });
+  return proxy;
+}
+
+TransparentProxy::TransparentProxy(const TransparentProxyOptions& options, TunnelSource tunnel,
+                                   UniqueFd tcp_listener, UniqueFd udp_socket, uint16_t port)
+    : options_(options),
+      tunnel_(std::move(tunnel)),
+      tcp_listener_(std::move(tcp_listener)),
+      udp_socket_(std::move(udp_socket)),
+      port_(port),
+      udp_flows_(options.udp) {}
+
+TransparentProxy::~TransparentProxy() { Stop(); }
+
+void TransparentProxy::Stop() {
+  stop_.Trigger();
+  if (acceptor_.joinable()) acceptor_.join();
+  if (receiver_.joinable()) receiver_.join();
+  std::list<Connection> connections;
+  {
+    std::lock_guard lock(connections_mutex_);
+    connections.swap(connections_);
+  }
+  for (Connection& connection : connections) connection.thread.join();
+}
+
+TransparentProxyCounters TransparentProxy::Counters() const {
+  return {tcp_accepted_.load(), tcp_refused_.load(), udp_datagrams_.load(),
+          udp_dropped_.load(),  udp_replies_.load(), udp_flows_.Size()};
+}
+
+void TransparentProxy::DeliverUdpReply(uint32_t flow_id, const tunnel::UdpReply& reply) {
+  if (udp_flows_.SendReply(flow_id, reply.bytes)) ++udp_replies_;
+}
+
+void TransparentProxy::AcceptLoop() {
+  while (!stop_.Triggered()) {
+    pollfd waiters[] = {{tcp_listener_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
+    if (::poll(waiters, 2, -1) <= 0 || waiters[1].revents != 0) continue;
+    UniqueFd client(::accept4(tcp_listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client.Valid()) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+        spdlog::warn("capture: accept: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    ++tcp_accepted_;
+    if (ReapConnections() >= options_.max_tcp_connections) {
+      spdlog::warn("capture: {} TCP connections are relayed already; connection reset",
+                   options_.max_tcp_connections);
+      ++tcp_refused_;
+      ResetAndClose(std::move(client));
+      continue;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    auto owned = std::make_shared<UniqueFd>(std::move(client));
+    std::lock_guard lock(connections_mutex_);
+    connections_.push_back({std::thread([this, owned, done] {
+                              ServeConnection(std::move(*owned));
+                              done->store(true);
+                            }),
+                            done});
+  }
+}
+
+size_t TransparentProxy::ReapConnections() {
+  std::list<Connection> ended;
+  size_t running = 0;
+  {
+    std::lock_guard lock(connections_mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      const auto next = std::next(it);
+      if (it->done->load()) {
+        ended.splice(ended.end(), connections_, it);
+      } else {
+        ++running;
+      }
+      it = next;
+    }
+  }
+  for (Connection& connection : ended) connection.thread.join();
+  return running;
+}
+
+void TransparentProxy::ServeConnection(UniqueFd client) {
+  const std::optional<Ipv4Endpoint> destination = LocalEndpoint(client.Get());
+  const std::optional<Ipv4Endpoint> peer = PeerEndpoint(client.Get());
+  const std::string route =
+      (peer ? peer->Text() : "?") + " -> " + (destination ? destination->Text() : "?");
+  const auto refuse = [&](const std::string& reason) {
+    spdlog::warn("capture: TCP {}: {}; connection reset", route, reason);
+    ++tcp_refused_;
+    ResetAndClose(std::move(client));
+  };
+  if (!destination || IsLoopback(*destination)) return refuse("not a captured connection");
+  const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
+  if (!tunnel) return refuse("no tunnel to the traffic-manager");
+  SetFlag(client.Get(), IPPROTO_TCP, TCP_NODELAY);
+  tunnel::OpenResult opened = tunnel->OpenTcp(destination->AddressText(), destination->port,
+                                              Clock::now() + options_.open_timeout);
+  if (!opened.stream) {
+    return refuse(
+        "the cluster side cannot connect (" +
+        (opened.reason.empty() ? std::string(std::strerror(opened.error)) : opened.reason) + ")");
+  }
+  spdlog::debug("capture: TCP {} through tunnel stream {}", route, opened.stream->id());
+  if (RelayCapturedTcp(client.Get(), *opened.stream, stop_) == RelayEnd::kReset) {
+    ResetAndClose(std::move(client));
+  }
+}
+
+void TransparentProxy::ReceiveLoop() {
+  std::vector<uint8_t> buffer(kMaxDatagramBytes);
+  Clock::time_point next_sweep = Clock::now() + kIdleSweepInterval;
+  while (!stop_.Triggered()) {
+    pollfd waiters[] = {{udp_socket_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
+    const int ready = ::poll(waiters, 2, static_cast<int>(kIdleSweepInterval.count()));
+    if (Clock::now() >= next_sweep) {
+      udp_flows_.ExpireIdle();
+      next_sweep = Clock::now() + kIdleSweepInterval;
+    }
+    if (ready <= 0 || waiters[1].revents != 0) continue;
+    for (int count = 0; count < kDatagramBurst; ++count) {
+      const std::optional<ReceivedDatagram> datagram = ReceiveDatagram(udp_socket_.Get(), buffer);
+      if (!datagram) break;
+      if (!datagram->destination || IsLoopback(*datagram->destination)) {
+        ++udp_dropped_;
+        continue;
+      }
+      ForwardDatagram(datagram->client, *datagram->destination,
+                      std::span(buffer.data(), datagram->length));
+    }
+  }
+}
+
+void TransparentProxy::ForwardDatagram(const Ipv4Endpoint& client, const Ipv4Endpoint& destination,
+                                       std::span<const uint8_t> bytes) {
+  const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
+  if (!tunnel) {
+    ++udp_dropped_;
+    spdlog::debug("capture: UDP {} -> {}: no tunnel; datagram dropped", client.Text(),
+                  destination.Text());
+    return;
+  }
+  std::string error;
+  const std::optional<uint32_t> flow_id = udp_flows_.FlowFor(client, destination, error);
+  if (!flow_id) {
+    ++udp_dropped_;
+    spdlog::warn("capture: UDP {} -> {}: {}; datagram dropped", client.Text(), destination.Text(),
+                 error);
+    return;
+  }
+  tunnel::UdpDatagram datagram{destination.AddressText(), destination.port,
+                               std::vector<uint8_t>(bytes.begin(), bytes.end())};
+  if (tunnel->SendUdpDatagram(*flow_id, std::move(datagram),
+                              Clock::now() + kDatagramQueueTimeout)) {
+    ++udp_datagrams_;
+  } else {
+    ++udp_dropped_;
+  }
+}
+
+}  // namespace tp::daemon

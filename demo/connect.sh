@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The connect --docker demo (`make demo`): starts the local demo cluster (demo/cluster/up.sh),
+# connects to it with the daemon in a container, reaches its services with `telepresence curl`
+# by short name, namespaced name, full name and cluster IP, shows that a plain container cannot
+# reach them, and quits, leaving the demo cluster up for the user to try more.
+#
+# usage: demo/connect.sh BUILD_DIR
+set -euo pipefail
+
+build_dir=$(cd "${1:?usage: demo/connect.sh BUILD_DIR}" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+telepresence=$build_dir/bin/telepresence
+
+step=0
+bold='' plain=''
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+heading() {
+  step=$((step + 1))
+  printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"
+}
+# Prints a command the way a user would type it and runs it.
+show() {
+  local shown=() argument
+  for argument in "$@"; do
+    if [[ "$argument" == *[[:space:]\;\>\|\&\']* ]]; then shown+=("'$argument'"); else shown+=("$argument"); fi
+  done
+  shown[0]=${shown[0]##*/}
+  echo "\$ ${shown[*]}"
+  "$@"
+}
+
+finish() {
+  local status=$?
+  "$telepresence" quit >/dev/null 2>&1 || true
+  if ((status == 0)); then echo "connect demo finished"; else echo "connect demo FAILED (exit status $status)"; fi
+}
+
+heading "start the local demo cluster (network tp-demo: echo, greeter, the traffic-manager)"
+"$repo/demo/cluster/up.sh" "$build_dir"
+"$repo/scripts/build-images.sh" "$build_dir" >/dev/null
+trap finish EXIT
+
+heading "connect: the daemon runs in container tp-default-cn"
+"$telepresence" quit >/dev/null 2>&1 || true  # a leftover of an interrupted run
+show "$telepresence" connect --docker
+show "$telepresence" status
+
+heading "reach the cluster's services by name, through the tunnel"
+show "$telepresence" curl -sS http://echo:8080/hello
+show "$telepresence" curl -sS http://greeter.default:8080/
+show "$telepresence" curl -sS -d greeting=hi http://echo.default.svc.cluster.local:8080/form
+echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
+show "$telepresence" curl -sS "http://$echo_ip:8080/by-ip"
+
+heading "without the tunnel, a container on the laptop cannot reach the cluster"
+if show docker run --rm --pull never tp-busybox:latest sh -c "timeout 3 wget -qO- http://$echo_ip:8080/; exit \$?"; then
+  echo "unexpected: a plain container reached the cluster" >&2
+  exit 1
+fi
+echo "(as expected: no route from Docker's default bridge into tp-demo)"
+
+heading "quit: the daemon container goes away"
+show "$telepresence" quit
+show "$telepresence" status
+echo "The demo cluster is still up: try $telepresence connect --docker, or make demo-cluster-down."
