@@ -46,7 +46,7 @@ connect_seconds() {
   "$telepresence" quit >/dev/null 2>&1 || true
   local started ended
   started=$(date +%s.%N)
-  "$telepresence" connect --docker >/dev/null
+  "$telepresence" connect --docker >/dev/null 2>&1
   ended=$(date +%s.%N)
   calc "$ended - $started"
 }

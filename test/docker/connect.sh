@@ -125,10 +125,32 @@ check_output "a container sharing the daemon's network reaches it" "echo from ec
   get_from_new_container "container:$daemon" "http://$echo_ip:8080/"
 
 heading "the manager killed during traffic, then back"
+# A download of 1 TiB runs for minutes; killing the manager must end it within seconds.
+download_log=/tmp/$TP_PREFIX-download.log
+defer "rm -f $download_log"
+timeout 120 "$telepresence" curl -sS -o /dev/null "http://echo:8080/bytes/$((1 << 40))" \
+  >"$download_log" 2>&1 &
+download=$!
+defer "kill $download"
+curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.ID}}' | grep -q .; }
+wait_until 20 curl_container_runs || die "the download's curl container does not start"
+# The manager's side of the download: its connection to echo, seen in its network namespace.
+manager_relays_to_echo() {
+  nsenter -t "$(docker container inspect -f '{{.State.Pid}}' tp-traffic-manager)" -n \
+    ss -Htn state established dst "$echo_ip:8080" | grep -q .
+}
+wait_until 20 manager_relays_to_echo || die "the download does not reach echo through the manager"
 docker kill tp-traffic-manager >/dev/null || die "cannot kill the manager"
 defer "$(printf '%q %q' "$up" "$TP_BUILD_DIR")"
 started=$SECONDS
-check_fails "with the manager gone, curl by IP fails" "" \
+wait "$download"
+download_status=$?
+elapsed=$((SECONDS - started))
+check "the running download fails (curl exit $download_status: $(tr '\n' ' ' <"$download_log"))" \
+  test "$download_status" -ne 0 -a "$download_status" -ne 124
+check "... within 5 s of the manager's death (took $elapsed s)" test "$elapsed" -le 5
+started=$SECONDS
+check_fails "with the manager gone, a new curl by IP fails" "" \
   timeout 30 "$telepresence" curl -sS -m 20 "http://$echo_ip:8080/"
 elapsed=$((SECONDS - started))
 check "... and fails fast (took ${elapsed} s, at most 8 s with the container start)" \
