@@ -358,6 +358,7 @@ TEST_F(AppTest, StatusOfARunningDaemon) {
             "Cluster subnets: 10.213.0.0/24\n"
             "DNS server: 172.17.0.2:53\n"
             "DNS search domains: default.svc.cluster.local, cluster.local\n"
+            "Capture: off\n"
             "Reconnects: 0\n");
   EXPECT_EQ(Run({"status", "--output", "json"}), kExitOk);
   json body = json::parse(out_.str());

@@ -57,6 +57,33 @@ Status ReadDns(const json& object, DaemonStatus& status) {
   return ReadStrings(*dns, "search", status.dns_search);
 }
 
+Status ReadCapture(const json& object, DaemonStatus& status) {
+  auto capture = object.find("capture");
+  if (capture == object.end() || capture->is_null()) return Ok{};
+  if (!capture->is_object()) return FieldError("capture", "an object");
+  for (Status read : {ReadBool(*capture, "enabled", status.capture_enabled),
+                      ReadBool(*capture, "active", status.capture_active),
+                      ReadCount(*capture, "port", status.capture_port),
+                      ReadStrings(*capture, "subnets", status.capture_subnets),
+                      ReadString(*capture, "error", status.capture_error)}) {
+    if (!read.ok()) return read;
+  }
+  return Ok{};
+}
+
+std::string DescribeCapture(const DaemonStatus& status) {
+  if (!status.capture_enabled) return "off";
+  if (!status.capture_active) {
+    return status.capture_error.empty() ? "not active yet" : "not active: " + status.capture_error;
+  }
+  std::string subnets;
+  for (const std::string& subnet : status.capture_subnets) {
+    subnets += (subnets.empty() ? "" : ", ") + subnet;
+  }
+  return "TCP and UDP to " + (subnets.empty() ? std::string("no subnet yet") : subnets) +
+         " on port " + std::to_string(status.capture_port);
+}
+
 bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
@@ -77,8 +104,8 @@ Result<DaemonStatus> ParseDaemonStatus(const json& body) {
   for (Status read :
        {ReadBool(body, "connected", status.connected), ReadString(body, "manager", status.manager),
         ReadStrings(body, "subnets", status.subnets), ReadDns(body, status),
-        ReadString(body, "error", status.error),
-        ReadCount(body, "reconnects", status.reconnects)}) {
+        ReadString(body, "error", status.error), ReadCount(body, "reconnects", status.reconnects),
+        ReadCapture(body, status)}) {
     if (!read.ok()) return read.error();
   }
   return status;
@@ -113,6 +140,7 @@ std::string FormatStatusText(const DaemonStatus& status, std::string_view contex
       Line("Cluster subnets", JoinOrNone(status.subnets)) +
       Line("DNS server", status.dns_address.empty() ? "not started" : status.dns_address) +
       Line("DNS search domains", JoinOrNone(status.dns_search)) +
+      Line("Capture", DescribeCapture(status)) +
       Line("Reconnects", std::to_string(status.reconnects));
   if (!status.error.empty()) text += Line("Last error", status.error);
   return text;

@@ -13,6 +13,7 @@
 //   Cluster subnets: 10.213.0.0/24            ("none" when empty; several joined by ", ")
 //   DNS server: 172.17.0.2:53                 ("not started" when empty)
 //   DNS search domains: default.svc.cluster.local, svc.cluster.local, cluster.local
+//   Capture: TCP and UDP to 10.213.0.0/24 on port 15001   (or "off", or "not active: ERROR")
 //   Reconnects: 0
 //   Last error: ...
 // when there is no daemon container:
@@ -44,6 +45,12 @@ struct DaemonStatus {
   std::vector<std::string> dns_search{};
   std::string error{};  // the daemon's last error; empty when none
   uint64_t reconnects = 0;
+  // The daemon's transparent capture of cluster traffic ("capture" in the JSON).
+  bool capture_enabled = false;
+  bool capture_active = false;
+  uint64_t capture_port = 0;
+  std::vector<std::string> capture_subnets{};
+  std::string capture_error{};
 };
 
 // Reads the /status body. Missing fields keep their defaults (older or newer daemons); a body

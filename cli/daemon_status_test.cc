@@ -65,8 +65,26 @@ TEST(FormatStatusTextTest, OneKeyValuePerLine) {
             "Cluster subnets: none\n"
             "DNS server: not started\n"
             "DNS search domains: none\n"
+            "Capture: off\n"
             "Reconnects: 2\n"
             "Last error: tunnel lost: reset\n");
+}
+
+TEST(FormatStatusTextTest, ShowsTheCapture) {
+  auto status = ParseDaemonStatus(
+      json::parse(R"({"connected":true,"capture":{"enabled":true,"active":true,"port":15001,)"
+                  R"("subnets":["10.213.0.0/24","10.96.0.0/12"],"error":""}})"));
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(FormatStatusText(status.value(), "dev", "tp-dev-cn")
+                .find("Capture: TCP and UDP to 10.213.0.0/24, 10.96.0.0/12 on port 15001\n"),
+            std::string::npos);
+  auto failed = ParseDaemonStatus(json::parse(
+      R"({"capture":{"enabled":true,"active":false,"port":15001,"error":"no NET_ADMIN"}})"));
+  ASSERT_TRUE(failed.ok());
+  EXPECT_NE(FormatStatusText(failed.value(), "dev", "tp-dev-cn")
+                .find("Capture: not active: no NET_ADMIN\n"),
+            std::string::npos);
+  EXPECT_FALSE(ParseDaemonStatus(json::parse(R"({"capture":{"port":"x"}})")).ok());
 }
 
 TEST(StatusJsonTest, AddsContextAndContainer) {

@@ -78,6 +78,9 @@ check_equal "the control API is published on 127.0.0.1 only" 127.0.0.1 \
 check_output "a second connect says it is already connected" "Already connected" \
   timeout 30 "$telepresence" connect --docker
 check_output "status says connected" "Connected: yes" "$telepresence" status
+subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp-demo)
+check_output "status shows the capture of the cluster's subnet" \
+  "Capture: TCP and UDP to $subnet on port" "$telepresence" status
 check_output "status --output json says connected" '"connected":true' \
   "$telepresence" status --output json
 
