@@ -1,0 +1,26 @@
+// NetlinkNetworkOs implements NetworkOs with libnl-route-3. Links and addresses are changed in
+// the calling thread's network namespace (the plugin's host namespace). Routes in a
+// container's namespace go through a netlink socket opened inside that namespace by a short-lived
+// thread that setns()es into it (needs CAP_SYS_ADMIN); the calling thread never changes
+// namespace. Thread-safe: every call uses its own netlink socket.
+#pragma once
+
+#include "teleroute/network_os.h"
+
+namespace tp::teleroute {
+
+class NetlinkNetworkOs : public NetworkOs {
+ public:
+  bool LinkExists(const std::string& name) override;
+  void EnsureBridge(const std::string& name, const Ipv4Prefix& address) override;
+  void EnsureVethPair(const std::string& host_name, const std::string& container_name,
+                      const std::string& bridge) override;
+  void DeleteLink(const std::string& name) override;
+  void AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                Ipv4Address next_hop) override;
+  void RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                   Ipv4Address next_hop) override;
+  std::vector<RouteEntry> ListRoutes(const std::string& netns_path) override;
+};
+
+}  // namespace tp::teleroute

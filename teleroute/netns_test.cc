@@ -1,0 +1,282 @@
+// TelerouteDriver + NetlinkNetworkOs in real network namespaces. The test process first moves
+// into a private network namespace of its own (the "host": the plugin's namespace), so bridges
+// and veths never touch the machine's real network and vanish with the process. The "daemon" and
+// "container" namespaces are named (ip netns) with unique names and removed by RAII. `ip` plays
+// dockerd's part: it moves the container-side veth in, addresses it and adds Join's routes.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "common/unique_fd.h"
+#include "teleroute/netlink_os.h"
+#include "teleroute/teleroute_driver.h"
+
+namespace tp::teleroute {
+namespace {
+
+CreateEndpointRequest EndpointRequest(const std::string& network_id, const std::string& endpoint_id,
+                                      const std::string& address) {
+  CreateEndpointRequest request;
+  request.network_id = network_id;
+  request.endpoint_id = endpoint_id;
+  request.interface.address = address;
+  return request;
+}
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kNetwork = "feedfacecafe0123456789";
+const std::string kDaemonEndpoint = "d0d0d0d0d0d0d0d0d0";
+const std::string kClientEndpoint = "c1c1c1c1c1c1c1c1c1";
+const std::string kBridge = "tr-feedfacecafe";
+
+int Shell(const std::string& command) {
+  const int status = std::system((command + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Output(const std::string& command) {
+  std::string text;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return text;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe)) text += buffer;
+  ::pclose(pipe);
+  return text;
+}
+
+// A named network namespace (/run/netns/<name>), deleted when this goes out of scope.
+class NamedNetns {
+ public:
+  explicit NamedNetns(std::string name) : name_(std::move(name)) {
+    created_ = Shell("ip netns add " + name_) == 0;
+  }
+  ~NamedNetns() {
+    if (created_) Shell("ip netns del " + name_);
+  }
+  NamedNetns(const NamedNetns&) = delete;
+  NamedNetns& operator=(const NamedNetns&) = delete;
+
+  bool created() const { return created_; }
+  const std::string& name() const { return name_; }
+  std::string path() const { return "/run/netns/" + name_; }
+  std::string ip() const { return "ip -n " + name_ + " "; }
+
+ private:
+  std::string name_;
+  bool created_ = false;
+};
+
+// Runs `work` on a thread of its own inside the namespace at `path`.
+template <typename T>
+T InNetns(const std::string& path, const std::function<T()>& work) {
+  T result{};
+  std::thread worker([&] {
+    UniqueFd netns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (netns.Valid() && ::setns(netns.Get(), CLONE_NEWNET) == 0) result = work();
+  });
+  worker.join();
+  return result;
+}
+
+sockaddr_in SocketAddress(const std::string& ip, uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, ip.c_str(), &address.sin_addr);
+  return address;
+}
+
+// A TCP listener on ip:<free port> in the current thread's namespace.
+std::pair<UniqueFd, uint16_t> Listen(const std::string& ip) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address = SocketAddress(ip, 0);
+  if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(fd.Get(), 8) != 0) {
+    return {UniqueFd(), 0};
+  }
+  socklen_t length = sizeof(address);
+  ::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&address), &length);
+  return {std::move(fd), ntohs(address.sin_port)};
+}
+
+// True when a TCP connect to ip:port succeeds within 3 s from the current thread's namespace.
+bool Connects(const std::string& ip, uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  timeval timeout{3, 0};
+  ::setsockopt(fd.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address = SocketAddress(ip, port);
+  return ::connect(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+}
+
+RouteEntry Route(const std::string& destination, const std::string& gateway) {
+  return {*ParseIpv4Prefix(destination), gateway};
+}
+
+class NetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "*** SKIPPED: teleroute namespace tests need root (network namespaces, "
+                      "veth, bridges) ***";
+    }
+    if (::unshare(CLONE_NEWNET) != 0 || Shell("ip link set lo up") != 0) {
+      GTEST_SKIP() << "*** SKIPPED: cannot create a network namespace here (unshare: "
+                   << std::strerror(errno) << ") ***";
+    }
+    const std::string prefix = "trtest-" + std::to_string(::getpid());
+    daemon_ns_ = std::make_unique<NamedNetns>(prefix + "-d");
+    client_ns_ = std::make_unique<NamedNetns>(prefix + "-c");
+    if (!daemon_ns_->created() || !client_ns_->created()) {
+      GTEST_SKIP() << "*** SKIPPED: `ip netns add` failed; named namespaces unavailable ***";
+    }
+    state_dir_ = std::filesystem::temp_directory_path() / (prefix + "-state");
+    std::filesystem::remove_all(state_dir_);
+    StartDriver();
+  }
+  void TearDown() override {
+    driver_.reset();
+    client_ns_.reset();
+    daemon_ns_.reset();
+    if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_);
+  }
+  void StartDriver() {
+    driver_.reset();
+    driver_ = std::make_unique<TelerouteDriver>(os_, routes_, state_dir_.string());
+  }
+  void CreateNetwork() {
+    CreateNetworkRequest request;
+    request.network_id = kNetwork;
+    request.options = {{"daemon", "10.77.0.2"}, {"subnets", "10.96.0.0/12"}};
+    request.ipv4_data = {{"LocalDefault", "10.77.0.0/24", "10.77.0.1/24", {}}};
+    driver_->CreateNetwork(request);
+  }
+  // Does what dockerd does after Join: moves SrcName into the sandbox as eth0, gives it the
+  // endpoint's address and adds the returned static routes.
+  void SimulateDockerdJoin(const NamedNetns& netns, const std::string& endpoint_id,
+                           const std::string& address) {
+    driver_->CreateEndpoint(EndpointRequest(kNetwork, endpoint_id, address));
+    JoinReply reply = driver_->Join({kNetwork, endpoint_id, netns.path()});
+    ASSERT_EQ(Shell("ip link set " + reply.src_name + " netns " + netns.name()), 0);
+    ASSERT_EQ(Shell(netns.ip() + "link set " + reply.src_name + " name eth0"), 0);
+    ASSERT_EQ(Shell(netns.ip() + "addr add " + address + " dev eth0"), 0);
+    ASSERT_EQ(Shell(netns.ip() + "link set eth0 up"), 0);
+    ASSERT_EQ(Shell(netns.ip() + "link set lo up"), 0);
+    for (const StaticRoute& route : reply.static_routes) {
+      ASSERT_EQ(Shell(netns.ip() + "route add " + route.destination + " via " + route.next_hop), 0);
+    }
+  }
+  bool ClientConnects(const std::string& ip, uint16_t port) {
+    return InNetns<bool>(client_ns_->path(), [&] { return Connects(ip, port); });
+  }
+  std::pair<UniqueFd, uint16_t> DaemonListens(const std::string& ip) {
+    return InNetns<std::pair<UniqueFd, uint16_t>>(daemon_ns_->path(), [&] { return Listen(ip); });
+  }
+
+  NetlinkNetworkOs os_;
+  FixedRouteSource routes_;
+  std::unique_ptr<NamedNetns> daemon_ns_, client_ns_;
+  std::filesystem::path state_dir_;
+  std::unique_ptr<TelerouteDriver> driver_;
+};
+
+TEST_F(NetnsTest, CreateNetworkMakesAnUpBridgeWithTheGatewayAddress) {
+  CreateNetwork();
+  const std::string bridge = Output("ip -o addr show dev " + kBridge);
+  EXPECT_THAT(bridge, HasSubstr("inet 10.77.0.1/24"));
+  EXPECT_THAT(Output("ip -o link show " + kBridge), HasSubstr(",UP"));
+  EXPECT_THAT(Output("ip -d -o link show " + kBridge), HasSubstr("bridge"));
+  CreateNetwork();  // repeated create is idempotent
+}
+
+TEST_F(NetnsTest, CreateEndpointMakesAVethOnTheBridge) {
+  CreateNetwork();
+  driver_->CreateEndpoint(EndpointRequest(kNetwork, kClientEndpoint, "10.77.0.3/24"));
+  EXPECT_THAT(Output("ip -o link show " + HostVethName(kClientEndpoint)),
+              HasSubstr("master " + kBridge));
+  EXPECT_TRUE(os_.LinkExists(ContainerVethName(kClientEndpoint)));
+  driver_->DeleteEndpoint(kNetwork, kClientEndpoint);
+  EXPECT_FALSE(os_.LinkExists(HostVethName(kClientEndpoint)));
+  EXPECT_FALSE(os_.LinkExists(ContainerVethName(kClientEndpoint)));
+  os_.DeleteLink(HostVethName(kClientEndpoint));  // a missing link is not an error
+}
+
+TEST_F(NetnsTest, ContainersReachTheDaemonAndClusterSubnetsThroughIt) {
+  CreateNetwork();
+  SimulateDockerdJoin(*daemon_ns_, kDaemonEndpoint, "10.77.0.2/24");
+  SimulateDockerdJoin(*client_ns_, kClientEndpoint, "10.77.0.3/24");
+  EXPECT_THAT(os_.ListRoutes(daemon_ns_->path()),
+              Not(Contains(Route("10.96.0.0/12", "10.77.0.2"))));
+  EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.96.0.0/12", "10.77.0.2")));
+
+  // The daemon answers on its own address and, standing for the cluster, on 10.96.0.10.
+  ASSERT_EQ(Shell(daemon_ns_->ip() + "addr add 10.96.0.10/32 dev lo"), 0);
+  auto [daemon_listener, daemon_port] = DaemonListens("10.77.0.2");
+  auto [cluster_listener, cluster_port] = DaemonListens("10.96.0.10");
+  ASSERT_NE(daemon_port, 0);
+  ASSERT_NE(cluster_port, 0);
+  EXPECT_TRUE(ClientConnects("10.77.0.2", daemon_port));
+  EXPECT_TRUE(ClientConnects("10.96.0.10", cluster_port));
+  EXPECT_TRUE(Connects("10.77.0.2", daemon_port)) << "the host reaches the daemon via the bridge";
+
+  // A new cluster subnet reaches the running container.
+  ASSERT_EQ(Shell(daemon_ns_->ip() + "addr add 10.244.0.5/32 dev lo"), 0);
+  auto [pod_listener, pod_port] = DaemonListens("10.244.0.5");
+  EXPECT_FALSE(ClientConnects("10.244.0.5", pod_port));
+  const auto problems = driver_->UpdateRoutes(
+      kNetwork, {*ParseIpv4Prefix("10.96.0.0/12"), *ParseIpv4Prefix("10.244.0.0/16")});
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.244.0.0/16", "10.77.0.2")));
+  EXPECT_THAT(os_.ListRoutes(daemon_ns_->path()),
+              Not(Contains(Route("10.244.0.0/16", "10.77.0.2"))));
+  EXPECT_TRUE(ClientConnects("10.244.0.5", pod_port));
+
+  // A subnet the cluster no longer has goes away, also the route dockerd added at Join.
+  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  EXPECT_THAT(os_.ListRoutes(client_ns_->path()),
+              Not(Contains(Route("10.96.0.0/12", "10.77.0.2"))));
+  EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.244.0.0/16", "10.77.0.2")));
+
+  // Leave + DeleteEndpoint remove the pair (also its side in the container); DeleteNetwork the
+  // bridge.
+  driver_->Leave(kNetwork, kClientEndpoint);
+  driver_->DeleteEndpoint(kNetwork, kClientEndpoint);
+  EXPECT_NE(Shell(client_ns_->ip() + "link show eth0"), 0);
+  driver_->Leave(kNetwork, kDaemonEndpoint);
+  driver_->DeleteEndpoint(kNetwork, kDaemonEndpoint);
+  driver_->DeleteNetwork(kNetwork);
+  EXPECT_FALSE(os_.LinkExists(kBridge));
+}
+
+TEST_F(NetnsTest, RestartReloadsStateAndRecreatesAMissingBridge) {
+  CreateNetwork();
+  SimulateDockerdJoin(*client_ns_, kClientEndpoint, "10.77.0.3/24");
+  os_.DeleteLink(kBridge);
+  StartDriver();
+  EXPECT_THAT(Output("ip -o addr show dev " + kBridge), HasSubstr("inet 10.77.0.1/24"));
+  EXPECT_THAT(Output("ip -o link show " + HostVethName(kClientEndpoint)),
+              HasSubstr("master " + kBridge));
+  // The container keeps working with the restored bridge, and the driver still knows it.
+  auto [listener, port] = Listen("10.77.0.1");
+  ASSERT_NE(port, 0);
+  EXPECT_TRUE(ClientConnects("10.77.0.1", port));
+  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.245.0.0/16")});
+  EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.245.0.0/16", "10.77.0.2")));
+}
+
+}  // namespace
+}  // namespace tp::teleroute

@@ -1,0 +1,47 @@
+// NetworkOs is all the OS access of the Teleroute driver: links and addresses in the plugin's
+// own (host) network namespace, and routes inside containers' namespaces. The driver logic only
+// talks to this interface, so its tests can run without root; NetlinkNetworkOs (netlink_os.h)
+// is the real one. Every method throws std::runtime_error with a sentence on failure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "teleroute/ipv4.h"
+
+namespace tp::teleroute {
+
+struct RouteEntry {
+  Ipv4Prefix destination;
+  std::string gateway;  // "" for a connected route
+  bool operator==(const RouteEntry&) const = default;
+};
+
+class NetworkOs {
+ public:
+  virtual ~NetworkOs() = default;
+
+  virtual bool LinkExists(const std::string& name) = 0;
+  // Creates the bridge if missing, gives it `address` (e.g. 10.1.0.1/24) if it lacks it, and
+  // sets it up. Idempotent.
+  virtual void EnsureBridge(const std::string& name, const Ipv4Prefix& address) = 0;
+  // Creates a veth pair `host_name` <-> `container_name` unless `host_name` exists, attaches
+  // `host_name` to `bridge` and sets it up; `container_name` stays down in this namespace.
+  // Idempotent: an existing host side is (re)attached and set up.
+  virtual void EnsureVethPair(const std::string& host_name, const std::string& container_name,
+                              const std::string& bridge) = 0;
+  // Deletes a link (a veth pair goes with either side). A missing link is not an error.
+  virtual void DeleteLink(const std::string& name) = 0;
+
+  // Adds (or replaces) `destination via next_hop` in the main table of the network namespace at
+  // `netns_path` (a file such as /var/run/docker/netns/<id>).
+  virtual void AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                        Ipv4Address next_hop) = 0;
+  // Removes that route; a missing route is not an error.
+  virtual void RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                           Ipv4Address next_hop) = 0;
+  // The IPv4 unicast routes of the main table there.
+  virtual std::vector<RouteEntry> ListRoutes(const std::string& netns_path) = 0;
+};
+
+}  // namespace tp::teleroute

@@ -1,0 +1,267 @@
+#include "teleroute/teleroute_driver.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace tp::teleroute {
+namespace {
+
+CreateEndpointRequest EndpointRequest(const std::string& network_id, const std::string& endpoint_id,
+                                      const std::string& address) {
+  CreateEndpointRequest request;
+  request.network_id = network_id;
+  request.endpoint_id = endpoint_id;
+  request.interface.address = address;
+  return request;
+}
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Keeps links and per-namespace routes in memory; "fail_namespace" fails every route call there.
+class FakeNetworkOs : public NetworkOs {
+ public:
+  bool LinkExists(const std::string& name) override { return links.count(name) > 0; }
+  void EnsureBridge(const std::string& name, const Ipv4Prefix& address) override {
+    links[name] = "bridge " + address.ToString();
+  }
+  void EnsureVethPair(const std::string& host, const std::string& container,
+                      const std::string& bridge) override {
+    if (!links.count(bridge)) throw std::runtime_error("link " + bridge + " does not exist");
+    links[host] = "veth on " + bridge;
+    links[container] = "veth peer";
+  }
+  void DeleteLink(const std::string& name) override {
+    links.erase(name);
+    if (name.starts_with("trv")) links.erase("trc" + name.substr(3));
+  }
+  void AddRoute(const std::string& netns, const Ipv4Prefix& dst, Ipv4Address hop) override {
+    Check(netns);
+    routes[netns].insert({dst, hop.ToString()});
+  }
+  void RemoveRoute(const std::string& netns, const Ipv4Prefix& dst, Ipv4Address hop) override {
+    Check(netns);
+    routes[netns].erase({dst, hop.ToString()});
+  }
+  std::vector<RouteEntry> ListRoutes(const std::string& netns) override {
+    std::vector<RouteEntry> list;
+    for (const auto& [dst, hop] : routes[netns]) list.push_back({dst, hop});
+    return list;
+  }
+
+  std::map<std::string, std::string> links;
+  std::map<std::string, std::set<std::pair<Ipv4Prefix, std::string>>> routes;
+
+ private:
+  void Check(const std::string& netns) {
+    if (netns == "fail_namespace") throw std::runtime_error("cannot open network namespace");
+  }
+};
+
+const std::string kNetwork = "0123456789abcdef0123456789abcdef";
+const std::string kDaemonEndpoint = "dddddddddddddddd";
+const std::string kEndpoint = "eeeeeeeeeeeeeeee";
+
+CreateNetworkRequest NetworkRequest(std::map<std::string, std::string> options) {
+  CreateNetworkRequest request;
+  request.network_id = kNetwork;
+  request.options = std::move(options);
+  request.ipv4_data = {{"LocalDefault", "10.1.0.0/24", "10.1.0.1/24", {}}};
+  return request;
+}
+
+class TelerouteDriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_dir_ = std::filesystem::temp_directory_path() /
+                 ("teleroute-driver-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(state_dir_);
+    driver_ = std::make_unique<TelerouteDriver>(os_, routes_, state_dir_.string());
+  }
+  void TearDown() override {
+    driver_.reset();
+    std::filesystem::remove_all(state_dir_);
+  }
+  void Restart() {
+    driver_.reset();
+    driver_ = std::make_unique<TelerouteDriver>(os_, routes_, state_dir_.string());
+  }
+  std::string CreateError(std::map<std::string, std::string> options) {
+    return ErrorOf([&] { driver_->CreateNetwork(NetworkRequest(std::move(options))); });
+  }
+  static std::string ErrorOf(const std::function<void()>& call) {
+    try {
+      call();
+    } catch (const std::exception& error) {
+      return error.what();
+    }
+    return "(no error)";
+  }
+  void CreateNetworkAndEndpoints() {
+    driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}, {"subnets", "10.96.0.0/12"}}));
+    driver_->CreateEndpoint(EndpointRequest(kNetwork, kDaemonEndpoint, "10.1.0.2/24"));
+    driver_->CreateEndpoint(EndpointRequest(kNetwork, kEndpoint, "10.1.0.3/24"));
+  }
+
+  FakeNetworkOs os_;
+  FixedRouteSource routes_;
+  std::filesystem::path state_dir_;
+  std::unique_ptr<TelerouteDriver> driver_;
+};
+
+TEST_F(TelerouteDriverTest, NamesFitInFifteenCharacters) {
+  EXPECT_EQ(DefaultBridgeName(kNetwork), "tr-0123456789ab");
+  EXPECT_EQ(HostVethName(kEndpoint).size(), 15u);
+  EXPECT_EQ(ContainerVethName(kEndpoint).substr(3), HostVethName(kEndpoint).substr(3));
+  EXPECT_NE(HostVethName(kEndpoint), HostVethName(kDaemonEndpoint));
+}
+
+TEST_F(TelerouteDriverTest, CreateNetworkMakesTheBridgeWithTheGateway) {
+  driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));
+  EXPECT_EQ(os_.links["tr-0123456789ab"], "bridge 10.1.0.1/24");
+  EXPECT_THAT(driver_->Subnets(kNetwork), IsEmpty());
+  driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));  // repeated: fine
+  EXPECT_THAT(ErrorOf([&] {
+                driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.3"}}));
+              }),
+              HasSubstr("already exists with other settings"));
+}
+
+TEST_F(TelerouteDriverTest, BadOptionsAreRefusedWithASentence) {
+  EXPECT_THAT(CreateError({}), HasSubstr("option daemon is required"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0"}}), HasSubstr("is not an IPv4 address"));
+  EXPECT_THAT(CreateError({{"daemon", "10.2.0.2"}}),
+              HasSubstr("not inside the subnet 10.1.0.0/24"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.1"}}), HasSubstr("is the network's gateway"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.255"}}), HasSubstr("broadcast"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"subnets", "10.96.0.0/33"}}),
+              HasSubstr("option subnets: \"10.96.0.0/33\" is not an IPv4 subnet"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"bridge", "a-name-far-too-long"}}),
+              HasSubstr("not a valid link name"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"colour", "blue"}}),
+              HasSubstr("unknown option \"colour\""));
+  os_.links["docker0"] = "bridge";
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"bridge", "docker0"}}),
+              HasSubstr("already exists; choose another name"));
+  CreateNetworkRequest ipv6 = NetworkRequest({{"daemon", "10.1.0.2"}});
+  ipv6.enable_ipv6 = true;
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }), HasSubstr("does not support IPv6"));
+  CreateNetworkRequest no_pool = NetworkRequest({{"daemon", "10.1.0.2"}});
+  no_pool.ipv4_data.clear();
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(no_pool); }),
+              HasSubstr("exactly one IPv4 subnet"));
+  EXPECT_EQ(os_.links.size(), 1u);  // only docker0: nothing was created
+}
+
+TEST_F(TelerouteDriverTest, EndpointsGetVethsAndJoinGetsRoutesViaTheDaemon) {
+  CreateNetworkAndEndpoints();
+  EXPECT_EQ(os_.links[HostVethName(kEndpoint)], "veth on tr-0123456789ab");
+  EXPECT_TRUE(os_.LinkExists(ContainerVethName(kEndpoint)));
+
+  JoinReply daemon = driver_->Join({kNetwork, kDaemonEndpoint, "/netns/daemon"});
+  EXPECT_EQ(daemon.src_name, ContainerVethName(kDaemonEndpoint));
+  EXPECT_THAT(daemon.static_routes, IsEmpty());  // the daemon is the gateway itself
+
+  JoinReply client = driver_->Join({kNetwork, kEndpoint, "/netns/client"});
+  EXPECT_EQ(client.src_name, ContainerVethName(kEndpoint));
+  EXPECT_EQ(client.dst_prefix, "eth");
+  EXPECT_FALSE(client.disable_gateway_service);
+  EXPECT_THAT(client.static_routes, ElementsAre(StaticRoute{"10.96.0.0/12", 0, "10.1.0.2"}));
+  EXPECT_THAT(driver_->EndpointOperInfo(kNetwork, kEndpoint), IsEmpty());
+}
+
+TEST_F(TelerouteDriverTest, EndpointErrors) {
+  CreateNetworkAndEndpoints();
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateEndpoint(EndpointRequest(kNetwork, "x", "")); }),
+              HasSubstr("IPv4 address from Docker's IPAM"));
+  EXPECT_THAT(
+      ErrorOf([&] { driver_->CreateEndpoint(EndpointRequest(kNetwork, "x", "10.9.0.3/24")); }),
+      HasSubstr("not inside 10.1.0.0/24"));
+  EXPECT_THAT(
+      ErrorOf([&] { driver_->CreateEndpoint(EndpointRequest("other", "x", "10.1.0.9/24")); }),
+      HasSubstr("no such teleroute network other"));
+  EXPECT_THAT(ErrorOf([&] {
+                driver_->Join({kNetwork, "x", "/n"});
+              }),
+              HasSubstr("no such endpoint x"));
+  EXPECT_THAT(ErrorOf([&] { driver_->Leave("other", kEndpoint); }),
+              HasSubstr("no such teleroute network"));
+}
+
+TEST_F(TelerouteDriverTest, UpdateRoutesChangesJoinedContainersOnly) {
+  CreateNetworkAndEndpoints();
+  driver_->Join({kNetwork, kDaemonEndpoint, "/netns/daemon"});
+  driver_->Join({kNetwork, kEndpoint, "/netns/client"});
+  os_.routes["/netns/client"].insert({*ParseIpv4Prefix("10.96.0.0/12"), "10.1.0.2"});  // dockerd
+
+  const auto problems = driver_->UpdateRoutes(
+      kNetwork, {*ParseIpv4Prefix("10.244.0.0/16"), *ParseIpv4Prefix("10.96.0.0/12")});
+  EXPECT_THAT(problems, IsEmpty());
+  EXPECT_THAT(os_.ListRoutes("/netns/client"),
+              ElementsAre(RouteEntry{*ParseIpv4Prefix("10.96.0.0/12"), "10.1.0.2"},
+                          RouteEntry{*ParseIpv4Prefix("10.244.0.0/16"), "10.1.0.2"}));
+  EXPECT_THAT(os_.ListRoutes("/netns/daemon"), IsEmpty());
+
+  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  EXPECT_THAT(os_.ListRoutes("/netns/client"),
+              ElementsAre(RouteEntry{*ParseIpv4Prefix("10.244.0.0/16"), "10.1.0.2"}));
+  EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
+              ElementsAre(StaticRoute{"10.244.0.0/16", 0, "10.1.0.2"}));
+
+  driver_->Leave(kNetwork, kEndpoint);
+  driver_->UpdateRoutes(kNetwork, {});
+  EXPECT_EQ(os_.ListRoutes("/netns/client").size(), 1u);  // left: not touched
+  EXPECT_THROW(driver_->UpdateRoutes("other", {}), std::runtime_error);
+}
+
+TEST_F(TelerouteDriverTest, UpdateRoutesReportsContainersItCannotReach) {
+  CreateNetworkAndEndpoints();
+  driver_->Join({kNetwork, kEndpoint, "fail_namespace"});
+  const auto problems = driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0], HasSubstr("cannot open network namespace"));
+  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
+}
+
+TEST_F(TelerouteDriverTest, DeletesRemoveLinks) {
+  CreateNetworkAndEndpoints();
+  driver_->DeleteEndpoint(kNetwork, kEndpoint);
+  EXPECT_FALSE(os_.LinkExists(HostVethName(kEndpoint)));
+  EXPECT_THAT(ErrorOf([&] { driver_->DeleteEndpoint(kNetwork, kEndpoint); }),
+              HasSubstr("no such endpoint"));
+  driver_->DeleteNetwork(kNetwork);
+  EXPECT_THAT(os_.links, IsEmpty());
+  EXPECT_THAT(ErrorOf([&] { driver_->DeleteNetwork(kNetwork); }), HasSubstr("no such"));
+}
+
+TEST_F(TelerouteDriverTest, StateSurvivesARestartAndLinksComeBack) {
+  CreateNetworkAndEndpoints();
+  driver_->Join({kNetwork, kEndpoint, "/netns/client"});
+  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  os_.links.clear();  // a reboot of the host network, say
+  Restart();
+  EXPECT_TRUE(os_.LinkExists("tr-0123456789ab"));
+  EXPECT_TRUE(os_.LinkExists(HostVethName(kDaemonEndpoint)));  // not joined: re-created
+  EXPECT_FALSE(os_.LinkExists(HostVethName(kEndpoint)));       // joined: its container lost it
+  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
+  EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
+              ElementsAre(StaticRoute{"10.244.0.0/16", 0, "10.1.0.2"}));
+  driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}, {"subnets", "10.96.0.0/12"}}));
+}
+
+TEST_F(TelerouteDriverTest, CorruptStateIsMovedAside) {
+  driver_.reset();
+  std::ofstream(state_dir_ / "teleroute.json") << "{\"networks\": 3}";
+  Restart();
+  EXPECT_TRUE(std::filesystem::exists(state_dir_ / "teleroute.json.corrupt"));
+  EXPECT_THROW(driver_->Subnets(kNetwork), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace tp::teleroute
