@@ -24,18 +24,18 @@ std::string MarkText(uint32_t mark) { return fmt::format("{:#x}", mark); }
 
 // "flush set ..." then "add element ..." (when there are elements): one transaction.
 std::string ReplaceElementsCommands(const std::string& table,
-                                    const std::vector<Ipv4Cidr>& networks) {
+                                    const std::vector<Ipv4Prefix>& networks) {
   std::string commands = fmt::format("flush set ip {} {}\n", table, kCaptureSetName);
   if (networks.empty()) return commands;
   commands += fmt::format("add element ip {} {} {{ {} }}\n", table, kCaptureSetName,
-                          fmt::join(CidrTexts(networks), ", "));
+                          fmt::join(PrefixTexts(networks), ", "));
   return commands;
 }
 
 // Creating (if missing) then deleting the table removes a leftover one without failing when
 // there is none; the new table follows in the same transaction.
 std::string InstallCommands(const CaptureTableOptions& options,
-                            const std::vector<Ipv4Cidr>& networks) {
+                            const std::vector<Ipv4Prefix>& networks) {
   const std::string& table = options.table_name;
   const std::string mark = MarkText(options.mark);
   std::string commands = fmt::format("add table ip {0}\ndelete table ip {0}\n", table);
@@ -59,7 +59,7 @@ std::string InstallCommands(const CaptureTableOptions& options,
 }  // namespace
 
 std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& options,
-                                                    const std::vector<Ipv4Cidr>& networks,
+                                                    const std::vector<Ipv4Prefix>& networks,
                                                     std::string& error) {
   if (!ValidTableName(options.table_name) || options.port == 0) {
     error = "invalid capture table options (name \"" + options.table_name + "\", port " +
@@ -84,7 +84,7 @@ CaptureTable::~CaptureTable() {
   }
 }
 
-bool CaptureTable::ReplaceSubnets(const std::vector<Ipv4Cidr>& networks, std::string& error) {
+bool CaptureTable::ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error) {
   std::lock_guard lock(mutex_);
   const NftResult result = nft_->Run(ReplaceElementsCommands(options_.table_name, networks));
   if (!result.ok) error = "nftables refused the new subnets: " + result.error;

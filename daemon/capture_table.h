@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/ipv4.h"
+#include "daemon/capture_subnets.h"
 #include "daemon/nft_context.h"
 
 namespace tp::daemon {
@@ -36,7 +36,7 @@ class CaptureTable {
  public:
   // nullptr with `error` set when the options are invalid or nftables refuses the table.
   static std::unique_ptr<CaptureTable> Install(const CaptureTableOptions& options,
-                                               const std::vector<Ipv4Cidr>& networks,
+                                               const std::vector<Ipv4Prefix>& networks,
                                                std::string& error);
   ~CaptureTable();
   CaptureTable(const CaptureTable&) = delete;
@@ -44,7 +44,7 @@ class CaptureTable {
 
   // The set holds exactly `networks` afterwards, or (false, `error` set) nothing changed.
   // `networks` must not overlap (SelectCaptureSubnets gives such a list). Thread-safe.
-  bool ReplaceSubnets(const std::vector<Ipv4Cidr>& networks, std::string& error);
+  bool ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error);
 
  private:
   CaptureTable(const CaptureTableOptions& options, std::unique_ptr<NftContext> nft)

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <thread>
 
-#include "daemon/netlink.h"
+#include "common/netlink.h"
 #include "daemon/nft_context.h"
 
 namespace tp::daemon::testing {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/netlink.h"
+#include "common/netlink.h"
 
 namespace tp::daemon {
 

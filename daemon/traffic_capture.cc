@@ -5,7 +5,7 @@
 namespace tp::daemon {
 namespace {
 
-std::vector<Ipv4Cidr> SelectLogged(const std::vector<std::string>& cidrs) {
+std::vector<Ipv4Prefix> SelectLogged(const std::vector<std::string>& cidrs) {
   CaptureSubnets selected = SelectCaptureSubnets(cidrs);
   for (const std::string& skipped : selected.skipped) {
     spdlog::warn("capture: leaving out subnet {}", skipped);
@@ -13,9 +13,9 @@ std::vector<Ipv4Cidr> SelectLogged(const std::vector<std::string>& cidrs) {
   return std::move(selected.networks);
 }
 
-std::string SubnetsText(const std::vector<Ipv4Cidr>& networks) {
+std::string SubnetsText(const std::vector<Ipv4Prefix>& networks) {
   if (networks.empty()) return "(no subnet)";
-  return fmt::format("{}", fmt::join(CidrTexts(networks), " "));
+  return fmt::format("{}", fmt::join(PrefixTexts(networks), " "));
 }
 
 }  // namespace
@@ -23,7 +23,7 @@ std::string SubnetsText(const std::vector<Ipv4Cidr>& networks) {
 std::unique_ptr<TrafficCapture> TrafficCapture::Install(const TrafficCaptureOptions& options,
                                                         const std::vector<std::string>& cidrs,
                                                         std::string& error) {
-  std::vector<Ipv4Cidr> networks = SelectLogged(cidrs);
+  std::vector<Ipv4Prefix> networks = SelectLogged(cidrs);
   std::unique_ptr<PolicyRouting> routing =
       PolicyRouting::Install({options.mark, options.routing_table, options.rule_priority}, error);
   if (!routing) return nullptr;
@@ -36,7 +36,8 @@ std::unique_ptr<TrafficCapture> TrafficCapture::Install(const TrafficCaptureOpti
 }
 
 TrafficCapture::TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> routing,
-                               std::unique_ptr<CaptureTable> table, std::vector<Ipv4Cidr> networks)
+                               std::unique_ptr<CaptureTable> table,
+                               std::vector<Ipv4Prefix> networks)
     : port_(port),
       routing_(std::move(routing)),
       table_(std::move(table)),
@@ -45,7 +46,7 @@ TrafficCapture::TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> rou
 TrafficCapture::~TrafficCapture() { spdlog::info("capture: removing the table, rule and route"); }
 
 bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::string& error) {
-  std::vector<Ipv4Cidr> networks = SelectLogged(cidrs);
+  std::vector<Ipv4Prefix> networks = SelectLogged(cidrs);
   std::lock_guard lock(mutex_);
   if (networks == networks_) return true;
   if (!table_->ReplaceSubnets(networks, error)) return false;
@@ -56,7 +57,7 @@ bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::s
 
 std::vector<std::string> TrafficCapture::Subnets() const {
   std::lock_guard lock(mutex_);
-  return CidrTexts(networks_);
+  return PrefixTexts(networks_);
 }
 
 }  // namespace tp::daemon

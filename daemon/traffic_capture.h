@@ -45,14 +45,14 @@ class TrafficCapture {
 
  private:
   TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> routing,
-                 std::unique_ptr<CaptureTable> table, std::vector<Ipv4Cidr> networks);
+                 std::unique_ptr<CaptureTable> table, std::vector<Ipv4Prefix> networks);
 
   const uint16_t port_;
   // Destroyed in reverse order: the table goes first, so no packet is marked without a route.
   const std::unique_ptr<PolicyRouting> routing_;
   const std::unique_ptr<CaptureTable> table_;
   mutable std::mutex mutex_;
-  std::vector<Ipv4Cidr> networks_;  // guarded by mutex_
+  std::vector<Ipv4Prefix> networks_;  // guarded by mutex_
 };
 
 }  // namespace tp::daemon

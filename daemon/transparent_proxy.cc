@@ -34,7 +34,7 @@ bool SetFlag(int socket, int level, int name) {
 }
 
 bool IsLoopback(const Ipv4Endpoint& endpoint) {
-  return Ipv4Cidr{kLoopbackNetwork, 8}.Contains(endpoint.address);
+  return Ipv4Prefix{{kLoopbackNetwork}, 8}.Contains(Ipv4Address{endpoint.address});
 }
 
 // A transparent socket of `type` bound to 0.0.0.0:port; invalid with `error` set on failure.

@@ -16,8 +16,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/ipv4.h"
 #include "common/unique_fd.h"
-#include "daemon/ipv4.h"
 
 namespace tp::daemon {
 

@@ -19,35 +19,18 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/netlink.h"
 #include "common/unique_fd.h"
 
 namespace tp::teleroute {
 namespace {
 
-// RAII for libnl objects: one owner per object, released with the matching put/free.
-template <typename T, void (*Release)(T*)>
-struct NlDeleter {
-  void operator()(T* object) const {
-    if (object) Release(object);
-  }
-};
-void FreeSocket(nl_sock* socket) { nl_socket_free(socket); }
-void FreeCache(nl_cache* cache) { nl_cache_free(cache); }
-using NlSocket = std::unique_ptr<nl_sock, NlDeleter<nl_sock, FreeSocket>>;
-using NlCache = std::unique_ptr<nl_cache, NlDeleter<nl_cache, FreeCache>>;
-using NlAddr = std::unique_ptr<nl_addr, NlDeleter<nl_addr, nl_addr_put>>;
-using Link = std::unique_ptr<rtnl_link, NlDeleter<rtnl_link, rtnl_link_put>>;
-using Address = std::unique_ptr<rtnl_addr, NlDeleter<rtnl_addr, rtnl_addr_put>>;
-using Route = std::unique_ptr<rtnl_route, NlDeleter<rtnl_route, rtnl_route_put>>;
-// A new veth link owns a peer link object that rtnl_link_put alone does not release.
-using VethLink = std::unique_ptr<rtnl_link, NlDeleter<rtnl_link, rtnl_link_veth_release>>;
-
 [[noreturn]] void ThrowNl(const std::string& what, int error) {
   throw std::runtime_error(what + ": " + nl_geterror(error));
 }
 
-NlSocket ConnectRouteSocket() {
-  NlSocket socket(nl_socket_alloc());
+NlSocketPtr ConnectRouteSocket() {
+  NlSocketPtr socket(nl_socket_alloc());
   if (!socket) throw std::runtime_error("cannot allocate a netlink socket");
   if (int error = nl_connect(socket.get(), NETLINK_ROUTE); error < 0) {
     ThrowNl("cannot open a route netlink socket", error);
@@ -65,8 +48,8 @@ UniqueFd OpenNamespace(const std::string& path) {
 
 // A route netlink socket bound to the network namespace `netns_fd`: a thread of its own enters
 // the namespace and opens it (a socket keeps the namespace it was created in), then ends.
-NlSocket ConnectRouteSocketIn(int netns_fd, const std::string& description) {
-  NlSocket socket;
+NlSocketPtr ConnectRouteSocketIn(int netns_fd, const std::string& description) {
+  NlSocketPtr socket;
   std::string error;
   std::thread opener([&] {
     if (::setns(netns_fd, CLONE_NEWNET) != 0) {
@@ -84,32 +67,32 @@ NlSocket ConnectRouteSocketIn(int netns_fd, const std::string& description) {
   return socket;
 }
 
-NlAddr ParseNlAddr(const std::string& text) {
+NlAddrPtr ParseNlAddr(const std::string& text) {
   nl_addr* parsed = nullptr;
   if (int error = nl_addr_parse(text.c_str(), AF_INET, &parsed); error < 0) {
     ThrowNl("bad address " + text, error);
   }
-  return NlAddr(parsed);
+  return NlAddrPtr(parsed);
 }
 
 // The link named `name`, or nullptr when there is none.
-Link FindLink(nl_sock* socket, const std::string& name) {
+RtnlLinkPtr FindLink(nl_sock* socket, const std::string& name) {
   rtnl_link* link = nullptr;
   const int error = rtnl_link_get_kernel(socket, 0, name.c_str(), &link);
   if (error == -NLE_OBJ_NOTFOUND || error == -NLE_NODEV) return nullptr;
   if (error < 0) ThrowNl("cannot look up link " + name, error);
-  return Link(link);
+  return RtnlLinkPtr(link);
 }
 
-Link RequireLink(nl_sock* socket, const std::string& name) {
-  Link link = FindLink(socket, name);
+RtnlLinkPtr RequireLink(nl_sock* socket, const std::string& name) {
+  RtnlLinkPtr link = FindLink(socket, name);
   if (!link) throw std::runtime_error("link " + name + " does not exist");
   return link;
 }
 
 // Sets `link` up and, when master_index > 0, attaches it to that bridge.
 void SetUp(nl_sock* socket, rtnl_link* link, int master_index) {
-  Link change(rtnl_link_alloc());
+  RtnlLinkPtr change(rtnl_link_alloc());
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (master_index > 0) rtnl_link_set_master(change.get(), master_index);
   if (int error = rtnl_link_change(socket, link, change.get(), 0); error < 0) {
@@ -118,8 +101,8 @@ void SetUp(nl_sock* socket, rtnl_link* link, int master_index) {
 }
 
 void AddAddress(nl_sock* socket, rtnl_link* link, const Ipv4Prefix& address) {
-  Address entry(rtnl_addr_alloc());
-  NlAddr local = ParseNlAddr(address.ToString());
+  RtnlAddrPtr entry(rtnl_addr_alloc());
+  NlAddrPtr local = ParseNlAddr(address.ToString());
   rtnl_addr_set_ifindex(entry.get(), rtnl_link_get_ifindex(link));
   rtnl_addr_set_family(entry.get(), AF_INET);
   if (int error = rtnl_addr_set_local(entry.get(), local.get()); error < 0) {
@@ -133,17 +116,17 @@ void AddAddress(nl_sock* socket, rtnl_link* link, const Ipv4Prefix& address) {
   }
 }
 
-Route MakeRoute(const Ipv4Prefix& destination, Ipv4Address next_hop, uint8_t protocol) {
-  Route route(rtnl_route_alloc());
+RtnlRoutePtr MakeRoute(const Ipv4Prefix& destination, Ipv4Address next_hop, uint8_t protocol) {
+  RtnlRoutePtr route(rtnl_route_alloc());
   rtnl_route_set_family(route.get(), AF_INET);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   rtnl_route_set_protocol(route.get(), protocol);
-  NlAddr dst = ParseNlAddr(destination.ToString());
+  NlAddrPtr dst = ParseNlAddr(destination.ToString());
   if (int error = rtnl_route_set_dst(route.get(), dst.get()); error < 0) {
     ThrowNl("bad destination " + destination.ToString(), error);
   }
-  NlAddr gateway = ParseNlAddr(next_hop.ToString());
+  NlAddrPtr gateway = ParseNlAddr(next_hop.ToString());
   rtnl_nexthop* hop = rtnl_route_nh_alloc();
   if (!hop) throw std::runtime_error("cannot allocate a route next hop");
   rtnl_route_nh_set_gateway(hop, gateway.get());
@@ -163,13 +146,13 @@ std::string AddrText(nl_addr* address) {
 }  // namespace
 
 bool NetlinkNetworkOs::LinkExists(const std::string& name) {
-  NlSocket socket = ConnectRouteSocket();
+  NlSocketPtr socket = ConnectRouteSocket();
   return FindLink(socket.get(), name) != nullptr;
 }
 
 void NetlinkNetworkOs::EnsureBridge(const std::string& name, const Ipv4Prefix& address) {
-  NlSocket socket = ConnectRouteSocket();
-  Link bridge = FindLink(socket.get(), name);
+  NlSocketPtr socket = ConnectRouteSocket();
+  RtnlLinkPtr bridge = FindLink(socket.get(), name);
   if (!bridge) {
     if (int error = rtnl_link_bridge_add(socket.get(), name.c_str()); error < 0) {
       ThrowNl("cannot create bridge " + name, error);
@@ -185,14 +168,14 @@ void NetlinkNetworkOs::EnsureBridge(const std::string& name, const Ipv4Prefix& a
 void NetlinkNetworkOs::EnsureVethPair(const std::string& host_name,
                                       const std::string& container_name,
                                       const std::string& bridge_name) {
-  NlSocket socket = ConnectRouteSocket();
-  Link bridge = RequireLink(socket.get(), bridge_name);
-  Link host = FindLink(socket.get(), host_name);
+  NlSocketPtr socket = ConnectRouteSocket();
+  RtnlLinkPtr bridge = RequireLink(socket.get(), bridge_name);
+  RtnlLinkPtr host = FindLink(socket.get(), host_name);
   if (!host) {
-    VethLink veth(rtnl_link_veth_alloc());
+    RtnlVethLinkPtr veth(rtnl_link_veth_alloc());
     if (!veth) throw std::runtime_error("cannot allocate a veth link");
     rtnl_link_set_name(veth.get(), host_name.c_str());
-    Link peer(rtnl_link_veth_get_peer(veth.get()));  // get_peer takes a reference
+    RtnlLinkPtr peer(rtnl_link_veth_get_peer(veth.get()));  // get_peer takes a reference
     rtnl_link_set_name(peer.get(), container_name.c_str());
     const int error = rtnl_link_add(socket.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
     if (error < 0) ThrowNl("cannot create veth pair " + host_name + "/" + container_name, error);
@@ -202,8 +185,8 @@ void NetlinkNetworkOs::EnsureVethPair(const std::string& host_name,
 }
 
 void NetlinkNetworkOs::DeleteLink(const std::string& name) {
-  NlSocket socket = ConnectRouteSocket();
-  Link link = FindLink(socket.get(), name);
+  NlSocketPtr socket = ConnectRouteSocket();
+  RtnlLinkPtr link = FindLink(socket.get(), name);
   if (!link) return;
   const int error = rtnl_link_delete(socket.get(), link.get());
   if (error < 0 && error != -NLE_OBJ_NOTFOUND && error != -NLE_NODEV) {
@@ -214,8 +197,8 @@ void NetlinkNetworkOs::DeleteLink(const std::string& name) {
 void NetlinkNetworkOs::AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
                                 Ipv4Address next_hop) {
   UniqueFd netns = OpenNamespace(netns_path);
-  NlSocket socket = ConnectRouteSocketIn(netns.Get(), netns_path);
-  Route route = MakeRoute(destination, next_hop, RTPROT_STATIC);
+  NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
+  RtnlRoutePtr route = MakeRoute(destination, next_hop, RTPROT_STATIC);
   if (int error = rtnl_route_add(socket.get(), route.get(), NLM_F_REPLACE); error < 0) {
     ThrowNl("cannot add route " + RouteText(destination, next_hop) + " in " + netns_path, error);
   }
@@ -224,9 +207,9 @@ void NetlinkNetworkOs::AddRoute(const std::string& netns_path, const Ipv4Prefix&
 void NetlinkNetworkOs::RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
                                    Ipv4Address next_hop) {
   UniqueFd netns = OpenNamespace(netns_path);
-  NlSocket socket = ConnectRouteSocketIn(netns.Get(), netns_path);
+  NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
   // Protocol 0 matches any: dockerd adds Join's static routes with its own protocol number.
-  Route route = MakeRoute(destination, next_hop, RTPROT_UNSPEC);
+  RtnlRoutePtr route = MakeRoute(destination, next_hop, RTPROT_UNSPEC);
   const int error = rtnl_route_delete(socket.get(), route.get(), 0);
   if (error == -NLE_OBJ_NOTFOUND) return;
   if (error < 0) {
@@ -236,12 +219,12 @@ void NetlinkNetworkOs::RemoveRoute(const std::string& netns_path, const Ipv4Pref
 
 std::vector<RouteEntry> NetlinkNetworkOs::ListRoutes(const std::string& netns_path) {
   UniqueFd netns = OpenNamespace(netns_path);
-  NlSocket socket = ConnectRouteSocketIn(netns.Get(), netns_path);
+  NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
   nl_cache* raw_cache = nullptr;
   if (int error = rtnl_route_alloc_cache(socket.get(), AF_INET, 0, &raw_cache); error < 0) {
     ThrowNl("cannot list routes in " + netns_path, error);
   }
-  NlCache cache(raw_cache);
+  NlCachePtr cache(raw_cache);
   std::vector<RouteEntry> routes;
   for (nl_object* object = nl_cache_get_first(cache.get()); object;
        object = nl_cache_get_next(object)) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "teleroute/ipv4.h"
+#include "common/ipv4.h"
 
 namespace tp::teleroute {
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "teleroute/state_file.h"
+#include "common/atomic_file.h"
 
 namespace tp::teleroute {
 namespace {

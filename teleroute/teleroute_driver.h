@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "teleroute/ipv4.h"
+#include "common/ipv4.h"
 #include "teleroute/network_driver.h"
 #include "teleroute/network_os.h"
 #include "teleroute/route_source.h"

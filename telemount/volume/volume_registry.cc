@@ -1,20 +1,15 @@
 #include "telemount/volume/volume_registry.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 #include <stdexcept>
 
-#include "common/unique_fd.h"
+#include "common/atomic_file.h"
 
 namespace tp::telemount {
 namespace {
@@ -31,34 +26,6 @@ std::string NowRfc3339() {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
-}
-
-[[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-void WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) ThrowErrno("cannot write " + path);
-    written += static_cast<size_t>(n);
-  }
-}
-
-// Replaces `path` with `data` so that a crash leaves either the old or the new content.
-void WriteFileAtomically(const std::string& path, const std::string& data) {
-  const std::string temporary = path + ".tmp";
-  {
-    UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd.Valid()) ThrowErrno("cannot create " + temporary);
-    WriteAll(fd.Get(), data, temporary);
-    if (::fsync(fd.Get()) != 0) ThrowErrno("cannot sync " + temporary);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) ThrowErrno("cannot rename " + temporary);
-  UniqueFd folder(::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (folder.Valid()) ::fsync(folder.Get());
 }
 
 }  // namespace
@@ -301,11 +268,9 @@ void VolumeRegistry::DisconnectIfUnused(const RemoteEndpoint& endpoint) {
 }
 
 void VolumeRegistry::Load() {
-  std::ifstream input(state_file_);
-  if (!input) return;  // first start
-  std::stringstream text;
-  text << input.rdbuf();
-  json state = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const std::optional<std::string> text = ReadWholeFile(state_file_);
+  if (!text) return;  // first start
+  json state = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (state.is_discarded() || !state.is_object() || !state.contains("volumes") ||
       !state["volumes"].is_array()) {
     const std::string aside = state_file_ + ".corrupt";

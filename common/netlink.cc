@@ -1,9 +1,9 @@
-#include "daemon/netlink.h"
+#include "common/netlink.h"
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 
-namespace tp::daemon {
+namespace tp {
 
 NlSocketPtr OpenRouteSocket(std::string& error) {
   NlSocketPtr socket(nl_socket_alloc());
@@ -20,4 +20,4 @@ NlSocketPtr OpenRouteSocket(std::string& error) {
 
 std::string NlErrorText(int error) { return nl_geterror(error); }
 
-}  // namespace tp::daemon
+}  // namespace tp

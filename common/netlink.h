@@ -1,11 +1,14 @@
-// Owning handles for libnl objects (each freed with its own libnl function) and a connected
-// NETLINK_ROUTE socket. The socket belongs to the network namespace of the thread that opened
-// it, whichever thread uses it later.
+// Owning handles for libnl objects (each freed with its own libnl function, one owner per object)
+// and a connected NETLINK_ROUTE socket, shared by the daemon and teleroute. A socket belongs to
+// the network namespace of the thread that opened it, whichever thread uses it later. A handle
+// is not thread-safe; use one per thread or lock around it.
 #pragma once
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <netlink/socket.h>
@@ -13,7 +16,7 @@
 #include <memory>
 #include <string>
 
-namespace tp::daemon {
+namespace tp {
 
 template <typename Object, void (*Free)(Object*)>
 struct NlFree {
@@ -27,11 +30,15 @@ using RtnlRulePtr = std::unique_ptr<rtnl_rule, NlFree<rtnl_rule, rtnl_rule_put>>
 using RtnlRoutePtr = std::unique_ptr<rtnl_route, NlFree<rtnl_route, rtnl_route_put>>;
 using RtnlNexthopPtr = std::unique_ptr<rtnl_nexthop, NlFree<rtnl_nexthop, rtnl_route_nh_free>>;
 using RtnlLinkPtr = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_put>>;
+using RtnlAddrPtr = std::unique_ptr<rtnl_addr, NlFree<rtnl_addr, rtnl_addr_put>>;
+// A new veth link owns a peer link object that rtnl_link_put alone does not release.
+using RtnlVethLinkPtr = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_veth_release>>;
 
-// A NETLINK_ROUTE socket of the calling thread's network namespace; nullptr with `error` set.
+// A NETLINK_ROUTE socket of the calling thread's network namespace; nullptr with `error` set
+// ("netlink: ...").
 NlSocketPtr OpenRouteSocket(std::string& error);
 
 // libnl's message for a (negative) libnl error code.
 std::string NlErrorText(int error);
 
-}  // namespace tp::daemon
+}  // namespace tp

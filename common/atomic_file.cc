@@ -1,4 +1,4 @@
-#include "teleroute/state_file.h"
+#include "common/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 
 #include "common/unique_fd.h"
 
-namespace tp::teleroute {
+namespace tp {
 namespace {
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
@@ -54,4 +54,4 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
   return text.str();
 }
 
-}  // namespace tp::teleroute
+}  // namespace tp
