@@ -4,6 +4,7 @@
 //
 //   tunnel-bench [--megabytes N] [--connections N] [--manager PATH]
 #include <fcntl.h>
+#include <time.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -18,10 +19,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -196,6 +199,19 @@ class ManagerChild {
     std::filesystem::remove_all(folder_);
   }
   uint16_t port() const { return static_cast<uint16_t>(port_); }
+  // User + system CPU seconds the manager used so far (clock-tick resolution).
+  double CpuSeconds() const {
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    std::istringstream fields(text.substr(std::min(text.size(), text.rfind(')') + 2)));
+    std::string field;
+    double ticks = 0;
+    for (int index = 3; index <= 15 && fields >> field; ++index) {
+      if (index >= 14) ticks += std::stod(field);
+    }
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
   // A line of /proc/PID/status, e.g. "VmHWM:     5120 kB" for "VmHWM".
   std::string Status(const std::string& field) const {
     std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
@@ -255,20 +271,26 @@ std::optional<double> Download(const ChannelOpener& open, uint64_t size) {
   return static_cast<double>(size) / 1e6 / elapsed.count();
 }
 
-// Milliseconds from "connect" to the first echoed byte, per connection, sorted.
-std::vector<double> SetupTimes(const ChannelOpener& open, int connections) {
+// Milliseconds from "connect" to the first echoed byte, per connection, sorted; and to the
+// end of the connect alone (through the tunnel: the OpenTcp round trip, the manager's dial
+// included) in `open_times`.
+std::vector<double> SetupTimes(const ChannelOpener& open, int connections,
+                               std::vector<double>& open_times) {
   std::vector<double> times;
   for (int index = 0; index < connections; ++index) {
     const auto start = Clock::now();
     auto channel = open();
     if (!channel) continue;
+    const auto opened = Clock::now();
     const uint8_t probe = 'E';
     uint8_t answer = 0;
     if (!channel->Write(std::span(&probe, 1)) || channel->Read(std::span(&answer, 1)) != 1)
       continue;
     times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    open_times.push_back(std::chrono::duration<double, std::milli>(opened - start).count());
   }
   std::sort(times.begin(), times.end());
+  std::sort(open_times.begin(), open_times.end());
   return times;
 }
 
@@ -308,14 +330,40 @@ std::optional<BenchOptions> ParseOptions(int argc, char** argv) {
   return options;
 }
 
-void PrintThroughput(const char* label, std::optional<double> direct,
-                     std::optional<double> tunnel) {
-  if (!direct || !tunnel) {
+// CPU seconds this process used so far, all threads (the bench server's included).
+double ProcessCpuSeconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// One transfer's rate and the CPU it cost, this process and the manager together.
+struct Measured {
+  std::optional<double> megabytes_per_second;
+  double cpu_seconds = 0;
+};
+
+Measured Measure(const ManagerChild& manager, const std::function<std::optional<double>()>& run) {
+  const double before = ProcessCpuSeconds() + manager.CpuSeconds();
+  Measured measured;
+  measured.megabytes_per_second = run();
+  measured.cpu_seconds = ProcessCpuSeconds() + manager.CpuSeconds() - before;
+  return measured;
+}
+
+void PrintThroughput(const char* label, const Measured& direct, const Measured& tunnel,
+                     uint64_t size) {
+  if (!direct.megabytes_per_second || !tunnel.megabytes_per_second) {
     std::printf("%-22s FAILED\n", label);
     return;
   }
-  std::printf("%-22s direct %8.0f MB/s   tunnel %8.0f MB/s   tunnel/direct %.2f\n", label, *direct,
-              *tunnel, *tunnel / *direct);
+  const double gigabytes = static_cast<double>(size) / 1e9;
+  std::printf(
+      "%-22s direct %8.0f MB/s   tunnel %8.0f MB/s   tunnel/direct %.2f   CPU s/GB direct %.2f "
+      "tunnel %.2f\n",
+      label, *direct.megabytes_per_second, *tunnel.megabytes_per_second,
+      *tunnel.megabytes_per_second / *direct.megabytes_per_second,
+      direct.cpu_seconds / gigabytes, tunnel.cpu_seconds / gigabytes);
 }
 
 }  // namespace
@@ -359,10 +407,20 @@ int main(int argc, char** argv) {
   const uint64_t size = options->megabytes * 1000 * 1000;
   std::printf("one stream, %llu MB each way, loopback; %d connections for set-up time\n",
               static_cast<unsigned long long>(options->megabytes), options->connections);
-  PrintThroughput("upload (to server)", Upload(direct, size), Upload(tunneled, size));
-  PrintThroughput("download (from server)", Download(direct, size), Download(tunneled, size));
-  const auto direct_times = SetupTimes(direct, options->connections);
-  const auto tunnel_times = SetupTimes(tunneled, options->connections);
+  const auto upload = [&size](const ChannelOpener& open) {
+    return [&open, &size] { return Upload(open, size); };
+  };
+  const auto download = [&size](const ChannelOpener& open) {
+    return [&open, &size] { return Download(open, size); };
+  };
+  PrintThroughput("upload (to server)", Measure(manager, upload(direct)),
+                  Measure(manager, upload(tunneled)), size);
+  PrintThroughput("download (from server)", Measure(manager, download(direct)),
+                  Measure(manager, download(tunneled)), size);
+  std::vector<double> direct_opens;
+  std::vector<double> tunnel_opens;
+  const auto direct_times = SetupTimes(direct, options->connections, direct_opens);
+  const auto tunnel_times = SetupTimes(tunneled, options->connections, tunnel_opens);
   const double direct_median = Percentile(direct_times, 0.5);
   const double tunnel_median = Percentile(tunnel_times, 0.5);
   std::printf(
@@ -370,6 +428,11 @@ int main(int argc, char** argv) {
       "ms   tunnel/direct %.2f   overhead %.3f ms\n",
       direct_median, Percentile(direct_times, 0.9), tunnel_median, Percentile(tunnel_times, 0.9),
       direct_median > 0 ? tunnel_median / direct_median : 0.0, tunnel_median - direct_median);
+  std::printf(
+      "connect alone          direct median %.3f ms p90 %.3f ms   tunnel (OpenTcp round trip) "
+      "median %.3f ms p90 %.3f ms\n",
+      Percentile(direct_opens, 0.5), Percentile(direct_opens, 0.9), Percentile(tunnel_opens, 0.5),
+      Percentile(tunnel_opens, 0.9));
   std::printf("traffic-manager memory  %s   %s (peak)\n", manager.Status("VmRSS").c_str(),
               manager.Status("VmHWM").c_str());
   return 0;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -16,24 +17,125 @@
 
 #include "tunnel/tcp_dial.h"
 
+// How bytes move, and why (CPU per byte is what limits a tunnel on a small machine):
+//
+// * Sending: the thread that calls TunnelStream::Write sends the frame itself, header and payload
+//   in one sendmsg straight from the caller's buffer, when the socket is free and no other data
+//   waits. Otherwise the frame is copied into the data queue that the writer thread drains in
+//   batches (one sendmsg for many frames), so streams take turns. Control frames are sent at
+//   once when the socket is free, else they jump the data queue. Whoever sends ("owns the
+//   socket") takes the queued control frames along. A frame begun on the socket is always
+//   finished before anything else goes (`partial_`).
+// * Receiving: the reader thread decodes frame headers from its own buffer and receives a Data
+//   payload straight into the buffer of a TunnelStream::Read that waits for it ("lent"), or else
+//   into the stream's ring buffer, with one recvmsg that also takes what follows into its own
+//   buffer. Small frames are parsed in place, many per read.
+// * Wake-ups: condition variables are signalled only when someone waits on them.
+
 namespace tp::tunnel {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 // Credit goes back to the peer in grants of at least this much, to keep Window frames few.
-constexpr size_t kWindowGrantStep = kInitialWindow / 2;
-// The writer sends at most this much per system call (control frames first).
+constexpr size_t kWindowGrantStep = kInitialWindow / 4;
+// The writer thread sends at most this much data per batch (control frames come on top).
 constexpr size_t kWriteBatchBytes = 512 * 1024;
-// At most this many frames per sendmsg (well under IOV_MAX).
+// At most this many data frames per batch, and iovecs per sendmsg (under IOV_MAX).
 constexpr size_t kMaxBatchFrames = 256;
-constexpr size_t kReadBufferBytes = 512 * 1024;
+constexpr size_t kMaxPiecesPerCall = 1024;
+// The reader's own buffer: frame headers, small frames, the odd piece of a payload.
+constexpr size_t kReadBufferBytes = 256 * 1024;
+// While large Data frames come, a read takes at most this much into the reader's own buffer
+// (whence it is copied): the payload after a header is received where it belongs by the next.
+constexpr size_t kSmallReadBytes = 16 * 1024;
+// A Read that waits is woken at once when this much arrived in its buffer (see WakeReader).
+constexpr size_t kEarlyWakeBytes = 64 * 1024;
+// A stream's ring buffer starts at this size and is given back when emptied above this size.
+constexpr size_t kRingMinBytes = 64 * 1024;
+constexpr size_t kRingKeepBytes = 256 * 1024;
 // How long CloseWrite waits for room in a full queue before resetting the stream instead.
 constexpr std::chrono::seconds kCloseQueueTimeout{10};
 
 }  // namespace
 
 namespace detail {
+
+// Bytes received for a stream and not read yet. Grows on demand (its content never exceeds the
+// stream's window); the reader thread may receive into its free space while a Read takes from
+// its content, under the stream's lock only for the bookkeeping.
+class ByteRing {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  // Makes room for `count` more bytes, keeping the content.
+  void Reserve(size_t count) {
+    if (capacity_ - size_ >= count) return;
+    size_t capacity = std::max(capacity_, kRingMinBytes);
+    while (capacity - size_ < count) capacity *= 2;
+    auto storage = std::make_unique_for_overwrite<uint8_t[]>(capacity);
+    CopyOut(storage.get(), size_);
+    storage_ = std::move(storage);
+    capacity_ = capacity;
+    head_ = 0;
+  }
+  // Describes up to `count` bytes of free space (Reserve first) as at most two iovecs appended
+  // at `out`; returns how many iovecs.
+  size_t FreeSpace(size_t count, iovec* out) {
+    count = std::min(count, capacity_ - size_);
+    const size_t tail = (head_ + size_) % std::max<size_t>(capacity_, 1);
+    const size_t first = std::min(count, capacity_ - tail);
+    size_t pieces = 0;
+    if (first > 0) out[pieces++] = {storage_.get() + tail, first};
+    if (count > first) out[pieces++] = {storage_.get(), count - first};
+    return pieces;
+  }
+  // The first `count` bytes of the free space now hold data.
+  void Commit(size_t count) { size_ += count; }
+  void Append(std::span<const uint8_t> bytes) {
+    Reserve(bytes.size());
+    iovec pieces[2];
+    const size_t count = FreeSpace(bytes.size(), pieces);
+    for (size_t index = 0; index < count; ++index) {
+      std::memcpy(pieces[index].iov_base, bytes.data(), pieces[index].iov_len);
+      bytes = bytes.subspan(pieces[index].iov_len);
+    }
+    Commit(count > 0 ? pieces[0].iov_len + (count > 1 ? pieces[1].iov_len : 0) : 0);
+  }
+  // Moves up to into.size() bytes out; returns how many. Leaves the free space where it is (the
+  // reader thread may be receiving into it).
+  size_t Take(std::span<uint8_t> into) {
+    const size_t count = std::min(into.size(), size_);
+    if (count == 0) return 0;
+    CopyOut(into.data(), count);
+    head_ = (head_ + count) % capacity_;
+    size_ -= count;
+    return count;
+  }
+  // When empty (and nobody receives into the free space): gives the memory back if larger than
+  // `keep`, else starts over at its beginning so the free space is in one piece.
+  void ResetIfEmpty(size_t keep) {
+    if (size_ != 0) return;
+    head_ = 0;
+    if (capacity_ <= keep) return;
+    storage_.reset();
+    capacity_ = 0;
+  }
+
+ private:
+  void CopyOut(uint8_t* to, size_t count) const {
+    if (count == 0) return;
+    const size_t first = std::min(count, capacity_ - head_);
+    std::memcpy(to, storage_.get() + head_, first);
+    std::memcpy(to + first, storage_.get(), count - first);
+  }
+
+  std::unique_ptr<uint8_t[]> storage_;
+  size_t capacity_ = 0;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
 
 enum class StreamPhase {
   kOpening,    // client: OpenTcp sent, waiting for Opened / OpenFailed
@@ -53,17 +155,42 @@ struct StreamState {
   StreamPhase phase;
   int error = 0;
   std::string failure_reason;
-  std::deque<std::vector<uint8_t>> received;
-  size_t read_offset = 0;                     // into received.front()
+  ByteRing received;
+  // The buffer of a Read waiting while `received` is empty: the reader thread puts the stream's
+  // next bytes there. `filling`: the reader thread is receiving into `lent` or into the ring's
+  // free space right now (without the lock), so neither may go away.
+  std::span<uint8_t> lent;
+  size_t lent_filled = 0;
+  bool filling = false;
+  bool filling_lent = false;
   size_t receive_allowance = kInitialWindow;  // bytes the peer may still send
   size_t consumed_since_grant = 0;
   size_t send_credit = kInitialWindow;
   bool peer_closed_write = false;
   bool local_closed_write = false;
+  int waiters = 0;  // threads waiting on `changed`
 
   bool Finished() const {
     return phase == StreamPhase::kFailed || (peer_closed_write && local_closed_write);
   }
+
+  // Waits on `changed`, counted in `waiters` so that wakers can skip the signal when nobody
+  // waits. Every wait on `changed` goes through these.
+  template <typename Predicate>
+  bool WaitUntil(std::unique_lock<std::mutex>& lock, Deadline deadline, Predicate ready) {
+    ++waiters;
+    const bool result = changed.wait_until(lock, deadline, ready);
+    --waiters;
+    return result;
+  }
+  template <typename Predicate>
+  void Wait(std::unique_lock<std::mutex>& lock, Predicate ready) {
+    ++waiters;
+    changed.wait(lock, ready);
+    --waiters;
+  }
+  // With `mutex` held: whether a change must be signalled (after unlocking).
+  bool ShouldWake() const { return waiters > 0; }
 
   // Marks the stream failed (first failure wins) and wakes its waiters. Locks `mutex`.
   void Fail(int error_code, const std::string& reason) {
@@ -76,6 +203,20 @@ struct StreamState {
     }
     changed.notify_all();
   }
+};
+
+// Who is sending on the socket right now (at most one at a time, without the queue lock).
+enum class SocketOwner {
+  kNone,
+  kWriterThread,   // a batch from the queues
+  kDirectData,     // a stream's Write (or another data-class frame), waiting for room as needed
+  kDirectControl,  // one control frame, never waiting
+};
+
+// The Data frame whose payload the reader is receiving.
+struct Incoming {
+  std::shared_ptr<StreamState> stream;  // null: the stream is gone, its bytes are dropped
+  size_t remaining = 0;
 };
 
 // The shared core of a connection: the socket, the outgoing queues, the stream table, pending
@@ -93,39 +234,77 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
 
   const ConnectionOptions& options() const { return options_; }
 
-  // Queues a control frame: never waits. False when the link is dead.
-  bool EnqueueControl(const Frame& frame) {
+  // Sends a control frame now when the socket is free, else queues it ahead of all data: never
+  // waits. False when the link is dead.
+  bool SendControl(const Frame& frame) {
     std::vector<uint8_t> bytes = EncodeFrame(frame);
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (dead_.load()) return false;
+    std::unique_lock lock(queue_mutex_);
+    if (dead_.load()) return false;
+    if (!FreeForDirectLocked() || !control_queue_.empty()) {
       control_queue_.push_back(std::move(bytes));
+      WakeWriterAndUnlock(lock);
+      return true;
     }
-    queue_changed_.notify_all();
+    owner_ = SocketOwner::kDirectControl;
+    lock.unlock();
+    iovec piece{bytes.data(), bytes.size()};
+    int error = 0;
+    const size_t sent = SendPieces(std::span(&piece, 1), false, Deadline::max(), error);
+    lock.lock();
+    if (error != 0 && error != EAGAIN) return SendFailed(lock, error) == 0;
+    if (sent == 0) {
+      control_queue_.push_front(std::move(bytes));
+    } else if (sent < bytes.size()) {
+      partial_.assign(bytes.begin() + static_cast<std::ptrdiff_t>(sent), bytes.end());
+    }
+    ReleaseSocket(lock);
     return true;
   }
 
-  // Queues an encoded data-class frame, waiting for room until `deadline`. Returns 0,
-  // ETIMEDOUT or ECONNRESET.
-  int EnqueueData(std::vector<uint8_t> bytes, Deadline deadline) {
+  // Sends one data-class frame, `header` then `payload` (either may be empty): straight from
+  // the caller's memory when the socket is free and no data waits, else copied (or moved from
+  // `owned`, which then holds header + payload) into the data queue. Waits for the socket or
+  // for room in the queue until `deadline`. Returns 0 (the frame will go out whole),
+  // ETIMEDOUT (none of it will) or ECONNRESET.
+  int SendData(std::span<const uint8_t> header, std::span<const uint8_t> payload,
+               Deadline deadline, std::vector<uint8_t>* owned = nullptr) {
+    const size_t size = header.size() + payload.size();
     std::unique_lock lock(queue_mutex_);
-    const bool room = room_available_.wait_until(lock, deadline, [&] {
-      return dead_.load() || queued_data_bytes_ == 0 ||
-             queued_data_bytes_ + bytes.size() <= options_.max_queued_bytes;
-    });
-    if (dead_.load()) return ECONNRESET;
-    if (!room) return ETIMEDOUT;
-    queued_data_bytes_ += bytes.size();
-    data_queue_.push_back(std::move(bytes));
-    lock.unlock();
-    queue_changed_.notify_all();
-    return 0;
+    while (true) {
+      if (dead_.load()) return ECONNRESET;
+      if (FreeForDirectLocked()) return SendDirect(lock, header, payload, deadline);
+      // Queue behind another stream sending, or behind data queued already, so that streams
+      // take turns. When only the writer thread (or a control frame) holds the socket and
+      // nothing is queued, this frame is next anyway: wait for the socket rather than copy.
+      const bool queue = owner_ == SocketOwner::kDirectData || !data_queue_.empty();
+      if (queue && (queued_data_bytes_ == 0 ||
+                    queued_data_bytes_ + size <= options_.max_queued_bytes)) {
+        std::vector<uint8_t> bytes;
+        if (owned != nullptr) {
+          bytes = std::move(*owned);
+        } else {
+          bytes.reserve(size);
+          bytes.insert(bytes.end(), header.begin(), header.end());
+          bytes.insert(bytes.end(), payload.begin(), payload.end());
+        }
+        queued_data_bytes_ += bytes.size();
+        data_queue_.push_back(std::move(bytes));
+        WakeWriterAndUnlock(lock);
+        return 0;
+      }
+      ++sender_waiters_;
+      const std::cv_status status = senders_wakeup_.wait_until(lock, deadline);
+      --sender_waiters_;
+      if (status == std::cv_status::timeout && Clock::now() >= deadline) {
+        return dead_.load() ? ECONNRESET : ETIMEDOUT;
+      }
+    }
   }
 
-  int EnqueueDataFrame(const Frame& frame, Deadline deadline) {
+  int SendDataFrame(const Frame& frame, Deadline deadline) {
     std::vector<uint8_t> bytes = EncodeFrame(frame);
     if (bytes.empty()) return EMSGSIZE;
-    return EnqueueData(std::move(bytes), deadline);
+    return SendData(bytes, {}, deadline, &bytes);
   }
 
   std::shared_ptr<StreamState> NewLocalStream() {
@@ -157,7 +336,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
       id = next_query_id_++;
       answer = pending_dns_[id].get_future();
     }
-    const int error = EnqueueDataFrame(
+    const int error = SendDataFrame(
         {id, DnsQuery{std::vector<uint8_t>(message.begin(), message.end())}}, deadline);
     if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
     std::lock_guard lock(dns_mutex_);
@@ -177,8 +356,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     spdlog::info("{}: connection closed: {}", options_.name, reason);
     ::shutdown(socket_.Get(), SHUT_RDWR);
     { std::lock_guard lock(queue_mutex_); }
-    queue_changed_.notify_all();
-    room_available_.notify_all();
+    writer_wakeup_.notify_all();
+    senders_wakeup_.notify_all();
     FailAllStreams("tunnel lost: " + reason);
     FailAllQueries();
   }
@@ -221,20 +400,77 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     return found == streams_.end() ? nullptr : found->second;
   }
 
-  // Handles one frame from the peer; returns "" or the protocol violation that kills the link.
+  // --- Sending; the *Locked functions and the ones taking `lock` need queue_mutex_. ---
+
+  // Nobody sends, nothing begun waits to be finished, no data is queued: a sender may go
+  // straight to the socket (taking the queued control frames along).
+  bool FreeForDirectLocked() const {
+    return owner_ == SocketOwner::kNone && partial_.empty() && data_queue_.empty();
+  }
+  bool HasWorkLocked() const {
+    return !partial_.empty() || !control_queue_.empty() || !data_queue_.empty();
+  }
+  // Unlocks, then wakes the writer thread if it waits and could send now.
+  void WakeWriterAndUnlock(std::unique_lock<std::mutex>& lock) {
+    const bool wake = writer_waiting_ && owner_ == SocketOwner::kNone;
+    lock.unlock();
+    if (wake) writer_wakeup_.notify_one();
+  }
+  // The owner is done with the socket: wakes whoever can use it now. Unlocks.
+  void ReleaseSocket(std::unique_lock<std::mutex>& lock) {
+    owner_ = SocketOwner::kNone;
+    const bool wake_writer = writer_waiting_ && HasWorkLocked();
+    const bool wake_senders = sender_waiters_ > 0;
+    lock.unlock();
+    if (wake_writer) writer_wakeup_.notify_one();
+    if (wake_senders) senders_wakeup_.notify_all();
+  }
+  // The owner's send failed: the link is dead. Unlocks; returns ECONNRESET.
+  int SendFailed(std::unique_lock<std::mutex>& lock, int error) {
+    owner_ = SocketOwner::kNone;
+    lock.unlock();
+    Break(std::string("send failed: ") + std::strerror(error));
+    return ECONNRESET;
+  }
+
+  // Sends `pieces` in order, by the socket's owner, without the lock; waits for room in the
+  // socket until `deadline` if `may_wait`. Returns the bytes sent; `error` is 0 when all went,
+  // EAGAIN when the socket stayed full, else the socket's errno. Modifies `pieces`.
+  size_t SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline, int& error);
+  // SendData's direct path: this thread takes the socket (and the queued control frames).
+  int SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
+                 std::span<const uint8_t> payload, Deadline deadline);
+
+  // --- Receiving: reader thread only. ---
+
+  // Handles one whole frame from the peer (not Data: its payload is streamed); returns "" or
+  // the protocol violation that kills the link.
   std::string Dispatch(Frame& frame);
-  std::string OnData(uint32_t id, Data& data);
+  // Checks a Data header against the stream's state and credit; sets `incoming`.
+  std::string StartData(uint32_t id, size_t size, Incoming& incoming);
+  // Hands payload bytes from the reader's buffer to the stream.
+  void Deliver(const std::shared_ptr<StreamState>& stream, std::span<const uint8_t> bytes);
+  // Claims where the stream's next `limit` bytes go (a lent buffer or the ring's free space),
+  // appended as iovecs at pieces[count]; returns their size (0 when the stream failed).
+  size_t ClaimTarget(StreamState& state, size_t limit, iovec* pieces, size_t& count);
+  // Ends a claim: `got` bytes arrived there.
+  void FinishTarget(const std::shared_ptr<StreamState>& stream, size_t got);
+  // Waking the users of a stream that got bytes: not at all (nobody waits), now, or soon: a
+  // Read whose lent buffer is filling is woken once the reader would block, once bytes for
+  // another stream come, or once kEarlyWakeBytes are there, so that one wake-up brings it all.
+  enum class WakeUp { kNone, kSoon, kNow };
+  static WakeUp WakeUpNeeded(const StreamState& state);  // with state.mutex held
+  void WakeReader(const std::shared_ptr<StreamState>& stream, WakeUp wake);
+  void FlushWakeUp();
   std::string OnOpenTcp(uint32_t id, const OpenTcp& request);
   void OnClose(uint32_t id, CloseMode mode);
   void OnOpenAnswer(uint32_t id, int error, const std::string& reason);
   void OnWindow(uint32_t id, uint32_t credit);
   void OnDnsAnswer(uint32_t id, DnsAnswer& answer);
-  // Decodes and dispatches every whole frame in buffer[begin, end); false when the link broke.
-  bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end);
-  // Sends the frames with as few system calls as the kernel allows.
-  bool SendBatch(const std::vector<std::vector<uint8_t>>& batch);
-  // Moves every control frame and up to a batch of data frames out of the queues.
-  std::vector<std::vector<uint8_t>> TakeBatch(std::unique_lock<std::mutex>& lock);
+  // Decodes and dispatches every whole frame in buffer[begin, end), streams Data payloads;
+  // false when the link broke.
+  bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end,
+                        Incoming& incoming, bool& large_data);
 
   UniqueFd socket_;
   const Role role_;
@@ -247,11 +483,17 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   std::string failure_reason_;  // guarded by state_mutex_
 
   std::mutex queue_mutex_;
-  std::condition_variable queue_changed_;           // writer waits: frames queued or dead
-  std::condition_variable room_available_;          // EnqueueData waits: data queue has room
-  std::deque<std::vector<uint8_t>> control_queue_;  // guarded by queue_mutex_
-  std::deque<std::vector<uint8_t>> data_queue_;     // guarded by queue_mutex_
-  size_t queued_data_bytes_ = 0;                    // guarded by queue_mutex_
+  std::condition_variable writer_wakeup_;   // writer thread: work it may send now, or dead
+  std::condition_variable senders_wakeup_;  // SendData: the socket is free or the queue has room
+  // All below guarded by queue_mutex_.
+  SocketOwner owner_ = SocketOwner::kNone;
+  std::vector<uint8_t> partial_;  // the unsent end of a frame begun on the socket: goes first
+  std::deque<std::vector<uint8_t>> control_queue_;
+  std::deque<std::vector<uint8_t>> data_queue_;
+  size_t queued_data_bytes_ = 0;
+  bool writer_waiting_ = false;
+  int sender_waiters_ = 0;
+  std::vector<iovec> owner_pieces_;  // scratch of the socket's owner (used without the lock)
 
   mutable std::mutex streams_mutex_;
   std::map<uint32_t, std::shared_ptr<StreamState>> streams_;  // guarded by streams_mutex_
@@ -261,26 +503,209 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   std::map<uint32_t, std::promise<DnsResult>> pending_dns_;  // guarded by dns_mutex_
   uint32_t next_query_id_ = 1;                               // guarded by dns_mutex_
 
+  std::shared_ptr<StreamState> wake_pending_;  // reader thread only: see WakeReader
   std::atomic<Clock::rep> last_received_;  // steady clock ticks of the last byte from the peer
   uint64_t next_ping_nonce_ = 1;           // writer thread only
 };
 
-std::string TunnelLink::OnData(uint32_t id, Data& data) {
-  const std::shared_ptr<StreamState> state = Find(id);
-  if (!state) return "";  // a stream we already reset; its last bytes are dropped
-  {
-    std::lock_guard lock(state->mutex);
-    if (state->phase != StreamPhase::kOpen || state->peer_closed_write) {
-      return "data on stream " + std::to_string(id) + " that is not open for it";
+size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline,
+                              int& error) {
+  error = 0;
+  size_t total = 0;
+  size_t first = 0;
+  while (first < pieces.size() && pieces[first].iov_len == 0) ++first;
+  while (first < pieces.size()) {
+    msghdr message{};
+    message.msg_iov = pieces.data() + first;
+    message.msg_iovlen = std::min(pieces.size() - first, kMaxPiecesPerCall);
+    const ssize_t sent = ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) {
+      if (!may_wait) {
+        error = EAGAIN;
+        return total;
+      }
+      pollfd waiter{socket_.Get(), POLLOUT, 0};
+      const int timeout = deadline == Deadline::max() ? -1 : MillisecondsUntil(deadline);
+      const int ready = ::poll(&waiter, 1, timeout);
+      if (ready < 0 && errno != EINTR) {
+        error = errno;
+        return total;
+      }
+      if (ready == 0 && Clock::now() >= deadline) {
+        error = EAGAIN;
+        return total;
+      }
+      continue;
     }
-    if (data.bytes.size() > state->receive_allowance) {
-      return "peer overran the credit window of stream " + std::to_string(id);
+    if (sent <= 0) {
+      error = sent < 0 ? errno : EPIPE;
+      return total;
     }
-    state->receive_allowance -= data.bytes.size();
-    if (!data.bytes.empty()) state->received.push_back(std::move(data.bytes));
+    total += static_cast<size_t>(sent);
+    // Skip what went out; a partly sent piece continues from where it stopped.
+    size_t left = static_cast<size_t>(sent);
+    while (first < pieces.size() && left >= pieces[first].iov_len) {
+      left -= pieces[first].iov_len;
+      ++first;
+    }
+    if (first < pieces.size()) {
+      pieces[first].iov_base = static_cast<uint8_t*>(pieces[first].iov_base) + left;
+      pieces[first].iov_len -= left;
+    }
   }
-  state->changed.notify_all();
+  return total;
+}
+
+int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
+                           std::span<const uint8_t> payload, Deadline deadline) {
+  owner_ = SocketOwner::kDirectData;
+  std::deque<std::vector<uint8_t>> control;
+  control.swap(control_queue_);
+  lock.unlock();
+
+  std::vector<iovec>& pieces = owner_pieces_;
+  pieces.clear();
+  size_t control_bytes = 0;
+  for (auto& frame : control) {
+    pieces.push_back({frame.data(), frame.size()});
+    control_bytes += frame.size();
+  }
+  pieces.push_back({const_cast<uint8_t*>(header.data()), header.size()});
+  pieces.push_back({const_cast<uint8_t*>(payload.data()), payload.size()});
+  int error = 0;
+  const size_t sent = SendPieces(pieces, true, deadline, error);
+
+  lock.lock();
+  if (error != 0 && error != EAGAIN) return SendFailed(lock, error);
+  int result = 0;
+  const size_t frame_bytes = header.size() + payload.size();
+  if (sent < control_bytes + frame_bytes) {
+    // The socket stayed full until the deadline. What was begun must be finished before
+    // anything else; our frame counts as sent if it was begun, else not at all.
+    size_t skip = sent;
+    for (const auto& frame : control) {
+      if (skip >= frame.size()) {
+        skip -= frame.size();
+        continue;
+      }
+      partial_.insert(partial_.end(), frame.begin() + static_cast<std::ptrdiff_t>(skip),
+                      frame.end());
+      skip = 0;
+    }
+    if (sent <= control_bytes) {
+      result = ETIMEDOUT;
+    } else {
+      size_t offset = sent - control_bytes;
+      if (offset < header.size()) {
+        partial_.insert(partial_.end(), header.begin() + static_cast<std::ptrdiff_t>(offset),
+                        header.end());
+        offset = 0;
+      } else {
+        offset -= header.size();
+      }
+      partial_.insert(partial_.end(), payload.begin() + static_cast<std::ptrdiff_t>(offset),
+                      payload.end());
+    }
+  }
+  ReleaseSocket(lock);
+  return result;
+}
+
+std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) {
+  incoming.remaining = size;
+  incoming.stream = Find(id);
+  if (!incoming.stream) return "";  // a stream we already reset; its last bytes are dropped
+  StreamState& state = *incoming.stream;
+  std::lock_guard lock(state.mutex);
+  if (state.phase != StreamPhase::kOpen || state.peer_closed_write) {
+    return "data on stream " + std::to_string(id) + " that is not open for it";
+  }
+  if (size > state.receive_allowance) {
+    return "peer overran the credit window of stream " + std::to_string(id);
+  }
+  state.receive_allowance -= size;
   return "";
+}
+
+void TunnelLink::Deliver(const std::shared_ptr<StreamState>& stream,
+                         std::span<const uint8_t> bytes) {
+  StreamState& state = *stream;
+  WakeUp wake = WakeUp::kNone;
+  {
+    std::lock_guard lock(state.mutex);
+    if (state.phase == StreamPhase::kFailed) return;
+    if (state.received.empty() && state.lent_filled < state.lent.size()) {
+      const size_t count = std::min(bytes.size(), state.lent.size() - state.lent_filled);
+      std::memcpy(state.lent.data() + state.lent_filled, bytes.data(), count);
+      state.lent_filled += count;
+      bytes = bytes.subspan(count);
+    }
+    if (!bytes.empty()) state.received.Append(bytes);
+    wake = WakeUpNeeded(state);
+  }
+  WakeReader(stream, wake);
+}
+
+size_t TunnelLink::ClaimTarget(StreamState& state, size_t limit, iovec* pieces, size_t& count) {
+  std::lock_guard lock(state.mutex);
+  if (state.phase == StreamPhase::kFailed) return 0;
+  state.filling = true;
+  if (state.received.empty() && state.lent_filled < state.lent.size()) {
+    const size_t size = std::min(limit, state.lent.size() - state.lent_filled);
+    pieces[count++] = {state.lent.data() + state.lent_filled, size};
+    state.filling_lent = true;
+    return size;
+  }
+  state.filling_lent = false;
+  state.received.Reserve(limit);
+  const size_t added = state.received.FreeSpace(limit, pieces + count);
+  size_t size = 0;
+  for (size_t index = 0; index < added; ++index) size += pieces[count + index].iov_len;
+  count += added;
+  return size;
+}
+
+void TunnelLink::FinishTarget(const std::shared_ptr<StreamState>& stream, size_t got) {
+  StreamState& state = *stream;
+  WakeUp wake = WakeUp::kNone;
+  {
+    std::lock_guard lock(state.mutex);
+    if (state.filling_lent) {
+      state.lent_filled += got;
+    } else {
+      state.received.Commit(got);
+    }
+    state.filling = false;
+    wake = got == 0 && state.ShouldWake() ? WakeUp::kNow : WakeUpNeeded(state);
+  }
+  WakeReader(stream, wake);
+}
+
+TunnelLink::WakeUp TunnelLink::WakeUpNeeded(const StreamState& state) {
+  if (!state.ShouldWake()) return WakeUp::kNone;
+  // A Read whose lent buffer is filling may get more at once: one wake-up for all of it.
+  const bool lent_filling = !state.lent.empty() && state.received.empty() &&
+                            state.lent_filled < std::min(state.lent.size(), kEarlyWakeBytes);
+  return lent_filling ? WakeUp::kSoon : WakeUp::kNow;
+}
+
+void TunnelLink::WakeReader(const std::shared_ptr<StreamState>& stream, WakeUp wake) {
+  if (wake == WakeUp::kNone) return;
+  if (wake_pending_ != stream) FlushWakeUp();
+  if (wake == WakeUp::kSoon) {
+    wake_pending_ = stream;
+    return;
+  }
+  wake_pending_.reset();
+  stream->changed.notify_all();
+}
+
+void TunnelLink::FlushWakeUp() {
+  if (!wake_pending_) return;
+  const std::shared_ptr<StreamState> stream = std::move(wake_pending_);
+  wake_pending_.reset();
+  stream->changed.notify_all();
 }
 
 std::string TunnelLink::OnOpenTcp(uint32_t id, const OpenTcp& request) {
@@ -306,12 +731,14 @@ void TunnelLink::OnClose(uint32_t id, CloseMode mode) {
     return;
   }
   bool finished = false;
+  bool wake = false;
   {
     std::lock_guard lock(state->mutex);
     state->peer_closed_write = true;
     finished = state->Finished();
+    wake = state->ShouldWake();
   }
-  state->changed.notify_all();
+  if (wake) state->changed.notify_all();
   if (finished) Forget(id);
 }
 
@@ -323,21 +750,25 @@ void TunnelLink::OnOpenAnswer(uint32_t id, int error, const std::string& reason)
     Forget(id);
     return;
   }
+  bool wake = false;
   {
     std::lock_guard lock(state->mutex);
     if (state->phase == StreamPhase::kOpening) state->phase = StreamPhase::kOpen;
+    wake = state->ShouldWake();
   }
-  state->changed.notify_all();
+  if (wake) state->changed.notify_all();
 }
 
 void TunnelLink::OnWindow(uint32_t id, uint32_t credit) {
   const std::shared_ptr<StreamState> state = Find(id);
   if (!state) return;
+  bool wake = false;
   {
     std::lock_guard lock(state->mutex);
     state->send_credit += credit;
+    wake = state->ShouldWake();
   }
-  state->changed.notify_all();
+  if (wake) state->changed.notify_all();
 }
 
 void TunnelLink::OnDnsAnswer(uint32_t id, DnsAnswer& answer) {
@@ -355,8 +786,13 @@ void TunnelLink::OnDnsAnswer(uint32_t id, DnsAnswer& answer) {
 std::string TunnelLink::Dispatch(Frame& frame) {
   const uint32_t id = frame.id;
   switch (frame.type()) {
-    case FrameType::kData:
-      return OnData(id, std::get<Data>(frame.body));
+    case FrameType::kData: {  // not reached: the read loop streams Data payloads
+      Incoming incoming;
+      const auto& bytes = std::get<Data>(frame.body).bytes;
+      std::string violation = StartData(id, bytes.size(), incoming);
+      if (violation.empty() && incoming.stream) Deliver(incoming.stream, bytes);
+      return violation;
+    }
     case FrameType::kWindow:
       OnWindow(id, std::get<Window>(frame.body).credit);
       return "";
@@ -390,7 +826,7 @@ std::string TunnelLink::Dispatch(Frame& frame) {
       OnDnsAnswer(id, std::get<DnsAnswer>(frame.body));
       return "";
     case FrameType::kPing:
-      EnqueueControl({0, Pong{std::get<Ping>(frame.body).nonce}});
+      SendControl({0, Pong{std::get<Ping>(frame.body).nonce}});
       return "";
     case FrameType::kPong:
       return "";
@@ -407,10 +843,39 @@ std::string TunnelLink::Dispatch(Frame& frame) {
   return std::string(FrameTypeName(frame.type())) + " frame after the handshake";
 }
 
-bool TunnelLink::DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end) {
+bool TunnelLink::DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end,
+                                  Incoming& incoming, bool& large_data) {
   while (begin < end) {
-    DecodeResult decoded = DecodeFrame(std::span(buffer).subspan(begin, end - begin));
+    if (incoming.remaining > 0) {
+      const size_t count = std::min(incoming.remaining, end - begin);
+      if (incoming.stream) Deliver(incoming.stream, std::span(buffer).subspan(begin, count));
+      begin += count;
+      incoming.remaining -= count;
+      if (incoming.remaining == 0) incoming.stream.reset();
+      continue;
+    }
+    const auto available = std::span<const uint8_t>(buffer).subspan(begin, end - begin);
+    const HeaderDecodeResult header = DecodeFrameHeader(available);
+    if (header.status == DecodeStatus::kNeedMore) return true;
+    if (header.status == DecodeStatus::kMalformed) {
+      Break("malformed frame from peer: " + std::string(MalformedReasonName(header.reason)));
+      return false;
+    }
+    if (header.header.type == FrameType::kData) {
+      const size_t size = header.header.payload_size;
+      if (std::string violation = StartData(header.header.id, size, incoming);
+          !violation.empty()) {
+        Break("protocol violation: " + violation);
+        return false;
+      }
+      large_data = size > kSmallReadBytes;
+      begin += kFrameHeaderSize;
+      if (incoming.remaining == 0) incoming.stream.reset();
+      continue;
+    }
+    DecodeResult decoded = DecodeFrame(available);
     if (decoded.status == DecodeStatus::kNeedMore) return true;
+    FlushWakeUp();
     if (decoded.status == DecodeStatus::kMalformed) {
       Break("malformed frame from peer: " + std::string(MalformedReasonName(decoded.reason)));
       return false;
@@ -428,105 +893,147 @@ void TunnelLink::ReadLoop() {
   std::vector<uint8_t> buffer(kReadBufferBytes);
   size_t begin = 0;
   size_t end = 0;
+  Incoming incoming;
+  bool large_data = false;  // the last Data frame was large: more are likely to follow
+  bool drained = false;     // the last read emptied the socket: wait before the next
   while (!dead_.load()) {
-    const Deadline silent_until =
-        Clock::time_point(Clock::duration(last_received_.load())) + options_.dead_after;
-    pollfd waiter{socket_.Get(), POLLIN, 0};
-    const int ready = ::poll(&waiter, 1, MillisecondsUntil(silent_until));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      if (Clock::now() < silent_until) continue;
-      Break("no frame from peer for " + std::to_string(options_.dead_after.count()) + " ms");
-      break;
+    if (!DispatchBuffered(buffer, begin, end, incoming, large_data)) break;
+    if (drained) {
+      // Wake whoever waits for what came, then wait for more, at most until the peer counts as
+      // gone.
+      FlushWakeUp();
+      const Deadline silent_until =
+          Clock::time_point(Clock::duration(last_received_.load())) + options_.dead_after;
+      pollfd waiter{socket_.Get(), POLLIN, 0};
+      const int ready = ::poll(&waiter, 1, MillisecondsUntil(silent_until));
+      if (ready == 0) {
+        if (Clock::now() < silent_until) continue;
+        Break("no frame from peer for " + std::to_string(options_.dead_after.count()) + " ms");
+        break;
+      }
+      drained = false;
     }
-    const ssize_t got =
-        ::recv(socket_.Get(), buffer.data() + end, buffer.size() - end, MSG_DONTWAIT);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) {
-      Break(got == 0 ? "peer closed the connection" : std::string(std::strerror(errno)));
-      break;
+    // What is left is the start of a header or of a frame other than Data: keep it at the
+    // front when room runs short; grow only for a frame larger than the buffer.
+    if (begin == end) {
+      begin = end = 0;
+    } else {
+      size_t needed = kFrameHeaderSize;
+      if (end - begin >= 4) {
+        needed = 4 + ((size_t{buffer[begin]} << 24) | (size_t{buffer[begin + 1]} << 16) |
+                      (size_t{buffer[begin + 2]} << 8) | buffer[begin + 3]);
+      }
+      if (begin + needed > buffer.size() || buffer.size() - end < kSmallReadBytes) {
+        std::memmove(buffer.data(), buffer.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      if (needed > buffer.size()) buffer.resize(std::min(needed, kMaxFrameSize));
     }
-    last_received_.store(Clock::now().time_since_epoch().count());
-    end += static_cast<size_t>(got);
-    if (!DispatchBuffered(buffer, begin, end)) break;
-    // Keep the partial frame at the front; grow only for a frame larger than the buffer.
-    std::memmove(buffer.data(), buffer.data() + begin, end - begin);
-    end -= begin;
-    begin = 0;
-    if (end == buffer.size()) buffer.resize(std::min(buffer.size() * 2, kMaxFrameSize));
-  }
-  if (handlers_.on_closed) handlers_.on_closed(FailureReason());
-}
 
-std::vector<std::vector<uint8_t>> TunnelLink::TakeBatch(std::unique_lock<std::mutex>& lock) {
-  std::vector<std::vector<uint8_t>> batch;
-  size_t batch_bytes = 0;
-  while (!control_queue_.empty()) {
-    batch.push_back(std::move(control_queue_.front()));
-    control_queue_.pop_front();
-  }
-  const size_t before = queued_data_bytes_;
-  while (!data_queue_.empty() && batch_bytes < kWriteBatchBytes && batch.size() < kMaxBatchFrames) {
-    batch_bytes += data_queue_.front().size();
-    queued_data_bytes_ -= data_queue_.front().size();
-    batch.push_back(std::move(data_queue_.front()));
-    data_queue_.pop_front();
-  }
-  if (queued_data_bytes_ != before) {
-    lock.unlock();
-    room_available_.notify_all();
-    lock.lock();
-  }
-  return batch;
-}
-
-bool TunnelLink::SendBatch(const std::vector<std::vector<uint8_t>>& batch) {
-  std::vector<iovec> pieces;
-  pieces.reserve(batch.size());
-  for (const auto& frame : batch) {
-    pieces.push_back({const_cast<uint8_t*>(frame.data()), frame.size()});
-  }
-  size_t first = 0;
-  while (first < pieces.size()) {
+    // One read: the payload under way straight to where it belongs, then the reader's buffer
+    // for what follows (a little while large frames come, as much as fits otherwise).
+    iovec pieces[3];
+    size_t count = 0;
+    size_t direct = 0;
+    std::shared_ptr<StreamState> target;
+    if (incoming.remaining > 0 && incoming.stream) {
+      direct = ClaimTarget(*incoming.stream, incoming.remaining, pieces, count);
+      if (direct > 0) {
+        target = incoming.stream;
+      } else {
+        incoming.stream.reset();  // failed meanwhile: drop the rest of its payload
+      }
+    }
+    size_t room = buffer.size() - end;
+    if (target != nullptr || (incoming.remaining == 0 && large_data)) {
+      room = std::min(room, kSmallReadBytes);
+    }
+    pieces[count++] = {buffer.data() + end, room};
+    const size_t asked = direct + room;
     msghdr message{};
-    message.msg_iov = pieces.data() + first;
-    message.msg_iovlen = std::min(pieces.size() - first, kMaxBatchFrames);
-    ssize_t sent = ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent <= 0) return false;
-    // Skip what went out; a partly sent frame continues from where it stopped.
-    while (first < pieces.size() && static_cast<size_t>(sent) >= pieces[first].iov_len) {
-      sent -= static_cast<ssize_t>(pieces[first].iov_len);
-      ++first;
+    message.msg_iov = pieces;
+    message.msg_iovlen = count;
+    const ssize_t got = ::recvmsg(socket_.Get(), &message, MSG_DONTWAIT);
+    const int receive_error = errno;
+    const size_t to_target = got > 0 ? std::min(static_cast<size_t>(got), direct) : 0;
+    if (target) FinishTarget(target, to_target);
+    if (got > 0) {
+      last_received_.store(Clock::now().time_since_epoch().count());
+      incoming.remaining -= to_target;
+      if (incoming.remaining == 0) incoming.stream.reset();
+      end += static_cast<size_t>(got) - to_target;
+      drained = static_cast<size_t>(got) < asked;
+      continue;
     }
-    if (first < pieces.size()) {
-      pieces[first].iov_base = static_cast<uint8_t*>(pieces[first].iov_base) + sent;
-      pieces[first].iov_len -= static_cast<size_t>(sent);
+    if (got == 0) {
+      Break("peer closed the connection");
+      break;
     }
+    if (receive_error == EINTR) continue;
+    if (receive_error != EAGAIN) {
+      Break(std::strerror(receive_error));
+      break;
+    }
+    drained = true;
   }
-  return true;
+  incoming.stream.reset();
+  FlushWakeUp();
+  if (handlers_.on_closed) handlers_.on_closed(FailureReason());
 }
 
 void TunnelLink::WriteLoop() {
   Deadline next_ping = Clock::now() + options_.keepalive_interval;
+  std::vector<std::vector<uint8_t>> batch;
+  std::unique_lock lock(queue_mutex_);
   while (true) {
-    std::vector<std::vector<uint8_t>> batch;
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_changed_.wait_until(lock, next_ping, [&] {
-        return dead_.load() || !control_queue_.empty() || !data_queue_.empty();
-      });
-      if (dead_.load()) return;
-      if (Clock::now() >= next_ping) {
-        batch.push_back(EncodeFrame({0, Ping{next_ping_nonce_++}}));
-        next_ping = Clock::now() + options_.keepalive_interval;
-      }
-      for (auto& frame : TakeBatch(lock)) batch.push_back(std::move(frame));
+    writer_waiting_ = true;
+    writer_wakeup_.wait_until(lock, next_ping, [&] {
+      return dead_.load() || (owner_ == SocketOwner::kNone && HasWorkLocked());
+    });
+    writer_waiting_ = false;
+    if (dead_.load()) return;
+    if (Clock::now() >= next_ping) {
+      control_queue_.push_back(EncodeFrame({0, Ping{next_ping_nonce_++}}));
+      next_ping = Clock::now() + options_.keepalive_interval;
     }
-    if (!batch.empty() && !SendBatch(batch)) {
-      Break(std::string("send failed: ") + std::strerror(errno));
+    // Someone else sends: it takes the Ping along, or wakes us when it is done.
+    if (owner_ != SocketOwner::kNone || !HasWorkLocked()) continue;
+
+    owner_ = SocketOwner::kWriterThread;
+    batch.clear();
+    if (!partial_.empty()) {
+      batch.push_back(std::move(partial_));
+      partial_.clear();
+    }
+    for (auto& frame : control_queue_) batch.push_back(std::move(frame));
+    control_queue_.clear();
+    size_t data_bytes = 0;
+    size_t data_frames = 0;
+    while (!data_queue_.empty() && data_bytes < kWriteBatchBytes &&
+           data_frames < kMaxBatchFrames) {
+      data_bytes += data_queue_.front().size();
+      ++data_frames;
+      batch.push_back(std::move(data_queue_.front()));
+      data_queue_.pop_front();
+    }
+    queued_data_bytes_ -= data_bytes;
+    const bool wake_senders = data_bytes > 0 && sender_waiters_ > 0;
+    lock.unlock();
+    if (wake_senders) senders_wakeup_.notify_all();
+
+    std::vector<iovec>& pieces = owner_pieces_;
+    pieces.clear();
+    for (auto& frame : batch) pieces.push_back({frame.data(), frame.size()});
+    int error = 0;
+    SendPieces(pieces, true, Deadline::max(), error);
+    lock.lock();
+    if (error != 0) {
+      SendFailed(lock, error);
       return;
     }
+    ReleaseSocket(lock);
+    lock.lock();
   }
 }
 
@@ -558,57 +1065,71 @@ TunnelStream::~TunnelStream() {
 uint32_t TunnelStream::id() const { return state_->id; }
 
 IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
+  StreamState& state = *state_;
   IoResult result;
   uint32_t grant = 0;
   {
-    std::unique_lock lock(state_->mutex);
-    const bool ready = state_->changed.wait_until(lock, deadline, [&] {
-      return !state_->received.empty() || state_->peer_closed_write ||
-             state_->phase == StreamPhase::kFailed;
-    });
-    if (!ready) return {0, ETIMEDOUT};
-    if (state_->received.empty()) {
-      if (state_->phase == StreamPhase::kFailed) return {0, state_->error};
-      return {};  // end of stream
+    std::unique_lock lock(state.mutex);
+    const auto ended = [&] {
+      return state.peer_closed_write || state.phase == StreamPhase::kFailed;
+    };
+    if (!state.received.empty()) {
+      result.bytes = state.received.Take(into);
+    } else if (!ended() && !into.empty()) {
+      // Lend `into` to the reader thread: the stream's next bytes arrive there directly. (Bytes
+      // it is receiving into the ring right now land there instead.)
+      state.lent = into;
+      state.lent_filled = 0;
+      state.WaitUntil(lock, deadline, [&] {
+        return (state.lent_filled > 0 || !state.received.empty() || ended()) && !state.filling;
+      });
+      if (state.filling) state.Wait(lock, [&] { return !state.filling; });
+      result.bytes = state.lent_filled;
+      state.lent = {};
+      state.lent_filled = 0;
+    } else if (!ended()) {
+      state.WaitUntil(lock, deadline, [&] { return !state.received.empty() || ended(); });
     }
-    while (result.bytes < into.size() && !state_->received.empty()) {
-      const std::vector<uint8_t>& chunk = state_->received.front();
-      const size_t count = std::min(into.size() - result.bytes, chunk.size() - state_->read_offset);
-      std::memcpy(into.data() + result.bytes, chunk.data() + state_->read_offset, count);
-      result.bytes += count;
-      state_->read_offset += count;
-      if (state_->read_offset == chunk.size()) {
-        state_->received.pop_front();
-        state_->read_offset = 0;
+    if (result.bytes == 0) {
+      if (!state.received.empty()) {
+        result.bytes = state.received.Take(into);
+      } else if (state.phase == StreamPhase::kFailed) {
+        return {0, state.error};
+      } else if (!state.peer_closed_write) {
+        return {0, ETIMEDOUT};
+      } else {
+        return {};  // end of stream
       }
     }
-    state_->consumed_since_grant += result.bytes;
-    if (state_->consumed_since_grant >= kWindowGrantStep && state_->phase == StreamPhase::kOpen &&
-        !state_->peer_closed_write) {
-      grant = static_cast<uint32_t>(state_->consumed_since_grant);
-      state_->receive_allowance += grant;
-      state_->consumed_since_grant = 0;
+    if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
+    state.consumed_since_grant += result.bytes;
+    if (state.consumed_since_grant >= kWindowGrantStep && state.phase == StreamPhase::kOpen &&
+        !state.peer_closed_write) {
+      grant = static_cast<uint32_t>(state.consumed_since_grant);
+      state.receive_allowance += grant;
+      state.consumed_since_grant = 0;
     }
   }
-  if (grant > 0) link_->EnqueueControl({state_->id, Window{grant}});
+  if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
 }
 
 IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) {
+  StreamState& state = *state_;
   IoResult result;
   while (result.bytes < bytes.size()) {
     size_t chunk = 0;
     {
-      std::unique_lock lock(state_->mutex);
-      const bool ready = state_->changed.wait_until(lock, deadline, [&] {
-        return state_->send_credit > 0 || state_->phase == StreamPhase::kFailed ||
-               state_->local_closed_write;
+      std::unique_lock lock(state.mutex);
+      const bool ready = state.WaitUntil(lock, deadline, [&] {
+        return state.send_credit > 0 || state.phase == StreamPhase::kFailed ||
+               state.local_closed_write;
       });
-      if (state_->phase == StreamPhase::kFailed) {
-        result.error = state_->error;
+      if (state.phase == StreamPhase::kFailed) {
+        result.error = state.error;
         return result;
       }
-      if (state_->local_closed_write) {
+      if (state.local_closed_write) {
         result.error = EPIPE;
         return result;
       }
@@ -616,15 +1137,14 @@ IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) 
         result.error = ETIMEDOUT;
         return result;
       }
-      chunk = std::min({bytes.size() - result.bytes, state_->send_credit, kMaxDataChunk});
-      state_->send_credit -= chunk;
+      chunk = std::min({bytes.size() - result.bytes, state.send_credit, kMaxDataChunk});
+      state.send_credit -= chunk;
     }
-    std::vector<uint8_t> frame;
-    frame.reserve(kFrameHeaderSize + chunk);
-    AppendDataFrame(state_->id, bytes.subspan(result.bytes, chunk), frame);
-    if (const int error = link_->EnqueueData(std::move(frame), deadline); error != 0) {
-      std::lock_guard lock(state_->mutex);
-      state_->send_credit += chunk;  // not sent, so not spent
+    const auto header = DataFrameHeader(state.id, chunk);
+    if (const int error = link_->SendData(header, bytes.subspan(result.bytes, chunk), deadline);
+        error != 0) {
+      std::lock_guard lock(state.mutex);
+      state.send_credit += chunk;  // not sent, so not spent
       result.error = error;
       return result;
     }
@@ -635,16 +1155,18 @@ IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) 
 
 void TunnelStream::CloseWrite() {
   bool finished = false;
+  bool wake = false;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->phase != StreamPhase::kOpen || state_->local_closed_write) return;
     state_->local_closed_write = true;
     finished = state_->Finished();
+    wake = state_->ShouldWake();
   }
-  state_->changed.notify_all();
-  // Behind this stream's data in the queue, so the peer reads everything first.
-  const std::vector<uint8_t> frame = EncodeFrame({state_->id, Close{CloseMode::kHalfClose}});
-  if (link_->EnqueueData(frame, Clock::now() + kCloseQueueTimeout) != 0) Reset();
+  if (wake) state_->changed.notify_all();
+  // Behind this stream's data (sent or queued), so the peer reads everything first.
+  std::vector<uint8_t> frame = EncodeFrame({state_->id, Close{CloseMode::kHalfClose}});
+  if (link_->SendData(frame, {}, Clock::now() + kCloseQueueTimeout, &frame) != 0) Reset();
   if (finished) link_->Forget(state_->id);
 }
 
@@ -654,18 +1176,20 @@ void TunnelStream::Reset() {
     if (state_->Finished()) return;
   }
   state_->Fail(ECONNRESET, "stream reset locally");
-  link_->EnqueueControl({state_->id, Close{CloseMode::kReset}});
+  link_->SendControl({state_->id, Close{CloseMode::kReset}});
   link_->Forget(state_->id);
 }
 
 void TunnelStream::Accept() {
+  bool wake = false;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
+    wake = state_->ShouldWake();
   }
-  state_->changed.notify_all();
-  link_->EnqueueControl({state_->id, Opened{}});
+  if (wake) state_->changed.notify_all();
+  link_->SendControl({state_->id, Opened{}});
 }
 
 void TunnelStream::Refuse(int error_code, const std::string& reason) {
@@ -674,7 +1198,7 @@ void TunnelStream::Refuse(int error_code, const std::string& reason) {
     if (state_->phase != StreamPhase::kAccepting) return;
   }
   state_->Fail(error_code, reason);
-  link_->EnqueueControl({state_->id, OpenFailed{error_code, reason}});
+  link_->SendControl({state_->id, OpenFailed{error_code, reason}});
   link_->Forget(state_->id);
 }
 
@@ -710,12 +1234,12 @@ TunnelConnection::~TunnelConnection() {
 OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Deadline deadline) {
   std::shared_ptr<StreamState> state = link_->NewLocalStream();
   std::unique_ptr<TunnelStream> stream(new TunnelStream(state, link_));
-  if (!link_->EnqueueControl({state->id, tunnel::OpenTcp{host, port}})) {
+  if (!link_->SendControl({state->id, tunnel::OpenTcp{host, port}})) {
     return {nullptr, ECONNRESET, "tunnel lost: " + link_->FailureReason()};
   }
   std::unique_lock lock(state->mutex);
-  const bool answered = state->changed.wait_until(
-      lock, deadline, [&] { return state->phase != StreamPhase::kOpening; });
+  const bool answered =
+      state->WaitUntil(lock, deadline, [&] { return state->phase != StreamPhase::kOpening; });
   if (!answered) {
     lock.unlock();
     return {nullptr, ETIMEDOUT, "no answer from the traffic-manager in time"};  // resets it
@@ -730,11 +1254,11 @@ OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Dea
 }
 
 bool TunnelConnection::SendUdpDatagram(uint32_t flow_id, UdpDatagram datagram, Deadline deadline) {
-  return link_->EnqueueDataFrame({flow_id, std::move(datagram)}, deadline) == 0;
+  return link_->SendDataFrame({flow_id, std::move(datagram)}, deadline) == 0;
 }
 
 bool TunnelConnection::SendUdpReply(uint32_t flow_id, UdpReply reply, Deadline deadline) {
-  return link_->EnqueueDataFrame({flow_id, std::move(reply)}, deadline) == 0;
+  return link_->SendDataFrame({flow_id, std::move(reply)}, deadline) == 0;
 }
 
 DnsResult TunnelConnection::QueryDns(std::span<const uint8_t> message, Deadline deadline) {
@@ -742,11 +1266,11 @@ DnsResult TunnelConnection::QueryDns(std::span<const uint8_t> message, Deadline 
 }
 
 bool TunnelConnection::SendDnsAnswer(uint32_t query_id, DnsAnswer answer, Deadline deadline) {
-  return link_->EnqueueDataFrame({query_id, std::move(answer)}, deadline) == 0;
+  return link_->SendDataFrame({query_id, std::move(answer)}, deadline) == 0;
 }
 
 bool TunnelConnection::SendSubnetsChanged(std::vector<std::string> subnets) {
-  return link_->EnqueueControl({0, SubnetsChanged{std::move(subnets)}});
+  return link_->SendControl({0, SubnetsChanged{std::move(subnets)}});
 }
 
 void TunnelConnection::Close(const std::string& reason) { link_->Break(reason); }

@@ -1,12 +1,16 @@
 #include "tunnel/tunnel_connection.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <future>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::tunnel {
@@ -41,6 +45,107 @@ std::vector<uint8_t> ReadFully(TunnelStream& stream, size_t size, Deadline deadl
   return bytes;
 }
 
+// Bytes that differ from one offset to the next, so a misplaced or lost byte shows.
+std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
+  std::vector<uint8_t> bytes(size);
+  for (size_t index = 0; index < size; ++index) {
+    bytes[index] = static_cast<uint8_t>((index * 131 + seed * 7 + (index >> 9)) & 0xff);
+  }
+  return bytes;
+}
+
+// The far end of a link without a TunnelConnection: writes raw bytes, decodes what comes.
+class RawPeer {
+ public:
+  explicit RawPeer(UniqueFd socket) : socket_(std::move(socket)) {}
+  int fd() const { return socket_.Get(); }
+  bool Send(std::span<const uint8_t> bytes) { return WriteAll(socket_.Get(), bytes, In(5s)); }
+  // Sends `bytes` in pieces of the given sizes, in turn, pausing after each so that the other
+  // side reads them one by one.
+  void SendInPieces(std::span<const uint8_t> bytes, const std::vector<size_t>& sizes) {
+    for (size_t turn = 0; !bytes.empty(); ++turn) {
+      const size_t size = std::min(bytes.size(), sizes[turn % sizes.size()]);
+      ASSERT_TRUE(Send(bytes.first(size)));
+      bytes = bytes.subspan(size);
+      std::this_thread::sleep_for(200us);
+    }
+  }
+  // The next frame from the connection, Ping and Pong left out (Pings are answered).
+  std::optional<Frame> NextFrame(Deadline deadline) {
+    while (true) {
+      const DecodeResult decoded = DecodeFrame(pending_);
+      if (decoded.status == DecodeStatus::kMalformed) return std::nullopt;
+      if (decoded.status == DecodeStatus::kFrame) {
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(decoded.consumed));
+        if (const auto* ping = std::get_if<Ping>(&decoded.frame.body)) {
+          Send(EncodeFrame({0, Pong{ping->nonce}}));
+          continue;
+        }
+        if (decoded.frame.type() == FrameType::kPong) continue;
+        return decoded.frame;
+      }
+      pollfd waiter{socket_.Get(), POLLIN, 0};
+      if (::poll(&waiter, 1, MillisecondsUntil(deadline)) <= 0) return std::nullopt;
+      uint8_t chunk[65536];
+      const ssize_t got = ::recv(socket_.Get(), chunk, sizeof chunk, 0);
+      if (got <= 0) return std::nullopt;
+      pending_.insert(pending_.end(), chunk, chunk + got);
+    }
+  }
+  // Collects `size` bytes of Data on stream `id`; every other frame must be a Window.
+  std::vector<uint8_t> ReadData(uint32_t id, size_t size, Deadline deadline) {
+    std::vector<uint8_t> bytes;
+    while (bytes.size() < size) {
+      std::optional<Frame> frame = NextFrame(deadline);
+      if (!frame) break;
+      if (const auto* data = std::get_if<Data>(&frame->body)) {
+        EXPECT_EQ(frame->id, id);
+        bytes.insert(bytes.end(), data->bytes.begin(), data->bytes.end());
+      } else {
+        EXPECT_EQ(frame->type(), FrameType::kWindow) << FrameTypeName(frame->type());
+      }
+    }
+    return bytes;
+  }
+
+ private:
+  UniqueFd socket_;
+  std::vector<uint8_t> pending_;
+};
+
+// A server connection whose accepted streams the test takes, in order of arrival.
+class AcceptingServer {
+ public:
+  explicit AcceptingServer(UniqueFd socket) {
+    TunnelHandlers handlers;
+    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
+      stream->Accept();
+      std::lock_guard lock(mutex_);
+      streams_.push_back(std::move(stream));
+      arrived_.notify_all();
+    };
+    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
+  }
+  ~AcceptingServer() {
+    connection_->Close("test over");
+    std::lock_guard lock(mutex_);
+    streams_.clear();
+  }
+  TunnelConnection& connection() { return *connection_; }
+  // The index-th accepted stream (waits for it), owned by the server until the end.
+  TunnelStream* Stream(size_t index) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_until(lock, In(5s), [&] { return streams_.size() > index; });
+    return streams_.size() > index ? streams_[index].get() : nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::unique_ptr<TunnelStream>> streams_;
+  std::unique_ptr<TunnelConnection> connection_;
+};
+
 // A server side whose streams echo what they read, each on its own thread, or (for host
 // "sink") accept and never read.
 class EchoServer {
@@ -54,6 +159,7 @@ class EchoServer {
       }
       stream->Accept();
       std::lock_guard lock(mutex_);
+      if (stopping_) return;  // the test is over: the stream is dropped
       if (request.host == "sink") {
         sinks_.push_back(std::move(stream));
         return;
@@ -76,13 +182,23 @@ class EchoServer {
   }
   ~EchoServer() {
     connection_->Close("test over");
-    for (auto& thread : threads_) thread.join();
+    // The reader thread may still be in on_open_tcp (the client can have its Opened already):
+    // no thread starts after this.
+    std::list<std::thread> threads;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      threads.swap(threads_);
+    }
+    for (auto& thread : threads) thread.join();
+    std::lock_guard lock(mutex_);
     sinks_.clear();
   }
   TunnelConnection& connection() { return *connection_; }
 
  private:
   std::mutex mutex_;
+  bool stopping_ = false;  // guarded by mutex_
   std::list<std::thread> threads_;
   std::vector<std::unique_ptr<TunnelStream>> sinks_;
   std::unique_ptr<TunnelConnection> connection_;
@@ -213,6 +329,163 @@ TEST(TunnelConnection, DataBeyondTheWindowKillsTheLink) {
   EXPECT_NE(server->FailureReason().find("credit window"), std::string::npos);
   writer.join();
   server.reset();
+}
+
+TEST(TunnelConnection, FramesSplitAcrossReadsAreReassembled) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  std::vector<uint8_t> bytes = EncodeFrame({1, OpenTcp{"x", 1}});
+  std::vector<uint8_t> expected;
+  uint32_t seed = 0;
+  for (const size_t size : {1, 8, 9, 10, 100, 16385, 70000, 300000, 2, 65536}) {
+    const std::vector<uint8_t> payload = Pattern(size, ++seed);
+    ASSERT_TRUE(AppendDataFrame(1, payload, bytes));
+    ASSERT_TRUE(AppendFrame({0, Ping{seed}}, bytes));
+    expected.insert(expected.end(), payload.begin(), payload.end());
+  }
+  ASSERT_TRUE(AppendFrame({1, Close{CloseMode::kHalfClose}}, bytes));
+  // Every header and payload is cut somewhere: tiny pieces, then larger ones, over and over.
+  std::thread writer([&] {
+    client.SendInPieces(bytes, {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987,
+                                1597, 4181, 10946, 28657, 46368});
+  });
+  TunnelStream* stream = server.Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(ReadFully(*stream, expected.size() + 1, In(10s)), expected);
+  writer.join();
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+TEST(TunnelConnection, ManyFramesInOneReadReachTheirStreams) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  std::vector<uint8_t> bytes = EncodeFrame({1, OpenTcp{"x", 1}});
+  ASSERT_TRUE(AppendFrame({3, OpenTcp{"y", 1}}, bytes));
+  std::vector<uint8_t> expected[2];
+  for (uint32_t index = 0; index < 3000; ++index) {
+    const uint32_t id = index % 2 == 0 ? 1 : 3;
+    const std::vector<uint8_t> payload = Pattern(1 + index % 50, index);
+    ASSERT_TRUE(AppendDataFrame(id, payload, bytes));
+    auto& into = expected[index % 2];
+    into.insert(into.end(), payload.begin(), payload.end());
+    if (index % 100 == 0) {
+      ASSERT_TRUE(AppendFrame({0, Ping{index}}, bytes));
+    }
+  }
+  ASSERT_TRUE(AppendFrame({1, Close{CloseMode::kHalfClose}}, bytes));
+  ASSERT_TRUE(AppendFrame({3, Close{CloseMode::kHalfClose}}, bytes));
+  std::thread writer([&] { EXPECT_TRUE(client.Send(bytes)); });
+  TunnelStream* first = server.Stream(0);
+  TunnelStream* second = server.Stream(1);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  // The second stream is read only after the first ended: its bytes wait in its buffer.
+  EXPECT_EQ(ReadFully(*first, expected[0].size() + 1, In(10s)), expected[0]);
+  EXPECT_EQ(ReadFully(*second, expected[1].size() + 1, In(10s)), expected[1]);
+  writer.join();
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+TEST(TunnelConnection, ReadsOfAnySizeGetEveryByteInOrder) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult opened = client->OpenTcp("echo", 7, In(2s));
+  ASSERT_TRUE(opened.stream);
+  const std::vector<uint8_t> sent = Pattern(3 * kInitialWindow / 2 + 11, 5);
+  std::thread writer([&] {
+    EXPECT_TRUE(opened.stream->Write(sent, In(10s)).ok());
+    opened.stream->CloseWrite();
+  });
+  std::vector<uint8_t> received;
+  std::vector<uint8_t> buffer(70000);
+  for (size_t turn = 0;; ++turn) {
+    // 1 byte, 7 bytes, ..., up to more than a Data frame.
+    const size_t size = std::min<size_t>(buffer.size(), 1 + (turn * turn * 7) % buffer.size());
+    const IoResult result = opened.stream->Read(std::span(buffer).first(size), In(10s));
+    ASSERT_TRUE(result.ok()) << result.error;
+    if (result.bytes == 0) break;
+    received.insert(received.end(), buffer.begin(), buffer.begin() + static_cast<long>(result.bytes));
+  }
+  writer.join();
+  EXPECT_EQ(received, sent);
+}
+
+TEST(TunnelConnection, ReadThatTimesOutLosesNothing) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult opened = client->OpenTcp("echo", 7, In(2s));
+  ASSERT_TRUE(opened.stream);
+  std::vector<uint8_t> buffer(100);
+  EXPECT_EQ(opened.stream->Read(buffer, In(50ms)).error, ETIMEDOUT);
+  const std::vector<uint8_t> hello = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(opened.stream->Write(hello, In(1s)).ok());
+  EXPECT_EQ(ReadFully(*opened.stream, hello.size(), In(2s)), hello);
+}
+
+TEST(TunnelConnection, ConcurrentStreamsKeepTheirBytesApart) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::vector<std::thread> users;
+  for (uint32_t index = 0; index < 4; ++index) {
+    users.emplace_back([&client, index] {
+      OpenResult opened = client->OpenTcp("echo", 7, In(2s));
+      ASSERT_TRUE(opened.stream);
+      // More than the window, in writes of odd sizes.
+      const std::vector<uint8_t> sent = Pattern(2 * kInitialWindow + index * 1000 + 3, index);
+      std::thread writer([&] {
+        std::span<const uint8_t> rest(sent);
+        while (!rest.empty()) {
+          const size_t size = std::min<size_t>(rest.size(), 100000 + index * 33333);
+          EXPECT_TRUE(opened.stream->Write(rest.first(size), In(20s)).ok());
+          rest = rest.subspan(size);
+        }
+        opened.stream->CloseWrite();
+      });
+      EXPECT_EQ(ReadFully(*opened.stream, sent.size() + 1, In(20s)), sent);
+      writer.join();
+    });
+  }
+  for (auto& user : users) user.join();
+  EXPECT_FALSE(client->Dead()) << client->FailureReason();
+}
+
+// A Write that gives up while the socket is full has sent a frame in part: the rest follows
+// before anything else, so the peer sees whole frames only, and exactly the bytes reported.
+TEST(TunnelConnection, WriteThatTimesOutMidFrameLeavesWholeFrames) {
+  SocketPair pair = MakeSocketPair();
+  const int small = 16 * 1024;
+  ::setsockopt(pair.client.Get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(pair.server.Get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  RawPeer server(std::move(pair.server));
+  ConnectionOptions options;
+  options.dead_after = 10s;
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {}, options);
+  std::promise<OpenResult> opening;
+  std::thread opener([&] { opening.set_value(client->OpenTcp("x", 1, In(5s))); });
+  std::optional<Frame> open = server.NextFrame(In(5s));
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->type(), FrameType::kOpenTcp);
+  ASSERT_TRUE(server.Send(EncodeFrame({open->id, Opened{}})));
+  opener.join();
+  OpenResult opened = opening.get_future().get();
+  ASSERT_TRUE(opened.stream) << opened.reason;
+
+  const std::vector<uint8_t> sent = Pattern(kInitialWindow, 9);
+  const IoResult stuck = opened.stream->Write(sent, In(200ms));
+  EXPECT_EQ(stuck.error, ETIMEDOUT);
+  EXPECT_GT(stuck.bytes, 0u);
+  EXPECT_LT(stuck.bytes, sent.size());
+  std::thread rest([&] {
+    EXPECT_TRUE(opened.stream->Write(std::span(sent).subspan(stuck.bytes), In(5s)).ok());
+  });
+  EXPECT_EQ(server.ReadData(open->id, sent.size(), In(5s)), sent);
+  rest.join();
+  EXPECT_FALSE(client->Dead()) << client->FailureReason();
 }
 
 TEST(Handshake, ConstantTimeEqualsComparesWholeTexts) {

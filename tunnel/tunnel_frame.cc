@@ -275,25 +275,48 @@ std::vector<uint8_t> EncodeFrame(const Frame& frame) {
 
 bool AppendDataFrame(uint32_t id, std::span<const uint8_t> bytes, std::vector<uint8_t>& out) {
   if (bytes.size() > kMaxFrameSize - kFrameHeaderSize) return false;
-  const size_t start = out.size();
-  ByteWriter writer(out);
-  writer.U32(0);
-  writer.U8(static_cast<uint8_t>(FrameType::kData));
-  writer.U32(id);
-  writer.Rest(bytes);
-  PatchLength(out, start);
+  const auto header = DataFrameHeader(id, bytes.size());
+  out.reserve(out.size() + header.size() + bytes.size());
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), bytes.begin(), bytes.end());
   return true;
 }
 
+HeaderDecodeResult DecodeFrameHeader(std::span<const uint8_t> buffer) {
+  HeaderDecodeResult result;
+  if (buffer.size() < 4) return result;
+  const uint32_t length = ReadBigEndian32(buffer.data());
+  result.reason = length < kFrameHeaderSize - 4   ? MalformedReason::kTooShort
+                  : length > kMaxFrameSize - 4    ? MalformedReason::kTooLong
+                  : buffer.size() >= 5 && (buffer[4] == 0 || buffer[4] > kLastFrameType)
+                      ? MalformedReason::kUnknownType  // checked as soon as it arrives
+                      : MalformedReason::kNone;
+  if (result.reason != MalformedReason::kNone) {
+    result.status = DecodeStatus::kMalformed;
+    return result;
+  }
+  if (buffer.size() < kFrameHeaderSize) return result;
+  result.status = DecodeStatus::kFrame;
+  result.header.type = static_cast<FrameType>(buffer[4]);
+  result.header.id = ReadBigEndian32(buffer.data() + 5);
+  result.header.payload_size = length - (kFrameHeaderSize - 4);
+  return result;
+}
+
+std::array<uint8_t, kFrameHeaderSize> DataFrameHeader(uint32_t id, size_t payload_size) {
+  const auto length = static_cast<uint32_t>(payload_size + kFrameHeaderSize - 4);
+  return {static_cast<uint8_t>(length >> 24), static_cast<uint8_t>(length >> 16),
+          static_cast<uint8_t>(length >> 8),  static_cast<uint8_t>(length),
+          static_cast<uint8_t>(FrameType::kData),
+          static_cast<uint8_t>(id >> 24),     static_cast<uint8_t>(id >> 16),
+          static_cast<uint8_t>(id >> 8),      static_cast<uint8_t>(id)};
+}
+
 DecodeResult DecodeFrame(std::span<const uint8_t> buffer) {
+  const HeaderDecodeResult header = DecodeFrameHeader(buffer);
+  if (header.status == DecodeStatus::kMalformed) return Malformed(header.reason);
   if (buffer.size() < 4) return {};
   const uint32_t length = ReadBigEndian32(buffer.data());
-  if (length < kFrameHeaderSize - 4) return Malformed(MalformedReason::kTooShort);
-  if (length > kMaxFrameSize - 4) return Malformed(MalformedReason::kTooLong);
-  // The type is checked as soon as it arrives, not only once the whole frame is in.
-  if (buffer.size() >= 5 && (buffer[4] == 0 || buffer[4] > kLastFrameType)) {
-    return Malformed(MalformedReason::kUnknownType);
-  }
   if (buffer.size() - 4 < length) return {};
 
   const uint8_t type = buffer[4];

@@ -7,6 +7,7 @@
 // id is the stream id (TCP), the flow id (UDP), the query id (DNS), or 0 for link messages.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -182,6 +183,26 @@ struct DecodeResult {
 // Decodes the frame at the start of `buffer`. Only the length field is trusted to ask for more
 // bytes, and only up to kMaxFrameSize.
 DecodeResult DecodeFrame(std::span<const uint8_t> buffer);
+
+// The fixed part of a frame, checked as far as it goes without the payload: the length is in
+// range and the type is known. Lets a reader stream a large Data payload to where it belongs
+// instead of waiting for the whole frame.
+struct FrameHeader {
+  FrameType type = FrameType::kData;
+  uint32_t id = 0;
+  size_t payload_size = 0;  // bytes after the header
+};
+struct HeaderDecodeResult {
+  DecodeStatus status = DecodeStatus::kNeedMore;  // kFrame: `header` is valid
+  FrameHeader header;
+  MalformedReason reason = MalformedReason::kNone;
+};
+// Decodes the header at the start of `buffer`; kMalformed exactly when DecodeFrame would say so
+// from the same bytes for the length or type, as early as it would.
+HeaderDecodeResult DecodeFrameHeader(std::span<const uint8_t> buffer);
+// The header of a Data frame of `payload_size` bytes (at most kMaxFrameSize - kFrameHeaderSize):
+// with the payload right after it, the same bytes AppendDataFrame writes.
+std::array<uint8_t, kFrameHeaderSize> DataFrameHeader(uint32_t id, size_t payload_size);
 
 std::string_view FrameTypeName(FrameType type);
 std::string_view MalformedReasonName(MalformedReason reason);

@@ -186,5 +186,66 @@ TEST(TunnelFrame, RandomInputNeverCrashes) {
   }
 }
 
+TEST(TunnelFrame, DataFrameHeaderThenPayloadIsTheDataFrame) {
+  const std::vector<uint8_t> payload = Bytes("some payload bytes");
+  const auto header = DataFrameHeader(0x01020304, payload.size());
+  std::vector<uint8_t> joined(header.begin(), header.end());
+  joined.insert(joined.end(), payload.begin(), payload.end());
+  EXPECT_EQ(joined, EncodeFrame({0x01020304, Data{payload}}));
+  const auto empty = DataFrameHeader(5, 0);
+  EXPECT_EQ(std::vector<uint8_t>(empty.begin(), empty.end()), EncodeFrame({5, Data{}}));
+}
+
+TEST(TunnelFrame, HeaderDecodesBeforeThePayloadArrives) {
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(AppendDataFrame(77, std::vector<uint8_t>(300000, 1), bytes));
+  for (size_t size = 0; size < kFrameHeaderSize; ++size) {
+    EXPECT_EQ(DecodeFrameHeader(std::span(bytes).first(size)).status, DecodeStatus::kNeedMore);
+  }
+  for (const size_t size : {kFrameHeaderSize, kFrameHeaderSize + 1, bytes.size()}) {
+    const HeaderDecodeResult result = DecodeFrameHeader(std::span(bytes).first(size));
+    ASSERT_EQ(result.status, DecodeStatus::kFrame);
+    EXPECT_EQ(result.header.type, FrameType::kData);
+    EXPECT_EQ(result.header.id, 77u);
+    EXPECT_EQ(result.header.payload_size, 300000u);
+  }
+  const HeaderDecodeResult window = DecodeFrameHeader(EncodeFrame({3, Window{9}}));
+  ASSERT_EQ(window.status, DecodeStatus::kFrame);
+  EXPECT_EQ(window.header.type, FrameType::kWindow);
+  EXPECT_EQ(window.header.payload_size, 4u);
+}
+
+// The header decoder refuses exactly what the frame decoder refuses from the same first bytes,
+// as early, so a reader that streams payloads kills the link on the same input.
+TEST(TunnelFrame, HeaderDecoderAgreesWithFrameDecoderOnBadHeaders) {
+  const std::vector<std::vector<uint8_t>> inputs = {
+      {0, 0, 0, 4, 8, 0, 0, 0},           // too short
+      {0x00, 0x10, 0x00, 0x00},           // too long
+      {0xff, 0xff, 0xff, 0xff, 7},        // too long
+      {0, 0, 0, 5, 0},                    // type 0
+      {0, 0, 0, 5, 17, 0, 0, 0, 1},       // unknown type
+      {0, 0, 0, 20, 200},                 // unknown type, rest not there yet
+  };
+  for (const auto& input : inputs) {
+    const DecodeResult frame = DecodeFrame(input);
+    const HeaderDecodeResult header = DecodeFrameHeader(input);
+    EXPECT_EQ(header.status, DecodeStatus::kMalformed);
+    EXPECT_EQ(header.status, frame.status);
+    EXPECT_EQ(header.reason, frame.reason);
+  }
+  std::mt19937 random(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<uint8_t> input(static_cast<size_t>(random() % 12));
+    for (auto& value : input) value = static_cast<uint8_t>(random());
+    if (input.size() >= 3 && round % 2 == 0) input[0] = input[1] = input[2] = 0;
+    const DecodeResult frame = DecodeFrame(input);
+    const HeaderDecodeResult header = DecodeFrameHeader(input);
+    if (header.status == DecodeStatus::kMalformed || frame.reason == MalformedReason::kTooShort ||
+        frame.reason == MalformedReason::kTooLong || frame.reason == MalformedReason::kUnknownType) {
+      EXPECT_EQ(header.reason, frame.reason);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tp::tunnel

@@ -47,11 +47,15 @@ bool WaitForSocket(Relay& relay, short events) {
   return false;
 }
 
+// Sends first and polls only when the socket is full: one system call per chunk when it flows.
 bool SendAll(Relay& relay, const uint8_t* data, size_t size) {
   while (size > 0) {
-    if (!WaitForSocket(relay, POLLOUT)) return false;
     const ssize_t sent = ::send(relay.socket, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) {
+      if (!WaitForSocket(relay, POLLOUT)) return false;
+      continue;
+    }
     if (sent <= 0) return false;
     data += sent;
     size -= static_cast<size_t>(sent);
@@ -59,12 +63,17 @@ bool SendAll(Relay& relay, const uint8_t* data, size_t size) {
   return true;
 }
 
-// Destination -> client.
+// Destination -> client. Polls only when the last read emptied the socket: one system call per
+// chunk while bytes flow.
 void CopySocketToStream(Relay& relay) {
   std::vector<uint8_t> buffer(kCopyBufferBytes);
-  while (WaitForSocket(relay, POLLIN)) {
+  bool drained = false;
+  while (!relay.failed.load()) {
+    if (drained && !WaitForSocket(relay, POLLIN)) break;
     const ssize_t got = ::recv(relay.socket, buffer.data(), buffer.size(), MSG_DONTWAIT);
-    if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (got < 0 && errno == EINTR) continue;
+    drained = got < static_cast<ssize_t>(buffer.size());
+    if (got < 0 && errno == EAGAIN) continue;
     if (got == 0) {
       relay.stream.CloseWrite();
       return;

@@ -134,7 +134,7 @@ defer "rm -f $download_log"
 timeout 120 "$telepresence" curl -sS -o /dev/null "http://echo:8080/bytes/$((1 << 40))" \
   >"$download_log" 2>&1 &
 download=$!
-defer "kill $download"
+defer "kill $download 2>/dev/null || true"  # it has usually ended by then
 curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.ID}}' | grep -q .; }
 wait_until 20 curl_container_runs || die "the download's curl container does not start"
 # The manager's side of the download: its connection to echo, seen in its network namespace.
