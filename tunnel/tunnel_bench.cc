@@ -4,12 +4,12 @@
 //
 //   tunnel-bench [--megabytes N] [--connections N] [--manager PATH]
 #include <fcntl.h>
-#include <time.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,8 +19,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -362,8 +362,8 @@ void PrintThroughput(const char* label, const Measured& direct, const Measured& 
       "%-22s direct %8.0f MB/s   tunnel %8.0f MB/s   tunnel/direct %.2f   CPU s/GB direct %.2f "
       "tunnel %.2f\n",
       label, *direct.megabytes_per_second, *tunnel.megabytes_per_second,
-      *tunnel.megabytes_per_second / *direct.megabytes_per_second,
-      direct.cpu_seconds / gigabytes, tunnel.cpu_seconds / gigabytes);
+      *tunnel.megabytes_per_second / *direct.megabytes_per_second, direct.cpu_seconds / gigabytes,
+      tunnel.cpu_seconds / gigabytes);
 }
 
 }  // namespace

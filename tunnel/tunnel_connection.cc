@@ -266,8 +266,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // `owned`, which then holds header + payload) into the data queue. Waits for the socket or
   // for room in the queue until `deadline`. Returns 0 (the frame will go out whole),
   // ETIMEDOUT (none of it will) or ECONNRESET.
-  int SendData(std::span<const uint8_t> header, std::span<const uint8_t> payload,
-               Deadline deadline, std::vector<uint8_t>* owned = nullptr) {
+  int SendData(std::span<const uint8_t> header, std::span<const uint8_t> payload, Deadline deadline,
+               std::vector<uint8_t>* owned = nullptr) {
     const size_t size = header.size() + payload.size();
     std::unique_lock lock(queue_mutex_);
     while (true) {
@@ -277,8 +277,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
       // take turns. When only the writer thread (or a control frame) holds the socket and
       // nothing is queued, this frame is next anyway: wait for the socket rather than copy.
       const bool queue = owner_ == SocketOwner::kDirectData || !data_queue_.empty();
-      if (queue && (queued_data_bytes_ == 0 ||
-                    queued_data_bytes_ + size <= options_.max_queued_bytes)) {
+      if (queue &&
+          (queued_data_bytes_ == 0 || queued_data_bytes_ + size <= options_.max_queued_bytes)) {
         std::vector<uint8_t> bytes;
         if (owned != nullptr) {
           bytes = std::move(*owned);
@@ -469,8 +469,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   void OnDnsAnswer(uint32_t id, DnsAnswer& answer);
   // Decodes and dispatches every whole frame in buffer[begin, end), streams Data payloads;
   // false when the link broke.
-  bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end,
-                        Incoming& incoming, bool& large_data);
+  bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end, Incoming& incoming,
+                        bool& large_data);
 
   UniqueFd socket_;
   const Role role_;
@@ -504,8 +504,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   uint32_t next_query_id_ = 1;                               // guarded by dns_mutex_
 
   std::shared_ptr<StreamState> wake_pending_;  // reader thread only: see WakeReader
-  std::atomic<Clock::rep> last_received_;  // steady clock ticks of the last byte from the peer
-  uint64_t next_ping_nonce_ = 1;           // writer thread only
+  std::atomic<Clock::rep> last_received_;      // steady clock ticks of the last byte from the peer
+  uint64_t next_ping_nonce_ = 1;               // writer thread only
 };
 
 size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline,
@@ -863,8 +863,7 @@ bool TunnelLink::DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, s
     }
     if (header.header.type == FrameType::kData) {
       const size_t size = header.header.payload_size;
-      if (std::string violation = StartData(header.header.id, size, incoming);
-          !violation.empty()) {
+      if (std::string violation = StartData(header.header.id, size, incoming); !violation.empty()) {
         Break("protocol violation: " + violation);
         return false;
       }
@@ -1010,8 +1009,7 @@ void TunnelLink::WriteLoop() {
     control_queue_.clear();
     size_t data_bytes = 0;
     size_t data_frames = 0;
-    while (!data_queue_.empty() && data_bytes < kWriteBatchBytes &&
-           data_frames < kMaxBatchFrames) {
+    while (!data_queue_.empty() && data_bytes < kWriteBatchBytes && data_frames < kMaxBatchFrames) {
       data_bytes += data_queue_.front().size();
       ++data_frames;
       batch.push_back(std::move(data_queue_.front()));

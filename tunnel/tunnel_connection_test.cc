@@ -347,8 +347,8 @@ TEST(TunnelConnection, FramesSplitAcrossReadsAreReassembled) {
   ASSERT_TRUE(AppendFrame({1, Close{CloseMode::kHalfClose}}, bytes));
   // Every header and payload is cut somewhere: tiny pieces, then larger ones, over and over.
   std::thread writer([&] {
-    client.SendInPieces(bytes, {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987,
-                                1597, 4181, 10946, 28657, 46368});
+    client.SendInPieces(bytes, {1,   2,   3,   5,   8,   13,   21,   34,    55,    89,
+                                144, 233, 377, 610, 987, 1597, 4181, 10946, 28657, 46368});
   });
   TunnelStream* stream = server.Stream(0);
   ASSERT_NE(stream, nullptr);
@@ -407,7 +407,8 @@ TEST(TunnelConnection, ReadsOfAnySizeGetEveryByteInOrder) {
     const IoResult result = opened.stream->Read(std::span(buffer).first(size), In(10s));
     ASSERT_TRUE(result.ok()) << result.error;
     if (result.bytes == 0) break;
-    received.insert(received.end(), buffer.begin(), buffer.begin() + static_cast<long>(result.bytes));
+    received.insert(received.end(), buffer.begin(),
+                    buffer.begin() + static_cast<long>(result.bytes));
   }
   writer.join();
   EXPECT_EQ(received, sent);

@@ -286,8 +286,8 @@ HeaderDecodeResult DecodeFrameHeader(std::span<const uint8_t> buffer) {
   HeaderDecodeResult result;
   if (buffer.size() < 4) return result;
   const uint32_t length = ReadBigEndian32(buffer.data());
-  result.reason = length < kFrameHeaderSize - 4   ? MalformedReason::kTooShort
-                  : length > kMaxFrameSize - 4    ? MalformedReason::kTooLong
+  result.reason = length < kFrameHeaderSize - 4 ? MalformedReason::kTooShort
+                  : length > kMaxFrameSize - 4  ? MalformedReason::kTooLong
                   : buffer.size() >= 5 && (buffer[4] == 0 || buffer[4] > kLastFrameType)
                       ? MalformedReason::kUnknownType  // checked as soon as it arrives
                       : MalformedReason::kNone;
@@ -305,11 +305,15 @@ HeaderDecodeResult DecodeFrameHeader(std::span<const uint8_t> buffer) {
 
 std::array<uint8_t, kFrameHeaderSize> DataFrameHeader(uint32_t id, size_t payload_size) {
   const auto length = static_cast<uint32_t>(payload_size + kFrameHeaderSize - 4);
-  return {static_cast<uint8_t>(length >> 24), static_cast<uint8_t>(length >> 16),
-          static_cast<uint8_t>(length >> 8),  static_cast<uint8_t>(length),
+  return {static_cast<uint8_t>(length >> 24),
+          static_cast<uint8_t>(length >> 16),
+          static_cast<uint8_t>(length >> 8),
+          static_cast<uint8_t>(length),
           static_cast<uint8_t>(FrameType::kData),
-          static_cast<uint8_t>(id >> 24),     static_cast<uint8_t>(id >> 16),
-          static_cast<uint8_t>(id >> 8),      static_cast<uint8_t>(id)};
+          static_cast<uint8_t>(id >> 24),
+          static_cast<uint8_t>(id >> 16),
+          static_cast<uint8_t>(id >> 8),
+          static_cast<uint8_t>(id)};
 }
 
 DecodeResult DecodeFrame(std::span<const uint8_t> buffer) {

@@ -219,12 +219,12 @@ TEST(TunnelFrame, HeaderDecodesBeforeThePayloadArrives) {
 // as early, so a reader that streams payloads kills the link on the same input.
 TEST(TunnelFrame, HeaderDecoderAgreesWithFrameDecoderOnBadHeaders) {
   const std::vector<std::vector<uint8_t>> inputs = {
-      {0, 0, 0, 4, 8, 0, 0, 0},           // too short
-      {0x00, 0x10, 0x00, 0x00},           // too long
-      {0xff, 0xff, 0xff, 0xff, 7},        // too long
-      {0, 0, 0, 5, 0},                    // type 0
-      {0, 0, 0, 5, 17, 0, 0, 0, 1},       // unknown type
-      {0, 0, 0, 20, 200},                 // unknown type, rest not there yet
+      {0, 0, 0, 4, 8, 0, 0, 0},      // too short
+      {0x00, 0x10, 0x00, 0x00},      // too long
+      {0xff, 0xff, 0xff, 0xff, 7},   // too long
+      {0, 0, 0, 5, 0},               // type 0
+      {0, 0, 0, 5, 17, 0, 0, 0, 1},  // unknown type
+      {0, 0, 0, 20, 200},            // unknown type, rest not there yet
   };
   for (const auto& input : inputs) {
     const DecodeResult frame = DecodeFrame(input);
@@ -241,7 +241,8 @@ TEST(TunnelFrame, HeaderDecoderAgreesWithFrameDecoderOnBadHeaders) {
     const DecodeResult frame = DecodeFrame(input);
     const HeaderDecodeResult header = DecodeFrameHeader(input);
     if (header.status == DecodeStatus::kMalformed || frame.reason == MalformedReason::kTooShort ||
-        frame.reason == MalformedReason::kTooLong || frame.reason == MalformedReason::kUnknownType) {
+        frame.reason == MalformedReason::kTooLong ||
+        frame.reason == MalformedReason::kUnknownType) {
       EXPECT_EQ(header.reason, frame.reason);
     }
   }

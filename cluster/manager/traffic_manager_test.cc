@@ -23,7 +23,6 @@
 #include "cluster/manager/manager_options.h"
 #include "cluster/sftp-export/tcp_socket.h"
 #include "common/testing/loopback_udp_responder.h"
-#include "common/testing/loopback_udp_responder.h"
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
