@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "daemon/capture_subnets.h"
-#include "daemon/nft_context.h"
+#include "common/nft_context.h"
 
 namespace tp::daemon {
 

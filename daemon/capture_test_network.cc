@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "common/netlink.h"
-#include "daemon/nft_context.h"
+#include "common/nft_context.h"
 
 namespace tp::daemon::testing {
 namespace {

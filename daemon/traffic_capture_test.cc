@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/capture_test_network.h"
-#include "daemon/nft_context.h"
+#include "common/nft_context.h"
 
 namespace tp::daemon {
 namespace {

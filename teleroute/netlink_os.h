@@ -1,10 +1,12 @@
-// NetlinkNetworkOs implements NetworkOs with libnl-route-3. Links and addresses are changed in
+// NetlinkNetworkOs implements NetworkOs with libnl-route-3, and the forwarding rules with
+// libnftables (BridgeForwarding). Links, addresses and rules are changed in
 // the calling thread's network namespace (the plugin's host namespace). Routes in a
 // container's namespace go through a netlink socket opened inside that namespace by a short-lived
 // thread that setns()es into it (needs CAP_SYS_ADMIN); the calling thread never changes
 // namespace. Thread-safe: every call uses its own netlink socket.
 #pragma once
 
+#include "teleroute/bridge_forwarding.h"
 #include "teleroute/network_os.h"
 
 namespace tp::teleroute {
@@ -16,11 +18,16 @@ class NetlinkNetworkOs : public NetworkOs {
   void EnsureVethPair(const std::string& host_name, const std::string& container_name,
                       const std::string& bridge) override;
   void DeleteLink(const std::string& name) override;
+  void AllowBridgeForwarding(const std::string& bridge) override { forwarding_.Allow(bridge); }
+  void RevokeBridgeForwarding(const std::string& bridge) override { forwarding_.Revoke(bridge); }
   void AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
                 Ipv4Address next_hop) override;
   void RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
                    Ipv4Address next_hop) override;
   std::vector<RouteEntry> ListRoutes(const std::string& netns_path) override;
+
+ private:
+  BridgeForwarding forwarding_;
 };
 
 }  // namespace tp::teleroute

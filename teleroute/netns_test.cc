@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/unique_fd.h"
+#include "teleroute/bridge_forwarding.h"
 #include "teleroute/netlink_os.h"
 #include "teleroute/teleroute_driver.h"
 
@@ -276,6 +277,59 @@ TEST_F(NetnsTest, RestartReloadsStateAndRecreatesAMissingBridge) {
   EXPECT_TRUE(ClientConnects("10.77.0.1", port));
   driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.245.0.0/16")});
   EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.245.0.0/16", "10.77.0.2")));
+}
+
+// Docker's firewall in miniature, in the test's private "host" namespace: FORWARD drops what
+// DOCKER-USER does not accept, and br_netfilter hands bridged frames to it.
+TEST_F(NetnsTest, TheBridgeForwardsDespiteADroppingForwardPolicy) {
+  if (Shell("echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables") != 0) {
+    GTEST_SKIP() << "*** SKIPPED: br_netfilter is not loaded here, so bridged frames never meet "
+                    "the FORWARD chain (Docker loads it; modprobe br_netfilter) ***";
+  }
+  ASSERT_EQ(
+      Shell("nft 'add table ip filter; add chain ip filter DOCKER-USER; "
+            "add rule ip filter DOCKER-USER return; "
+            "add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }; "
+            "add rule ip filter FORWARD jump DOCKER-USER'"),
+      0);
+  BridgeForwarding forwarding;
+  CreateNetwork();
+  EXPECT_TRUE(forwarding.Allowed(kBridge));
+  SimulateDockerdJoin(*daemon_ns_, kDaemonEndpoint, "10.77.0.2/24");
+  SimulateDockerdJoin(*client_ns_, kClientEndpoint, "10.77.0.3/24");
+  auto [listener, port] = DaemonListens("10.77.0.2");
+  ASSERT_NE(port, 0);
+  EXPECT_TRUE(ClientConnects("10.77.0.2", port));
+
+  forwarding.Revoke(kBridge);
+  EXPECT_FALSE(ClientConnects("10.77.0.2", port)) << "the policy drops the bridge's frames";
+  driver_->Join({kNetwork, kClientEndpoint, client_ns_->path()});  // a Join puts it back
+  EXPECT_TRUE(ClientConnects("10.77.0.2", port));
+
+  driver_->Leave(kNetwork, kClientEndpoint);
+  driver_->DeleteEndpoint(kNetwork, kClientEndpoint);
+  driver_->Leave(kNetwork, kDaemonEndpoint);
+  driver_->DeleteEndpoint(kNetwork, kDaemonEndpoint);
+  driver_->DeleteNetwork(kNetwork);
+  EXPECT_FALSE(forwarding.Allowed(kBridge));
+  EXPECT_THAT(Output("nft list chain ip filter DOCKER-USER"), Not(HasSubstr("teleroute")));
+}
+
+TEST(BridgeForwardingListing, FindsTheHandlesOfOneBridgesRulesOnly) {
+  const std::string listing =
+      "table ip filter {\n"
+      "\tchain DOCKER-USER { # handle 7\n"
+      "\t\tiifname \"tr-a\" oifname \"tr-a\" counter packets 0 bytes 0 accept comment "
+      "\"teleroute tr-a\" # handle 31\n"
+      "\t\tiifname \"tr-ab\" oifname \"tr-ab\" counter packets 0 bytes 0 accept comment "
+      "\"teleroute tr-ab\" # handle 32\n"
+      "\t\tcounter packets 385747 bytes 16019908916 return # handle 8\n"
+      "\t}\n"
+      "}\n";
+  EXPECT_THAT(TaggedRuleHandles(listing, "tr-a"), ::testing::ElementsAre(31u));
+  EXPECT_THAT(TaggedRuleHandles(listing, "tr-ab"), ::testing::ElementsAre(32u));
+  EXPECT_THAT(TaggedRuleHandles(listing, "tr"), ::testing::IsEmpty());
+  EXPECT_THAT(TaggedRuleHandles("", "tr-a"), ::testing::IsEmpty());
 }
 
 }  // namespace

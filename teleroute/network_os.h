@@ -32,6 +32,11 @@ class NetworkOs {
                               const std::string& bridge) = 0;
   // Deletes a link (a veth pair goes with either side). A missing link is not an error.
   virtual void DeleteLink(const std::string& name) = 0;
+  // Lets frames between the ports of `bridge` through the host's forward filter (Docker sets
+  // the FORWARD policy to DROP, and br_netfilter makes bridged frames pass it). Idempotent.
+  virtual void AllowBridgeForwarding(const std::string& bridge) = 0;
+  // Takes that back; nothing to take back is not an error.
+  virtual void RevokeBridgeForwarding(const std::string& bridge) = 0;
 
   // Adds (or replaces) `destination via next_hop` in the main table of the network namespace at
   // `netns_path` (a file such as /var/run/docker/netns/<id>).

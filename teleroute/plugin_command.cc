@@ -2,6 +2,7 @@
 
 #include "common/plugin_command.h"
 #include "common/plugin_server.h"
+#include "teleroute/daemon_route_watcher.h"
 #include "teleroute/netlink_os.h"
 #include "teleroute/network_api.h"
 #include "teleroute/route_source.h"
@@ -17,11 +18,16 @@ constexpr const char* kUsage =
     "  --socket PATH  plugin socket (default /run/docker/plugins/teleroute.sock)\n"
     "  --state DIR    where networks and endpoints are kept (default /var/lib/teleroute)\n"
     "Networks: docker network create -d teleroute:latest --subnet CIDR -o daemon=IP\n"
-    "          [-o subnets=CIDR,CIDR...] [-o bridge=NAME] NAME\n"
+    "          [-o subnets=CIDR,CIDR...] [-o control=PORT] [-o bridge=NAME] NAME\n"
     "  daemon   the daemon container's IPv4 address on the network (required)\n"
-    "  subnets  cluster subnets that containers reach via the daemon\n"
+    "  subnets  cluster subnets that containers reach via the daemon (then followed: the\n"
+    "           daemon's control API is asked every second for the cluster's subnets)\n"
+    "  control  the daemon's control API port (default 8787)\n"
     "  bridge   host bridge name (default tr-<first 12 characters of the network id>)\n"
     "Environment: DEBUG=1 logs every request.\n";
+
+// How often each network's daemon is asked for the cluster's subnets.
+constexpr std::chrono::seconds kRouteCheckInterval{1};
 
 }  // namespace
 
@@ -43,6 +49,7 @@ int RunPluginCommand(int argc, char** argv, ShutdownSignal& shutdown) {
     NetlinkNetworkOs os;
     FixedRouteSource routes;
     TelerouteDriver driver(os, routes, options->state_dir);
+    DaemonRouteWatcher watcher(driver, kRouteCheckInterval);
     PluginServer server(options->socket, {"NetworkDriver"});
     server.AddRoutes(NetworkDriverRoutes(driver));
     ServeUntilShutdown(server, shutdown);

@@ -85,11 +85,26 @@ std::string ParseBridgeOption(const std::map<std::string, std::string>& options,
   return it->second;
 }
 
+uint16_t ParseControlOption(const std::map<std::string, std::string>& options) {
+  auto it = options.find("control");
+  if (it == options.end()) return kDefaultControlPort;
+  const std::string& text = it->second;
+  const bool digits =
+      !text.empty() && text.size() <= 5 &&
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  const unsigned long port = digits ? std::stoul(text) : 0;
+  if (port == 0 || port > 65535) {
+    throw std::invalid_argument("option control=" + text +
+                                " is not a port number (1-65535): the daemon's control API port");
+  }
+  return static_cast<uint16_t>(port);
+}
+
 void CheckOptionNames(const std::map<std::string, std::string>& options) {
   for (const auto& [name, value] : options) {
-    if (name != "daemon" && name != "subnets" && name != "bridge") {
+    if (name != "daemon" && name != "subnets" && name != "bridge" && name != "control") {
       throw std::invalid_argument("unknown option " + Quoted(name) +
-                                  " (teleroute knows daemon, subnets and bridge)");
+                                  " (teleroute knows daemon, subnets, control and bridge)");
     }
   }
 }
@@ -147,6 +162,7 @@ NetworkSettings ParseNetworkSettings(const CreateNetworkRequest& request) {
   settings.gateway = Ipv4Prefix{gateway.address, settings.pool.length};
   settings.daemon = ParseDaemonOption(request.options, settings.pool, settings.gateway);
   settings.bridge = ParseBridgeOption(request.options, request.network_id);
+  settings.control_port = ParseControlOption(request.options);
   auto subnets = request.options.find("subnets");
   if (subnets != request.options.end()) {
     try {
@@ -193,6 +209,7 @@ void TelerouteDriver::CreateNetwork(const CreateNetworkRequest& request) {
   std::sort(network.subnets.begin(), network.subnets.end());
   os_.EnsureBridge(settings.bridge, settings.gateway);
   try {
+    os_.AllowBridgeForwarding(settings.bridge);
     std::lock_guard lock(mu_);
     networks_[request.network_id] = network;
     Save();
@@ -201,6 +218,7 @@ void TelerouteDriver::CreateNetwork(const CreateNetworkRequest& request) {
       std::lock_guard lock(mu_);
       networks_.erase(request.network_id);
     }
+    RevokeForwardingQuietly(settings.bridge);
     os_.DeleteLink(settings.bridge);
     throw;
   }
@@ -221,6 +239,7 @@ void TelerouteDriver::DeleteNetwork(const std::string& network_id) {
     }
   }
   for (const std::string& link : links) os_.DeleteLink(link);
+  RevokeForwardingQuietly(bridge);
   os_.DeleteLink(bridge);
   std::lock_guard lock(mu_);
   std::erase_if(endpoints_,
@@ -299,6 +318,7 @@ std::map<std::string, std::string> TelerouteDriver::EndpointOperInfo(
 }
 
 JoinReply TelerouteDriver::Join(const JoinRequest& request) {
+  EnsureForwarding(request.network_id);
   std::lock_guard lock(mu_);
   Endpoint& endpoint = FindEndpoint(request.network_id, request.endpoint_id);
   const std::string previous = endpoint.sandbox_key;
@@ -406,6 +426,36 @@ TelerouteDriver::Endpoint& TelerouteDriver::FindEndpoint(const std::string& netw
   return it->second;
 }
 
+std::vector<DaemonFeed> TelerouteDriver::DaemonFeeds() const {
+  std::lock_guard lock(mu_);
+  std::vector<DaemonFeed> feeds;
+  for (const auto& [id, network] : networks_) {
+    feeds.push_back({id, network.settings.daemon, network.settings.control_port});
+  }
+  return feeds;
+}
+
+void TelerouteDriver::EnsureForwarding(const std::string& network_id) {
+  std::string bridge;
+  {
+    std::lock_guard lock(mu_);
+    bridge = FindNetwork(network_id).settings.bridge;
+  }
+  try {
+    os_.AllowBridgeForwarding(bridge);
+  } catch (const std::exception& error) {
+    spdlog::error("containers on bridge {} may not reach each other: {}", bridge, error.what());
+  }
+}
+
+void TelerouteDriver::RevokeForwardingQuietly(const std::string& bridge) {
+  try {
+    os_.RevokeBridgeForwarding(bridge);
+  } catch (const std::exception& error) {
+    spdlog::warn("forwarding rule of bridge {} stays: {}", bridge, error.what());
+  }
+}
+
 bool TelerouteDriver::BridgeInUse(const std::string& bridge) const {
   return std::any_of(networks_.begin(), networks_.end(),
                      [&](const auto& entry) { return entry.second.settings.bridge == bridge; });
@@ -432,6 +482,7 @@ void TelerouteDriver::RestoreLinks() {
   for (const auto& [network_id, network] : networks) {
     try {
       os_.EnsureBridge(network.settings.bridge, network.settings.gateway);
+      os_.AllowBridgeForwarding(network.settings.bridge);
     } catch (const std::exception& error) {
       spdlog::error("cannot restore bridge {} of network {}: {}", network.settings.bridge,
                     Short(network_id), error.what());
@@ -469,6 +520,7 @@ void TelerouteDriver::Load() {
       network.settings.daemon =
           ParseIpv4Address(entry.at("daemon").get<std::string>()).value_or(Ipv4Address{});
       network.settings.configured_subnets = PrefixesFromJson(entry.at("configured_subnets"));
+      network.settings.control_port = entry.value("control_port", kDefaultControlPort);
       network.options = entry.at("options").get<std::map<std::string, std::string>>();
       network.subnets = PrefixesFromJson(entry.at("subnets"));
       networks[entry.at("id").get<std::string>()] = network;
@@ -505,6 +557,7 @@ void TelerouteDriver::Save() const {
                         {"pool", settings.pool.ToString()},
                         {"gateway", settings.gateway.ToString()},
                         {"daemon", settings.daemon.ToString()},
+                        {"control_port", settings.control_port},
                         {"configured_subnets", PrefixesToJson(settings.configured_subnets)},
                         {"options", network.options},
                         {"subnets", PrefixesToJson(network.subnets)}});

@@ -3,7 +3,8 @@
 // on the bridge. Containers that join get static routes for the cluster subnets via the daemon
 // container's address on the network (the daemon's own endpoint gets none), and no gateway, so
 // dockerd keeps docker_gwbridge for the default route and published ports. UpdateRoutes pushes a
-// new subnet list into every joined container's namespace.
+// new subnet list into every joined container's namespace. Each bridge's frames are let through
+// the host's forward filter (NetworkOs::AllowBridgeForwarding) while its network exists.
 //
 // Networks, endpoints and sandbox keys are persisted atomically in <state_dir>/teleroute.json
 // after each change; the constructor loads them and re-creates missing bridges and veths.
@@ -25,18 +26,29 @@
 
 namespace tp::teleroute {
 
+// The daemon's control API port inside its container (daemon/main.cc's default).
+inline constexpr uint16_t kDefaultControlPort = 8787;
+
 // The settings of a network, from CreateNetwork's options and IPAM data.
 struct NetworkSettings {
   std::string bridge;
-  Ipv4Prefix pool;                             // 10.1.0.0/24
-  Ipv4Prefix gateway;                          // 10.1.0.1/24: the bridge's address
-  Ipv4Address daemon;                          // the daemon container's address on the network
-  std::vector<Ipv4Prefix> configured_subnets;  // the `subnets` option
+  Ipv4Prefix pool;                              // 10.1.0.0/24
+  Ipv4Prefix gateway;                           // 10.1.0.1/24: the bridge's address
+  Ipv4Address daemon;                           // the daemon container's address on the network
+  uint16_t control_port = kDefaultControlPort;  // the daemon's control API port there
+  std::vector<Ipv4Prefix> configured_subnets;   // the `subnets` option
   bool operator==(const NetworkSettings&) const = default;
 };
 
-// Validates a CreateNetwork request: options `daemon` (required), `subnets`, `bridge`; one IPv4
-// pool with a gateway; no IPv6. Throws std::invalid_argument with a sentence for the user.
+// Where the cluster subnets of a network come from: the daemon's control API.
+struct DaemonFeed {
+  std::string network_id;
+  Ipv4Address daemon;
+  uint16_t control_port;
+};
+
+// Validates a CreateNetwork request: options `daemon` (required), `subnets`, `control`, `bridge`;
+// one IPv4 pool with a gateway; no IPv6. Throws std::invalid_argument with a sentence for the user.
 NetworkSettings ParseNetworkSettings(const CreateNetworkRequest& request);
 
 // The default bridge name, "tr-" + the first 12 characters of the network id.
@@ -74,6 +86,8 @@ class TelerouteDriver : public NetworkDriver {
                                         const std::vector<Ipv4Prefix>& subnets);
   // The network's current cluster subnets. Throws for an unknown network.
   std::vector<Ipv4Prefix> Subnets(const std::string& network_id) const;
+  // Every network's daemon address and control port, to learn subnet changes from.
+  std::vector<DaemonFeed> DaemonFeeds() const;
 
   const std::string& state_file() const { return state_file_; }
 
@@ -97,6 +111,9 @@ class TelerouteDriver : public NetworkDriver {
   bool BridgeInUse(const std::string& bridge) const;  // requires mu_
   std::vector<StaticRoute> RoutesFor(const Network& network, const Endpoint& endpoint) const;
   void RestoreLinks();
+  // Makes sure the network's bridge forwards (the rule may have been flushed); logs failures.
+  void EnsureForwarding(const std::string& network_id);
+  void RevokeForwardingQuietly(const std::string& bridge);
   void Load();
   void Save() const;  // requires mu_; throws std::runtime_error
 

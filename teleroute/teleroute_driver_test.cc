@@ -8,6 +8,8 @@
 #include <fstream>
 #include <set>
 
+#include "teleroute/fake_network_os.h"
+
 namespace tp::teleroute {
 namespace {
 
@@ -23,46 +25,6 @@ CreateEndpointRequest EndpointRequest(const std::string& network_id, const std::
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// Keeps links and per-namespace routes in memory; "fail_namespace" fails every route call there.
-class FakeNetworkOs : public NetworkOs {
- public:
-  bool LinkExists(const std::string& name) override { return links.count(name) > 0; }
-  void EnsureBridge(const std::string& name, const Ipv4Prefix& address) override {
-    links[name] = "bridge " + address.ToString();
-  }
-  void EnsureVethPair(const std::string& host, const std::string& container,
-                      const std::string& bridge) override {
-    if (!links.count(bridge)) throw std::runtime_error("link " + bridge + " does not exist");
-    links[host] = "veth on " + bridge;
-    links[container] = "veth peer";
-  }
-  void DeleteLink(const std::string& name) override {
-    links.erase(name);
-    if (name.starts_with("trv")) links.erase("trc" + name.substr(3));
-  }
-  void AddRoute(const std::string& netns, const Ipv4Prefix& dst, Ipv4Address hop) override {
-    Check(netns);
-    routes[netns].insert({dst, hop.ToString()});
-  }
-  void RemoveRoute(const std::string& netns, const Ipv4Prefix& dst, Ipv4Address hop) override {
-    Check(netns);
-    routes[netns].erase({dst, hop.ToString()});
-  }
-  std::vector<RouteEntry> ListRoutes(const std::string& netns) override {
-    std::vector<RouteEntry> list;
-    for (const auto& [dst, hop] : routes[netns]) list.push_back({dst, hop});
-    return list;
-  }
-
-  std::map<std::string, std::string> links;
-  std::map<std::string, std::set<std::pair<Ipv4Prefix, std::string>>> routes;
-
- private:
-  void Check(const std::string& netns) {
-    if (netns == "fail_namespace") throw std::runtime_error("cannot open network namespace");
-  }
-};
 
 const std::string kNetwork = "0123456789abcdef0123456789abcdef";
 const std::string kDaemonEndpoint = "dddddddddddddddd";
@@ -125,6 +87,7 @@ TEST_F(TelerouteDriverTest, NamesFitInFifteenCharacters) {
 TEST_F(TelerouteDriverTest, CreateNetworkMakesTheBridgeWithTheGateway) {
   driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));
   EXPECT_EQ(os_.links["tr-0123456789ab"], "bridge 10.1.0.1/24");
+  EXPECT_THAT(os_.forwarding, ElementsAre("tr-0123456789ab"));
   EXPECT_THAT(driver_->Subnets(kNetwork), IsEmpty());
   driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));  // repeated: fine
   EXPECT_THAT(ErrorOf([&] {
@@ -146,6 +109,10 @@ TEST_F(TelerouteDriverTest, BadOptionsAreRefusedWithASentence) {
               HasSubstr("not a valid link name"));
   EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"colour", "blue"}}),
               HasSubstr("unknown option \"colour\""));
+  for (const char* port : {"0", "65536", "80a", "", "-1", "123456"}) {
+    EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"control", port}}),
+                HasSubstr("is not a port number"));
+  }
   os_.links["docker0"] = "bridge";
   EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"bridge", "docker0"}}),
               HasSubstr("already exists; choose another name"));
@@ -157,6 +124,18 @@ TEST_F(TelerouteDriverTest, BadOptionsAreRefusedWithASentence) {
   EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(no_pool); }),
               HasSubstr("exactly one IPv4 subnet"));
   EXPECT_EQ(os_.links.size(), 1u);  // only docker0: nothing was created
+  EXPECT_THAT(os_.forwarding, IsEmpty());
+}
+
+TEST_F(TelerouteDriverTest, DaemonFeedsNameEachNetworksControlApi) {
+  driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}, {"control", "9000"}}));
+  const std::vector<DaemonFeed> feeds = driver_->DaemonFeeds();
+  ASSERT_EQ(feeds.size(), 1u);
+  EXPECT_EQ(feeds[0].network_id, kNetwork);
+  EXPECT_EQ(feeds[0].daemon.ToString(), "10.1.0.2");
+  EXPECT_EQ(feeds[0].control_port, 9000);
+  Restart();
+  EXPECT_EQ(driver_->DaemonFeeds().at(0).control_port, 9000);
 }
 
 TEST_F(TelerouteDriverTest, EndpointsGetVethsAndJoinGetsRoutesViaTheDaemon) {
@@ -237,6 +216,7 @@ TEST_F(TelerouteDriverTest, DeletesRemoveLinks) {
               HasSubstr("no such endpoint"));
   driver_->DeleteNetwork(kNetwork);
   EXPECT_THAT(os_.links, IsEmpty());
+  EXPECT_THAT(os_.forwarding, IsEmpty());
   EXPECT_THAT(ErrorOf([&] { driver_->DeleteNetwork(kNetwork); }), HasSubstr("no such"));
 }
 
@@ -245,8 +225,10 @@ TEST_F(TelerouteDriverTest, StateSurvivesARestartAndLinksComeBack) {
   driver_->Join({kNetwork, kEndpoint, "/netns/client"});
   driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
   os_.links.clear();  // a reboot of the host network, say
+  os_.forwarding.clear();
   Restart();
   EXPECT_TRUE(os_.LinkExists("tr-0123456789ab"));
+  EXPECT_THAT(os_.forwarding, ElementsAre("tr-0123456789ab"));
   EXPECT_TRUE(os_.LinkExists(HostVethName(kDaemonEndpoint)));  // not joined: re-created
   EXPECT_FALSE(os_.LinkExists(HostVethName(kEndpoint)));       // joined: its container lost it
   EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));

@@ -9,7 +9,7 @@
 
 struct nft_ctx;
 
-namespace tp::daemon {
+namespace tp {
 
 struct NftResult {
   bool ok = false;
@@ -19,8 +19,9 @@ struct NftResult {
 
 class NftContext {
  public:
-  // nullptr with `error` set when libnftables cannot start (no netlink socket).
-  static std::unique_ptr<NftContext> Create(std::string& error);
+  // nullptr with `error` set when libnftables cannot start (no netlink socket). With
+  // `with_handles`, listings end each rule with its "# handle N" (what `delete rule` needs).
+  static std::unique_ptr<NftContext> Create(std::string& error, bool with_handles = false);
   ~NftContext();
   NftContext(const NftContext&) = delete;
   NftContext& operator=(const NftContext&) = delete;
@@ -35,4 +36,4 @@ class NftContext {
   nft_ctx* const context_;
 };
 
-}  // namespace tp::daemon
+}  // namespace tp

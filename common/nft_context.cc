@@ -1,10 +1,10 @@
-#include "daemon/nft_context.h"
+#include "common/nft_context.h"
 
 #include <nftables/libnftables.h>
 
-namespace tp::daemon {
+namespace tp {
 
-std::unique_ptr<NftContext> NftContext::Create(std::string& error) {
+std::unique_ptr<NftContext> NftContext::Create(std::string& error, bool with_handles) {
   nft_ctx* context = nft_ctx_new(NFT_CTX_DEFAULT);
   if (context == nullptr) {
     error = "libnftables: cannot create a context";
@@ -15,7 +15,9 @@ std::unique_ptr<NftContext> NftContext::Create(std::string& error) {
     error = "libnftables: cannot buffer output";
     return nullptr;
   }
-  nft_ctx_output_set_flags(context, NFT_CTX_OUTPUT_NUMERIC_ALL);
+  unsigned int flags = NFT_CTX_OUTPUT_NUMERIC_ALL;
+  if (with_handles) flags |= NFT_CTX_OUTPUT_HANDLE;
+  nft_ctx_output_set_flags(context, flags);
   return owned;
 }
 
@@ -33,4 +35,4 @@ NftResult NftContext::Run(const std::string& commands) {
   return result;
 }
 
-}  // namespace tp::daemon
+}  // namespace tp

@@ -1,0 +1,138 @@
+#include "teleroute/daemon_route_watcher.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace tp::teleroute {
+namespace {
+
+constexpr time_t kConnectSeconds = 1;
+constexpr time_t kReadSeconds = 2;
+
+std::string Short(const std::string& id) { return id.substr(0, 12); }
+
+std::optional<std::vector<Ipv4Prefix>> SubnetsFromStatus(const std::string& body,
+                                                         std::string& error) {
+  const nlohmann::json status = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!status.is_object() || !status.contains("connected") || !status["connected"].is_boolean() ||
+      !status.contains("subnets") || !status["subnets"].is_array()) {
+    error = "the daemon's status has no \"connected\" and \"subnets\"";
+    return std::nullopt;
+  }
+  if (!status["connected"].get<bool>()) {
+    error = "the daemon is not connected to the cluster";
+    return std::nullopt;
+  }
+  std::vector<Ipv4Prefix> subnets;
+  for (const nlohmann::json& item : status["subnets"]) {
+    std::optional<Ipv4Prefix> subnet =
+        item.is_string() ? ParseIpv4Prefix(item.get<std::string>()) : std::nullopt;
+    if (!subnet) {
+      error = "the daemon's status lists " + item.dump() + " as a subnet";
+      return std::nullopt;
+    }
+    subnets.push_back(*subnet);
+  }
+  std::sort(subnets.begin(), subnets.end());
+  subnets.erase(std::unique(subnets.begin(), subnets.end()), subnets.end());
+  return subnets;
+}
+
+std::optional<std::vector<Ipv4Prefix>> FetchFromControlApi(const DaemonFeed& feed,
+                                                           std::string& error) {
+  return FetchDaemonSubnets(feed.daemon.ToString(), feed.control_port, error);
+}
+
+}  // namespace
+
+std::optional<std::vector<Ipv4Prefix>> FetchDaemonSubnets(const std::string& host, uint16_t port,
+                                                          std::string& error) {
+  httplib::Client client(host, port);
+  client.set_connection_timeout(kConnectSeconds, 0);
+  client.set_read_timeout(kReadSeconds, 0);
+  client.set_write_timeout(kReadSeconds, 0);
+  const httplib::Result result = client.Get("/status");
+  const std::string where = host + ":" + std::to_string(port);
+  if (!result) {
+    error = "the daemon's control API at " + where + " does not answer (" +
+            httplib::to_string(result.error()) + ")";
+    return std::nullopt;
+  }
+  if (result->status != 200) {
+    error = "the daemon's control API at " + where + " answers status " +
+            std::to_string(result->status);
+    return std::nullopt;
+  }
+  return SubnetsFromStatus(result->body, error);
+}
+
+DaemonRouteWatcher::DaemonRouteWatcher(TelerouteDriver& driver, std::chrono::milliseconds interval,
+                                       SubnetFetcher fetch)
+    : driver_(driver), interval_(interval), fetch_(fetch ? std::move(fetch) : FetchFromControlApi) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+DaemonRouteWatcher::~DaemonRouteWatcher() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_changed_.notify_all();
+  thread_.join();
+}
+
+void DaemonRouteWatcher::Run() {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_changed_.wait_for(lock, interval_, [this] { return stopping_; })) {
+    lock.unlock();
+    CheckNow();
+    lock.lock();
+  }
+}
+
+int DaemonRouteWatcher::CheckNow() {
+  std::lock_guard round(round_mu_);
+  int changed = 0;
+  const std::vector<DaemonFeed> feeds = driver_.DaemonFeeds();
+  std::erase_if(reported_, [&](const auto& entry) {
+    return std::none_of(feeds.begin(), feeds.end(),
+                        [&](const DaemonFeed& feed) { return feed.network_id == entry.first; });
+  });
+  for (const DaemonFeed& feed : feeds) {
+    std::string error;
+    std::optional<std::vector<Ipv4Prefix>> subnets = fetch_(feed, error);
+    if (!subnets) {
+      Report(feed.network_id, error);
+      continue;
+    }
+    try {
+      if (driver_.Subnets(feed.network_id) == *subnets) {
+        Report(feed.network_id, "");
+        continue;
+      }
+      const std::vector<std::string> problems = driver_.UpdateRoutes(feed.network_id, *subnets);
+      ++changed;
+      Report(feed.network_id, problems.empty() ? "" : problems.front());
+    } catch (const std::exception& failure) {
+      // The network was deleted meanwhile, or its state could not be saved.
+      Report(feed.network_id, failure.what());
+    }
+  }
+  return changed;
+}
+
+void DaemonRouteWatcher::Report(const std::string& network_id, const std::string& problem) {
+  std::string& last = reported_[network_id];
+  if (last == problem) return;
+  if (problem.empty()) {
+    spdlog::info("network {}: routes follow the daemon again", Short(network_id));
+  } else {
+    spdlog::warn("network {}: routes not updated: {}", Short(network_id), problem);
+  }
+  last = problem;
+}
+
+}  // namespace tp::teleroute
