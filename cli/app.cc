@@ -24,6 +24,9 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, StatusCommand>) return RunStatus(command, io, services);
         if constexpr (std::is_same_v<T, QuitCommand>) return RunQuit(command, io, services);
         if constexpr (std::is_same_v<T, CurlCommand>) return RunCurl(command, io, services);
+        if constexpr (std::is_same_v<T, DockerRunCommand>) {
+          return RunDockerRun(command, io, services);
+        }
       },
       command_line.value().command);
 }

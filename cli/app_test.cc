@@ -17,6 +17,7 @@ using testing::FakeClock;
 using testing::FakeDaemonControl;
 using testing::FakeDocker;
 using testing::FakeImageBuilder;
+using testing::FakePluginInstaller;
 using testing::FixedEnvironment;
 using testing::StatusBody;
 using testing::TempDir;
@@ -46,6 +47,7 @@ class AppTest : public ::testing::Test {
               [this] { return daemon_quit_(); });
         },
         .image_builder = image_builder_,
+        .plugin_installer = plugin_installer_,
         .clock = clock_,
     };
     return RunTelepresence(args, io, services);
@@ -58,6 +60,17 @@ class AppTest : public ::testing::Test {
               R"({"name":"default","manager":")" + manager + R"(","secret_file":")" +
                   secret_file_.string() +
                   R"(","cluster_network":"tp-demo","cluster_subnets":["10.213.0.0/24"]})");
+  }
+
+  // The network tp-default (10.200.0.0/24) as connect makes it, with the daemon on it.
+  void NetworkWithDaemon() {
+    docker_.networks["tp-default"] = {
+        .name = "tp-default",
+        .driver = "teleroute:latest",
+        .subnets = {"10.200.0.0/24"},
+        .options = {{"daemon", "10.200.0.2"}, {"subnets", "10.213.0.0/24"}, {"control", "8787"}},
+        .labels = {{"telepresence.context", "default"}},
+        .containers = {{"cn-id", "tp-default-cn", "10.200.0.2/24"}}};
   }
 
   // The daemon's container runs; it answers `status` to every GET /status.
@@ -73,6 +86,7 @@ class AppTest : public ::testing::Test {
   FakeDocker docker_;
   FakeClock clock_;
   FakeImageBuilder image_builder_;
+  FakePluginInstaller plugin_installer_;
   std::vector<uint16_t> control_ports_;
   int status_calls_ = 0;
   std::function<Result<json>(int call)> daemon_status_ = [](int) {
@@ -89,6 +103,7 @@ TEST_F(AppTest, HelpExitsZeroOnEveryCommand) {
                                              {"status", "-h"},
                                              {"quit", "--help"},
                                              {"curl", "--help"},
+                                             {"docker-run", "--help"},
                                              {"help", "curl"}}) {
     EXPECT_EQ(Run(args), kExitOk) << args.front();
     EXPECT_CONTAINS(out_.str(), "Usage: telepresence");
@@ -149,10 +164,25 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
             "Daemon container: tp-default-cn (control API on 127.0.0.1:49153)\n"
             "Cluster subnets: 10.213.0.0/24\n"
             "DNS search domains: default.svc.cluster.local, cluster.local\n"
+            "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
             "Connected to 172.17.0.1:18081 (context default) in 0.5 s\n");
-  EXPECT_EQ(err_.str(), "Connecting to the traffic-manager at 172.17.0.1:18081 ... connected\n");
+  EXPECT_EQ(err_.str(),
+            "Connecting to the traffic-manager at 172.17.0.1:18081 ... connected\n"
+            "Creating the Teleroute network tp-default (10.200.0.0/24, daemon 10.200.0.2)\n");
   EXPECT_TRUE(docker_.containers.contains("tp-default-cn"));
   EXPECT_TRUE(image_builder_.builds.empty());
+  EXPECT_TRUE(plugin_installer_.installs.empty());
+  ASSERT_EQ(docker_.network_creates.size(), 1u);
+  EXPECT_EQ(
+      docker_.network_creates[0],
+      (Argv{"docker", "network", "create", "-d", "teleroute:latest", "--subnet", "10.200.0.0/24",
+            "--gateway", "10.200.0.1", "--ip-range", "10.200.0.128/25", "-o", "daemon=10.200.0.2",
+            "-o", "subnets=10.213.0.0/24", "-o", "control=8787", "--label",
+            "telepresence.context=default", "--label", "telepresence.docker_gwbridge=ours",
+            "tp-default"}));
+  EXPECT_EQ(docker_.network_connects,
+            (std::vector<Argv>{{"docker", "network", "connect", "--ip", "10.200.0.2", "tp-default",
+                                "tp-default-cn"}}));
 }
 
 TEST_F(AppTest, ConnectWaitsForTheDnsServerToo) {
@@ -203,11 +233,33 @@ TEST_F(AppTest, ConnectWithoutTheSecretFileSaysWhereToPutIt) {
 TEST_F(AppTest, ConnectKeepsADaemonThatIsAlreadyConnected) {
   WriteContext();
   DaemonRuns(StatusBody(true));
+  NetworkWithDaemon();
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk);
-  EXPECT_EQ(out_.str(), "Already connected to 172.17.0.1:18081 (context default)\n");
+  EXPECT_EQ(out_.str(),
+            "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
+            "Already connected to 172.17.0.1:18081 (context default)\n");
   EXPECT_EQ(err_.str(), "");
   EXPECT_TRUE(docker_.run_detached.empty());
   EXPECT_TRUE(docker_.removed.empty());
+  EXPECT_TRUE(docker_.network_creates.empty());
+
+  EXPECT_EQ(Run({"connect", "--docker", "--docker-subnet", "10.77.0.0/24"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "already connected with the Teleroute network tp-default "
+                  "(10.200.0.0/24, daemon 10.200.0.2)");
+  EXPECT_CONTAINS(err_.str(), "run telepresence quit first to use --docker-subnet 10.77.0.0/24");
+  EXPECT_TRUE(docker_.containers.contains("tp-default-cn"));
+}
+
+TEST_F(AppTest, ConnectGivesAnAlreadyConnectedDaemonItsMissingNetwork) {
+  WriteContext();
+  DaemonRuns(StatusBody(true));
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
+            "Already connected to 172.17.0.1:18081 (context default)\n");
+  EXPECT_EQ(docker_.network_creates.size(), 1u);
+  EXPECT_TRUE(docker_.run_detached.empty());
 }
 
 TEST_F(AppTest, ConnectRefusesWhenTheDaemonIsConnectedElsewhere) {
@@ -237,7 +289,9 @@ TEST_F(AppTest, ConnectReplacesAStoppedOrDisconnectedDaemon) {
   };
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
   EXPECT_CONTAINS(err_.str(), "it is not connected (tunnel lost: reset)");
-  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+  EXPECT_CONTAINS(err_.str(), "Removing the leftover network tp-default");
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"tp-default-cn", "tp-default"}));
+  EXPECT_TRUE(docker_.networks.contains("tp-default"));
   EXPECT_EQ(docker_.run_detached.size(), 2u);
 }
 
@@ -280,7 +334,8 @@ TEST_F(AppTest, ConnectPrintsADotPerSecondWhileWaiting) {
   WriteContext();
   daemon_status_ = [](int call) { return Result<json>(StatusBody(call >= 25)); };
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk);
-  EXPECT_EQ(err_.str(), "Connecting to the traffic-manager at 172.17.0.1:18081 ..... connected\n");
+  EXPECT_CONTAINS(err_.str(),
+                  "Connecting to the traffic-manager at 172.17.0.1:18081 ..... connected\n");
   EXPECT_EQ(LastLine(out_.str()), "Connected to 172.17.0.1:18081 (context default) in 2.5 s");
 }
 
@@ -354,6 +409,7 @@ TEST_F(AppTest, StatusOfARunningDaemon) {
             "Connected: yes\n"
             "Context: default\n"
             "Daemon container: tp-default-cn\n"
+            "Teleroute network: none\n"
             "Traffic-manager: 172.17.0.1:18081\n"
             "Cluster subnets: 10.213.0.0/24\n"
             "DNS server: 172.17.0.2:53\n"
@@ -367,6 +423,20 @@ TEST_F(AppTest, StatusOfARunningDaemon) {
   EXPECT_EQ(body["container"], "tp-default-cn");
   EXPECT_EQ(body["manager"], kManager);
   EXPECT_EQ(body["dns"]["address"], "172.17.0.2:53");
+  EXPECT_EQ(body["teleroute_network"], nullptr);
+}
+
+TEST_F(AppTest, StatusShowsTheTelerouteNetwork) {
+  DaemonRuns(StatusBody(true));
+  NetworkWithDaemon();
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_CONTAINS(out_.str(),
+                  "Daemon container: tp-default-cn\n"
+                  "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n");
+  EXPECT_EQ(Run({"status", "-o", "json"}), kExitOk);
+  EXPECT_EQ(json::parse(out_.str())["teleroute_network"],
+            json::parse(R"({"name":"tp-default","subnet":"10.200.0.0/24","daemon":"10.200.0.2",)"
+                        R"("daemon_attached":true})"));
 }
 
 TEST_F(AppTest, StatusWhenTheControlApiDoesNotAnswer) {
@@ -444,6 +514,214 @@ TEST_F(AppTest, CurlBuildsItsImageWhenMissing) {
   };
   EXPECT_EQ(Run({"curl", "http://echo"}), 0);
   EXPECT_EQ(image_builder_.builds, std::vector<std::vector<std::string>>{{"tp-curl:latest"}});
+}
+
+TEST_F(AppTest, ConnectPicksASubnetClearOfTheClusterAndOfDockerNetworks) {
+  WriteContext();
+  docker_.networks["other"] = {.name = "other", .subnets = {"10.200.0.0/24", "fd00::/64"}};
+  docker_.networks["big"] = {.name = "big", .subnets = {"10.200.2.0/23"}};
+  json status = StatusBody(true);
+  status["subnets"] = {"10.200.1.128/25", "10.96.0.0/12"};
+  daemon_status_ = [status](int) { return Result<json>(status); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  ASSERT_EQ(docker_.network_creates.size(), 1u);
+  const Argv& create = docker_.network_creates[0];
+  EXPECT_EQ(FakeDocker::ValueAfter(create, "--subnet"), "10.200.4.0/24");
+  EXPECT_EQ(FakeDocker::ValueAfter(create, "--gateway"), "10.200.4.1");
+  EXPECT_CONTAINS(FormatArgvForDisplay(create),
+                  "-o daemon=10.200.4.2 -o subnets=10.200.1.128/25,10.96.0.0/12 -o control=8787");
+  EXPECT_CONTAINS(out_.str(), "Teleroute network: tp-default (10.200.4.0/24, daemon 10.200.4.2)\n");
+}
+
+TEST_F(AppTest, ConnectUsesTheGivenDockerSubnet) {
+  WriteContext();
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker", "--docker-subnet", "10.50.0.0/16"}), kExitOk) << err_.str();
+  ASSERT_EQ(docker_.network_creates.size(), 1u);
+  EXPECT_EQ(FakeDocker::ValueAfter(docker_.network_creates[0], "--subnet"), "10.50.0.0/16");
+  EXPECT_EQ(docker_.network_connects[0][4], "10.50.0.2");
+  EXPECT_EQ(docker_.networks["tp-default"].containers.size(), 1u);
+}
+
+TEST_F(AppTest, ConnectRefusesADockerSubnetThatClashesAndLeavesNothing) {
+  WriteContext();
+  docker_.networks["tp-demo"] = {.name = "tp-demo", .subnets = {"10.213.0.0/24"}};
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker", "--docker-subnet", "10.213.0.0/16"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "telepresence connect: --docker-subnet 10.213.0.0/16 overlaps the cluster "
+                  "subnet 10.213.0.0/24");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default-cn"});
+  EXPECT_TRUE(docker_.network_creates.empty());
+
+  EXPECT_EQ(Run({"connect", "--docker", "--docker-subnet", "172.17.5.0/24"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "overlaps the Docker network bridge (172.17.0.0/16)");
+  EXPECT_FALSE(docker_.containers.contains("tp-default-cn"));
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(AppTest, ConnectSaysWhatItScannedWhenNoSubnetIsFree) {
+  WriteContext();
+  docker_.networks["all"] = {.name = "all", .subnets = {"10.192.0.0/10"}};
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "no free /24 for the Teleroute network in 10.200.0.0/16 to "
+                  "10.255.0.0/16");
+  EXPECT_CONTAINS(err_.str(), "--docker-subnet CIDR");
+  EXPECT_FALSE(docker_.containers.contains("tp-default-cn"));
+}
+
+TEST_F(AppTest, ConnectLeavesNothingWhenTheNetworkCannotBeCreated) {
+  WriteContext();
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  docker_.fail_network_create =
+      "docker network create -d teleroute:latest ... failed (exit 1): "
+      "option daemon: bad";
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "telepresence connect: cannot create the Teleroute network "
+                  "tp-default: docker network create");
+  EXPECT_CONTAINS(err_.str(), "option daemon: bad");
+  EXPECT_CONTAINS(err_.str(), "make plugins");
+  EXPECT_CONTAINS(err_.str(), "then run telepresence connect --docker again");
+  EXPECT_FALSE(docker_.containers.contains("tp-default-cn"));
+  EXPECT_FALSE(docker_.networks.contains("tp-default"));
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(AppTest, ConnectLeavesNothingWhenTheDaemonCannotBeAttached) {
+  WriteContext();
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  docker_.fail_network_connect = "docker network connect --ip 10.200.0.2 ... failed (exit 1)";
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "cannot attach the daemon container tp-default-cn to the Teleroute "
+                  "network tp-default");
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"tp-default", "tp-default-cn"}));
+  EXPECT_FALSE(docker_.networks.contains("tp-default"));
+  EXPECT_FALSE(docker_.containers.contains("tp-default-cn"));
+}
+
+TEST_F(AppTest, ConnectReplacesALeftoverNetworkDisconnectingItsContainers) {
+  WriteContext();
+  NetworkWithDaemon();
+  docker_.networks["tp-default"].containers = {{"web-id", "web", "10.200.0.3/24"}};
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_CONTAINS(err_.str(), "Removing the leftover network tp-default\n");
+  EXPECT_EQ(docker_.network_disconnects,
+            (std::vector<Argv>{{"docker", "network", "disconnect", "-f", "tp-default", "web-id"}}));
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default"});
+  EXPECT_EQ(docker_.network_creates.size(), 1u);
+  EXPECT_EQ(FakeDocker::ValueAfter(docker_.network_creates[0], "--subnet"), "10.200.0.0/24");
+}
+
+TEST_F(AppTest, ConnectInstallsMissingPluginsAndEnablesDisabledOnes) {
+  WriteContext();
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  docker_.plugins = {{"telemount:latest", false}};
+  plugin_installer_.install = [this](const std::vector<std::string>&) {
+    docker_.plugins = {{"teleroute:latest", true}, {"telemount:latest", true}};
+    return Status(Ok{});
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(plugin_installer_.installs,
+            std::vector<std::vector<std::string>>{{"teleroute:latest"}});
+  EXPECT_CONTAINS(err_.str(), "Installing the missing Docker plugin teleroute:latest ...");
+  EXPECT_CONTAINS(err_.str(), "Enabling the Docker plugin telemount:latest");
+  EXPECT_EQ(docker_.enabled_plugins, std::vector<std::string>{"telemount:latest"});
+
+  docker_.enabled_plugins.clear();
+  docker_.plugins["teleroute:latest"] = false;
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(docker_.enabled_plugins, std::vector<std::string>{"teleroute:latest"});
+  EXPECT_CONTAINS(err_.str(), "Enabling the Docker plugin teleroute:latest");
+  EXPECT_EQ(plugin_installer_.installs.size(), 1u);
+}
+
+TEST_F(AppTest, ConnectFailsBeforeStartingTheDaemonWhenPluginsCannotBeInstalled) {
+  WriteContext();
+  docker_.plugins.clear();
+  plugin_installer_.install = [](const std::vector<std::string>&) {
+    return Status(CliError{"install them with make plugins"});
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "Installing the missing Docker plugins teleroute:latest "
+                  "telemount:latest ...");
+  EXPECT_CONTAINS(err_.str(), "telepresence connect: install them with make plugins");
+  EXPECT_TRUE(docker_.run_detached.empty());
+}
+
+TEST_F(AppTest, QuitRemovesTheNetworkAfterTheDaemonDisconnectingWhatIsLeft) {
+  DaemonRuns(StatusBody(true));
+  NetworkWithDaemon();
+  docker_.networks["tp-default"].containers.push_back({"web-id", "web", "10.200.0.3/24"});
+  daemon_quit_ = [this] {
+    docker_.RemoveContainer("tp-default-cn");  // --rm
+    return Status(Ok{});
+  };
+  EXPECT_EQ(Run({"quit"}), kExitOk) << err_.str();
+  EXPECT_EQ(docker_.network_disconnects,
+            (std::vector<Argv>{{"docker", "network", "disconnect", "-f", "tp-default", "web-id"}}));
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default"});
+  EXPECT_FALSE(docker_.networks.contains("tp-default"));
+  EXPECT_EQ(out_.str(),
+            "Removed the Teleroute network tp-default (disconnected web)\n"
+            "Disconnected (context default)\n");
+}
+
+TEST_F(AppTest, QuitRemovesANetworkLeftWithoutDaemonAndIsHarmlessWithout) {
+  NetworkWithDaemon();
+  docker_.networks["tp-default"].containers.clear();
+  EXPECT_EQ(Run({"quit"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "Removed the Teleroute network tp-default\nDisconnected (context default)\n");
+  EXPECT_EQ(Run({"quit"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "Not connected (context default); nothing to quit\n");
+}
+
+TEST_F(AppTest, DockerRunRefusesWithoutADockerConnection) {
+  EXPECT_EQ(Run({"docker-run", "--rm", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "telepresence docker-run: not connected with --docker");
+  EXPECT_CONTAINS(err_.str(), "run telepresence connect --docker first\n");
+  EXPECT_EQ(Run({"docker-run", "--context", "dev", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "run telepresence connect --docker --context dev first");
+  DaemonRuns(StatusBody(true));
+  EXPECT_EQ(Run({"docker-run", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "not connected with --docker (there is no network tp-default)");
+  NetworkWithDaemon();
+  docker_.networks["tp-default"].containers.clear();
+  EXPECT_EQ(Run({"docker-run", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "the daemon is not attached to the network tp-default");
+  EXPECT_TRUE(docker_.run_attached.empty());
+}
+
+TEST_F(AppTest, DockerRunPutsTheContainerOnTheNetworkWithTheDaemonsDns) {
+  DaemonRuns(StatusBody(true));
+  NetworkWithDaemon();
+  docker_.attached_exit_code = 42;
+  EXPECT_EQ(
+      Run({"docker-run", "--rm", "-p", "8080:80", "busybox", "sh", "-c", "echo $HOME; exit 3"}),
+      42);
+  ASSERT_EQ(docker_.run_attached.size(), 1u);
+  EXPECT_EQ(
+      docker_.run_attached[0],
+      (Argv{"docker", "run", "--network", "tp-default", "--dns", "10.200.0.2", "--dns-search",
+            "default.svc.cluster.local", "--dns-search", "cluster.local", "--dns-option", "ndots:5",
+            "--rm", "-p", "8080:80", "busybox", "sh", "-c", "echo $HOME; exit 3"}));
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(AppTest, DockerRunTakesTheDaemonAddressFromItsEndpointWithoutTheOption) {
+  DaemonRuns(StatusBody(true));
+  NetworkWithDaemon();
+  docker_.networks["tp-default"].options.erase("daemon");
+  docker_.networks["tp-default"].containers[0].ipv4_address = "10.200.0.7/24";
+  EXPECT_EQ(Run({"docker-run", "busybox"}), 0);
+  EXPECT_EQ(FakeDocker::ValueAfter(docker_.run_attached.at(0), "--dns"), "10.200.0.7");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "cli/teleroute_network.h"
 #include "cli/validation.h"
 
 namespace tp::cli {
@@ -23,6 +24,7 @@ constexpr FlagSpec kContextFlag{"--context", "", "NAME"};
 constexpr FlagSpec kManagerFlag{"--manager", "", "HOST:PORT"};
 constexpr FlagSpec kOutputFlag{"--output", "-o", "FORMAT"};
 constexpr FlagSpec kTimeoutFlag{"--timeout", "", "SECONDS"};
+constexpr FlagSpec kDockerSubnetFlag{"--docker-subnet", "", "CIDR"};
 
 // What ParseFlags does with a word that is not one of the command's flags.
 enum class UnknownWords {
@@ -147,8 +149,9 @@ Result<std::chrono::seconds> TimeoutFlag(std::string_view command, const FlagVal
 
 Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& global) {
   constexpr std::string_view kCommand = "connect";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag, kTimeoutFlag}),
-                          UnknownWords::kReject);
+  auto flags =
+      ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag, kTimeoutFlag, kDockerSubnetFlag}),
+                 UnknownWords::kReject);
   if (!flags.ok()) return flags.error();
   if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
   if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
@@ -163,6 +166,11 @@ Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& glo
   auto timeout = TimeoutFlag(kCommand, flags.value());
   if (!timeout.ok()) return timeout.error();
   connect.timeout = timeout.value();
+  if (auto subnet_text = flags.value().Get(kDockerSubnetFlag.name)) {
+    Result<Ipv4Prefix> subnet = ParseDockerSubnet(*subnet_text);
+    if (!subnet.ok()) return CliError{subnet.error().message + SeeHelp(kCommand)};
+    connect.docker_subnet = subnet.value();
+  }
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
   if (!global.docker) {
     return CliError{
@@ -219,6 +227,22 @@ Result<Command> ParseCurl(std::span<const std::string> args, GlobalFlags& global
   return CurlCommand{.context_name = context_name.value(), .curl_args = flags.value().rest};
 }
 
+Result<Command> ParseDockerRun(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "docker-run";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kPassThrough);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  if (flags.value().rest.empty()) {
+    return CliError{
+        "docker-run needs at least an image, e.g. telepresence docker-run --rm busybox" +
+        SeeHelp(kCommand)};
+  }
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return DockerRunCommand{.context_name = context_name.value(), .docker_args = flags.value().rest};
+}
+
 using CommandParser = Result<Command> (*)(std::span<const std::string> args, GlobalFlags& global);
 
 // One row per command: the only place a new command has to be registered.
@@ -231,13 +255,22 @@ struct CommandSpec {
 
 constexpr std::string_view kConnectHelp =
     R"help(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
-                                     [--timeout SECONDS]
+                                     [--timeout SECONDS] [--docker-subnet CIDR]
 
 Starts the daemon container tp-<context>-cn on Docker's default bridge network and waits until
 it is connected to the cluster's traffic-manager and serves DNS for cluster names. Builds the
 images tp-daemon:latest and tp-curl:latest first when they are missing (from a build tree; else
-run make images). A daemon of the context that already runs connected is kept; one that runs
-but is not connected, or has stopped, is removed and started afresh.
+run make images), and installs or enables the Docker plugins teleroute:latest and
+telemount:latest when they are missing or disabled (from a build tree; else run make plugins).
+A daemon of the context that already runs connected is kept; one that runs but is not
+connected, or has stopped, is removed and started afresh.
+
+Then it creates the Teleroute network tp-<context> (driver teleroute:latest), on which the
+daemon is the gateway to the cluster's subnets and the DNS server, and attaches the daemon to
+it; telepresence docker-run puts containers on it. Its IPv4 subnet is the one given with
+--docker-subnet, else the first /24 from 10.200.0.0/16, 10.201.0.0/16, ... 10.255.0.0/16 that
+overlaps neither the cluster's subnets nor any Docker network. The gateway is its first address,
+the daemon its second. A leftover network of that name is removed first.
 
 The traffic-manager address must be reachable from containers: not 127.0.0.1 or localhost,
 which inside the daemon container is the container itself; publish the manager on the Docker
@@ -245,11 +278,13 @@ bridge's gateway address (usually 172.17.0.1) and give that.
 
 The daemon's control API is published on 127.0.0.1 only. A manager that refuses the daemon
 (wrong secret) fails at once; one that cannot be reached fails after the timeout with the
-daemon's last error. Either way the daemon container is removed again.
+daemon's last error. Either way, and when the network cannot be made, the daemon container and
+the network are removed again.
 
-Prints, on success, the daemon container, the cluster's subnets, its DNS search domains and a
-last line "Connected to HOST:PORT (context NAME) in N.N s"; or "Already connected to HOST:PORT
-(context NAME)". Progress goes to stderr.
+Prints, on success, the daemon container, the cluster's subnets, its DNS search domains, the
+line "Teleroute network: tp-NAME (SUBNET, daemon ADDRESS)" and a last line "Connected to
+HOST:PORT (context NAME) in N.N s"; or "Already connected to HOST:PORT (context NAME)" after the
+network line. Progress goes to stderr.
 
 Flags:
   --docker             run the daemon in a container (required: the only mode of this build)
@@ -257,6 +292,8 @@ Flags:
                        ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/NAME.json
   --manager HOST:PORT  use this traffic-manager address instead of the context's
   --timeout SECONDS    how long to wait for the connection (default 20)
+  --docker-subnet CIDR the Teleroute network's IPv4 subnet, prefix length 16 to 29 (e.g.
+                       10.200.0.0/24); it must not overlap the cluster's or Docker's subnets
   -h, --help           show this help
 
 Exit codes: 0 connected, 1 failed (the message says why and what to check), 2 bad arguments.
@@ -267,9 +304,11 @@ constexpr std::string_view kStatusHelp =
 
 Shows whether the context's daemon container runs and is connected, and what it connected to:
 one "Key: value" per line, the first "Connected: yes" or "Connected: no" (after a line "Not
-connected (context NAME)" when there is no daemon). With --output json: the daemon's status
-object ("connected", "manager", "subnets", "dns", "error", "reconnects") with "context" and
-"container" added, or {"connected":false,"context":NAME,"container":null}.
+connected (context NAME)" when there is no daemon), with "Teleroute network: tp-NAME (SUBNET,
+daemon ADDRESS)" or "none". With --output json: the daemon's status object ("connected",
+"manager", "subnets", "dns", "error", "reconnects") with "context", "container" and
+"teleroute_network" ({"name","subnet","daemon"} or null) added, or
+{"connected":false,"context":NAME,"container":null}.
 
 Flags:
   --context NAME       the context (default: default)
@@ -284,8 +323,11 @@ constexpr std::string_view kQuitHelp =
 
 Asks the context's daemon to quit (POST /quit on its control API), waits until its container is
 gone (removing it by force after 10 s), then removes whatever else telepresence created for the
-context (containers, networks and volumes labelled tp.daemon=NAME). Prints "Disconnected
-(context NAME)", or "Not connected (context NAME); nothing to quit".
+context (containers, networks and volumes labelled tp.daemon=NAME) and the Teleroute network
+tp-NAME, disconnecting by force the containers still on it (they lose the cluster, not their
+other networks). Prints "Removed the Teleroute network tp-NAME" (with the containers it
+disconnected) and "Disconnected (context NAME)", or "Not connected (context NAME); nothing to
+quit".
 
 Flags:
   --context NAME       the context (default: default)
@@ -312,17 +354,43 @@ Flags:
   -h, --help           show this help
 )help";
 
+constexpr std::string_view kDockerRunHelp =
+    R"help(Usage: telepresence docker-run [--context NAME] [--] [DOCKER RUN FLAGS] IMAGE [ARGS]
+
+Runs a container with docker run on the context's Teleroute network tp-NAME, so that it reaches
+the cluster's services by name and by address through the daemon, with the daemon's DNS:
+  docker run --network tp-NAME --dns DAEMON --dns-search DOMAIN... --dns-option ndots:5
+    [DOCKER RUN FLAGS] IMAGE [ARGS]
+DAEMON is the daemon's address on the network and the DOMAINs are the cluster's DNS search
+domains (telepresence status shows both). Ports published with -p answer on the host. Several
+such containers can run at once.
+
+From the first word that is not a flag below (or after --) every word goes to docker run
+unchanged, as separate arguments (never through a shell): telepresence docker-run -it --rm
+busybox sh. docker run's stdin, stdout and stderr are this command's, so -it and -d work; the
+exit code is docker run's.
+
+Needs a daemon started with telepresence connect --docker: without one, or without its
+network, it fails (exit 1) saying so.
+
+Flags:
+  --context NAME       the context (default: default)
+  -h, --help           show this help
+)help";
+
 constexpr std::array kCommands{
     CommandSpec{"connect", "start the daemon container and connect to the cluster", kConnectHelp,
                 ParseConnect},
     CommandSpec{"status", "show the connection's status", kStatusHelp, ParseStatus},
     CommandSpec{"quit", "stop the daemon container and clean up", kQuitHelp, ParseQuit},
     CommandSpec{"curl", "run curl inside the daemon's network", kCurlHelp, ParseCurl},
+    CommandSpec{"docker-run", "docker run a container on the cluster's network", kDockerRunHelp,
+                ParseDockerRun},
 };
 
 // Commands of later issues: named so that the error is honest about them.
-constexpr std::array<std::string_view, 7> kPlannedCommands{
-    "docker-run", "replace", "intercept", "ingest", "wiretap", "list", "leave"};
+constexpr std::array<std::string_view, 6> kPlannedCommands{"replace", "intercept", "ingest",
+                                                           "wiretap", "list",      "leave"};
 
 const CommandSpec* FindCommand(std::string_view name) {
   auto found = std::find_if(kCommands.begin(), kCommands.end(),
@@ -394,7 +462,7 @@ std::string HelpText(std::string_view command) {
       "container.\n\nCommands:\n";
   for (const CommandSpec& spec : kCommands) {
     std::string name(spec.name);
-    name.resize(10, ' ');
+    name.resize(12, ' ');
     text += "  " + name + std::string(spec.summary) + "\n";
   }
   text +=

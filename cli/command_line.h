@@ -11,7 +11,9 @@
 //   (or after a stand-alone `--`) everything goes to curl unchanged, so
 //   `telepresence curl -- --help` shows curl's help.
 //
-// Extension point (issues 4-5: docker-run, replace, intercept, ingest, wiretap, list, leave): add
+// - `docker-run`: like curl, its own flags first, then everything goes to `docker run`.
+//
+// Extension point (issue 5: replace, intercept, ingest, wiretap, list, leave): add
 // a struct for the command's arguments, add it to the Command variant, write its parse function
 // and add one row to the command table in command_line.cc (name, summary, help text, parser).
 #pragma once
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "cli/result.h"
+#include "common/ipv4.h"
 
 namespace tp::cli {
 
@@ -43,11 +46,13 @@ struct HelpRequest {
 inline constexpr std::chrono::seconds kDefaultConnectTimeout{20};
 inline constexpr std::chrono::seconds kMaxConnectTimeout{3600};
 
-// `telepresence connect --docker [--context NAME] [--manager HOST:PORT] [--timeout SECONDS]`
+// `telepresence connect --docker [--context NAME] [--manager HOST:PORT] [--timeout SECONDS]
+//  [--docker-subnet CIDR]`
 struct ConnectCommand {
   std::optional<std::string> context_name{};              // valid per IsValidContextName when set
   std::optional<std::string> manager_override{};          // HOST:PORT when set
   std::chrono::seconds timeout = kDefaultConnectTimeout;  // 1..kMaxConnectTimeout
+  std::optional<Ipv4Prefix> docker_subnet{};  // the Teleroute network's subnet (ParseDockerSubnet)
 };
 
 // `telepresence status [--context NAME] [--output json]`
@@ -67,7 +72,16 @@ struct CurlCommand {
   std::vector<std::string> curl_args{};  // never empty
 };
 
-using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand>;
+// `telepresence docker-run [--context NAME] [--] [DOCKER RUN FLAGS] IMAGE [ARGS]`: --context
+// counts only before the first word that is not one of telepresence's flags; from there (or after
+// a stand-alone `--`) every word goes to `docker run` unchanged.
+struct DockerRunCommand {
+  std::optional<std::string> context_name{};
+  std::vector<std::string> docker_args{};  // never empty
+};
+
+using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
+                             DockerRunCommand>;
 
 struct CommandLine {
   GlobalFlags global;

@@ -194,7 +194,47 @@ TEST(CommandLineTest, UnknownCommandListsTheCommands) {
 
 TEST(CommandLineTest, PlannedCommandSaysNotImplementedYet) {
   EXPECT_CONTAINS(ParseError({"replace", "echo"}), "not implemented yet");
-  EXPECT_CONTAINS(ParseError({"docker-run"}), "not implemented yet");
+  EXPECT_CONTAINS(ParseError({"intercept", "echo"}), "not implemented yet");
+}
+
+TEST(CommandLineTest, DockerRunPassesEverythingFromTheFirstDockerWord) {
+  auto run = ParseAs<DockerRunCommand>(
+      {"docker-run", "--context", "dev", "--rm", "-it", "--context", "x", "busybox", "sh"});
+  EXPECT_EQ(run.context_name, "dev");
+  EXPECT_EQ(run.docker_args, (Args{"--rm", "-it", "--context", "x", "busybox", "sh"}));
+  run = ParseAs<DockerRunCommand>({"docker-run", "--", "--context", "busybox"});
+  EXPECT_FALSE(run.context_name.has_value());
+  EXPECT_EQ(run.docker_args, (Args{"--context", "busybox"}));
+  run = ParseAs<DockerRunCommand>({"docker-run", "busybox", "--help"});
+  EXPECT_EQ(run.docker_args, (Args{"busybox", "--help"}));
+  run = ParseAs<DockerRunCommand>({"docker-run", "-p", "8080:80", "img; rm -rf /"});
+  EXPECT_EQ(run.docker_args, (Args{"-p", "8080:80", "img; rm -rf /"}));
+}
+
+TEST(CommandLineTest, DockerRunHelpAndErrors) {
+  EXPECT_EQ(ParseAs<HelpRequest>({"docker-run", "--help"}).command, "docker-run");
+  EXPECT_EQ(ParseAs<HelpRequest>({"help", "docker-run"}).command, "docker-run");
+  EXPECT_CONTAINS(ParseError({"docker-run"}), "docker-run needs at least an image");
+  EXPECT_CONTAINS(ParseError({"docker-run", "--context", "dev"}), "needs at least an image");
+  EXPECT_CONTAINS(ParseError({"docker-run", "--context", "Bad!", "img"}), "invalid context name");
+  EXPECT_CONTAINS(HelpText("docker-run"), "--dns-option ndots:5");
+  EXPECT_CONTAINS(HelpText(""), "docker-run");
+}
+
+TEST(CommandLineTest, ConnectDockerSubnet) {
+  auto connect =
+      ParseAs<ConnectCommand>({"connect", "--docker", "--docker-subnet", "10.50.0.0/16"});
+  ASSERT_TRUE(connect.docker_subnet.has_value());
+  EXPECT_EQ(connect.docker_subnet->ToString(), "10.50.0.0/16");
+  EXPECT_FALSE(ParseAs<ConnectCommand>({"connect", "--docker"}).docker_subnet.has_value());
+  EXPECT_CONTAINS(ParseError({"connect", "--docker", "--docker-subnet", "10.50.0.1/24"}),
+                  "invalid --docker-subnet '10.50.0.1/24'");
+  EXPECT_CONTAINS(ParseError({"connect", "--docker", "--docker-subnet=10.0.0.0/8"}),
+                  "prefix length must be from 16 to 29");
+  EXPECT_CONTAINS(ParseError({"connect", "--docker", "--docker-subnet=10.0.0.0/30"}),
+                  "prefix length must be from 16 to 29");
+  EXPECT_CONTAINS(ParseError({"connect", "--docker", "--docker-subnet", "fd00::/64"}),
+                  "see telepresence connect --help");
 }
 
 TEST(CommandLineTest, UnknownGlobalFlag) {

@@ -18,6 +18,9 @@ int RunStatus(const StatusCommand& command, const CliIo& io, CliServices& servic
 int RunQuit(const QuitCommand& command, const CliIo& io, CliServices& services);
 int RunCurl(const CurlCommand& command, const CliIo& io, CliServices& services);
 
+// docker_run.cc
+int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& services);
+
 // The name of the context a command acts on: the one given with --context, else "default".
 std::string ContextNameOrDefault(const std::optional<std::string>& context_name);
 

@@ -7,6 +7,8 @@
 #include "cli/commands.h"
 #include "cli/connect_wait.h"
 #include "cli/context_resources.h"
+#include "cli/plugins.h"
+#include "cli/teleroute_network.h"
 #include "cli/validation.h"
 
 namespace tp::cli {
@@ -112,6 +114,115 @@ class ProgressLine {
   int dots_ = 0;
 };
 
+// Removes the network when connect fails after creating it, unless Keep() was called.
+class CreatedNetwork {
+ public:
+  CreatedNetwork(DockerApi& docker, std::string name, std::ostream& err)
+      : docker_(docker), name_(std::move(name)), err_(err) {}
+  ~CreatedNetwork() {
+    if (kept_) return;
+    Result<std::vector<std::string>> removed = RemoveTelerouteNetwork(docker_, name_);
+    if (!removed.ok()) {
+      err_ << "telepresence connect: could not remove the network " << name_ << ": "
+           << removed.error().message << "; run telepresence quit\n";
+    }
+  }
+  CreatedNetwork(const CreatedNetwork&) = delete;
+  CreatedNetwork& operator=(const CreatedNetwork&) = delete;
+
+  void Keep() { kept_ = true; }
+
+ private:
+  DockerApi& docker_;
+  const std::string name_;
+  std::ostream& err_;
+  bool kept_ = false;
+};
+
+std::string NetworkFailure(const std::string& what, const std::string& network,
+                           const CliError& error) {
+  return "cannot " + what + " the Teleroute network " + network + ": " + error.message +
+         "; check that the Docker plugin " + std::string(kTeleroutePlugin) +
+         " is enabled (docker plugin ls; make plugins reinstalls it), then run telepresence "
+         "connect --docker again";
+}
+
+// Removes a network tp-<ctx> left over from an earlier run.
+Status RemoveLeftoverNetwork(const std::string& network, const CliIo& io, DockerApi& docker) {
+  Result<std::optional<DockerNetwork>> existing = docker.InspectNetwork(network);
+  if (!existing.ok()) return existing.error();
+  if (!existing.value()) return Ok{};
+  io.err << "Removing the leftover network " << network << std::endl;
+  Result<std::vector<std::string>> removed = RemoveTelerouteNetwork(docker, network);
+  if (!removed.ok()) return removed.error();
+  return Ok{};
+}
+
+Result<Ipv4Prefix> ChooseNetworkSubnet(const std::string& network, const DaemonStatus& status,
+                                       const std::optional<Ipv4Prefix>& requested,
+                                       DockerApi& docker) {
+  Result<std::vector<DockerNetwork>> networks = docker.ListNetworks();
+  if (!networks.ok()) return networks.error();
+  return ChooseSubnet(requested, TakenSubnets(status.subnets, networks.value(), network));
+}
+
+// Creates tp-<ctx> for the connected daemon and attaches the daemon to it (teleroute_network.h).
+// On failure nothing of the network is left.
+Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_name,
+                                                   const DaemonStatus& status,
+                                                   const std::optional<Ipv4Prefix>& requested,
+                                                   const CliIo& io, DockerApi& docker) {
+  const std::string network = TelerouteNetworkName(context_name);
+  if (Status removed = RemoveLeftoverNetwork(network, io, docker); !removed.ok()) {
+    return removed.error();
+  }
+  Result<Ipv4Prefix> subnet = ChooseNetworkSubnet(network, status, requested, docker);
+  if (!subnet.ok()) return subnet.error();
+  TelerouteNetworkSpec spec = PlanTelerouteNetwork(context_name, subnet.value(), status.subnets);
+  Result<std::optional<DockerNetwork>> gateway_bridge =
+      docker.InspectNetwork(std::string(kGatewayBridge));
+  if (!gateway_bridge.ok()) return gateway_bridge.error();
+  spec.gateway_bridge_existed = gateway_bridge.value().has_value();
+  io.err << "Creating the Teleroute network " << network << " (" << spec.subnet.ToString()
+         << ", daemon " << spec.daemon.ToString() << ")" << std::endl;
+  if (Status created = docker.CreateNetwork(NetworkCreateCommand(spec)); !created.ok()) {
+    return CliError{NetworkFailure("create", network, created.error())};
+  }
+  CreatedNetwork guard(docker, network, io.err);
+  const std::string container = DaemonContainerName(context_name);
+  if (Status attached = docker.ConnectToNetwork(network, container, spec.daemon.ToString());
+      !attached.ok()) {
+    return CliError{NetworkFailure("attach the daemon container " + container + " to", network,
+                                   attached.error())};
+  }
+  guard.Keep();
+  return TelerouteNetworkInfo{.name = network,
+                              .subnet = spec.subnet.ToString(),
+                              .daemon_address = spec.daemon.ToString(),
+                              .daemon_attached = true};
+}
+
+// The network of an already connected daemon: kept when the daemon is on it (and it has the
+// requested subnet), else made afresh.
+Result<TelerouteNetworkInfo> EnsureTelerouteNetwork(const std::string& context_name,
+                                                    const DaemonStatus& status,
+                                                    const std::optional<Ipv4Prefix>& requested,
+                                                    const CliIo& io, DockerApi& docker) {
+  Result<std::optional<TelerouteNetworkInfo>> existing = FindTelerouteNetwork(docker, context_name);
+  if (!existing.ok()) return existing.error();
+  const std::optional<TelerouteNetworkInfo>& network = existing.value();
+  if (!network || !network->daemon_attached) {
+    return SetUpTelerouteNetwork(context_name, status, requested, io, docker);
+  }
+  if (requested && network->subnet != requested->ToString()) {
+    return CliError{"the daemon of context " + context_name + " is already connected with the " +
+                    "Teleroute network " + FormatTelerouteNetwork(*network) +
+                    "; run telepresence quit first to use --docker-subnet " +
+                    requested->ToString()};
+  }
+  return *network;
+}
+
 enum class ExistingDaemonState { kNone, kConnected, kStale };
 
 struct ExistingDaemon {
@@ -139,22 +250,23 @@ Result<ExistingDaemon> InspectExistingDaemon(CliServices& services, const std::s
   return ExistingDaemon{ExistingDaemonState::kConnected, status.value()};
 }
 
-// Returns true when the context's daemon already runs connected to the same manager (and says
-// so); removes a stale one; fails for a daemon connected elsewhere.
-Result<bool> ReuseOrClearExistingDaemon(const Context& context, const std::string& container,
-                                        const CliIo& io, CliServices& services) {
+// Returns the status of the context's daemon when it already runs connected to the same
+// manager; removes a stale one (nullopt); fails for a daemon connected elsewhere.
+Result<std::optional<DaemonStatus>> ReuseOrClearExistingDaemon(const Context& context,
+                                                               const std::string& container,
+                                                               const CliIo& io,
+                                                               CliServices& services) {
   Result<ExistingDaemon> existing = InspectExistingDaemon(services, container);
   if (!existing.ok()) return existing.error();
   const ExistingDaemon& daemon = existing.value();
-  if (daemon.state == ExistingDaemonState::kNone) return false;
+  if (daemon.state == ExistingDaemonState::kNone) return std::optional<DaemonStatus>();
   if (daemon.state == ExistingDaemonState::kConnected) {
     if (daemon.status.manager != context.manager) {
       return CliError{"the daemon of context " + context.name + " is connected to " +
                       daemon.status.manager + ", not to " + context.manager +
                       "; run telepresence quit first to connect elsewhere"};
     }
-    io.out << FormatAlreadyConnected(daemon.status.manager, context.name);
-    return true;
+    return std::optional<DaemonStatus>(daemon.status);
   }
   io.err << "Removing the daemon container " << container << ": " << daemon.problem << std::endl;
   Result<ContextResources> resources = ListContextResources(services.docker, context.name);
@@ -162,7 +274,23 @@ Result<bool> ReuseOrClearExistingDaemon(const Context& context, const std::strin
   if (Status removed = RemoveContextResources(services.docker, resources.value()); !removed.ok()) {
     return removed.error();
   }
-  return false;
+  return std::optional<DaemonStatus>();
+}
+
+// The daemon already runs connected: make sure its network is there too.
+int KeepConnectedDaemon(const Context& context, const DaemonStatus& status,
+                        const ConnectCommand& command, const CliIo& io, CliServices& services) {
+  Result<TelerouteNetworkInfo> network =
+      EnsureTelerouteNetwork(context.name, status, command.docker_subnet, io, services.docker);
+  if (!network.ok()) {
+    return Fail(io, kCommand,
+                network.error().message + " (the daemon container " +
+                    DaemonContainerName(context.name) +
+                    " keeps running; telepresence quit removes it)");
+  }
+  io.out << FormatTelerouteNetworkLine(FormatTelerouteNetwork(network.value()))
+         << FormatAlreadyConnected(status.manager, context.name);
+  return kExitOk;
 }
 
 struct WaitOutcome {
@@ -250,9 +378,13 @@ int StartAndWait(const Context& context, const Argv& run_argv, const ConnectComm
     return Fail(io, kCommand, WaitFailureMessage(outcome, context, container, run_argv, timeout));
   }
   progress.Finish("connected");
+  Result<TelerouteNetworkInfo> network = SetUpTelerouteNetwork(
+      context.name, *outcome.last_status, command.docker_subnet, io, services.docker);
+  if (!network.ok()) return Fail(io, kCommand, network.error().message);
   started.Keep();
   auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
-  io.out << FormatConnected(*outcome.last_status, context.name, container, port.value(), took);
+  io.out << FormatConnected(*outcome.last_status, context.name, container, port.value(),
+                            FormatTelerouteNetwork(network.value()), took);
   return kExitOk;
 }
 
@@ -270,10 +402,14 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
                                             .manager_address = context.manager,
                                             .secret_file = context.secret_file});
   if (!run_argv.ok()) return Fail(io, kCommand, run_argv.error().message);
-  Result<bool> reused =
+  Result<std::optional<DaemonStatus>> reused =
       ReuseOrClearExistingDaemon(context, DaemonContainerName(context.name), io, services);
   if (!reused.ok()) return Fail(io, kCommand, reused.error().message);
-  if (reused.value()) return kExitOk;
+  Status plugins =
+      EnsurePlugins(services.docker, services.plugin_installer,
+                    {std::string(kTeleroutePlugin), std::string(kTelemountPlugin)}, io.err);
+  if (!plugins.ok()) return Fail(io, kCommand, plugins.error().message);
+  if (reused.value()) return KeepConnectedDaemon(context, *reused.value(), command, io, services);
   Status images = EnsureImages(services.docker, services.image_builder,
                                {std::string(kDaemonImage), std::string(kCurlImage)}, io.err);
   if (!images.ok()) return Fail(io, kCommand, images.error().message);

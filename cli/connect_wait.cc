@@ -29,13 +29,17 @@ int DueProgressDots(std::chrono::milliseconds elapsed, int dots_printed) {
 
 std::string FormatConnected(const DaemonStatus& status, std::string_view context_name,
                             std::string_view container, uint16_t control_port,
-                            std::chrono::milliseconds elapsed) {
+                            std::string_view teleroute_network, std::chrono::milliseconds elapsed) {
   return "Daemon container: " + std::string(container) +
          " (control API on 127.0.0.1:" + std::to_string(control_port) + ")\n" +
          "Cluster subnets: " + JoinOrNone(status.subnets) + "\n" +
-         "DNS search domains: " + JoinOrNone(status.dns_search) + "\n" + "Connected to " +
-         status.manager + " (context " + std::string(context_name) + ") in " +
-         FormatSeconds(elapsed) + "\n";
+         "DNS search domains: " + JoinOrNone(status.dns_search) + "\n" +
+         FormatTelerouteNetworkLine(teleroute_network) + "Connected to " + status.manager +
+         " (context " + std::string(context_name) + ") in " + FormatSeconds(elapsed) + "\n";
+}
+
+std::string FormatTelerouteNetworkLine(std::string_view teleroute_network) {
+  return "Teleroute network: " + std::string(teleroute_network) + "\n";
 }
 
 std::string FormatAlreadyConnected(std::string_view manager, std::string_view context_name) {

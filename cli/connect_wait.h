@@ -6,8 +6,10 @@
 //   Daemon container: tp-default-cn (control API on 127.0.0.1:49153)
 //   Cluster subnets: 10.213.0.0/24
 //   DNS search domains: default.svc.cluster.local, svc.cluster.local, cluster.local
+//   Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)
 //   Connected to 172.17.0.1:18081 (context default) in 0.6 s
 // and when the context's daemon was already connected (nothing else printed):
+//   Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)
 //   Already connected to 172.17.0.1:18081 (context default)
 // On stderr meanwhile, one progress line that gets a dot per second:
 //   Connecting to the traffic-manager at 172.17.0.1:18081 ... connected
@@ -47,10 +49,14 @@ std::string FormatSeconds(std::chrono::milliseconds duration);
 // How many progress dots are due after `elapsed` (one per whole second), given how many are out.
 int DueProgressDots(std::chrono::milliseconds elapsed, int dots_printed);
 
-// The stdout text of a successful connect (format above).
+// The stdout text of a successful connect (format above); `teleroute_network` as
+// FormatTelerouteNetwork (teleroute_network.h) gives it.
 std::string FormatConnected(const DaemonStatus& status, std::string_view context_name,
                             std::string_view container, uint16_t control_port,
-                            std::chrono::milliseconds elapsed);
+                            std::string_view teleroute_network, std::chrono::milliseconds elapsed);
+
+// "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
+std::string FormatTelerouteNetworkLine(std::string_view teleroute_network);
 
 std::string FormatAlreadyConnected(std::string_view manager, std::string_view context_name);
 

@@ -56,10 +56,12 @@ TEST(FormatConnectedTest, LastLineStartsWithConnectedTo) {
   DaemonStatus status = Ready();
   status.subnets = {"10.213.0.0/24"};
   status.dns_search = {"default.svc.cluster.local", "cluster.local"};
-  EXPECT_EQ(FormatConnected(status, "default", "tp-default-cn", 49153, 640ms),
+  EXPECT_EQ(FormatConnected(status, "default", "tp-default-cn", 49153,
+                            "tp-default (10.200.0.0/24, daemon 10.200.0.2)", 640ms),
             "Daemon container: tp-default-cn (control API on 127.0.0.1:49153)\n"
             "Cluster subnets: 10.213.0.0/24\n"
             "DNS search domains: default.svc.cluster.local, cluster.local\n"
+            "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
             "Connected to 172.17.0.1:1 (context default) in 0.6 s\n");
   EXPECT_EQ(FormatAlreadyConnected("172.17.0.1:1", "dev"),
             "Already connected to 172.17.0.1:1 (context dev)\n");

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/context_resources.h"
+#include "cli/teleroute_network.h"
 
 namespace tp::cli {
 namespace {
@@ -67,6 +68,28 @@ void PrintNotRunning(const StatusCommand& command, const std::string& context_na
   }
 }
 
+nlohmann::json TelerouteNetworkJson(const std::optional<TelerouteNetworkInfo>& network) {
+  if (!network) return nullptr;
+  return {{"name", network->name},
+          {"subnet", network->subnet},
+          {"daemon", network->daemon_address},
+          {"daemon_attached", network->daemon_attached}};
+}
+
+// Removes tp-<ctx> and says so. A network that is gone already is fine.
+Status RemoveNetworkAndSaySo(const std::string& network, const CliIo& io, DockerApi& docker) {
+  Result<std::vector<std::string>> disconnected = RemoveTelerouteNetwork(docker, network);
+  if (!disconnected.ok()) {
+    return CliError{disconnected.error().message + "; try telepresence quit again"};
+  }
+  io.out << "Removed the Teleroute network " << network;
+  if (!disconnected.value().empty()) {
+    io.out << " (disconnected " << JoinOrNone(disconnected.value()) << ")";
+  }
+  io.out << "\n";
+  return Ok{};
+}
+
 CliError ControlApiProblem(const std::string& container, const CliError& error) {
   return CliError{"the daemon container " + container +
                   " runs but its control API does not answer: " + error.message +
@@ -108,13 +131,19 @@ int RunStatus(const StatusCommand& command, const CliIo& io, CliServices& servic
   if (!port.ok()) return Fail(io, kCommand, ControlApiProblem(container, port.error()).message);
   Result<nlohmann::json> body = services.daemon_control(port.value())->GetStatus();
   if (!body.ok()) return Fail(io, kCommand, ControlApiProblem(container, body.error()).message);
+  Result<std::optional<TelerouteNetworkInfo>> network =
+      FindTelerouteNetwork(services.docker, context_name);
+  if (!network.ok()) return Fail(io, kCommand, network.error().message);
   if (command.output == OutputFormat::kJson) {
-    io.out << StatusJson(body.value(), context_name, container).dump() << "\n";
+    nlohmann::json json = StatusJson(body.value(), context_name, container);
+    json["teleroute_network"] = TelerouteNetworkJson(network.value());
+    io.out << json.dump() << "\n";
     return kExitOk;
   }
   Result<DaemonStatus> status = ParseDaemonStatus(body.value());
   if (!status.ok()) return Fail(io, kCommand, status.error().message);
-  io.out << FormatStatusText(status.value(), context_name, container);
+  io.out << FormatStatusText(status.value(), context_name, container,
+                             network.value() ? FormatTelerouteNetwork(*network.value()) : "");
   return kExitOk;
 }
 
@@ -127,12 +156,19 @@ int RunQuit(const QuitCommand& command, const CliIo& io, CliServices& services) 
   if (IsRunning(state.value())) AskToQuitAndWait(container, io, services);
   Result<ContextResources> resources = ListContextResources(services.docker, context_name);
   if (!resources.ok()) return Fail(io, kCommand, resources.error().message);
-  if (!state.value() && resources.value().empty()) {
+  const std::string network = TelerouteNetworkName(context_name);
+  Result<std::optional<DockerNetwork>> network_found = services.docker.InspectNetwork(network);
+  if (!network_found.ok()) return Fail(io, kCommand, network_found.error().message);
+  if (!state.value() && resources.value().empty() && !network_found.value()) {
     io.out << "Not connected (context " << context_name << "); nothing to quit\n";
     return kExitOk;
   }
   Status removed = RemoveEverything(resources.value(), context_name, services);
   if (!removed.ok()) return Fail(io, kCommand, removed.error().message);
+  if (network_found.value()) {
+    Status network_removed = RemoveNetworkAndSaySo(network, io, services.docker);
+    if (!network_removed.ok()) return Fail(io, kCommand, network_removed.error().message);
+  }
   io.out << "Disconnected (context " << context_name << ")\n";
   return kExitOk;
 }

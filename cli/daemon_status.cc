@@ -133,10 +133,12 @@ std::string JoinOrNone(const std::vector<std::string>& words) {
 }
 
 std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
-                             std::string_view container) {
+                             std::string_view container, std::string_view teleroute_network) {
   std::string text =
       Line("Connected", status.connected ? "yes" : "no") + Line("Context", context_name) +
-      Line("Daemon container", container) + Line("Traffic-manager", status.manager) +
+      Line("Daemon container", container) +
+      Line("Teleroute network", teleroute_network.empty() ? "none" : teleroute_network) +
+      Line("Traffic-manager", status.manager) +
       Line("Cluster subnets", JoinOrNone(status.subnets)) +
       Line("DNS server", status.dns_address.empty() ? "not started" : status.dns_address) +
       Line("DNS search domains", JoinOrNone(status.dns_search)) +

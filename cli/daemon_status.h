@@ -9,6 +9,7 @@
 //   Connected: yes|no
 //   Context: default
 //   Daemon container: tp-default-cn
+//   Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)   ("none" without one)
 //   Traffic-manager: 172.17.0.1:18081
 //   Cluster subnets: 10.213.0.0/24            ("none" when empty; several joined by ", ")
 //   DNS server: 172.17.0.2:53                 ("not started" when empty)
@@ -22,7 +23,8 @@
 // and when the container exists but does not run (STATE: "exited", "created", ...):
 //   Not connected (context default): the daemon container tp-default-cn is STATE
 //   Connected: no
-// `status --output json` prints the daemon's JSON with "context" and "container" added, or
+// `status --output json` prints the daemon's JSON with "context", "container" and
+// "teleroute_network" ({"name","subnet","daemon"} or null) added, or
 //   {"connected":false,"context":"default","container":null}
 //   {"connected":false,"context":"default","container":"tp-default-cn","container_state":STATE}
 #pragma once
@@ -69,9 +71,10 @@ enum class ManagerProblem {
 };
 ManagerProblem ClassifyDaemonError(std::string_view error);
 
-// The text of `telepresence status` for a running daemon container (format above).
+// The text of `telepresence status` for a running daemon container (format above);
+// `teleroute_network` as FormatTelerouteNetwork gives it, "" when there is none.
 std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
-                             std::string_view container);
+                             std::string_view container, std::string_view teleroute_network);
 // The text when there is no daemon container.
 std::string FormatNotConnectedText(std::string_view context_name);
 

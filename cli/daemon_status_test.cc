@@ -57,10 +57,11 @@ TEST(FormatStatusTextTest, OneKeyValuePerLine) {
                       .manager = "172.17.0.1:1",
                       .error = "tunnel lost: reset",
                       .reconnects = 2};
-  EXPECT_EQ(FormatStatusText(status, "dev", "tp-dev-cn"),
+  EXPECT_EQ(FormatStatusText(status, "dev", "tp-dev-cn", ""),
             "Connected: no\n"
             "Context: dev\n"
             "Daemon container: tp-dev-cn\n"
+            "Teleroute network: none\n"
             "Traffic-manager: 172.17.0.1:1\n"
             "Cluster subnets: none\n"
             "DNS server: not started\n"
@@ -75,16 +76,25 @@ TEST(FormatStatusTextTest, ShowsTheCapture) {
       json::parse(R"({"connected":true,"capture":{"enabled":true,"active":true,"port":15001,)"
                   R"("subnets":["10.213.0.0/24","10.96.0.0/12"],"error":""}})"));
   ASSERT_TRUE(status.ok());
-  EXPECT_NE(FormatStatusText(status.value(), "dev", "tp-dev-cn")
+  EXPECT_NE(FormatStatusText(status.value(), "dev", "tp-dev-cn",
+                             "tp-dev (10.200.0.0/24, daemon 10.200.0.2)")
                 .find("Capture: TCP and UDP to 10.213.0.0/24, 10.96.0.0/12 on port 15001\n"),
             std::string::npos);
   auto failed = ParseDaemonStatus(json::parse(
       R"({"capture":{"enabled":true,"active":false,"port":15001,"error":"no NET_ADMIN"}})"));
   ASSERT_TRUE(failed.ok());
-  EXPECT_NE(FormatStatusText(failed.value(), "dev", "tp-dev-cn")
+  EXPECT_NE(FormatStatusText(failed.value(), "dev", "tp-dev-cn", "")
                 .find("Capture: not active: no NET_ADMIN\n"),
             std::string::npos);
   EXPECT_FALSE(ParseDaemonStatus(json::parse(R"({"capture":{"port":"x"}})")).ok());
+}
+
+TEST(FormatStatusTextTest, ShowsTheTelerouteNetworkAfterTheDaemonContainer) {
+  EXPECT_NE(FormatStatusText(DaemonStatus{}, "dev", "tp-dev-cn",
+                             "tp-dev (10.200.0.0/24, daemon 10.200.0.2)")
+                .find("Daemon container: tp-dev-cn\n"
+                      "Teleroute network: tp-dev (10.200.0.0/24, daemon 10.200.0.2)\n"),
+            std::string::npos);
 }
 
 TEST(StatusJsonTest, AddsContextAndContainer) {

@@ -24,7 +24,16 @@ std::string OneLine(std::string_view text) {
   return line;
 }
 
+// How often ListNetworks tries when a network vanishes between `ls` and `inspect`.
+constexpr int kNetworkListAttempts = 3;
+
 }  // namespace
+
+bool SaysNotFound(std::string_view stderr_text) {
+  if (DockerdUnreachable(stderr_text)) return false;
+  return stderr_text.find("not found") != std::string_view::npos ||
+         stderr_text.find("No such") != std::string_view::npos;
+}
 
 std::string DockerFailureMessage(const Argv& argv, ExitCode exit_code,
                                  std::string_view stderr_text) {
@@ -45,6 +54,15 @@ Result<std::string> DockerCli::Query(const Argv& argv, std::chrono::milliseconds
     return CliError{DockerFailureMessage(argv, output.exit_code, output.err)};
   }
   return output.out;
+}
+
+Result<std::optional<std::string>> DockerCli::QueryIfFound(const Argv& argv) {
+  Result<CapturedOutput> result = RunCaptured(argv, query_timeout_);
+  if (!result.ok()) return CliError{result.error().message + "; is Docker installed and running?"};
+  const CapturedOutput& output = result.value();
+  if (output.exit_code == 0) return std::optional<std::string>(output.out);
+  if (SaysNotFound(output.err)) return std::optional<std::string>();
+  return CliError{DockerFailureMessage(argv, output.exit_code, output.err)};
 }
 
 Result<std::optional<std::string>> DockerCli::ContainerState(const std::string& container) {
@@ -89,6 +107,67 @@ Status DockerCli::Remove(DockerResource kind, const std::vector<std::string>& na
 
 Result<ExitCode> DockerCli::RunAttached(const Argv& argv) {
   return tp::cli::RunAttached(argv, ChildStreams::kInherited);
+}
+
+Result<std::optional<bool>> DockerCli::PluginEnabled(const std::string& plugin) {
+  Result<std::optional<std::string>> output = QueryIfFound(PluginEnabledCommand(plugin));
+  if (!output.ok()) return output.error();
+  if (!output.value()) return std::optional<bool>();
+  std::vector<std::string> lines = OutputLines(*output.value());
+  return std::optional<bool>(!lines.empty() && lines.front() == "true");
+}
+
+Status DockerCli::EnablePlugin(const std::string& plugin) {
+  // Enabling starts the plugin and waits for its socket: allow as long as a container start.
+  Result<std::string> output = Query(PluginEnableCommand(plugin), run_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Result<std::vector<DockerNetwork>> DockerCli::ListNetworks() {
+  CliError last_error{""};
+  for (int attempt = 0; attempt < kNetworkListAttempts; ++attempt) {
+    Result<std::string> ids = Query(NetworkIdsCommand(), query_timeout_);
+    if (!ids.ok()) return ids.error();
+    std::vector<std::string> names = OutputLines(ids.value());
+    if (names.empty()) return std::vector<DockerNetwork>();
+    Result<std::string> output = Query(NetworkInspectCommand(names), query_timeout_);
+    if (output.ok()) return ParseNetworkInspect(output.value());
+    last_error = output.error();  // a network went away meanwhile: list again
+  }
+  return last_error;
+}
+
+Result<std::optional<DockerNetwork>> DockerCli::InspectNetwork(const std::string& network) {
+  Result<std::optional<std::string>> output = QueryIfFound(NetworkInspectCommand({network}));
+  if (!output.ok()) return output.error();
+  if (!output.value()) return std::optional<DockerNetwork>();
+  Result<std::vector<DockerNetwork>> networks = ParseNetworkInspect(*output.value());
+  if (!networks.ok()) return networks.error();
+  // `inspect NAME` also matches by id prefix: only the network of that very name counts.
+  for (DockerNetwork& candidate : networks.value()) {
+    if (candidate.name == network) return std::optional<DockerNetwork>(std::move(candidate));
+  }
+  return std::optional<DockerNetwork>();
+}
+
+Status DockerCli::CreateNetwork(const Argv& argv) {
+  Result<std::string> output = Query(argv, run_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Status DockerCli::ConnectToNetwork(const std::string& network, const std::string& container,
+                                   const std::string& ip) {
+  Result<std::string> output = Query(NetworkConnectCommand(network, container, ip), run_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Status DockerCli::DisconnectFromNetwork(const std::string& network, const std::string& container) {
+  Result<std::string> output = Query(NetworkDisconnectCommand(network, container), query_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
 }
 
 }  // namespace tp::cli

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/docker_command.h"
+#include "cli/docker_network.h"
 #include "cli/process.h"
 #include "cli/result.h"
 
@@ -35,6 +36,23 @@ class DockerApi {
   virtual Status Remove(DockerResource kind, const std::vector<std::string>& names) = 0;
   // Runs a `docker run ...` argv in the foreground with this process's streams; its exit code.
   virtual Result<ExitCode> RunAttached(const Argv& argv) = 0;
+
+  // A managed plugin ("teleroute:latest"): nullopt when it is not installed, else whether it is
+  // enabled.
+  virtual Result<std::optional<bool>> PluginEnabled(const std::string& plugin) = 0;
+  virtual Status EnablePlugin(const std::string& plugin) = 0;
+  // Every network, with its subnets, options and containers.
+  virtual Result<std::vector<DockerNetwork>> ListNetworks() = 0;
+  // One network by name; nullopt when it does not exist.
+  virtual Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) = 0;
+  // Runs a `docker network create ...` argv.
+  virtual Status CreateNetwork(const Argv& argv) = 0;
+  // docker network connect --ip IP NETWORK CONTAINER
+  virtual Status ConnectToNetwork(const std::string& network, const std::string& container,
+                                  const std::string& ip) = 0;
+  // docker network disconnect -f NETWORK CONTAINER
+  virtual Status DisconnectFromNetwork(const std::string& network,
+                                       const std::string& container) = 0;
 };
 
 // DockerApi over the `docker` executable found in PATH.
@@ -54,14 +72,28 @@ class DockerCli : public DockerApi {
                                                 const std::string& label) override;
   Status Remove(DockerResource kind, const std::vector<std::string>& names) override;
   Result<ExitCode> RunAttached(const Argv& argv) override;
+  Result<std::optional<bool>> PluginEnabled(const std::string& plugin) override;
+  Status EnablePlugin(const std::string& plugin) override;
+  Result<std::vector<DockerNetwork>> ListNetworks() override;
+  Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) override;
+  Status CreateNetwork(const Argv& argv) override;
+  Status ConnectToNetwork(const std::string& network, const std::string& container,
+                          const std::string& ip) override;
+  Status DisconnectFromNetwork(const std::string& network, const std::string& container) override;
 
  private:
   // Runs argv; its stdout when it exits 0, else an error quoting its stderr.
   Result<std::string> Query(const Argv& argv, std::chrono::milliseconds timeout);
+  // Like Query, but nullopt when docker says the object was not found.
+  Result<std::optional<std::string>> QueryIfFound(const Argv& argv);
 
   const std::chrono::milliseconds query_timeout_;
   const std::chrono::milliseconds run_timeout_;
 };
+
+// True when docker's error message says that the object asked for does not exist ("network x not
+// found", "No such container: x", "plugin \"x\" not found").
+bool SaysNotFound(std::string_view stderr_text);
 
 // The sentence for a docker command that failed: the command (first words), docker's message,
 // and a hint when dockerd is not reachable. Pure; exposed for tests.

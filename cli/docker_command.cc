@@ -97,6 +97,18 @@ Result<Argv> CurlRunCommand(std::string_view context_name,
   return argv;
 }
 
+Argv DockerRunOnNetworkCommand(std::string_view network, std::string_view dns,
+                               const std::vector<std::string>& search_domains,
+                               const std::vector<std::string>& user_args) {
+  Argv argv{"docker", "run", "--network", std::string(network), "--dns", std::string(dns)};
+  for (const std::string& domain : search_domains) {
+    argv.insert(argv.end(), {"--dns-search", domain});
+  }
+  argv.insert(argv.end(), {"--dns-option", "ndots:5"});
+  argv.insert(argv.end(), user_args.begin(), user_args.end());
+  return argv;
+}
+
 std::string ContextLabel(std::string_view context_name) {
   return std::string(kDaemonLabel) + "=" + std::string(context_name);
 }
@@ -142,6 +154,37 @@ Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names) {
   }
   argv.insert(argv.end(), names.begin(), names.end());
   return argv;
+}
+
+Argv PluginEnabledCommand(std::string_view plugin) {
+  return {"docker", "plugin", "inspect", "--format", "{{.Enabled}}", std::string(plugin)};
+}
+
+Argv PluginEnableCommand(std::string_view plugin) {
+  return {"docker", "plugin", "enable", std::string(plugin)};
+}
+
+Argv NetworkIdsCommand() { return {"docker", "network", "ls", "-q", "--no-trunc"}; }
+
+Argv NetworkInspectCommand(const std::vector<std::string>& names) {
+  Argv argv{"docker", "network", "inspect"};
+  argv.insert(argv.end(), names.begin(), names.end());
+  return argv;
+}
+
+Argv NetworkConnectCommand(std::string_view network, std::string_view container,
+                           std::string_view ip) {
+  return {"docker",
+          "network",
+          "connect",
+          "--ip",
+          std::string(ip),
+          std::string(network),
+          std::string(container)};
+}
+
+Argv NetworkDisconnectCommand(std::string_view network, std::string_view container) {
+  return {"docker", "network", "disconnect", "-f", std::string(network), std::string(container)};
 }
 
 std::vector<std::string> OutputLines(std::string_view output) {

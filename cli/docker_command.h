@@ -54,6 +54,12 @@ Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options);
 Result<Argv> CurlRunCommand(std::string_view context_name,
                             const std::vector<std::string>& curl_args);
 
+// docker run --network NETWORK --dns DNS [--dns-search DOMAIN]... --dns-option ndots:5
+// USER_ARGS... : `telepresence docker-run`'s command. The user's words follow unchanged.
+Argv DockerRunOnNetworkCommand(std::string_view network, std::string_view dns,
+                               const std::vector<std::string>& search_domains,
+                               const std::vector<std::string>& user_args);
+
 // The kinds of Docker objects telepresence creates for a context.
 enum class DockerResource { kContainer, kNetwork, kVolume };
 
@@ -74,6 +80,19 @@ Argv PublishedPortCommand(std::string_view container, uint16_t container_port);
 Argv ListLabelledCommand(DockerResource kind, std::string_view label);
 // docker rm -f / network rm / volume rm -f NAMES...
 Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names);
+// docker plugin inspect --format {{.Enabled}} PLUGIN: "true" or "false".
+Argv PluginEnabledCommand(std::string_view plugin);
+// docker plugin enable PLUGIN
+Argv PluginEnableCommand(std::string_view plugin);
+// docker network ls -q --no-trunc: one network id per line.
+Argv NetworkIdsCommand();
+// docker network inspect NAMES...: a JSON array (docker_network.h parses it).
+Argv NetworkInspectCommand(const std::vector<std::string>& names);
+// docker network connect --ip IP NETWORK CONTAINER
+Argv NetworkConnectCommand(std::string_view network, std::string_view container,
+                           std::string_view ip);
+// docker network disconnect -f NETWORK CONTAINER
+Argv NetworkDisconnectCommand(std::string_view network, std::string_view container);
 
 // Parsers of those commands' output.
 // The non-empty lines, without surrounding white space.

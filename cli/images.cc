@@ -34,6 +34,11 @@ CliError CannotBuild(const std::vector<std::string>& images) {
 
 std::optional<ImageBuildScript> FindImageBuildScript(
     const fs::path& executable, const std::function<bool(const fs::path&)>& is_file) {
+  return FindBuildScript(executable, "build-images.sh", is_file);
+}
+
+std::optional<BuildScript> FindBuildScript(const fs::path& executable, std::string_view script_name,
+                                           const std::function<bool(const fs::path&)>& is_file) {
   fs::path build_dir = executable.parent_path().parent_path();
   if (build_dir.empty() || !is_file(build_dir / "bin" / "telepresence-daemon")) {
     return std::nullopt;
@@ -41,8 +46,8 @@ std::optional<ImageBuildScript> FindImageBuildScript(
   fs::path folder = build_dir;
   for (int level = 0; level < kFoldersAboveBuildDir && folder.has_relative_path(); ++level) {
     folder = folder.parent_path();
-    fs::path script = folder / "scripts" / "build-images.sh";
-    if (is_file(script)) return ImageBuildScript{script, build_dir};
+    fs::path script = folder / "scripts" / script_name;
+    if (is_file(script)) return BuildScript{script, build_dir};
   }
   return std::nullopt;
 }

@@ -16,15 +16,22 @@
 
 namespace tp::cli {
 
-struct ImageBuildScript {
+// A script of the repository's scripts/ folder and the build tree it is run for.
+struct BuildScript {
   std::filesystem::path script;     // .../scripts/build-images.sh
   std::filesystem::path build_dir;  // the build folder whose bin/ holds the binaries
 };
+using ImageBuildScript = BuildScript;
 
 // For an executable BUILD_DIR/bin/telepresence: BUILD_DIR when it holds bin/telepresence-daemon,
-// and the first scripts/build-images.sh found in BUILD_DIR's parent or the two folders above it
+// and the first scripts/SCRIPT_NAME found in BUILD_DIR's parent or the two folders above it
 // (build/ and build/asan/ both work). nullopt when either is missing. `is_file` is the only
 // access to the file system.
+std::optional<BuildScript> FindBuildScript(
+    const std::filesystem::path& executable, std::string_view script_name,
+    const std::function<bool(const std::filesystem::path&)>& is_file);
+
+// FindBuildScript for scripts/build-images.sh.
 std::optional<ImageBuildScript> FindImageBuildScript(
     const std::filesystem::path& executable,
     const std::function<bool(const std::filesystem::path&)>& is_file);

@@ -1,5 +1,6 @@
 // The `telepresence` command. All logic lives in app.cc; main wires the process's arguments,
-// streams and environment, and the real Docker, daemon control API, image builder and clock.
+// streams and environment, and the real Docker, daemon control API, image builder, plugin
+// installer and clock.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -11,11 +12,12 @@
 
 namespace {
 
-std::optional<tp::cli::ImageBuildScript> ImageBuildScriptNextToThisExecutable() {
+// scripts/NAME of the repository this telepresence was built in (images.h says how it is found).
+std::optional<tp::cli::BuildScript> BuildScriptNextToThisExecutable(std::string_view name) {
   std::error_code error;
   std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) return std::nullopt;
-  return tp::cli::FindImageBuildScript(executable, [](const std::filesystem::path& path) {
+  return tp::cli::FindBuildScript(executable, name, [](const std::filesystem::path& path) {
     std::error_code ignored;
     return std::filesystem::is_regular_file(path, ignored);
   });
@@ -27,7 +29,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tp::cli::CliIo io{std::cout, std::cerr, tp::cli::ProcessEnvironment};
   tp::cli::DockerCli docker;
-  tp::cli::ScriptImageBuilder image_builder(ImageBuildScriptNextToThisExecutable());
+  tp::cli::ScriptImageBuilder image_builder(BuildScriptNextToThisExecutable("build-images.sh"));
+  tp::cli::ScriptPluginInstaller plugin_installer(
+      BuildScriptNextToThisExecutable("build-plugins.sh"));
   tp::cli::SystemClock clock;
   tp::cli::CliServices services{
       .docker = docker,
@@ -35,6 +39,7 @@ int main(int argc, char** argv) {
         return std::make_unique<tp::cli::HttpDaemonControl>(port);
       },
       .image_builder = image_builder,
+      .plugin_installer = plugin_installer,
       .clock = clock,
   };
   return tp::cli::RunTelepresence(args, io, services);

@@ -1,5 +1,6 @@
 // What every command runs with: the process's streams and environment (CliIo), and the outside
-// world it acts on (CliServices: Docker, the daemon's control API, the image builder, time).
+// world it acts on (CliServices: Docker, the daemon's control API, the image builder, the plugin
+// installer, time).
 // main wires the real ones; tests give fakes, so that every command runs in-process.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include "cli/daemon_control.h"
 #include "cli/docker_client.h"
 #include "cli/images.h"
+#include "cli/plugins.h"
 
 namespace tp::cli {
 
@@ -27,6 +29,7 @@ struct CliServices {
   DockerApi& docker;
   DaemonControlFactory daemon_control;  // for the control API published on 127.0.0.1:port
   ImageBuilder& image_builder;
+  PluginInstaller& plugin_installer;
   Clock& clock;
 };
 

@@ -1,6 +1,7 @@
-// Test doubles for the CLI's services: a Docker that keeps containers, images and labelled
-// objects in maps, a daemon control API that answers from a script, an image builder that
-// records what it was asked, and a clock that advances only when slept on (or by hand).
+// Test doubles for the CLI's services: a Docker that keeps containers, images, plugins, networks
+// and labelled objects in maps, a daemon control API that answers from a script, an image builder
+// and a plugin installer that record what they were asked, and a clock that advances only when
+// slept on (or by hand).
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/services.h"
@@ -34,6 +36,14 @@ class FakeDocker : public DockerApi {
   std::map<std::string, Container> containers;
   std::set<std::string> images{std::string(kDaemonImage), std::string(kCurlImage)};
   std::map<std::string, std::vector<std::string>> labelled_networks;  // by label
+  // Installed plugins: enabled or not.
+  std::map<std::string, bool> plugins{{"teleroute:latest", true}, {"telemount:latest", true}};
+  // Every network by name (ListNetworks, InspectNetwork, CreateNetwork, Connect/Disconnect).
+  std::map<std::string, DockerNetwork> networks{
+      {"bridge",
+       DockerNetwork{.name = "bridge", .driver = "bridge", .subnets = {"172.17.0.0/16"}}}};
+  std::optional<std::string> fail_network_create;   // `docker network create` fails so
+  std::optional<std::string> fail_network_connect;  // `docker network connect` fails so
   uint16_t published_port = 49153;
   ExitCode attached_exit_code = 0;
   // What `docker run -d` does besides recording the argv; by default the container runs.
@@ -46,6 +56,10 @@ class FakeDocker : public DockerApi {
   std::vector<Argv> run_detached;
   std::vector<Argv> run_attached;
   std::vector<std::string> removed;  // containers, networks and volumes, in order
+  std::vector<std::string> enabled_plugins;
+  std::vector<Argv> network_creates;
+  std::vector<Argv> network_connects;     // NetworkConnectCommand argvs
+  std::vector<Argv> network_disconnects;  // NetworkDisconnectCommand argvs
 
   Result<std::optional<std::string>> ContainerState(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};
@@ -84,15 +98,92 @@ class FakeDocker : public DockerApi {
   Status Remove(DockerResource kind, const std::vector<std::string>& names) override {
     if (fail_everything) return CliError{*fail_everything};
     for (const std::string& name : names) {
+      if (kind == DockerResource::kNetwork && networks.contains(name) &&
+          !networks[name].containers.empty()) {
+        return CliError{"docker network rm " + name +
+                        " failed (exit 1): error while removing "
+                        "network: network " +
+                        name + " has active endpoints"};
+      }
       removed.push_back(name);
-      if (kind == DockerResource::kContainer) containers.erase(name);
-      if (kind == DockerResource::kNetwork) labelled_networks.clear();
+      if (kind == DockerResource::kContainer) RemoveContainer(name);
+      if (kind == DockerResource::kNetwork) {
+        labelled_networks.clear();
+        networks.erase(name);
+      }
     }
     return Ok{};
+  }
+  // A container goes, and with it its endpoints (as dockerd does).
+  void RemoveContainer(const std::string& name) {
+    containers.erase(name);
+    for (auto& [network_name, network] : networks)
+      std::erase_if(network.containers, [&](auto& c) { return c.name == name; });
   }
   Result<ExitCode> RunAttached(const Argv& argv) override {
     run_attached.push_back(argv);
     return attached_exit_code;
+  }
+  Result<std::optional<bool>> PluginEnabled(const std::string& plugin) override {
+    if (fail_everything) return CliError{*fail_everything};
+    auto found = plugins.find(plugin);
+    if (found == plugins.end()) return std::optional<bool>();
+    return std::optional<bool>(found->second);
+  }
+  Status EnablePlugin(const std::string& plugin) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (!plugins.contains(plugin)) return CliError{"plugin \"" + plugin + "\" not found"};
+    enabled_plugins.push_back(plugin);
+    plugins[plugin] = true;
+    return Ok{};
+  }
+  Result<std::vector<DockerNetwork>> ListNetworks() override {
+    if (fail_everything) return CliError{*fail_everything};
+    std::vector<DockerNetwork> all;
+    for (const auto& [name, network] : networks) all.push_back(network);
+    return all;
+  }
+  Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) override {
+    if (fail_everything) return CliError{*fail_everything};
+    auto found = networks.find(network);
+    if (found == networks.end()) return std::optional<DockerNetwork>();
+    return std::optional<DockerNetwork>(found->second);
+  }
+  Status CreateNetwork(const Argv& argv) override {
+    if (fail_everything) return CliError{*fail_everything};
+    network_creates.push_back(argv);
+    if (fail_network_create) return CliError{*fail_network_create};
+    DockerNetwork network{.name = argv.back(),
+                          .driver = ValueAfter(argv, "-d"),
+                          .subnets = {ValueAfter(argv, "--subnet")},
+                          .gateways = {ValueAfter(argv, "--gateway")}};
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      std::string value = argv[i + 1];
+      size_t equals = value.find('=');
+      if (argv[i] == "-o") network.options[value.substr(0, equals)] = value.substr(equals + 1);
+      if (argv[i] == "--label") network.labels[value.substr(0, equals)] = value.substr(equals + 1);
+    }
+    networks[network.name] = network;
+    return Ok{};
+  }
+  Status ConnectToNetwork(const std::string& network, const std::string& container,
+                          const std::string& ip) override {
+    if (fail_everything) return CliError{*fail_everything};
+    network_connects.push_back(NetworkConnectCommand(network, container, ip));
+    if (fail_network_connect) return CliError{*fail_network_connect};
+    if (!networks.contains(network)) return CliError{"network " + network + " not found"};
+    std::string length =
+        networks[network].subnets.front().substr(networks[network].subnets.front().find('/'));
+    networks[network].containers.push_back({container + "-id", container, ip + length});
+    return Ok{};
+  }
+  Status DisconnectFromNetwork(const std::string& network, const std::string& container) override {
+    if (fail_everything) return CliError{*fail_everything};
+    network_disconnects.push_back(NetworkDisconnectCommand(network, container));
+    if (!networks.contains(network)) return CliError{"network " + network + " not found"};
+    std::erase_if(networks[network].containers,
+                  [&](auto& c) { return c.id == container || c.name == container; });
+    return Ok{};
   }
 
   static std::string ValueAfter(const Argv& argv, std::string_view flag) {
@@ -131,6 +222,19 @@ class FakeImageBuilder : public ImageBuilder {
   Status Build(const std::vector<std::string>& images) override {
     builds.push_back(images);
     return build(images);
+  }
+};
+
+class FakePluginInstaller : public PluginInstaller {
+ public:
+  std::vector<std::vector<std::string>> installs;
+  std::function<Status(const std::vector<std::string>&)> install = [](const auto&) {
+    return Status(Ok{});
+  };
+
+  Status Install(const std::vector<std::string>& plugins) override {
+    installs.push_back(plugins);
+    return install(plugins);
   }
 };
 
