@@ -41,9 +41,11 @@ images: build
 	scripts/build-images.sh $(BUILD)
 
 bench: build
+	$(MAKE) --no-print-directory plugins
 	scripts/ensure-dockerd.sh
 	bench/run.sh $(BUILD)
 	bench/connect.sh $(BUILD)
+	bench/teleroute.sh $(BUILD)
 
 # Connects to the local demo cluster and reaches its services by name (demo/connect.sh), then
 # shows a telemount volume (demo/telemount.sh).

@@ -173,13 +173,28 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
   EXPECT_TRUE(image_builder_.builds.empty());
   EXPECT_TRUE(plugin_installer_.installs.empty());
   ASSERT_EQ(docker_.network_creates.size(), 1u);
-  EXPECT_EQ(
-      docker_.network_creates[0],
-      (Argv{"docker", "network", "create", "-d", "teleroute:latest", "--subnet", "10.200.0.0/24",
-            "--gateway", "10.200.0.1", "--ip-range", "10.200.0.128/25", "-o", "daemon=10.200.0.2",
-            "-o", "subnets=10.213.0.0/24", "-o", "control=8787", "--label",
-            "telepresence.context=default", "--label", "telepresence.docker_gwbridge=ours",
-            "tp-default"}));
+  EXPECT_EQ(docker_.network_creates[0], (Argv{"docker",
+                                              "network",
+                                              "create",
+                                              "-d",
+                                              "teleroute:latest",
+                                              "--subnet",
+                                              "10.200.0.0/24",
+                                              "--gateway",
+                                              "10.200.0.1",
+                                              "--ip-range",
+                                              "10.200.0.128/25",
+                                              "-o",
+                                              "daemon=10.200.0.2",
+                                              "-o",
+                                              "subnets=10.213.0.0/24",
+                                              "-o",
+                                              "control=8787",
+                                              "--label",
+                                              "telepresence.context=default",
+                                              "--label",
+                                              "telepresence.docker_gwbridge=ours",
+                                              "tp-default"}));
   EXPECT_EQ(docker_.network_connects,
             (std::vector<Argv>{{"docker", "network", "connect", "--ip", "10.200.0.2", "tp-default",
                                 "tp-default-cn"}}));

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/capture_subnets.h"
 #include "common/nft_context.h"
+#include "daemon/capture_subnets.h"
 
 namespace tp::daemon {
 

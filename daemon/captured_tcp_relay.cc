@@ -1,5 +1,6 @@
 #include "daemon/captured_tcp_relay.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -17,6 +18,8 @@ using tunnel::TunnelStream;
 // Stream reads and writes wait at most this long before looking at the stop event again.
 constexpr std::chrono::milliseconds kStreamSlice{250};
 constexpr size_t kCopyBufferBytes = 256 * 1024;
+// Stream -> client: the most bytes handed on per call.
+constexpr size_t kMoveBytes = 1024 * 1024;
 
 // What the two directions of one relay share.
 class Relay {
@@ -56,21 +59,6 @@ class Relay {
   std::atomic<bool> failed_{false};
 };
 
-bool SendAll(Relay& relay, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    const ssize_t sent = ::send(relay.socket(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent > 0) {
-      data += sent;
-      size -= static_cast<size_t>(sent);
-      continue;
-    }
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && errno == EAGAIN && relay.WaitForSocket(POLLOUT)) continue;
-    return false;
-  }
-  return true;
-}
-
 // Sends all of `bytes` on the stream, waiting for credit in slices.
 bool WriteAll(Relay& relay, std::span<const uint8_t> bytes) {
   while (!bytes.empty()) {
@@ -82,11 +70,15 @@ bool WriteAll(Relay& relay, std::span<const uint8_t> bytes) {
   return true;
 }
 
-// Client -> stream. The client's FIN becomes the stream's half-close.
+// Client -> stream. The client's FIN becomes the stream's half-close. Reads first and polls
+// only when the last read found the socket empty: one system call per chunk while bytes flow.
 void CopyClientToStream(Relay& relay) {
   std::vector<uint8_t> buffer(kCopyBufferBytes);
-  while (relay.WaitForSocket(POLLIN)) {
+  bool drained = false;
+  while (!relay.Over()) {
+    if (drained && !relay.WaitForSocket(POLLIN)) break;
     const ssize_t got = ::recv(relay.socket(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    drained = got < static_cast<ssize_t>(buffer.size());
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (got == 0) {
       relay.stream().CloseWrite();
@@ -97,18 +89,19 @@ void CopyClientToStream(Relay& relay) {
   relay.Fail();
 }
 
-// Stream -> client. The stream's half-close becomes the client's FIN.
+// Stream -> client, handed from the tunnel's socket to the client's without a copy through this
+// process (TunnelStream::ReadToSocket). The stream's half-close becomes the client's FIN.
 void CopyStreamToClient(Relay& relay) {
-  std::vector<uint8_t> buffer(kCopyBufferBytes);
   while (!relay.Over()) {
-    const tunnel::IoResult read = relay.stream().Read(buffer, Clock::now() + kStreamSlice);
+    const tunnel::IoResult read =
+        relay.stream().ReadToSocket(relay.socket(), kMoveBytes, Clock::now() + kStreamSlice);
     if (read.error == ETIMEDOUT) continue;
+    if (read.error == EAGAIN && relay.WaitForSocket(POLLOUT)) continue;
     if (read.error != 0) break;
     if (read.bytes == 0) {
       ::shutdown(relay.socket(), SHUT_WR);
       return;
     }
-    if (!SendAll(relay, buffer.data(), read.bytes)) break;
   }
   relay.Fail();
 }
@@ -116,6 +109,8 @@ void CopyStreamToClient(Relay& relay) {
 }  // namespace
 
 RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop) {
+  // Every call on the socket waits in poll, never in the call: splice(2) honours only this.
+  ::fcntl(client_socket, F_SETFL, ::fcntl(client_socket, F_GETFL) | O_NONBLOCK);
   Relay relay(client_socket, stream, stop);
   std::thread client_to_stream([&relay] { CopyClientToStream(relay); });
   CopyStreamToClient(relay);

@@ -17,6 +17,7 @@
 #include "daemon/control_api.h"
 #include "daemon/dns_server.h"
 #include "daemon/host_port.h"
+#include "daemon/resolv_conf_keeper.h"
 #include "daemon/tunnel_client.h"
 
 namespace {
@@ -64,6 +65,8 @@ struct DaemonOptions {
 };
 
 constexpr uint16_t kDnsPort = 53;
+// The resolv.conf is checked at least this often, besides on every change.
+constexpr std::chrono::seconds kResolvRecheck{2};
 
 struct ParsedArguments {
   std::optional<DaemonOptions> options;  // set when the daemon should run
@@ -203,7 +206,13 @@ class DnsStarter {
     const std::string address = HostPortText({options_.dns.host, server->Port()});
     spdlog::info("DNS server on {}, search domains: {}", address,
                  fmt::join(welcome.search_domains, " "));
-    if (options_.write_resolv_conf) WriteResolvConf(welcome, dns_options.ndots);
+    if (options_.write_resolv_conf) {
+      std::optional<std::string> text = WriteResolvConf(welcome, dns_options.ndots);
+      if (text) {
+        resolv_conf_keeper_ = std::make_unique<ResolvConfKeeper>(options_.resolv_conf,
+                                                                 std::move(*text), kResolvRecheck);
+      }
+    }
     std::lock_guard lock(mutex_);
     server_ = std::move(server);
     address_ = address;
@@ -211,7 +220,8 @@ class DnsStarter {
   }
 
   // Points the resolv.conf at our server (listening on port 53), keeping its upstream servers.
-  void WriteResolvConf(const tp::tunnel::Welcome& welcome, int ndots) const {
+  // Returns the text written; nullopt when it could not be.
+  std::optional<std::string> WriteResolvConf(const tp::tunnel::Welcome& welcome, int ndots) const {
     ClusterResolvConf config;
     const std::string& host = options_.dns.host;
     config.nameserver = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
@@ -219,11 +229,13 @@ class DnsStarter {
     config.ndots = ndots;
     config.upstream = UpstreamNameserverTexts(options_.resolv_conf);
     std::string error;
-    if (!WriteFileInPlace(options_.resolv_conf, ClusterResolvConfText(config), error)) {
+    std::string text = ClusterResolvConfText(config);
+    if (!WriteFileInPlace(options_.resolv_conf, text, error)) {
       spdlog::error("cannot point {} at the DNS server: {}", options_.resolv_conf, error);
-      return;
+      return std::nullopt;
     }
     spdlog::info("{} now names {} as its nameserver", options_.resolv_conf, config.nameserver);
+    return text;
   }
 
   const DaemonOptions& options_;
@@ -231,9 +243,10 @@ class DnsStarter {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};
   mutable std::mutex mutex_;
-  std::unique_ptr<DnsServer> server_;        // guarded by mutex_
-  std::string address_;                      // guarded by mutex_
-  std::vector<std::string> search_domains_;  // guarded by mutex_
+  std::unique_ptr<DnsServer> server_;                     // guarded by mutex_
+  std::string address_;                                   // guarded by mutex_
+  std::vector<std::string> search_domains_;               // guarded by mutex_
+  std::unique_ptr<ResolvConfKeeper> resolv_conf_keeper_;  // set once, by thread_
   std::thread thread_;
 };
 

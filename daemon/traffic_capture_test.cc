@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/capture_test_network.h"
 #include "common/nft_context.h"
+#include "daemon/capture_test_network.h"
 
 namespace tp::daemon {
 namespace {

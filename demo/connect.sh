@@ -2,7 +2,8 @@
 # The connect --docker demo (`make demo`): starts the local demo cluster (demo/cluster/up.sh),
 # connects to it with the daemon in a container, reaches its services with `telepresence curl`
 # by short name, namespaced name, full name and cluster IP, shows that a plain container cannot
-# reach them, and quits, leaving the demo cluster up for the user to try more.
+# reach them but one started with `telepresence docker-run` (on the Teleroute network) can, and
+# quits, leaving the demo cluster up for the user to try more.
 #
 # usage: demo/connect.sh BUILD_DIR
 set -euo pipefail
@@ -59,7 +60,11 @@ if show docker run --rm --pull never tp-busybox:latest sh -c "timeout 3 wget -qO
 fi
 echo "(as expected: no route from Docker's default bridge into tp-demo)"
 
-heading "quit: the daemon container goes away"
+heading "docker-run: any container of yours on the Teleroute network tp-default reaches the cluster"
+show "$telepresence" docker-run --rm --pull never tp-busybox:latest \
+  sh -c 'wget -qO- http://echo:8080/from-docker-run && wget -qO- http://greeter.default:8080/'
+
+heading "quit: the daemon container and the Teleroute network go away"
 show "$telepresence" quit
 show "$telepresence" status
 echo "The demo cluster is still up: try $telepresence connect --docker, or make demo-cluster-down."

@@ -1,6 +1,7 @@
 #include "teleroute/netlink_os.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -12,9 +13,13 @@
 #include <netlink/socket.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -38,12 +43,47 @@ NlSocketPtr ConnectRouteSocket() {
   return socket;
 }
 
+bool IsNamespaceFile(int fd) {
+  struct statfs info {};
+  return ::fstatfs(fd, &info) == 0 && info.f_type == NSFS_MAGIC;
+}
+
+// The root folder of dockerd as it sees it ("/proc/PID/root"), or "" when no dockerd process is
+// visible (the plugin shares the host's process namespace: "pidhost").
+std::string DockerdRoot() {
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    if (std::getline(comm, command) && command == "dockerd") return entry.path().string() + "/root";
+  }
+  return "";
+}
+
+// Opens a sandbox key. dockerd mounts each one on a file of /var/run/docker/netns; the plugin
+// sees the mounts made after it started only when that folder's mounts propagate to it (a
+// host whose root mount is shared). Else it reaches the mount through dockerd's own view of
+// the file system, /proc/PID/root, which needs the host's process namespace ("pidhost") and
+// CAP_SYS_PTRACE (dockerd has more capabilities than the plugin).
 UniqueFd OpenNamespace(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.Valid()) {
-    throw std::runtime_error("cannot open network namespace " + path + ": " + std::strerror(errno));
+  if (fd.Valid() && IsNamespaceFile(fd.Get())) return fd;
+  const std::string root = DockerdRoot();
+  // An absolute symbolic link met on the way (/var/run -> /run on most hosts) would lead back
+  // into this process's own root, so the usual one is resolved here.
+  const std::string var_run = "/var/run/";
+  const std::string resolved =
+      path.starts_with(var_run) ? "/run/" + path.substr(var_run.size()) : path;
+  for (const std::string& candidate : {resolved, path}) {
+    if (root.empty()) break;
+    UniqueFd dockerd_view(::open((root + candidate).c_str(), O_RDONLY | O_CLOEXEC));
+    if (dockerd_view.Valid() && IsNamespaceFile(dockerd_view.Get())) return dockerd_view;
   }
-  return fd;
+  throw std::runtime_error("cannot open network namespace " + path +
+                           (root.empty() ? " (and no dockerd process is visible)"
+                                         : " (nor as " + root + resolved + ")"));
 }
 
 // A route netlink socket bound to the network namespace `netns_fd`: a thread of its own enters

@@ -131,7 +131,24 @@ std::vector<Ipv4Prefix> Difference(const std::vector<Ipv4Prefix>& a,
   return result;
 }
 
+// What CreateEndpoint fills in: the MAC address, derived from the IP address (as Docker's bridge
+// driver does) unless dockerd gave one. A container that comes back with the same address
+// (the daemon, restarted) so keeps its MAC, and its neighbours' ARP entries stay right.
+EndpointInterface ReplyFor(const CreateEndpointRequest& request, const Ipv4Prefix& address) {
+  EndpointInterface reply;
+  if (request.interface.mac_address.empty()) reply.mac_address = MacAddressFor(address.address);
+  return reply;
+}
+
 }  // namespace
+
+std::string MacAddressFor(Ipv4Address address) {
+  char text[18];
+  const uint32_t value = address.value;
+  std::snprintf(text, sizeof(text), "02:42:%02x:%02x:%02x:%02x", (value >> 24) & 0xff,
+                (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff);
+  return text;
+}
 
 std::string DefaultBridgeName(const std::string& network_id) { return "tr-" + Short(network_id); }
 std::string HostVethName(const std::string& endpoint_id) {
@@ -272,7 +289,9 @@ EndpointInterface TelerouteDriver::CreateEndpoint(const CreateEndpointRequest& r
     }
     auto it = endpoints_.find(request.endpoint_id);
     if (it != endpoints_.end()) {
-      if (it->second.network_id == request.network_id && it->second.address == address) return {};
+      if (it->second.network_id == request.network_id && it->second.address == address) {
+        return ReplyFor(request, address);
+      }
       throw std::runtime_error("endpoint " + Short(request.endpoint_id) + " already exists");
     }
     bridge = network.settings.bridge;
@@ -292,7 +311,7 @@ EndpointInterface TelerouteDriver::CreateEndpoint(const CreateEndpointRequest& r
   }
   spdlog::info("created endpoint {} ({} on {}, veth {}/{})", Short(request.endpoint_id),
                address.ToString(), bridge, endpoint.host_link, endpoint.container_link);
-  return {};
+  return ReplyFor(request, address);
 }
 
 void TelerouteDriver::DeleteEndpoint(const std::string& network_id,

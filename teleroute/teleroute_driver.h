@@ -51,6 +51,9 @@ struct DaemonFeed {
 // one IPv4 pool with a gateway; no IPv6. Throws std::invalid_argument with a sentence for the user.
 NetworkSettings ParseNetworkSettings(const CreateNetworkRequest& request);
 
+// The MAC address of an endpoint with that IPv4 address: 02:42 and the four address bytes.
+std::string MacAddressFor(Ipv4Address address);
+
 // The default bridge name, "tr-" + the first 12 characters of the network id.
 std::string DefaultBridgeName(const std::string& network_id);
 // The veth names of an endpoint, "trv" / "trc" + 12 hex digits of a hash of its id (15 chars).

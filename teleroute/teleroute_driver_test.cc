@@ -155,6 +155,20 @@ TEST_F(TelerouteDriverTest, EndpointsGetVethsAndJoinGetsRoutesViaTheDaemon) {
   EXPECT_THAT(driver_->EndpointOperInfo(kNetwork, kEndpoint), IsEmpty());
 }
 
+TEST_F(TelerouteDriverTest, AnEndpointsMacAddressFollowsItsIpAddress) {
+  driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));
+  EXPECT_EQ(driver_->CreateEndpoint(EndpointRequest(kNetwork, kDaemonEndpoint, "10.1.0.2/24"))
+                .mac_address,
+            "02:42:0a:01:00:02");
+  driver_->DeleteEndpoint(kNetwork,
+                          kDaemonEndpoint);  // the daemon restarts: same address, same MAC
+  EXPECT_EQ(driver_->CreateEndpoint(EndpointRequest(kNetwork, "d2", "10.1.0.2/24")).mac_address,
+            "02:42:0a:01:00:02");
+  CreateEndpointRequest given = EndpointRequest(kNetwork, kEndpoint, "10.1.0.200/24");
+  given.interface.mac_address = "02:00:00:00:00:01";
+  EXPECT_EQ(driver_->CreateEndpoint(given).mac_address, "") << "dockerd's own MAC is kept";
+}
+
 TEST_F(TelerouteDriverTest, EndpointErrors) {
   CreateNetworkAndEndpoints();
   EXPECT_THAT(ErrorOf([&] { driver_->CreateEndpoint(EndpointRequest(kNetwork, "x", "")); }),

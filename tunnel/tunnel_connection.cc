@@ -1,7 +1,9 @@
 #include "tunnel/tunnel_connection.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -15,6 +17,7 @@
 #include <map>
 #include <mutex>
 
+#include "tunnel/splice_pipe.h"
 #include "tunnel/tcp_dial.h"
 
 // How bytes move, and why (CPU per byte is what limits a tunnel on a small machine):
@@ -30,6 +33,11 @@
 //   payload straight into the buffer of a TunnelStream::Read that waits for it ("lent"), or else
 //   into the stream's ring buffer, with one recvmsg that also takes what follows into its own
 //   buffer. Small frames are parsed in place, many per read.
+// * Relaying without copies: a relay that reads a stream with ReadToSocket gives it a pipe; the
+//   reader thread splices that stream's payloads from the socket into the pipe (page
+//   references, no copy), reading the frame headers alone in between, and the relay splices
+//   them on to its socket. WriteFromPipe is the sending twin: the frame header goes with
+//   MSG_MORE, then the payload is spliced from the relay's pipe into the socket.
 // * Wake-ups: condition variables are signalled only when someone waits on them.
 
 namespace tp::tunnel {
@@ -113,6 +121,21 @@ class ByteRing {
     size_ -= count;
     return count;
   }
+  // Describes the content (oldest first) as at most two iovecs at `out`; returns how many.
+  size_t Content(iovec* out) const {
+    size_t pieces = 0;
+    const size_t first = std::min(size_, capacity_ - head_);
+    if (first > 0) out[pieces++] = {storage_.get() + head_, first};
+    if (size_ > first) out[pieces++] = {storage_.get(), size_ - first};
+    return pieces;
+  }
+  // Forgets the oldest `count` bytes of the content.
+  void Drop(size_t count) {
+    count = std::min(count, size_);
+    if (count == 0) return;
+    head_ = (head_ + count) % capacity_;
+    size_ -= count;
+  }
   // When empty (and nobody receives into the free space): gives the memory back if larger than
   // `keep`, else starts over at its beginning so the free space is in one piece.
   void ResetIfEmpty(size_t keep) {
@@ -163,6 +186,14 @@ struct StreamState {
   size_t lent_filled = 0;
   bool filling = false;
   bool filling_lent = false;
+  bool filling_pipe = false;
+  // Made by the first ReadToSocket: the reader thread splices payloads into it while `received`
+  // is empty and no Read lends a buffer; `piped` bytes in it are the stream's next, before any
+  // in `received`. The reader may be splicing more in (`filling_pipe`) while a ReadToSocket
+  // splices up to `piped` out, both without the lock.
+  SplicePipe pipe;
+  bool pipe_refused = false;  // no pipe could be made: ReadToSocket copies from `received`
+  size_t piped = 0;
   size_t receive_allowance = kInitialWindow;  // bytes the peer may still send
   size_t consumed_since_grant = 0;
   size_t send_credit = kInitialWindow;
@@ -205,6 +236,17 @@ struct StreamState {
   }
 };
 
+// The payload of a data-class frame: bytes in memory, or `pipe_bytes` bytes waiting in the pipe
+// `pipe` (read end), which go to the socket with splice(2), without a copy through user space.
+struct Payload {
+  std::span<const uint8_t> bytes;
+  int pipe = -1;
+  size_t pipe_bytes = 0;
+
+  bool piped() const { return pipe >= 0; }
+  size_t size() const { return piped() ? pipe_bytes : bytes.size(); }
+};
+
 // Who is sending on the socket right now (at most one at a time, without the queue lock).
 enum class SocketOwner {
   kNone,
@@ -230,7 +272,10 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
         handlers_(std::move(handlers)),
         options_(std::move(options)),
         next_stream_id_(role == Role::kClient ? 1 : 2),
-        last_received_(Clock::now().time_since_epoch().count()) {}
+        last_received_(Clock::now().time_since_epoch().count()) {
+    // Every send and receive waits in poll, never in the call: splice(2) honours only this.
+    ::fcntl(socket_.Get(), F_SETFL, ::fcntl(socket_.Get(), F_GETFL) | O_NONBLOCK);
+  }
 
   const ConnectionOptions& options() const { return options_; }
 
@@ -262,11 +307,12 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   }
 
   // Sends one data-class frame, `header` then `payload` (either may be empty): straight from
-  // the caller's memory when the socket is free and no data waits, else copied (or moved from
-  // `owned`, which then holds header + payload) into the data queue. Waits for the socket or
-  // for room in the queue until `deadline`. Returns 0 (the frame will go out whole),
-  // ETIMEDOUT (none of it will) or ECONNRESET.
-  int SendData(std::span<const uint8_t> header, std::span<const uint8_t> payload, Deadline deadline,
+  // the caller's memory (or pipe) when the socket is free and no data waits, else copied (or
+  // moved from `owned`, which then holds header + payload) into the data queue. Waits for the
+  // socket or for room in the queue until `deadline`. Returns 0 (the frame will go out whole;
+  // a piped payload has left its pipe), ETIMEDOUT (none of it will; a piped payload is still
+  // in its pipe), EIO (the pipe held less than said) or ECONNRESET.
+  int SendData(std::span<const uint8_t> header, Payload payload, Deadline deadline,
                std::vector<uint8_t>* owned = nullptr) {
     const size_t size = header.size() + payload.size();
     std::unique_lock lock(queue_mutex_);
@@ -285,7 +331,13 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
         } else {
           bytes.reserve(size);
           bytes.insert(bytes.end(), header.begin(), header.end());
-          bytes.insert(bytes.end(), payload.begin(), payload.end());
+          bytes.insert(bytes.end(), payload.bytes.begin(), payload.bytes.end());
+          if (payload.piped()) {
+            bytes.resize(size);
+            if (!ReadPipeExactly(payload.pipe, std::span(bytes).subspan(header.size()))) {
+              return EIO;
+            }
+          }
         }
         queued_data_bytes_ += bytes.size();
         data_queue_.push_back(std::move(bytes));
@@ -304,7 +356,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   int SendDataFrame(const Frame& frame, Deadline deadline) {
     std::vector<uint8_t> bytes = EncodeFrame(frame);
     if (bytes.empty()) return EMSGSIZE;
-    return SendData(bytes, {}, deadline, &bytes);
+    return SendData(bytes, Payload{}, deadline, &bytes);
   }
 
   std::shared_ptr<StreamState> NewLocalStream() {
@@ -436,10 +488,23 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // Sends `pieces` in order, by the socket's owner, without the lock; waits for room in the
   // socket until `deadline` if `may_wait`. Returns the bytes sent; `error` is 0 when all went,
   // EAGAIN when the socket stayed full, else the socket's errno. Modifies `pieces`.
-  size_t SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline, int& error);
+  // With `more`, the kernel holds the bytes back for what follows (MSG_MORE).
+  size_t SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline, int& error,
+                    bool more = false);
+  // Waits until the socket has room; false (and `error` EAGAIN or the errno) when `deadline`
+  // passed first or poll failed.
+  bool WaitWritable(Deadline deadline, int& error);
+  // Moves `count` bytes from the pipe to the socket (the socket's owner, without the lock),
+  // waiting for room until `deadline`. Returns the bytes moved; `error` as for SendPieces, or
+  // EIO when the pipe ran dry.
+  size_t SpliceToSocket(int pipe, size_t count, Deadline deadline, int& error);
   // SendData's direct path: this thread takes the socket (and the queued control frames).
   int SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
-                 std::span<const uint8_t> payload, Deadline deadline);
+                 Payload payload, Deadline deadline);
+  // After a frame was begun on the socket and the deadline passed: keeps its unsent part, from
+  // `offset` on, in `partial_` (reading a piped payload out of its pipe). False when the pipe
+  // held less than said.
+  bool KeepUnsentLocked(std::span<const uint8_t> header, Payload payload, size_t offset);
 
   // --- Receiving: reader thread only. ---
 
@@ -453,6 +518,18 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // Claims where the stream's next `limit` bytes go (a lent buffer or the ring's free space),
   // appended as iovecs at pieces[count]; returns their size (0 when the stream failed).
   size_t ClaimTarget(StreamState& state, size_t limit, iovec* pieces, size_t& count);
+  // Claims the stream's pipe for its next bytes when they may go there (the ring is empty, no
+  // Read lends a buffer); returns the pipe's write end, or -1. End with FinishTarget.
+  int ClaimPipe(StreamState& state);
+  // Splices up to `incoming.remaining` payload bytes from the socket into the pipe of
+  // `incoming.stream`, if it has one that may take them.
+  enum class SpliceOutcome {
+    kMoved,        // some bytes went to the pipe
+    kSocketEmpty,  // nothing to read: wait for the socket
+    kUseRing,      // no pipe, or it is full: receive the usual way
+    kBroken,       // the link broke
+  };
+  SpliceOutcome SpliceIncoming(Incoming& incoming);
   // Ends a claim: `got` bytes arrived there.
   void FinishTarget(const std::shared_ptr<StreamState>& stream, size_t got);
   // Waking the users of a stream that got bytes: not at all (nobody waits), now, or soon: a
@@ -508,8 +585,46 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   uint64_t next_ping_nonce_ = 1;               // writer thread only
 };
 
-size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline,
-                              int& error) {
+bool TunnelLink::WaitWritable(Deadline deadline, int& error) {
+  pollfd waiter{socket_.Get(), POLLOUT, 0};
+  const int timeout = deadline == Deadline::max() ? -1 : MillisecondsUntil(deadline);
+  const int ready = ::poll(&waiter, 1, timeout);
+  if (ready < 0 && errno != EINTR) {
+    error = errno;
+    return false;
+  }
+  if (ready == 0 && Clock::now() >= deadline) {
+    error = EAGAIN;
+    return false;
+  }
+  return true;
+}
+
+size_t TunnelLink::SpliceToSocket(int pipe, size_t count, Deadline deadline, int& error) {
+  error = 0;
+  size_t total = 0;
+  bool waited = false;  // the last wait said the socket has room
+  while (total < count) {
+    const ssize_t moved = SpliceSome(pipe, socket_.Get(), count - total);
+    if (moved > 0) {
+      total += static_cast<size_t>(moved);
+      waited = false;
+      continue;
+    }
+    if (moved < 0 && errno == EAGAIN && !waited) {
+      if (!WaitWritable(deadline, error)) return total;
+      waited = true;
+      continue;
+    }
+    // Room in the socket and still nothing moved: the pipe is empty.
+    error = moved == 0 || errno == EAGAIN ? EIO : errno;
+    return total;
+  }
+  return total;
+}
+
+size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline deadline, int& error,
+                              bool more) {
   error = 0;
   size_t total = 0;
   size_t first = 0;
@@ -518,24 +633,15 @@ size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline d
     msghdr message{};
     message.msg_iov = pieces.data() + first;
     message.msg_iovlen = std::min(pieces.size() - first, kMaxPiecesPerCall);
-    const ssize_t sent = ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t sent =
+        ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) {
       if (!may_wait) {
         error = EAGAIN;
         return total;
       }
-      pollfd waiter{socket_.Get(), POLLOUT, 0};
-      const int timeout = deadline == Deadline::max() ? -1 : MillisecondsUntil(deadline);
-      const int ready = ::poll(&waiter, 1, timeout);
-      if (ready < 0 && errno != EINTR) {
-        error = errno;
-        return total;
-      }
-      if (ready == 0 && Clock::now() >= deadline) {
-        error = EAGAIN;
-        return total;
-      }
+      if (!WaitWritable(deadline, error)) return total;
       continue;
     }
     if (sent <= 0) {
@@ -558,7 +664,7 @@ size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline d
 }
 
 int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
-                           std::span<const uint8_t> payload, Deadline deadline) {
+                           Payload payload, Deadline deadline) {
   owner_ = SocketOwner::kDirectData;
   std::deque<std::vector<uint8_t>> control;
   control.swap(control_queue_);
@@ -572,9 +678,12 @@ int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const u
     control_bytes += frame.size();
   }
   pieces.push_back({const_cast<uint8_t*>(header.data()), header.size()});
-  pieces.push_back({const_cast<uint8_t*>(payload.data()), payload.size()});
+  pieces.push_back({const_cast<uint8_t*>(payload.bytes.data()), payload.bytes.size()});
   int error = 0;
-  const size_t sent = SendPieces(pieces, true, deadline, error);
+  size_t sent = SendPieces(pieces, true, deadline, error, payload.piped());
+  if (payload.piped() && error == 0) {
+    sent += SpliceToSocket(payload.pipe, payload.pipe_bytes, deadline, error);
+  }
 
   lock.lock();
   if (error != 0 && error != EAGAIN) return SendFailed(lock, error);
@@ -595,21 +704,30 @@ int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const u
     }
     if (sent <= control_bytes) {
       result = ETIMEDOUT;
-    } else {
-      size_t offset = sent - control_bytes;
-      if (offset < header.size()) {
-        partial_.insert(partial_.end(), header.begin() + static_cast<std::ptrdiff_t>(offset),
-                        header.end());
-        offset = 0;
-      } else {
-        offset -= header.size();
-      }
-      partial_.insert(partial_.end(), payload.begin() + static_cast<std::ptrdiff_t>(offset),
-                      payload.end());
+    } else if (!KeepUnsentLocked(header, payload, sent - control_bytes)) {
+      return SendFailed(lock, EIO);
     }
   }
   ReleaseSocket(lock);
   return result;
+}
+
+bool TunnelLink::KeepUnsentLocked(std::span<const uint8_t> header, Payload payload, size_t offset) {
+  if (offset < header.size()) {
+    partial_.insert(partial_.end(), header.begin() + static_cast<std::ptrdiff_t>(offset),
+                    header.end());
+    offset = 0;
+  } else {
+    offset -= header.size();
+  }
+  if (!payload.piped()) {
+    partial_.insert(partial_.end(), payload.bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+                    payload.bytes.end());
+    return true;
+  }
+  const size_t kept = partial_.size();
+  partial_.resize(kept + payload.pipe_bytes - offset);
+  return ReadPipeExactly(payload.pipe, std::span(partial_).subspan(kept));
 }
 
 std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) {
@@ -635,7 +753,15 @@ void TunnelLink::Deliver(const std::shared_ptr<StreamState>& stream,
   {
     std::lock_guard lock(state.mutex);
     if (state.phase == StreamPhase::kFailed) return;
-    if (state.received.empty() && state.lent_filled < state.lent.size()) {
+    if (state.received.empty() && state.pipe.Valid() && state.lent.empty()) {
+      // Behind what is in the pipe; what the pipe does not take goes to the ring after it.
+      const ssize_t written = ::write(state.pipe.write_end.Get(), bytes.data(), bytes.size());
+      if (written > 0) {
+        state.piped += static_cast<size_t>(written);
+        bytes = bytes.subspan(static_cast<size_t>(written));
+      }
+    }
+    if (state.received.empty() && state.piped == 0 && state.lent_filled < state.lent.size()) {
       const size_t count = std::min(bytes.size(), state.lent.size() - state.lent_filled);
       std::memcpy(state.lent.data() + state.lent_filled, bytes.data(), count);
       state.lent_filled += count;
@@ -651,7 +777,8 @@ size_t TunnelLink::ClaimTarget(StreamState& state, size_t limit, iovec* pieces, 
   std::lock_guard lock(state.mutex);
   if (state.phase == StreamPhase::kFailed) return 0;
   state.filling = true;
-  if (state.received.empty() && state.lent_filled < state.lent.size()) {
+  state.filling_pipe = false;
+  if (state.received.empty() && state.piped == 0 && state.lent_filled < state.lent.size()) {
     const size_t size = std::min(limit, state.lent.size() - state.lent_filled);
     pieces[count++] = {state.lent.data() + state.lent_filled, size};
     state.filling_lent = true;
@@ -666,12 +793,53 @@ size_t TunnelLink::ClaimTarget(StreamState& state, size_t limit, iovec* pieces, 
   return size;
 }
 
+int TunnelLink::ClaimPipe(StreamState& state) {
+  std::lock_guard lock(state.mutex);
+  if (state.phase == StreamPhase::kFailed || !state.pipe.Valid() || !state.received.empty() ||
+      !state.lent.empty()) {
+    return -1;
+  }
+  state.filling = true;
+  state.filling_lent = false;
+  state.filling_pipe = true;
+  return state.pipe.write_end.Get();
+}
+
+TunnelLink::SpliceOutcome TunnelLink::SpliceIncoming(Incoming& incoming) {
+  const std::shared_ptr<StreamState> stream = incoming.stream;
+  const int pipe = ClaimPipe(*stream);
+  if (pipe < 0) return SpliceOutcome::kUseRing;
+  const ssize_t moved = SpliceSome(socket_.Get(), pipe, incoming.remaining);
+  const int error = errno;
+  FinishTarget(stream, moved > 0 ? static_cast<size_t>(moved) : 0);
+  if (moved > 0) {
+    last_received_.store(Clock::now().time_since_epoch().count());
+    incoming.remaining -= static_cast<size_t>(moved);
+    if (incoming.remaining == 0) incoming.stream.reset();
+    return SpliceOutcome::kMoved;
+  }
+  if (moved < 0 && error == EAGAIN) {
+    // Nothing to read, or the pipe is full.
+    int readable = 0;
+    if (::ioctl(socket_.Get(), FIONREAD, &readable) == 0 && readable == 0) {
+      return SpliceOutcome::kSocketEmpty;
+    }
+    return SpliceOutcome::kUseRing;
+  }
+  if (moved < 0 && (error == EINTR || error == EINVAL)) return SpliceOutcome::kUseRing;
+  Break(moved == 0 ? "peer closed the connection" : std::strerror(error));
+  return SpliceOutcome::kBroken;
+}
+
 void TunnelLink::FinishTarget(const std::shared_ptr<StreamState>& stream, size_t got) {
   StreamState& state = *stream;
   WakeUp wake = WakeUp::kNone;
   {
     std::lock_guard lock(state.mutex);
-    if (state.filling_lent) {
+    if (state.filling_pipe) {
+      state.piped += got;
+      state.filling_pipe = false;
+    } else if (state.filling_lent) {
       state.lent_filled += got;
     } else {
       state.received.Commit(got);
@@ -687,7 +855,9 @@ TunnelLink::WakeUp TunnelLink::WakeUpNeeded(const StreamState& state) {
   // A Read whose lent buffer is filling may get more at once: one wake-up for all of it.
   const bool lent_filling = !state.lent.empty() && state.received.empty() &&
                             state.lent_filled < std::min(state.lent.size(), kEarlyWakeBytes);
-  return lent_filling ? WakeUp::kSoon : WakeUp::kNow;
+  const bool pipe_filling =
+      state.lent.empty() && state.received.empty() && state.piped < kEarlyWakeBytes;
+  return lent_filling || (state.pipe.Valid() && pipe_filling) ? WakeUp::kSoon : WakeUp::kNow;
 }
 
 void TunnelLink::WakeReader(const std::shared_ptr<StreamState>& stream, WakeUp wake) {
@@ -894,6 +1064,7 @@ void TunnelLink::ReadLoop() {
   size_t end = 0;
   Incoming incoming;
   bool large_data = false;  // the last Data frame was large: more are likely to follow
+  bool piped_data = false;  // the last payload went to a pipe: read headers alone
   bool drained = false;     // the last read emptied the socket: wait before the next
   while (!dead_.load()) {
     if (!DispatchBuffered(buffer, begin, end, incoming, large_data)) break;
@@ -930,6 +1101,15 @@ void TunnelLink::ReadLoop() {
       if (needed > buffer.size()) buffer.resize(std::min(needed, kMaxFrameSize));
     }
 
+    // A payload for a stream read through a pipe: from the socket to the pipe, no copy.
+    if (incoming.remaining > 0 && incoming.stream) {
+      const SpliceOutcome outcome = SpliceIncoming(incoming);
+      if (outcome == SpliceOutcome::kBroken) break;
+      piped_data = outcome != SpliceOutcome::kUseRing;
+      drained = outcome == SpliceOutcome::kSocketEmpty;
+      if (outcome != SpliceOutcome::kUseRing) continue;
+    }
+
     // One read: the payload under way straight to where it belongs, then the reader's buffer
     // for what follows (a little while large frames come, as much as fits otherwise).
     iovec pieces[3];
@@ -948,6 +1128,10 @@ void TunnelLink::ReadLoop() {
     if (target != nullptr || (incoming.remaining == 0 && large_data)) {
       room = std::min(room, kSmallReadBytes);
     }
+    if (target == nullptr && piped_data && end - begin < kFrameHeaderSize) {
+      room = std::min(room, kFrameHeaderSize - (end - begin));  // the next header, no more
+    }
+    if (target != nullptr) piped_data = false;
     pieces[count++] = {buffer.data() + end, room};
     const size_t asked = direct + room;
     msghdr message{};
@@ -1062,6 +1246,34 @@ TunnelStream::~TunnelStream() {
 
 uint32_t TunnelStream::id() const { return state_->id; }
 
+namespace {
+
+// With state.mutex held: moves up to into.size() piped bytes out of the pipe by copy.
+size_t TakePiped(StreamState& state, std::span<uint8_t> into) {
+  const size_t ask = std::min(into.size(), state.piped);
+  const ssize_t got = ::read(state.pipe.read_end.Get(), into.data(), ask);
+  if (got <= 0) return 0;
+  state.piped -= static_cast<size_t>(got);
+  return static_cast<size_t>(got);
+}
+
+// With state.mutex held: `count` bytes were read. Returns the credit to grant the peer now (0:
+// none yet).
+uint32_t ConsumedLocked(StreamState& state, size_t count) {
+  if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
+  state.consumed_since_grant += count;
+  if (state.consumed_since_grant < kWindowGrantStep || state.phase != StreamPhase::kOpen ||
+      state.peer_closed_write) {
+    return 0;
+  }
+  const auto grant = static_cast<uint32_t>(state.consumed_since_grant);
+  state.receive_allowance += grant;
+  state.consumed_since_grant = 0;
+  return grant;
+}
+
+}  // namespace
+
 IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
   StreamState& state = *state_;
   IoResult result;
@@ -1071,25 +1283,30 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
     const auto ended = [&] {
       return state.peer_closed_write || state.phase == StreamPhase::kFailed;
     };
-    if (!state.received.empty()) {
+    const auto available = [&] { return state.piped > 0 || !state.received.empty(); };
+    if (state.piped > 0) {
+      result.bytes = TakePiped(state, into);
+    } else if (!state.received.empty()) {
       result.bytes = state.received.Take(into);
     } else if (!ended() && !into.empty()) {
       // Lend `into` to the reader thread: the stream's next bytes arrive there directly. (Bytes
-      // it is receiving into the ring right now land there instead.)
+      // it is receiving into the ring or the pipe right now land there instead.)
       state.lent = into;
       state.lent_filled = 0;
       state.WaitUntil(lock, deadline, [&] {
-        return (state.lent_filled > 0 || !state.received.empty() || ended()) && !state.filling;
+        return (state.lent_filled > 0 || available() || ended()) && !state.filling;
       });
       if (state.filling) state.Wait(lock, [&] { return !state.filling; });
       result.bytes = state.lent_filled;
       state.lent = {};
       state.lent_filled = 0;
     } else if (!ended()) {
-      state.WaitUntil(lock, deadline, [&] { return !state.received.empty() || ended(); });
+      state.WaitUntil(lock, deadline, [&] { return available() || ended(); });
     }
     if (result.bytes == 0) {
-      if (!state.received.empty()) {
+      if (state.piped > 0) {
+        result.bytes = TakePiped(state, into);
+      } else if (!state.received.empty()) {
         result.bytes = state.received.Take(into);
       } else if (state.phase == StreamPhase::kFailed) {
         return {0, state.error};
@@ -1099,23 +1316,80 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
         return {};  // end of stream
       }
     }
-    if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
-    state.consumed_since_grant += result.bytes;
-    if (state.consumed_since_grant >= kWindowGrantStep && state.phase == StreamPhase::kOpen &&
-        !state.peer_closed_write) {
-      grant = static_cast<uint32_t>(state.consumed_since_grant);
-      state.receive_allowance += grant;
-      state.consumed_since_grant = 0;
+    grant = ConsumedLocked(state, result.bytes);
+  }
+  if (grant > 0) link_->SendControl({state.id, Window{grant}});
+  return result;
+}
+
+IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
+  StreamState& state = *state_;
+  IoResult result;
+  uint32_t grant = 0;
+  {
+    std::unique_lock lock(state.mutex);
+    if (!state.pipe.Valid() && !state.pipe_refused) {
+      // A splice(2) into a blocking socket waits there holding the pipe, and with it the
+      // reader thread that splices into the pipe: the whole tunnel would stall.
+      ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) | O_NONBLOCK);
+      state.pipe = SplicePipe::Make();
+      state.pipe_refused = !state.pipe.Valid();
     }
+    const auto ready = [&] {
+      return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
+             state.phase == StreamPhase::kFailed;
+    };
+    if (!ready()) state.WaitUntil(lock, deadline, ready);
+    if (state.piped > 0) {
+      // Only this thread takes from the pipe, so the bytes stay there without the lock.
+      const size_t ask = std::min(max, state.piped);
+      const int pipe = state.pipe.read_end.Get();
+      lock.unlock();
+      const ssize_t moved = SpliceSome(pipe, socket, ask);
+      const int error = errno;
+      lock.lock();
+      if (moved <= 0) return {0, moved < 0 ? error : EPIPE};
+      state.piped -= static_cast<size_t>(moved);
+      result.bytes = static_cast<size_t>(moved);
+    } else if (!state.received.empty()) {
+      iovec pieces[2];
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = state.received.Content(pieces);
+      if (pieces[0].iov_len > max) pieces[0].iov_len = max;
+      if (message.msg_iovlen > 1 && pieces[0].iov_len + pieces[1].iov_len > max) {
+        pieces[1].iov_len = max - pieces[0].iov_len;
+      }
+      const ssize_t sent = ::sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent <= 0) return {0, sent < 0 ? errno : EPIPE};
+      state.received.Drop(static_cast<size_t>(sent));
+      result.bytes = static_cast<size_t>(sent);
+    } else if (state.phase == StreamPhase::kFailed) {
+      return {0, state.error};
+    } else if (!state.peer_closed_write) {
+      return {0, ETIMEDOUT};
+    } else {
+      return {};  // end of stream
+    }
+    grant = ConsumedLocked(state, result.bytes);
   }
   if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
 }
 
 IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) {
+  return WriteFrom(bytes, -1, bytes.size(), deadline);
+}
+
+IoResult TunnelStream::WriteFromPipe(int pipe, size_t count, Deadline deadline) {
+  return WriteFrom({}, pipe, count, deadline);
+}
+
+IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count,
+                                 Deadline deadline) {
   StreamState& state = *state_;
   IoResult result;
-  while (result.bytes < bytes.size()) {
+  while (result.bytes < count) {
     size_t chunk = 0;
     {
       std::unique_lock lock(state.mutex);
@@ -1135,15 +1409,21 @@ IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) 
         result.error = ETIMEDOUT;
         return result;
       }
-      chunk = std::min({bytes.size() - result.bytes, state.send_credit, kMaxDataChunk});
+      chunk = std::min({count - result.bytes, state.send_credit, kMaxDataChunk});
       state.send_credit -= chunk;
     }
     const auto header = DataFrameHeader(state.id, chunk);
-    if (const int error = link_->SendData(header, bytes.subspan(result.bytes, chunk), deadline);
-        error != 0) {
+    detail::Payload payload;
+    if (pipe >= 0) {
+      payload.pipe = pipe;
+      payload.pipe_bytes = chunk;
+    } else {
+      payload.bytes = bytes.subspan(result.bytes, chunk);
+    }
+    if (const int error = link_->SendData(header, payload, deadline); error != 0) {
       std::lock_guard lock(state.mutex);
       state.send_credit += chunk;  // not sent, so not spent
-      result.error = error;
+      result.error = error == EIO ? ECONNRESET : error;
       return result;
     }
     result.bytes += chunk;
@@ -1164,7 +1444,9 @@ void TunnelStream::CloseWrite() {
   if (wake) state_->changed.notify_all();
   // Behind this stream's data (sent or queued), so the peer reads everything first.
   std::vector<uint8_t> frame = EncodeFrame({state_->id, Close{CloseMode::kHalfClose}});
-  if (link_->SendData(frame, {}, Clock::now() + kCloseQueueTimeout, &frame) != 0) Reset();
+  if (link_->SendData(frame, detail::Payload{}, Clock::now() + kCloseQueueTimeout, &frame) != 0) {
+    Reset();
+  }
   if (finished) link_->Forget(state_->id);
 }
 

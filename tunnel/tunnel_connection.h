@@ -66,8 +66,24 @@ class TunnelStream {
   // Waits until bytes arrive (returns up to into.size() of them), the peer half-closes (returns
   // 0 bytes, ok), the stream fails, or the deadline passes. Reading grants the peer new credit.
   IoResult Read(std::span<uint8_t> into, Deadline deadline);
+  // Like Read, but moves up to `max` of the stream's next bytes to `socket` (a connected
+  // socket, written without blocking) and returns how many went. From the first call on, the
+  // stream's payloads go from the tunnel's socket through a pipe to `socket` with splice(2),
+  // with no copy through user space (bytes that arrive while the pipe is full are copied).
+  // EAGAIN: `socket` is full and nothing moved (wait until it is writable, call again); another
+  // errno of `socket` (EPIPE, ECONNRESET...): nothing moved, the socket failed. Do not mix with
+  // Read on one stream except to finish it. The first call makes `socket` non-blocking
+  // (O_NONBLOCK): splice(2) would otherwise wait in it and stall the tunnel; use the same
+  // socket for every call.
+  IoResult ReadToSocket(int socket, size_t max, Deadline deadline);
   // Sends all of `bytes`, waiting for credit as needed. On error `bytes` says how much went.
   IoResult Write(std::span<const uint8_t> bytes, Deadline deadline);
+  // Sends `count` bytes that wait in the pipe `pipe` (its read end, non-blocking; the caller
+  // put them there, e.g. with splice(2) from a socket), waiting for credit as needed. When the
+  // tunnel's socket is free they go to it with splice(2), without a copy through user space.
+  // On error `bytes` says how many left the pipe as stream data; the rest are still in it
+  // (ECONNRESET also when the pipe held fewer than `count`).
+  IoResult WriteFromPipe(int pipe, size_t count, Deadline deadline);
   // The peer reads end-of-stream after everything written so far. Idempotent.
   void CloseWrite();
   // Drops the stream both ways at once; the peer sees ECONNRESET. Idempotent.
@@ -85,6 +101,8 @@ class TunnelStream {
   friend class TunnelConnection;
   TunnelStream(std::shared_ptr<detail::StreamState> state,
                std::shared_ptr<detail::TunnelLink> link);
+  // Write and WriteFromPipe: from `bytes`, or `count` bytes from `pipe` when it is >= 0.
+  IoResult WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count, Deadline deadline);
 
   std::shared_ptr<detail::StreamState> state_;
   std::shared_ptr<detail::TunnelLink> link_;

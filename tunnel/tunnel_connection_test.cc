@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <future>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "tunnel/splice_pipe.h"
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -487,6 +489,153 @@ TEST(TunnelConnection, WriteThatTimesOutMidFrameLeavesWholeFrames) {
   EXPECT_EQ(server.ReadData(open->id, sent.size(), In(5s)), sent);
   rest.join();
   EXPECT_FALSE(client->Dead()) << client->FailureReason();
+}
+
+// Reads `socket` until it ends or `size` bytes came.
+std::vector<uint8_t> ReadSocketFully(int socket, size_t size) {
+  std::vector<uint8_t> bytes(size);
+  size_t got = 0;
+  while (got < size) {
+    pollfd waiter{socket, POLLIN, 0};
+    if (::poll(&waiter, 1, 10000) <= 0) break;
+    const ssize_t count = ::recv(socket, bytes.data() + got, size - got, MSG_DONTWAIT);
+    if (count < 0 && errno == EAGAIN) continue;
+    if (count <= 0) break;
+    got += static_cast<size_t>(count);
+  }
+  bytes.resize(got);
+  return bytes;
+}
+
+TEST(TunnelConnection, WriteFromPipeSendsThePipedBytesInOrder) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult opened = client->OpenTcp("any", 1, In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  TunnelStream* far = server.Stream(0);
+  ASSERT_NE(far, nullptr);
+  SplicePipe pipe = SplicePipe::Make();
+  ASSERT_TRUE(pipe.Valid());
+  const std::vector<uint8_t> sent = Pattern(3 * kInitialWindow + 5, 3);
+  std::thread writer([&] {
+    // Through the pipe in pieces, the way a relay splices a socket's bytes.
+    for (size_t offset = 0; offset < sent.size();) {
+      const size_t piece = std::min<size_t>(sent.size() - offset, 48 * 1024);
+      ASSERT_EQ(::write(pipe.write_end.Get(), sent.data() + offset, piece),
+                static_cast<ssize_t>(piece));
+      const IoResult written = opened.stream->WriteFromPipe(pipe.read_end.Get(), piece, In(10s));
+      ASSERT_TRUE(written.ok());
+      ASSERT_EQ(written.bytes, piece);
+      offset += piece;
+    }
+    opened.stream->CloseWrite();
+  });
+  EXPECT_EQ(ReadFully(*far, sent.size() + 1, In(10s)), sent);
+  writer.join();
+}
+
+TEST(TunnelConnection, WriteFromPipeThatTimesOutLeavesTheRestInThePipe) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult slow = client->OpenTcp("sink", 1, In(2s));
+  ASSERT_TRUE(slow.stream);
+  // All the credit but 1000 bytes goes from memory; then 5000 bytes wait in the pipe.
+  const std::vector<uint8_t> most(kInitialWindow - 1000, 1);
+  ASSERT_TRUE(slow.stream->Write(most, In(2s)).ok());
+  SplicePipe pipe = SplicePipe::Make();
+  ASSERT_TRUE(pipe.Valid());
+  const std::vector<uint8_t> more(5000, 2);
+  ASSERT_EQ(::write(pipe.write_end.Get(), more.data(), more.size()),
+            static_cast<ssize_t>(more.size()));
+  const IoResult stuck = slow.stream->WriteFromPipe(pipe.read_end.Get(), more.size(), In(300ms));
+  EXPECT_EQ(stuck.error, ETIMEDOUT);
+  EXPECT_EQ(stuck.bytes, 1000u);
+  int left = 0;
+  ASSERT_EQ(::ioctl(pipe.read_end.Get(), FIONREAD, &left), 0);
+  EXPECT_EQ(left, 4000);
+}
+
+TEST(TunnelConnection, ReadToSocketHandsOnEveryByteInOrderThenTheEnd) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult opened = client->OpenTcp("any", 1, In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  TunnelStream* far = server.Stream(0);
+  ASSERT_NE(far, nullptr);
+  SocketPair out = MakeSocketPair();
+  const std::vector<uint8_t> sent = Pattern(5 * kInitialWindow / 2 + 11, 4);
+  std::thread writer([&] {
+    // A first piece before the pipe exists, then the rest in pieces of varied sizes.
+    EXPECT_TRUE(far->Write(std::span(sent).first(1000), In(10s)).ok());
+    std::this_thread::sleep_for(50ms);
+    for (size_t offset = 1000, turn = 0; offset < sent.size(); ++turn) {
+      const size_t piece = std::min<size_t>(sent.size() - offset, turn % 2 ? 7 : 300 * 1024);
+      EXPECT_TRUE(far->Write(std::span(sent).subspan(offset, piece), In(10s)).ok());
+      offset += piece;
+    }
+    far->CloseWrite();
+  });
+  std::vector<uint8_t> received;
+  std::thread drainer([&] { received = ReadSocketFully(out.server.Get(), sent.size() + 1); });
+  bool ended = false;
+  while (!ended) {
+    const IoResult moved = opened.stream->ReadToSocket(out.client.Get(), 1 << 20, In(10s));
+    if (moved.error == EAGAIN) {
+      pollfd waiter{out.client.Get(), POLLOUT, 0};
+      ASSERT_EQ(::poll(&waiter, 1, 10000), 1);
+      continue;
+    }
+    ASSERT_TRUE(moved.ok()) << moved.error;
+    ended = moved.bytes == 0;
+  }
+  ::shutdown(out.client.Get(), SHUT_WR);
+  drainer.join();
+  writer.join();
+  EXPECT_EQ(received.size(), sent.size());
+  EXPECT_TRUE(received == sent);
+}
+
+TEST(TunnelConnection, ReadToSocketSaysEagainWhenTheSocketIsFullAndLosesNothing) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  OpenResult opened = client->OpenTcp("any", 1, In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  TunnelStream* far = server.Stream(0);
+  ASSERT_NE(far, nullptr);
+  SocketPair out = MakeSocketPair();
+  const int small = 4096;
+  ::setsockopt(out.client.Get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(out.server.Get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const std::vector<uint8_t> sent = Pattern(kInitialWindow, 6);
+  ASSERT_TRUE(far->Write(sent, In(10s)).ok());
+  far->CloseWrite();
+  size_t moved_total = 0;
+  IoResult moved;
+  do {
+    moved = opened.stream->ReadToSocket(out.client.Get(), 1 << 20, In(2s));
+    moved_total += moved.bytes;
+  } while (moved.ok() && moved.bytes > 0);
+  EXPECT_EQ(moved.error, EAGAIN);
+  EXPECT_LT(moved_total, sent.size());
+  std::vector<uint8_t> received;
+  std::thread drainer([&] { received = ReadSocketFully(out.server.Get(), sent.size() + 1); });
+  while (true) {
+    moved = opened.stream->ReadToSocket(out.client.Get(), 1 << 20, In(10s));
+    if (moved.error == EAGAIN) {
+      pollfd waiter{out.client.Get(), POLLOUT, 0};
+      ASSERT_EQ(::poll(&waiter, 1, 10000), 1);
+      continue;
+    }
+    ASSERT_TRUE(moved.ok()) << moved.error;
+    if (moved.bytes == 0) break;
+  }
+  ::shutdown(out.client.Get(), SHUT_WR);
+  drainer.join();
+  EXPECT_TRUE(received == sent);
 }
 
 TEST(Handshake, ConstantTimeEqualsComparesWholeTexts) {

@@ -23,7 +23,7 @@ inline constexpr size_t kFrameHeaderSize = 9;
 // Largest whole frame (length field included) either side sends or accepts.
 inline constexpr size_t kMaxFrameSize = 1024 * 1024;
 // Largest byte payload of a Data frame we send; smaller than the cap so frames interleave.
-inline constexpr size_t kMaxDataChunk = 256 * 1024;
+inline constexpr size_t kMaxDataChunk = 512 * 1024;
 
 enum class FrameType : uint8_t {
   kHello = 1,

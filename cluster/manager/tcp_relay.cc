@@ -1,5 +1,6 @@
 #include "cluster/manager/tcp_relay.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tunnel/splice_pipe.h"
 #include "tunnel/tcp_dial.h"
 
 namespace tp::manager {
@@ -47,22 +49,6 @@ bool WaitForSocket(Relay& relay, short events) {
   return false;
 }
 
-// Sends first and polls only when the socket is full: one system call per chunk when it flows.
-bool SendAll(Relay& relay, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    const ssize_t sent = ::send(relay.socket, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && errno == EAGAIN) {
-      if (!WaitForSocket(relay, POLLOUT)) return false;
-      continue;
-    }
-    if (sent <= 0) return false;
-    data += sent;
-    size -= static_cast<size_t>(sent);
-  }
-  return true;
-}
-
 // Destination -> client. Polls only when the last read emptied the socket: one system call per
 // chunk while bytes flow.
 void CopySocketToStream(Relay& relay) {
@@ -91,18 +77,55 @@ void CopySocketToStream(Relay& relay) {
   relay.Fail();
 }
 
-// Client -> destination.
-void CopyStreamToSocket(Relay& relay) {
-  std::vector<uint8_t> buffer(kCopyBufferBytes);
+// Destination -> client through a pipe: splice(2) hands the socket's pages to the pipe and the
+// tunnel hands them on to its socket, no byte copied through this process. Polls only when the
+// last splice found less than it asked for. False when splicing does not work here (before any
+// byte moved), so that the caller copies instead.
+bool SpliceSocketToStream(Relay& relay) {
+  tunnel::SplicePipe pipe = tunnel::SplicePipe::Make();
+  if (!pipe.Valid()) return false;
+  bool drained = false;
+  bool moved_any = false;
   while (!relay.failed.load()) {
-    const tunnel::IoResult read = relay.stream.Read(buffer, Clock::now() + kPollSlice);
+    if (drained && !WaitForSocket(relay, POLLIN)) break;
+    const ssize_t got =
+        tunnel::SpliceSome(relay.socket, pipe.write_end.Get(), tunnel::kSplicePipeBytes);
+    if (got < 0 && errno == EINVAL && !moved_any) return false;
+    drained = got < static_cast<ssize_t>(tunnel::kSplicePipeBytes);
+    if (got < 0 && errno == EAGAIN) continue;
+    if (got == 0) {
+      relay.stream.CloseWrite();
+      return true;
+    }
+    if (got < 0) break;
+    moved_any = true;
+    size_t pending = static_cast<size_t>(got);
+    while (pending > 0) {
+      const tunnel::IoResult written =
+          relay.stream.WriteFromPipe(pipe.read_end.Get(), pending, Clock::now() + kPollSlice);
+      pending -= written.bytes;
+      if (written.error != 0 && written.error != ETIMEDOUT) break;
+      if (relay.failed.load()) return true;
+    }
+    if (pending > 0) break;
+  }
+  relay.Fail();
+  return true;
+}
+
+// Client -> destination, handed from the tunnel's socket to the destination's without a copy
+// through this process (TunnelStream::ReadToSocket).
+void CopyStreamToSocket(Relay& relay) {
+  while (!relay.failed.load()) {
+    const tunnel::IoResult read = relay.stream.ReadToSocket(relay.socket, tunnel::kSplicePipeBytes,
+                                                            Clock::now() + kPollSlice);
     if (read.error == ETIMEDOUT) continue;
+    if (read.error == EAGAIN && WaitForSocket(relay, POLLOUT)) continue;
     if (read.error != 0) break;
     if (read.bytes == 0) {
       ::shutdown(relay.socket, SHUT_WR);
       return;
     }
-    if (!SendAll(relay, buffer.data(), read.bytes)) break;
   }
   relay.Fail();
 }
@@ -119,8 +142,12 @@ void RelayTcpStream(std::unique_ptr<TunnelStream> stream, const tunnel::OpenTcp&
     return;
   }
   stream->Accept();
+  // Every call on the socket waits in poll, never in the call: splice(2) honours only this.
+  ::fcntl(dial.socket.Get(), F_SETFL, ::fcntl(dial.socket.Get(), F_GETFL) | O_NONBLOCK);
   Relay relay{*stream, dial.socket.Get()};
-  std::thread upstream([&relay] { CopySocketToStream(relay); });
+  std::thread upstream([&relay] {
+    if (!SpliceSocketToStream(relay)) CopySocketToStream(relay);
+  });
   CopyStreamToSocket(relay);
   upstream.join();
 }

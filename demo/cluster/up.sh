@@ -229,6 +229,8 @@ choose_manager_address() {
 }
 
 # The label tp.demo.secret (the secret file's inode and time) makes a new secret restart it.
+# No --subnets: like a manager in Kubernetes it reports the subnets it sees (its interfaces, here
+# tp-demo's) and announces changes, e.g. after `docker network connect NET tp-traffic-manager`.
 start_manager() {
   choose_manager_address
   ensure_container "$demo_manager" tp-traffic-manager:latest \
@@ -236,7 +238,7 @@ start_manager() {
     --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
     -v "$demo_secret_file:/run/secrets/tp-manager-secret:ro" -- \
     --listen "0.0.0.0:$demo_manager_port" --secret-file /run/secrets/tp-manager-secret \
-    --subnets "$subnet" --dns-search default.svc.cluster.local,svc.cluster.local,cluster.local \
+    --dns-search default.svc.cluster.local,svc.cluster.local,cluster.local \
     --cluster-domain cluster.local
 }
 

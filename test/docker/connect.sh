@@ -34,31 +34,12 @@ manager_port=$(docker port tp-traffic-manager 8081/tcp | awk -F: -v gw="$gateway
 [[ -n "$echo_ip" && -n "$greeter_ip" && -n "$manager_port" ]] ||
   die "cannot read the demo cluster's addresses"
 
-# What the host looks like before we connect; quit must bring it back to exactly this.
-host_state() {
-  echo "== containers"
-  docker ps -a --format '{{.Names}}' | grep -v "^$TP_PREFIX" | sort
-  echo "== networks"
-  docker network ls --format '{{.Name}}' | sort
-  echo "== volumes"
-  docker volume ls -q | sort
-  echo "== links"
-  ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -v '^veth' | sort
-  echo "== veth count"
-  ip -o link show type veth | wc -l
-  echo "== routes"
-  ip route show table all | grep -v ' dev veth' | sed 's/ linkdown//' | sort
-  echo "== rules"
-  ip rule show
-  echo "== nftables"
-  nft list tables 2>/dev/null | sort
-}
 
 "$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
 wait_until 20 bash -c "! docker container inspect $daemon" ||
   die "a leftover $daemon container does not go away"
 defer "$(printf '%q' "$telepresence") quit"
-state_before=$(host_state)
+state_before=$(host_state)  # quit must bring the host back to exactly this
 
 # curl_cluster URL: telepresence curl, bounded; prints the body.
 curl_cluster() { timeout 30 "$telepresence" curl -sS -m 8 "$1"; }

@@ -100,6 +100,21 @@ wait_until() {
   done
 }
 
+# wait_until_output SECONDS COMMAND...: like wait_until, and prints the output of the run that
+# succeeded (or of the last one, returning 1).
+wait_until_output() {
+  local deadline=$((SECONDS + $1)) output
+  shift
+  until output=$("$@" 2>&1); do
+    if ((SECONDS >= deadline)); then
+      echo "$output"
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$output"
+}
+
 require_plugin() {
   [[ $(docker plugin inspect -f '{{.Enabled}}' "$TP_PLUGIN" 2>/dev/null) == true ]] ||
     die "plugin $TP_PLUGIN is not installed and enabled (run: make plugins)"
@@ -185,4 +200,28 @@ plugin_mount_devices() {
   id=$(docker plugin inspect -f '{{.Id}}' "$TP_PLUGIN")
   awk -v dir="/var/lib/docker/plugins/$id/propagated-mount/$1" \
     '$5 == dir && $0 ~ / - fuse/ { print $3 }' /proc/self/mountinfo | sort -u
+}
+
+# What the host looks like to Docker and the kernel: our test containers aside, what connect
+# may add and quit must take away again (containers, networks, volumes, links, routes, policy
+# rules, nftables tables and Docker's DOCKER-USER rules).
+host_state() {
+  echo "== containers"
+  docker ps -a --format '{{.Names}}' | grep -v "^$TP_PREFIX" | sort
+  echo "== networks"
+  docker network ls --format '{{.Name}}' | sort
+  echo "== volumes"
+  docker volume ls -q | sort
+  echo "== links"
+  ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -v '^veth' | sort
+  echo "== veth count"
+  ip -o link show type veth | wc -l
+  echo "== routes"
+  ip route show table all | grep -v ' dev veth' | sed 's/ linkdown//' | sort
+  echo "== rules"
+  ip rule show
+  echo "== nftables"
+  nft list tables 2>/dev/null | sort
+  echo "== DOCKER-USER"
+  nft list chain ip filter DOCKER-USER 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'
 }
