@@ -396,6 +396,23 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     return {error != 0 ? error : ETIMEDOUT, {}};
   }
 
+  // Sends a Request and waits for its Reply until `deadline`.
+  CallResult Call(std::string body, Deadline deadline) {
+    std::future<CallResult> answer;
+    uint32_t id = 0;
+    {
+      std::lock_guard lock(calls_mutex_);
+      if (dead_.load()) return {ECONNRESET, {}};
+      id = next_request_id_++;
+      answer = pending_calls_[id].get_future();
+    }
+    const int error = SendDataFrame({id, Request{std::move(body)}}, deadline);
+    if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
+    std::lock_guard lock(calls_mutex_);
+    pending_calls_.erase(id);
+    return {error != 0 ? error : ETIMEDOUT, {}};
+  }
+
   // Makes the link dead for good and fails everything waiting on it. Idempotent, any thread.
   void Break(const std::string& reason) {
     {
@@ -412,6 +429,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     senders_wakeup_.notify_all();
     FailAllStreams("tunnel lost: " + reason);
     FailAllQueries();
+    FailAllCalls();
   }
 
   bool Dead() const { return dead_.load(); }
@@ -442,6 +460,15 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     {
       std::lock_guard lock(dns_mutex_);
       failed.swap(pending_dns_);
+    }
+    for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
+  }
+
+  void FailAllCalls() {
+    std::map<uint32_t, std::promise<CallResult>> failed;
+    {
+      std::lock_guard lock(calls_mutex_);
+      failed.swap(pending_calls_);
     }
     for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
   }
@@ -544,6 +571,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   void OnOpenAnswer(uint32_t id, int error, const std::string& reason);
   void OnWindow(uint32_t id, uint32_t credit);
   void OnDnsAnswer(uint32_t id, DnsAnswer& answer);
+  void OnRequest(uint32_t id, Request& request);
+  void OnReply(uint32_t id, Reply& reply);
   // Decodes and dispatches every whole frame in buffer[begin, end), streams Data payloads;
   // false when the link broke.
   bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end, Incoming& incoming,
@@ -579,6 +608,10 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   std::mutex dns_mutex_;
   std::map<uint32_t, std::promise<DnsResult>> pending_dns_;  // guarded by dns_mutex_
   uint32_t next_query_id_ = 1;                               // guarded by dns_mutex_
+
+  std::mutex calls_mutex_;
+  std::map<uint32_t, std::promise<CallResult>> pending_calls_;  // guarded by calls_mutex_
+  uint32_t next_request_id_ = 1;                                // guarded by calls_mutex_
 
   std::shared_ptr<StreamState> wake_pending_;  // reader thread only: see WakeReader
   std::atomic<Clock::rep> last_received_;      // steady clock ticks of the last byte from the peer
@@ -953,6 +986,27 @@ void TunnelLink::OnDnsAnswer(uint32_t id, DnsAnswer& answer) {
   promise.set_value({answer.error_code, std::move(answer.message)});
 }
 
+void TunnelLink::OnRequest(uint32_t id, Request& request) {
+  if (handlers_.on_request) {
+    handlers_.on_request(id, std::move(request));
+    return;
+  }
+  // Small and never waiting: the reader thread must not block on a full queue.
+  SendControl({id, Reply{ENOSYS, R"({"error":"this side of the tunnel takes no requests"})"}});
+}
+
+void TunnelLink::OnReply(uint32_t id, Reply& reply) {
+  std::promise<CallResult> promise;
+  {
+    std::lock_guard lock(calls_mutex_);
+    const auto found = pending_calls_.find(id);
+    if (found == pending_calls_.end()) return;  // timed out already
+    promise = std::move(found->second);
+    pending_calls_.erase(found);
+  }
+  promise.set_value({reply.error_code, std::move(reply.body)});
+}
+
 std::string TunnelLink::Dispatch(Frame& frame) {
   const uint32_t id = frame.id;
   switch (frame.type()) {
@@ -1004,6 +1058,12 @@ std::string TunnelLink::Dispatch(Frame& frame) {
       if (handlers_.on_subnets_changed) {
         handlers_.on_subnets_changed(std::move(std::get<SubnetsChanged>(frame.body).subnets));
       }
+      return "";
+    case FrameType::kRequest:
+      OnRequest(id, std::get<Request>(frame.body));
+      return "";
+    case FrameType::kReply:
+      OnReply(id, std::get<Reply>(frame.body));
       return "";
     case FrameType::kHello:
     case FrameType::kWelcome:
@@ -1551,6 +1611,14 @@ bool TunnelConnection::SendDnsAnswer(uint32_t query_id, DnsAnswer answer, Deadli
 
 bool TunnelConnection::SendSubnetsChanged(std::vector<std::string> subnets) {
   return link_->SendControl({0, SubnetsChanged{std::move(subnets)}});
+}
+
+CallResult TunnelConnection::Call(std::string body, Deadline deadline) {
+  return link_->Call(std::move(body), deadline);
+}
+
+bool TunnelConnection::SendReply(uint32_t request_id, Reply reply, Deadline deadline) {
+  return link_->SendDataFrame({request_id, std::move(reply)}, deadline) == 0;
 }
 
 void TunnelConnection::Close(const std::string& reason) { link_->Break(reason); }

@@ -8,7 +8,8 @@
 // ECONNRESET. Every blocking call takes a deadline. Thread-safe.
 //
 // The client (daemon) opens streams and sends datagrams and queries; the server (manager)
-// registers handlers for them. Either role could open streams (client ids odd, server ids even).
+// registers handlers for them. Either role may open streams (client ids odd, server ids even)
+// and either may Call the other with a JSON request (own request ids; the Reply carries the id).
 #pragma once
 
 #include <chrono>
@@ -120,6 +121,11 @@ struct DnsResult {
   std::vector<uint8_t> message;
 };
 
+struct CallResult {
+  int error = 0;     // 0, the peer's error code, ETIMEDOUT, ECONNRESET (tunnel dead), EMSGSIZE
+  std::string body;  // the peer's JSON answer (with an error: {"error": "..."}), or ""
+};
+
 // What one side does with the other side's requests. All optional; all run on the reader
 // thread and must return quickly (hand slow work to another thread).
 struct TunnelHandlers {
@@ -130,6 +136,9 @@ struct TunnelHandlers {
   std::function<void(uint32_t flow_id, UdpReply reply)> on_udp_reply;
   std::function<void(uint32_t query_id, DnsQuery query)> on_dns_query;
   std::function<void(std::vector<std::string> subnets)> on_subnets_changed;
+  // The peer Calls: answer with SendReply(request_id, ...), now or later from any thread. When
+  // unset, every request is answered ENOSYS.
+  std::function<void(uint32_t request_id, Request request)> on_request;
   // Once, after the connection died and every stream failed.
   std::function<void(const std::string& reason)> on_closed;
 };
@@ -154,6 +163,11 @@ class TunnelConnection {
   DnsResult QueryDns(std::span<const uint8_t> message, Deadline deadline);
   bool SendDnsAnswer(uint32_t query_id, DnsAnswer answer, Deadline deadline);
   bool SendSubnetsChanged(std::vector<std::string> subnets);
+  // Sends `body` (JSON text) as a Request and waits for the peer's Reply until `deadline`.
+  CallResult Call(std::string body, Deadline deadline);
+  // Answers the peer's request `request_id`; false when the tunnel is dead or its queue stays
+  // full until `deadline`.
+  bool SendReply(uint32_t request_id, Reply reply, Deadline deadline);
 
   // Makes the connection dead: every stream and query fails, the peer sees the link close.
   void Close(const std::string& reason);

@@ -270,6 +270,135 @@ TEST(TunnelConnection, DnsQueryGetsItsAnswer) {
   EXPECT_EQ(answer.message, (std::vector<uint8_t>{3, 2, 1}));
 }
 
+// Answers every request with its body reversed, from the reader thread.
+TunnelHandlers ReversingRequestHandler(TunnelConnection** self) {
+  TunnelHandlers handlers;
+  handlers.on_request = [self](uint32_t id, Request request) {
+    std::reverse(request.body.begin(), request.body.end());
+    (*self)->SendReply(id, Reply{0, request.body}, In(1s));
+  };
+  return handlers;
+}
+
+TEST(TunnelConnection, CallsGoBothWays) {
+  SocketPair pair = MakeSocketPair();
+  TunnelConnection* server_self = nullptr;
+  TunnelConnection* client_self = nullptr;
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer,
+                                        ReversingRequestHandler(&server_self));
+  server_self = server.get();
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient,
+                                        ReversingRequestHandler(&client_self));
+  client_self = client.get();
+  const CallResult from_client = client->Call(R"({"op":"list"})", In(2s));
+  EXPECT_EQ(from_client.error, 0);
+  EXPECT_EQ(from_client.body, R"(}"tsil":"po"{)");
+  const CallResult from_server = server->Call("abc", In(2s));
+  EXPECT_EQ(from_server.error, 0);
+  EXPECT_EQ(from_server.body, "cba");
+}
+
+TEST(TunnelConnection, CallWithoutAHandlerGetsEnosys) {
+  SocketPair pair = MakeSocketPair();
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, {});
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  const CallResult result = client->Call("{}", In(2s));
+  EXPECT_EQ(result.error, ENOSYS);
+  EXPECT_NE(result.body.find("\"error\""), std::string::npos);
+}
+
+TEST(TunnelConnection, ReplyMayComeLaterFromAnotherThreadAndCallsMatchTheirReplies) {
+  SocketPair pair = MakeSocketPair();
+  std::mutex mutex;
+  std::vector<std::pair<uint32_t, std::string>> held;
+  std::condition_variable arrived;
+  TunnelHandlers handlers;
+  handlers.on_request = [&](uint32_t id, Request request) {
+    std::lock_guard lock(mutex);
+    held.emplace_back(id, std::move(request.body));
+    arrived.notify_all();
+  };
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, handlers);
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  auto first = std::async(std::launch::async, [&] { return client->Call("first", In(5s)); });
+  auto second = std::async(std::launch::async, [&] { return client->Call("second", In(5s)); });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(arrived.wait_until(lock, In(2s), [&] { return held.size() == 2; }));
+  }
+  std::thread answerer([&] {  // answers in reverse order of arrival, with an error for one
+    for (auto it = held.rbegin(); it != held.rend(); ++it) {
+      const int error = it->second == "second" ? EINVAL : 0;
+      EXPECT_TRUE(server->SendReply(it->first, Reply{error, "re:" + it->second}, In(1s)));
+    }
+  });
+  answerer.join();
+  const CallResult first_result = first.get();
+  const CallResult second_result = second.get();
+  EXPECT_EQ(first_result.error, 0);
+  EXPECT_EQ(first_result.body, "re:first");
+  EXPECT_EQ(second_result.error, EINVAL);
+  EXPECT_EQ(second_result.body, "re:second");
+}
+
+TEST(TunnelConnection, CallWithoutAnAnswerTimesOutAndALateReplyIsIgnored) {
+  SocketPair pair = MakeSocketPair();
+  std::promise<uint32_t> request_id;
+  TunnelHandlers handlers;
+  handlers.on_request = [&](uint32_t id, Request) { request_id.set_value(id); };
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, handlers);
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  const auto start = Clock::now();
+  EXPECT_EQ(client->Call("{}", In(300ms)).error, ETIMEDOUT);
+  EXPECT_GE(Clock::now() - start, 250ms);
+  auto id = request_id.get_future();
+  ASSERT_EQ(id.wait_for(1s), std::future_status::ready);
+  EXPECT_TRUE(server->SendReply(id.get(), Reply{0, "late"}, In(1s)));
+  EXPECT_EQ(server->Call("{}", In(2s)).error, ENOSYS);  // the link survived the late reply
+  EXPECT_FALSE(client->Dead());
+}
+
+TEST(TunnelConnection, TunnelDeathFailsPendingCallsAtOnce) {
+  SocketPair pair = MakeSocketPair();
+  std::promise<void> received;
+  TunnelHandlers handlers;
+  handlers.on_request = [&](uint32_t, Request) { received.set_value(); };
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, handlers);
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  auto call = std::async(std::launch::async, [&] { return client->Call("{}", In(10s)); });
+  ASSERT_EQ(received.get_future().wait_for(2s), std::future_status::ready);
+  const auto start = Clock::now();
+  server->Close("going away");
+  EXPECT_EQ(call.get().error, ECONNRESET);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_EQ(client->Call("{}", In(1s)).error, ECONNRESET);
+  EXPECT_FALSE(server->SendReply(1, Reply{}, In(100ms)));
+}
+
+TEST(TunnelConnection, ServerOpensAStreamToTheClient) {
+  SocketPair pair = MakeSocketPair();
+  std::promise<std::unique_ptr<TunnelStream>> accepted;
+  TunnelHandlers handlers;
+  handlers.on_open_tcp = [&](std::unique_ptr<TunnelStream> stream, const OpenTcp& request) {
+    EXPECT_EQ(request.host, "engagement/e-1");
+    EXPECT_EQ(request.port, 8080);
+    stream->Accept();
+    accepted.set_value(std::move(stream));
+  };
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, handlers);
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, {});
+  OpenResult opened = server->OpenTcp("engagement/e-1", 8080, In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  EXPECT_EQ(opened.stream->id() % 2, 0u);
+  auto future = accepted.get_future();
+  ASSERT_EQ(future.wait_for(2s), std::future_status::ready);
+  std::unique_ptr<TunnelStream> client_stream = future.get();
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  ASSERT_TRUE(opened.stream->Write(hello, In(1s)).ok());
+  opened.stream->CloseWrite();
+  EXPECT_EQ(ReadFully(*client_stream, 3, In(2s)), hello);
+}
+
 TEST(TunnelConnection, PeerCloseFailsStreamsAtOnce) {
   SocketPair pair = MakeSocketPair();
   EchoServer server(std::move(pair.server));

@@ -8,7 +8,7 @@ namespace tp::tunnel {
 namespace {
 
 constexpr size_t kMaxShortLength = std::numeric_limits<uint16_t>::max();
-constexpr uint8_t kLastFrameType = static_cast<uint8_t>(FrameType::kSubnetsChanged);
+constexpr uint8_t kLastFrameType = static_cast<uint8_t>(FrameType::kReply);
 
 // Appends big-endian fields to a byte vector; remembers whether a limit was broken.
 class ByteWriter {
@@ -46,6 +46,7 @@ class ByteWriter {
   }
   // Bytes that run to the end of the frame: no length prefix.
   void Rest(std::span<const uint8_t> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void Rest(std::string_view text) { out_.insert(out_.end(), text.begin(), text.end()); }
   bool ok() const { return ok_; }
 
  private:
@@ -82,6 +83,12 @@ class ByteReader {
   std::vector<uint8_t> Rest() {
     std::vector<uint8_t> value(bytes_.begin() + static_cast<std::ptrdiff_t>(position_),
                                bytes_.end());
+    position_ = bytes_.size();
+    return value;
+  }
+  std::string RestText() {
+    std::string value(reinterpret_cast<const char*>(bytes_.data() + position_),
+                      bytes_.size() - position_);
     position_ = bytes_.size();
     return value;
   }
@@ -155,6 +162,13 @@ void Encode(const Pong& pong, ByteWriter& writer) { writer.U64(pong.nonce); }
 void Encode(const SubnetsChanged& changed, ByteWriter& writer) {
   writer.StringList(changed.subnets);
 }
+void Encode(const Request& request, ByteWriter& writer) {
+  writer.Rest(std::string_view(request.body));
+}
+void Encode(const Reply& reply, ByteWriter& writer) {
+  writer.U32(static_cast<uint32_t>(reply.error_code));
+  writer.Rest(std::string_view(reply.body));
+}
 
 // Payload decoders, one per frame type. Range checks beyond "the bytes are there" set `bad`.
 struct PayloadDecoder {
@@ -223,6 +237,13 @@ struct PayloadDecoder {
   FrameBody operator()(Ping) const { return Ping{reader.U64()}; }
   FrameBody operator()(Pong) const { return Pong{reader.U64()}; }
   FrameBody operator()(SubnetsChanged) const { return SubnetsChanged{reader.StringList()}; }
+  FrameBody operator()(Request) const { return Request{reader.RestText()}; }
+  FrameBody operator()(Reply) const {
+    Reply reply;
+    reply.error_code = static_cast<int32_t>(reader.U32());
+    if (reader.ok()) reply.body = reader.RestText();
+    return reply;
+  }
 };
 
 // A default-constructed body of the given (valid) type, used to pick the decoder.
@@ -339,9 +360,9 @@ DecodeResult DecodeFrame(std::span<const uint8_t> buffer) {
 
 std::string_view FrameTypeName(FrameType type) {
   static constexpr std::string_view kNames[] = {
-      "Hello",     "Welcome", "Refused", "OpenTcp",       "Opened",   "OpenFailed",
-      "Data",      "Window",  "Close",   "UdpDatagram",   "UdpReply", "DnsQuery",
-      "DnsAnswer", "Ping",    "Pong",    "SubnetsChanged"};
+      "Hello",     "Welcome", "Refused", "OpenTcp",        "Opened",   "OpenFailed",
+      "Data",      "Window",  "Close",   "UdpDatagram",    "UdpReply", "DnsQuery",
+      "DnsAnswer", "Ping",    "Pong",    "SubnetsChanged", "Request",  "Reply"};
   const auto index = static_cast<size_t>(type);
   return index >= 1 && index <= kLastFrameType ? kNames[index - 1] : "unknown";
 }

@@ -4,7 +4,8 @@
 //
 // A frame is: u32 length (of everything after it), u8 type, u32 id, then the type's payload.
 // Integers are big-endian. Strings are u16 length + bytes; lists are u16 count + strings. The
-// id is the stream id (TCP), the flow id (UDP), the query id (DNS), or 0 for link messages.
+// id is the stream id (TCP), the flow id (UDP), the query id (DNS), the request id (Request,
+// Reply), or 0 for link messages.
 #pragma once
 
 #include <array>
@@ -42,6 +43,8 @@ enum class FrameType : uint8_t {
   kPing = 14,
   kPong = 15,
   kSubnetsChanged = 16,
+  kRequest = 17,
+  kReply = 18,
 };
 
 enum class CloseMode : uint8_t {
@@ -135,10 +138,24 @@ struct SubnetsChanged {
   bool operator==(const SubnetsChanged&) const = default;
 };
 
+// Either way: a JSON request (the body runs to the frame's end); `id` is the request id, unique
+// among the sender's requests still waiting for their Reply.
+struct Request {
+  std::string body;
+  bool operator==(const Request&) const = default;
+};
+// The answer to the peer's Request with the same id: an error code (0, or a Linux errno value)
+// and a JSON body (running to the frame's end); with an error, {"error": "a sentence"}.
+struct Reply {
+  int32_t error_code = 0;
+  std::string body;
+  bool operator==(const Reply&) const = default;
+};
+
 // The alternatives are in FrameType order: index + 1 == the type's number.
-using FrameBody =
-    std::variant<Hello, Welcome, Refused, OpenTcp, Opened, OpenFailed, Data, Window, Close,
-                 UdpDatagram, UdpReply, DnsQuery, DnsAnswer, Ping, Pong, SubnetsChanged>;
+using FrameBody = std::variant<Hello, Welcome, Refused, OpenTcp, Opened, OpenFailed, Data, Window,
+                               Close, UdpDatagram, UdpReply, DnsQuery, DnsAnswer, Ping, Pong,
+                               SubnetsChanged, Request, Reply>;
 
 struct Frame {
   uint32_t id = 0;

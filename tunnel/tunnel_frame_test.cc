@@ -32,6 +32,11 @@ std::vector<Frame> OneFrameOfEachType() {
       {0, Pong{0xfffffffffffffffeull}},
       {0, SubnetsChanged{{"10.0.0.0/8"}}},
       {0, SubnetsChanged{}},
+      {5, Request{R"({"op":"list"})"}},
+      {5, Request{}},
+      {5, Reply{0, R"({"workloads":[]})"}},
+      {6, Reply{22, R"({"error":"unknown op"})"}},
+      {6, Reply{0, ""}},
   };
 }
 
@@ -106,7 +111,7 @@ TEST(TunnelFrame, LargestFrameIsAccepted) {
 }
 
 TEST(TunnelFrame, UnknownTypesAreRejected) {
-  for (const uint8_t type : {0, 17, 200, 255}) {
+  for (const uint8_t type : {0, 19, 200, 255}) {
     const std::vector<uint8_t> bytes = {0, 0, 0, 5, type, 0, 0, 0, 1};
     const DecodeResult result = DecodeFrame(bytes);
     EXPECT_EQ(result.status, DecodeStatus::kMalformed) << int{type};
@@ -153,6 +158,44 @@ TEST(TunnelFrame, OversizedStringIsNotEncoded) {
   EXPECT_FALSE(AppendFrame({0, Refused{std::string(70000, 'x')}}, out));
   EXPECT_EQ(out.size(), 3u);
   EXPECT_TRUE(EncodeFrame({0, Data{std::vector<uint8_t>(kMaxFrameSize, 0)}}).empty());
+}
+
+TEST(TunnelFrame, RequestAndReplyBodiesRunToTheFrameEnd) {
+  const std::vector<uint8_t> request = EncodeFrame({3, Request{"{}"}});
+  const std::vector<uint8_t> expected_request = {0, 0, 0, 7, 17, 0, 0, 0, 3, '{', '}'};
+  EXPECT_EQ(request, expected_request);
+  const std::vector<uint8_t> reply = EncodeFrame({3, Reply{22, "{}"}});
+  const std::vector<uint8_t> expected_reply = {0, 0, 0, 11, 18, 0, 0, 0, 3, 0, 0, 0, 22, '{', '}'};
+  EXPECT_EQ(reply, expected_reply);
+}
+
+TEST(TunnelFrame, RequestBodyMayFillTheFrame) {
+  const std::string body(kMaxFrameSize - kFrameHeaderSize, 'x');
+  const std::vector<uint8_t> bytes = EncodeFrame({1, Request{body}});
+  ASSERT_EQ(bytes.size(), kMaxFrameSize);
+  const DecodeResult result = DecodeFrame(bytes);
+  ASSERT_EQ(result.status, DecodeStatus::kFrame);
+  EXPECT_EQ(std::get<Request>(result.frame.body).body, body);
+  EXPECT_TRUE(EncodeFrame({1, Request{body + "x"}}).empty());
+  EXPECT_TRUE(EncodeFrame({1, Reply{0, body}}).empty());
+}
+
+TEST(TunnelFrame, ReplyWithoutItsErrorCodeIsTruncatedField) {
+  const std::vector<uint8_t> bytes = {0, 0, 0, 7, 18, 0, 0, 0, 1, 0, 0};
+  EXPECT_EQ(DecodeFrame(bytes).reason, MalformedReason::kTruncatedField);
+  const std::vector<uint8_t> empty_body = {0, 0, 0, 9, 18, 0, 0, 0, 1, 0, 0, 0, 38};
+  const DecodeResult result = DecodeFrame(empty_body);
+  ASSERT_EQ(result.status, DecodeStatus::kFrame);
+  EXPECT_EQ(result.frame, (Frame{1, Reply{38, ""}}));
+}
+
+TEST(TunnelFrame, EveryPrefixOfARequestOrReplyNeedsMore) {
+  for (const Frame& frame : {Frame{1, Request{"{\"op\":1}"}}, Frame{1, Reply{5, "{}"}}}) {
+    const std::vector<uint8_t> bytes = EncodeFrame(frame);
+    for (size_t size = 0; size < bytes.size(); ++size) {
+      EXPECT_EQ(DecodeFrame(std::span(bytes).first(size)).status, DecodeStatus::kNeedMore);
+    }
+  }
 }
 
 // Random bytes, and valid frames with random corruption: the decoder must never crash, never
@@ -223,7 +266,7 @@ TEST(TunnelFrame, HeaderDecoderAgreesWithFrameDecoderOnBadHeaders) {
       {0x00, 0x10, 0x00, 0x00},      // too long
       {0xff, 0xff, 0xff, 0xff, 7},   // too long
       {0, 0, 0, 5, 0},               // type 0
-      {0, 0, 0, 5, 17, 0, 0, 0, 1},  // unknown type
+      {0, 0, 0, 5, 19, 0, 0, 0, 1},  // unknown type
       {0, 0, 0, 20, 200},            // unknown type, rest not there yet
   };
   for (const auto& input : inputs) {

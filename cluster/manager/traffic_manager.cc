@@ -44,14 +44,19 @@ class CountedSlot {
 // dies or the manager stops. Its tasks end before its connection is destroyed.
 class Session {
  public:
-  Session(UniqueFd socket, const ManagerConfig& config, tunnel::Welcome welcome)
+  Session(UniqueFd socket, const ManagerConfig& config, tunnel::Welcome welcome, SessionId id,
+          EngagementService& engagements)
       : socket_(std::move(socket)),
         raw_socket_(socket_.Get()),
         config_(config),
+        engagements_(engagements),
         welcome_(std::move(welcome)),
         dns_(config.dns_servers, config.dns_timeout),
         udp_flows_([this](uint32_t flow, tunnel::UdpReply reply) { SendUdpReply(flow, reply); },
-                   config.udp_idle_timeout) {}
+                   config.udp_idle_timeout) {
+    peer_.id = id;
+    peer_.link = std::make_shared<SessionLink>();
+  }
 
   // Wakes Run() from another thread: the socket stays open until Run() returns.
   void Shutdown() { ::shutdown(raw_socket_, SHUT_RDWR); }
@@ -75,12 +80,17 @@ class Session {
       return;
     }
     spdlog::info("tunnel from '{}' accepted", greeting.hello.client_name);
+    peer_.kind = PeerKindOf(greeting.hello.client_name);
+    peer_.name = greeting.hello.client_name;
     tunnel::ConnectionOptions options = config_.connection;
     options.name = "tunnel " + greeting.hello.client_name;
     {
+      // Handlers that run before this ends wait for it in Connection().
       std::lock_guard lock(connection_mutex_);
       connection_ = tunnel::TunnelConnection::Start(std::move(socket_), tunnel::Role::kServer,
                                                     Handlers(), options);
+      peer_.link->Attach(connection_.get());
+      engagements_.Attach(peer_);
       if (subnets_after_welcome_ && *subnets_after_welcome_ != welcome_.subnets) {
         connection_->SendSubnetsChanged(*subnets_after_welcome_);
       }
@@ -89,8 +99,10 @@ class Session {
     while (!connection_->WaitUntilDead(Clock::now() + std::chrono::seconds(1))) {
     }
     active_.store(false);
+    engagements_.Detach(peer_);
     udp_flows_.StopAll();
     tasks_.JoinAll();
+    peer_.link->Detach();
     // The connection (and the socket Shutdown() uses) lives until the session is destroyed,
     // which is after the manager forgot it.
   }
@@ -107,9 +119,20 @@ class Session {
       // std::function needs a copyable callable: the stream travels in a shared_ptr.
       auto owned = std::make_shared<std::unique_ptr<tunnel::TunnelStream>>(std::move(stream));
       auto slot = std::make_shared<CountedSlot>(live_streams_);
+      if (peer_.kind == PeerKind::kAgent) {
+        tasks_.Spawn([this, owned, request, slot] {
+          Connection();  // waits until Run() attached peer_.link
+          engagements_.RelayAgentStream(peer_, std::move(*owned), request);
+        });
+        return;
+      }
       tasks_.Spawn([this, owned, request, slot] {
         RelayTcpStream(std::move(*owned), request, config_.connect_timeout);
       });
+    };
+    handlers.on_request = [this](uint32_t request_id, tunnel::Request request) {
+      Connection();  // waits until Run() attached peer_.link
+      engagements_.OnRequest(peer_, request_id, request);
     };
     handlers.on_udp_datagram = [this](uint32_t flow, tunnel::UdpDatagram datagram) {
       if (const std::string dropped = udp_flows_.Send(flow, datagram); !dropped.empty()) {
@@ -150,6 +173,8 @@ class Session {
   UniqueFd socket_;
   const int raw_socket_;
   const ManagerConfig& config_;
+  EngagementService& engagements_;
+  Peer peer_;  // set in Run() before the connection starts
   const tunnel::Welcome welcome_;
   const DnsForwarder dns_;
   std::atomic<bool> active_{false};
@@ -185,7 +210,8 @@ TrafficManager::TrafficManager(ManagerConfig config, UniqueFd listener, std::str
       stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       listen_address_(std::move(address)),
       listen_port_(port),
-      welcome_(config_.welcome) {}
+      welcome_(config_.welcome),
+      engagements_(EngagementServiceConfig{config_.watch_timeout, config_.connect_timeout}) {}
 
 TrafficManager::~TrafficManager() { Stop(); }
 
@@ -237,11 +263,13 @@ void TrafficManager::UpdateSubnets(std::vector<std::string> subnets) {
 
 void TrafficManager::RunSession(UniqueFd socket) {
   tunnel::Welcome welcome;
+  SessionId id = 0;
   {
     std::lock_guard lock(sessions_mutex_);
     welcome = welcome_;
+    id = next_session_id_++;
   }
-  Session session(std::move(socket), config_, std::move(welcome));
+  Session session(std::move(socket), config_, std::move(welcome), id, engagements_);
   {
     std::lock_guard lock(sessions_mutex_);
     if (stopping_.load()) return;

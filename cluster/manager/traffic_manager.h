@@ -1,7 +1,9 @@
 // TrafficManager is the cluster end of the tunnel: it listens for daemons, authenticates each
 // with the shared secret, sends Welcome (subnets, DNS search domains, cluster domain), then for
 // every tunnel dials the TCP destinations asked for and relays them, relays UDP flows, and
-// forwards DNS queries to the cluster's resolvers. Each tunnel is independent: one that
+// forwards DNS queries to the cluster's resolvers. A tunnel whose Hello names "agent/<workload>"
+// is a traffic-agent's: agents register their workloads and daemons engage them (see
+// engagement_service.h and docs/engagements.md). Each tunnel is independent: one that
 // misbehaves (a wrong secret, a malformed frame) is closed while the others keep working.
 // Start() returns once it listens; Stop() (or the destructor) closes every tunnel and joins
 // every thread. Thread-safe.
@@ -15,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "cluster/manager/engagement_service.h"
 #include "cluster/manager/socket_address.h"
 #include "cluster/manager/task_group.h"
 #include "common/unique_fd.h"
@@ -31,6 +34,7 @@ struct ManagerConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds udp_idle_timeout{60000};
+  std::chrono::milliseconds watch_timeout{20000};  // an agent's watch is answered by then
   tunnel::ConnectionOptions connection;
 };
 
@@ -54,6 +58,8 @@ class TrafficManager {
   // Announces `subnets` to new tunnels (in Welcome) and pushes them to every live one
   // (SubnetsChanged), if they differ from the current ones.
   void UpdateSubnets(std::vector<std::string> subnets);
+  // The agents and engagements (for tests and status).
+  EngagementService& engagements() { return engagements_; }
 
  private:
   TrafficManager(ManagerConfig config, UniqueFd listener, std::string address, int port);
@@ -68,8 +74,11 @@ class TrafficManager {
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex sessions_mutex_;
-  std::set<Session*> sessions_;  // guarded by sessions_mutex_; live, registered by RunSession
-  tunnel::Welcome welcome_;      // guarded by sessions_mutex_: what new tunnels are told
+  std::set<Session*> sessions_;    // guarded by sessions_mutex_; live, registered by RunSession
+  tunnel::Welcome welcome_;        // guarded by sessions_mutex_: what new tunnels are told
+  SessionId next_session_id_ = 1;  // guarded by sessions_mutex_
+
+  EngagementService engagements_;  // outlives the sessions
 
   TaskGroup session_threads_;
   std::thread acceptor_;

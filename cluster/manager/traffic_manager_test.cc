@@ -15,8 +15,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <list>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cluster/manager/interface_subnets.h"
@@ -174,6 +176,7 @@ class TrafficManagerTest : public ::testing::Test {
         {"10.96.0.0/12", "172.30.0.0/16"}, {"default.svc.cluster.local"}, "cluster.local"};
     config.dns_servers.push_back(*ParseSocketAddress("127.0.0.1", dns_server_.port()));
     config.dns_timeout = 500ms;
+    config.watch_timeout = 1s;
     std::string error;
     manager_ = TrafficManager::Start(config, error);
     ASSERT_TRUE(manager_) << error;
@@ -396,6 +399,274 @@ TEST_F(TrafficManagerTest, StopFailsTheClientsStreams) {
   std::vector<uint8_t> buffer(16);
   EXPECT_EQ(opened.stream->Read(buffer, In(3s)).error, ECONNRESET);
   EXPECT_TRUE(client->connection->Dead());
+}
+
+// One end of an engagement test: an agent ("agent/<workload>") or a daemon. A daemon accepts
+// the manager's streams and echoes them (on a thread each), or refuses them once told to.
+class EngagementPeer {
+ public:
+  EngagementPeer(int port, const std::string& name) {
+    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
+    EXPECT_TRUE(dial.socket.Valid()) << dial.message;
+    const auto handshake = tunnel::ClientHandshake(
+        dial.socket.Get(), tunnel::Hello{tunnel::kProtocolVersion, name, kSecret}, In(2s));
+    EXPECT_TRUE(handshake.welcome) << handshake.error;
+    tunnel::TunnelHandlers handlers;
+    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream,
+                                  const tunnel::OpenTcp& request) {
+      OnOpen(std::move(stream), request);
+    };
+    tunnel::ConnectionOptions options;
+    options.name = name;
+    connection_ =
+        TunnelConnection::Start(std::move(dial.socket), tunnel::Role::kClient, handlers, options);
+  }
+  ~EngagementPeer() {
+    connection_->Close("test over");
+    std::list<std::thread> threads;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      threads.swap(threads_);
+    }
+    for (auto& thread : threads) thread.join();
+  }
+
+  TunnelConnection& connection() { return *connection_; }
+  // Calls with `request`; expects the error code `expected_error` and returns the answer.
+  nlohmann::json Call(const nlohmann::json& request, int expected_error = 0) {
+    const tunnel::CallResult result = connection_->Call(request.dump(), In(3s));
+    EXPECT_EQ(result.error, expected_error) << request.dump() << " -> " << result.body;
+    return nlohmann::json::parse(result.body, nullptr, false);
+  }
+  void RefuseStreams() { refuse_.store(true); }
+  std::vector<tunnel::OpenTcp> Opens() {
+    std::lock_guard lock(mutex_);
+    return opens_;
+  }
+
+ private:
+  void OnOpen(std::unique_ptr<TunnelStream> stream, const tunnel::OpenTcp& request) {
+    std::lock_guard lock(mutex_);
+    opens_.push_back(request);
+    if (refuse_.load() || stopping_) {
+      stream->Refuse(ECONNREFUSED, "no handler yet");
+      return;
+    }
+    stream->Accept();
+    threads_.emplace_back([stream = std::shared_ptr<TunnelStream>(std::move(stream))] {
+      std::vector<uint8_t> buffer(64 * 1024);
+      while (true) {
+        const IoResult read = stream->Read(buffer, In(5s));
+        if (!read.ok() || read.bytes == 0) break;
+        if (!stream->Write(std::span(buffer).first(read.bytes), In(5s)).ok()) return;
+      }
+      stream->CloseWrite();
+    });
+  }
+
+  std::mutex mutex_;
+  bool stopping_ = false;               // guarded by mutex_
+  std::list<std::thread> threads_;      // guarded by mutex_
+  std::vector<tunnel::OpenTcp> opens_;  // guarded by mutex_
+  std::atomic<bool> refuse_{false};
+  std::unique_ptr<TunnelConnection> connection_;
+};
+
+const nlohmann::json kEchoRegistration = {{"op", "register"},
+                                          {"workload", "echo"},
+                                          {"container", "echo"},
+                                          {"address", "10.213.0.3"},
+                                          {"ports", {8080, 9090}},
+                                          {"sftp_port", 8022},
+                                          {"env", {{"ECHO_MESSAGE", "hi"}}},
+                                          {"mounts", {"/srv/echo-data"}}};
+
+// Opens the stream a traffic-agent opens for a connection to an engaged port.
+tunnel::OpenResult OpenEngagement(EngagementPeer& agent, const std::string& id, uint16_t port) {
+  return agent.connection().OpenTcp("engagement/" + id, port, In(3s));
+}
+
+class EngagementTest : public TrafficManagerTest {
+ protected:
+  void SetUp() override {
+    TrafficManagerTest::SetUp();
+    agent_ = std::make_unique<EngagementPeer>(manager_->ListenPort(), "agent/echo");
+    daemon_ = std::make_unique<EngagementPeer>(manager_->ListenPort(), "daemon-laptop");
+    agent_->Call(kEchoRegistration);
+  }
+  // The agent's current version (a watch from 0 answers at once).
+  uint64_t AgentVersion() { return agent_->Call({{"op", "watch"}, {"version", 0}})["version"]; }
+  // Engages echo (replace) and activates it; returns its id.
+  std::string EngageActive() {
+    const nlohmann::json engaged =
+        daemon_->Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "replace"}});
+    const std::string id = engaged.value("id", "");
+    daemon_->Call({{"op", "activate"}, {"id", id}});
+    return id;
+  }
+
+  std::unique_ptr<EngagementPeer> agent_;
+  std::unique_ptr<EngagementPeer> daemon_;
+};
+
+TEST_F(EngagementTest, AgentRegistersDaemonEngagesAndStreamsReachTheDaemon) {
+  const nlohmann::json listed = daemon_->Call({{"op", "list"}});
+  ASSERT_EQ(listed["workloads"].size(), 1u);
+  EXPECT_EQ(listed["workloads"][0]["workload"], "echo");
+  EXPECT_EQ(listed["workloads"][0]["address"], "10.213.0.3");
+  EXPECT_EQ(listed["workloads"][0]["ports"], nlohmann::json({8080, 9090}));
+  EXPECT_EQ(listed["workloads"][0]["mounts"], nlohmann::json({"/srv/echo-data"}));
+  EXPECT_TRUE(listed["workloads"][0]["engagement"].is_null());
+
+  const uint64_t version = AgentVersion();
+  auto watch = std::async(std::launch::async, [&] {
+    return agent_->Call({{"op", "watch"}, {"version", version}});
+  });
+  const nlohmann::json engaged = daemon_->Call(
+      {{"op", "engage"}, {"workload", "echo"}, {"mode", "intercept"}, {"ports", {9090}}});
+  const std::string id = engaged.value("id", "");
+  ASSERT_TRUE(id.starts_with("e-")) << engaged.dump();
+  EXPECT_EQ(engaged["ports"], nlohmann::json({9090}));
+  EXPECT_EQ(engaged["sftp_port"], 8022);
+  EXPECT_EQ(engaged["env"]["ECHO_MESSAGE"], "hi");
+  EXPECT_EQ(engaged["container"], "echo");
+  EXPECT_EQ(watch.wait_for(300ms), std::future_status::timeout) << "told before activation";
+  EXPECT_EQ(daemon_->Call({{"op", "list"}})["workloads"][0]["engagement"]["active"], false);
+
+  daemon_->Call({{"op", "activate"}, {"id", id}});
+  ASSERT_EQ(watch.wait_for(2s), std::future_status::ready);
+  const nlohmann::json told = watch.get();
+  EXPECT_GT(told.value("version", 0u), version);
+  EXPECT_EQ(told["engagement"]["id"], id);
+  EXPECT_EQ(told["engagement"]["mode"], "intercept");
+  EXPECT_EQ(told["engagement"]["ports"], nlohmann::json({9090}));
+
+  tunnel::OpenResult opened = OpenEngagement(*agent_, id, 9090);
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  const std::vector<uint8_t> sent = Pattern(3 * 1024 * 1024, 5);
+  std::thread writer([&] {
+    EXPECT_TRUE(opened.stream->Write(sent, In(10s)).ok());
+    opened.stream->CloseWrite();
+  });
+  const std::vector<uint8_t> back = ReadFully(*opened.stream, sent.size() + 1, In(10s));
+  writer.join();
+  EXPECT_TRUE(back == sent) << back.size() << " bytes came back of " << sent.size();
+  const auto opens = daemon_->Opens();
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0].host, "engagement/" + id);
+  EXPECT_EQ(opens[0].port, 9090);
+  // A port the engagement does not take is refused.
+  EXPECT_EQ(OpenEngagement(*agent_, id, 8080).error, ECONNREFUSED);
+}
+
+TEST_F(EngagementTest, AfterLeaveTheAgentsNextOpenIsRefused) {
+  const std::string id = EngageActive();
+  ASSERT_TRUE(OpenEngagement(*agent_, id, 8080).stream);
+  const uint64_t version = AgentVersion();
+  daemon_->Call({{"op", "leave"}, {"id", id}});
+  const nlohmann::json told = agent_->Call({{"op", "watch"}, {"version", version}});
+  EXPECT_TRUE(told["engagement"].is_null());
+  const tunnel::OpenResult refused = OpenEngagement(*agent_, id, 8080);
+  EXPECT_FALSE(refused.stream);
+  EXPECT_EQ(refused.error, ECONNREFUSED);
+  EXPECT_TRUE(daemon_->Call({{"op", "list"}})["workloads"][0]["engagement"].is_null());
+  daemon_->Call({{"op", "leave"}, {"id", id}}, ENOENT);
+}
+
+TEST_F(EngagementTest, DaemonThatRefusesTheStreamGetsTheAgentRefused) {
+  const std::string id = EngageActive();
+  daemon_->RefuseStreams();
+  const tunnel::OpenResult refused = OpenEngagement(*agent_, id, 8080);
+  EXPECT_EQ(refused.error, ECONNREFUSED);
+  EXPECT_NE(refused.reason.find("no handler yet"), std::string::npos) << refused.reason;
+}
+
+TEST_F(EngagementTest, ClosedDaemonTunnelEndsItsEngagement) {
+  const std::string id = EngageActive();
+  const uint64_t version = AgentVersion();
+  auto watch = std::async(std::launch::async, [&] {
+    return agent_->Call({{"op", "watch"}, {"version", version}});
+  });
+  daemon_->connection().Close("laptop gone");
+  ASSERT_EQ(watch.wait_for(3s), std::future_status::ready);
+  EXPECT_TRUE(watch.get()["engagement"].is_null());
+  EXPECT_EQ(OpenEngagement(*agent_, id, 8080).error, ECONNREFUSED);
+  EngagementPeer other(manager_->ListenPort(), "daemon-other");
+  const nlohmann::json listed = other.Call({{"op", "list"}});
+  ASSERT_EQ(listed["workloads"].size(), 1u);
+  EXPECT_TRUE(listed["workloads"][0]["engagement"].is_null());
+  EXPECT_EQ(other.Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "wiretap"}})["ports"],
+            nlohmann::json({8080}));
+}
+
+TEST_F(EngagementTest, ClosedAgentTunnelRemovesItsWorkload) {
+  const std::string id = EngageActive();
+  agent_->connection().Close("pod deleted");
+  const auto deadline = In(3s);
+  nlohmann::json listed;
+  do {
+    listed = daemon_->Call({{"op", "list"}});
+  } while (!listed["workloads"].empty() && Clock::now() < deadline);
+  EXPECT_TRUE(listed["workloads"].empty());
+  daemon_->Call({{"op", "activate"}, {"id", id}}, ENOENT);
+  const nlohmann::json refused =
+      daemon_->Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "replace"}}, ENOENT);
+  EXPECT_EQ(refused["error"],
+            "no workload named echo has a traffic-agent; `telepresence list` shows those that do");
+}
+
+TEST_F(EngagementTest, SecondEngagementIsRefusedWithTheFirstOnesName) {
+  daemon_->Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "replace"}, {"name", "mine"}});
+  EngagementPeer other(manager_->ListenPort(), "daemon-other");
+  const nlohmann::json refused =
+      other.Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "intercept"}}, EBUSY);
+  EXPECT_EQ(refused["error"],
+            "workload echo is already engaged by mine (replace); `telepresence leave mine` first");
+  const nlohmann::json bad_port = daemon_->Call(
+      {{"op", "engage"}, {"workload", "echo"}, {"mode", "intercept"}, {"ports", {7070}}}, EINVAL);
+  EXPECT_EQ(bad_port["error"], "workload echo has no port 7070; its ports are 8080, 9090");
+}
+
+TEST_F(EngagementTest, WatchIsAnsweredUnchangedAfterTheTimeout) {
+  const uint64_t version = AgentVersion();
+  const auto start = Clock::now();
+  const nlohmann::json told = agent_->Call({{"op", "watch"}, {"version", version}});
+  EXPECT_GE(Clock::now() - start, 900ms);  // the fixture's watch timeout is 1 s
+  EXPECT_EQ(told.value("version", 0u), version);
+  EXPECT_TRUE(told["engagement"].is_null());
+}
+
+TEST_F(EngagementTest, MalformedRequestsGetErrorsAndTheSessionKeepsServing) {
+  for (const std::string body :
+       {"", "not json", "[1,2]", "{\"op\":42}", "{\"op\":\"fly\"}", "{}",
+        "{\"op\":\"engage\",\"workload\":5,\"mode\":\"replace\"}",
+        "{\"op\":\"engage\",\"workload\":\"echo\",\"mode\":\"replace\",\"ports\":[70000]}",
+        "{\"op\":\"activate\"}", "{\"op\":\"list\"", "\xff\xfe"}) {
+    const tunnel::CallResult result = daemon_->connection().Call(body, In(2s));
+    EXPECT_EQ(result.error, EINVAL) << body;
+    const auto answer = nlohmann::json::parse(result.body, nullptr, false);
+    EXPECT_TRUE(answer.is_object() && answer["error"].is_string()) << body << " -> " << result.body;
+  }
+  daemon_->Call({{"op", "engage"}, {"workload", "echo"}, {"mode", "borrow"}}, EINVAL);
+  daemon_->Call({{"op", "watch"}, {"version", 0}}, EPERM);  // agents only
+  daemon_->Call(kEchoRegistration, EPERM);
+  agent_->Call({{"op", "list"}}, EPERM);  // daemons only
+  agent_->Call({{"op", "register"}, {"workload", "echo"}}, EINVAL);
+  EXPECT_EQ(daemon_->Call({{"op", "list"}})["workloads"].size(), 1u);
+  EXPECT_FALSE(daemon_->connection().Dead());
+  EXPECT_FALSE(agent_->connection().Dead());
+}
+
+TEST_F(EngagementTest, DaemonStreamsStillDialTheCluster) {
+  TcpEchoServer echo;
+  tunnel::OpenResult opened = daemon_->connection().OpenTcp("127.0.0.1", echo.port(), In(2s));
+  ASSERT_TRUE(opened.stream) << opened.reason;
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  ASSERT_TRUE(opened.stream->Write(hello, In(2s)).ok());
+  EXPECT_EQ(ReadFully(*opened.stream, 2, In(2s)), hello);
+  // An agent may open engagement streams only.
+  EXPECT_EQ(agent_->connection().OpenTcp("127.0.0.1", echo.port(), In(2s)).error, ECONNREFUSED);
 }
 
 // The real binary as a child process, for the tests where the manager must die abruptly.

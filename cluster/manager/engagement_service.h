@@ -1,0 +1,101 @@
+// EngagementService speaks the engagement protocol of docs/engagements.md over the tunnels'
+// Request/Reply frames, on top of an EngagementRegistry: it parses the JSON requests of agents
+// (register, watch) and daemons (list, engage, activate, leave) and answers them (watches later,
+// from whatever thread sees the change or the timeout), and relays an agent's
+// "engagement/<id>" streams to the engaging daemon's tunnel. A malformed request gets an EINVAL
+// Reply; nothing a peer sends can crash it. Sessions Attach once their tunnel runs and Detach
+// when it died. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "cluster/manager/engagement_registry.h"
+#include "tunnel/tunnel_connection.h"
+
+namespace tp::manager {
+
+// A session's tunnel, usable from other threads while the session lives: once detached, every
+// call fails as on a dead tunnel. Detach waits for calls in progress (they end quickly on the
+// dead tunnel it is detached after).
+class SessionLink {
+ public:
+  void Attach(tunnel::TunnelConnection* connection);
+  void Detach();
+  bool SendReply(uint32_t request_id, tunnel::Reply reply, tunnel::Deadline deadline);
+  tunnel::OpenResult OpenTcp(const std::string& host, uint16_t port, tunnel::Deadline deadline);
+
+ private:
+  std::shared_mutex mutex_;
+  tunnel::TunnelConnection* connection_ = nullptr;  // guarded by mutex_
+};
+
+enum class PeerKind { kDaemon, kAgent };
+
+struct Peer {
+  SessionId id = 0;
+  PeerKind kind = PeerKind::kDaemon;
+  std::string name;  // the Hello's client_name
+  std::shared_ptr<SessionLink> link;
+};
+
+// "agent/echo" is an agent; anything else a daemon.
+PeerKind PeerKindOf(const std::string& client_name);
+
+struct EngagementServiceConfig {
+  std::chrono::milliseconds watch_timeout{20000};
+  std::chrono::milliseconds connect_timeout{5000};  // the daemon's answer to OpenTcp
+};
+
+class EngagementService {
+ public:
+  explicit EngagementService(EngagementServiceConfig config = {});
+  // Stops the watch timer. Sessions must have detached.
+  ~EngagementService();
+  EngagementService(const EngagementService&) = delete;
+  EngagementService& operator=(const EngagementService&) = delete;
+
+  void Attach(const Peer& peer);
+  // The peer's tunnel died: an agent's workload leaves, a daemon's engagements end.
+  void Detach(const Peer& peer);
+
+  // A Request from `peer`, on its tunnel's reader thread: answered now or (watch) later.
+  void OnRequest(const Peer& peer, uint32_t request_id, const tunnel::Request& request);
+  // An agent's stream to "engagement/<id>": opens the same on the engaging daemon's tunnel and
+  // relays the two until both ends closed or one failed, or refuses it. Blocks: run it on a
+  // thread of its own.
+  void RelayAgentStream(const Peer& agent, std::unique_ptr<tunnel::TunnelStream> stream,
+                        const tunnel::OpenTcp& request);
+
+  EngagementRegistry& registry() { return registry_; }
+
+ private:
+  struct Answer {
+    int error_code = 0;
+    std::string body;
+  };
+  // Answer for everything but watch; nullopt when the answer is sent later.
+  std::optional<Answer> Handle(const Peer& peer, uint32_t request_id, const std::string& body);
+  std::optional<Answer> HandleWatch(const Peer& peer, uint32_t request_id, uint64_t version);
+  std::shared_ptr<SessionLink> LinkOf(SessionId session);
+  void ExpireLoop();
+
+  const EngagementServiceConfig config_;
+  EngagementRegistry registry_;
+
+  std::mutex links_mutex_;
+  std::map<SessionId, std::shared_ptr<SessionLink>> links_;  // guarded by links_mutex_
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_wakeup_;
+  bool stopping_ = false;  // guarded by stop_mutex_
+  std::thread expirer_;
+};
+
+}  // namespace tp::manager
