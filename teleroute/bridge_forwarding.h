@@ -3,13 +3,17 @@
 // iptables FORWARD chain, whose policy Docker sets to DROP; Docker accepts its own bridges'
 // traffic there, not ours. So each bridge gets one rule at the top of Docker's DOCKER-USER chain
 // (table `ip filter`, which iptables-nft keeps in nftables):
-//   iifname "BRIDGE" oifname "BRIDGE" accept comment "teleroute BRIDGE"
+//   iifname "BRIDGE" oifname "BRIDGE" counter accept comment "teleroute BRIDGE"
+// It talks nftables' netlink protocol directly (libnftnl + libmnl): it lists only that chain's
+// rules and never loads the host's whole ruleset. The comment is stored as rule userdata the
+// way nft stores it, so `nft list chain ip filter DOCKER-USER` shows the rule as nft would.
 // The rules act on the network namespace of the calling thread (the plugin's host namespace).
 // A host without that chain (Docker running with iptables=false, or iptables-legacy) gets no
-// rule and no error: the bridge is then as open as the host's filter makes it.
-// Thread-safe (each call opens its own libnftables context).
+// rule and no error (a warning is logged): the bridge is then as open as the host's filter makes
+// it. Thread-safe (each call opens its own netlink socket).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,8 +24,8 @@ class BridgeForwarding {
   explicit BridgeForwarding(std::string table = "filter", std::string chain = "DOCKER-USER")
       : table_(std::move(table)), chain_(std::move(chain)) {}
 
-  // Adds the bridge's rule unless it is there. Throws std::runtime_error with nftables' message
-  // when the chain exists but the rule cannot be added.
+  // Adds the bridge's rule unless it is there. Throws std::runtime_error with the kernel's
+  // reason when the chain exists but the rule cannot be added.
   void Allow(const std::string& bridge);
   // Removes every rule of the bridge; missing is not an error. Throws like Allow.
   void Revoke(const std::string& bridge);
@@ -33,8 +37,14 @@ class BridgeForwarding {
   const std::string chain_;
 };
 
-// The handles of the rules tagged `comment "teleroute BRIDGE"` in an nft listing made with
-// handles. Pure: exposed for tests.
-std::vector<unsigned long> TaggedRuleHandles(const std::string& listing, const std::string& bridge);
+// One rule of a chain as the kernel lists it: its handle and its comment ("" when none).
+struct ListedRule {
+  uint64_t handle = 0;
+  std::string comment;
+};
+
+// The handles of the rules commented exactly "teleroute BRIDGE". Pure: exposed for tests.
+std::vector<uint64_t> TaggedRuleHandles(const std::vector<ListedRule>& rules,
+                                        const std::string& bridge);
 
 }  // namespace tp::teleroute

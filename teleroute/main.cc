@@ -1,5 +1,7 @@
 // teleroute: the Docker network driver that routes cluster subnets via the Telepresence daemon
 // container.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -20,6 +22,8 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc would give each server thread its own malloc arena; two keep the resident heap small.
+  mallopt(M_ARENA_MAX, 2);
   tp::ShutdownSignal shutdown;  // first: every thread started later inherits the signal mask
   tp::InitLogging("teleroute");
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {

@@ -315,21 +315,71 @@ TEST_F(NetnsTest, TheBridgeForwardsDespiteADroppingForwardPolicy) {
   EXPECT_THAT(Output("nft list chain ip filter DOCKER-USER"), Not(HasSubstr("teleroute")));
 }
 
+// Docker's DOCKER-USER chain, with the rule Docker puts in it, in the test's private namespace.
+void AddDockerUserChain() {
+  ASSERT_EQ(Shell("nft 'add table ip filter; add chain ip filter DOCKER-USER; "
+                  "add rule ip filter DOCKER-USER return'"),
+            0);
+}
+
+// The lines of `nft list chain ip filter DOCKER-USER` that mention `text`.
+int ListingLinesWith(const std::string& text) {
+  const std::string listing = Output("nft list chain ip filter DOCKER-USER");
+  int count = 0;
+  for (size_t at = listing.find(text); at != std::string::npos; at = listing.find(text, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST_F(NetnsTest, AllowingTwiceLeavesOneRuleAsNftWouldWriteItAndRevokeRemovesIt) {
+  AddDockerUserChain();
+  BridgeForwarding forwarding;
+  forwarding.Allow(kBridge);
+  forwarding.Allow(kBridge);
+  EXPECT_TRUE(forwarding.Allowed(kBridge));
+  EXPECT_EQ(ListingLinesWith("teleroute"), 1);
+  const std::string quoted = "\"" + kBridge + "\"";
+  EXPECT_THAT(Output("nft list chain ip filter DOCKER-USER"),
+              HasSubstr("iifname " + quoted + " oifname " + quoted +
+                        " counter packets 0 bytes 0 accept comment \"teleroute " + kBridge + "\""));
+  // Inserted at the top: before Docker's `return`, or it would never match.
+  const std::string listing = Output("nft list chain ip filter DOCKER-USER");
+  EXPECT_LT(listing.find("teleroute"), listing.find("return"));
+
+  forwarding.Revoke(kBridge);
+  EXPECT_FALSE(forwarding.Allowed(kBridge));
+  EXPECT_EQ(ListingLinesWith("teleroute"), 0);
+  EXPECT_EQ(ListingLinesWith("return"), 1) << "Docker's own rule stays";
+  forwarding.Revoke(kBridge);  // missing is not an error
+}
+
+TEST_F(NetnsTest, RulesOfOtherBridgesStay) {
+  AddDockerUserChain();
+  BridgeForwarding forwarding;
+  forwarding.Allow("tr-a");
+  forwarding.Allow("tr-ab");
+  forwarding.Revoke("tr-a");
+  EXPECT_FALSE(forwarding.Allowed("tr-a"));
+  EXPECT_TRUE(forwarding.Allowed("tr-ab"));
+  EXPECT_EQ(ListingLinesWith("comment \"teleroute tr-ab\""), 1);
+}
+
+TEST_F(NetnsTest, WithoutDockersChainAllowAddsNothingAndDoesNotThrow) {
+  BridgeForwarding forwarding;
+  EXPECT_NO_THROW(forwarding.Allow(kBridge));
+  EXPECT_FALSE(forwarding.Allowed(kBridge));
+  EXPECT_NO_THROW(forwarding.Revoke(kBridge));
+  EXPECT_THAT(Output("nft list ruleset"), Not(HasSubstr("teleroute")));
+}
+
 TEST(BridgeForwardingListing, FindsTheHandlesOfOneBridgesRulesOnly) {
-  const std::string listing =
-      "table ip filter {\n"
-      "\tchain DOCKER-USER { # handle 7\n"
-      "\t\tiifname \"tr-a\" oifname \"tr-a\" counter packets 0 bytes 0 accept comment "
-      "\"teleroute tr-a\" # handle 31\n"
-      "\t\tiifname \"tr-ab\" oifname \"tr-ab\" counter packets 0 bytes 0 accept comment "
-      "\"teleroute tr-ab\" # handle 32\n"
-      "\t\tcounter packets 385747 bytes 16019908916 return # handle 8\n"
-      "\t}\n"
-      "}\n";
-  EXPECT_THAT(TaggedRuleHandles(listing, "tr-a"), ::testing::ElementsAre(31u));
-  EXPECT_THAT(TaggedRuleHandles(listing, "tr-ab"), ::testing::ElementsAre(32u));
-  EXPECT_THAT(TaggedRuleHandles(listing, "tr"), ::testing::IsEmpty());
-  EXPECT_THAT(TaggedRuleHandles("", "tr-a"), ::testing::IsEmpty());
+  const std::vector<ListedRule> rules = {
+      {31, "teleroute tr-a"}, {32, "teleroute tr-ab"}, {8, ""}, {9, "teleroute tr-a more"}};
+  EXPECT_THAT(TaggedRuleHandles(rules, "tr-a"), ::testing::ElementsAre(31u));
+  EXPECT_THAT(TaggedRuleHandles(rules, "tr-ab"), ::testing::ElementsAre(32u));
+  EXPECT_THAT(TaggedRuleHandles(rules, "tr"), ::testing::IsEmpty());
+  EXPECT_THAT(TaggedRuleHandles({}, "tr-a"), ::testing::IsEmpty());
 }
 
 }  // namespace
