@@ -9,6 +9,9 @@
 #                          also /bin/udp-exchange, a one-datagram UDP client for tests
 #   tp-traffic-manager:latest  BUILD_DIR/bin/traffic-manager and its libraries; ENTRYPOINT
 #                          traffic-manager (give it --listen, --secret-file, ...)
+#   tp-traffic-agent:latest  busybox + BUILD_DIR/bin/traffic-agent, libtp_chroot.so (next to it)
+#                          and OpenSSH sftp-server, with their libraries; ENTRYPOINT traffic-agent
+#                          (give it --manager, --secret-file, --workload, --container, --port...)
 #   tp-daemon:latest       busybox (for `docker exec` debugging) + BUILD_DIR/bin/telepresence-daemon
 #                          and its libraries; ENTRYPOINT telepresence-daemon (the CLI gives it
 #                          --manager, --secret-file, ...); `telepresence connect --docker` runs it
@@ -20,15 +23,16 @@
 # stored in the image label tp.inputs.
 #
 # usage: scripts/build-images.sh BUILD_DIR [IMAGE...]
-#        (IMAGE: tp-busybox, tp-sftp-export, tp-echo, tp-traffic-manager, tp-daemon, tp-curl;
-#        default: all)
+#        (IMAGE: tp-busybox, tp-sftp-export, tp-echo, tp-traffic-manager, tp-traffic-agent,
+#        tp-daemon, tp-curl; default: all)
 set -euo pipefail
 
 build_dir=${1:?usage: build-images.sh BUILD_DIR [IMAGE...]}
 build_dir=$(cd "$build_dir" && pwd)
 shift
 images=("$@")
-((${#images[@]})) || images=(tp-busybox tp-sftp-export tp-echo tp-traffic-manager tp-daemon tp-curl)
+((${#images[@]})) || images=(tp-busybox tp-sftp-export tp-echo tp-traffic-manager tp-traffic-agent tp-daemon
+  tp-curl)
 script=$(readlink -f "$0")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -150,6 +154,27 @@ build_traffic_manager() {
   import_image tp-traffic-manager "$hash" "$root" 'ENTRYPOINT ["/traffic-manager"]' 'EXPOSE 8081'
 }
 
+build_traffic_agent() {
+  local busybox=/bin/busybox agent=$build_dir/bin/traffic-agent
+  local chroot_library=$build_dir/bin/libtp_chroot.so server=/usr/lib/openssh/sftp-server
+  require_binary "$busybox" "apt-get install busybox-static"
+  require_binary "$agent" "run make build"
+  [[ -f "$chroot_library" ]] || { echo "build-images: $chroot_library missing; run make build" >&2; exit 1; }
+  require_binary "$server" "apt-get install openssh-sftp-server"
+  local hash
+  hash=$(inputs_hash "$busybox" "$agent" "$chroot_library" "$server")
+  up_to_date tp-traffic-agent "$hash" && return
+  local root=$work/traffic-agent
+  add_base_files "$root"
+  add_busybox "$root"
+  copy_with_libraries "$agent" "$root" /bin/traffic-agent
+  copy_with_libraries "$chroot_library" "$root" /bin/libtp_chroot.so
+  copy_with_libraries "$server" "$root"
+  mkdir -p "$root/tel_app_exports"
+  import_image tp-traffic-agent "$hash" "$root" 'ENTRYPOINT ["/bin/traffic-agent"]' \
+    'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' 'EXPOSE 8022/tcp'
+}
+
 build_daemon() {
   local busybox=/bin/busybox daemon=$build_dir/bin/telepresence-daemon
   require_binary "$busybox" "apt-get install busybox-static"
@@ -192,6 +217,7 @@ for image in "${images[@]}"; do
     tp-sftp-export) build_sftp_export ;;
     tp-echo) build_echo ;;
     tp-traffic-manager) build_traffic_manager ;;
+    tp-traffic-agent) build_traffic_agent ;;
     tp-daemon) build_daemon ;;
     tp-curl) build_curl ;;
     *) echo "build-images: unknown image $image" >&2; exit 2 ;;

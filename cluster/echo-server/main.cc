@@ -27,20 +27,24 @@
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: echo-server --name NAME [--port PORT]\n"
+    "usage: echo-server --name NAME [--port PORT]... [--tcp-address ADDRESS]\n"
     "\n"
     "An HTTP server that answers any request with a text body \"echo from NAME\", the\n"
-    "method, the path and the request headers; plus a UDP echo on the same port that\n"
+    "method, the path and the request headers; plus a UDP echo on the same ports that\n"
     "returns each datagram prefixed with \"NAME: \". GET /bytes/N answers N bytes\n"
     "(N up to 2^40) for throughput measurements.\n"
     "\n"
-    "  --name NAME   the name in every answer (required)\n"
-    "  --port PORT   TCP and UDP port on every IPv4 address (default 8080)\n"
-    "  --help        this text\n";
+    "  --name NAME            the name in every answer (required)\n"
+    "  --port PORT            a TCP and UDP port (repeatable; default 8080)\n"
+    "  --tcp-address ADDRESS  the IPv4 address the TCP listeners bind (default 0.0.0.0, every\n"
+    "                         address; 127.0.0.1 leaves the pod address to a sidecar); UDP\n"
+    "                         always binds 0.0.0.0\n"
+    "  --help                 this text\n";
 
 struct EchoOptions {
   std::string name;
-  int port = 8080;
+  std::vector<int> ports;  // filled with 8080 when no --port is given
+  std::string tcp_address = "0.0.0.0";
   bool help = false;
 };
 
@@ -63,7 +67,7 @@ std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& arg
       options.help = true;
       return options;
     }
-    if (arg != "--name" && arg != "--port") {
+    if (arg != "--name" && arg != "--port" && arg != "--tcp-address") {
       error = "unknown argument " + std::string(arg);
       return std::nullopt;
     }
@@ -74,8 +78,10 @@ std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& arg
     const std::string_view value = args[++i];
     if (arg == "--name") {
       options.name = value;
+    } else if (arg == "--tcp-address") {
+      options.tcp_address = value;
     } else if (auto port = ParsePort(value)) {
-      options.port = *port;
+      options.ports.push_back(*port);
     } else {
       error = "--port wants an integer from 1 to 65535, got " + std::string(value);
       return std::nullopt;
@@ -85,6 +91,12 @@ std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& arg
     error = "--name is required";
     return std::nullopt;
   }
+  in_addr unused{};
+  if (::inet_pton(AF_INET, options.tcp_address.c_str(), &unused) != 1) {
+    error = "--tcp-address wants an IPv4 address, got " + options.tcp_address;
+    return std::nullopt;
+  }
+  if (options.ports.empty()) options.ports.push_back(8080);
   return options;
 }
 
@@ -198,6 +210,50 @@ class UdpEcho {
   std::thread thread_;  // last: starts after the members it uses
 };
 
+// One port's HTTP server and UDP echo, running until Stop().
+class EchoPort {
+ public:
+  // Returns nullptr with `error` set when a listener cannot be bound.
+  static std::unique_ptr<EchoPort> Start(const EchoOptions& options, int port, std::string& error) {
+    auto echo_port = std::unique_ptr<EchoPort>(new EchoPort(options.name));
+    if (!echo_port->server_.bind_to_port(options.tcp_address, port)) {
+      error = "cannot listen on TCP " + options.tcp_address + ":" + std::to_string(port);
+      return nullptr;
+    }
+    echo_port->udp_echo_ = UdpEcho::Start(options.name, port, error);
+    if (!echo_port->udp_echo_) return nullptr;
+    EchoPort& self = *echo_port;
+    echo_port->http_thread_ = std::thread([&self] { self.server_.listen_after_bind(); });
+    return echo_port;
+  }
+
+  ~EchoPort() {
+    server_.stop();
+    if (http_thread_.joinable()) http_thread_.join();
+  }
+  EchoPort(const EchoPort&) = delete;
+  EchoPort& operator=(const EchoPort&) = delete;
+
+ private:
+  explicit EchoPort(const std::string& name) {
+    const auto answer = [name](const httplib::Request& request, httplib::Response& response) {
+      response.set_content(DescribeRequest(name, request), "text/plain");
+    };
+    const std::string any_path = ".*";
+    server_.Get(R"(/bytes/(\d+))", AnswerBulk);
+    server_.Get(any_path, answer);
+    server_.Post(any_path, answer);
+    server_.Put(any_path, answer);
+    server_.Patch(any_path, answer);
+    server_.Delete(any_path, answer);
+    server_.Options(any_path, answer);
+  }
+
+  httplib::Server server_;
+  std::unique_ptr<UdpEcho> udp_echo_;
+  std::thread http_thread_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -213,34 +269,16 @@ int main(int argc, char** argv) {
   }
   tp::ShutdownSignal shutdown_signal;  // before any thread starts
 
-  httplib::Server server;
-  const std::string name = options->name;
-  const auto answer = [name](const httplib::Request& request, httplib::Response& response) {
-    response.set_content(DescribeRequest(name, request), "text/plain");
-  };
-  const std::string any_path = ".*";
-  server.Get(R"(/bytes/(\d+))", AnswerBulk);
-  server.Get(any_path, answer);
-  server.Post(any_path, answer);
-  server.Put(any_path, answer);
-  server.Patch(any_path, answer);
-  server.Delete(any_path, answer);
-  server.Options(any_path, answer);
-  if (!server.bind_to_port("0.0.0.0", options->port)) {
-    std::cerr << "echo-server: cannot listen on TCP port " << options->port << "\n";
-    return 1;
+  std::vector<std::unique_ptr<EchoPort>> ports;
+  for (const int port : options->ports) {
+    ports.push_back(EchoPort::Start(*options, port, error));
+    if (!ports.back()) {
+      std::cerr << "echo-server: " << error << "\n";
+      return 1;
+    }
+    std::cout << "echo-server " << options->name << " listening on TCP " << options->tcp_address
+              << ":" << port << " and UDP port " << port << std::endl;
   }
-  auto udp_echo = UdpEcho::Start(name, options->port, error);
-  if (!udp_echo) {
-    std::cerr << "echo-server: " << error << "\n";
-    return 1;
-  }
-  std::thread http_thread([&server] { server.listen_after_bind(); });
-  std::cout << "echo-server " << name << " listening on TCP and UDP port " << options->port
-            << std::endl;
-
   shutdown_signal.Wait();
-  server.stop();
-  http_thread.join();
   return 0;
 }

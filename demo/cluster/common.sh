@@ -7,10 +7,13 @@ demo_network=tp-demo
 demo_manager=tp-traffic-manager
 demo_manager_port=8081  # inside the manager's container; published on the default bridge gateway
 demo_workloads=(echo greeter)
+demo_agent=echo-agent                # the traffic-agent sidecar of echo (--network container:echo)
+demo_echo_volume=tp-demo-echo-data   # echo's volume, at /srv/echo-data (the agent exports it)
 demo_label=tp.demo=true
 demo_config_dir=${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker
 demo_secret_file=$demo_config_dir/demo-secret
 demo_context_file=$demo_config_dir/contexts/default.json
+demo_agent_env_file=$demo_config_dir/demo-agent/echo.env  # echo's environment, for the agent
 
 # container_is_ours NAME / network_is_ours NAME: it exists and carries the label tp.demo=true.
 container_is_ours() {
@@ -18,4 +21,7 @@ container_is_ours() {
 }
 network_is_ours() {
   [[ $(docker network inspect -f '{{index .Labels "tp.demo"}}' "$1" 2>/dev/null) == true ]]
+}
+volume_is_ours() {
+  [[ $(docker volume inspect -f '{{index .Labels "tp.demo"}}' "$1" 2>/dev/null) == true ]]
 }

@@ -5,9 +5,18 @@
 #
 #   network tp-demo      a user-defined bridge on the first /24 of 10.213.0.0/20 that overlaps
 #                        no other Docker network and no route of this host
-#   container echo       tp-echo, `echo-server --name echo --port 8080` (HTTP + UDP echo),
-#                        names echo, echo.default, echo.default.svc.cluster.local,
-#                        env ECHO_MESSAGE=hello-from-echo
+#   container echo       tp-echo, `echo-server --name echo --port 8080 --port 9090
+#                        --tcp-address 127.0.0.1` (HTTP + UDP echo; TCP on loopback only, the
+#                        pod address is its agent's), names echo, echo.default,
+#                        echo.default.svc.cluster.local, env ECHO_MESSAGE=hello-from-echo,
+#                        volume tp-demo-echo-data at /srv/echo-data (holds message.txt)
+#   container echo-agent tp-traffic-agent in echo's network namespace (--network container:echo):
+#                        listens on echo's address on 8080 and 9090 and forwards to echo on
+#                        127.0.0.1 (or to an engagement's handler), registers echo with the
+#                        traffic-manager (env from ~/.config/telepresence-docker/demo-agent/
+#                        echo.env, written from echo's `docker inspect`), and serves the volume
+#                        over SFTP on echo's address:8022 (mounted at
+#                        /tel_app_exports/echo/srv/echo-data)
 #   container greeter    the same on 8080 with the name greeter (greeter, greeter.default, ...)
 #   container tp-traffic-manager
 #                        tp-traffic-manager on port 8081, published on one port of the address
@@ -104,7 +113,7 @@ network_is_healthy() {
 
 remove_demo_containers() {
   local name
-  for name in "${demo_workloads[@]}" "$demo_manager"; do
+  for name in "$demo_agent" "${demo_workloads[@]}" "$demo_manager"; do
     if container_is_ours "$name"; then docker rm -f "$name" >/dev/null; fi
   done
 }
@@ -147,8 +156,9 @@ ensure_secret() {
 # --- containers ----------------------------------------------------------------------------
 
 # ensure_container NAME IMAGE DOCKER_RUN_OPTION... -- COMMAND_ARG...
-# Runs IMAGE as NAME on the demo network unless NAME already runs with the same image, network
-# and arguments (their hash is the label tp.demo.spec).
+# Runs IMAGE as NAME on the demo network (unless the options give a --network) unless NAME
+# already runs with the same image, network and arguments (their hash is the label
+# tp.demo.spec).
 ensure_container() {
   local name=$1 image=$2
   shift 2
@@ -174,7 +184,9 @@ ensure_container() {
     fi
     docker rm -f "$name" >/dev/null
   fi
-  docker run -d --pull never --name "$name" --network "$demo_network" --label "$demo_label" \
+  local network=(--network "$demo_network")
+  if [[ " ${options[*]} " == *" --network "* ]]; then network=(); fi  # e.g. container:echo
+  docker run -d --pull never --name "$name" "${network[@]}" --label "$demo_label" \
     --label "tp.demo.spec=$spec" "${options[@]}" "$image" "${arguments[@]}" >/dev/null
   say "started $name"
 }
@@ -193,6 +205,56 @@ start_workload() {
   local aliases
   mapfile -t aliases < <(network_aliases "$name")
   ensure_container "$name" tp-echo:latest "${aliases[@]}" "$@" -- --name "$name" --port 8080
+}
+
+# --- echo's volume and its agent ------------------------------------------------------------
+
+# The volume tp-demo-echo-data with message.txt (written once; a user's edit is kept).
+ensure_echo_volume() {
+  if docker volume inspect "$demo_echo_volume" >/dev/null 2>&1; then
+    volume_is_ours "$demo_echo_volume" ||
+      die "a volume named $demo_echo_volume exists that this script did not create; remove it first"
+  else
+    docker volume create --label "$demo_label" "$demo_echo_volume" >/dev/null
+    say "created volume $demo_echo_volume"
+  fi
+  docker run --rm --pull never --label "$demo_label" -v "$demo_echo_volume:/data" \
+    tp-busybox:latest sh -c \
+    '[ -f /data/message.txt ] || echo "message from the echo workload'"'"'s volume" >/data/message.txt'
+}
+
+start_echo() {
+  local aliases
+  mapfile -t aliases < <(network_aliases echo)
+  ensure_container echo tp-echo:latest "${aliases[@]}" --env ECHO_MESSAGE=hello-from-echo \
+    -v "$demo_echo_volume:/srv/echo-data" -- \
+    --name echo --port 8080 --port 9090 --tcp-address 127.0.0.1
+}
+
+# echo's environment as `docker inspect` shows it, KEY=VALUE lines, written atomically.
+write_agent_env_file() {
+  mkdir -p "$(dirname "$demo_agent_env_file")"
+  local temporary=$demo_agent_env_file.tmp.$$
+  docker container inspect -f '{{range .Config.Env}}{{println .}}{{end}}' echo |
+    grep . >"$temporary"
+  mv "$temporary" "$demo_agent_env_file"
+}
+
+# The agent shares echo's network namespace, so it is recreated with echo (label
+# tp.demo.workload), and with a new secret or environment (labels tp.demo.secret, tp.demo.env).
+# The manager is reached by its name (Docker's DNS on tp-demo answers in echo's namespace).
+start_agent() {
+  write_agent_env_file
+  ensure_container "$demo_agent" tp-traffic-agent:latest --network container:echo \
+    --label "tp.demo.workload=$(docker container inspect -f '{{.Id}}' echo)" \
+    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
+    --label "tp.demo.env=$(sha256sum <"$demo_agent_env_file" | cut -c1-16)" \
+    -v "$demo_secret_file:/run/secrets/tp/secret:ro" \
+    -v "$demo_agent_env_file:/tel_app_env/echo.env:ro" \
+    -v "$demo_echo_volume:/tel_app_exports/echo/srv/echo-data" -- \
+    --manager "$demo_manager:$demo_manager_port" --secret-file /run/secrets/tp/secret \
+    --workload echo --container echo --port 8080 --port 9090 \
+    --app-env-file /tel_app_env/echo.env --mount /srv/echo-data
 }
 
 # --- the manager's published address --------------------------------------------------------
@@ -249,6 +311,13 @@ workload_answers() {
   docker exec "$1" timeout 3 wget -qO- "http://127.0.0.1:8080/" 2>/dev/null | grep -q "echo from $1"
 }
 manager_listens() { docker logs "$demo_manager" 2>&1 | grep -q '^listening on'; }
+agent_registered() { docker logs "$demo_agent" 2>&1 | grep -q 'registered with the traffic-manager'; }
+# The agent answers on echo's pod address for PORT with echo's answer.
+echo_answers_through_agent() {
+  local address
+  address=$(container_ip echo)
+  docker exec echo timeout 3 wget -qO- "http://$address:$1/" 2>/dev/null | grep -q "echo from echo"
+}
 host_port_connects() { (: <"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # wait_for SECONDS WHAT CONTAINER COMMAND...: polls COMMAND until it succeeds; after SECONDS it
@@ -274,6 +343,9 @@ wait_until_ready() {
   wait_for 20 "the traffic-manager" "$demo_manager" manager_listens
   wait_for 10 "the traffic-manager's port $gateway:$manager_port" "$demo_manager" \
     host_port_connects "$gateway" "$manager_port"
+  wait_for 20 "the traffic-agent of echo (registration)" "$demo_agent" agent_registered
+  wait_for 10 "echo through its agent on port 8080" "$demo_agent" echo_answers_through_agent 8080
+  wait_for 10 "echo through its agent on port 9090" "$demo_agent" echo_answers_through_agent 9090
 }
 
 # --- context -------------------------------------------------------------------------------
@@ -299,6 +371,7 @@ print_summary() {
     printf '  %-20s %s  (%s, %s.default, %s.default.svc.cluster.local)\n' \
       "$name" "$(container_ip "$name"):8080" "$name" "$name" "$name"
   done
+  printf '  %-20s %s  (ports 8080, 9090; SFTP 8022)\n' "$demo_agent" "$(container_ip echo)"
   printf '  %-20s %s  (published on %s:%s)\n' "$demo_manager" \
     "$(container_ip "$demo_manager"):$demo_manager_port" "$gateway" "$manager_port"
   printf '  %-20s %s\n' "context default" "$demo_context_file"
@@ -309,7 +382,7 @@ print_summary() {
 # Dies before anything starts when a container of a demo name exists that is not the demo's.
 require_names_free() {
   local name
-  for name in "${demo_workloads[@]}" "$demo_manager"; do
+  for name in "${demo_workloads[@]}" "$demo_agent" "$demo_manager"; do
     if docker container inspect "$name" >/dev/null 2>&1 && ! container_is_ours "$name"; then
       die "a container named $name exists that this script did not create; remove it first"
     fi
@@ -318,12 +391,15 @@ require_names_free() {
 
 main() {
   require_names_free
-  "$repo/scripts/build-images.sh" "$build_dir" tp-busybox tp-echo tp-traffic-manager
+  "$repo/scripts/build-images.sh" "$build_dir" tp-busybox tp-echo tp-traffic-manager \
+    tp-traffic-agent
   ensure_network
   ensure_secret
-  start_workload echo --env ECHO_MESSAGE=hello-from-echo
+  ensure_echo_volume
+  start_echo
   start_workload greeter
   start_manager
+  start_agent
   wait_until_ready
   write_context
   print_summary

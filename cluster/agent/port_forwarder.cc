@@ -1,0 +1,162 @@
+#include "cluster/agent/port_forwarder.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cluster/agent/connection_relay.h"
+#include "tunnel/tcp_dial.h"
+
+namespace tp::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kListenBacklog = 128;
+
+// A non-blocking, close-on-exec listener on IPv4 `address`:`port`; invalid with `error` set.
+UniqueFd ListenIpv4(const std::string& address, uint16_t port, std::string& error) {
+  sockaddr_in bound{};
+  bound.sin_family = AF_INET;
+  bound.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) {
+    error = "not an IPv4 address: " + address;
+    return {};
+  }
+  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const int enable = 1;
+  if (socket.Valid()) ::setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
+  if (!socket.Valid() ||
+      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0 ||
+      ::listen(socket.Get(), kListenBacklog) != 0) {
+    error =
+        "cannot listen on " + address + ":" + std::to_string(port) + ": " + std::strerror(errno);
+    return {};
+  }
+  return socket;
+}
+
+uint16_t LocalPort(int socket) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ::getsockname(socket, reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
+}
+
+void CloseAfter(RelayEnd end, UniqueFd socket) {
+  if (end == RelayEnd::kClosed) return;  // closed normally when `socket` goes
+  ResetAndClose(std::move(socket));
+}
+
+}  // namespace
+
+std::unique_ptr<PortForwarder> PortForwarder::Start(PortForwarderOptions options,
+                                                    RouteSource routes, std::string& error) {
+  std::unique_ptr<PortForwarder> forwarder(
+      new PortForwarder(std::move(options), std::move(routes)));
+  for (const uint16_t port : forwarder->options_.ports) {
+    Listener listener;
+    listener.socket = ListenIpv4(forwarder->options_.listen_address, port, error);
+    if (!listener.socket.Valid()) return nullptr;
+    listener.workload_port = port;
+    listener.bound_port = LocalPort(listener.socket.Get());
+    forwarder->listeners_.push_back(std::move(listener));
+  }
+  for (const Listener& listener : forwarder->listeners_) {
+    PortForwarder& self = *forwarder;
+    forwarder->tasks_.Spawn([&self, &listener] { self.AcceptLoop(listener); });
+    spdlog::info("forwarding {}:{} to {}:{}", self.options_.listen_address, listener.bound_port,
+                 self.options_.app_address, self.options_.app_port(listener.workload_port));
+  }
+  return forwarder;
+}
+
+PortForwarder::PortForwarder(PortForwarderOptions options, RouteSource routes)
+    : options_(std::move(options)), routes_(std::move(routes)) {}
+
+PortForwarder::~PortForwarder() {
+  stopping_.store(true);
+  tasks_.JoinAll();
+}
+
+void PortForwarder::AcceptLoop(const Listener& listener) {
+  while (!stopping_.load()) {
+    pollfd wait{listener.socket.Get(), POLLIN, 0};
+    if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
+    UniqueFd client(::accept4(listener.socket.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client.Valid()) continue;
+    const uint16_t port = listener.workload_port;
+    auto shared_client = std::make_shared<UniqueFd>(std::move(client));
+    tasks_.Spawn([this, shared_client, port] { Serve(std::move(*shared_client), port); });
+  }
+}
+
+void PortForwarder::Serve(UniqueFd client, uint16_t workload_port) {
+  const std::optional<Engagement> engagement =
+      routes_.engagement ? routes_.engagement() : std::nullopt;
+  switch (RouteFor(engagement, workload_port)) {
+    case ConnectionRoute::kForward:
+      return Forward(std::move(client), workload_port, std::nullopt);
+    case ConnectionRoute::kWiretap:
+      return Forward(std::move(client), workload_port, engagement);
+    case ConnectionRoute::kEngage:
+      return Engage(std::move(client), workload_port, *engagement);
+  }
+}
+
+void PortForwarder::Forward(UniqueFd client, uint16_t workload_port,
+                            const std::optional<Engagement>& tap) {
+  const uint16_t app_port = options_.app_port(workload_port);
+  tunnel::DialResult app =
+      tunnel::DialTcp(options_.app_address, app_port, Clock::now() + options_.dial_timeout);
+  if (!app.socket.Valid()) {
+    spdlog::debug("port {}: {}", workload_port, app.message);
+    ResetAndClose(std::move(client));
+    return;
+  }
+  std::unique_ptr<WiretapCopy> copy;
+  if (tap) {
+    const std::shared_ptr<tunnel::TunnelConnection> connection =
+        routes_.tunnel ? routes_.tunnel() : nullptr;
+    const std::string host = EngagementStreamHost(*tap);
+    const auto open_timeout = options_.open_timeout;
+    copy = std::make_unique<WiretapCopy>(
+        [connection, host, workload_port, open_timeout]() -> std::unique_ptr<tunnel::TunnelStream> {
+          if (!connection) return nullptr;
+          tunnel::OpenResult opened =
+              connection->OpenTcp(host, workload_port, Clock::now() + open_timeout);
+          if (!opened.stream) spdlog::debug("wiretap copy to {}: {}", host, opened.reason);
+          return std::move(opened.stream);
+        });
+  }
+  ClientTap client_tap;
+  if (copy) client_tap = [&copy](std::span<const uint8_t> bytes) { copy->Push(bytes); };
+  const RelayEnd end = RelaySockets(client.Get(), app.socket.Get(), stopping_, client_tap);
+  CloseAfter(end, std::move(client));
+  CloseAfter(end, std::move(app.socket));
+}
+
+void PortForwarder::Engage(UniqueFd client, uint16_t workload_port, const Engagement& engagement) {
+  const std::shared_ptr<tunnel::TunnelConnection> connection =
+      routes_.tunnel ? routes_.tunnel() : nullptr;
+  if (!connection) {
+    ResetAndClose(std::move(client));
+    return;
+  }
+  const std::string host = EngagementStreamHost(engagement);
+  tunnel::OpenResult opened =
+      connection->OpenTcp(host, workload_port, Clock::now() + options_.open_timeout);
+  if (!opened.stream) {
+    spdlog::info("port {}: {} refused the connection: {}", workload_port, host, opened.reason);
+    ResetAndClose(std::move(client));
+    return;
+  }
+  const RelayEnd end = RelaySocketAndStream(client.Get(), *opened.stream, stopping_);
+  CloseAfter(end, std::move(client));
+}
+
+}  // namespace tp::agent

@@ -1,0 +1,164 @@
+#include "cluster/agent/sftp_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cluster/agent/connection_relay.h"
+
+namespace tp::agent {
+namespace {
+
+constexpr int kListenBacklog = 32;
+
+UniqueFd Listen(const std::string& address, uint16_t port, std::string& error) {
+  sockaddr_in bound{};
+  bound.sin_family = AF_INET;
+  bound.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) {
+    error = "not an IPv4 address: " + address;
+    return {};
+  }
+  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const int enable = 1;
+  if (socket.Valid()) ::setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
+  if (!socket.Valid() ||
+      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0 ||
+      ::listen(socket.Get(), kListenBacklog) != 0) {
+    error = "cannot listen on " + address + ":" + std::to_string(port) +
+            " for SFTP: " + std::strerror(errno);
+    return {};
+  }
+  return socket;
+}
+
+std::string CheckFiles(const SftpServerOptions& options) {
+  struct stat info {};
+  if (::stat(options.exports.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    return "the exports folder " + options.exports + " does not exist";
+  }
+  if (::access(options.sftp_server.c_str(), X_OK) != 0) {
+    return "cannot run " + options.sftp_server + ": " + std::strerror(errno);
+  }
+  if (options.chroot_library.empty() || options.chroot_library.front() != '/' ||
+      ::access(options.chroot_library.c_str(), R_OK) != 0) {
+    return "the chroot library '" + options.chroot_library + "' is missing (an absolute path)";
+  }
+  return "";
+}
+
+std::vector<char*> CStrings(const std::vector<std::string>& texts) {
+  std::vector<char*> pointers;
+  for (const std::string& text : texts) pointers.push_back(const_cast<char*>(text.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+}  // namespace
+
+SftpSessionCommand BuildSftpSessionCommand(const SftpServerOptions& options) {
+  // -e: log to stderr (the agent's); -d /: start in the export root (inside the chroot).
+  return {{options.sftp_server, "-e", "-l", "ERROR", "-d", "/"},
+          {"LD_PRELOAD=" + options.chroot_library, "TP_CHROOT=" + options.exports,
+           "PATH=/usr/bin:/bin"}};
+}
+
+std::unique_ptr<SftpServer> SftpServer::Start(SftpServerOptions options, std::string& error) {
+  error = CheckFiles(options);
+  if (!error.empty()) return nullptr;
+  UniqueFd listener = Listen(options.listen_address, options.port, error);
+  if (!listener.Valid()) return nullptr;
+  std::unique_ptr<SftpServer> server(new SftpServer(std::move(options), std::move(listener)));
+  SftpServer& self = *server;
+  server->tasks_.Spawn([&self] { self.AcceptLoop(); });
+  spdlog::info("SFTP on {}:{}, confined to {}", self.options_.listen_address, self.bound_port_,
+               self.options_.exports);
+  return server;
+}
+
+SftpServer::SftpServer(SftpServerOptions options, UniqueFd listener)
+    : options_(std::move(options)),
+      command_(BuildSftpSessionCommand(options_)),
+      listener_(std::move(listener)) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ::getsockname(listener_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
+  bound_port_ = ntohs(address.sin_port);
+}
+
+SftpServer::~SftpServer() {
+  stopping_.store(true);
+  {
+    std::lock_guard lock(mutex_);
+    for (const pid_t pid : sessions_) ::kill(pid, SIGTERM);
+  }
+  tasks_.JoinAll();
+}
+
+size_t SftpServer::LiveSessions() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void SftpServer::AcceptLoop() {
+  while (!stopping_.load()) {
+    pollfd wait{listener_.Get(), POLLIN, 0};
+    if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
+    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.Valid()) continue;
+    auto shared = std::make_shared<UniqueFd>(std::move(connection));
+    tasks_.Spawn([this, shared] { RunSession(std::move(*shared)); });
+  }
+}
+
+void SftpServer::RunSession(UniqueFd connection) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, connection.Get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, connection.Get(), STDOUT_FILENO);
+  // The child starts with no blocked signals and default handlers (SIGPIPE included).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv = CStrings(command_.argv);
+  std::vector<char*> env = CStrings(command_.env);
+  pid_t pid = -1;
+  int status = 0;
+  {
+    // Under the lock, so that the destructor either sees the pid or runs before the spawn.
+    std::lock_guard lock(mutex_);
+    if (!stopping_.load()) {
+      status = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), env.data());
+      if (status == 0) sessions_.insert(pid);
+    }
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  connection.Reset();  // the session holds its own copy
+  if (pid < 0) {
+    if (status != 0) spdlog::warn("cannot start {}: {}", argv[0], std::strerror(status));
+    return;
+  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::lock_guard lock(mutex_);
+  sessions_.erase(pid);
+}
+
+}  // namespace tp::agent
