@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 namespace tp::daemon {
@@ -12,6 +14,8 @@ constexpr char kJsonType[] = "application/json";
 // A request held open by a client must not delay Stop() long.
 constexpr time_t kKeepAliveSeconds = 1;
 constexpr std::chrono::seconds kStartTimeout{2};
+constexpr size_t kMaxBodyBytes = 1024 * 1024;
+constexpr std::string_view kIdSegment = "{id}";
 
 struct Reply {
   int status = 200;
@@ -19,37 +23,121 @@ struct Reply {
   bool quit_after = false;  // call the quit callback once the reply is ready
 };
 
-struct Route {
-  std::string_view method;
-  std::string_view path;
-  std::function<Reply(const ControlCallbacks&)> handle;
+// What a route's handler gets: the callbacks, the body (a JSON object for routes that take one,
+// else null) and the {id} segment of the path ("" when the route has none).
+struct RouteRequest {
+  const ControlCallbacks& callbacks;
+  const nlohmann::json& body;
+  const std::string& id;
 };
 
-Reply GetStatus(const ControlCallbacks& callbacks) {
-  return {200, StatusToJson(callbacks.status())};
+struct Route {
+  std::string_view method;
+  std::string_view path;  // a segment "{id}" matches any one non-empty segment
+  bool takes_body;
+  std::function<Reply(const RouteRequest&)> handle;
+};
+
+Reply Error(int status, const std::string& sentence) { return {status, {{"error", sentence}}}; }
+
+// The reply of an engagement callback, or 503 when the daemon has none.
+template <typename Callback, typename... Args>
+Reply Forward(const Callback& callback, const Args&... args) {
+  if (!callback) return Error(503, "this daemon does not serve engagements");
+  ControlReply reply = callback(args...);
+  return {reply.status, std::move(reply.body)};
 }
 
-Reply PostQuit(const ControlCallbacks&) { return {200, {{"stopping", true}}, true}; }
+Reply GetStatus(const RouteRequest& request) {
+  return {200, StatusToJson(request.callbacks.status())};
+}
+
+Reply PostQuit(const RouteRequest&) { return {200, {{"stopping", true}}, true}; }
+
+Reply GetWorkloads(const RouteRequest& request) { return Forward(request.callbacks.workloads); }
+
+Reply PostEngagement(const RouteRequest& request) {
+  return Forward(request.callbacks.engage, request.body);
+}
+
+Reply PostHandler(const RouteRequest& request) {
+  return Forward(request.callbacks.set_handler, request.id, request.body);
+}
+
+Reply GetEngagements(const RouteRequest& request) { return Forward(request.callbacks.engagements); }
+
+Reply DeleteEngagement(const RouteRequest& request) {
+  return Forward(request.callbacks.leave, request.id);
+}
 
 const std::vector<Route>& Routes() {
   static const std::vector<Route> routes = {
-      {"GET", "/status", GetStatus},
-      {"POST", "/quit", PostQuit},
+      {"GET", "/status", false, GetStatus},
+      {"POST", "/quit", false, PostQuit},
+      {"GET", "/workloads", false, GetWorkloads},
+      {"POST", "/engagements", true, PostEngagement},
+      {"GET", "/engagements", false, GetEngagements},
+      {"POST", "/engagements/{id}/handler", true, PostHandler},
+      {"DELETE", "/engagements/{id}", false, DeleteEngagement},
   };
   return routes;
 }
 
-Reply Dispatch(const ControlCallbacks& callbacks, std::string_view method, std::string_view path) {
+// Whether `path` matches `pattern`; `id` gets the segment matched by {id}.
+bool MatchPath(std::string_view pattern, std::string_view path, std::string& id) {
+  while (!pattern.empty() && !path.empty()) {
+    const size_t pattern_end = std::min(pattern.find('/', 1), pattern.size());
+    const size_t path_end = std::min(path.find('/', 1), path.size());
+    const std::string_view pattern_segment = pattern.substr(0, pattern_end);
+    const std::string_view path_segment = path.substr(0, path_end);
+    if (pattern_segment == "/" + std::string(kIdSegment)) {
+      if (path_segment.size() < 2) return false;
+      id = path_segment.substr(1);
+    } else if (pattern_segment != path_segment) {
+      return false;
+    }
+    pattern.remove_prefix(pattern_end);
+    path.remove_prefix(path_end);
+  }
+  return pattern.empty() && path.empty();
+}
+
+// The request's body as a JSON object; nullopt with a sentence in `error` when it is not one.
+std::optional<nlohmann::json> ParseBody(const std::string& text, std::string& error) {
+  nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
+  if (body.is_discarded()) {
+    error = text.empty() ? "the request needs a JSON object as its body"
+                         : "the request body is not valid JSON";
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    error = "the request body must be a JSON object";
+    return std::nullopt;
+  }
+  return body;
+}
+
+Reply Dispatch(const ControlCallbacks& callbacks, std::string_view method, std::string_view path,
+               const std::string& body_text) {
   bool path_known = false;
   for (const Route& route : Routes()) {
-    if (route.path != path) continue;
+    std::string id;
+    if (!MatchPath(route.path, path, id)) continue;
     path_known = true;
-    if (route.method == method) return route.handle(callbacks);
+    if (route.method != method) continue;
+    nlohmann::json body;
+    if (route.takes_body) {
+      std::string error;
+      std::optional<nlohmann::json> parsed = ParseBody(body_text, error);
+      if (!parsed) return Error(400, error);
+      body = std::move(*parsed);
+    }
+    return route.handle({callbacks, body, id});
   }
   if (path_known) {
-    return {405, {{"error", std::string(method) + " is not allowed on " + std::string(path)}}};
+    return Error(405, std::string(method) + " is not allowed on " + std::string(path));
   }
-  return {404, {{"error", "no such endpoint: " + std::string(path)}}};
+  return Error(404, "no such endpoint: " + std::string(path));
 }
 
 }  // namespace
@@ -80,6 +168,7 @@ std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t 
     ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   server->set_keep_alive_timeout(kKeepAliveSeconds);
+  server->set_payload_max_length(kMaxBodyBytes);
   int bound_port = port;
   if (port == 0) {
     bound_port = server->bind_to_any_port(host);
@@ -97,27 +186,35 @@ std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t 
 ControlApi::ControlApi(ControlCallbacks callbacks, std::unique_ptr<httplib::Server> server,
                        uint16_t port)
     : callbacks_(std::move(callbacks)), server_(std::move(server)), port_(port) {
-  const auto handle = [this](const httplib::Request& request, httplib::Response& response) {
-    const Reply reply = Dispatch(callbacks_, request.method, request.path);
+  const auto handle_body = [this](const httplib::Request& request, httplib::Response& response,
+                                  const std::string& body) {
+    const Reply reply = Dispatch(callbacks_, request.method, request.path, body);
     response.status = reply.status;
     response.set_content(reply.body.dump(), kJsonType);
     if (reply.quit_after && callbacks_.quit) callbacks_.quit();
   };
-  // No endpoint takes a body. Handlers with a content reader make httplib skip reading it
-  // before dispatch: a POST without Content-Length (curl -X POST) would otherwise wait for the
-  // peer to close and end in 400. A body that was announced is drained, for keep-alive.
-  const auto handle_ignoring_body = [handle](const httplib::Request& request,
-                                             httplib::Response& response,
-                                             const httplib::ContentReader& read_body) {
+  const auto handle = [handle_body](const httplib::Request& request, httplib::Response& response) {
+    handle_body(request, response, "");
+  };
+  // Handlers with a content reader make httplib skip reading the body before dispatch: a POST
+  // without Content-Length (curl -X POST) would otherwise wait for the peer to close and end in
+  // 400. A body that was announced is read (and ignored by routes that take none).
+  const auto handle_with_body = [handle_body](const httplib::Request& request,
+                                              httplib::Response& response,
+                                              const httplib::ContentReader& read_body) {
+    std::string body;
     if (request.has_header("Content-Length")) {
-      read_body([](const char*, size_t) { return true; });
+      read_body([&body](const char* data, size_t length) {
+        body.append(data, length);
+        return true;
+      });
     }
-    handle(request, response);
+    handle_body(request, response, body);
   };
   server_->Get(".*", handle);
-  server_->Post(".*", handle_ignoring_body);
-  server_->Put(".*", handle_ignoring_body);
-  server_->Delete(".*", handle_ignoring_body);
+  server_->Post(".*", handle_with_body);
+  server_->Put(".*", handle_with_body);
+  server_->Delete(".*", handle_with_body);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // stop() before the server runs would be lost; wait (bounded) until it runs.
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;

@@ -7,9 +7,13 @@
 //                               "error":"..."}}
 //   POST /quit   -> {"stopping":true}, then calls the quit callback (which should only ask the
 //                   process to stop: it runs on a request thread).
-// Any other path answers 404, a known path with another method 405, both as {"error":"..."}.
-// Start() returns once the socket is bound; Stop() (or the destructor) returns once the server
-// thread has ended. Thread-safe.
+//   The engagement routes of docs/engagements.md ("CLI -> daemon"), each answered by its
+//   callback: GET /workloads, POST /engagements, POST /engagements/<id>/handler,
+//   GET /engagements, DELETE /engagements/<id>. A route that takes a body answers 400 when it is
+//   not a JSON object; a route without its callback answers 503.
+// Any other path answers 404, a known path with another method 405, all errors as
+// {"error":"..."}. Start() returns once the socket is bound; Stop() (or the destructor) returns
+// once the server thread has ended. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +46,22 @@ struct DaemonStatus {
 // The /status body for `status`.
 nlohmann::json StatusToJson(const DaemonStatus& status);
 
+// What a route answers: the HTTP status and the JSON body ({"error": "..."} unless 200).
+struct ControlReply {
+  int status = 200;
+  nlohmann::json body = nlohmann::json::object();
+};
+
+// Called from request threads.
 struct ControlCallbacks {
-  std::function<DaemonStatus()> status;  // called for each GET /status, from request threads
-  std::function<void()> quit;            // called once per POST /quit, after the reply is built
+  std::function<DaemonStatus()> status;     // called for each GET /status
+  std::function<void()> quit;               // called once per POST /quit, after the reply is built
+  std::function<ControlReply()> workloads;  // GET /workloads
+  std::function<ControlReply(const nlohmann::json& body)> engage;  // POST /engagements
+  std::function<ControlReply(const std::string& id, const nlohmann::json& body)>
+      set_handler;                                           // POST /engagements/<id>/handler
+  std::function<ControlReply()> engagements;                 // GET /engagements
+  std::function<ControlReply(const std::string& id)> leave;  // DELETE /engagements/<id>
 };
 
 class ControlApi {

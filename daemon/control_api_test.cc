@@ -1,4 +1,5 @@
-// ControlApi on 127.0.0.1:<any> with fake callbacks: the exact JSON, /quit, unknown paths.
+// ControlApi on 127.0.0.1:<any> with fake callbacks: the exact JSON, /quit, unknown paths, the
+// engagement routes (path ids, bodies, malformed JSON).
 #include "daemon/control_api.h"
 
 #include <gtest/gtest.h>
@@ -32,8 +33,22 @@ class ControlApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    api_ = ControlApi::Start("127.0.0.1", 0, {[] { return SampleStatus(); }, [this] { ++quits_; }},
-                             error);
+    ControlCallbacks callbacks;
+    callbacks.status = [] { return SampleStatus(); };
+    callbacks.quit = [this] { ++quits_; };
+    callbacks.engage = [this](const nlohmann::json& body) {
+      seen_ = {{"engage", body}};
+      return ControlReply{200, {{"id", "e-1"}}};
+    };
+    callbacks.set_handler = [this](const std::string& id, const nlohmann::json& body) {
+      seen_ = {{"handler", id}, {"body", body}};
+      return ControlReply{409, {{"error", "conflict"}}};
+    };
+    callbacks.leave = [this](const std::string& id) {
+      seen_ = {{"leave", id}};
+      return ControlReply{};
+    };
+    api_ = ControlApi::Start("127.0.0.1", 0, callbacks, error);
     ASSERT_TRUE(api_) << error;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->Port());
     client_->set_connection_timeout(2);
@@ -43,6 +58,7 @@ class ControlApiTest : public ::testing::Test {
   std::unique_ptr<ControlApi> api_;
   std::unique_ptr<httplib::Client> client_;
   std::atomic<int> quits_{0};
+  nlohmann::json seen_;  // what the last engagement callback was given
 };
 
 TEST_F(ControlApiTest, StatusHasEveryField) {
@@ -115,6 +131,56 @@ TEST_F(ControlApiTest, WrongMethodIsA405AndDoesNotQuit) {
   EXPECT_EQ(response->status, 405);
   EXPECT_TRUE(nlohmann::json::parse(response->body).contains("error"));
   EXPECT_EQ(quits_, 0);
+}
+
+TEST_F(ControlApiTest, EngagementBodiesReachTheirCallback) {
+  const auto response =
+      client_->Post("/engagements", R"({"workload":"echo","mode":"replace"})", "application/json");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(response->body), nlohmann::json({{"id", "e-1"}}));
+  EXPECT_EQ(seen_, nlohmann::json({{"engage", {{"workload", "echo"}, {"mode", "replace"}}}}));
+}
+
+TEST_F(ControlApiTest, PathIdsAndStatusesPassThrough) {
+  const auto handler =
+      client_->Post("/engagements/e-7/handler", R"({"address":"10.0.0.1"})", "application/json");
+  ASSERT_TRUE(handler);
+  EXPECT_EQ(handler->status, 409);
+  EXPECT_EQ(nlohmann::json::parse(handler->body), nlohmann::json({{"error", "conflict"}}));
+  EXPECT_EQ(seen_, nlohmann::json({{"handler", "e-7"}, {"body", {{"address", "10.0.0.1"}}}}));
+  const auto deleted = client_->Delete("/engagements/e-7");
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(deleted->body), nlohmann::json::object());
+  EXPECT_EQ(seen_, nlohmann::json({{"leave", "e-7"}}));
+}
+
+TEST_F(ControlApiTest, MalformedJsonIsA400WithASentence) {
+  const auto broken = client_->Post("/engagements", "{\"workload\":", "application/json");
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(broken->body).at("error"), "the request body is not valid JSON");
+  const auto list = client_->Post("/engagements", "[1]", "application/json");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(list->body).at("error"),
+            "the request body must be a JSON object");
+  EXPECT_TRUE(seen_.is_null());
+}
+
+TEST_F(ControlApiTest, EngagementRoutesWithoutACallbackAnswer503) {
+  const auto response = client_->Get("/workloads");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(nlohmann::json::parse(response->body).at("error"),
+            "this daemon does not serve engagements");
+  const auto wrong_method = client_->Get("/engagements/e-1/handler");
+  ASSERT_TRUE(wrong_method);
+  EXPECT_EQ(wrong_method->status, 405);
+  const auto no_id = client_->Delete("/engagements/");
+  ASSERT_TRUE(no_id);
+  EXPECT_EQ(no_id->status, 404);
 }
 
 TEST(ControlApi, BusyPortIsAnError) {

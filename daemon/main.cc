@@ -1,6 +1,7 @@
 // telepresence-daemon: keeps the tunnel to the traffic-manager up, captures the traffic of its
 // network namespace to the cluster's subnets into the tunnel, serves DNS (cluster names through
-// the tunnel) and the control API for the CLI. See --help.
+// the tunnel) and the control API for the CLI, through which it engages workloads (relaying
+// their traffic to local handlers, their volumes through SFTP forwards). See --help.
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "daemon/cluster_resolv_conf.h"
 #include "daemon/control_api.h"
 #include "daemon/dns_server.h"
+#include "daemon/engagements.h"
 #include "daemon/host_port.h"
 #include "daemon/resolv_conf_keeper.h"
 #include "daemon/tunnel_client.h"
@@ -35,7 +37,8 @@ constexpr char kUsage[] =
     "Keeps a tunnel to the traffic-manager up (reconnecting by itself), carries the TCP and UDP\n"
     "traffic of its network namespace to the cluster's subnets through it (nftables TPROXY;\n"
     "needs NET_ADMIN), serves DNS with the cluster's names, and answers the CLI on the control\n"
-    "API.\n"
+    "API (status, engagements of workloads: their traffic to local handlers, their volumes\n"
+    "through SFTP forwards on 0.0.0.0).\n"
     "\n"
     "Options:\n"
     "  --manager HOST:PORT    the traffic-manager's tunnel address (required)\n"
@@ -284,13 +287,21 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
     };
     capture = std::make_unique<ClusterCapture>(client, std::move(capture_options));
   }
+  Engagements engagements({}, [&client] { return client.Current(); });
+  client.SetOpenTcpHandler([&engagements](std::unique_ptr<tp::tunnel::TunnelStream> stream,
+                                          const tp::tunnel::OpenTcp& request) {
+    engagements.OnOpenTcp(std::move(stream), request);
+  });
+  ControlCallbacks callbacks;
+  callbacks.status = [&] { return CollectStatus(client, dns, capture.get()); };
+  callbacks.quit = [] { tp::ShutdownSignal::Trigger(); };
+  engagements.Attach(callbacks);
   std::string error;
-  const auto control = ControlApi::Start(options.control.host, options.control.port,
-                                         {[&] { return CollectStatus(client, dns, capture.get()); },
-                                          [] { tp::ShutdownSignal::Trigger(); }},
-                                         error);
+  const auto control =
+      ControlApi::Start(options.control.host, options.control.port, callbacks, error);
   if (!control) {
     spdlog::error("{}", error);
+    client.SetOpenTcpHandler(nullptr);
     return kExitFailure;
   }
   spdlog::info("control API on {}, traffic-manager {}",
@@ -299,7 +310,9 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
   const int signal = shutdown.Wait();
   spdlog::info("stopping (signal {})", signal);
   control->Stop();
-  capture.reset();  // the capture goes before the tunnel it feeds
+  client.SetOpenTcpHandler(nullptr);
+  engagements.Shutdown();  // leaves them while the tunnel is still up
+  capture.reset();         // the capture goes before the tunnel it feeds
   return dns.Failed() || capture_failed ? kExitFailure : 0;
 }
 

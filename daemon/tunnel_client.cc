@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <nlohmann/json.hpp>
 
 #include "daemon/host_port.h"
 #include "tunnel/tcp_dial.h"
@@ -14,6 +16,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
+
+tunnel::CallResult CallManager(const std::shared_ptr<tunnel::TunnelConnection>& tunnel,
+                               std::string body, tunnel::Deadline deadline) {
+  if (!tunnel || tunnel->Dead()) {
+    return {ENOTCONN, nlohmann::json{{"error", kNotConnectedError}}.dump()};
+  }
+  return tunnel->Call(std::move(body), deadline);
+}
 
 std::optional<std::vector<uint8_t>> TunnelClient::CurrentTunnelResolver::Resolve(
     std::span<const uint8_t> query, std::chrono::milliseconds timeout) {
@@ -78,6 +88,15 @@ void TunnelClient::SetUdpReplyHandler(UdpReplyHandler handler) {
   state_->udp_reply_handler = std::move(handler);
 }
 
+void TunnelClient::SetOpenTcpHandler(OpenTcpHandler handler) {
+  std::lock_guard lock(state_->open_tcp_mutex);
+  state_->open_tcp_handler = std::move(handler);
+}
+
+tunnel::CallResult TunnelClient::Call(std::string body, tunnel::Deadline deadline) const {
+  return CallManager(Current(), std::move(body), deadline);
+}
+
 void TunnelClient::Run() {
   std::chrono::milliseconds backoff = options_.initial_backoff;
   while (true) {
@@ -131,6 +150,16 @@ std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<
     if (!state) return;
     std::lock_guard lock(state->udp_reply_mutex);
     if (state->udp_reply_handler) state->udp_reply_handler(flow_id, reply);
+  };
+  handlers.on_open_tcp = [weak_state](std::unique_ptr<tunnel::TunnelStream> stream,
+                                      const tunnel::OpenTcp& request) {
+    const std::shared_ptr<State> state = weak_state.lock();
+    if (!state) return stream->Refuse(ECONNREFUSED, "the daemon is stopping");
+    std::lock_guard lock(state->open_tcp_mutex);
+    if (!state->open_tcp_handler) {
+      return stream->Refuse(ECONNREFUSED, "the daemon takes no streams for " + request.host);
+    }
+    state->open_tcp_handler(std::move(stream), request);
   };
   handlers.on_closed = [weak_state, closed](const std::string&) {
     const std::shared_ptr<State> state = weak_state.lock();

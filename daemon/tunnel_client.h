@@ -5,6 +5,8 @@
 // the next attempt, so a misconfigured daemon never busy-loops. No lock is held across network
 // I/O: the lock guards only the current connection and the status. Thread-safe. The destructor
 // closes the tunnel and joins the thread; it returns within one dial or handshake timeout.
+// Requests to the manager (Call) go on the live tunnel and fail at once when there is none;
+// streams the manager opens towards the daemon go to the handler set with SetOpenTcpHandler.
 #pragma once
 
 #include <chrono>
@@ -23,6 +25,14 @@
 #include "tunnel/tunnel_frame.h"
 
 namespace tp::daemon {
+
+// The error sentence of a request made while there is no tunnel.
+inline constexpr char kNotConnectedError[] = "not connected to the traffic-manager";
+
+// `tunnel`->Call(body, deadline), or at once {ENOTCONN, {"error": kNotConnectedError}} when
+// `tunnel` is null or dead.
+tunnel::CallResult CallManager(const std::shared_ptr<tunnel::TunnelConnection>& tunnel,
+                               std::string body, tunnel::Deadline deadline);
 
 struct TunnelClientOptions {
   std::string manager_host = "127.0.0.1";
@@ -70,6 +80,14 @@ class TunnelClient {
   // returns, the previous one is not running and will not be called again. nullptr removes it.
   using UdpReplyHandler = std::function<void(uint32_t flow_id, const tunnel::UdpReply& reply)>;
   void SetUdpReplyHandler(UdpReplyHandler handler);
+  // Receives the streams the manager opens on every tunnel from now on (Accept or Refuse them),
+  // on the tunnel's reader thread (it must return quickly). Same replacement rules as the UDP
+  // handler. Without one, such streams are refused (ECONNREFUSED).
+  using OpenTcpHandler = std::function<void(std::unique_ptr<tunnel::TunnelStream> stream,
+                                            const tunnel::OpenTcp& request)>;
+  void SetOpenTcpHandler(OpenTcpHandler handler);
+  // A JSON request to the manager on the live tunnel (see CallManager).
+  tunnel::CallResult Call(std::string body, tunnel::Deadline deadline) const;
   // Asks the cluster's DNS through whatever tunnel is live at the time of each query; nothing
   // (nullopt at once) while there is none. Lives as long as the client.
   DnsResolver& Resolver() { return resolver_; }
@@ -96,6 +114,9 @@ class TunnelClient {
     // taken together with `mutex`.
     std::mutex udp_reply_mutex;
     UdpReplyHandler udp_reply_handler;  // guarded by udp_reply_mutex
+    // The same for streams the manager opens.
+    std::mutex open_tcp_mutex;
+    OpenTcpHandler open_tcp_handler;  // guarded by open_tcp_mutex
   };
 
   void Run();

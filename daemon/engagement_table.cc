@@ -1,0 +1,265 @@
+#include "daemon/engagement_table.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "tunnel/tunnel_connection.h"
+
+namespace tp::daemon {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 4> kModes = {"replace", "intercept", "wiretap", "ingest"};
+constexpr int64_t kMaxPort = 65535;
+
+// A JSON integer 1..65535.
+std::optional<uint16_t> PortFromJson(const json& value) {
+  if (!value.is_number_integer()) return std::nullopt;
+  const int64_t number = value.get<int64_t>();
+  if (number < 1 || number > kMaxPort) return std::nullopt;
+  return static_cast<uint16_t>(number);
+}
+
+// Decimal text 1..65535.
+std::optional<uint16_t> PortFromText(std::string_view text) {
+  int64_t number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size() || number < 1 || number > kMaxPort) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(number);
+}
+
+// An array of ports; nullopt when it is not one.
+std::optional<std::vector<uint16_t>> PortsFromJson(const json& value) {
+  if (!value.is_array()) return std::nullopt;
+  std::vector<uint16_t> ports;
+  for (const json& item : value) {
+    const std::optional<uint16_t> port = PortFromJson(item);
+    if (!port) return std::nullopt;
+    ports.push_back(*port);
+  }
+  return ports;
+}
+
+bool IsIpv4(const std::string& text) {
+  in_addr address{};
+  return ::inet_pton(AF_INET, text.c_str(), &address) == 1;
+}
+
+bool IsNonEmptyString(const json& body, const char* key) {
+  return body.contains(key) && body[key].is_string() && !body[key].get<std::string>().empty();
+}
+
+bool TunnelDead(const std::weak_ptr<tunnel::TunnelConnection>& weak) {
+  const std::shared_ptr<tunnel::TunnelConnection> tunnel = weak.lock();
+  return !tunnel || tunnel->Dead();
+}
+
+}  // namespace
+
+json Engagement::ToJson() const {
+  json shown = answer;
+  shown["sftp_port"] = sftp_forward_port;
+  if (!handler) {
+    shown["handler"] = nullptr;
+    return shown;
+  }
+  json ports = json::object();
+  for (const auto& [workload_port, handler_port] : handler->ports) {
+    ports[std::to_string(workload_port)] = handler_port;
+  }
+  shown["handler"] = {{"address", handler->address}, {"ports", ports}};
+  return shown;
+}
+
+std::optional<Engagement> EngagementFromAnswer(const json& answer, std::string& error) {
+  if (!answer.is_object() || !IsNonEmptyString(answer, "id") ||
+      !IsNonEmptyString(answer, "address")) {
+    error = "the traffic-manager's engage answer lacks the engagement's id or the agent's address";
+    return std::nullopt;
+  }
+  const std::optional<uint16_t> sftp_port =
+      answer.contains("sftp_port") ? PortFromJson(answer["sftp_port"]) : std::nullopt;
+  if (!sftp_port) {
+    error = "the traffic-manager's engage answer lacks the agent's SFTP port";
+    return std::nullopt;
+  }
+  std::optional<std::vector<uint16_t>> ports = std::vector<uint16_t>{};
+  if (answer.contains("ports")) ports = PortsFromJson(answer["ports"]);
+  if (!ports) {
+    error = "the traffic-manager's engage answer has malformed ports";
+    return std::nullopt;
+  }
+  Engagement engagement;
+  engagement.id = answer["id"].get<std::string>();
+  engagement.answer = answer;
+  engagement.ports = std::move(*ports);
+  engagement.agent_address = answer["address"].get<std::string>();
+  engagement.agent_sftp_port = *sftp_port;
+  return engagement;
+}
+
+std::optional<json> EngageRequestFromBody(const json& body, std::string& error) {
+  if (!IsNonEmptyString(body, "workload")) {
+    error = "\"workload\" must name the workload to engage";
+    return std::nullopt;
+  }
+  const bool mode_known =
+      body.contains("mode") && body["mode"].is_string() &&
+      std::ranges::find(kModes, body["mode"].get<std::string>()) != kModes.end();
+  if (!mode_known) {
+    error = "\"mode\" must be one of replace, intercept, wiretap, ingest";
+    return std::nullopt;
+  }
+  json request = {{"op", "engage"}, {"workload", body["workload"]}, {"mode", body["mode"]}};
+  if (body.contains("ports")) {
+    if (!PortsFromJson(body["ports"])) {
+      error = "\"ports\" must be a list of ports (1-65535)";
+      return std::nullopt;
+    }
+    request["ports"] = body["ports"];
+  }
+  if (body.contains("name")) {
+    if (!body["name"].is_string()) {
+      error = "\"name\" must be a string";
+      return std::nullopt;
+    }
+    request["name"] = body["name"];
+  }
+  return request;
+}
+
+std::optional<Handler> HandlerFromBody(const json& body, std::string& error) {
+  if (!body.contains("address") || !body["address"].is_string() ||
+      !IsIpv4(body["address"].get<std::string>())) {
+    error = "\"address\" must be the handler's IPv4 address";
+    return std::nullopt;
+  }
+  Handler handler{body["address"].get<std::string>(), {}};
+  if (!body.contains("ports")) return handler;
+  if (!body["ports"].is_object()) {
+    error = "\"ports\" must map workload ports to handler ports, like {\"8080\": 8080}";
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : body["ports"].items()) {
+    const std::optional<uint16_t> workload_port = PortFromText(key);
+    const std::optional<uint16_t> handler_port = PortFromJson(value);
+    if (!workload_port || !handler_port) {
+      error = "\"ports\" must map workload ports to handler ports (1-65535); \"" + key +
+              "\": " + value.dump() + " does not";
+      return std::nullopt;
+    }
+    handler.ports[*workload_port] = *handler_port;
+  }
+  return handler;
+}
+
+bool EngagementTable::Add(Engagement engagement) {
+  std::lock_guard lock(mutex_);
+  const std::string id = engagement.id;
+  return engagements_.emplace(id, std::move(engagement)).second;
+}
+
+std::optional<Engagement> EngagementTable::Find(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  const auto found = engagements_.find(id);
+  if (found == engagements_.end()) return std::nullopt;
+  return found->second;
+}
+
+EngagementTable::SetHandlerResult EngagementTable::SetHandler(const std::string& id,
+                                                              Handler handler, std::string& error) {
+  std::lock_guard lock(mutex_);
+  const auto found = engagements_.find(id);
+  if (found == engagements_.end()) {
+    error = "no engagement " + id + " in this daemon";
+    return SetHandlerResult::kUnknownId;
+  }
+  Engagement& engagement = found->second;
+  if (engagement.handler) {
+    error = "engagement " + id + " has a handler already (" + engagement.handler->address + ")";
+    return SetHandlerResult::kHasHandler;
+  }
+  for (const auto& [workload_port, handler_port] : handler.ports) {
+    if (std::ranges::find(engagement.ports, workload_port) == engagement.ports.end()) {
+      error = "port " + std::to_string(workload_port) + " is not engaged by " + id;
+      return SetHandlerResult::kPortNotEngaged;
+    }
+  }
+  engagement.handler = std::move(handler);
+  return SetHandlerResult::kSet;
+}
+
+void EngagementTable::ClearHandler(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const auto found = engagements_.find(id);
+  if (found != engagements_.end()) found->second.handler.reset();
+}
+
+std::optional<Engagement> EngagementTable::Remove(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const auto found = engagements_.find(id);
+  if (found == engagements_.end()) return std::nullopt;
+  Engagement engagement = std::move(found->second);
+  engagements_.erase(found);
+  return engagement;
+}
+
+std::vector<Engagement> EngagementTable::RemoveAll() {
+  std::lock_guard lock(mutex_);
+  std::vector<Engagement> removed;
+  for (auto& [id, engagement] : engagements_) removed.push_back(std::move(engagement));
+  engagements_.clear();
+  return removed;
+}
+
+std::vector<Engagement> EngagementTable::RemoveDead() {
+  std::lock_guard lock(mutex_);
+  std::vector<Engagement> removed;
+  for (auto it = engagements_.begin(); it != engagements_.end();) {
+    if (!TunnelDead(it->second.tunnel)) {
+      ++it;
+      continue;
+    }
+    removed.push_back(std::move(it->second));
+    it = engagements_.erase(it);
+  }
+  return removed;
+}
+
+std::vector<Engagement> EngagementTable::All() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Engagement> all;
+  for (const auto& [id, engagement] : engagements_) all.push_back(engagement);
+  return all;
+}
+
+size_t EngagementTable::Size() const {
+  std::lock_guard lock(mutex_);
+  return engagements_.size();
+}
+
+HandlerTarget EngagementTable::Lookup(std::string_view host, uint16_t port) const {
+  if (!host.starts_with(kEngagementHostPrefix)) {
+    return {"", 0, "the daemon takes streams for engagements only, not " + std::string(host)};
+  }
+  const std::string id(host.substr(kEngagementHostPrefix.size()));
+  std::lock_guard lock(mutex_);
+  const auto found = engagements_.find(id);
+  if (found == engagements_.end()) return {"", 0, "no engagement " + id + " in this daemon"};
+  const Engagement& engagement = found->second;
+  if (std::ranges::find(engagement.ports, port) == engagement.ports.end()) {
+    return {"", 0, "port " + std::to_string(port) + " is not engaged by " + id};
+  }
+  if (!engagement.handler) return {"", 0, "engagement " + id + " has no handler yet"};
+  const auto mapped = engagement.handler->ports.find(port);
+  const uint16_t handler_port = mapped == engagement.handler->ports.end() ? port : mapped->second;
+  return {engagement.handler->address, handler_port, ""};
+}
+
+}  // namespace tp::daemon

@@ -1,0 +1,96 @@
+// The engagements this daemon made (docs/engagements.md, "CLI -> daemon"): for each, the
+// traffic-manager's engage answer, the handler that takes its traffic once the CLI names it, the
+// local port of its SFTP forward, and the tunnel it was made on (an engagement ends with that
+// tunnel). EngagementTable answers where a stream the manager opens for "engagement/<id>" and a
+// workload port goes. Also the checks of the CLI's request bodies. Thread-safe; pure logic (the
+// forward objects it holds are opaque to it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tp::tunnel {
+class TunnelConnection;
+}
+
+namespace tp::daemon {
+
+inline constexpr std::string_view kEngagementHostPrefix = "engagement/";
+
+// Where an engagement's traffic goes: the handler container's address, and for each workload
+// port the handler's port.
+struct Handler {
+  std::string address;                 // numeric IPv4
+  std::map<uint16_t, uint16_t> ports;  // workload port -> handler port
+  bool operator==(const Handler&) const = default;
+};
+
+struct Engagement {
+  std::string id;
+  nlohmann::json answer;           // the manager's engage answer, "sftp_port" as the agent's
+  std::vector<uint16_t> ports;     // the engaged workload ports (from the answer)
+  std::string agent_address;       // the agent's (pod's) address
+  uint16_t agent_sftp_port = 0;    // where the agent serves SFTP
+  uint16_t sftp_forward_port = 0;  // the daemon's local port that forwards to it
+  std::optional<Handler> handler;
+  std::weak_ptr<tunnel::TunnelConnection> tunnel;  // the tunnel it was made on
+  std::shared_ptr<void> sftp_forward;              // kept alive while the engagement is
+  // The engage answer as GET /engagements shows it: the forward's port and the handler.
+  nlohmann::json ToJson() const;
+};
+
+// The engagement described by the manager's engage `answer`; nullopt with `error` set when the
+// answer lacks what the daemon needs (id, address, sftp_port, ports).
+std::optional<Engagement> EngagementFromAnswer(const nlohmann::json& answer, std::string& error);
+
+// The manager's `engage` request for the CLI's POST /engagements body; nullopt with `error` (a
+// sentence for the user) when the body is wrong.
+std::optional<nlohmann::json> EngageRequestFromBody(const nlohmann::json& body, std::string& error);
+// The handler of a POST /engagements/<id>/handler body
+// ({"address":"10.200.0.130", "ports":{"8080":8080}}); nullopt with `error` when it is wrong.
+std::optional<Handler> HandlerFromBody(const nlohmann::json& body, std::string& error);
+
+// Where a stream for an engaged port goes, or why it cannot.
+struct HandlerTarget {
+  std::string address;  // "" when refused
+  uint16_t port = 0;
+  std::string refusal;  // a sentence when refused
+};
+
+class EngagementTable {
+ public:
+  // False when an engagement with that id is there already.
+  bool Add(Engagement engagement);
+  std::optional<Engagement> Find(const std::string& id) const;
+  enum class SetHandlerResult { kSet, kUnknownId, kHasHandler, kPortNotEngaged };
+  // Gives the engagement its handler, once. Every workload port of the handler's map must be an
+  // engaged port; `error` says why not otherwise.
+  SetHandlerResult SetHandler(const std::string& id, Handler handler, std::string& error);
+  // Takes the handler away again (a failed activation); nothing when the id is unknown.
+  void ClearHandler(const std::string& id);
+  // Takes the engagement out; nullopt when unknown.
+  std::optional<Engagement> Remove(const std::string& id);
+  // Takes every engagement out.
+  std::vector<Engagement> RemoveAll();
+  // Takes out the engagements whose tunnel has died: the manager ended them with it.
+  std::vector<Engagement> RemoveDead();
+  std::vector<Engagement> All() const;
+  size_t Size() const;
+  // The handler's address and port for a stream the manager opens to `host` ("engagement/<id>")
+  // and the workload `port`. A port that is engaged but absent from the handler's port map goes
+  // to the same port number on the handler.
+  HandlerTarget Lookup(std::string_view host, uint16_t port) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, Engagement> engagements_;  // by id; guarded by mutex_
+};
+
+}  // namespace tp::daemon

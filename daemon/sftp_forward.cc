@@ -1,0 +1,116 @@
+#include "daemon/sftp_forward.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/captured_tcp_relay.h"
+
+namespace tp::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kListenBacklog = 64;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// A listener on host:0; invalid with `error` set on failure. `port` gets the port picked.
+UniqueFd Listen(const std::string& host, uint16_t& port, std::string& error) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    error = "not an IPv4 address: " + host;
+    return {};
+  }
+  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  socklen_t length = sizeof address;
+  if (!socket.Valid() ||
+      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(socket.Get(), kListenBacklog) != 0 ||
+      ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    error = Errno("cannot listen on " + host + " for the SFTP forward");
+    return {};
+  }
+  port = ntohs(address.sin_port);
+  return socket;
+}
+
+}  // namespace
+
+std::unique_ptr<SftpForward> SftpForward::Start(SftpForwardOptions options, TunnelSource tunnel,
+                                                std::string& error) {
+  uint16_t port = 0;
+  UniqueFd listener = Listen(options.listen_host, port, error);
+  if (!listener.Valid()) return nullptr;
+  std::unique_ptr<SftpForward> forward(
+      new SftpForward(std::move(options), std::move(tunnel), std::move(listener), port));
+  if (!forward->stop_.Valid()) {
+    error = Errno("eventfd");
+    return nullptr;
+  }
+  forward->acceptor_ = std::thread([raw = forward.get()] { raw->AcceptLoop(); });
+  return forward;
+}
+
+SftpForward::SftpForward(SftpForwardOptions options, TunnelSource tunnel, UniqueFd listener,
+                         uint16_t port)
+    : options_(std::move(options)),
+      tunnel_(std::move(tunnel)),
+      listener_(std::move(listener)),
+      port_(port),
+      relays_(options_.max_connections) {}
+
+SftpForward::~SftpForward() { Stop(); }
+
+void SftpForward::Stop() {
+  stop_.Trigger();
+  if (acceptor_.joinable()) acceptor_.join();
+  relays_.JoinAll();
+  listener_.Reset();
+}
+
+void SftpForward::AcceptLoop() {
+  while (!stop_.Triggered()) {
+    pollfd waiters[] = {{listener_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
+    if (::poll(waiters, 2, -1) <= 0 || waiters[1].revents != 0) continue;
+    UniqueFd client(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client.Valid()) continue;
+    auto owned = std::make_shared<UniqueFd>(std::move(client));
+    if (!relays_.Spawn([this, owned] { Serve(std::move(*owned)); })) {
+      spdlog::warn("SFTP forward :{}: {} connections are relayed already; connection reset", port_,
+                   options_.max_connections);
+      ResetAndClose(std::move(*owned));
+    }
+  }
+}
+
+void SftpForward::Serve(UniqueFd client) {
+  const std::string target = options_.target_host + ":" + std::to_string(options_.target_port);
+  const auto refuse = [&](const std::string& reason) {
+    spdlog::warn("SFTP forward :{} -> {}: {}; connection reset", port_, target, reason);
+    ResetAndClose(std::move(client));
+  };
+  const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
+  if (!tunnel) return refuse("no tunnel to the traffic-manager");
+  const int yes = 1;
+  ::setsockopt(client.Get(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  tunnel::OpenResult opened = tunnel->OpenTcp(options_.target_host, options_.target_port,
+                                              Clock::now() + options_.open_timeout);
+  if (!opened.stream) {
+    return refuse(
+        "the agent cannot be reached (" +
+        (opened.reason.empty() ? std::string(std::strerror(opened.error)) : opened.reason) + ")");
+  }
+  if (RelayCapturedTcp(client.Get(), *opened.stream, stop_) == RelayEnd::kReset) {
+    ResetAndClose(std::move(client));
+  }
+}
+
+}  // namespace tp::daemon

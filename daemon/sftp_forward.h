@@ -1,0 +1,62 @@
+// SftpForward is the local end of an engagement's volumes: a TCP listener in the daemon (on
+// 0.0.0.0:0 in production) whose every accepted connection is opened through the tunnel to the
+// agent's SFTP address and port (OpenTcp, as captured traffic is) and relayed both ways
+// (RelayCapturedTcp). When there is no tunnel or the open fails, the connection is reset at
+// once and the reason logged. Start() returns once the listener is bound; Stop() (or the
+// destructor) closes it and returns once every relay has ended (within a quarter of a second,
+// or the open_timeout of a connection still waiting for the tunnel's answer). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/unique_fd.h"
+#include "daemon/relay_threads.h"
+#include "daemon/stop_event.h"
+#include "tunnel/tunnel_connection.h"
+
+namespace tp::daemon {
+
+struct SftpForwardOptions {
+  std::string listen_host = "0.0.0.0";  // numeric IPv4; the port is picked by the kernel
+  std::string target_host;              // the agent's address
+  uint16_t target_port = 0;             // the agent's SFTP port
+  std::chrono::milliseconds open_timeout{4000};
+  size_t max_connections = 64;
+};
+
+class SftpForward {
+ public:
+  // The tunnel to open streams on; nullptr when there is none. Asked for each connection.
+  using TunnelSource = std::function<std::shared_ptr<tunnel::TunnelConnection>()>;
+
+  // nullptr with `error` set when it cannot listen.
+  static std::unique_ptr<SftpForward> Start(SftpForwardOptions options, TunnelSource tunnel,
+                                            std::string& error);
+  ~SftpForward();
+  SftpForward(const SftpForward&) = delete;
+  SftpForward& operator=(const SftpForward&) = delete;
+
+  uint16_t Port() const { return port_; }
+  // Closes the listener, ends every relay, joins every thread. Idempotent.
+  void Stop();
+
+ private:
+  SftpForward(SftpForwardOptions options, TunnelSource tunnel, UniqueFd listener, uint16_t port);
+  void AcceptLoop();
+  void Serve(UniqueFd client);
+
+  const SftpForwardOptions options_;
+  const TunnelSource tunnel_;
+  UniqueFd listener_;
+  const uint16_t port_;
+  StopEvent stop_;
+  RelayThreads relays_;
+  std::thread acceptor_;
+};
+
+}  // namespace tp::daemon
