@@ -12,10 +12,12 @@
 //   `telepresence curl -- --help` shows curl's help.
 //
 // - `docker-run`: like curl, its own flags first, then everything goes to `docker run`.
+// - `replace|intercept|ingest|wiretap`: WORKLOAD and telepresence's flags, then a stand-alone
+//   `--`, then the `docker run` words (docker_run_args.h splits them into flags, image, args).
+//   --port and --docker-build-opt may be given several times.
 //
-// Extension point (issue 5: replace, intercept, ingest, wiretap, list, leave): add
-// a struct for the command's arguments, add it to the Command variant, write its parse function
-// and add one row to the command table in command_line.cc (name, summary, help text, parser).
+// A new command: add a struct for its arguments, add it to the Command variant, write its parse
+// function and add one row to the command table in command_line.cc (name, summary, help, parser).
 #pragma once
 
 #include <chrono>
@@ -26,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "cli/docker_run_args.h"
 #include "cli/result.h"
 #include "common/ipv4.h"
 
@@ -80,8 +83,64 @@ struct DockerRunCommand {
   std::vector<std::string> docker_args{};  // never empty
 };
 
+enum class EngagementMode { kReplace, kIntercept, kIngest, kWiretap };
+
+// "replace", "intercept", "ingest", "wiretap": the command's name and the protocol's mode.
+std::string_view EngagementModeName(EngagementMode mode);
+
+// --port LOCAL[:CONTAINER]: the handler listens on LOCAL; CONTAINER is the workload's port
+// (nullopt: LOCAL when the workload has that port, else its first port).
+struct PortMapping {
+  uint16_t local = 0;
+  std::optional<uint16_t> container{};
+  bool operator==(const PortMapping&) const = default;
+};
+
+// Where the handler's image comes from.
+enum class HandlerImage {
+  kDockerRun,    // --docker-run: the user's IMAGE
+  kDockerBuild,  // --docker-build DIR: built, replaces the literal IMAGE
+  kDockerDebug,  // --docker-debug DIR: built, and run with ptrace allowed, seccomp unconfined
+};
+
+// Which remote mounts become volumes (--mount).
+struct MountSelection {
+  bool enabled = true;                // --mount=false: none
+  std::optional<std::string> only{};  // --mount PATH: only that one (an absolute path)
+};
+
+// `telepresence replace|intercept|ingest|wiretap WORKLOAD [--port LOCAL[:CONTAINER]]...
+//  [--env-file F] [--mount PATH|true|false] [--docker-mount PATH] [--name NAME] [--context NAME]
+//  (--docker-run | --docker-build DIR [--docker-build-opt K=V]... | --docker-debug DIR)
+//  -- [DOCKER RUN FLAGS] IMAGE [ARGS]`
+struct EngageCommand {
+  EngagementMode mode = EngagementMode::kReplace;
+  std::string workload{};  // a DNS label (IsDnsLabel)
+  std::string name{};      // the engagement's name: --name, else the workload; a DNS label
+  std::optional<std::string> context_name{};
+  std::vector<PortMapping> ports{};
+  std::optional<std::string> env_file{};  // also write the remote env here
+  MountSelection mounts{};
+  std::optional<std::string> docker_mount{};  // absolute: volumes go to PATH + mount path
+  HandlerImage image_source = HandlerImage::kDockerRun;
+  std::string build_dir{};  // for kDockerBuild, kDockerDebug
+  std::vector<std::pair<std::string, std::string>> build_options{};  // --docker-build-opt K=V
+  DockerRunArgs docker_args{};  // image is "IMAGE" for the build sources
+};
+
+// `telepresence list [--context NAME]`
+struct ListCommand {
+  std::optional<std::string> context_name{};
+};
+
+// `telepresence leave NAME [--context NAME]`
+struct LeaveCommand {
+  std::string name{};
+  std::optional<std::string> context_name{};
+};
+
 using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
-                             DockerRunCommand>;
+                             DockerRunCommand, EngageCommand, ListCommand, LeaveCommand>;
 
 struct CommandLine {
   GlobalFlags global;

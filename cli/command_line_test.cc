@@ -192,9 +192,102 @@ TEST(CommandLineTest, UnknownCommandListsTheCommands) {
   EXPECT_CONTAINS(ParseError({"help", "nope"}), "unknown command 'nope'");
 }
 
-TEST(CommandLineTest, PlannedCommandSaysNotImplementedYet) {
-  EXPECT_CONTAINS(ParseError({"replace", "echo"}), "not implemented yet");
-  EXPECT_CONTAINS(ParseError({"intercept", "echo"}), "not implemented yet");
+TEST(CommandLineTest, EngagementCommandsParseTheirFlagsAndTheDockerRunWords) {
+  auto engage = ParseAs<EngageCommand>({"intercept",
+                                        "echo",
+                                        "--port",
+                                        "8081:8080",
+                                        "--port=9090",
+                                        "--env-file",
+                                        "/tmp/e.env",
+                                        "--mount",
+                                        "/srv/echo-data",
+                                        "--docker-mount",
+                                        "/remote",
+                                        "--context",
+                                        "dev",
+                                        "--docker-run",
+                                        "--",
+                                        "--rm",
+                                        "-e",
+                                        "A=1",
+                                        "-it",
+                                        "busybox",
+                                        "sh",
+                                        "-c",
+                                        "env"});
+  EXPECT_EQ(engage.mode, EngagementMode::kIntercept);
+  EXPECT_EQ(engage.workload, "echo");
+  EXPECT_EQ(engage.name, "echo");
+  EXPECT_EQ(engage.context_name, "dev");
+  EXPECT_EQ(engage.ports, (std::vector<PortMapping>{{8081, 8080}, {9090, std::nullopt}}));
+  EXPECT_EQ(engage.env_file, "/tmp/e.env");
+  EXPECT_EQ(engage.mounts.only, "/srv/echo-data");
+  EXPECT_EQ(engage.docker_mount, "/remote");
+  EXPECT_EQ(engage.image_source, HandlerImage::kDockerRun);
+  EXPECT_EQ(engage.docker_args.flags, (Args{"--rm", "-e", "A=1", "-it"}));
+  EXPECT_EQ(engage.docker_args.image, "busybox");
+  EXPECT_EQ(engage.docker_args.image_args, (Args{"sh", "-c", "env"}));
+}
+
+TEST(CommandLineTest, EngagementBuildTakesOptionsAndTheLiteralImage) {
+  auto engage = ParseAs<EngageCommand>(
+      {"replace", "echo", "--name", "mine", "--docker-build", "./app", "--docker-build-opt",
+       "file=Dockerfile.dev", "--docker-build-opt", "build-arg=V=2", "--", "IMAGE", "serve"});
+  EXPECT_EQ(engage.name, "mine");
+  EXPECT_EQ(engage.image_source, HandlerImage::kDockerBuild);
+  EXPECT_EQ(engage.build_dir, "./app");
+  EXPECT_EQ(engage.build_options, (std::vector<std::pair<std::string, std::string>>{
+                                      {"file", "Dockerfile.dev"}, {"build-arg", "V=2"}}));
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-build", ".", "--", "busybox"}),
+                  "write the literal IMAGE");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-debug", ".", "--", "busybox"}),
+                  "with --docker-debug");
+}
+
+TEST(CommandLineTest, EngagementConflictsSayWhatToDo) {
+  EXPECT_CONTAINS(
+      ParseError({"replace", "echo", "--docker-run", "--docker-build", ".", "--", "IMAGE"}),
+      "--docker-build implies --docker-run (it runs the image it builds); drop --docker-run");
+  EXPECT_CONTAINS(
+      ParseError({"replace", "echo", "--docker-build", ".", "--docker-debug", ".", "--", "IMAGE"}),
+      "give only one of them");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--mount=false", "--docker-mount", "/r",
+                              "--docker-run", "--", "busybox"}),
+                  "drop one of them");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--", "busybox"}),
+                  "give --docker-run (run an image), --docker-build DIR or --docker-debug DIR");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run"}),
+                  "needs the docker run words after a stand-alone --");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run", "--", "--rm", "-e", "X"}),
+                  "no image among the docker run words");
+  EXPECT_CONTAINS(ParseError({"replace", "Echo_1", "--docker-run", "--", "busybox"}),
+                  "invalid workload name 'Echo_1'");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--name", "-x", "--docker-run", "--", "b"}),
+                  "invalid --name '-x'");
+  EXPECT_CONTAINS(ParseError({"intercept", "echo", "--port", "http", "--docker-run", "--", "b"}),
+                  "invalid --port 'http'");
+  EXPECT_CONTAINS(ParseError({"intercept", "echo", "--port", "80:0", "--docker-run", "--", "b"}),
+                  "invalid --port '80:0'");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run", "--", "-d", "busybox"}),
+                  "drop -d/--detach");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run", "--", "--network=x", "b"}),
+                  "drop --network");
+  EXPECT_CONTAINS(ParseError({"ingest", "echo", "--port", "80", "--docker-run", "--", "b"}),
+                  "takes no --port");
+  EXPECT_CONTAINS(ParseError({"replace", "echo", "extra", "--docker-run", "--", "b"}),
+                  "takes one WORKLOAD, got 'extra' too");
+}
+
+TEST(CommandLineTest, ListAndLeave) {
+  ParseAs<ListCommand>({"list"});
+  EXPECT_EQ(ParseAs<LeaveCommand>({"leave", "echo"}).name, "echo");
+  EXPECT_CONTAINS(ParseError({"leave"}), "leave needs the NAME");
+  EXPECT_CONTAINS(ParseError({"leave", "A"}), "invalid engagement name 'A'");
+  auto help = ParseAs<HelpRequest>({"wiretap", "--help"});
+  EXPECT_EQ(help.command, "wiretap");
+  EXPECT_CONTAINS(HelpText("wiretap"), "Usage: telepresence wiretap WORKLOAD");
+  EXPECT_CONTAINS(HelpText(""), "intercept");
 }
 
 TEST(CommandLineTest, DockerRunPassesEverythingFromTheFirstDockerWord) {

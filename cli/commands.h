@@ -20,6 +20,14 @@ int RunCurl(const CurlCommand& command, const CliIo& io, CliServices& services);
 
 // docker_run.cc
 int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& services);
+// The daemon's address on the context's Teleroute network tp-<ctx>. Error (saying to connect):
+// no daemon runs, no network, the daemon is not on it.
+Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, DockerApi& docker);
+
+// engage.cc: replace, intercept, ingest, wiretap (docs/engagements.md, "The CLI"); list; leave.
+int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& services);
+int RunList(const ListCommand& command, const CliIo& io, CliServices& services);
+int RunLeave(const LeaveCommand& command, const CliIo& io, CliServices& services);
 
 // The name of the context a command acts on: the one given with --context, else "default".
 std::string ContextNameOrDefault(const std::optional<std::string>& context_name);

@@ -25,6 +25,9 @@ CliError BadStatus(uint16_t port, std::string_view method, std::string_view path
                   ": " + response.body};
 }
 
+// How long an engagement call may take: the daemon asks the traffic-manager.
+constexpr std::chrono::seconds kCallTimeout{15};
+
 }  // namespace
 
 HttpDaemonControl::HttpDaemonControl(uint16_t port, std::chrono::milliseconds timeout)
@@ -52,6 +55,30 @@ Status HttpDaemonControl::Quit() {
   if (!result) return NoAnswer(port_, "POST", "/quit", result.error());
   if (result->status != 200) return BadStatus(port_, "POST", "/quit", *result);
   return Ok{};
+}
+
+Result<nlohmann::json> HttpDaemonControl::Call(std::string_view method, std::string_view path,
+                                               const nlohmann::json& body) {
+  client_->set_read_timeout(kCallTimeout);
+  const std::string target(path);
+  const std::string text = body.is_null() ? "" : body.dump();
+  httplib::Result result = method == "GET"      ? client_->Get(target)
+                           : method == "DELETE" ? client_->Delete(target)
+                                                : client_->Post(target, text, "application/json");
+  if (!result) return NoAnswer(port_, method, path, result.error());
+  nlohmann::json answer = result->body.empty() ? nlohmann::json::object()
+                                               : nlohmann::json::parse(result->body, nullptr,
+                                                                       /*allow_exceptions=*/false);
+  if (result->status != 200) {
+    if (answer.is_object() && answer.contains("error") && answer["error"].is_string()) {
+      return CliError{answer["error"].get<std::string>()};
+    }
+    return BadStatus(port_, method, path, *result);
+  }
+  if (answer.is_discarded()) {
+    return CliError{Where(port_, method, path) + " answered something that is not JSON"};
+  }
+  return answer;
 }
 
 }  // namespace tp::cli

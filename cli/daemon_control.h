@@ -1,6 +1,7 @@
-// The CLI's side of the daemon's control API (daemon/control_api.h): GET /status and POST /quit
-// on 127.0.0.1:<published port>. DaemonControl is the interface the commands use (tests give a
-// fake); HttpDaemonControl is cpp-httplib's Client with short timeouts, one per daemon port.
+// The CLI's side of the daemon's control API (daemon/control_api.h, docs/engagements.md): GET
+// /status, POST /quit and the engagement calls on 127.0.0.1:<published port>. DaemonControl is the
+// interface the commands use (tests give a fake); HttpDaemonControl is cpp-httplib's Client with
+// short timeouts, one per daemon port.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,10 @@ class DaemonControl {
   virtual Result<nlohmann::json> GetStatus() = 0;
   // POST /quit. Error: no answer or not 200.
   virtual Status Quit() = 0;
+  // METHOD PATH ("GET", "POST", "DELETE") with a JSON body (null: none); the JSON body of a 200
+  // answer. Error: no answer, or the daemon's own sentence ({"error": ...}) when it gave one.
+  virtual Result<nlohmann::json> Call(std::string_view method, std::string_view path,
+                                      const nlohmann::json& body) = 0;
 };
 
 // Makes a DaemonControl for the control API published on 127.0.0.1:port.
@@ -39,6 +44,8 @@ class HttpDaemonControl : public DaemonControl {
 
   Result<nlohmann::json> GetStatus() override;
   Status Quit() override;
+  Result<nlohmann::json> Call(std::string_view method, std::string_view path,
+                              const nlohmann::json& body) override;
 
  private:
   const uint16_t port_;

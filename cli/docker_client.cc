@@ -1,6 +1,9 @@
 #include "cli/docker_client.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace tp::cli {
 namespace {
@@ -23,6 +26,63 @@ std::string OneLine(std::string_view text) {
   for (const std::string& part : OutputLines(text)) line += (line.empty() ? "" : " ") + part;
   return line;
 }
+
+// How long a `docker build` may take.
+constexpr std::chrono::minutes kBuildTimeout{15};
+// How often ForegroundRun looks at its child while waiting for signals.
+constexpr std::chrono::milliseconds kChildPollInterval{50};
+
+// SIGINT and SIGTERM blocked while it lives, so that sigtimedwait takes them; pending ones are
+// consumed before the old mask comes back (the caller has acted on the first one already).
+class BlockedStopSignals {
+ public:
+  BlockedStopSignals() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    sigprocmask(SIG_BLOCK, &signals_, &previous_);
+  }
+  ~BlockedStopSignals() {
+    timespec zero{};
+    while (sigtimedwait(&signals_, nullptr, &zero) > 0) {
+    }
+    sigprocmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  BlockedStopSignals(const BlockedStopSignals&) = delete;
+  BlockedStopSignals& operator=(const BlockedStopSignals&) = delete;
+
+  // Waits up to `timeout` for one of them; true when one came.
+  bool WaitFor(std::chrono::milliseconds timeout) const {
+    timespec wait{.tv_sec = timeout.count() / 1000, .tv_nsec = (timeout.count() % 1000) * 1000000};
+    int signal = sigtimedwait(&signals_, nullptr, &wait);
+    return signal == SIGINT || signal == SIGTERM;
+  }
+
+ private:
+  sigset_t signals_{};
+  sigset_t previous_{};
+};
+
+class ChildForegroundRun : public ForegroundRun {
+ public:
+  ChildForegroundRun(std::unique_ptr<BlockedStopSignals> signals, ChildProcess child)
+      : signals_(std::move(signals)), child_(std::move(child)) {}
+
+  Outcome Wait(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (std::optional<ExitCode> code = child_.TryWait()) return {Event::kExited, *code};
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return {Event::kRunning, 0};
+      if (signals_->WaitFor(std::min(left, kChildPollInterval))) return {Event::kInterrupted, 0};
+    }
+  }
+
+ private:
+  std::unique_ptr<BlockedStopSignals> signals_;  // outlives the child (declared first)
+  ChildProcess child_;
+};
 
 // How often ListNetworks tries when a network vanishes between `ls` and `inspect`.
 constexpr int kNetworkListAttempts = 3;
@@ -168,6 +228,34 @@ Status DockerCli::DisconnectFromNetwork(const std::string& network, const std::s
   Result<std::string> output = Query(NetworkDisconnectCommand(network, container), query_timeout_);
   if (!output.ok()) return output.error();
   return Ok{};
+}
+
+Status DockerCli::CreateVolume(const Argv& argv) {
+  Result<std::string> output = Query(argv, run_timeout_);
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Result<std::string> DockerCli::BuildImage(const Argv& argv) {
+  Result<std::string> output = Query(argv, kBuildTimeout);
+  if (!output.ok()) return output.error();
+  std::vector<std::string> lines = OutputLines(output.value());
+  if (lines.empty()) return CliError{"docker build printed no image id"};
+  return lines.back();
+}
+
+Status DockerCli::StopContainer(const std::string& container) {
+  Result<std::optional<std::string>> output = QueryIfFound({"docker", "stop", container});
+  if (!output.ok()) return output.error();
+  return Ok{};
+}
+
+Result<std::unique_ptr<ForegroundRun>> DockerCli::StartForeground(const Argv& argv) {
+  auto signals = std::make_unique<BlockedStopSignals>();
+  Result<ChildProcess> child = ChildProcess::Spawn(argv, ChildStreams::kInherited);
+  if (!child.ok()) return CliError{child.error().message + "; is Docker installed?"};
+  return std::unique_ptr<ForegroundRun>(
+      std::make_unique<ChildForegroundRun>(std::move(signals), std::move(child).value()));
 }
 
 }  // namespace tp::cli

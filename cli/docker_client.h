@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,21 @@
 #include "cli/result.h"
 
 namespace tp::cli {
+
+// A `docker run` in the foreground with this process's stdin, stdout and stderr. While it lives,
+// SIGINT and SIGTERM to this process do not end it: Wait reports them, so that the caller can
+// stop the container and clean up. Destroying it kills (SIGKILL) a docker run still running.
+class ForegroundRun {
+ public:
+  enum class Event { kRunning, kExited, kInterrupted };
+  struct Outcome {
+    Event event = Event::kRunning;
+    ExitCode exit_code = 0;  // for kExited
+  };
+  virtual ~ForegroundRun() = default;
+  // Waits up to `timeout` for docker run to end or a SIGINT/SIGTERM; kRunning when neither came.
+  virtual Outcome Wait(std::chrono::milliseconds timeout) = 0;
+};
 
 class DockerApi {
  public:
@@ -53,6 +69,15 @@ class DockerApi {
   // docker network disconnect -f NETWORK CONTAINER
   virtual Status DisconnectFromNetwork(const std::string& network,
                                        const std::string& container) = 0;
+
+  // Runs a `docker volume create ...` argv.
+  virtual Status CreateVolume(const Argv& argv) = 0;
+  // Runs a `docker build -q ...` argv (DockerBuildCommand); the built image's id.
+  virtual Result<std::string> BuildImage(const Argv& argv) = 0;
+  // docker stop CONTAINER (a container that is gone already counts as stopped).
+  virtual Status StopContainer(const std::string& container) = 0;
+  // Starts a `docker run ...` argv in the foreground (see ForegroundRun).
+  virtual Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) = 0;
 };
 
 // DockerApi over the `docker` executable found in PATH.
@@ -80,6 +105,10 @@ class DockerCli : public DockerApi {
   Status ConnectToNetwork(const std::string& network, const std::string& container,
                           const std::string& ip) override;
   Status DisconnectFromNetwork(const std::string& network, const std::string& container) override;
+  Status CreateVolume(const Argv& argv) override;
+  Result<std::string> BuildImage(const Argv& argv) override;
+  Status StopContainer(const std::string& container) override;
+  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) override;
 
  private:
   // Runs argv; its stdout when it exits 0, else an error quoting its stderr.

@@ -14,7 +14,8 @@ CliError NotConnected(const std::string& context_name, std::string_view detail) 
                   "); run telepresence connect --docker" + context_flag + " first"};
 }
 
-// The daemon's address on the running daemon's Teleroute network.
+}  // namespace
+
 Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, DockerApi& docker) {
   const std::string container = DaemonContainerName(context_name);
   Result<std::optional<std::string>> state = docker.ContainerState(container);
@@ -31,8 +32,6 @@ Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, Dock
   }
   return network.value()->daemon_address;
 }
-
-}  // namespace
 
 int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& services) {
   const std::string context_name = ContextNameOrDefault(command.context_name);

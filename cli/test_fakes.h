@@ -60,6 +60,21 @@ class FakeDocker : public DockerApi {
   std::vector<Argv> network_creates;
   std::vector<Argv> network_connects;     // NetworkConnectCommand argvs
   std::vector<Argv> network_disconnects;  // NetworkDisconnectCommand argvs
+  std::vector<Argv> volume_creates;
+  std::optional<std::string> fail_volume_create;  // `docker volume create` fails so
+  std::vector<Argv> builds;
+  Result<std::string> build_result = std::string("sha256:built");
+  std::vector<std::string> stopped;
+  std::vector<Argv> run_foreground;
+  std::optional<std::string> fail_foreground_start;  // docker cannot be started
+  // What the n-th ForegroundRun::Wait (from 0) of the last started run reports; by default
+  // docker run exits at once with attached_exit_code.
+  std::function<ForegroundRun::Outcome(FakeDocker&, int call)> foreground_script =
+      [](FakeDocker& docker, int) {
+        return ForegroundRun::Outcome{ForegroundRun::Event::kExited, docker.attached_exit_code};
+      };
+  // Whether the volume is still in use for its first n `volume rm` calls.
+  std::map<std::string, int> volume_busy_for;
 
   Result<std::optional<std::string>> ContainerState(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};
@@ -98,6 +113,10 @@ class FakeDocker : public DockerApi {
   Status Remove(DockerResource kind, const std::vector<std::string>& names) override {
     if (fail_everything) return CliError{*fail_everything};
     for (const std::string& name : names) {
+      if (kind == DockerResource::kVolume && volume_busy_for[name] > 0) {
+        --volume_busy_for[name];
+        return CliError{"docker volume rm -f " + name + " failed (exit 1): volume is in use"};
+      }
       if (kind == DockerResource::kNetwork && networks.contains(name) &&
           !networks[name].containers.empty()) {
         return CliError{"docker network rm " + name +
@@ -186,6 +205,36 @@ class FakeDocker : public DockerApi {
     return Ok{};
   }
 
+  Status CreateVolume(const Argv& argv) override {
+    volume_creates.push_back(argv);
+    if (fail_volume_create) return CliError{*fail_volume_create};
+    return Ok{};
+  }
+  Result<std::string> BuildImage(const Argv& argv) override {
+    builds.push_back(argv);
+    return build_result;
+  }
+  Status StopContainer(const std::string& container) override {
+    stopped.push_back(container);
+    return Ok{};
+  }
+  class FakeForegroundRun : public ForegroundRun {
+   public:
+    explicit FakeForegroundRun(FakeDocker& docker) : docker_(docker) {}
+    Outcome Wait(std::chrono::milliseconds) override {
+      return docker_.foreground_script(docker_, calls_++);
+    }
+
+   private:
+    FakeDocker& docker_;
+    int calls_ = 0;
+  };
+  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) override {
+    run_foreground.push_back(argv);
+    if (fail_foreground_start) return CliError{*fail_foreground_start};
+    return std::unique_ptr<ForegroundRun>(std::make_unique<FakeForegroundRun>(*this));
+  }
+
   static std::string ValueAfter(const Argv& argv, std::string_view flag) {
     for (size_t i = 0; i + 1 < argv.size(); ++i) {
       if (argv[i] == flag) return argv[i + 1];
@@ -197,18 +246,27 @@ class FakeDocker : public DockerApi {
 };
 
 // Answers GET /status with what `status` returns for the n-th call (from 0).
+// Other calls (Call) are answered by `call`, by default an error.
 class FakeDaemonControl : public DaemonControl {
  public:
   using StatusScript = std::function<Result<nlohmann::json>(int call)>;
-  FakeDaemonControl(StatusScript status, std::function<Status()> quit)
-      : status_(std::move(status)), quit_(std::move(quit)) {}
+  using CallScript = std::function<Result<nlohmann::json>(
+      std::string_view method, std::string_view path, const nlohmann::json& body)>;
+  FakeDaemonControl(StatusScript status, std::function<Status()> quit, CallScript call = nullptr)
+      : status_(std::move(status)), quit_(std::move(quit)), call_(std::move(call)) {}
 
   Result<nlohmann::json> GetStatus() override { return status_(calls_++); }
   Status Quit() override { return quit_(); }
+  Result<nlohmann::json> Call(std::string_view method, std::string_view path,
+                              const nlohmann::json& body) override {
+    if (!call_) return CliError{"no answer"};
+    return call_(method, path, body);
+  }
 
  private:
   StatusScript status_;
   std::function<Status()> quit_;
+  CallScript call_;
   int calls_ = 0;
 };
 

@@ -84,6 +84,20 @@ std::string_view ContextNameRule() {
          "and has at most 63 characters";
 }
 
+bool IsDnsLabel(std::string_view name) {
+  if (name.empty() || name.size() > kMaxContextNameLength) return false;
+  if (!IsLowercaseLetterOrDigit(name.front()) || !IsLowercaseLetterOrDigit(name.back())) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return IsLowercaseLetterOrDigit(c) || c == '-'; });
+}
+
+std::string_view DnsLabelRule() {
+  return "lowercase letters, digits and '-', starting and ending with a letter or digit, at most "
+         "63 characters";
+}
+
 bool IsHostPort(std::string_view address) {
   size_t colon = address.rfind(':');
   if (colon == std::string_view::npos) return false;

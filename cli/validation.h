@@ -13,6 +13,13 @@ bool IsValidContextName(std::string_view name);
 // The sentence to show for an invalid context name.
 std::string_view ContextNameRule();
 
+// A DNS label (RFC 1123, as Kubernetes names workloads): [a-z0-9]([a-z0-9-]*[a-z0-9])?, at most
+// 63 characters.
+bool IsDnsLabel(std::string_view name);
+
+// The sentence to show for a name that is not a DNS label.
+std::string_view DnsLabelRule();
+
 // HOST:PORT with a non-empty host (a name, an IPv4 address or a bracketed IPv6 address) and a
 // decimal port in 1..65535.
 bool IsHostPort(std::string_view address);

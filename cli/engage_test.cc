@@ -1,0 +1,229 @@
+// replace/intercept/list/leave run in-process against the fake Docker and a scripted daemon.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/app.h"
+#include "cli/test_fakes.h"
+#include "cli/test_temp_dir.h"
+
+namespace tp::cli {
+namespace {
+
+using nlohmann::json;
+using testing::FakeClock;
+using testing::FakeDaemonControl;
+using testing::FakeDocker;
+using testing::FakeImageBuilder;
+using testing::FakePluginInstaller;
+using testing::FixedEnvironment;
+using testing::StatusBody;
+using testing::TempDir;
+using Event = ForegroundRun::Event;
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+struct DaemonCall {
+  std::string method;
+  std::string path;
+  json body;
+};
+
+class EngageTest : public ::testing::Test {
+ protected:
+  EngageTest() {
+    docker_.containers["tp-default-cn"] = {"running", "tp.daemon=default"};
+    docker_.networks["tp-default"] = {.name = "tp-default",
+                                      .driver = "teleroute:latest",
+                                      .subnets = {"10.200.0.0/24"},
+                                      .options = {{"daemon", "10.200.0.2"}},
+                                      .labels = {{"telepresence.context", "default"}},
+                                      .containers = {{"cn-id", "tp-default-cn", "10.200.0.2/24"}}};
+    docker_.networks["bridge"].containers = {{"cn-id", "tp-default-cn", "172.17.0.2/16"}};
+    // The handler container gets its address on the second wait, exits on the third.
+    docker_.foreground_script = [](FakeDocker& docker, int call) {
+      if (call == 1) {
+        docker.networks["tp-default"].containers.push_back(
+            {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+      }
+      if (call < 2) return ForegroundRun::Outcome{Event::kRunning, 0};
+      return ForegroundRun::Outcome{Event::kExited, 3};
+    };
+  }
+
+  Result<json> Answer(std::string_view method, std::string_view path, const json& body) {
+    calls_.push_back({std::string(method), std::string(path), body});
+    if (path == "/workloads") {
+      return json::parse(R"({"workloads":[{"workload":"echo","container":"echo",
+          "ports":[8080,9090],"mounts":["/srv/echo-data"],"engagement":null}]})");
+    }
+    if (method == "POST" && path == "/engagements") {
+      if (engage_error_) return CliError{*engage_error_};
+      return json{{"id", "e-1"},
+                  {"workload", "echo"},
+                  {"container", "echo"},
+                  {"ports", body["ports"]},
+                  {"sftp_port", 40022},
+                  {"env", {{"ECHO_MESSAGE", "hello"}}},
+                  {"mounts", {"/srv/echo-data"}}};
+    }
+    if (path == "/engagements") {
+      return json{{"engagements", {{{"id", "e-1"}, {"name", "echo"}, {"mode", "replace"}}}}};
+    }
+    return json::object();
+  }
+
+  int Run(const std::vector<std::string>& args) {
+    CliIo io{out_, err_, FixedEnvironment({{"TMPDIR", tmp_.path().string()}})};
+    CliServices services{
+        .docker = docker_,
+        .daemon_control = [this](uint16_t) -> std::unique_ptr<DaemonControl> {
+          return std::make_unique<FakeDaemonControl>(
+              [](int) { return Result<json>(StatusBody(true)); }, [] { return Status(Ok{}); },
+              [this](std::string_view method, std::string_view path, const json& body) {
+                return Answer(method, path, body);
+              });
+        },
+        .image_builder = image_builder_,
+        .plugin_installer = plugin_installer_,
+        .clock = clock_,
+    };
+    return RunTelepresence(args, io, services);
+  }
+
+  std::vector<std::string> Paths() const {
+    std::vector<std::string> paths;
+    for (const DaemonCall& call : calls_) paths.push_back(call.method + " " + call.path);
+    return paths;
+  }
+
+  bool TmpIsEmpty() const { return std::filesystem::is_empty(tmp_.path()); }
+
+  TempDir tmp_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+  FakeDocker docker_;
+  FakeClock clock_;
+  FakeImageBuilder image_builder_;
+  FakePluginInstaller plugin_installer_;
+  std::vector<DaemonCall> calls_;
+  std::optional<std::string> engage_error_;
+};
+
+TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
+  TempDir user_dir;
+  const std::string user_env = (user_dir.path() / "echo.env").string();
+  EXPECT_EQ(Run({"replace", "echo", "--env-file", user_env, "--docker-run", "--", "-e", "X=1",
+                 "busybox", "env"}),
+            3)
+      << err_.str();
+  EXPECT_EQ(Paths(),
+            (std::vector<std::string>{"GET /workloads", "POST /engagements",
+                                      "POST /engagements/e-1/handler", "DELETE /engagements/e-1"}));
+  EXPECT_EQ(
+      calls_[1].body,
+      (json{{"workload", "echo"}, {"mode", "replace"}, {"ports", {8080, 9090}}, {"name", "echo"}}));
+  EXPECT_EQ(calls_[2].body,
+            (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8080}, {"9090", 9090}}}}));
+  ASSERT_EQ(docker_.volume_creates.size(), 1u);
+  EXPECT_EQ(docker_.volume_creates[0][6], "host=172.17.0.2");
+  EXPECT_EQ(docker_.volume_creates[0].back(), "tp-echo-0");
+  ASSERT_EQ(docker_.run_foreground.size(), 1u);
+  const Argv& argv = docker_.run_foreground[0];
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--name"), "intercept-echo-8080");
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--network"), "tp-default");
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--dns"), "10.200.0.2");
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "-v"), "tp-echo-0:/srv/echo-data");
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--label"), "telepresence.engagement=e-1");
+  EXPECT_EQ(argv[argv.size() - 2], "busybox");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-echo-0"});
+  EXPECT_TRUE(TmpIsEmpty()) << "the private env file is removed";
+  std::ifstream written(user_env);
+  std::string line;
+  std::getline(written, line);
+  EXPECT_EQ(line, "ECHO_MESSAGE=hello");
+  EXPECT_CONTAINS(err_.str(), "Engaged: the handler intercept-echo-8080 (10.200.0.130)");
+}
+
+TEST_F(EngageTest, DockerRunFailingStillEndsTheEngagementAndRemovesTheVolumes) {
+  docker_.foreground_script = [](FakeDocker&, int) {
+    return ForegroundRun::Outcome{Event::kExited, 125};
+  };
+  docker_.volume_busy_for["tp-echo-0"] = 2;  // released just after the container
+  EXPECT_EQ(
+      Run({"intercept", "echo", "--port", "8081:9090", "--docker-run", "--", "--bad", "busybox"}),
+      125);
+  EXPECT_EQ(Paths(), (std::vector<std::string>{"GET /workloads", "POST /engagements",
+                                               "DELETE /engagements/e-1"}));
+  EXPECT_EQ(calls_[1].body["ports"], json({9090}));
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-echo-0"});
+  EXPECT_TRUE(TmpIsEmpty());
+}
+
+TEST_F(EngageTest, InterruptStopsTheContainerThenCleansUp) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    if (call == 0) return ForegroundRun::Outcome{Event::kInterrupted, 0};
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 130};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--mount=false", "--docker-run", "--", "busybox"}), 130);
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_TRUE(docker_.volume_creates.empty());
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+}
+
+TEST_F(EngageTest, NoHandlerAddressWithinTheDeadlineStopsIt) {
+  docker_.foreground_script = [this](FakeDocker& docker, int) {
+    clock_.Advance(std::chrono::seconds(1));
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 0};
+  };
+  EXPECT_EQ(Run({"ingest", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "got no address on tp-default within 30 s");
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+}
+
+TEST_F(EngageTest, TheDaemonsRefusalIsPrintedAsItComes) {
+  engage_error_ = "the workload echo is already engaged by mine (replace)";
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_EQ(err_.str(),
+            "telepresence replace: the workload echo is already engaged by mine (replace)\n");
+  EXPECT_TRUE(docker_.run_foreground.empty());
+  EXPECT_TRUE(docker_.volume_creates.empty());
+}
+
+TEST_F(EngageTest, DockerBuildRunsTheBuiltImageWithDebugFlags) {
+  EXPECT_EQ(Run({"replace", "echo", "--docker-debug", "/src", "--", "IMAGE"}), 3) << err_.str();
+  ASSERT_EQ(docker_.builds.size(), 1u);
+  EXPECT_EQ(docker_.builds[0], (Argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "/src"}));
+  const Argv& argv = docker_.run_foreground.at(0);
+  EXPECT_EQ(argv.back(), "sha256:built");
+  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--cap-add"), "SYS_PTRACE");
+}
+
+TEST_F(EngageTest, WithoutADaemonItConnectsFirst) {
+  docker_.containers.clear();
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "No daemon runs for context default; connecting with --docker");
+  EXPECT_CONTAINS(err_.str(), "could not connect (see above)");
+}
+
+TEST_F(EngageTest, ListAndLeave) {
+  EXPECT_EQ(Run({"list"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "WORKLOAD  PORTS      ENGAGEMENT\n"
+            "echo      8080,9090  -\n");
+  out_.str("");
+  docker_.containers["intercept-echo-8080"] = {"running", "telepresence.engagement=e-1"};
+  EXPECT_EQ(Run({"leave", "echo"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "Left echo (e-1); removed intercept-echo-8080\n");
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+  EXPECT_EQ(Run({"leave", "other"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "no engagement named other; the engagements are echo");
+}
+
+}  // namespace
+}  // namespace tp::cli

@@ -1,0 +1,283 @@
+#include "cli/engagement_plan.h"
+
+#include <algorithm>
+
+#include "cli/plugins.h"
+
+namespace tp::cli {
+namespace {
+
+using nlohmann::json;
+
+CliError Unreadable(std::string_view what, const std::exception& error) {
+  return CliError{"the daemon's answer to " + std::string(what) + " cannot be read (" +
+                  error.what() + "); is the daemon of this telepresence's version?"};
+}
+
+std::vector<uint16_t> Ports(const json& value) {
+  std::vector<uint16_t> ports;
+  if (value.is_array()) {
+    for (const json& port : value) ports.push_back(port.get<uint16_t>());
+  }
+  return ports;
+}
+
+std::vector<std::string> Strings(const json& value) {
+  std::vector<std::string> strings;
+  if (value.is_array()) {
+    for (const json& text : value) strings.push_back(text.get<std::string>());
+  }
+  return strings;
+}
+
+std::string StringOr(const json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+EngagementSummary ReadSummary(const json& object) {
+  return EngagementSummary{.id = StringOr(object, "id"),
+                           .mode = StringOr(object, "mode"),
+                           .name = StringOr(object, "name"),
+                           .ports = Ports(object.value("ports", json::array()))};
+}
+
+bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
+  return std::find(ports.begin(), ports.end(), port) != ports.end();
+}
+
+uint16_t ContainerPortOf(const PortMapping& mapping, const std::vector<uint16_t>& workload_ports) {
+  if (mapping.container) return *mapping.container;
+  if (Contains(workload_ports, mapping.local) || workload_ports.empty()) return mapping.local;
+  return workload_ports.front();
+}
+
+std::string JoinPorts(const std::vector<uint16_t>& ports) {
+  std::string text;
+  for (uint16_t port : ports) text += (text.empty() ? "" : ",") + std::to_string(port);
+  return text.empty() ? "-" : text;
+}
+
+std::string Padded(std::string text, size_t width) {
+  if (text.size() < width) text.resize(width, ' ');
+  return text;
+}
+
+}  // namespace
+
+Result<std::vector<WorkloadInfo>> ParseWorkloads(const json& body) {
+  try {
+    std::vector<WorkloadInfo> workloads;
+    for (const json& item : body.at("workloads")) {
+      WorkloadInfo workload{.workload = item.at("workload").get<std::string>(),
+                            .ports = Ports(item.value("ports", json::array())),
+                            .mounts = Strings(item.value("mounts", json::array()))};
+      auto engagement = item.find("engagement");
+      if (engagement != item.end() && engagement->is_object()) {
+        workload.engagement = ReadSummary(*engagement);
+      }
+      workloads.push_back(std::move(workload));
+    }
+    return workloads;
+  } catch (const json::exception& error) {
+    return Unreadable("GET /workloads", error);
+  }
+}
+
+Result<std::vector<EngagementSummary>> ParseEngagements(const json& body) {
+  try {
+    std::vector<EngagementSummary> engagements;
+    for (const json& item : body.at("engagements")) engagements.push_back(ReadSummary(item));
+    return engagements;
+  } catch (const json::exception& error) {
+    return Unreadable("GET /engagements", error);
+  }
+}
+
+Result<EngagementGrant> ParseEngagementGrant(const json& body) {
+  try {
+    EngagementGrant grant{.id = body.at("id").get<std::string>(),
+                          .container = StringOr(body, "container"),
+                          .ports = Ports(body.value("ports", json::array())),
+                          .sftp_port = body.value<uint16_t>("sftp_port", 0),
+                          .mounts = Strings(body.value("mounts", json::array()))};
+    auto env = body.find("env");
+    if (env != body.end() && env->is_object()) {
+      for (auto item = env->begin(); item != env->end(); ++item) {
+        grant.env[item.key()] = item.value().get<std::string>();
+      }
+    }
+    return grant;
+  } catch (const json::exception& error) {
+    return Unreadable("POST /engagements", error);
+  }
+}
+
+EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
+                          const std::vector<uint16_t>& workload_ports) {
+  EngagedPorts engaged;
+  if (mode == EngagementMode::kIngest) return engaged;
+  auto engage = [&engaged](uint16_t workload_port, uint16_t handler_port) {
+    if (!Contains(engaged.workload_ports, workload_port)) {
+      engaged.workload_ports.push_back(workload_port);
+    }
+    engaged.handler_ports[workload_port] = handler_port;
+  };
+  if (mode == EngagementMode::kReplace) {
+    for (uint16_t port : workload_ports) engage(port, port);
+  }
+  for (const PortMapping& mapping : ports) {
+    engage(ContainerPortOf(mapping, workload_ports), mapping.local);
+  }
+  if (engaged.workload_ports.empty() && !workload_ports.empty()) {
+    engage(workload_ports.front(), workload_ports.front());
+  }
+  return engaged;
+}
+
+json EngageRequest(const EngageCommand& command, const EngagedPorts& ports) {
+  return {{"workload", command.workload},
+          {"mode", std::string(EngagementModeName(command.mode))},
+          {"ports", ports.workload_ports},
+          {"name", command.name}};
+}
+
+json HandlerRequest(const std::string& address, const EngagedPorts& ports) {
+  json port_map = json::object();
+  for (const auto& [workload_port, handler_port] : ports.handler_ports) {
+    port_map[std::to_string(workload_port)] = handler_port;
+  }
+  return {{"address", address}, {"ports", port_map}};
+}
+
+std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
+                                 const std::vector<uint16_t>& workload_ports) {
+  const std::vector<uint16_t>& source = engaged.empty() ? workload_ports : engaged;
+  if (source.empty()) return "intercept-" + name;
+  return "intercept-" + name + "-" + std::to_string(source.front());
+}
+
+Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
+                                              const std::vector<std::string>& mounts) {
+  std::vector<RemoteVolume> volumes;
+  if (!command.mounts.enabled) return volumes;
+  if (command.mounts.only) {
+    std::string wanted = WithoutTrailingSlashes(*command.mounts.only);
+    auto same = [&wanted](const std::string& mount) {
+      return WithoutTrailingSlashes(mount) == wanted;
+    };
+    if (std::none_of(mounts.begin(), mounts.end(), same)) {
+      std::string known;
+      for (const std::string& mount : mounts) known += (known.empty() ? "" : ", ") + mount;
+      return CliError{"the workload " + command.workload + " has no mount " + wanted +
+                      "; its mounts are " + (known.empty() ? "none" : known) +
+                      " (telepresence list shows them)"};
+    }
+  }
+  std::vector<std::string> user_mounted =
+      MountedContainerPaths(ReadDockerRunFlags(command.docker_args.flags));
+  for (size_t n = 0; n < mounts.size(); ++n) {
+    std::string mount_path = WithoutTrailingSlashes(mounts[n]);
+    if (command.mounts.only && WithoutTrailingSlashes(*command.mounts.only) != mount_path) {
+      continue;
+    }
+    std::string target = mount_path;
+    if (command.docker_mount) target = WithoutTrailingSlashes(*command.docker_mount) + mount_path;
+    if (std::find(user_mounted.begin(), user_mounted.end(), target) != user_mounted.end()) {
+      continue;
+    }
+    volumes.push_back({"tp-" + command.name + "-" + std::to_string(n), mount_path, target});
+  }
+  return volumes;
+}
+
+Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
+                         std::string_view context_name, std::string_view engagement_id) {
+  std::string dir = volume.mount_path;
+  dir.erase(0, dir.find_first_not_of('/'));
+  return {"docker",
+          "volume",
+          "create",
+          "-d",
+          std::string(kTelemountPlugin),
+          "-o",
+          "host=" + source.host,
+          "-o",
+          "port=" + std::to_string(source.port),
+          "-o",
+          "container=" + source.container,
+          "-o",
+          "dir=" + dir,
+          "--label",
+          ContextLabel(context_name),
+          "--label",
+          std::string(kEngagementLabel) + "=" + std::string(engagement_id),
+          volume.name};
+}
+
+Argv DockerBuildCommand(const std::string& dir,
+                        const std::vector<std::pair<std::string, std::string>>& options) {
+  Argv argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q"};
+  for (const auto& [key, value] : options) argv.insert(argv.end(), {"--" + key, value});
+  argv.push_back(dir.starts_with('-') ? "./" + dir : dir);
+  return argv;
+}
+
+std::string EnvFileText(const std::map<std::string, std::string>& env,
+                        std::vector<std::string>* skipped) {
+  std::string text;
+  for (const auto& [key, value] : env) {
+    if (value.find('\n') != std::string::npos || key.find('=') != std::string::npos) {
+      skipped->push_back(key);
+      continue;
+    }
+    text += key + "=" + value + "\n";
+  }
+  return text;
+}
+
+Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user) {
+  std::vector<DockerRunFlag> user_flags = ReadDockerRunFlags(user.flags);
+  Argv ours;
+  if (!HasDockerRunFlag(user_flags, "--rm")) ours.push_back("--rm");
+  if (!HasDockerRunFlag(user_flags, "--name"))
+    ours.insert(ours.end(), {"--name", run.container_name});
+  ours.insert(ours.end(), {"--label", std::string(kEngagementLabel) + "=" + run.engagement_id,
+                           "--env-file", run.env_file});
+  for (const RemoteVolume& volume : run.volumes) {
+    ours.insert(ours.end(), {"-v", volume.name + ":" + volume.target});
+  }
+  if (run.debug) {
+    ours.insert(ours.end(), {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined"});
+  }
+  ours.insert(ours.end(), user.flags.begin(), user.flags.end());
+  ours.push_back(run.image);
+  ours.insert(ours.end(), user.image_args.begin(), user.image_args.end());
+  return DockerRunOnNetworkCommand(run.network, run.dns, run.dns_search, ours);
+}
+
+std::string FormatWorkloadTable(const std::vector<WorkloadInfo>& workloads) {
+  size_t name_width = std::string_view("WORKLOAD").size();
+  size_t ports_width = std::string_view("PORTS").size();
+  for (const WorkloadInfo& workload : workloads) {
+    name_width = std::max(name_width, workload.workload.size());
+    ports_width = std::max(ports_width, JoinPorts(workload.ports).size());
+  }
+  std::string text =
+      Padded("WORKLOAD", name_width + 2) + Padded("PORTS", ports_width + 2) + "ENGAGEMENT\n";
+  for (const WorkloadInfo& workload : workloads) {
+    std::string engagement = "-";
+    if (workload.engagement) {
+      engagement = workload.engagement->name + " (" + workload.engagement->mode;
+      if (!workload.engagement->ports.empty()) {
+        engagement += " " + JoinPorts(workload.engagement->ports);
+      }
+      engagement += ")";
+    }
+    text += Padded(workload.workload, name_width + 2) +
+            Padded(JoinPorts(workload.ports), ports_width + 2) + engagement + "\n";
+  }
+  return text;
+}
+
+}  // namespace tp::cli

@@ -1,0 +1,134 @@
+// The pure part of an engagement (replace, intercept, ingest, wiretap; docs/engagements.md): the
+// daemon's answers read into structs, the requests sent to it, which ports are engaged and where
+// the handler listens, the telemount volumes and the `docker volume create`, `docker build` and
+// `docker run` command lines (argv, never shell text), the env file, and the `list` table.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/command_line.h"
+#include "cli/docker_command.h"
+#include "cli/result.h"
+
+namespace tp::cli {
+
+// The label on an engagement's handler container and volumes; its value is the engagement id.
+inline constexpr std::string_view kEngagementLabel = "telepresence.engagement";
+
+// An engagement as GET /workloads and GET /engagements show it.
+struct EngagementSummary {
+  std::string id{};
+  std::string mode{};
+  std::string name{};
+  std::vector<uint16_t> ports{};
+};
+
+// One workload of GET /workloads.
+struct WorkloadInfo {
+  std::string workload{};
+  std::vector<uint16_t> ports{};
+  std::vector<std::string> mounts{};
+  std::optional<EngagementSummary> engagement{};
+};
+
+// POST /engagements' answer.
+struct EngagementGrant {
+  std::string id{};
+  std::string container{};        // the workload's container (telemount's container=)
+  std::vector<uint16_t> ports{};  // the engaged workload ports
+  uint16_t sftp_port = 0;
+  std::map<std::string, std::string> env{};
+  std::vector<std::string> mounts{};
+};
+
+Result<std::vector<WorkloadInfo>> ParseWorkloads(const nlohmann::json& body);
+Result<std::vector<EngagementSummary>> ParseEngagements(const nlohmann::json& body);
+Result<EngagementGrant> ParseEngagementGrant(const nlohmann::json& body);
+
+// The engaged workload ports and, for each, the port the handler listens on.
+struct EngagedPorts {
+  std::vector<uint16_t> workload_ports{};
+  std::map<uint16_t, uint16_t> handler_ports{};  // workload port -> handler port
+  bool operator==(const EngagedPorts&) const = default;
+};
+
+// replace: every workload port (--port LOCAL:CONTAINER moves one to another handler port);
+// intercept, wiretap: the --port ones, else the first; ingest: none. A --port without CONTAINER
+// means LOCAL when the workload has that port, else its first port. `workload_ports` may be empty
+// (an unknown workload: the daemon then says so).
+EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
+                          const std::vector<uint16_t>& workload_ports);
+
+// {"workload", "mode", "ports", "name"}
+nlohmann::json EngageRequest(const EngageCommand& command, const EngagedPorts& ports);
+// {"address": ADDRESS, "ports": {"8080": 8080, ...}}
+nlohmann::json HandlerRequest(const std::string& address, const EngagedPorts& ports);
+
+// intercept-<name>-<port>: the first engaged port, else the workload's first, else no port.
+std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
+                                 const std::vector<uint16_t>& workload_ports);
+
+// One telemount volume for one remote mount.
+struct RemoteVolume {
+  std::string name{};        // tp-<engagement name>-<n>, n from 0 in the mounts' order
+  std::string mount_path{};  // the workload's mount path ("/srv/echo-data")
+  std::string target{};      // where the handler sees it (--docker-mount PATH + mount path)
+  bool operator==(const RemoteVolume&) const = default;
+};
+
+// The volumes to create: every mount (or the --mount one; error when the workload has none of
+// that path), none with --mount=false, and none where the user mounts the target already.
+Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
+                                              const std::vector<std::string>& mounts);
+
+// Where telemount finds the workload's files.
+struct SftpSource {
+  std::string host{};       // the daemon's address on Docker's default bridge
+  uint16_t port = 0;        // the engagement's sftp_port
+  std::string container{};  // the workload's container
+};
+
+// docker volume create -d telemount:latest -o host=H -o port=P -o container=C
+//   -o dir=<mount path without leading /> --label tp.daemon=<ctx>
+//   --label telepresence.engagement=<id> NAME
+Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
+                         std::string_view context_name, std::string_view engagement_id);
+
+// env DOCKER_BUILDKIT=0 docker build -q [--K V]... DIR (the legacy builder: no buildx needed).
+// The image id is the last line of its output.
+Argv DockerBuildCommand(const std::string& dir,
+                        const std::vector<std::pair<std::string, std::string>>& options);
+
+// KEY=VALUE lines for docker run --env-file; variables whose value has a newline (which the
+// format cannot hold) go to `skipped`.
+std::string EnvFileText(const std::map<std::string, std::string>& env,
+                        std::vector<std::string>* skipped);
+
+// What the handler's docker run is made of besides the user's words.
+struct HandlerRun {
+  std::string network{};  // tp-<ctx>
+  std::string dns{};      // the daemon's address on it
+  std::vector<std::string> dns_search{};
+  std::string container_name{};  // used unless the user gave --name
+  std::string engagement_id{};
+  std::string env_file{};
+  std::vector<RemoteVolume> volumes{};
+  bool debug = false;   // --docker-debug
+  std::string image{};  // the user's image, or the built one
+};
+
+// docker run --network N --dns D [--dns-search S]... --dns-option ndots:5 [--rm] [--name NAME]
+//   --label telepresence.engagement=ID --env-file F [-v VOLUME:TARGET]...
+//   [--cap-add SYS_PTRACE --security-opt seccomp=unconfined] USER_FLAGS... IMAGE ARGS...
+// --rm and --name only when the user's flags lack them.
+Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user);
+
+// `telepresence list`: "WORKLOAD  PORTS  ENGAGEMENT" and a row per workload.
+std::string FormatWorkloadTable(const std::vector<WorkloadInfo>& workloads);
+
+}  // namespace tp::cli
