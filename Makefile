@@ -46,13 +46,16 @@ bench: build
 	bench/run.sh $(BUILD)
 	bench/connect.sh $(BUILD)
 	bench/teleroute.sh $(BUILD)
+	bench/engage.sh $(BUILD)
 
 # Connects to the local demo cluster and reaches its services by name (demo/connect.sh), then
-# shows a telemount volume (demo/telemount.sh).
+# shows a telemount volume (demo/telemount.sh), and ends with a local container replacing the
+# echo workload (demo/engage.sh).
 demo: build
 	$(MAKE) --no-print-directory plugins
 	demo/connect.sh $(BUILD)
 	demo/telemount.sh $(BUILD)
+	demo/engage.sh $(BUILD)
 
 # The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
 # 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End-to-end test of engagements with --docker-run against the local demo cluster, whose echo
+# workload has a traffic-agent (echo-agent), ports 8080 and 9090, env ECHO_MESSAGE and a volume
+# at /srv/echo-data. "Inside the cluster" is the greeter workload: requests to echo are made
+# with `docker exec greeter wget ...`.
+#   replace (connecting implicitly first), intercept of one port, wiretap, ingest: traffic goes
+#   where the mode says; the handler sees the workload's env and the files of its volume, and
+#   what it writes there appears in the workload; after the handler exits the workload answers
+#   again and no engagement, container or volume is left.
+#   --docker-build (with --docker-build-opt), --docker-debug, the IMAGE rules.
+#   Lifecycle: non-zero exit, Ctrl-C to the CLI, docker run failing on a bad flag.
+#   Bad input: unknown workload, unknown port, conflicting flags.
+# A demo cluster that was up before the test is left up; one the test started is removed.
+#
+# usage: test/docker/engage.sh BUILD_DIR
+# shellcheck source=test/docker/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+up=$TP_REPO/demo/cluster/up.sh
+down=$TP_REPO/demo/cluster/down.sh
+telepresence=$TP_BUILD_DIR/bin/telepresence
+daemon=tp-default-cn
+
+for plugin in telemount:latest teleroute:latest; do
+  [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
+    die "plugin $plugin is not installed and enabled (run: make plugins)"
+done
+if docker network inspect tp-demo >/dev/null 2>&1; then
+  echo "the demo cluster was up before the test: it is left up"
+else
+  defer "$(printf '%q' "$down")"
+fi
+"$up" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
+"$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+
+"$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
+wait_until 20 bash -c "! docker container inspect $daemon" ||
+  die "a leftover $daemon container does not go away"
+defer "$(printf '%q' "$telepresence") quit"
+defer "docker ps -aq --filter name=$TP_PREFIX --filter name=intercept- | xargs -r docker rm -f"
+defer "docker volume ls -q --filter driver=telemount:latest | grep '^tp-echo' | xargs -r docker volume rm -f"
+defer '[[ -n ${engage_pid:-} ]] && kill -INT "$engage_pid"'
+state_before=$(host_state)
+work=$(mktemp -d)
+defer "rm -rf $work"
+
+# from_cluster PORT PATH: greeter's request to echo:PORT/PATH, at most 5 s.
+from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:$1/$2"; }
+# echo_volume_file NAME: a file of echo's volume, as the workload sees it.
+echo_volume_file() { docker exec echo cat "/srv/echo-data/$1"; }
+telemount_volumes() { docker volume ls -q --filter driver=telemount:latest; }
+engagements() { "$telepresence" list 2>&1; }
+# The handler: prints the remote env and volume, writes a file there, then serves as "handler".
+handler_script='echo "env ECHO_MESSAGE=$ECHO_MESSAGE"; cat /srv/echo-data/message.txt;
+echo "written by $1" >"/srv/echo-data/from-$1.txt" && echo "wrote from-$1.txt";
+exec echo-server --name "$1" --port 8080 --port 9090'
+
+# engage_in_background LOG MODE ARGS...: runs `telepresence MODE ARGS...` in the background,
+# its output in LOG; sets engage_pid.
+engage_in_background() {
+  local log=$1
+  shift
+  # (A background job of a script starts with SIGINT ignored; the CLI gets it back, as from a
+  # terminal.)
+  env --default-signal=INT "$telepresence" "$@" >"$log" 2>&1 &
+  engage_pid=$!
+  engage_log=$log
+}
+# wait_for_exit PID SECONDS: waits for the background CLI (not in a subshell); sets
+# engage_status.
+wait_for_exit() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      kill -9 "$1" 2>/dev/null
+      engage_status=timeout
+      return 1
+    fi
+    sleep 0.2
+  done
+  wait "$1"
+  engage_status=$?
+}
+# check_cli_ends DESCRIPTION: the background CLI ends within 30 s.
+check_cli_ends() {
+  if wait_for_exit "$engage_pid" 30; then
+    pass "$1 (exit status $engage_status)"
+  else
+    fail "$1: the CLI still ran after 30 s; its output: $(cat "$engage_log")"
+  fi
+}
+# nothing_left NAME: no engagement, handler container or telemount volume remains.
+nothing_left() {
+  ! engagements | grep -q "$1" &&
+    [[ -z $(docker ps -aq --filter "name=intercept-$1") ]] &&
+    [[ -z $(telemount_volumes) ]]
+}
+
+heading "replace, connecting implicitly"
+check_output "the workload answers itself before" "echo from echo" from_cluster 8080 before
+engage_in_background "$work/replace.log" replace echo --docker --docker-run -- --pull never \
+  --entrypoint sh tp-echo:latest -c "$handler_script" sh replaced
+check_output "the local container answers echo's traffic" "echo from replaced" \
+  wait_until_output 60 from_cluster 8080 replace
+check_output "on every port" "echo from replaced" from_cluster 9090 replace
+check_output "the handler saw the workload's env" "env ECHO_MESSAGE=hello-from-echo" \
+  cat "$work/replace.log"
+check_output "and the file of its volume" "message" cat "$work/replace.log"
+check_output "a file it wrote appears in the workload's volume" "written by replaced" \
+  wait_until_output 10 echo_volume_file from-replaced.txt
+check_output "list shows the engagement" "replace" engagements
+check_output "the handler container has the default name" "intercept-echo-8080" \
+  docker ps --format '{{.Names}}'
+check "the handler is stopped" docker stop -t 2 intercept-echo-8080
+check_cli_ends "the CLI ends with the container"
+check_output "the workload answers again" "echo from echo" wait_until_output 20 from_cluster 8080 after
+check "no engagement, container or volume is left" wait_until 20 nothing_left echo
+docker exec echo rm -f /srv/echo-data/from-replaced.txt
+
+heading "intercept one port"
+engage_in_background "$work/intercept.log" intercept echo --port 8080 --docker-run -- \
+  --pull never --entrypoint sh tp-echo:latest -c "$handler_script" sh intercepted
+check_output "port 8080 goes to the local container" "echo from intercepted" \
+  wait_until_output 60 from_cluster 8080 intercept
+check_output "port 9090 still reaches the workload" "echo from echo" from_cluster 9090 intercept
+check_output "the handler saw the env" "env ECHO_MESSAGE=hello-from-echo" cat "$work/intercept.log"
+check "Ctrl-C to the CLI" kill -INT "$engage_pid"
+check_cli_ends "the CLI ends"
+check "the container, the engagement and the volume are gone" wait_until 20 nothing_left echo
+check_output "the workload answers on 8080 again" "echo from echo" from_cluster 8080 after
+docker exec echo rm -f /srv/echo-data/from-intercepted.txt
+
+heading "wiretap"
+engage_in_background "$work/wiretap.log" wiretap echo --port 8080 --docker-run -- --pull never \
+  --entrypoint sh tp-echo:latest -c 'echo "env ECHO_MESSAGE=$ECHO_MESSAGE";
+    cat /srv/echo-data/message.txt; while true; do nc -l -p 8080 </dev/null; done'
+check "the handler starts" wait_until 60 grep -q "env ECHO_MESSAGE=hello-from-echo" \
+  "$work/wiretap.log"
+check "the engagement is active" wait_until 30 bash -c "$(printf '%q' "$telepresence") list | grep -q wiretap"
+check_output "the workload still answers" "echo from echo" from_cluster 8080 tapped-request
+check_output "the handler got a copy of the request" "GET /tapped-request" \
+  wait_until_output 20 grep -a "GET /tapped-request" "$work/wiretap.log"
+check "Ctrl-C" kill -INT "$engage_pid"
+check_cli_ends "the CLI ends"
+check "nothing is left" wait_until 20 nothing_left echo
+
+heading "ingest: env and volumes, no traffic"
+check_output "the handler sees env and volume and writes a file" "wrote from-ingested.txt" \
+  timeout 90 "$telepresence" ingest echo --docker-run -- --pull never --entrypoint sh \
+  tp-echo:latest -c 'echo "env ECHO_MESSAGE=$ECHO_MESSAGE"; cat /srv/echo-data/message.txt;
+    echo "written by ingested" >/srv/echo-data/from-ingested.txt && echo wrote from-ingested.txt'
+check_output "the file is in the workload's volume" "written by ingested" \
+  echo_volume_file from-ingested.txt
+check_output "the workload kept answering its own traffic" "echo from echo" from_cluster 8080 x
+check "nothing is left" wait_until 20 nothing_left echo
+docker exec echo rm -f /srv/echo-data/from-ingested.txt
+check_output "--env-file writes the remote env for the user" "ECHO_MESSAGE=hello-from-echo" \
+  bash -c "timeout 90 $(printf '%q' "$telepresence") ingest echo --env-file $work/echo.env \
+    --mount false --docker-run -- --pull never tp-busybox:latest true && cat $work/echo.env"
+check_output "--docker-mount puts the volumes under another folder" "message" \
+  timeout 90 "$telepresence" ingest echo --docker-mount /remote --docker-run -- --pull never \
+  tp-busybox:latest cat /remote/srv/echo-data/message.txt
+
+heading "--docker-build and --docker-debug"
+mkdir -p "$work/context"
+printf 'FROM tp-busybox:latest\nARG GREETING=none\nRUN echo "greeting $GREETING" >/greeting\n' \
+  >"$work/context/Dockerfile"
+check_output "--docker-build builds and runs the image, with --docker-build-opt" "greeting hi" \
+  timeout 120 "$telepresence" ingest echo --mount false --docker-build "$work/context" \
+  --docker-build-opt build-arg=GREETING=hi -- IMAGE cat /greeting
+check_output "--docker-debug runs it unconfined, with ptrace" "Seccomp:	0" \
+  timeout 120 "$telepresence" ingest echo --mount false --docker-debug "$work/context" -- \
+  IMAGE grep Seccomp: /proc/self/status
+check_fails "--docker-build wants the image to be IMAGE" "IMAGE" \
+  "$telepresence" ingest echo --docker-build "$work/context" -- tp-busybox:latest true
+check "nothing is left" wait_until 20 nothing_left echo
+
+heading "lifecycle"
+check_output "a container that exits 7: the CLI exits 7" "exit 7" bash -c \
+  "timeout 90 $(printf '%q' "$telepresence") replace echo --docker-run -- --pull never \
+    tp-busybox:latest sh -c 'exit 7'; echo exit \$?"
+check "nothing is left" wait_until 20 nothing_left echo
+check_fails "docker run failing on a bad flag fails the command" "" \
+  timeout 90 "$telepresence" replace echo --docker-run -- --no-such-flag tp-busybox:latest true
+check "nothing is left" wait_until 20 nothing_left echo
+check_output "the workload answers" "echo from echo" from_cluster 8080 lifecycle
+
+heading "bad input"
+check_fails "unknown workload" "telepresence list" \
+  "$telepresence" replace nope --docker-run -- tp-busybox:latest true
+check_fails "unknown port" "9090" \
+  "$telepresence" intercept echo --port 7070 --docker-run -- tp-busybox:latest true
+check_fails "--docker-run with --docker-build" "docker-build" \
+  "$telepresence" replace echo --docker-run --docker-build "$work/context" -- IMAGE true
+check_fails "--docker-mount with --mount=false" "docker-mount" \
+  "$telepresence" replace echo --mount=false --docker-mount /x --docker-run -- tp-busybox true
+check_fails "no --docker-run" "docker-run" "$telepresence" replace echo -- tp-busybox:latest true
+check "nothing is left" wait_until 20 nothing_left echo
+
+heading "quit leaves nothing behind"
+check "quit" "$telepresence" quit
+check_equal "containers, networks, volumes, links, routes, rules and nftables are as before" \
+  "$state_before" "$(host_state)"
