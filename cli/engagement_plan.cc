@@ -48,8 +48,9 @@ bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
 
 uint16_t ContainerPortOf(const PortMapping& mapping, const std::vector<uint16_t>& workload_ports) {
   if (mapping.container) return *mapping.container;
-  if (Contains(workload_ports, mapping.local) || workload_ports.empty()) return mapping.local;
-  return workload_ports.front();
+  // Only a workload with one port lets LOCAL alone say which port is meant.
+  if (workload_ports.size() == 1) return workload_ports.front();
+  return mapping.local;
 }
 
 std::string JoinPorts(const std::vector<uint16_t>& ports) {
@@ -193,8 +194,8 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
 
 Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
                          std::string_view context_name, std::string_view engagement_id) {
-  std::string dir = volume.mount_path;
-  dir.erase(0, dir.find_first_not_of('/'));
+  // The agent's SFTP root is its exports folder: the mount is /<container><mount path> there.
+  std::string path = "/" + source.container + volume.mount_path;
   return {"docker",
           "volume",
           "create",
@@ -205,9 +206,7 @@ Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
           "-o",
           "port=" + std::to_string(source.port),
           "-o",
-          "container=" + source.container,
-          "-o",
-          "dir=" + dir,
+          "path=" + path,
           "--label",
           ContextLabel(context_name),
           "--label",

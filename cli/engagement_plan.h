@@ -59,8 +59,9 @@ struct EngagedPorts {
 
 // replace: every workload port (--port LOCAL:CONTAINER moves one to another handler port);
 // intercept, wiretap: the --port ones, else the first; ingest: none. A --port without CONTAINER
-// means LOCAL when the workload has that port, else its first port. `workload_ports` may be empty
-// (an unknown workload: the daemon then says so).
+// means the workload's port when it has only one, else LOCAL (which the manager refuses with the
+// workload's ports when it has no such port). `workload_ports` may be empty (an unknown
+// workload: the daemon then says so).
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
                           const std::vector<uint16_t>& workload_ports);
 

@@ -18,9 +18,12 @@ TEST(EngagementPlanTest, PortsPerMode) {
             (EngagedPorts{{8080}, {{8080, 8080}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{9090, std::nullopt}}, workload),
             (EngagedPorts{{9090}, {{9090, 9090}}}));
-  // LOCAL is not a workload port: the first one goes to LOCAL.
-  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, std::nullopt}}, workload),
+  // LOCAL is not a port of a workload with one port: that port goes to LOCAL.
+  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, std::nullopt}}, Ports{8080}),
             (EngagedPorts{{8080}, {{8080, 3000}}}));
+  // With several ports there is no guessing: 3000 is asked for, and the manager refuses it.
+  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, std::nullopt}}, workload),
+            (EngagedPorts{{3000}, {{3000, 3000}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIngest, {}, workload), EngagedPorts{});
   EXPECT_EQ(HandlerRequest("10.200.0.130",
                            ResolvePorts(EngagementMode::kIntercept, {{8081, 8080}}, workload)),
@@ -72,7 +75,7 @@ TEST(EngagementPlanTest, VolumeCreateAndBuildCommands) {
   EXPECT_EQ(VolumeCreateCommand({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
                                 {"172.17.0.2", 40022, "echo"}, "default", "e-1"),
             (Argv{"docker", "volume", "create", "-d", "telemount:latest", "-o", "host=172.17.0.2",
-                  "-o", "port=40022", "-o", "container=echo", "-o", "dir=srv/echo-data", "--label",
+                  "-o", "port=40022", "-o", "path=/echo/srv/echo-data", "--label",
                   "tp.daemon=default", "--label", "telepresence.engagement=e-1", "tp-echo-0"}));
   EXPECT_EQ(DockerBuildCommand("-dir", {{"file", "D.dev"}, {"build-arg", "V=2"}}),
             (Argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "--file", "D.dev",

@@ -46,6 +46,20 @@ defer "rm -rf $work"
 
 # from_cluster PORT PATH: greeter's request to echo:PORT/PATH, at most 5 s.
 from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:$1/$2"; }
+# wait_for_text SECONDS TEXT COMMAND...: polls COMMAND until its output contains TEXT; prints the
+# last output (and returns 1 when the deadline passes first).
+wait_for_text() {
+  local deadline=$((SECONDS + $1)) text=$2 output
+  shift 2
+  until output=$("$@" 2>&1) && [[ $output == *"$text"* ]]; do
+    if ((SECONDS >= deadline)); then
+      echo "$output"
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$output"
+}
 # echo_volume_file NAME: a file of echo's volume, as the workload sees it.
 echo_volume_file() { docker exec echo cat "/srv/echo-data/$1"; }
 telemount_volumes() { docker volume ls -q --filter driver=telemount:latest; }
@@ -89,9 +103,10 @@ check_cli_ends() {
     fail "$1: the CLI still ran after 30 s; its output: $(cat "$engage_log")"
   fi
 }
-# nothing_left NAME: no engagement, handler container or telemount volume remains.
+# nothing_left NAME: no engagement (list shows "-" in NAME's row), handler container or
+# telemount volume remains.
 nothing_left() {
-  ! engagements | grep -q "$1" &&
+  engagements | grep -qE "^$1 .* -\$" &&
     [[ -z $(docker ps -aq --filter "name=intercept-$1") ]] &&
     [[ -z $(telemount_volumes) ]]
 }
@@ -101,7 +116,7 @@ check_output "the workload answers itself before" "echo from echo" from_cluster 
 engage_in_background "$work/replace.log" replace echo --docker --docker-run -- --pull never \
   --entrypoint sh tp-echo:latest -c "$handler_script" sh replaced
 check_output "the local container answers echo's traffic" "echo from replaced" \
-  wait_until_output 60 from_cluster 8080 replace
+  wait_for_text 60 "echo from replaced" from_cluster 8080 replace
 check_output "on every port" "echo from replaced" from_cluster 9090 replace
 check_output "the handler saw the workload's env" "env ECHO_MESSAGE=hello-from-echo" \
   cat "$work/replace.log"
@@ -113,7 +128,8 @@ check_output "the handler container has the default name" "intercept-echo-8080" 
   docker ps --format '{{.Names}}'
 check "the handler is stopped" docker stop -t 2 intercept-echo-8080
 check_cli_ends "the CLI ends with the container"
-check_output "the workload answers again" "echo from echo" wait_until_output 20 from_cluster 8080 after
+check_output "the workload answers again" "echo from echo" \
+  wait_for_text 20 "echo from echo" from_cluster 8080 after
 check "no engagement, container or volume is left" wait_until 20 nothing_left echo
 docker exec echo rm -f /srv/echo-data/from-replaced.txt
 
@@ -121,13 +137,14 @@ heading "intercept one port"
 engage_in_background "$work/intercept.log" intercept echo --port 8080 --docker-run -- \
   --pull never --entrypoint sh tp-echo:latest -c "$handler_script" sh intercepted
 check_output "port 8080 goes to the local container" "echo from intercepted" \
-  wait_until_output 60 from_cluster 8080 intercept
+  wait_for_text 60 "echo from intercepted" from_cluster 8080 intercept
 check_output "port 9090 still reaches the workload" "echo from echo" from_cluster 9090 intercept
 check_output "the handler saw the env" "env ECHO_MESSAGE=hello-from-echo" cat "$work/intercept.log"
 check "Ctrl-C to the CLI" kill -INT "$engage_pid"
 check_cli_ends "the CLI ends"
 check "the container, the engagement and the volume are gone" wait_until 20 nothing_left echo
-check_output "the workload answers on 8080 again" "echo from echo" from_cluster 8080 after
+check_output "the workload answers on 8080 again" "echo from echo" \
+  wait_for_text 20 "echo from echo" from_cluster 8080 after
 docker exec echo rm -f /srv/echo-data/from-intercepted.txt
 
 heading "wiretap"
@@ -188,7 +205,7 @@ check_output "the workload answers" "echo from echo" from_cluster 8080 lifecycle
 heading "bad input"
 check_fails "unknown workload" "telepresence list" \
   "$telepresence" replace nope --docker-run -- tp-busybox:latest true
-check_fails "unknown port" "9090" \
+check_fails "unknown port (the error names the workload's ports)" "8080, 9090" \
   "$telepresence" intercept echo --port 7070 --docker-run -- tp-busybox:latest true
 check_fails "--docker-run with --docker-build" "docker-build" \
   "$telepresence" replace echo --docker-run --docker-build "$work/context" -- IMAGE true
