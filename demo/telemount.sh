@@ -11,7 +11,7 @@ set -euo pipefail
 build_dir=${1:?usage: demo/telemount.sh BUILD_DIR}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 server=tp-demo-sftp
-volume=tp-demo-echo-data
+volume=tp-demo-telemount   # not the demo cluster's tp-demo-echo-data
 remote_folder=/tel_app_exports/echo/srv/echo-data
 work=$(mktemp -d)
 
