@@ -1,9 +1,9 @@
 #include "cli/docker_client.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <cerrno>
+
+#include "cli/stop_signals.h"
 
 namespace tp::cli {
 namespace {
@@ -32,40 +32,9 @@ constexpr std::chrono::minutes kBuildTimeout{15};
 // How often ForegroundRun looks at its child while waiting for signals.
 constexpr std::chrono::milliseconds kChildPollInterval{50};
 
-// SIGINT and SIGTERM blocked while it lives, so that sigtimedwait takes them; pending ones are
-// consumed before the old mask comes back (the caller has acted on the first one already).
-class BlockedStopSignals {
- public:
-  BlockedStopSignals() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigprocmask(SIG_BLOCK, &signals_, &previous_);
-  }
-  ~BlockedStopSignals() {
-    timespec zero{};
-    while (sigtimedwait(&signals_, nullptr, &zero) > 0) {
-    }
-    sigprocmask(SIG_SETMASK, &previous_, nullptr);
-  }
-  BlockedStopSignals(const BlockedStopSignals&) = delete;
-  BlockedStopSignals& operator=(const BlockedStopSignals&) = delete;
-
-  // Waits up to `timeout` for one of them; true when one came.
-  bool WaitFor(std::chrono::milliseconds timeout) const {
-    timespec wait{.tv_sec = timeout.count() / 1000, .tv_nsec = (timeout.count() % 1000) * 1000000};
-    int signal = sigtimedwait(&signals_, nullptr, &wait);
-    return signal == SIGINT || signal == SIGTERM;
-  }
-
- private:
-  sigset_t signals_{};
-  sigset_t previous_{};
-};
-
 class ChildForegroundRun : public ForegroundRun {
  public:
-  ChildForegroundRun(std::unique_ptr<BlockedStopSignals> signals, ChildProcess child)
+  ChildForegroundRun(std::unique_ptr<StopSignals> signals, ChildProcess child)
       : signals_(std::move(signals)), child_(std::move(child)) {}
 
   Outcome Wait(std::chrono::milliseconds timeout) override {
@@ -80,7 +49,7 @@ class ChildForegroundRun : public ForegroundRun {
   }
 
  private:
-  std::unique_ptr<BlockedStopSignals> signals_;  // outlives the child (declared first)
+  std::unique_ptr<StopSignals> signals_;  // outlives the child (declared first)
   ChildProcess child_;
 };
 
@@ -251,7 +220,7 @@ Status DockerCli::StopContainer(const std::string& container) {
 }
 
 Result<std::unique_ptr<ForegroundRun>> DockerCli::StartForeground(const Argv& argv) {
-  auto signals = std::make_unique<BlockedStopSignals>();
+  auto signals = std::make_unique<StopSignals>();
   Result<ChildProcess> child = ChildProcess::Spawn(argv, ChildStreams::kInherited);
   if (!child.ok()) return CliError{child.error().message + "; is Docker installed?"};
   return std::unique_ptr<ForegroundRun>(

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/engagement_plan.h"
+#include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
 
 namespace tp::cli {
@@ -29,6 +30,10 @@ constexpr milliseconds kRunWaitSlice{1000};
 // Docker releases a volume just after the container: how long its removal is retried.
 constexpr milliseconds kVolumeRemoveDeadline{5000};
 constexpr milliseconds kVolumeRemoveInterval{200};
+// The exit code when SIGINT or SIGTERM ends the command before the handler runs (as a shell
+// reports a process killed by SIGINT).
+constexpr int kExitInterrupted = 130;
+constexpr std::string_view kInterrupted = "interrupted before the handler container started";
 
 std::string ContextFlagText(const std::string& context_name) {
   return context_name == kDefaultContextName ? "" : " --context " + context_name;
@@ -325,8 +330,11 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   if (!workloads.ok()) return Fail(io, kCommand, workloads.error().message);
   const std::vector<uint16_t> workload_ports = WorkloadPorts(workloads.value(), command.workload);
   const EngagedPorts ports = ResolvePorts(command.mode, command.ports, workload_ports);
+  // From here on a Ctrl-C waits to be taken, so that what was made is undone before exiting.
+  const StopSignals stop_signals;
   Result<std::string> image = BuildHandlerImage(command, io, services.docker);
   if (!image.ok()) return Fail(io, kCommand, image.error().message);
+  if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
   Result<json> engaged = control.Call("POST", "/engagements", EngageRequest(command, ports));
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
@@ -358,8 +366,10 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   if (Status created = CreateVolumes(volumes.value(), source, context_name, grant.value().id,
                                      services.docker, cleanup);
       !created.ok()) {
+    if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
     return Fail(io, kCommand, created.error().message);
   }
+  if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
   HandlerRun run{
       .network = daemon.value().network,

@@ -1,5 +1,6 @@
 // replace/intercept/list/leave run in-process against the fake Docker and a scripted daemon.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -172,6 +173,21 @@ TEST_F(EngageTest, InterruptStopsTheContainerThenCleansUp) {
   EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
   EXPECT_TRUE(docker_.volume_creates.empty());
   EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+}
+
+// A Ctrl-C while the volumes are made (SIGINT to this process; it waits, blocked, to be taken):
+// no handler runs, and the engagement and the volume made so far are removed.
+TEST_F(EngageTest, InterruptBeforeTheHandlerRunsEndsTheEngagementAndRemovesTheVolumes) {
+  docker_.on_volume_create = [] { raise(SIGINT); };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 130);
+  EXPECT_CONTAINS(err_.str(), "interrupted before the handler container started");
+  EXPECT_TRUE(docker_.run_foreground.empty());
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+  EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-echo-0"});
+  EXPECT_TRUE(TmpIsEmpty()) << "the private env file is removed";
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGINT)) << "the signal was taken, not left pending";
 }
 
 TEST_F(EngageTest, NoHandlerAddressWithinTheDeadlineStopsIt) {

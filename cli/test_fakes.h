@@ -62,6 +62,7 @@ class FakeDocker : public DockerApi {
   std::vector<Argv> network_disconnects;  // NetworkDisconnectCommand argvs
   std::vector<Argv> volume_creates;
   std::optional<std::string> fail_volume_create;  // `docker volume create` fails so
+  std::function<void()> on_volume_create;         // runs inside each `docker volume create`
   std::vector<Argv> builds;
   Result<std::string> build_result = std::string("sha256:built");
   std::vector<std::string> stopped;
@@ -207,6 +208,7 @@ class FakeDocker : public DockerApi {
 
   Status CreateVolume(const Argv& argv) override {
     volume_creates.push_back(argv);
+    if (on_volume_create) on_volume_create();
     if (fail_volume_create) return CliError{*fail_volume_create};
     return Ok{};
   }
