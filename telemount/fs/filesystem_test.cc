@@ -454,7 +454,7 @@ TEST_F(MountTest, ServerKilledDuringReadGivesEioFastThenRecovers) {
         read_errno = errno;
         break;
       }
-      ssize_t n;
+      ssize_t n = 0;
       while (reading && (n = ::read(fd, buffer.data(), buffer.size())) > 0) bytes_read += n;
       if (n < 0) {
         read_errno = errno;
