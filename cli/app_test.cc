@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -40,8 +45,9 @@ class AppTest : public ::testing::Test {
     CliIo io{out_, err_, FixedEnvironment({{"XDG_CONFIG_HOME", config_home_.path().string()}})};
     CliServices services{
         .docker = docker_,
-        .daemon_control = [this](uint16_t port) -> std::unique_ptr<DaemonControl> {
-          control_ports_.push_back(port);
+        .daemon_control = [this](const DaemonEndpoint& endpoint) -> std::unique_ptr<DaemonControl> {
+          control_ports_.push_back(endpoint.port);
+          control_tokens_.insert(endpoint.token);
           return std::make_unique<FakeDaemonControl>(
               [this](int) { return daemon_status_(status_calls_++); },
               [this] { return daemon_quit_(); });
@@ -88,6 +94,7 @@ class AppTest : public ::testing::Test {
   FakeImageBuilder image_builder_;
   FakePluginInstaller plugin_installer_;
   std::vector<uint16_t> control_ports_;
+  std::set<std::string> control_tokens_;  // the tokens the control API was opened with
   int status_calls_ = 0;
   std::function<Result<json>(int call)> daemon_status_ = [](int) {
     return Result<json>(CliError{"connection refused"});
@@ -143,6 +150,8 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
                   "tp.daemon=default",
                   "--cap-add",
                   "NET_ADMIN",
+                  "--env-file",
+                  FakeDocker::ValueAfter(docker_.run_detached[0], "--env-file"),
                   "-p",
                   "127.0.0.1::8787",
                   "-v",
@@ -160,6 +169,7 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
                   "default",
                   "--write-resolv-conf"}));
   EXPECT_EQ(control_ports_, std::vector<uint16_t>{49153});
+  EXPECT_EQ(control_tokens_, std::set<std::string>{"t0ken"}) << "the token docker inspect shows";
   EXPECT_EQ(out_.str(),
             "Daemon container: tp-default-cn (control API on 127.0.0.1:49153)\n"
             "Cluster subnets: 10.213.0.0/24\n"
@@ -198,6 +208,33 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
   EXPECT_EQ(docker_.network_connects,
             (std::vector<Argv>{{"docker", "network", "connect", "--ip", "10.200.0.2", "tp-default",
                                 "tp-default-cn"}}));
+}
+
+// The daemon gets a fresh random control token through an env file that only this user can read
+// and that is gone once the container runs (docker inspect shows the token to the CLI later).
+TEST_F(AppTest, ConnectGivesTheDaemonAControlTokenInAPrivateFile) {
+  WriteContext();
+  daemon_status_ = [](int) -> Result<json> { return StatusBody(true); };
+  std::string path;
+  std::string text;
+  std::filesystem::perms permissions{};
+  auto start = docker_.on_run_detached;
+  docker_.on_run_detached = [&, start](FakeDocker& docker, const Argv& argv) {
+    path = FakeDocker::ValueAfter(argv, "--env-file");
+    std::ifstream file(path);
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    permissions = std::filesystem::status(path).permissions();
+    start(docker, argv);
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_TRUE(std::regex_match(text, std::regex("TP_CONTROL_TOKEN=[0-9a-f]{32}\n"))) << text;
+  EXPECT_EQ(permissions, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(std::filesystem::exists(path)) << path;
+  const std::string first = text;
+  docker_.containers.clear();
+  docker_.networks.erase("tp-default");
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_NE(text, first) << "each daemon gets its own token";
 }
 
 TEST_F(AppTest, ConnectWaitsForTheDnsServerToo) {

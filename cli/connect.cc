@@ -1,5 +1,9 @@
 // `telepresence connect --docker`: see its --help (command_line.cc) and the output formats in
 // connect_wait.h.
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -8,6 +12,7 @@
 #include "cli/connect_wait.h"
 #include "cli/context_resources.h"
 #include "cli/plugins.h"
+#include "cli/private_file.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
 
@@ -19,6 +24,33 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kCommand = "connect";
 constexpr milliseconds kPollInterval{100};
+// Random bytes in the daemon's control token (hex-encoded: twice as many characters).
+constexpr size_t kControlTokenBytes = 16;
+
+// A fresh random token for the daemon's control API.
+Result<std::string> NewControlToken() {
+  unsigned char bytes[kControlTokenBytes];
+  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    return CliError{std::string("cannot make the daemon's control token: ") + std::strerror(errno)};
+  }
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char byte : bytes) {
+    token += kHex[byte >> 4];
+    token += kHex[byte & 0xf];
+  }
+  return token;
+}
+
+// The env file that gives a new daemon its control token (docker run --env-file). It only needs
+// to exist while docker run starts the container; docker inspect shows the token afterwards.
+Result<std::unique_ptr<PrivateFile>> ControlTokenEnvFile(const CliIo& io) {
+  Result<std::string> token = NewControlToken();
+  if (!token.ok()) return token.error();
+  return PrivateFile::Create("telepresence-daemon-env",
+                             std::string(kControlTokenVariable) + "=" + token.value() + "\n",
+                             io.environment);
+}
 
 Result<Context> LoadConnectContext(const ConnectCommand& connect, const CliIo& io) {
   Result<fs::path> directory = ContextsDirectory(io.environment);
@@ -238,9 +270,11 @@ Result<ExistingDaemon> InspectExistingDaemon(CliServices& services, const std::s
   if (*state.value() != "running") {
     return ExistingDaemon{ExistingDaemonState::kStale, {}, "it is " + *state.value()};
   }
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  if (!port.ok()) return ExistingDaemon{ExistingDaemonState::kStale, {}, port.error().message};
-  Result<DaemonStatus> status = FetchDaemonStatus(*services.daemon_control(port.value()));
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  if (!endpoint.ok()) {
+    return ExistingDaemon{ExistingDaemonState::kStale, {}, endpoint.error().message};
+  }
+  Result<DaemonStatus> status = FetchDaemonStatus(*services.daemon_control(endpoint.value()));
   if (!status.ok()) return ExistingDaemon{ExistingDaemonState::kStale, {}, status.error().message};
   if (!IsReady(status.value())) {
     std::string error = status.value().error;
@@ -361,15 +395,15 @@ int StartAndWait(const Context& context, const Argv& run_argv, const ConnectComm
     return Fail(io, kCommand, "cannot start the daemon container: " + id.error().message);
   }
   StartedContainer started(services.docker, container, io.err);
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  if (!port.ok()) {
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  if (!endpoint.ok()) {
     Result<std::optional<std::string>> state = services.docker.ContainerState(container);
     bool stopped = state.ok() && state.value() != "running";
     return Fail(io, kCommand,
                 stopped ? StoppedDaemonMessage(container, run_argv)
-                        : "cannot find the daemon's control port: " + port.error().message);
+                        : "cannot find the daemon's control port: " + endpoint.error().message);
   }
-  std::unique_ptr<DaemonControl> control = services.daemon_control(port.value());
+  std::unique_ptr<DaemonControl> control = services.daemon_control(endpoint.value());
   ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
   const milliseconds timeout = command.timeout;
   WaitOutcome outcome = WaitUntilConnected(*control, container, timeout, progress, services);
@@ -383,7 +417,7 @@ int StartAndWait(const Context& context, const Argv& run_argv, const ConnectComm
   if (!network.ok()) return Fail(io, kCommand, network.error().message);
   started.Keep();
   auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
-  io.out << FormatConnected(*outcome.last_status, context.name, container, port.value(),
+  io.out << FormatConnected(*outcome.last_status, context.name, container, endpoint.value().port,
                             FormatTelerouteNetwork(network.value()), took);
   return kExitOk;
 }
@@ -398,9 +432,12 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
   for (Status check : {CheckManagerReachableFromContainers(context), CheckSecretFile(context)}) {
     if (!check.ok()) return Fail(io, kCommand, check.error().message);
   }
+  Result<std::unique_ptr<PrivateFile>> token_file = ControlTokenEnvFile(io);
+  if (!token_file.ok()) return Fail(io, kCommand, token_file.error().message);
   Result<Argv> run_argv = DaemonRunCommand({.context_name = context.name,
                                             .manager_address = context.manager,
-                                            .secret_file = context.secret_file});
+                                            .secret_file = context.secret_file,
+                                            .env_file = token_file.value()->path()});
   if (!run_argv.ok()) return Fail(io, kCommand, run_argv.error().message);
   Result<std::optional<DaemonStatus>> reused =
       ReuseOrClearExistingDaemon(context, DaemonContainerName(context.name), io, services);

@@ -20,8 +20,9 @@ bool IsRunning(const std::optional<std::string>& state) { return state == "runni
 // Asks the running daemon to quit and waits until Docker has removed its container. Whatever
 // goes wrong is said on `err`; the caller removes what is left.
 void AskToQuitAndWait(const std::string& container, const CliIo& io, CliServices& services) {
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  Status asked = port.ok() ? services.daemon_control(port.value())->Quit() : Status(port.error());
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  Status asked =
+      endpoint.ok() ? services.daemon_control(endpoint.value())->Quit() : Status(endpoint.error());
   if (!asked.ok()) {
     io.err << "The daemon did not take the quit request (" << asked.error().message
            << "); removing its container" << std::endl;
@@ -127,9 +128,11 @@ int RunStatus(const StatusCommand& command, const CliIo& io, CliServices& servic
     PrintNotRunning(command, context_name, container, *state.value(), io.out);
     return kExitOk;
   }
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  if (!port.ok()) return Fail(io, kCommand, ControlApiProblem(container, port.error()).message);
-  Result<nlohmann::json> body = services.daemon_control(port.value())->GetStatus();
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  if (!endpoint.ok()) {
+    return Fail(io, kCommand, ControlApiProblem(container, endpoint.error()).message);
+  }
+  Result<nlohmann::json> body = services.daemon_control(endpoint.value())->GetStatus();
   if (!body.ok()) return Fail(io, kCommand, ControlApiProblem(container, body.error()).message);
   Result<std::optional<TelerouteNetworkInfo>> network =
       FindTelerouteNetwork(services.docker, context_name);

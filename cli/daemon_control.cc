@@ -30,8 +30,10 @@ constexpr std::chrono::seconds kCallTimeout{15};
 
 }  // namespace
 
-HttpDaemonControl::HttpDaemonControl(uint16_t port, std::chrono::milliseconds timeout)
-    : port_(port), client_(std::make_unique<httplib::Client>(kLoopback, port)) {
+HttpDaemonControl::HttpDaemonControl(const DaemonEndpoint& endpoint,
+                                     std::chrono::milliseconds timeout)
+    : port_(endpoint.port), client_(std::make_unique<httplib::Client>(kLoopback, endpoint.port)) {
+  if (!endpoint.token.empty()) client_->set_bearer_token_auth(endpoint.token);
   client_->set_connection_timeout(timeout);
   client_->set_read_timeout(timeout);
   client_->set_write_timeout(timeout);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/result.h"
 
@@ -31,12 +32,21 @@ class DaemonControl {
                                       const nlohmann::json& body) = 0;
 };
 
-// Makes a DaemonControl for the control API published on 127.0.0.1:port.
-using DaemonControlFactory = std::function<std::unique_ptr<DaemonControl>(uint16_t port)>;
+// Where the daemon's control API is published on 127.0.0.1, and the token that its POST and
+// DELETE routes need ("" when the daemon has none).
+struct DaemonEndpoint {
+  uint16_t port = 0;
+  std::string token;
+};
+
+// Makes a DaemonControl for the control API at that endpoint.
+using DaemonControlFactory =
+    std::function<std::unique_ptr<DaemonControl>(const DaemonEndpoint& endpoint)>;
 
 class HttpDaemonControl : public DaemonControl {
  public:
-  explicit HttpDaemonControl(uint16_t port,
+  // Sends the endpoint's token on every call (Authorization: Bearer).
+  explicit HttpDaemonControl(const DaemonEndpoint& endpoint,
                              std::chrono::milliseconds timeout = std::chrono::seconds(2));
   ~HttpDaemonControl() override;
   HttpDaemonControl(const HttpDaemonControl&) = delete;

@@ -113,11 +113,10 @@ Result<std::string> DockerCli::RunDetached(const Argv& argv) {
   return lines.empty() ? std::string() : lines.back();
 }
 
-Result<uint16_t> DockerCli::PublishedPort(const std::string& container, uint16_t container_port) {
-  Result<std::string> output =
-      Query(PublishedPortCommand(container, container_port), query_timeout_);
+Result<DaemonEndpoint> DockerCli::ControlEndpoint(const std::string& container) {
+  Result<std::string> output = Query(ControlEndpointCommand(container), query_timeout_);
   if (!output.ok()) return output.error();
-  return ParsePublishedPort(output.value());
+  return ParseControlEndpoint(output.value());
 }
 
 Result<std::vector<std::string>> DockerCli::ListLabelled(DockerResource kind,

@@ -43,8 +43,8 @@ class DockerApi {
   virtual Result<bool> ImageExists(const std::string& image) = 0;
   // Runs a `docker run -d ...` argv; returns the new container's id.
   virtual Result<std::string> RunDetached(const Argv& argv) = 0;
-  // The host port that `container_port`/tcp of the container is published on.
-  virtual Result<uint16_t> PublishedPort(const std::string& container, uint16_t container_port) = 0;
+  // Where the daemon container's control API is published, and its control token.
+  virtual Result<DaemonEndpoint> ControlEndpoint(const std::string& container) = 0;
   // The names of the objects of that kind carrying the label ("key=value").
   virtual Result<std::vector<std::string>> ListLabelled(DockerResource kind,
                                                         const std::string& label) = 0;
@@ -92,7 +92,7 @@ class DockerCli : public DockerApi {
   Result<std::optional<std::string>> ContainerState(const std::string& container) override;
   Result<bool> ImageExists(const std::string& image) override;
   Result<std::string> RunDetached(const Argv& argv) override;
-  Result<uint16_t> PublishedPort(const std::string& container, uint16_t container_port) override;
+  Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override;
   Result<std::vector<std::string>> ListLabelled(DockerResource kind,
                                                 const std::string& label) override;
   Status Remove(DockerResource kind, const std::vector<std::string>& names) override;

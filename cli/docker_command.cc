@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "cli/validation.h"
 
@@ -66,6 +67,7 @@ Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options) {
             "--label",   std::string(kDaemonLabel) + "=" + options.context_name,
             "--cap-add", "NET_ADMIN"};
   if (options.add_tun_device) argv.insert(argv.end(), {"--device", "/dev/net/tun"});
+  if (!options.env_file.empty()) argv.insert(argv.end(), {"--env-file", options.env_file});
   argv.insert(argv.end(),
               {"-p", "127.0.0.1::" + control_port, "-v",
                options.secret_file.string() + ":" + std::string(kDaemonSecretPath) + ":ro",
@@ -122,8 +124,14 @@ Argv ImageIdCommand(std::string_view image) {
   return {"docker", "image", "ls", "-q", std::string(image)};
 }
 
-Argv PublishedPortCommand(std::string_view container, uint16_t container_port) {
-  return {"docker", "port", std::string(container), std::to_string(container_port) + "/tcp"};
+Argv ControlEndpointCommand(std::string_view container) {
+  return {"docker",
+          "inspect",
+          "--type",
+          "container",
+          "--format",
+          "{{json .NetworkSettings.Ports}}{{\"\\n\"}}{{json .Config.Env}}",
+          std::string(container)};
 }
 
 Argv ListLabelledCommand(DockerResource kind, std::string_view label) {
@@ -207,22 +215,63 @@ std::optional<std::string> ParseContainerState(std::string_view output) {
   return lines.front();
 }
 
-Result<uint16_t> ParsePublishedPort(std::string_view output) {
-  std::vector<std::string> lines = OutputLines(output);
-  auto loopback = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
-    return line.starts_with("127.0.0.1:");
-  });
-  std::string binding = loopback != lines.end() ? *loopback : lines.empty() ? "" : lines.front();
-  size_t colon = binding.rfind(':');
-  std::string port_text = colon == std::string::npos ? "" : binding.substr(colon + 1);
+namespace {
+
+// The host port of one of Docker's port bindings ({"HostIp": "...", "HostPort": "49153"}).
+std::optional<uint16_t> BindingPort(const nlohmann::json& binding) {
+  if (!binding.is_object() || !binding.contains("HostPort")) return std::nullopt;
+  const nlohmann::json& text = binding["HostPort"];
+  if (!text.is_string()) return std::nullopt;
+  const std::string& port_text = text.get_ref<const std::string&>();
   uint32_t port = 0;
   auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
       port == 0 || port > 65535) {
-    return CliError{"cannot read the published port from docker port's output '" +
-                    std::string(output) + "'"};
+    return std::nullopt;
   }
   return static_cast<uint16_t>(port);
+}
+
+// The 127.0.0.1 binding's port when there is one, else the first binding's.
+std::optional<uint16_t> ControlPort(const nlohmann::json& ports) {
+  const std::string key = std::to_string(kDaemonControlPort) + "/tcp";
+  if (!ports.is_object() || !ports.contains(key) || !ports[key].is_array()) return std::nullopt;
+  const nlohmann::json& bindings = ports[key];
+  for (const nlohmann::json& binding : bindings) {
+    if (binding.is_object() && binding.value("HostIp", "") == "127.0.0.1") {
+      return BindingPort(binding);
+    }
+  }
+  if (bindings.empty()) return std::nullopt;
+  return BindingPort(bindings.front());
+}
+
+std::string ControlToken(const nlohmann::json& environment) {
+  const std::string prefix = std::string(kControlTokenVariable) + "=";
+  if (!environment.is_array()) return "";
+  for (const nlohmann::json& entry : environment) {
+    if (entry.is_string() && entry.get_ref<const std::string&>().starts_with(prefix)) {
+      return entry.get<std::string>().substr(prefix.size());
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<DaemonEndpoint> ParseControlEndpoint(std::string_view output) {
+  std::vector<std::string> lines = OutputLines(output);
+  const CliError unreadable{"cannot read the daemon's control port " +
+                            std::to_string(kDaemonControlPort) +
+                            "/tcp from docker inspect's "
+                            "output '" +
+                            std::string(output) + "'"};
+  if (lines.size() != 2) return unreadable;
+  const nlohmann::json ports = nlohmann::json::parse(lines[0], nullptr, false);
+  const nlohmann::json environment = nlohmann::json::parse(lines[1], nullptr, false);
+  std::optional<uint16_t> port = ControlPort(ports);
+  if (!port) return unreadable;
+  return DaemonEndpoint{.port = *port, .token = ControlToken(environment)};
 }
 
 std::string FormatArgvForDisplay(const Argv& argv) {

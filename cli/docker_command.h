@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/daemon_control.h"
 #include "cli/result.h"
 
 namespace tp::cli {
@@ -22,6 +23,8 @@ inline constexpr std::string_view kCurlImage = "tp-curl:latest";
 inline constexpr uint16_t kDaemonControlPort = 8787;
 // Where the daemon container sees the context's secret file (mounted read-only).
 inline constexpr std::string_view kDaemonSecretPath = "/run/secrets/tp-daemon-secret";
+// The daemon container's environment variable holding its control token (daemon/main.cc).
+inline constexpr std::string_view kControlTokenVariable = "TP_CONTROL_TOKEN";
 // The label that marks a daemon container; its value is the context name.
 inline constexpr std::string_view kDaemonLabel = "tp.daemon";
 
@@ -36,11 +39,12 @@ struct DaemonContainerOptions {
   std::filesystem::path secret_file{};  // absolute host path, without ':'
   bool add_tun_device = false;          // pass /dev/net/tun into the container
   bool write_resolv_conf = true;        // the daemon points its /etc/resolv.conf at its own DNS
+  std::string env_file{};               // docker's --env-file (the control token); "" for none
   std::string image = std::string(kDaemonImage);
 };
 
 // docker run -d --rm --pull never --name tp-<ctx>-cn --label tp.daemon=<ctx>
-//   --cap-add NET_ADMIN [--device /dev/net/tun] -p 127.0.0.1::8787
+//   --cap-add NET_ADMIN [--device /dev/net/tun] [--env-file FILE] -p 127.0.0.1::8787
 //   -v SECRET:/run/secrets/tp-daemon-secret:ro IMAGE
 //   --manager HOST:PORT --secret-file /run/secrets/tp-daemon-secret --control 0.0.0.0:8787
 //   --dns 0.0.0.0:53 --name <ctx> [--write-resolv-conf]
@@ -74,8 +78,9 @@ std::string ContextLabel(std::string_view context_name);
 Argv ContainerStateCommand(std::string_view container);
 // docker image ls -q IMAGE: an image id, or nothing when the image is missing.
 Argv ImageIdCommand(std::string_view image);
-// docker port CONTAINER PORT/tcp: "127.0.0.1:49153".
-Argv PublishedPortCommand(std::string_view container, uint16_t container_port);
+// docker inspect --type container --format '<ports as JSON>\n<env as JSON>' CONTAINER: where the
+// daemon's control port is published and its environment (for its control token).
+Argv ControlEndpointCommand(std::string_view container);
 // docker ps -a / network ls / volume ls --filter label=LABEL with one name per line.
 Argv ListLabelledCommand(DockerResource kind, std::string_view label);
 // docker rm -f / network rm / volume rm -f NAMES...
@@ -99,8 +104,10 @@ Argv NetworkDisconnectCommand(std::string_view network, std::string_view contain
 std::vector<std::string> OutputLines(std::string_view output);
 // The state of ContainerStateCommand's output; nullopt when it is empty.
 std::optional<std::string> ParseContainerState(std::string_view output);
-// The host port of PublishedPortCommand's output (the 127.0.0.1 binding when there are several).
-Result<uint16_t> ParsePublishedPort(std::string_view output);
+// The endpoint in ControlEndpointCommand's output: the host port of 8787/tcp (the 127.0.0.1
+// binding when there are several) and the kControlTokenVariable of the environment ("" when
+// unset).
+Result<DaemonEndpoint> ParseControlEndpoint(std::string_view output);
 // The argv as a user could paste it into a POSIX shell (single-quoted where needed). For display
 // only: commands are never run through a shell.
 std::string FormatArgvForDisplay(const Argv& argv);

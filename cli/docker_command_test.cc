@@ -128,8 +128,10 @@ TEST(QueryCommandsTest, ExactArgv) {
       (Argv{"docker", "ps", "-a", "--filter", "name=^tp-default-cn$", "--format", "{{.State}}"}));
   EXPECT_EQ(ImageIdCommand("tp-daemon:latest"),
             (Argv{"docker", "image", "ls", "-q", "tp-daemon:latest"}));
-  EXPECT_EQ(PublishedPortCommand("tp-default-cn", 8787),
-            (Argv{"docker", "port", "tp-default-cn", "8787/tcp"}));
+  EXPECT_EQ(
+      ControlEndpointCommand("tp-default-cn"),
+      (Argv{"docker", "inspect", "--type", "container", "--format",
+            R"({{json .NetworkSettings.Ports}}{{"\n"}}{{json .Config.Env}})", "tp-default-cn"}));
   EXPECT_EQ(
       ListLabelledCommand(DockerResource::kContainer, ContextLabel("dev")),
       (Argv{"docker", "ps", "-a", "--filter", "label=tp.daemon=dev", "--format", "{{.Names}}"}));
@@ -150,14 +152,41 @@ TEST(OutputParsersTest, LinesStateAndPort) {
   EXPECT_EQ(OutputLines(" a \n\n\tb\r\n"), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(ParseContainerState("running\n"), "running");
   EXPECT_EQ(ParseContainerState("\n"), std::nullopt);
-  Result<uint16_t> port = ParsePublishedPort("127.0.0.1:49153\n");
-  ASSERT_TRUE(port.ok());
-  EXPECT_EQ(port.value(), 49153);
-  port = ParsePublishedPort("0.0.0.0:1\n127.0.0.1:2\n");
-  ASSERT_TRUE(port.ok());
-  EXPECT_EQ(port.value(), 2);
-  for (const char* bad : {"", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "x:1y"}) {
-    EXPECT_FALSE(ParsePublishedPort(bad).ok()) << bad;
+}
+
+// What docker inspect prints for ControlEndpointCommand (taken from a real daemon container).
+TEST(OutputParsersTest, ControlEndpointIsTheLoopbackPortAndTheToken) {
+  Result<DaemonEndpoint> endpoint = ParseControlEndpoint(
+      R"({"53/udp":null,"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"49153"}]})"
+      "\n"
+      R"(["TP_CONTROL_TOKEN=3f9a","PATH=/usr/bin"])"
+      "\n");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
+  EXPECT_EQ(endpoint.value().port, 49153);
+  EXPECT_EQ(endpoint.value().token, "3f9a");
+  endpoint = ParseControlEndpoint(
+      R"({"8787/tcp":[{"HostIp":"0.0.0.0","HostPort":"1"},{"HostIp":"127.0.0.1","HostPort":"2"}]})"
+      "\n"
+      R"(["PATH=/usr/bin"])");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
+  EXPECT_EQ(endpoint.value().port, 2);
+  EXPECT_EQ(endpoint.value().token, "") << "a daemon without a token";
+  for (const char* bad : {"", "{}\n[]",
+                          R"({"8787/tcp":null})"
+                          "\n[]",
+                          R"({"8787/tcp":[]})"
+                          "\n[]",
+                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}]})"
+                          "\n[]",
+                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"70000"}]})"
+                          "\n[]",
+                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"1y"}]})"
+                          "\n[]",
+                          "not json\n[]"}) {
+    Result<DaemonEndpoint> parsed = ParseControlEndpoint(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.error().message.find("cannot read the daemon's control port 8787/tcp"),
+              std::string::npos);
   }
 }
 

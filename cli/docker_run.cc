@@ -38,10 +38,10 @@ int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& 
   Result<std::string> daemon = DaemonAddressOnNetwork(context_name, services.docker);
   if (!daemon.ok()) return Fail(io, kCommand, daemon.error().message);
   const std::string container = DaemonContainerName(context_name);
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  Result<DaemonStatus> status = port.ok()
-                                    ? FetchDaemonStatus(*services.daemon_control(port.value()))
-                                    : Result<DaemonStatus>(port.error());
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  Result<DaemonStatus> status = endpoint.ok()
+                                    ? FetchDaemonStatus(*services.daemon_control(endpoint.value()))
+                                    : Result<DaemonStatus>(endpoint.error());
   if (!status.ok()) {
     return Fail(io, kCommand,
                 "the daemon container " + container +

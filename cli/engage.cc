@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/engagement_plan.h"
+#include "cli/private_file.h"
 #include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
 
@@ -52,9 +53,9 @@ Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
   if (!state.ok()) return state.error();
   if (state.value() != "running") return NotConnected(context_name);
-  Result<uint16_t> port = services.docker.PublishedPort(container, kDaemonControlPort);
-  if (!port.ok()) return port.error();
-  return services.daemon_control(port.value());
+  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
+  if (!endpoint.ok()) return endpoint.error();
+  return services.daemon_control(endpoint.value());
 }
 
 // The address (without prefix length) of `container` on `network`; nullopt when it has none.
@@ -130,38 +131,6 @@ std::vector<uint16_t> WorkloadPorts(const std::vector<WorkloadInfo>& workloads,
   }
   return {};
 }
-
-// A file only this user can read; removed on destruction.
-class PrivateFile {
- public:
-  static Result<std::unique_ptr<PrivateFile>> Create(const std::string& text,
-                                                     const EnvironmentLookup& environment) {
-    std::string directory = environment("TMPDIR").value_or("/tmp");
-    std::string pattern = directory + "/telepresence-env.XXXXXX";
-    int fd = mkstemp(pattern.data());  // mode 0600
-    if (fd < 0) {
-      return CliError{"cannot create a temporary file in " + directory + ": " +
-                      std::error_code(errno, std::generic_category()).message()};
-    }
-    auto file = std::unique_ptr<PrivateFile>(new PrivateFile(pattern));
-    bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    close(fd);
-    if (!written) return CliError{"cannot write the temporary file " + pattern};
-    return file;
-  }
-  ~PrivateFile() {
-    std::error_code ignored;
-    fs::remove(path_, ignored);
-  }
-  PrivateFile(const PrivateFile&) = delete;
-  PrivateFile& operator=(const PrivateFile&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  explicit PrivateFile(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
 
 // Ends the engagement when it goes out of scope (or at Finish): DELETE /engagements/<id>, then
 // the volumes (retried while Docker still holds them), then the env file. Problems are said on
@@ -349,7 +318,8 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
            << " has a newline in its value, which docker's --env-file cannot hold; left out"
            << std::endl;
   }
-  Result<std::unique_ptr<PrivateFile>> env_file = PrivateFile::Create(env_text, io.environment);
+  Result<std::unique_ptr<PrivateFile>> env_file =
+      PrivateFile::Create("telepresence-env", env_text, io.environment);
   if (!env_file.ok()) return Fail(io, kCommand, env_file.error().message);
   const std::string env_path = env_file.value()->path();
   cleanup.SetEnvFile(std::move(env_file).value());

@@ -80,7 +80,7 @@ class EngageTest : public ::testing::Test {
     CliIo io{out_, err_, FixedEnvironment({{"TMPDIR", tmp_.path().string()}})};
     CliServices services{
         .docker = docker_,
-        .daemon_control = [this](uint16_t) -> std::unique_ptr<DaemonControl> {
+        .daemon_control = [this](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
           return std::make_unique<FakeDaemonControl>(
               [](int) { return Result<json>(StatusBody(true)); }, [] { return Status(Ok{}); },
               [this](std::string_view method, std::string_view path, const json& body) {

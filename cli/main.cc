@@ -35,8 +35,9 @@ int main(int argc, char** argv) {
   tp::cli::SystemClock clock;
   tp::cli::CliServices services{
       .docker = docker,
-      .daemon_control = [](uint16_t port) -> std::unique_ptr<tp::cli::DaemonControl> {
-        return std::make_unique<tp::cli::HttpDaemonControl>(port);
+      .daemon_control =
+          [](const tp::cli::DaemonEndpoint& endpoint) -> std::unique_ptr<tp::cli::DaemonControl> {
+        return std::make_unique<tp::cli::HttpDaemonControl>(endpoint);
       },
       .image_builder = image_builder,
       .plugin_installer = plugin_installer,

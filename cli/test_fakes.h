@@ -45,6 +45,7 @@ class FakeDocker : public DockerApi {
   std::optional<std::string> fail_network_create;   // `docker network create` fails so
   std::optional<std::string> fail_network_connect;  // `docker network connect` fails so
   uint16_t published_port = 49153;
+  std::string control_token = "t0ken";  // what ControlEndpoint finds in the daemon's environment
   ExitCode attached_exit_code = 0;
   // What `docker run -d` does besides recording the argv; by default the container runs.
   std::function<void(FakeDocker&, const Argv&)> on_run_detached = [](FakeDocker& docker,
@@ -93,10 +94,10 @@ class FakeDocker : public DockerApi {
     on_run_detached(*this, argv);
     return std::string("0123456789ab");
   }
-  Result<uint16_t> PublishedPort(const std::string& container, uint16_t) override {
+  Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};
     if (!containers.contains(container)) return CliError{"No such container: " + container};
-    return published_port;
+    return DaemonEndpoint{.port = published_port, .token = control_token};
   }
   Result<std::vector<std::string>> ListLabelled(DockerResource kind,
                                                 const std::string& label) override {

@@ -36,6 +36,8 @@ struct Route {
   std::string_view path;  // a segment "{id}" matches any one non-empty segment
   bool takes_body;
   std::function<Reply(const RouteRequest&)> handle;
+  // Whether the route changes something and so needs the token.
+  bool changes() const { return method != "GET"; }
 };
 
 Reply Error(int status, const std::string& sentence) { return {status, {{"error", sentence}}}; }
@@ -117,7 +119,26 @@ std::optional<nlohmann::json> ParseBody(const std::string& text, std::string& er
   return body;
 }
 
-Reply Dispatch(const ControlCallbacks& callbacks, std::string_view method, std::string_view path,
+// Compares in a time that does not depend on where the two texts differ.
+bool SameSecret(std::string_view given, std::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return difference == 0;
+}
+
+// Whether the Authorization header's value ("" when absent) carries `token`; any value does when
+// there is no token.
+bool Authorized(std::string_view authorization, const std::string& token) {
+  if (token.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization.starts_with(kBearer)) return false;
+  return SameSecret(authorization.substr(kBearer.size()), token);
+}
+
+Reply Dispatch(const ControlCallbacks& callbacks, const std::string& token,
+               std::string_view authorization, std::string_view method, std::string_view path,
                const std::string& body_text) {
   bool path_known = false;
   for (const Route& route : Routes()) {
@@ -125,6 +146,11 @@ Reply Dispatch(const ControlCallbacks& callbacks, std::string_view method, std::
     if (!MatchPath(route.path, path, id)) continue;
     path_known = true;
     if (route.method != method) continue;
+    if (route.changes() && !Authorized(authorization, token)) {
+      return Error(401, std::string(method) + " " + std::string(path) +
+                            " needs the daemon's control token; use the telepresence command, "
+                            "which sends it");
+    }
     nlohmann::json body;
     if (route.takes_body) {
       std::string error;
@@ -160,7 +186,8 @@ nlohmann::json StatusToJson(const DaemonStatus& status) {
 }
 
 std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t port,
-                                              ControlCallbacks callbacks, std::string& error) {
+                                              const std::string& token, ControlCallbacks callbacks,
+                                              std::string& error) {
   auto server = std::make_unique<httplib::Server>();
   // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port.
   server->set_socket_options([](socket_t socket) {
@@ -179,16 +206,21 @@ std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t 
     error = "cannot listen on " + host + ":" + std::to_string(port) + " for the control API";
     return nullptr;
   }
-  return std::unique_ptr<ControlApi>(
-      new ControlApi(std::move(callbacks), std::move(server), static_cast<uint16_t>(bound_port)));
+  return std::unique_ptr<ControlApi>(new ControlApi(token, std::move(callbacks), std::move(server),
+                                                    static_cast<uint16_t>(bound_port)));
 }
 
-ControlApi::ControlApi(ControlCallbacks callbacks, std::unique_ptr<httplib::Server> server,
-                       uint16_t port)
-    : callbacks_(std::move(callbacks)), server_(std::move(server)), port_(port) {
+ControlApi::ControlApi(std::string token, ControlCallbacks callbacks,
+                       std::unique_ptr<httplib::Server> server, uint16_t port)
+    : token_(std::move(token)),
+      callbacks_(std::move(callbacks)),
+      server_(std::move(server)),
+      port_(port) {
   const auto handle_body = [this](const httplib::Request& request, httplib::Response& response,
                                   const std::string& body) {
-    const Reply reply = Dispatch(callbacks_, request.method, request.path, body);
+    const std::string authorization = request.get_header_value("Authorization");
+    const Reply reply =
+        Dispatch(callbacks_, token_, authorization, request.method, request.path, body);
     response.status = reply.status;
     response.set_content(reply.body.dump(), kJsonType);
     if (reply.quit_after && callbacks_.quit) callbacks_.quit();

@@ -11,6 +11,10 @@
 //   callback: GET /workloads, POST /engagements, POST /engagements/<id>/handler,
 //   GET /engagements, DELETE /engagements/<id>. A route that takes a body answers 400 when it is
 //   not a JSON object; a route without its callback answers 503.
+// Routes that change something (POST, DELETE) need "Authorization: Bearer <token>" when the API
+// has a token, and answer 401 without it: containers that reach the daemon's address (on Docker's
+// bridge or the Teleroute network) must not stop it or take a workload's traffic. GET routes are
+// open (the Teleroute plugin polls GET /status).
 // Any other path answers 404, a known path with another method 405, all errors as
 // {"error":"..."}. Start() returns once the socket is bound; Stop() (or the destructor) returns
 // once the server thread has ended. Thread-safe.
@@ -66,9 +70,11 @@ struct ControlCallbacks {
 
 class ControlApi {
  public:
-  // Listens on `host`:`port` (numeric; port 0 picks one). nullptr with `error` set on failure.
+  // Listens on `host`:`port` (numeric; port 0 picks one); `token` guards the routes that change
+  // something ("" leaves them open). nullptr with `error` set on failure.
   static std::unique_ptr<ControlApi> Start(const std::string& host, uint16_t port,
-                                           ControlCallbacks callbacks, std::string& error);
+                                           const std::string& token, ControlCallbacks callbacks,
+                                           std::string& error);
   ~ControlApi();
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
@@ -78,8 +84,10 @@ class ControlApi {
   void Stop();
 
  private:
-  ControlApi(ControlCallbacks callbacks, std::unique_ptr<httplib::Server> server, uint16_t port);
+  ControlApi(std::string token, ControlCallbacks callbacks, std::unique_ptr<httplib::Server> server,
+             uint16_t port);
 
+  const std::string token_;
   const ControlCallbacks callbacks_;
   const std::unique_ptr<httplib::Server> server_;
   const uint16_t port_;

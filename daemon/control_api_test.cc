@@ -48,12 +48,15 @@ class ControlApiTest : public ::testing::Test {
       seen_ = {{"leave", id}};
       return ControlReply{};
     };
-    api_ = ControlApi::Start("127.0.0.1", 0, callbacks, error);
+    api_ = ControlApi::Start("127.0.0.1", 0, kToken, callbacks, error);
     ASSERT_TRUE(api_) << error;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->Port());
     client_->set_connection_timeout(2);
     client_->set_read_timeout(2);
+    client_->set_bearer_token_auth(kToken);
   }
+
+  static constexpr char kToken[] = "c0ffee";
 
   std::unique_ptr<ControlApi> api_;
   std::unique_ptr<httplib::Client> client_;
@@ -99,7 +102,8 @@ TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
   const auto start = std::chrono::steady_clock::now();
   tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", api_->Port(), start + 2s);
   ASSERT_TRUE(dial.socket.Valid()) << dial.message;
-  const std::string request = "POST /quit HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string request = "POST /quit HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                              std::string(kToken) + "\r\nConnection: close\r\n\r\n";
   ASSERT_TRUE(tunnel::WriteAll(
       dial.socket.Get(),
       std::span(reinterpret_cast<const uint8_t*>(request.data()), request.size()), start + 2s));
@@ -115,6 +119,33 @@ TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
   EXPECT_EQ(quits_, 1);
+}
+
+// A container that reaches the daemon's address must not stop it or engage a workload: without
+// the token (or with another one) the routes that change something answer 401 and do nothing.
+TEST_F(ControlApiTest, ChangesNeedTheTokenAndReadsDoNot) {
+  for (const char* token : {"", "c0ffe", "c0ffee0", "wrong!"}) {
+    httplib::Client other("127.0.0.1", api_->Port());
+    other.set_read_timeout(2);
+    if (*token != '\0') other.set_bearer_token_auth(token);
+    const auto quit = other.Post("/quit");
+    ASSERT_TRUE(quit);
+    EXPECT_EQ(quit->status, 401) << token;
+    EXPECT_EQ(nlohmann::json::parse(quit->body).at("error"),
+              "POST /quit needs the daemon's control token; use the telepresence command, which "
+              "sends it");
+    const auto engage = other.Post("/engagements", R"({"workload":"echo"})", "application/json");
+    ASSERT_TRUE(engage);
+    EXPECT_EQ(engage->status, 401) << token;
+    const auto leave = other.Delete("/engagements/e-1");
+    ASSERT_TRUE(leave);
+    EXPECT_EQ(leave->status, 401) << token;
+    const auto status = other.Get("/status");
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->status, 200) << token;
+  }
+  EXPECT_EQ(quits_, 0);
+  EXPECT_TRUE(seen_.is_null()) << seen_;
 }
 
 TEST_F(ControlApiTest, UnknownPathIsA404WithAJsonError) {
@@ -185,9 +216,9 @@ TEST_F(ControlApiTest, EngagementRoutesWithoutACallbackAnswer503) {
 
 TEST(ControlApi, BusyPortIsAnError) {
   std::string error;
-  auto first = ControlApi::Start("127.0.0.1", 0, {}, error);
+  auto first = ControlApi::Start("127.0.0.1", 0, "", {}, error);
   ASSERT_TRUE(first) << error;
-  EXPECT_FALSE(ControlApi::Start("127.0.0.1", first->Port(), {}, error));
+  EXPECT_FALSE(ControlApi::Start("127.0.0.1", first->Port(), "", {}, error));
   EXPECT_NE(error.find("cannot listen"), std::string::npos);
 }
 

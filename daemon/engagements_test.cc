@@ -199,7 +199,7 @@ class EngagementsTest : public ::testing::Test {
     ControlCallbacks callbacks;
     engagements_->Attach(callbacks);
     std::string error;
-    api_ = ControlApi::Start("127.0.0.1", 0, callbacks, error);
+    api_ = ControlApi::Start("127.0.0.1", 0, "", callbacks, error);
     ASSERT_TRUE(api_) << error;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", api_->Port());
     client_->set_read_timeout(5);

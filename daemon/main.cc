@@ -3,6 +3,7 @@
 // the tunnel) and the control API for the CLI, through which it engages workloads (relaying
 // their traffic to local handlers, their volumes through SFTP forwards). See --help.
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -52,6 +53,11 @@ constexpr char kUsage[] =
     "  --no-capture           do not capture traffic (no NET_ADMIN needed)\n"
     "  --name NAME            client name shown to the manager (default telepresence-daemon)\n"
     "  --help                 this text\n"
+    "\n"
+    "Environment:\n"
+    "  TP_CONTROL_TOKEN       the token that the control API's POST and DELETE routes need\n"
+    "                         (Authorization: Bearer); without it they are open to anyone who\n"
+    "                         reaches the port. telepresence connect sets it.\n"
     "\n"
     "SIGTERM, SIGINT or POST /quit on the control API stop it (exit 0).\n";
 
@@ -296,9 +302,14 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
   callbacks.status = [&] { return CollectStatus(client, dns, capture.get()); };
   callbacks.quit = [] { tp::ShutdownSignal::Trigger(); };
   engagements.Attach(callbacks);
+  const char* token_variable = std::getenv("TP_CONTROL_TOKEN");
+  const std::string control_token = token_variable != nullptr ? token_variable : "";
+  if (control_token.empty()) {
+    spdlog::warn("TP_CONTROL_TOKEN is not set: the control API's POST and DELETE routes are open");
+  }
   std::string error;
-  const auto control =
-      ControlApi::Start(options.control.host, options.control.port, callbacks, error);
+  const auto control = ControlApi::Start(options.control.host, options.control.port, control_token,
+                                         callbacks, error);
   if (!control) {
     spdlog::error("{}", error);
     client.SetOpenTcpHandler(nullptr);

@@ -56,6 +56,27 @@ check_output "the daemon container has NET_ADMIN and no other added capability" 
     grep -qxE '\[(CAP_)?NET_ADMIN\]' && echo only NET_ADMIN"
 check_equal "the control API is published on 127.0.0.1 only" 127.0.0.1 \
   "$(docker port "$daemon" 8787/tcp | cut -d: -f1 | sort -u)"
+heading "the control API takes changes only from telepresence (its token)"
+daemon_bridge_ip=$(docker container inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' \
+  "$daemon")
+daemon_teleroute_ip=$(docker container inspect \
+  -f '{{(index .NetworkSettings.Networks "tp-default").IPAddress}}' "$daemon")
+# curl_from_bridge ARGS...: curl in a container of ours on Docker's default bridge.
+curl_from_bridge() { timeout 30 docker run --rm --pull never tp-curl:latest curl -sS -m 5 "$@"; }
+check_output "POST /quit from a container on Docker's bridge is refused (401)" \
+  "POST /quit needs the daemon's control token" \
+  curl_from_bridge -X POST "http://$daemon_bridge_ip:8787/quit"
+check_output "POST /engagements from there is refused too" \
+  "POST /engagements needs the daemon's control token" \
+  curl_from_bridge -X POST -H 'Content-Type: application/json' -d '{"workload":"echo"}' \
+  "http://$daemon_bridge_ip:8787/engagements"
+check_output "POST /quit from the Teleroute network is refused" \
+  "POST /quit needs the daemon's control token" \
+  timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest curl -sS -m 5 -X POST \
+  "http://$daemon_teleroute_ip:8787/quit"
+check_output "GET /status stays open (the Teleroute plugin reads it)" '"connected":true' \
+  curl_from_bridge "http://$daemon_bridge_ip:8787/status"
+check_output "the daemon still runs, connected" "Connected: yes" "$telepresence" status
 check_output "a second connect says it is already connected" "Already connected" \
   timeout 30 "$telepresence" connect --docker
 check_output "status says connected" "Connected: yes" "$telepresence" status
