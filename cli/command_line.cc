@@ -222,16 +222,22 @@ Result<Command> ParseStatus(std::span<const std::string> args, GlobalFlags& glob
   return status_command;
 }
 
-Result<Command> ParseQuit(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "quit";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kReject);
+// A command that takes the common flags and nothing else (quit, list): CommandType{context_name}.
+template <typename CommandType>
+Result<Command> ParseContextOnlyCommand(std::string_view command, std::span<const std::string> args,
+                                        GlobalFlags& global) {
+  auto flags = ParseFlags(command, args, WithCommonFlags({}), UnknownWords::kReject);
   if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
-  auto context_name = ContextFlag(kCommand, flags.value());
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(command)};
+  if (auto status = RejectPositionals(command, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(command, flags.value());
   if (!context_name.ok()) return context_name.error();
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return QuitCommand{.context_name = context_name.value()};
+  return CommandType{.context_name = context_name.value()};
+}
+
+Result<Command> ParseQuit(std::span<const std::string> args, GlobalFlags& global) {
+  return ParseContextOnlyCommand<QuitCommand>("quit", args, global);
 }
 
 Result<Command> ParseCurl(std::span<const std::string> args, GlobalFlags& global) {
@@ -494,15 +500,7 @@ Result<Command> ParseWiretap(std::span<const std::string> args, GlobalFlags& glo
 }
 
 Result<Command> ParseList(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "list";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kReject);
-  if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
-  auto context_name = ContextFlag(kCommand, flags.value());
-  if (!context_name.ok()) return context_name.error();
-  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return ListCommand{.context_name = context_name.value()};
+  return ParseContextOnlyCommand<ListCommand>("list", args, global);
 }
 
 Result<Command> ParseLeave(std::span<const std::string> args, GlobalFlags& global) {

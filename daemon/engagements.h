@@ -17,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/task_group.h"
 #include "daemon/control_api.h"
 #include "daemon/engagement_table.h"
-#include "daemon/relay_threads.h"
 #include "daemon/stop_event.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -75,7 +75,7 @@ class Engagements {
   const TunnelSource tunnel_;
   EngagementTable table_;
   StopEvent stop_;
-  RelayThreads relays_;
+  TaskGroup relays_;
 };
 
 }  // namespace tp::daemon

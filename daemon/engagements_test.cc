@@ -14,8 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/task_group.h"
 #include "daemon/captured_tcp_relay.h"
-#include "daemon/relay_threads.h"
 #include "tunnel/tcp_dial.h"
 
 namespace tp::daemon {
@@ -69,7 +69,7 @@ class LoopbackEchoServer {
   UniqueFd listener_;
   uint16_t port_ = 0;
   std::atomic<int> accepted_{0};
-  RelayThreads echoes_{64};
+  TaskGroup echoes_{64};
   std::thread acceptor_;
 };
 
@@ -155,7 +155,7 @@ class FakeManager {
   std::vector<std::string> ops_;  // guarded by mutex_
   bool engaged_ = false;          // guarded by mutex_
   StopEvent stop_;
-  RelayThreads relays_{16};
+  TaskGroup relays_{16};
 };
 
 // Sends `text`, half-closes, and reads until the far end closes.

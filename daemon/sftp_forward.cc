@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cluster/sftp-export/tcp_socket.h"
 #include "daemon/captured_tcp_relay.h"
 
 namespace tp::daemon {
@@ -17,40 +18,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kListenBacklog = 64;
-
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-// A listener on host:0; invalid with `error` set on failure. `port` gets the port picked.
-UniqueFd Listen(const std::string& host, uint16_t& port, std::string& error) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-    error = "not an IPv4 address: " + host;
-    return {};
-  }
-  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  socklen_t length = sizeof address;
-  if (!socket.Valid() ||
-      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(socket.Get(), kListenBacklog) != 0 ||
-      ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    error = Errno("cannot listen on " + host + " for the SFTP forward");
-    return {};
-  }
-  port = ntohs(address.sin_port);
-  return socket;
-}
 
 }  // namespace
 
 std::unique_ptr<SftpForward> SftpForward::Start(SftpForwardOptions options, TunnelSource tunnel,
                                                 std::string& error) {
-  uint16_t port = 0;
-  UniqueFd listener = Listen(options.listen_host, port, error);
-  if (!listener.Valid()) return nullptr;
+  TcpListener listener = ListenTcp(options.listen_host + ":0", error);
+  if (!listener.socket.Valid()) {
+    error += " (for the SFTP forward)";
+    return nullptr;
+  }
+  const auto port = static_cast<uint16_t>(listener.bound_port);
   std::unique_ptr<SftpForward> forward(
-      new SftpForward(std::move(options), std::move(tunnel), std::move(listener), port));
+      new SftpForward(std::move(options), std::move(tunnel), std::move(listener.socket), port));
   if (!forward->stop_.Valid()) {
     error = Errno("eventfd");
     return nullptr;

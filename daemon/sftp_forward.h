@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "common/task_group.h"
 #include "common/unique_fd.h"
-#include "daemon/relay_threads.h"
 #include "daemon/stop_event.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -55,7 +55,7 @@ class SftpForward {
   UniqueFd listener_;
   const uint16_t port_;
   StopEvent stop_;
-  RelayThreads relays_;
+  TaskGroup relays_;
   std::thread acceptor_;
 };
 

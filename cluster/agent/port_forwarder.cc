@@ -10,42 +10,13 @@
 #include <cstring>
 
 #include "cluster/agent/connection_relay.h"
+#include "cluster/sftp-export/tcp_socket.h"
 #include "tunnel/tcp_dial.h"
 
 namespace tp::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kListenBacklog = 128;
-
-// A non-blocking, close-on-exec listener on IPv4 `address`:`port`; invalid with `error` set.
-UniqueFd ListenIpv4(const std::string& address, uint16_t port, std::string& error) {
-  sockaddr_in bound{};
-  bound.sin_family = AF_INET;
-  bound.sin_port = htons(port);
-  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) {
-    error = "not an IPv4 address: " + address;
-    return {};
-  }
-  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  const int enable = 1;
-  if (socket.Valid()) ::setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
-  if (!socket.Valid() ||
-      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0 ||
-      ::listen(socket.Get(), kListenBacklog) != 0) {
-    error =
-        "cannot listen on " + address + ":" + std::to_string(port) + ": " + std::strerror(errno);
-    return {};
-  }
-  return socket;
-}
-
-uint16_t LocalPort(int socket) {
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  ::getsockname(socket, reinterpret_cast<sockaddr*>(&address), &length);
-  return ntohs(address.sin_port);
-}
 
 void CloseAfter(RelayEnd end, UniqueFd socket) {
   if (end == RelayEnd::kClosed) return;  // closed normally when `socket` goes
@@ -59,11 +30,13 @@ std::unique_ptr<PortForwarder> PortForwarder::Start(PortForwarderOptions options
   std::unique_ptr<PortForwarder> forwarder(
       new PortForwarder(std::move(options), std::move(routes)));
   for (const uint16_t port : forwarder->options_.ports) {
+    TcpListener bound =
+        ListenTcp(forwarder->options_.listen_address + ":" + std::to_string(port), error);
+    if (!bound.socket.Valid()) return nullptr;
     Listener listener;
-    listener.socket = ListenIpv4(forwarder->options_.listen_address, port, error);
-    if (!listener.socket.Valid()) return nullptr;
+    listener.socket = std::move(bound.socket);
     listener.workload_port = port;
-    listener.bound_port = LocalPort(listener.socket.Get());
+    listener.bound_port = static_cast<uint16_t>(bound.bound_port);
     forwarder->listeners_.push_back(std::move(listener));
   }
   for (const Listener& listener : forwarder->listeners_) {

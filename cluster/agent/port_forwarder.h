@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "cluster/agent/engagement.h"
-#include "cluster/manager/task_group.h"
+#include "common/task_group.h"
 #include "common/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -68,7 +68,7 @@ class PortForwarder {
   const RouteSource routes_;
   std::vector<Listener> listeners_;
   std::atomic<bool> stopping_{false};
-  manager::TaskGroup tasks_;  // last: joined first
+  TaskGroup tasks_;  // last: joined first
 };
 
 }  // namespace tp::agent

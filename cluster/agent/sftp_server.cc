@@ -15,32 +15,10 @@
 #include <cstring>
 
 #include "cluster/agent/connection_relay.h"
+#include "cluster/sftp-export/tcp_socket.h"
 
 namespace tp::agent {
 namespace {
-
-constexpr int kListenBacklog = 32;
-
-UniqueFd Listen(const std::string& address, uint16_t port, std::string& error) {
-  sockaddr_in bound{};
-  bound.sin_family = AF_INET;
-  bound.sin_port = htons(port);
-  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) {
-    error = "not an IPv4 address: " + address;
-    return {};
-  }
-  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  const int enable = 1;
-  if (socket.Valid()) ::setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
-  if (!socket.Valid() ||
-      ::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0 ||
-      ::listen(socket.Get(), kListenBacklog) != 0) {
-    error = "cannot listen on " + address + ":" + std::to_string(port) +
-            " for SFTP: " + std::strerror(errno);
-    return {};
-  }
-  return socket;
-}
 
 std::string CheckFiles(const SftpServerOptions& options) {
   struct stat info {};
@@ -76,9 +54,14 @@ SftpSessionCommand BuildSftpSessionCommand(const SftpServerOptions& options) {
 std::unique_ptr<SftpServer> SftpServer::Start(SftpServerOptions options, std::string& error) {
   error = CheckFiles(options);
   if (!error.empty()) return nullptr;
-  UniqueFd listener = Listen(options.listen_address, options.port, error);
-  if (!listener.Valid()) return nullptr;
-  std::unique_ptr<SftpServer> server(new SftpServer(std::move(options), std::move(listener)));
+  TcpListener listener =
+      ListenTcp(options.listen_address + ":" + std::to_string(options.port), error);
+  if (!listener.socket.Valid()) {
+    error += " (for SFTP)";
+    return nullptr;
+  }
+  std::unique_ptr<SftpServer> server(new SftpServer(std::move(options), std::move(listener.socket),
+                                                    static_cast<uint16_t>(listener.bound_port)));
   SftpServer& self = *server;
   server->tasks_.Spawn([&self] { self.AcceptLoop(); });
   spdlog::info("SFTP on {}:{}, confined to {}", self.options_.listen_address, self.bound_port_,
@@ -86,15 +69,11 @@ std::unique_ptr<SftpServer> SftpServer::Start(SftpServerOptions options, std::st
   return server;
 }
 
-SftpServer::SftpServer(SftpServerOptions options, UniqueFd listener)
+SftpServer::SftpServer(SftpServerOptions options, UniqueFd listener, uint16_t bound_port)
     : options_(std::move(options)),
       command_(BuildSftpSessionCommand(options_)),
-      listener_(std::move(listener)) {
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  ::getsockname(listener_.Get(), reinterpret_cast<sockaddr*>(&address), &length);
-  bound_port_ = ntohs(address.sin_port);
-}
+      listener_(std::move(listener)),
+      bound_port_(bound_port) {}
 
 SftpServer::~SftpServer() {
   stopping_.store(true);

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/manager/task_group.h"
+#include "common/task_group.h"
 #include "common/unique_fd.h"
 
 namespace tp::agent {
@@ -49,7 +49,7 @@ class SftpServer {
   size_t LiveSessions() const;
 
  private:
-  SftpServer(SftpServerOptions options, UniqueFd listener);
+  SftpServer(SftpServerOptions options, UniqueFd listener, uint16_t bound_port);
   void AcceptLoop();
   // Spawns a session on `connection` and waits for it to exit.
   void RunSession(UniqueFd connection);
@@ -61,7 +61,7 @@ class SftpServer {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::set<pid_t> sessions_;  // guarded by mutex_
-  manager::TaskGroup tasks_;  // last: joined first
+  TaskGroup tasks_;           // last: joined first
 };
 
 }  // namespace tp::agent

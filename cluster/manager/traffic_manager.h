@@ -19,7 +19,7 @@
 
 #include "cluster/manager/engagement_service.h"
 #include "cluster/manager/socket_address.h"
-#include "cluster/manager/task_group.h"
+#include "common/task_group.h"
 #include "common/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 

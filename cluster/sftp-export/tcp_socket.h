@@ -1,6 +1,6 @@
-// TCP helpers shared by sftp-export and the bench tools: listening and connecting from a
-// "HOST:PORT" text, and the atomic port-file writer. Depends on libc only (sftp-export is
-// meant for a FROM-scratch image). A candidate for common/ once it has more users.
+// TCP helpers shared by sftp-export, the traffic-manager, the traffic-agent, the daemon's SFTP
+// forwards and the bench tools: listening and connecting from a "HOST:PORT" text, and the atomic
+// port-file writer. Depends on libc only (sftp-export is meant for a FROM-scratch image).
 #pragma once
 
 #include <string>

@@ -1,25 +1,26 @@
-// RelayThreads runs relays (or any task that ends by itself) on their own threads, at most
-// `limit` at a time, and joins them: finished ones on each Spawn, all of them in JoinAll() and
-// the destructor. Tasks must end by themselves once what they wait on is stopped; JoinAll does
-// not interrupt them. Thread-safe.
+// TaskGroup runs tasks (relays, sessions, accept loops: anything that ends by itself) on their own
+// threads, at most `limit` at a time, and joins them: finished ones on each Spawn, all of them in
+// JoinAll() and the destructor. Tasks must end by themselves once what they wait on is closed;
+// JoinAll does not interrupt them. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-namespace tp::daemon {
+namespace tp {
 
-class RelayThreads {
+class TaskGroup {
  public:
-  explicit RelayThreads(size_t limit) : limit_(limit) {}
-  ~RelayThreads() { JoinAll(); }
-  RelayThreads(const RelayThreads&) = delete;
-  RelayThreads& operator=(const RelayThreads&) = delete;
+  explicit TaskGroup(size_t limit = std::numeric_limits<size_t>::max()) : limit_(limit) {}
+  ~TaskGroup() { JoinAll(); }
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
 
   // Starts `task` on a new thread; false (and `task` not run) when `limit` tasks still run.
   bool Spawn(std::function<void()> task) {
@@ -70,4 +71,4 @@ class RelayThreads {
   std::list<Task> tasks_;  // guarded by mutex_
 };
 
-}  // namespace tp::daemon
+}  // namespace tp
