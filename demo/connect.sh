@@ -12,23 +12,8 @@ build_dir=$(cd "${1:?usage: demo/connect.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 telepresence=$build_dir/bin/telepresence
 
-step=0
-bold='' plain=''
-if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
-heading() {
-  step=$((step + 1))
-  printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"
-}
-# Prints a command the way a user would type it and runs it.
-show() {
-  local shown=() argument
-  for argument in "$@"; do
-    if [[ "$argument" == *[[:space:]\;\>\|\&\']* ]]; then shown+=("'$argument'"); else shown+=("$argument"); fi
-  done
-  shown[0]=${shown[0]##*/}
-  echo "\$ ${shown[*]}"
-  "$@"
-}
+# shellcheck source=demo/lib.sh
+source "$repo/demo/lib.sh"
 
 finish() {
   local status=$?

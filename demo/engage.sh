@@ -12,27 +12,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 telepresence=$build_dir/bin/telepresence
 handler=intercept-echo-8080
 
-heading() { echo; echo "== $*"; }
-# Prints a command the way a user would type it and runs it.
-show() {
-  local shown=() argument
-  for argument in "$@"; do
-    if [[ "$argument" == *[[:space:]\;\>\|\&\'\$]* ]]; then shown+=("'$argument'"); else shown+=("$argument"); fi
-  done
-  shown[0]=${shown[0]##*/}
-  echo "\$ ${shown[*]}"
-  "$@"
-}
+# shellcheck source=demo/lib.sh
+source "$repo/demo/lib.sh"
 from_the_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
-# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds, at most SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
 
 engage_pid=''
 finish() {

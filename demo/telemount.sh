@@ -15,22 +15,8 @@ volume=tp-demo-telemount   # not the demo cluster's tp-demo-echo-data
 remote_folder=/tel_app_exports/echo/srv/echo-data
 work=$(mktemp -d)
 
-step=0
-bold='' plain=''
-if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
-heading() {
-  step=$((step + 1))
-  printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$plain"
-}
-# Prints a command (quoting arguments with spaces or shell characters) and runs it.
-show() {
-  local shown=() argument
-  for argument in "$@"; do
-    if [[ "$argument" == *[[:space:]\;\>\|\&]* ]]; then shown+=("'$argument'"); else shown+=("$argument"); fi
-  done
-  echo "\$ ${shown[*]}"
-  "$@"
-}
+# shellcheck source=demo/lib.sh
+source "$repo/demo/lib.sh"
 
 remove_demo_objects() {
   docker volume rm -f "$volume" >/dev/null 2>&1 || true
