@@ -283,15 +283,15 @@ Result<PortMapping> ParsePortMapping(std::string_view command, const std::string
   };
   size_t colon = text.find(':');
   std::optional<uint16_t> local = number(std::string_view(text).substr(0, colon));
-  std::optional<uint16_t> container;
+  std::optional<uint16_t> container = local;
   if (colon != std::string::npos) container = number(std::string_view(text).substr(colon + 1));
-  if (!local || (colon != std::string::npos && !container)) {
+  if (!local || !container) {
     return CliError{"invalid --port '" + text +
-                    "': use LOCAL[:CONTAINER] with port numbers from 1 to 65535, e.g. --port "
-                    "8080 or --port 8081:8080" +
+                    "': use PORT or LOCAL:CONTAINER with port numbers from 1 to 65535, e.g. "
+                    "--port 8080 or --port 8080:8081" +
                     SeeHelp(command)};
   }
-  return PortMapping{.local = *local, .container = container};
+  return PortMapping{.local = *local, .container = *container};
 }
 
 Result<std::string> DnsLabelArgument(std::string_view command, std::string_view what,
@@ -684,11 +684,13 @@ telepresence.engagement=ID, --network tp-CONTEXT, --dns, --dns-search, --dns-opt
 not mount themselves (-v X:PATH, --mount target=PATH). -d and --network are refused.
 
 Flags:
-  --port LOCAL[:CONTAINER]  the handler listens on LOCAL for the workload's port CONTAINER
-                      (default: LOCAL when the workload has that port, else its first port);
-                      may be repeated. replace engages every port (LOCAL = the same port unless
-                      moved with --port); intercept and wiretap the --port ones (default: the
-                      first); ingest none
+  --port LOCAL[:CONTAINER]  LOCAL names the workload's port to engage (its only port when it
+                      has just one); CONTAINER (default: LOCAL) is the port the handler
+                      listens on inside its container, so in-cluster requests to that workload
+                      port reach the handler's port CONTAINER. Nothing is published on the host
+                      (add -p HOST_PORT:CONTAINER after -- for that). May be repeated. replace
+                      engages every port (the others on the same port number); intercept and
+                      wiretap the --port ones (default: the first); ingest none
   --env-file FILE     also write the workload's environment to FILE (KEY=VALUE lines)
   --mount PATH|true|false  mount the workload's volumes (true, the default), only the one at
                       PATH, or none (false)

@@ -88,11 +88,13 @@ enum class EngagementMode { kReplace, kIntercept, kIngest, kWiretap };
 // "replace", "intercept", "ingest", "wiretap": the command's name and the protocol's mode.
 std::string_view EngagementModeName(EngagementMode mode);
 
-// --port LOCAL[:CONTAINER]: the handler listens on LOCAL; CONTAINER is the workload's port
-// (nullopt: LOCAL when the workload has that port, else its first port).
+// --port LOCAL[:CONTAINER], Telepresence's <local port>:<container port>; --port PORT is PORT:PORT.
+// The daemon runs in a container, so no port of the host is involved: LOCAL names the workload's
+// port to engage (LOCAL when the workload has that port, else its first port), and CONTAINER is
+// the port the handler listens on inside its container.
 struct PortMapping {
-  uint16_t local = 0;
-  std::optional<uint16_t> container{};
+  uint16_t local = 0;      // chooses the engaged workload port
+  uint16_t container = 0;  // the handler's port; LOCAL when not given
   bool operator==(const PortMapping&) const = default;
 };
 

@@ -220,7 +220,8 @@ TEST(CommandLineTest, EngagementCommandsParseTheirFlagsAndTheDockerRunWords) {
   EXPECT_EQ(engage.workload, "echo");
   EXPECT_EQ(engage.name, "echo");
   EXPECT_EQ(engage.context_name, "dev");
-  EXPECT_EQ(engage.ports, (std::vector<PortMapping>{{8081, 8080}, {9090, std::nullopt}}));
+  // LOCAL:CONTAINER as given; a lone PORT is PORT:PORT.
+  EXPECT_EQ(engage.ports, (std::vector<PortMapping>{{8081, 8080}, {9090, 9090}}));
   EXPECT_EQ(engage.env_file, "/tmp/e.env");
   EXPECT_EQ(engage.mounts.only, "/srv/echo-data");
   EXPECT_EQ(engage.docker_mount, "/remote");
@@ -269,6 +270,13 @@ TEST(CommandLineTest, EngagementConflictsSayWhatToDo) {
                   "invalid --port 'http'");
   EXPECT_CONTAINS(ParseError({"intercept", "echo", "--port", "80:0", "--docker-run", "--", "b"}),
                   "invalid --port '80:0'");
+  for (const std::string port : {"0:1", "1:", ":1", "a:b", "1:2:3", "70000", "8080:70000"}) {
+    EXPECT_CONTAINS(
+        ParseError({"intercept", "echo", "--port", port, "--docker-run", "--", "b"}),
+        "invalid --port '" + port +
+            "': use PORT or LOCAL:CONTAINER with port numbers from 1 to 65535, e.g. --port 8080 "
+            "or --port 8080:8081");
+  }
   EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run", "--", "-d", "busybox"}),
                   "drop -d/--detach");
   EXPECT_CONTAINS(ParseError({"replace", "echo", "--docker-run", "--", "--network=x", "b"}),

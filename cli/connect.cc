@@ -11,6 +11,8 @@
 #include "cli/commands.h"
 #include "cli/connect_wait.h"
 #include "cli/context_resources.h"
+#include "cli/docker_network.h"
+#include "cli/host_interfaces.h"
 #include "cli/plugins.h"
 #include "cli/private_file.h"
 #include "cli/teleroute_network.h"
@@ -61,14 +63,23 @@ Result<Context> LoadConnectContext(const ConnectCommand& connect, const CliIo& i
   return WithManagerOverride(std::move(context).value(), connect.manager_override);
 }
 
-Status CheckManagerReachableFromContainers(const Context& context) {
+// Where the daemon container reaches this host: the default bridge's gateway, for advice.
+std::string BridgeGatewayHint(DockerApi& docker) {
+  Result<std::optional<DockerNetwork>> bridge = docker.InspectNetwork("bridge");
+  if (!bridge.ok() || !bridge.value()) return "usually 172.17.0.1";
+  std::optional<Ipv4Address> gateway = DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address);
+  return gateway ? "here " + gateway->ToString() : "usually 172.17.0.1";
+}
+
+Status CheckManagerReachableFromContainers(const Context& context, DockerApi& docker) {
   if (!IsLoopbackHostPort(context.manager)) return Ok{};
   return CliError{
       "the traffic-manager address " + context.manager +
       " is on this host's loopback, which the daemon container cannot reach (inside it, that "
       "address is the container itself); publish the traffic-manager on the Docker bridge's "
-      "gateway address (usually 172.17.0.1; docker network inspect bridge shows it) and give "
-      "that address with --manager HOST:PORT or as \"manager\" in " +
+      "gateway address (" +
+      BridgeGatewayHint(docker) +
+      ") and give that address with --manager HOST:PORT or as \"manager\" in " +
       context.source_file.string()};
 }
 
@@ -429,7 +440,8 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
   Result<Context> loaded = LoadConnectContext(command, io);
   if (!loaded.ok()) return Fail(io, kCommand, loaded.error().message);
   const Context& context = loaded.value();
-  for (Status check : {CheckManagerReachableFromContainers(context), CheckSecretFile(context)}) {
+  for (Status check :
+       {CheckManagerReachableFromContainers(context, services.docker), CheckSecretFile(context)}) {
     if (!check.ok()) return Fail(io, kCommand, check.error().message);
   }
   Result<std::unique_ptr<PrivateFile>> token_file = ControlTokenEnvFile(io);

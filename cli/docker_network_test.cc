@@ -48,5 +48,64 @@ TEST(ParseNetworkInspectTest, EmptyAndMalformed) {
   }
 }
 
+// What `docker network inspect bridge` shows on an engine's first start: no Gateway.
+constexpr char kFirstStartBridge[] = R"([
+  {"Name":"bridge","Id":"b","Driver":"bridge","IPAM":{"Driver":"default","Options":null,
+   "Config":[{"Subnet":"172.17.0.0/16"}]},"Containers":{},
+   "Options":{"com.docker.network.bridge.name":"docker0"},"Labels":{}}
+])";
+
+DockerNetwork ParseOne(std::string_view text) {
+  Result<std::vector<DockerNetwork>> parsed = ParseNetworkInspect(text);
+  EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+  return parsed.ok() && !parsed.value().empty() ? parsed.value()[0] : DockerNetwork{};
+}
+
+InterfaceAddressLookup Interfaces(std::map<std::string, std::string> addresses) {
+  return [addresses](const std::string& name) -> std::optional<Ipv4Prefix> {
+    auto found = addresses.find(name);
+    if (found == addresses.end()) return std::nullopt;
+    return ParseIpv4Prefix(found->second);
+  };
+}
+
+std::string GatewayText(const DockerNetwork& bridge, const InterfaceAddressLookup& lookup) {
+  std::optional<Ipv4Address> gateway = DefaultBridgeGateway(bridge, lookup);
+  return gateway ? gateway->ToString() : "none";
+}
+
+TEST(DefaultBridgeGatewayTest, TakesIpamsGatewayWhenGiven) {
+  DockerNetwork bridge{.subnets = {"172.18.0.0/16"}, .gateways = {"172.18.0.9"}};
+  EXPECT_EQ(GatewayText(bridge, Interfaces({{"docker0", "172.18.0.1/16"}})), "172.18.0.9");
+}
+
+TEST(DefaultBridgeGatewayTest, OnAFirstStartTakesTheBridgeInterfacesAddress) {
+  DockerNetwork bridge = ParseOne(kFirstStartBridge);
+  EXPECT_TRUE(bridge.gateways.empty());
+  EXPECT_EQ(GatewayText(bridge, Interfaces({{"docker0", "172.17.0.7/16"}})), "172.17.0.7");
+}
+
+TEST(DefaultBridgeGatewayTest, UsesTheInterfaceNamedByTheDriverOption) {
+  DockerNetwork bridge{.subnets = {"10.55.0.0/24"},
+                       .options = {{"com.docker.network.bridge.name", "tp-test-br"}}};
+  EXPECT_EQ(GatewayText(bridge,
+                        Interfaces({{"docker0", "10.55.0.99/24"}, {"tp-test-br", "10.55.0.5/24"}})),
+            "10.55.0.5");
+}
+
+TEST(DefaultBridgeGatewayTest, WithoutTheInterfaceTakesTheSubnetsFirstAddress) {
+  DockerNetwork bridge = ParseOne(kFirstStartBridge);
+  EXPECT_EQ(GatewayText(bridge, Interfaces({})), "172.17.0.1");
+  // Another engine's docker0 (a remote engine's bridge is not visible here) is not taken.
+  EXPECT_EQ(GatewayText(bridge, Interfaces({{"docker0", "192.168.5.1/24"}})), "172.17.0.1");
+}
+
+TEST(DefaultBridgeGatewayTest, SkipsIpv6AndHasNoneWithoutAnIpv4Subnet) {
+  DockerNetwork dual{.subnets = {"fd00::/64", "172.19.0.0/16"}};
+  EXPECT_EQ(GatewayText(dual, Interfaces({})), "172.19.0.1");
+  EXPECT_EQ(GatewayText(DockerNetwork{.subnets = {"fd00::/64"}}, Interfaces({})), "none");
+  EXPECT_EQ(GatewayText(DockerNetwork{}, Interfaces({})), "none");
+}
+
 }  // namespace
 }  // namespace tp::cli

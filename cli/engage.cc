@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "cli/commands.h"
+#include "cli/engagement_guard.h"
 #include "cli/engagement_plan.h"
 #include "cli/private_file.h"
 #include "cli/stop_signals.h"
@@ -46,16 +47,27 @@ CliError NotConnected(const std::string& context_name) {
                   " first"};
 }
 
-// The control API of the context's running daemon.
-Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name,
-                                                 CliServices& services) {
+// The control API of the context's running daemon, and where it is.
+struct DaemonConnection {
+  std::unique_ptr<DaemonControl> control;
+  DaemonEndpoint endpoint;
+};
+
+Result<DaemonConnection> ConnectToDaemon(const std::string& context_name, CliServices& services) {
   const std::string container = DaemonContainerName(context_name);
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
   if (!state.ok()) return state.error();
   if (state.value() != "running") return NotConnected(context_name);
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
   if (!endpoint.ok()) return endpoint.error();
-  return services.daemon_control(endpoint.value());
+  return DaemonConnection{services.daemon_control(endpoint.value()), endpoint.value()};
+}
+
+Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name,
+                                                 CliServices& services) {
+  Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);
+  if (!connection.ok()) return connection.error();
+  return std::move(connection.value().control);
 }
 
 // The address (without prefix length) of `container` on `network`; nullopt when it has none.
@@ -76,8 +88,10 @@ Result<std::optional<std::string>> AddressOn(DockerApi& docker, const std::strin
 // What an engagement needs of the connected daemon.
 struct ConnectedDaemon {
   std::unique_ptr<DaemonControl> control;
-  std::string network;  // tp-<ctx>
-  std::string dns;      // the daemon's address on it
+  DaemonEndpoint endpoint;
+  std::string container;  // tp-<ctx>-cn
+  std::string network;    // tp-<ctx>
+  std::string dns;        // the daemon's address on it
   std::vector<std::string> dns_search;
   std::string bridge_address;  // the daemon's address on Docker's default bridge (telemount)
 };
@@ -86,9 +100,9 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
                                             CliServices& services) {
   Result<std::string> dns = DaemonAddressOnNetwork(context_name, services.docker);
   if (!dns.ok()) return dns.error();
-  Result<std::unique_ptr<DaemonControl>> control = ControlOf(context_name, services);
-  if (!control.ok()) return control.error();
-  Result<DaemonStatus> status = FetchDaemonStatus(*control.value());
+  Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);
+  if (!connection.ok()) return connection.error();
+  Result<DaemonStatus> status = FetchDaemonStatus(*connection.value().control);
   if (!status.ok()) return status.error();
   const std::string container = DaemonContainerName(context_name);
   Result<std::optional<std::string>> bridge = AddressOn(services.docker, "bridge", container);
@@ -98,7 +112,9 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
                     " has no address on Docker's bridge network, which the remote volumes are "
                     "mounted from; run telepresence quit, then telepresence connect --docker"};
   }
-  return ConnectedDaemon{.control = std::move(control).value(),
+  return ConnectedDaemon{.control = std::move(connection.value().control),
+                         .endpoint = connection.value().endpoint,
+                         .container = container,
                          .network = TelerouteNetworkName(context_name),
                          .dns = dns.value(),
                          .dns_search = status.value().dns_search,
@@ -227,6 +243,23 @@ std::string HandlerName(const DockerRunArgs& args, const std::string& ours) {
   return ours;
 }
 
+// Starts the engagement's guard (engagement_guard.h); when it cannot, says so and goes on.
+std::unique_ptr<EngagementGuard> StartGuard(const std::string& id, const DaemonEndpoint& daemon,
+                                            const std::string& handler,
+                                            const std::vector<RemoteVolume>& volumes,
+                                            const std::string& env_file, const CliIo& io,
+                                            CliServices& services) {
+  if (!services.engagement_guard) return nullptr;
+  GuardedEngagement guarded{
+      .engagement_id = id, .daemon = daemon, .handler = handler, .env_file = env_file};
+  for (const RemoteVolume& volume : volumes) guarded.volumes.push_back(volume.name);
+  Result<std::unique_ptr<EngagementGuard>> guard = services.engagement_guard(guarded);
+  if (guard.ok()) return std::move(guard).value();
+  io.err << "telepresence: " << guard.error().message
+         << "; the engagement ends only if this command does" << std::endl;
+  return nullptr;
+}
+
 // docker run in the foreground until it ends; sets the handler once the container has its
 // address; stops the container on SIGINT/SIGTERM, or when the handler cannot be set. The exit
 // code is docker's, or 1 when the engagement failed.
@@ -257,7 +290,17 @@ int RunHandler(std::string_view command, const Argv& argv, const std::string& co
       if (!stopping) stop("interrupted; stopping the handler container " + container);
       continue;
     }
-    if (handler_set || stopping) continue;
+    if (stopping) continue;
+    if (handler_set) {
+      // The engagement ends with the daemon (quit, docker rm -f): so does its handler.
+      Result<std::optional<std::string>> state = services.docker.ContainerState(daemon.container);
+      if (state.ok() && state.value() != "running") {
+        failed = true;
+        stop("the daemon container " + daemon.container +
+             " is gone, and the engagement with it; stopping the handler container " + container);
+      }
+      continue;
+    }
     Result<std::optional<std::string>> address =
         AddressOn(services.docker, daemon.network, container);
     if (address.ok() && address.value()) {
@@ -309,6 +352,7 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
   Result<EngagementGrant> grant = ParseEngagementGrant(engaged.value());
   if (!grant.ok()) return Fail(io, kCommand, grant.error().message);
+  std::unique_ptr<EngagementGuard> guard;  // released after the cleanup (declared before it)
   EngagementCleanup cleanup(grant.value().id, control, services, io.err);
 
   std::vector<std::string> skipped;
@@ -330,6 +374,12 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   }
   Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, grant.value().mounts);
   if (!volumes.ok()) return Fail(io, kCommand, volumes.error().message);
+  // From here on the engagement outlives a SIGKILL of this command only while its handler runs.
+  guard = StartGuard(
+      grant.value().id, daemon.value().endpoint,
+      HandlerName(command.docker_args,
+                  HandlerContainerName(command.name, grant.value().ports, workload_ports)),
+      volumes.value(), env_path, io, services);
   SftpSource source{.host = daemon.value().bridge_address,
                     .port = grant.value().sftp_port,
                     .container = grant.value().container};
@@ -346,6 +396,7 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
       .dns = daemon.value().dns,
       .dns_search = daemon.value().dns_search,
       .container_name = HandlerContainerName(command.name, grant.value().ports, workload_ports),
+      .context_name = context_name,
       .engagement_id = grant.value().id,
       .env_file = env_path,
       .volumes = volumes.value(),
@@ -355,6 +406,7 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   int exit_code = RunHandler(kCommand, HandlerRunCommand(run, command.docker_args), container,
                              grant.value().id, ports, daemon.value(), io, services);
   cleanup.Finish();
+  guard.reset();
   return exit_code;
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -90,6 +91,11 @@ class EngageTest : public ::testing::Test {
         .image_builder = image_builder_,
         .plugin_installer = plugin_installer_,
         .clock = clock_,
+        .engagement_guard = [this](const GuardedEngagement& engagement)
+            -> Result<std::unique_ptr<EngagementGuard>> {
+          guarded_.push_back(engagement);
+          return std::unique_ptr<EngagementGuard>(std::make_unique<RecordingGuard>(this));
+        },
     };
     return RunTelepresence(args, io, services);
   }
@@ -111,7 +117,60 @@ class EngageTest : public ::testing::Test {
   FakePluginInstaller plugin_installer_;
   std::vector<DaemonCall> calls_;
   std::optional<std::string> engage_error_;
+  std::vector<GuardedEngagement> guarded_;
+  // The daemon calls made when each guard was released.
+  std::vector<size_t> released_after_calls_;
+
+  struct RecordingGuard : EngagementGuard {
+    explicit RecordingGuard(EngageTest* test) : test(test) {}
+    ~RecordingGuard() override { test->released_after_calls_.push_back(test->calls_.size()); }
+    EngageTest* test;
+  };
 };
+
+TEST_F(EngageTest, AGuardHoldsWhatAKilledCommandLeavesAndIsReleasedAfterTheCleanup) {
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3) << err_.str();
+  ASSERT_EQ(guarded_.size(), 1u);
+  EXPECT_EQ(guarded_[0].engagement_id, "e-1");
+  EXPECT_EQ(guarded_[0].handler, "intercept-echo-8080");
+  EXPECT_EQ(guarded_[0].daemon.port, docker_.published_port);
+  EXPECT_EQ(guarded_[0].daemon.token, docker_.control_token);
+  EXPECT_EQ(guarded_[0].volumes.size(), 1u);
+  EXPECT_FALSE(guarded_[0].env_file.empty());
+  EXPECT_EQ(released_after_calls_, std::vector<size_t>{calls_.size()});
+  EXPECT_EQ(calls_.back().method + " " + calls_.back().path, "DELETE /engagements/e-1");
+}
+
+TEST_F(EngageTest, TheGuardFollowsTheUsersName) {
+  EXPECT_EQ(Run({"intercept", "echo", "--docker-run", "--", "--name", "mine", "busybox"}), 3);
+  ASSERT_EQ(guarded_.size(), 1u);
+  EXPECT_EQ(guarded_[0].handler, "mine");
+}
+
+TEST_F(EngageTest, TheHandlerStopsWhenTheDaemonContainerGoes) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+    }
+    if (call == 3) docker.RemoveContainer("tp-default-cn");  // docker rm -f, or quit
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 137};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_CONTAINS(err_.str(), "the daemon container tp-default-cn is gone");
+  EXPECT_EQ(docker_.removed.back(), "tp-echo-0");
+}
+
+TEST_F(EngageTest, TheHandlerCarriesTheContextLabelSoThatQuitRemovesIt) {
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3);
+  ASSERT_EQ(docker_.run_foreground.size(), 1u);
+  const Argv& argv = docker_.run_foreground[0];
+  auto label = std::find(argv.begin(), argv.end(), "tp.daemon=default");
+  ASSERT_NE(label, argv.end());
+  EXPECT_EQ(*(label - 1), "--label");
+}
 
 TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   TempDir user_dir;
@@ -137,7 +196,7 @@ TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   EXPECT_EQ(FakeDocker::ValueAfter(argv, "--network"), "tp-default");
   EXPECT_EQ(FakeDocker::ValueAfter(argv, "--dns"), "10.200.0.2");
   EXPECT_EQ(FakeDocker::ValueAfter(argv, "-v"), "tp-echo-0:/srv/echo-data");
-  EXPECT_EQ(FakeDocker::ValueAfter(argv, "--label"), "telepresence.engagement=e-1");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "telepresence.engagement=e-1"), argv.end());
   EXPECT_EQ(argv[argv.size() - 2], "busybox");
   EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-echo-0"});
   EXPECT_TRUE(TmpIsEmpty()) << "the private env file is removed";
@@ -148,13 +207,36 @@ TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   EXPECT_CONTAINS(err_.str(), "Engaged: the handler intercept-echo-8080 (10.200.0.130)");
 }
 
+// --port LOCAL:CONTAINER: LOCAL chooses the workload's port (its first when it has no port LOCAL),
+// the handler listens on CONTAINER in its container; nothing is published on the host.
+TEST_F(EngageTest, PortLocalColonContainerEngagesLocalAndSendsItToTheHandlersContainerPort) {
+  EXPECT_EQ(Run({"intercept", "echo", "--port", "8080:8081", "--docker-run", "--", "busybox"}), 3)
+      << err_.str();
+  ASSERT_EQ(calls_.size(), 4u);
+  EXPECT_EQ(calls_[1].body["ports"], json({8080}));
+  EXPECT_EQ(calls_[2].body, (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8081}}}}));
+  ASSERT_EQ(docker_.run_foreground.size(), 1u);
+  const Argv& argv = docker_.run_foreground[0];
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "-p"), argv.end()) << "no host port";
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--publish"), argv.end()) << "no host port";
+}
+
+TEST_F(EngageTest, ReplacePortMovesOnePortTheOthersKeepTheirNumber) {
+  EXPECT_EQ(Run({"replace", "echo", "--port", "9090:9191", "--docker-run", "--", "busybox"}), 3)
+      << err_.str();
+  ASSERT_EQ(calls_.size(), 4u);
+  EXPECT_EQ(calls_[1].body["ports"], json({8080, 9090}));
+  EXPECT_EQ(calls_[2].body,
+            (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8080}, {"9090", 9191}}}}));
+}
+
 TEST_F(EngageTest, DockerRunFailingStillEndsTheEngagementAndRemovesTheVolumes) {
   docker_.foreground_script = [](FakeDocker&, int) {
     return ForegroundRun::Outcome{Event::kExited, 125};
   };
   docker_.volume_busy_for["tp-echo-0"] = 2;  // released just after the container
   EXPECT_EQ(
-      Run({"intercept", "echo", "--port", "8081:9090", "--docker-run", "--", "--bad", "busybox"}),
+      Run({"intercept", "echo", "--port", "9090:8081", "--docker-run", "--", "--bad", "busybox"}),
       125);
   EXPECT_EQ(Paths(), (std::vector<std::string>{"GET /workloads", "POST /engagements",
                                                "DELETE /engagements/e-1"}));

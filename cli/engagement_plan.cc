@@ -46,9 +46,10 @@ bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
   return std::find(ports.begin(), ports.end(), port) != ports.end();
 }
 
-uint16_t ContainerPortOf(const PortMapping& mapping, const std::vector<uint16_t>& workload_ports) {
-  if (mapping.container) return *mapping.container;
-  // Only a workload with one port lets LOCAL alone say which port is meant.
+// The workload port that --port LOCAL[:CONTAINER] engages: LOCAL when the workload has it, else
+// its only port; with several ports there is no guessing: LOCAL is asked for, and the manager
+// refuses it naming the workload's ports (as it does for an unknown workload).
+uint16_t WorkloadPortOf(const PortMapping& mapping, const std::vector<uint16_t>& workload_ports) {
   if (workload_ports.size() == 1) return workload_ports.front();
   return mapping.local;
 }
@@ -128,7 +129,7 @@ EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& p
     for (uint16_t port : workload_ports) engage(port, port);
   }
   for (const PortMapping& mapping : ports) {
-    engage(ContainerPortOf(mapping, workload_ports), mapping.local);
+    engage(WorkloadPortOf(mapping, workload_ports), mapping.container);
   }
   if (engaged.workload_ports.empty() && !workload_ports.empty()) {
     engage(workload_ports.front(), workload_ports.front());
@@ -241,8 +242,9 @@ Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user) {
   if (!HasDockerRunFlag(user_flags, "--rm")) ours.push_back("--rm");
   if (!HasDockerRunFlag(user_flags, "--name"))
     ours.insert(ours.end(), {"--name", run.container_name});
-  ours.insert(ours.end(), {"--label", std::string(kEngagementLabel) + "=" + run.engagement_id,
-                           "--env-file", run.env_file});
+  ours.insert(ours.end(), {"--label", ContextLabel(run.context_name), "--label",
+                           std::string(kEngagementLabel) + "=" + run.engagement_id, "--env-file",
+                           run.env_file});
   for (const RemoteVolume& volume : run.volumes) {
     ours.insert(ours.end(), {"-v", volume.name + ":" + volume.target});
   }

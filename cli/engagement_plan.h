@@ -57,11 +57,12 @@ struct EngagedPorts {
   bool operator==(const EngagedPorts&) const = default;
 };
 
-// replace: every workload port (--port LOCAL:CONTAINER moves one to another handler port);
-// intercept, wiretap: the --port ones, else the first; ingest: none. A --port without CONTAINER
-// means the workload's port when it has only one, else LOCAL (which the manager refuses with the
-// workload's ports when it has no such port). `workload_ports` may be empty (an unknown
-// workload: the daemon then says so).
+// replace: every workload port, each to the handler's same port unless a --port names it;
+// intercept, wiretap: the --port ones, else the first; ingest: none. --port LOCAL:CONTAINER
+// engages the workload's port LOCAL (its only port when it has one; with several and no port
+// LOCAL, LOCAL is asked for and the manager refuses it, naming the workload's ports) and sends it
+// to the handler's port CONTAINER. `workload_ports` may be empty (an unknown workload: the daemon
+// then says so).
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
                           const std::vector<uint16_t>& workload_ports);
 
@@ -116,6 +117,7 @@ struct HandlerRun {
   std::string dns{};      // the daemon's address on it
   std::vector<std::string> dns_search{};
   std::string container_name{};  // used unless the user gave --name
+  std::string context_name{};    // labels it as the context's: quit removes it
   std::string engagement_id{};
   std::string env_file{};
   std::vector<RemoteVolume> volumes{};
@@ -124,7 +126,8 @@ struct HandlerRun {
 };
 
 // docker run --network N --dns D [--dns-search S]... --dns-option ndots:5 [--rm] [--name NAME]
-//   --label telepresence.engagement=ID --env-file F [-v VOLUME:TARGET]...
+//   --label telepresence.context=CTX --label telepresence.engagement=ID --env-file F
+//   [-v VOLUME:TARGET]...
 //   [--cap-add SYS_PTRACE --security-opt seccomp=unconfined] USER_FLAGS... IMAGE ARGS...
 // --rm and --name only when the user's flags lack them.
 Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user);

@@ -12,21 +12,30 @@ TEST(EngagementPlanTest, PortsPerMode) {
   const Ports workload{8080, 9090};
   EXPECT_EQ(ResolvePorts(EngagementMode::kReplace, {}, workload),
             (EngagedPorts{{8080, 9090}, {{8080, 8080}, {9090, 9090}}}));
-  EXPECT_EQ(ResolvePorts(EngagementMode::kReplace, {{8081, 8080}}, workload),
-            (EngagedPorts{{8080, 9090}, {{8080, 8081}, {9090, 9090}}}));
+  // --port LOCAL:CONTAINER: the workload's port LOCAL goes to the handler's port CONTAINER; the
+  // ports no --port names go to the same port number.
+  EXPECT_EQ(ResolvePorts(EngagementMode::kReplace, {{9090, 9191}}, workload),
+            (EngagedPorts{{8080, 9090}, {{8080, 8080}, {9090, 9191}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {}, workload),
             (EngagedPorts{{8080}, {{8080, 8080}}}));
-  EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{9090, std::nullopt}}, workload),
+  EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{9090, 9090}}, workload),
             (EngagedPorts{{9090}, {{9090, 9090}}}));
-  // LOCAL is not a port of a workload with one port: that port goes to LOCAL.
-  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, std::nullopt}}, Ports{8080}),
+  EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload),
+            (EngagedPorts{{8080}, {{8080, 8081}}}));
+  // LOCAL is not a port of a workload with one port: that port goes to CONTAINER.
+  EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{7000, 7001}}, Ports{8080}),
+            (EngagedPorts{{8080}, {{8080, 7001}}}));
+  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, 3000}}, Ports{8080}),
             (EngagedPorts{{8080}, {{8080, 3000}}}));
   // With several ports there is no guessing: 3000 is asked for, and the manager refuses it.
-  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, std::nullopt}}, workload),
+  EXPECT_EQ(ResolvePorts(EngagementMode::kWiretap, {{3000, 3000}}, workload),
             (EngagedPorts{{3000}, {{3000, 3000}}}));
+  // An unknown workload (no ports): LOCAL is asked for, and the daemon says what is wrong.
+  EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{3000, 3001}}, Ports{}),
+            (EngagedPorts{{3000}, {{3000, 3001}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIngest, {}, workload), EngagedPorts{});
   EXPECT_EQ(HandlerRequest("10.200.0.130",
-                           ResolvePorts(EngagementMode::kIntercept, {{8081, 8080}}, workload)),
+                           ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload)),
             (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8081}}}}));
 }
 
@@ -87,6 +96,7 @@ HandlerRun SampleRun(bool debug = false) {
           .dns = "10.200.0.2",
           .dns_search = {"default.svc.cluster.local"},
           .container_name = "intercept-echo-8080",
+          .context_name = "default",
           .engagement_id = "e-1",
           .env_file = "/tmp/env",
           .volumes = {{"tp-echo-0", "/srv/echo-data", "/srv/echo-data"}},
@@ -110,6 +120,8 @@ TEST(EngagementPlanTest, HandlerRunMergesOurFlagsWithTheUsers) {
             "--rm",
             "--name",
             "intercept-echo-8080",
+            "--label",
+            "tp.daemon=default",
             "--label",
             "telepresence.engagement=e-1",
             "--env-file",

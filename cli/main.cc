@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       .image_builder = image_builder,
       .plugin_installer = plugin_installer,
       .clock = clock,
+      .engagement_guard = tp::cli::StartForkedEngagementGuard,
   };
   return tp::cli::RunTelepresence(args, io, services);
 }

@@ -10,6 +10,7 @@
 #include "cli/context.h"
 #include "cli/daemon_control.h"
 #include "cli/docker_client.h"
+#include "cli/engagement_guard.h"
 #include "cli/images.h"
 #include "cli/plugins.h"
 
@@ -31,6 +32,8 @@ struct CliServices {
   ImageBuilder& image_builder;
   PluginInstaller& plugin_installer;
   Clock& clock;
+  // Keeps an engagement from outliving a killed command (none: unguarded, as in tests).
+  EngagementGuardFactory engagement_guard = nullptr;
 };
 
 }  // namespace tp::cli

@@ -6,6 +6,7 @@ StopSignals::StopSignals() {
   sigemptyset(&signals_);
   sigaddset(&signals_, SIGINT);
   sigaddset(&signals_, SIGTERM);
+  sigaddset(&signals_, SIGHUP);
   sigprocmask(SIG_BLOCK, &signals_, &previous_);
 }
 
@@ -19,7 +20,7 @@ bool StopSignals::WaitFor(std::chrono::milliseconds timeout) const {
   const timespec wait{.tv_sec = timeout.count() / 1000,
                       .tv_nsec = (timeout.count() % 1000) * 1000000};
   const int signal = sigtimedwait(&signals_, nullptr, &wait);
-  return signal == SIGINT || signal == SIGTERM;
+  return signal == SIGINT || signal == SIGTERM || signal == SIGHUP;
 }
 
 }  // namespace tp::cli

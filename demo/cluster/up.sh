@@ -46,6 +46,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=demo/cluster/common.sh
 source "$here/common.sh"
+# shellcheck source=scripts/lib/docker-bridge.sh
+source "$repo/scripts/lib/docker-bridge.sh"
 
 say() { echo "demo-cluster: $*"; }
 die() {
@@ -259,12 +261,6 @@ start_agent() {
 
 # --- the manager's published address --------------------------------------------------------
 
-# The IPv4 address of Docker's default bridge on this host (the containers' gateway).
-bridge_gateway() {
-  docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge 2>/dev/null |
-    grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
-}
-
 # The manager's current host port when it is published on GATEWAY, else nothing.
 current_manager_port() {
   { docker port "$demo_manager" "$demo_manager_port/tcp" 2>/dev/null || true; } |
@@ -276,8 +272,8 @@ port_is_free() { [[ -z $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 # Sets gateway and manager_port: the running manager's port when there is one, else the first
 # free port from 18081.
 choose_manager_address() {
-  gateway=$(bridge_gateway) ||
-    die "Docker's default bridge has no IPv4 gateway; the daemon container could not reach the manager"
+  gateway=$(docker_bridge_gateway) ||
+    die "Docker's default bridge network has no IPv4 subnet; the daemon container could not reach the manager"
   manager_port=$(current_manager_port "$gateway")
   if [[ -n "$manager_port" ]]; then return; fi
   local port

@@ -29,7 +29,7 @@ cluster_ip() {
 }
 echo_ip=$(cluster_ip echo)
 greeter_ip=$(cluster_ip greeter)
-gateway=$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge)
+gateway=$(docker_bridge_gateway)
 manager_port=$(docker port tp-traffic-manager 8081/tcp | awk -F: -v gw="$gateway" '$1 == gw { print $2 }')
 [[ -n "$echo_ip" && -n "$greeter_ip" && -n "$manager_port" ]] ||
   die "cannot read the demo cluster's addresses"

@@ -65,7 +65,7 @@ subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp
 echo "tp-demo subnet: $subnet"
 
 heading "the context file and the secret"
-gateway=$(docker network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge)
+gateway=$(docker_bridge_gateway)
 published=$(docker port tp-traffic-manager 8081/tcp)
 manager_port=$(grep -m1 -oE "^$gateway:[0-9]+\$" <<<"$published")
 manager_port=${manager_port##*:}

@@ -17,6 +17,8 @@ TP_PLUGIN=telemount:latest
 TP_PASSED=0
 TP_FAILED=0
 TP_CLEANUP=()
+# shellcheck source=scripts/lib/docker-bridge.sh
+source "$TP_REPO/scripts/lib/docker-bridge.sh"
 
 # Registers a shell command to run at exit (last registered runs first).
 defer() { TP_CLEANUP+=("$*"); }
