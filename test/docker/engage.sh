@@ -9,6 +9,9 @@
 #   again and no engagement, container or volume is left.
 #   --docker-build (with --docker-build-opt), --docker-debug, the IMAGE rules.
 #   Lifecycle: non-zero exit, Ctrl-C to the CLI, docker run failing on a bad flag.
+#   The seeds' own examples verbatim (intercept --docker ... --port 8080 --docker-run --
+#   IMAGE-NAME, replace --docker-run, replace --docker-build --docker-build-opt tag=mytag), and
+#   --port LOCAL:CONTAINER with two different numbers.
 #   Bad input: unknown workload, unknown port, conflicting flags.
 # A demo cluster that was up before the test is left up; one the test started is removed.
 #
@@ -201,6 +204,55 @@ check_fails "docker run failing on a bad flag fails the command" "" \
   timeout 90 "$telepresence" replace echo --docker-run -- --no-such-flag tp-busybox:latest true
 check "nothing is left" wait_until 20 nothing_left echo
 check_output "the workload answers" "echo from echo" from_cluster 8080 lifecycle
+
+heading "the seeds' examples, verbatim (echo for frontend-v1, a local image for frontend-v2)"
+# IMAGE-NAME: an image built here whose own entrypoint serves echo's ports as "frontend-v2".
+frontend_v2=$TP_PREFIX-frontend-v2:latest
+mkdir -p "$work/frontend-v2"
+printf 'FROM tp-echo:latest\nENTRYPOINT ["/bin/echo-server", "--name", "frontend-v2", "--port", "8080", "--port", "9090"]\n' \
+  >"$work/frontend-v2/Dockerfile"
+defer "docker rmi -f $frontend_v2"
+check "IMAGE-NAME is built locally" docker build -q -t "$frontend_v2" "$work/frontend-v2"
+# seed_example DESCRIPTION HANDLER ARGS...: runs `telepresence ARGS...` in the background; echo's
+# in-cluster traffic reaches it; stopping the container HANDLER ends it, and nothing is left.
+seed_example() {
+  local description=$1 handler=$2
+  shift 2
+  engage_in_background "$work/seed.log" "$@"
+  check_output "$description: echo's traffic reaches the local image" "echo from frontend-v2" \
+    wait_for_text 60 "echo from frontend-v2" from_cluster 8080 seed
+  check "$description: its container stops" docker stop -t 2 "$handler"
+  check_cli_ends "$description: the command ends with it"
+  check "$description: nothing is left" wait_until 20 nothing_left echo
+}
+seed_example "intercept --docker echo --port 8080 --docker-run -- IMAGE-NAME" \
+  intercept-echo-8080 intercept --docker echo --port 8080 --docker-run -- "$frontend_v2"
+seed_example "replace echo --docker-run -- IMAGE-NAME" intercept-echo-8080 \
+  replace echo --docker-run -- "$frontend_v2"
+# --docker-build-opt tag=mytag: the seeds' own tag, unless this engine has an image of that name.
+tag=mytag
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  tag=$TP_PREFIX-mytag
+  echo "NOTE: an image mytag exists on this engine already; the example tags $tag instead"
+fi
+defer "docker rmi -f $tag"
+seed_example "replace echo --docker-build DIR --docker-build-opt tag=$tag -- IMAGE" \
+  intercept-echo-8080 replace echo --docker-build "$work/frontend-v2" \
+  --docker-build-opt "tag=$tag" -- IMAGE
+check_equal "the built image carries the tag $tag" \
+  "$(docker image inspect -f '{{.Id}}' "$frontend_v2")" \
+  "$(docker image inspect -f '{{.Id}}' "$tag:latest" 2>&1)"
+
+heading "--port LOCAL:CONTAINER: the workload's port LOCAL reaches the handler's port CONTAINER"
+engage_in_background "$work/port.log" intercept echo --port 8080:8081 --docker-run -- \
+  --pull never tp-echo:latest --name on-8081 --port 8081
+check_output "in-cluster requests to echo:8080 reach the handler listening on 8081" \
+  "echo from on-8081" wait_for_text 60 "echo from on-8081" from_cluster 8080 moved
+check_output "echo's other port still reaches the workload" "echo from echo" \
+  from_cluster 9090 moved
+check "Ctrl-C" kill -INT "$engage_pid"
+check_cli_ends "the CLI ends"
+check "nothing is left" wait_until 20 nothing_left echo
 
 heading "bad input"
 check_fails "unknown workload" "telepresence list" \
