@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers on /var/run/docker.sock: starts dockerd when none runs,
-# clearing a stale pid file a killed dockerd left behind. Waits at most 60 s.
+# Makes sure a Docker engine answers: the one DOCKER_HOST names (only checked), else this
+# machine's on /var/run/docker.sock (started when none runs, clearing a stale pid file a killed
+# dockerd left behind). Waits at most 60 s.
 set -euo pipefail
 
 if docker info >/dev/null 2>&1; then
   exit 0
+fi
+# Another engine named by DOCKER_HOST (remote, rootless, a test's own) is not ours to start.
+if [[ -n "${DOCKER_HOST:-}" && "$DOCKER_HOST" != unix:///var/run/docker.sock &&
+  "$DOCKER_HOST" != unix:///run/docker.sock ]]; then
+  echo "ensure-dockerd: the engine at DOCKER_HOST=$DOCKER_HOST does not answer; start it, or" \
+    "unset DOCKER_HOST to use (and start) this machine's own dockerd" >&2
+  exit 1
 fi
 
 pid_file=/var/run/docker.pid

@@ -12,17 +12,10 @@
 source "$(dirname "$0")/lib.sh"
 
 up=$TP_REPO/demo/cluster/up.sh
-down=$TP_REPO/demo/cluster/down.sh
 telepresence=$TP_BUILD_DIR/bin/telepresence
 daemon=tp-default-cn
 
-if docker network inspect tp-demo >/dev/null 2>&1; then
-  echo "the demo cluster was up before the test: it is left up"
-else
-  defer "$(printf '%q' "$down")"
-fi
-"$up" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
-"$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+use_demo_cluster
 
 cluster_ip() {
   docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' "$1"
@@ -35,10 +28,7 @@ manager_port=$(docker port tp-traffic-manager 8081/tcp | awk -F: -v gw="$gateway
   die "cannot read the demo cluster's addresses"
 
 
-"$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
-wait_until 20 bash -c "! docker container inspect $daemon" ||
-  die "a leftover $daemon container does not go away"
-defer "$(printf '%q' "$telepresence") quit"
+start_disconnected
 state_before=$(host_state)  # quit must bring the host back to exactly this
 
 # curl_cluster URL: telepresence curl, bounded; prints the body.

@@ -10,27 +10,13 @@
 # shellcheck source=test/docker/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-up=$TP_REPO/demo/cluster/up.sh
-down=$TP_REPO/demo/cluster/down.sh
 telepresence=$TP_BUILD_DIR/bin/telepresence
 daemon=tp-default-cn
 handler=intercept-echo-8080
 
-for plugin in telemount:latest teleroute:latest; do
-  [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
-    die "plugin $plugin is not installed and enabled (run: make plugins)"
-done
-if docker network inspect tp-demo >/dev/null 2>&1; then
-  echo "the demo cluster was up before the test: it is left up"
-else
-  defer "$(printf '%q' "$down")"
-fi
-"$up" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
-"$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
-"$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
-wait_until 20 bash -c "! docker container inspect $daemon" ||
-  die "a leftover $daemon container does not go away"
-defer "$(printf '%q' "$telepresence") quit"
+require_plugins telemount:latest teleroute:latest
+use_demo_cluster
+start_disconnected
 defer "docker rm -f $handler"
 work=$(mktemp -d)
 defer "rm -rf $work"

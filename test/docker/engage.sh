@@ -19,27 +19,12 @@
 # shellcheck source=test/docker/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-up=$TP_REPO/demo/cluster/up.sh
-down=$TP_REPO/demo/cluster/down.sh
 telepresence=$TP_BUILD_DIR/bin/telepresence
-daemon=tp-default-cn
 
-for plugin in telemount:latest teleroute:latest; do
-  [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
-    die "plugin $plugin is not installed and enabled (run: make plugins)"
-done
-if docker network inspect tp-demo >/dev/null 2>&1; then
-  echo "the demo cluster was up before the test: it is left up"
-else
-  defer "$(printf '%q' "$down")"
-fi
-"$up" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
-"$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+require_plugins telemount:latest teleroute:latest
+use_demo_cluster
 
-"$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
-wait_until 20 bash -c "! docker container inspect $daemon" ||
-  die "a leftover $daemon container does not go away"
-defer "$(printf '%q' "$telepresence") quit"
+start_disconnected
 defer "docker ps -aq --filter name=$TP_PREFIX --filter name=intercept- | xargs -r docker rm -f"
 defer "docker volume ls -q --filter driver=telemount:latest | grep '^tp-echo' | xargs -r docker volume rm -f"
 defer '[[ -n ${engage_pid:-} ]] && kill -INT "$engage_pid"'

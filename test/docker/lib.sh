@@ -117,6 +117,37 @@ wait_until_output() {
   echo "$output"
 }
 
+# require_plugins PLUGIN...: each is installed and enabled, else the test stops saying how.
+require_plugins() {
+  local plugin
+  for plugin in "$@"; do
+    [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
+      die "plugin $plugin is not installed and enabled (run: make plugins)"
+  done
+}
+
+# use_demo_cluster: the local demo cluster is up and the images are built. A cluster that was up
+# before the test is left up; one the test starts is removed at exit.
+use_demo_cluster() {
+  if docker network inspect tp-demo >/dev/null 2>&1; then
+    echo "the demo cluster was up before the test: it is left up"
+  else
+    defer "$(printf '%q' "$TP_REPO/demo/cluster/down.sh")"
+  fi
+  "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
+  "$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+}
+
+# start_disconnected: no daemon of the default context runs (a leftover of an earlier run is
+# quit), and `telepresence quit` runs at exit.
+start_disconnected() {
+  local telepresence=$TP_BUILD_DIR/bin/telepresence
+  "$telepresence" quit >/dev/null 2>&1
+  wait_until 20 bash -c "! docker container inspect tp-default-cn" ||
+    die "a leftover tp-default-cn container does not go away"
+  defer "$(printf '%q' "$telepresence") quit"
+}
+
 require_plugin() {
   [[ $(docker plugin inspect -f '{{.Enabled}}' "$TP_PLUGIN" 2>/dev/null) == true ]] ||
     die "plugin $TP_PLUGIN is not installed and enabled (run: make plugins)"

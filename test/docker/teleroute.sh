@@ -12,22 +12,13 @@
 # shellcheck source=test/docker/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-up=$TP_REPO/demo/cluster/up.sh
-down=$TP_REPO/demo/cluster/down.sh
 telepresence=$TP_BUILD_DIR/bin/telepresence
 daemon=tp-default-cn
 network=tp-default
 plugin=teleroute:latest
 
-[[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
-  die "plugin $plugin is not installed and enabled (run: make plugins)"
-if docker network inspect tp-demo >/dev/null 2>&1; then
-  echo "the demo cluster was up before the test: it is left up"
-else
-  defer "$(printf '%q' "$down")"
-fi
-"$up" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
-"$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+require_plugins "$plugin"
+use_demo_cluster
 
 cluster_ip() {
   docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' "$1"
@@ -36,10 +27,7 @@ echo_ip=$(cluster_ip echo)
 greeter_ip=$(cluster_ip greeter)
 [[ -n "$echo_ip" && -n "$greeter_ip" ]] || die "cannot read the demo cluster's addresses"
 
-"$telepresence" quit >/dev/null 2>&1 # a leftover of an earlier run
-wait_until 20 bash -c "! docker container inspect $daemon" ||
-  die "a leftover $daemon container does not go away"
-defer "$(printf '%q' "$telepresence") quit"
+start_disconnected
 state_before=$(host_state) # quit must bring the host back to exactly this
 
 # Containers the test starts are named $TP_PREFIX-*; all are removed at exit.
