@@ -1,9 +1,13 @@
 // `telepresence replace|intercept|ingest|wiretap`, `list` and `leave`: see their --help
 // (command_line.cc) and docs/engagements.md ("The CLI"). The pure parts are in
 // engagement_plan.h; this file talks to the daemon (DaemonControl::Call) and Docker (DockerApi).
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -12,9 +16,11 @@
 #include "cli/commands.h"
 #include "cli/engagement_guard.h"
 #include "cli/engagement_plan.h"
+#include "cli/host_interfaces.h"
 #include "cli/private_file.h"
 #include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
+#include "common/unique_fd.h"
 
 namespace tp::cli {
 namespace {
@@ -71,18 +77,21 @@ Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name
 }
 
 // The address (without prefix length) of `container` on `network`; nullopt when it has none.
+std::optional<std::string> AddressIn(const DockerNetwork& network, const std::string& container) {
+  for (const auto& endpoint : network.containers) {
+    if (endpoint.name == container && !endpoint.ipv4_address.empty()) {
+      return endpoint.ipv4_address.substr(0, endpoint.ipv4_address.find('/'));
+    }
+  }
+  return std::nullopt;
+}
+
 Result<std::optional<std::string>> AddressOn(DockerApi& docker, const std::string& network,
                                              const std::string& container) {
   Result<std::optional<DockerNetwork>> found = docker.InspectNetwork(network);
   if (!found.ok()) return found.error();
   if (!found.value()) return std::optional<std::string>();
-  for (const auto& endpoint : found.value()->containers) {
-    if (endpoint.name == container && !endpoint.ipv4_address.empty()) {
-      return std::optional<std::string>(
-          endpoint.ipv4_address.substr(0, endpoint.ipv4_address.find('/')));
-    }
-  }
-  return std::optional<std::string>();
+  return AddressIn(*found.value(), container);
 }
 
 // What an engagement needs of the connected daemon.
@@ -94,6 +103,7 @@ struct ConnectedDaemon {
   std::string dns;        // the daemon's address on it
   std::vector<std::string> dns_search;
   std::string bridge_address;  // the daemon's address on Docker's default bridge (telemount)
+  std::string bridge_gateway;  // the host's on it: where the telemount plugin connects from
 };
 
 Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
@@ -105,9 +115,13 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
   Result<DaemonStatus> status = FetchDaemonStatus(*connection.value().control);
   if (!status.ok()) return status.error();
   const std::string container = DaemonContainerName(context_name);
-  Result<std::optional<std::string>> bridge = AddressOn(services.docker, "bridge", container);
+  Result<std::optional<DockerNetwork>> bridge = services.docker.InspectNetwork("bridge");
   if (!bridge.ok()) return bridge.error();
-  if (!bridge.value()) {
+  const std::optional<std::string> address =
+      bridge.value() ? AddressIn(*bridge.value(), container) : std::nullopt;
+  const std::optional<Ipv4Address> gateway =
+      bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
+  if (!address || !gateway) {
     return CliError{"the daemon container " + container +
                     " has no address on Docker's bridge network, which the remote volumes are "
                     "mounted from; run telepresence quit, then telepresence connect --docker"};
@@ -118,7 +132,8 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
                          .network = TelerouteNetworkName(context_name),
                          .dns = dns.value(),
                          .dns_search = status.value().dns_search,
-                         .bridge_address = *bridge.value()};
+                         .bridge_address = *address,
+                         .bridge_gateway = gateway->ToString()};
 }
 
 // Connects like `telepresence connect --docker` when no daemon runs (its output goes to err).
@@ -199,11 +214,20 @@ class EngagementCleanup {
   bool finished_ = false;
 };
 
+// The workload's environment holds its secrets: the file is the user's only (0600), also when it
+// existed before with wider permissions.
 Status WriteUserEnvFile(const std::string& path, const std::string& text) {
-  std::ofstream file(path, std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) return CliError{"cannot write the env file " + path};
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!file.Valid() || ::fchmod(file.Get(), 0600) != 0) {
+    return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
+  }
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(file.Get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
+    written += static_cast<size_t>(n);
+  }
   return Ok{};
 }
 
@@ -348,7 +372,8 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   if (!image.ok()) return Fail(io, kCommand, image.error().message);
   if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  Result<json> engaged = control.Call("POST", "/engagements", EngageRequest(command, ports));
+  Result<json> engaged = control.Call("POST", "/engagements",
+                                      EngageRequest(command, ports, daemon.value().bridge_gateway));
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
   Result<EngagementGrant> grant = ParseEngagementGrant(engaged.value());
   if (!grant.ok()) return Fail(io, kCommand, grant.error().message);
@@ -359,7 +384,8 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   const std::string env_text = EnvFileText(grant.value().env, &skipped);
   for (const std::string& name : skipped) {
     io.err << "telepresence " << kCommand << ": the variable " << name
-           << " has a newline in its value, which docker's --env-file cannot hold; left out"
+           << " has a newline or NUL in its name or value, or an '=' in its name, which "
+              "docker's --env-file cannot hold; left out"
            << std::endl;
   }
   Result<std::unique_ptr<PrivateFile>> env_file =

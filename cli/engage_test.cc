@@ -44,6 +44,7 @@ class EngageTest : public ::testing::Test {
                                       .labels = {{"telepresence.context", "default"}},
                                       .containers = {{"cn-id", "tp-default-cn", "10.200.0.2/24"}}};
     docker_.networks["bridge"].containers = {{"cn-id", "tp-default-cn", "172.17.0.2/16"}};
+    docker_.networks["bridge"].gateways = {"172.17.0.1"};
     // The handler container gets its address on the second wait, exits on the third.
     docker_.foreground_script = [](FakeDocker& docker, int call) {
       if (call == 1) {
@@ -182,9 +183,11 @@ TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   EXPECT_EQ(Paths(),
             (std::vector<std::string>{"GET /workloads", "POST /engagements",
                                       "POST /engagements/e-1/handler", "DELETE /engagements/e-1"}));
-  EXPECT_EQ(
-      calls_[1].body,
-      (json{{"workload", "echo"}, {"mode", "replace"}, {"ports", {8080, 9090}}, {"name", "echo"}}));
+  EXPECT_EQ(calls_[1].body, (json{{"workload", "echo"},
+                                  {"mode", "replace"},
+                                  {"ports", {8080, 9090}},
+                                  {"name", "echo"},
+                                  {"sftp_client", "172.17.0.1"}}));
   EXPECT_EQ(calls_[2].body,
             (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8080}, {"9090", 9090}}}}));
   ASSERT_EQ(docker_.volume_creates.size(), 1u);
@@ -204,6 +207,9 @@ TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   std::string line;
   std::getline(written, line);
   EXPECT_EQ(line, "ECHO_MESSAGE=hello");
+  EXPECT_EQ(std::filesystem::status(user_env).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+      << "the workload's secrets are the user's only";
   EXPECT_CONTAINS(err_.str(), "Engaged: the handler intercept-echo-8080 (10.200.0.130)");
 }
 

@@ -137,11 +137,13 @@ EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& p
   return engaged;
 }
 
-json EngageRequest(const EngageCommand& command, const EngagedPorts& ports) {
+json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
+                   const std::string& sftp_client) {
   return {{"workload", command.workload},
           {"mode", std::string(EngagementModeName(command.mode))},
           {"ports", ports.workload_ports},
-          {"name", command.name}};
+          {"name", command.name},
+          {"sftp_client", sftp_client}};
 }
 
 json HandlerRequest(const std::string& address, const EngagedPorts& ports) {
@@ -227,7 +229,11 @@ std::string EnvFileText(const std::map<std::string, std::string>& env,
                         std::vector<std::string>* skipped) {
   std::string text;
   for (const auto& [key, value] : env) {
-    if (value.find('\n') != std::string::npos || key.find('=') != std::string::npos) {
+    // A newline or a NUL would start a line of the workload's choosing (another variable); a
+    // key with '=' or none at all is no variable.
+    const bool key_ok =
+        !key.empty() && key.find_first_of(std::string_view("=\n\r\0", 4)) == std::string::npos;
+    if (!key_ok || value.find_first_of(std::string_view("\n\r\0", 3)) != std::string::npos) {
       skipped->push_back(key);
       continue;
     }

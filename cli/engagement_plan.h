@@ -66,8 +66,11 @@ struct EngagedPorts {
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
                           const std::vector<uint16_t>& workload_ports);
 
-// {"workload", "mode", "ports", "name"}
-nlohmann::json EngageRequest(const EngageCommand& command, const EngagedPorts& ports);
+// {"workload", "mode", "ports", "name", "sftp_client"}: `sftp_client` is the host's address on
+// Docker's bridge, the only one the daemon's SFTP forward then serves (the telemount plugin
+// connects from there).
+nlohmann::json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
+                             const std::string& sftp_client);
 // {"address": ADDRESS, "ports": {"8080": 8080, ...}}
 nlohmann::json HandlerRequest(const std::string& address, const EngagedPorts& ports);
 
@@ -106,8 +109,9 @@ Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
 Argv DockerBuildCommand(const std::string& dir,
                         const std::vector<std::pair<std::string, std::string>>& options);
 
-// KEY=VALUE lines for docker run --env-file; variables whose value has a newline (which the
-// format cannot hold) go to `skipped`.
+// KEY=VALUE lines for docker run --env-file; variables the format cannot hold (a newline, CR or
+// NUL in the key or the value, an empty key, '=' in the key) go to `skipped`, so a workload's
+// environment can never add lines of its own.
 std::string EnvFileText(const std::map<std::string, std::string>& env,
                         std::vector<std::string>* skipped);
 

@@ -145,6 +145,16 @@ TEST(EngagementPlanTest, EnvFileAndWorkloadTable) {
   std::vector<std::string> skipped;
   EXPECT_EQ(EnvFileText({{"A", "1"}, {"B", "x y"}, {"C", "two\nlines"}}, &skipped), "A=1\nB=x y\n");
   EXPECT_EQ(skipped, std::vector<std::string>{"C"});
+  skipped.clear();
+  EXPECT_EQ(EnvFileText({{"A", "1"},
+                         {"EVIL\nLD_PRELOAD", "/tmp/x.so"},
+                         {"K=V", "1"},
+                         {"", "empty"},
+                         {"CR", "a\rb"},
+                         {std::string("N\0L", 3), "1"}},
+                        &skipped),
+            "A=1\n");
+  EXPECT_EQ(skipped.size(), 5u);
   auto workloads = ParseWorkloads(json::parse(
       R"({"workloads":[{"workload":"echo","ports":[8080,9090],"mounts":["/srv/echo-data"],
           "engagement":{"id":"e-1","mode":"intercept","ports":[8080],"name":"mine"}},

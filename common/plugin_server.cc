@@ -17,9 +17,15 @@ namespace {
 
 constexpr const char* kContentType = "application/vnd.docker.plugins.v1.2+json";
 
+// JSON text that never throws: bytes that are not UTF-8 (a peer's request path, a name in an
+// error) are replaced by U+FFFD.
+std::string JsonText(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void Reply(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
-  response.set_content(body.dump() + "\n", kContentType);
+  response.set_content(JsonText(body) + "\n", kContentType);
 }
 
 }  // namespace
@@ -84,10 +90,10 @@ void PluginServer::AddRoutes(const std::vector<PluginRoute>& routes) {
         }
         if (body.is_null()) body = nlohmann::json::object();
       }
-      spdlog::debug("{} <- {}", route.method, body.dump());
+      spdlog::debug("{} <- {}", route.method, JsonText(body));
       try {
         nlohmann::json reply = route.handler(body);
-        spdlog::debug("{} -> {}", route.method, reply.dump());
+        spdlog::debug("{} -> {}", route.method, JsonText(reply));
         Reply(response, 200, reply);
       } catch (const std::exception& error) {
         spdlog::info("{} failed: {}", route.method, error.what());

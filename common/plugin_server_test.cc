@@ -112,6 +112,18 @@ TEST_F(PluginServerTest, UnknownMethodGetsErr) {
   EXPECT_TRUE(reply.body["Err"].is_string());
 }
 
+// A path that is not UTF-8 cannot go into JSON as it is: the reply says so with the bytes
+// replaced, and the plugin keeps serving (it used to end on the exception).
+TEST_F(PluginServerTest, ANonUtf8PathGetsErrAndTheServerKeepsServing) {
+  HttpReply reply = Post(socket_, "VolumeDriver.\xff\xfe\xc3(", "{}");
+  EXPECT_EQ(reply.status, 404);
+  ASSERT_TRUE(reply.body["Err"].is_string()) << reply.body;
+  EXPECT_NE(reply.body["Err"].get<std::string>().find("unknown plugin method"), std::string::npos);
+  HttpReply echoed = Post(socket_, "Test.Echo", R"({"Name":"still here"})");
+  EXPECT_EQ(echoed.status, 200);
+  EXPECT_EQ(echoed.body["Name"], "still here");
+}
+
 TEST_F(PluginServerTest, StopRemovesSocketFile) {
   server_->Stop();
   EXPECT_FALSE(std::filesystem::exists(socket_));

@@ -36,8 +36,9 @@ struct Route {
   std::string_view path;  // a segment "{id}" matches any one non-empty segment
   bool takes_body;
   std::function<Reply(const RouteRequest&)> handle;
-  // Whether the route changes something and so needs the token.
-  bool changes() const { return method != "GET"; }
+  // Every route needs the token but GET /status, which the Teleroute plugin polls and which
+  // holds no secret: workloads and engagements (their environments) are for the token's holder.
+  bool needs_token() const { return !(method == "GET" && path == "/status"); }
 };
 
 Reply Error(int status, const std::string& sentence) { return {status, {{"error", sentence}}}; }
@@ -146,7 +147,7 @@ Reply Dispatch(const ControlCallbacks& callbacks, const std::string& token,
     if (!MatchPath(route.path, path, id)) continue;
     path_known = true;
     if (route.method != method) continue;
-    if (route.changes() && !Authorized(authorization, token)) {
+    if (route.needs_token() && !Authorized(authorization, token)) {
       return Error(401, std::string(method) + " " + std::string(path) +
                             " needs the daemon's control token; use the telepresence command, "
                             "which sends it");

@@ -11,10 +11,10 @@
 //   callback: GET /workloads, POST /engagements, POST /engagements/<id>/handler,
 //   GET /engagements, DELETE /engagements/<id>. A route that takes a body answers 400 when it is
 //   not a JSON object; a route without its callback answers 503.
-// Routes that change something (POST, DELETE) need "Authorization: Bearer <token>" when the API
-// has a token, and answer 401 without it: containers that reach the daemon's address (on Docker's
-// bridge or the Teleroute network) must not stop it or take a workload's traffic. GET routes are
-// open (the Teleroute plugin polls GET /status).
+// Every route but GET /status needs "Authorization: Bearer <token>" when the API has a token,
+// and answers 401 without it: containers that reach the daemon's address (on Docker's bridge or
+// the Teleroute network) must not stop it, take a workload's traffic or read the workloads and
+// engagements. GET /status holds no secret and stays open (the Teleroute plugin polls it).
 // Any other path answers 404, a known path with another method 405, all errors as
 // {"error":"..."}. Start() returns once the socket is bound; Stop() (or the destructor) returns
 // once the server thread has ended. Thread-safe.
@@ -70,8 +70,8 @@ struct ControlCallbacks {
 
 class ControlApi {
  public:
-  // Listens on `host`:`port` (numeric; port 0 picks one); `token` guards the routes that change
-  // something ("" leaves them open). nullptr with `error` set on failure.
+  // Listens on `host`:`port` (numeric; port 0 picks one); `token` guards every route but
+  // GET /status ("" leaves them open). nullptr with `error` set on failure.
   static std::unique_ptr<ControlApi> Start(const std::string& host, uint16_t port,
                                            const std::string& token, ControlCallbacks callbacks,
                                            std::string& error);

@@ -123,7 +123,7 @@ TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
 
 // A container that reaches the daemon's address must not stop it or engage a workload: without
 // the token (or with another one) the routes that change something answer 401 and do nothing.
-TEST_F(ControlApiTest, ChangesNeedTheTokenAndReadsDoNot) {
+TEST_F(ControlApiTest, EverythingButStatusNeedsTheToken) {
   for (const char* token : {"", "c0ffe", "c0ffee0", "wrong!"}) {
     httplib::Client other("127.0.0.1", api_->Port());
     other.set_read_timeout(2);
@@ -140,6 +140,15 @@ TEST_F(ControlApiTest, ChangesNeedTheTokenAndReadsDoNot) {
     const auto leave = other.Delete("/engagements/e-1");
     ASSERT_TRUE(leave);
     EXPECT_EQ(leave->status, 401) << token;
+    for (const char* path : {"/engagements", "/workloads"}) {
+      const auto read = other.Get(path);
+      ASSERT_TRUE(read);
+      EXPECT_EQ(read->status, 401) << token << " " << path;
+      EXPECT_EQ(nlohmann::json::parse(read->body).at("error"),
+                std::string("GET ") + path +
+                    " needs the daemon's control token; use the telepresence command, which "
+                    "sends it");
+    }
     const auto status = other.Get("/status");
     ASSERT_TRUE(status);
     EXPECT_EQ(status->status, 200) << token;

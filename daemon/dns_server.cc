@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/accept.h"
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -240,8 +241,7 @@ void DnsServer::AcceptLoop() {
     }
     if (waiters[1].revents != 0) return;
     if ((waiters[0].revents & POLLIN) == 0) continue;
-    auto socket =
-        std::make_shared<UniqueFd>(::accept4(tcp_listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    auto socket = std::make_shared<UniqueFd>(AcceptConnection(tcp_listener_.Get()));
     if (!socket->Valid()) continue;
     if (ReapTcpConnections() >= static_cast<size_t>(options_.max_tcp_connections)) {
       spdlog::debug("dns: too many TCP connections; one closed");

@@ -92,6 +92,15 @@ ControlReply Engagements::Engage(const json& body) {
   std::string error;
   const std::optional<json> request = EngageRequestFromBody(body, error);
   if (!request) return Error(400, error);
+  // Where the volumes' SFTP connections come from (the telemount plugin, on the host): only
+  // there. Optional for older clients, which then leave the forward open to any peer.
+  std::optional<Ipv4Address> sftp_client;
+  if (body.contains("sftp_client")) {
+    if (body["sftp_client"].is_string()) {
+      sftp_client = ParseIpv4Address(body["sftp_client"].get<std::string>());
+    }
+    if (!sftp_client) return Error(400, "\"sftp_client\" must be an IPv4 address");
+  }
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   ControlReply answer = Ask(tunnel, *request);
   if (answer.status != 200) return answer;
@@ -107,6 +116,7 @@ ControlReply Engagements::Engage(const json& body) {
   forward_options.target_host = engagement->agent_address;
   forward_options.target_port = engagement->agent_sftp_port;
   forward_options.open_timeout = options_.open_timeout;
+  forward_options.allowed_peer = sftp_client;
   std::shared_ptr<SftpForward> forward =
       SftpForward::Start(std::move(forward_options), TunnelOf(tunnel), error);
   if (!forward) {
@@ -118,6 +128,8 @@ ControlReply Engagements::Engage(const json& body) {
   engagement->tunnel = tunnel;
   json reply = engagement->answer;
   reply["sftp_port"] = forward->Port();
+  // The workload's environment (its secrets) goes to the caller once and is not kept.
+  engagement->answer.erase("env");
   const std::string id = engagement->id;
   if (!table_.Add(std::move(*engagement))) {
     return Error(502, "the traffic-manager named a new engagement " + id + " twice");

@@ -252,6 +252,7 @@ TEST_F(EngagementsTest, EngageAnswersWithALocalSftpPortAndListsIt) {
   ASSERT_EQ(list.at("engagements").size(), 1u);
   EXPECT_EQ(list["engagements"][0].at("sftp_port"), forward_port);
   EXPECT_TRUE(list["engagements"][0].at("handler").is_null());
+  EXPECT_FALSE(list["engagements"][0].contains("env")) << "the workload's secrets are not kept";
 }
 
 TEST_F(EngagementsTest, TheManagersRefusalIsPassedOnUnchanged) {
@@ -328,6 +329,43 @@ TEST_F(EngagementsTest, SftpForwardRelaysToTheAgentThroughTheTunnel) {
   const std::string payload(100000, 's');
   EXPECT_EQ(ExchangeOverSocket(dial.socket.Get(), payload), payload);
   EXPECT_EQ(sftp_server_.accepted(), 1);
+}
+
+// Only the address the CLI names (the host's, where the telemount plugin connects from) reaches
+// the workload's volumes; another container on the same networks is closed on.
+TEST_F(EngagementsTest, SftpForwardServesOnlyTheNamedClient) {
+  const auto [status, answer] =
+      Call("POST", "/engagements",
+           {{"workload", "echo"}, {"mode", "ingest"}, {"sftp_client", "127.0.0.2"}});
+  ASSERT_EQ(status, 200) << answer;
+  const uint16_t forward_port = answer.at("sftp_port");
+  tunnel::DialResult stranger = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
+  ASSERT_TRUE(stranger.socket.Valid()) << stranger.message;
+  char byte = 0;
+  EXPECT_LE(::recv(stranger.socket.Get(), &byte, 1, 0), 0) << "closed, nothing relayed";
+  EXPECT_EQ(sftp_server_.accepted(), 0);
+
+  UniqueFd named(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2
+  ASSERT_EQ(::bind(named.Get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(forward_port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(named.Get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const std::string payload(1000, 'v');
+  EXPECT_EQ(ExchangeOverSocket(named.Get(), payload), payload);
+  EXPECT_EQ(sftp_server_.accepted(), 1);
+}
+
+TEST_F(EngagementsTest, ABadSftpClientIsRefused) {
+  const auto [status, answer] = Call(
+      "POST", "/engagements", {{"workload", "echo"}, {"mode", "ingest"}, {"sftp_client", "x"}});
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(answer.at("error"), "\"sftp_client\" must be an IPv4 address");
+  EXPECT_TRUE(manager_.Ops().empty()) << "nothing asked of the manager";
 }
 
 TEST_F(EngagementsTest, LeaveTellsTheManagerAndClosesTheForward) {

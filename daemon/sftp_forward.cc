@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cluster/sftp-export/tcp_socket.h"
+#include "common/accept.h"
 #include "daemon/captured_tcp_relay.h"
 
 namespace tp::daemon {
@@ -61,8 +62,9 @@ void SftpForward::AcceptLoop() {
   while (!stop_.Triggered()) {
     pollfd waiters[] = {{listener_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
     if (::poll(waiters, 2, -1) <= 0 || waiters[1].revents != 0) continue;
-    UniqueFd client(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd client = AcceptConnection(listener_.Get());
     if (!client.Valid()) continue;
+    if (!PeerAllowed(client.Get())) continue;  // closed: it reached nothing
     auto owned = std::make_shared<UniqueFd>(std::move(client));
     if (!relays_.Spawn([this, owned] { Serve(std::move(*owned)); })) {
       spdlog::warn("SFTP forward :{}: {} connections are relayed already; connection reset", port_,
@@ -70,6 +72,21 @@ void SftpForward::AcceptLoop() {
       ResetAndClose(std::move(*owned));
     }
   }
+}
+
+bool SftpForward::PeerAllowed(int client) const {
+  if (!options_.allowed_peer) return true;
+  sockaddr_in peer{};
+  socklen_t length = sizeof peer;
+  if (::getpeername(client, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+      peer.sin_family != AF_INET) {
+    return false;
+  }
+  const Ipv4Address address{ntohl(peer.sin_addr.s_addr)};
+  if (address == *options_.allowed_peer) return true;
+  spdlog::warn("SFTP forward :{}: a connection from {} (only {} may connect) closed", port_,
+               address.ToString(), options_.allowed_peer->ToString());
+  return false;
 }
 
 void SftpForward::Serve(UniqueFd client) {

@@ -11,9 +11,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "common/ipv4.h"
 #include "common/task_group.h"
 #include "common/unique_fd.h"
 #include "daemon/stop_event.h"
@@ -23,8 +25,12 @@ namespace tp::daemon {
 
 struct SftpForwardOptions {
   std::string listen_host = "0.0.0.0";  // numeric IPv4; the port is picked by the kernel
-  std::string target_host;              // the agent's address
-  uint16_t target_port = 0;             // the agent's SFTP port
+  // The only address a connection may come from (the host's address on Docker's bridge, from
+  // which the telemount plugin connects); nullopt: any. A connection from elsewhere (another
+  // container on the bridge or the Teleroute network) is reset before anything is relayed.
+  std::optional<Ipv4Address> allowed_peer;
+  std::string target_host;   // the agent's address
+  uint16_t target_port = 0;  // the agent's SFTP port
   std::chrono::milliseconds open_timeout{4000};
   size_t max_connections = 64;
 };
@@ -48,6 +54,7 @@ class SftpForward {
  private:
   SftpForward(SftpForwardOptions options, TunnelSource tunnel, UniqueFd listener, uint16_t port);
   void AcceptLoop();
+  bool PeerAllowed(int client) const;
   void Serve(UniqueFd client);
 
   const SftpForwardOptions options_;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/accept.h"
 #include "daemon/captured_tcp_relay.h"
 
 namespace tp::daemon {
@@ -180,11 +181,10 @@ void TransparentProxy::AcceptLoop() {
   while (!stop_.Triggered()) {
     pollfd waiters[] = {{tcp_listener_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
     if (::poll(waiters, 2, -1) <= 0 || waiters[1].revents != 0) continue;
-    UniqueFd client(::accept4(tcp_listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd client = AcceptConnection(tcp_listener_.Get());
     if (!client.Valid()) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
         spdlog::warn("capture: accept: {}", std::strerror(errno));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       continue;
     }

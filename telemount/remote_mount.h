@@ -1,13 +1,41 @@
 // RemoteMount is one live FUSE mount of a remote SFTP server's whole tree ("/"), shared by every
-// volume on the same server; RemoteMountFactory makes them. The volume logic depends only on
-// these interfaces; sftp_remote_mount.h provides the real implementation.
+// volume on the same server (each volume a folder of it, see VolumeRootPath); RemoteMountFactory
+// makes them. The volume logic depends only on these interfaces; sftp_remote_mount.h provides the
+// real implementation.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tp::telemount {
+
+// Volume roots. A volume is not handed to dockerd as mountpoint + its remote folder: a link
+// anywhere on that path (the server's to give) would make dockerd, which resolves the path on the
+// host, bind-mount a host folder. It is handed as mountpoint + kVolumesFolder + "/" +
+// VolumeRootName(folder): a hidden folder of the mount, then a folder the file system shows as
+// the server resolves the remote folder (links followed by the server, in its own view of its
+// files). Neither is ever a link, so the path stays inside the mount whatever the server does.
+inline constexpr std::string_view kVolumesFolder = "/.telemount-volumes";
+
+// The remote folder (absolute) with '%' and '/' percent-encoded; nullopt when that is longer than
+// a file name may be (255 bytes).
+inline std::optional<std::string> VolumeRootName(const std::string& folder) {
+  std::string name;
+  for (char c : folder) {
+    if (c == '/') {
+      name += "%2F";
+    } else if (c == '%') {
+      name += "%25";
+    } else {
+      name += c;
+    }
+  }
+  if (name.empty() || name.size() > 255) return std::nullopt;
+  return name;
+}
 
 // Where a remote tree lives and how it is mounted. Equal endpoints share one mount.
 struct RemoteEndpoint {

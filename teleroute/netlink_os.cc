@@ -13,6 +13,7 @@
 #include <netlink/socket.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <cctype>
@@ -49,12 +50,16 @@ bool IsNamespaceFile(int fd) {
 }
 
 // The root folder of dockerd as it sees it ("/proc/PID/root"), or "" when no dockerd process is
-// visible (the plugin shares the host's process namespace: "pidhost").
+// visible (the plugin shares the host's process namespace: "pidhost"). Only a process of root's
+// counts: any user can name a process "dockerd", and its view of the file system must not decide
+// which namespace file the plugin opens.
 std::string DockerdRoot() {
   std::error_code ignored;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    struct stat owner {};
+    if (::stat(entry.path().c_str(), &owner) != 0 || owner.st_uid != 0) continue;
     std::ifstream comm(entry.path() / "comm");
     std::string command;
     if (std::getline(comm, command) && command == "dockerd") return entry.path().string() + "/root";

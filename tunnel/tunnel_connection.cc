@@ -49,6 +49,8 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kWindowGrantStep = kInitialWindow / 4;
 // The writer thread sends at most this much data per batch (control frames come on top).
 constexpr size_t kWriteBatchBytes = 512 * 1024;
+// Control frames waiting for a peer that does not read: past this, the link is closed.
+constexpr size_t kMaxQueuedControlBytes = 8 << 20;
 // At most this many data frames per batch, and iovecs per sendmsg (under IOV_MAX).
 constexpr size_t kMaxBatchFrames = 256;
 constexpr size_t kMaxPiecesPerCall = 1024;
@@ -286,6 +288,15 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     std::unique_lock lock(queue_mutex_);
     if (dead_.load()) return false;
     if (!FreeForDirectLocked() || !control_queue_.empty()) {
+      if (control_queue_bytes_ + bytes.size() > kMaxQueuedControlBytes) {
+        // A peer that reads nothing while it makes us answer (pongs, window updates, refusals)
+        // would grow this queue without end: the link goes instead.
+        lock.unlock();
+        Break("the peer reads nothing: " + std::to_string(control_queue_bytes_) +
+              " bytes of control frames wait");
+        return false;
+      }
+      control_queue_bytes_ += bytes.size();
       control_queue_.push_back(std::move(bytes));
       WakeWriterAndUnlock(lock);
       return true;
@@ -298,6 +309,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
     lock.lock();
     if (error != 0 && error != EAGAIN) return SendFailed(lock, error) == 0;
     if (sent == 0) {
+      control_queue_bytes_ += bytes.size();
       control_queue_.push_front(std::move(bytes));
     } else if (sent < bytes.size()) {
       partial_.assign(bytes.begin() + static_cast<std::ptrdiff_t>(sent), bytes.end());
@@ -595,6 +607,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   SocketOwner owner_ = SocketOwner::kNone;
   std::vector<uint8_t> partial_;  // the unsent end of a frame begun on the socket: goes first
   std::deque<std::vector<uint8_t>> control_queue_;
+  size_t control_queue_bytes_ = 0;  // the bytes of control_queue_
   std::deque<std::vector<uint8_t>> data_queue_;
   size_t queued_data_bytes_ = 0;
   bool writer_waiting_ = false;
@@ -701,6 +714,7 @@ int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const u
   owner_ = SocketOwner::kDirectData;
   std::deque<std::vector<uint8_t>> control;
   control.swap(control_queue_);
+  control_queue_bytes_ = 0;
   lock.unlock();
 
   std::vector<iovec>& pieces = owner_pieces_;
@@ -1238,6 +1252,7 @@ void TunnelLink::WriteLoop() {
     if (dead_.load()) return;
     if (Clock::now() >= next_ping) {
       control_queue_.push_back(EncodeFrame({0, Ping{next_ping_nonce_++}}));
+      control_queue_bytes_ += control_queue_.back().size();
       next_ping = Clock::now() + options_.keepalive_interval;
     }
     // Someone else sends: it takes the Ping along, or wakes us when it is done.
@@ -1251,6 +1266,7 @@ void TunnelLink::WriteLoop() {
     }
     for (auto& frame : control_queue_) batch.push_back(std::move(frame));
     control_queue_.clear();
+    control_queue_bytes_ = 0;
     size_t data_bytes = 0;
     size_t data_frames = 0;
     while (!data_queue_.empty() && data_bytes < kWriteBatchBytes && data_frames < kMaxBatchFrames) {

@@ -225,6 +225,20 @@ TEST(TunnelConnection, StreamEchoesAndEndsCleanly) {
   EXPECT_EQ(client->OpenStreamCount(), 0u);
 }
 
+// A peer that never reads: what it makes us send waits in the control queue, which must not grow
+// without end. The link is closed instead, saying why.
+TEST(TunnelConnection, APeerThatNeverReadsLosesTheLinkInsteadOfGrowingTheQueue) {
+  SocketPair pair = MakeSocketPair();
+  auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, {});
+  std::vector<std::string> subnets(2000, "10.123.234.0/24");  // about 34 KB a frame
+  int sent = 0;
+  while (sent < 2000 && server->SendSubnetsChanged(subnets)) ++sent;
+  EXPECT_LT(sent, 2000) << "about 64 MiB queued for a peer that reads nothing";
+  EXPECT_TRUE(server->Dead());
+  EXPECT_NE(server->FailureReason().find("reads nothing"), std::string::npos)
+      << server->FailureReason();
+}
+
 TEST(TunnelConnection, RefusedOpenCarriesTheErrorCode) {
   SocketPair pair = MakeSocketPair();
   EchoServer server(std::move(pair.server));
@@ -780,8 +794,11 @@ TEST(Handshake, WrongSecretIsRefusedAndRightOneWelcomed) {
   for (const std::string secret : {"wrong", "right"}) {
     SocketPair pair = MakeSocketPair();
     ServerHandshakeResult server_result;
-    std::thread server(
-        [&] { server_result = ServerHandshake(pair.server.Get(), "right", welcome, In(2s)); });
+    std::thread server([&] {
+      server_result = ServerHandshake(
+          pair.server.Get(), [](std::string_view) { return std::string("right"); }, welcome,
+          In(2s));
+    });
     const ClientHandshakeResult client_result =
         ClientHandshake(pair.client.Get(), Hello{kProtocolVersion, "test", secret}, In(2s));
     server.join();

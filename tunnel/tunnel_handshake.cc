@@ -122,7 +122,7 @@ ClientHandshakeResult ClientHandshake(int socket, const Hello& hello, Clock::tim
   return result;
 }
 
-ServerHandshakeResult ServerHandshake(int socket, std::string_view expected_secret,
+ServerHandshakeResult ServerHandshake(int socket, const SecretForClient& secret_for,
                                       const Welcome& welcome, Clock::time_point deadline) {
   ReadFrameResult greeting = ReadOneFrame(socket, deadline);
   if (!greeting.frame) {
@@ -139,7 +139,9 @@ ServerHandshakeResult ServerHandshake(int socket, std::string_view expected_secr
                       ")",
                   deadline);
   }
-  const bool secret_matches = ConstantTimeEquals(hello->secret, expected_secret);
+  const std::optional<std::string> expected_secret = secret_for(hello->client_name);
+  const bool secret_matches = expected_secret && !expected_secret->empty() &&
+                              ConstantTimeEquals(hello->secret, *expected_secret);
   hello->secret.clear();
   if (!secret_matches) return Refuse(socket, "wrong secret", deadline);
   ServerHandshakeResult result;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +31,13 @@ struct ServerHandshakeResult {
   std::string error;  // why the client was not accepted
 };
 
-// Reads Hello, checks the version and the secret (in constant time), sends `welcome` or
-// Refused. On refusal the caller closes the socket.
-ServerHandshakeResult ServerHandshake(int socket, std::string_view expected_secret,
+// The secret a client that names itself `client_name` in its Hello must present (each role has
+// its own); nullopt when no client of that name is accepted.
+using SecretForClient = std::function<std::optional<std::string>(std::string_view client_name)>;
+
+// Reads Hello, checks the version and the secret its client name calls for (in constant time),
+// sends `welcome` or Refused. On refusal the caller closes the socket.
+ServerHandshakeResult ServerHandshake(int socket, const SecretForClient& secret_for,
                                       const Welcome& welcome,
                                       std::chrono::steady_clock::time_point deadline);
 

@@ -3,6 +3,12 @@
 // TP_CHROOT is set it chroots there, changes to the new /, and unsets the variable. A failed
 // chroot aborts the process with a message: a session must never see more than its folder.
 //
+// It fails closed also when it is not loaded at all (a loader that ignores LD_PRELOAD, a missing
+// file): the agent starts the program with /dev/null as stdin and stdout and the client's
+// connection on the descriptor TP_CHROOT_CONNECTION_FD names; only this constructor, once
+// confined, makes that connection the program's stdin and stdout. Unconfined, the program reads
+// end-of-file and exits without ever serving the client.
+//
 // sftp-server looks up its own user (getpwuid) after the chroot, where no /etc/passwd exists:
 // the constructor keeps a copy of that entry (or makes one up) and getpwuid answers it for the
 // process's uid, nothing for others (names then show as numbers). The copy lives in static
@@ -70,6 +76,14 @@ __attribute__((constructor)) void ConfineToFolder() {
   if (::chroot(folder) != 0) Abort("chroot into", folder);
   if (::chdir("/") != 0) Abort("change to / in", folder);
   ::unsetenv("TP_CHROOT");
+  if (const char* connection = std::getenv("TP_CHROOT_CONNECTION_FD")) {
+    const int fd = std::atoi(connection);
+    if (fd <= STDERR_FILENO || ::dup2(fd, STDIN_FILENO) < 0 || ::dup2(fd, STDOUT_FILENO) < 0) {
+      Abort("take the connection in", folder);
+    }
+    ::close(fd);
+    ::unsetenv("TP_CHROOT_CONNECTION_FD");
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "cluster/agent/connection_relay.h"
 #include "cluster/sftp-export/tcp_socket.h"
+#include "common/accept.h"
 #include "tunnel/tcp_dial.h"
 
 namespace tp::agent {
@@ -60,11 +61,13 @@ void PortForwarder::AcceptLoop(const Listener& listener) {
   while (!stopping_.load()) {
     pollfd wait{listener.socket.Get(), POLLIN, 0};
     if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
-    UniqueFd client(::accept4(listener.socket.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd client = AcceptConnection(listener.socket.Get());
     if (!client.Valid()) continue;
     const uint16_t port = listener.workload_port;
     auto shared_client = std::make_shared<UniqueFd>(std::move(client));
-    tasks_.Spawn([this, shared_client, port] { Serve(std::move(*shared_client), port); });
+    if (!tasks_.Spawn([this, shared_client, port] { Serve(std::move(*shared_client), port); })) {
+      spdlog::warn("port {}: too many connections at once; one closed", port);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "cluster/agent/sftp_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include "cluster/agent/connection_relay.h"
 #include "cluster/sftp-export/tcp_socket.h"
+#include "common/accept.h"
 
 namespace tp::agent {
 namespace {
@@ -45,10 +47,13 @@ std::vector<char*> CStrings(const std::vector<std::string>& texts) {
 }  // namespace
 
 SftpSessionCommand BuildSftpSessionCommand(const SftpServerOptions& options) {
-  // -e: log to stderr (the agent's); -d /: start in the export root (inside the chroot).
-  return {{options.sftp_server, "-e", "-l", "ERROR", "-d", "/"},
-          {"LD_PRELOAD=" + options.chroot_library, "TP_CHROOT=" + options.exports,
-           "PATH=/usr/bin:/bin"}};
+  // -e: log to stderr (the agent's); -d /: start in the export root (inside the chroot). The
+  // connection waits on kSessionConnectionFd until the preloaded library, once confined, makes it
+  // stdin and stdout (chroot_preload.cc): an unconfined session never gets it.
+  return {
+      {options.sftp_server, "-e", "-l", "ERROR", "-d", "/"},
+      {"LD_PRELOAD=" + options.chroot_library, "TP_CHROOT=" + options.exports,
+       "TP_CHROOT_CONNECTION_FD=" + std::to_string(kSessionConnectionFd), "PATH=/usr/bin:/bin"}};
 }
 
 std::unique_ptr<SftpServer> SftpServer::Start(SftpServerOptions options, std::string& error) {
@@ -73,7 +78,8 @@ SftpServer::SftpServer(SftpServerOptions options, UniqueFd listener, uint16_t bo
     : options_(std::move(options)),
       command_(BuildSftpSessionCommand(options_)),
       listener_(std::move(listener)),
-      bound_port_(bound_port) {}
+      bound_port_(bound_port),
+      tasks_(options_.max_sessions + 1) {}
 
 SftpServer::~SftpServer() {
   stopping_.store(true);
@@ -93,18 +99,26 @@ void SftpServer::AcceptLoop() {
   while (!stopping_.load()) {
     pollfd wait{listener_.Get(), POLLIN, 0};
     if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
-    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd connection = AcceptConnection(listener_.Get());
     if (!connection.Valid()) continue;
     auto shared = std::make_shared<UniqueFd>(std::move(connection));
-    tasks_.Spawn([this, shared] { RunSession(std::move(*shared)); });
+    if (!tasks_.Spawn([this, shared] { RunSession(std::move(*shared)); })) {
+      spdlog::warn("SFTP: too many sessions at once; a connection closed");
+    }
   }
 }
 
 void SftpServer::RunSession(UniqueFd connection) {
+  // dup2 onto itself would keep close-on-exec: the connection must sit elsewhere first.
+  if (connection.Get() == kSessionConnectionFd) {
+    connection = UniqueFd(::fcntl(connection.Get(), F_DUPFD_CLOEXEC, kSessionConnectionFd + 1));
+    if (!connection.Valid()) return;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, connection.Get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, connection.Get(), STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, connection.Get(), kSessionConnectionFd);
   // The child starts with no blocked signals and default handlers (SIGPIPE included).
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);

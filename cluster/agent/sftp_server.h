@@ -28,7 +28,13 @@ struct SftpServerOptions {
   std::string exports;         // the folder sessions are confined to
   std::string sftp_server = "/usr/lib/openssh/sftp-server";
   std::string chroot_library;  // absolute path of libtp_chroot.so
+  // Sessions at once (a thread and an sftp-server process each); a connection past them is
+  // closed at once.
+  size_t max_sessions = 32;
 };
+
+// Where a session finds its client's connection until it is confined (chroot_preload.cc).
+inline constexpr int kSessionConnectionFd = 3;
 
 // The command and environment of one session, for tests and messages.
 struct SftpSessionCommand {
@@ -61,7 +67,7 @@ class SftpServer {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::set<pid_t> sessions_;  // guarded by mutex_
-  TaskGroup tasks_;           // last: joined first
+  TaskGroup tasks_;           // the accept loop and the sessions; last: joined first
 };
 
 }  // namespace tp::agent

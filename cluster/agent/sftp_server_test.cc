@@ -184,9 +184,13 @@ class SftpServerTest : public ::testing::Test {
     fs::create_directories(exports_ / "echo/srv/echo-data");
     std::ofstream(exports_ / "echo/srv/echo-data/message.txt") << "message from the volume\n";
     std::ofstream(top_ / "outside.txt") << "secret outside the exports\n";
+    Restart(32);
+  }
+  void Restart(size_t max_sessions, const std::string& chroot_library = TP_CHROOT_LIBRARY) {
+    server_.reset();
     std::string error;
-    server_ = SftpServer::Start({"127.0.0.1", 0, exports_.string(), kSftpServer, TP_CHROOT_LIBRARY},
-                                error);
+    server_ = SftpServer::Start(
+        {"127.0.0.1", 0, exports_.string(), kSftpServer, chroot_library, max_sessions}, error);
     ASSERT_TRUE(server_) << error;
   }
   void TearDown() override {
@@ -233,6 +237,34 @@ TEST_F(SftpServerTest, EachConnectionGetsItsOwnSessionAndItEndsWithTheConnection
   EXPECT_EQ(server_->LiveSessions(), 0u);
 }
 
+// A peer that opens connections without end gets max_sessions sessions; each further connection
+// is closed at once, and the sessions already running are served as before.
+TEST_F(SftpServerTest, ConnectionsPastTheSessionCapAreClosedAndTheOthersKeepWorking) {
+  Restart(2);
+  SftpClient first(server_->BoundPort());
+  SftpClient second(server_->BoundPort());
+  ASSERT_TRUE(first.Init());
+  ASSERT_TRUE(second.Init());
+  SftpClient third(server_->BoundPort());
+  EXPECT_FALSE(third.Init()) << "a third session past the cap of 2";
+  EXPECT_EQ(server_->LiveSessions(), 2u);
+  EXPECT_EQ(first.Read("/echo/srv/echo-data/message.txt"), "message from the volume\n");
+  EXPECT_EQ(second.RealPath("."), "/");
+}
+
+// The preloaded library is what confines a session; when it does not run (the loader ignores
+// LD_PRELOAD, or loads a library that does nothing), the session must not serve the client
+// unconfined: it never gets the connection.
+TEST_F(SftpServerTest, ASessionThatIsNotConfinedNeverServesTheClient) {
+  const char* inert = "/lib/x86_64-linux-gnu/libm.so.6";
+  if (::access(inert, R_OK) != 0)
+    GTEST_SKIP() << inert << " (a library that confines nothing) is missing";
+  Restart(4, inert);
+  SftpClient client(server_->BoundPort());
+  EXPECT_FALSE(client.Init()) << "an unconfined sftp-server answered";
+  EXPECT_EQ(client.Read("../outside.txt"), std::nullopt);
+}
+
 TEST(SftpSessionCommandTest, PreloadsTheChrootLibraryWithTheExportsFolder) {
   const SftpSessionCommand command =
       BuildSftpSessionCommand({"10.0.0.1", 8022, "/tel_app_exports", "/sftp", "/lib/c.so"});
@@ -240,6 +272,9 @@ TEST(SftpSessionCommandTest, PreloadsTheChrootLibraryWithTheExportsFolder) {
   EXPECT_NE(std::find(command.env.begin(), command.env.end(), "LD_PRELOAD=/lib/c.so"),
             command.env.end());
   EXPECT_NE(std::find(command.env.begin(), command.env.end(), "TP_CHROOT=/tel_app_exports"),
+            command.env.end());
+  EXPECT_NE(std::find(command.env.begin(), command.env.end(),
+                      "TP_CHROOT_CONNECTION_FD=" + std::to_string(kSessionConnectionFd)),
             command.env.end());
 }
 

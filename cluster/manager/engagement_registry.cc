@@ -52,6 +52,15 @@ std::optional<Refusal> EngagementRegistry::RegisterAgent(SessionId agent, AgentI
   Answers answers;
   {
     std::lock_guard lock(mutex_);
+    // A live agent's workload is not taken over: another agent may register it once that one's
+    // tunnel has ended (UnregisterAgent), e.g. a restarted agent after its old tunnel is found
+    // dead.
+    auto existing = workloads_.find(info.workload);
+    if (existing != workloads_.end() && existing->second.agent != agent) {
+      return Refuse(EEXIST, "workload " + info.workload +
+                                " has a traffic-agent already, which is still connected; another "
+                                "one may register it when that one's tunnel ends");
+    }
     // One session serves one workload: a re-registration under another name moves it.
     for (auto it = workloads_.begin(); it != workloads_.end(); ++it) {
       if (it->second.agent == agent && it->first != info.workload) {

@@ -191,10 +191,25 @@ TEST_F(EngagementRegistryTest, AgentThatLeavesEndsItsEngagementAndDropsItsWatche
   EXPECT_FALSE(registry_.List()[0].engagement);
 }
 
-TEST_F(EngagementRegistryTest, NewerAgentTakesTheWorkloadOverAndTheOldOneLeavesNothingBehind) {
+TEST_F(EngagementRegistryTest, ALiveAgentsWorkloadCannotBeTakenOver) {
+  constexpr SessionId kImpostor = 10;
+  AgentInfo fake = EchoAgent();
+  fake.address = "10.9.9.9";
+  fake.env = {{"ECHO_MESSAGE", "from an impostor"}};
+  const auto refusal = registry_.RegisterAgent(kImpostor, fake);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->error_code, EEXIST);
+  EXPECT_NE(refusal->sentence.find("still connected"), std::string::npos) << refusal->sentence;
+  ASSERT_EQ(registry_.List().size(), 1u);
+  EXPECT_EQ(registry_.List()[0].agent, EchoAgent()) << "the real agent's record stays";
+  const Engagement engagement = Engage("replace");
+  EXPECT_TRUE(registry_.RouteAgentStream(kImpostor, engagement.id, 8080).refusal);
+}
+
+TEST_F(EngagementRegistryTest, AfterTheAgentLeftANewOneRegistersAndTheOldLeavesNothingBehind) {
   constexpr SessionId kNewAgent = 10;
-  ASSERT_FALSE(registry_.RegisterAgent(kNewAgent, EchoAgent()));
   registry_.UnregisterAgent(kAgent);
+  ASSERT_FALSE(registry_.RegisterAgent(kNewAgent, EchoAgent()));
   ASSERT_EQ(registry_.List().size(), 1u);
   const Engagement engagement = Engage("replace");
   ASSERT_FALSE(registry_.Activate(kDaemon, engagement.id));

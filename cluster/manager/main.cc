@@ -31,6 +31,14 @@ std::string BuildConfig(const ManagerOptions& options, ManagerConfig& config) {
   config.listen = options.listen;
   config.secret = tp::manager::ReadSecretFile(options.secret_file, error);
   if (!error.empty()) return error;
+  if (!options.agent_secret_file.empty()) {
+    config.agent_secret = tp::manager::ReadSecretFile(options.agent_secret_file, error);
+    if (!error.empty()) return error;
+    if (config.agent_secret == config.secret) {
+      return "the agents' secret (--agent-secret-file) must differ from the daemons' "
+             "(--secret-file): whoever holds a daemon's could pose as a workload's agent";
+    }
+  }
   config.welcome.subnets =
       options.subnets.empty() ? tp::manager::InterfaceSubnets() : options.subnets;
   config.welcome.search_domains = options.dns_search;

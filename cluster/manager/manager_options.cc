@@ -25,7 +25,10 @@ std::string ManagerUsage() {
          "secret, dials cluster addresses for them, relays UDP, forwards DNS queries.\n"
          "\n"
          "  --listen HOST:PORT        where daemons connect (port 0 picks one)\n"
-         "  --secret-file FILE        the shared secret (trailing white space ignored)\n"
+         "  --secret-file FILE        the daemons' shared secret (trailing white space\n"
+         "                            ignored)\n"
+         "  --agent-secret-file FILE  the traffic-agents' secret, which must differ from the\n"
+         "                            daemons' (without it, no agent is accepted)\n"
          "  --subnets CIDR,...        the cluster's subnets (default: this host's IPv4\n"
          "                            interface subnets, loopback excluded)\n"
          "  --dns-search a,b          DNS search domains for the daemon\n"
@@ -52,6 +55,8 @@ ParsedManagerOptions ParseManagerOptions(const std::vector<std::string>& argumen
       options.listen = value;
     } else if (flag == "--secret-file") {
       options.secret_file = value;
+    } else if (flag == "--agent-secret-file") {
+      options.agent_secret_file = value;
     } else if (flag == "--subnets") {
       options.subnets = SplitCommas(value);
     } else if (flag == "--dns-search") {

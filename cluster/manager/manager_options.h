@@ -10,6 +10,7 @@ namespace tp::manager {
 struct ManagerOptions {
   std::string listen;
   std::string secret_file;
+  std::string agent_secret_file;     // empty: no agent is accepted
   std::vector<std::string> subnets;  // empty: the host's interface subnets
   std::vector<std::string> dns_search;
   std::string cluster_domain = "cluster.local";

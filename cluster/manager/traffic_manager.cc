@@ -13,6 +13,7 @@
 #include "cluster/manager/tcp_relay.h"
 #include "cluster/manager/udp_flows.h"
 #include "cluster/sftp-export/tcp_socket.h"
+#include "common/accept.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::manager {
@@ -37,6 +38,17 @@ class CountedSlot {
  private:
   std::atomic<int>& counter_;
 };
+
+// Daemons and agents hold different secrets: a client that names itself "agent/<workload>" must
+// present the agents' one (and is refused when the manager has none), anything else the daemons'.
+// So holding a daemon's secret does not let anyone pose as a workload's agent.
+tunnel::SecretForClient SecretFor(const ManagerConfig& config) {
+  return [&config](std::string_view client_name) -> std::optional<std::string> {
+    if (PeerKindOf(std::string(client_name)) != PeerKind::kAgent) return config.secret;
+    if (config.agent_secret.empty()) return std::nullopt;
+    return config.agent_secret;
+  };
+}
 
 }  // namespace
 
@@ -73,7 +85,7 @@ class Session {
   }
 
   void Run() {
-    const auto greeting = tunnel::ServerHandshake(socket_.Get(), config_.secret, welcome_,
+    const auto greeting = tunnel::ServerHandshake(socket_.Get(), SecretFor(config_), welcome_,
                                                   Clock::now() + config_.handshake_timeout);
     if (!greeting.accepted) {
       spdlog::warn("tunnel refused: {}", greeting.error);
@@ -239,17 +251,18 @@ void TrafficManager::AcceptLoop() {
     pollfd watched[] = {{listener_.Get(), POLLIN, 0}, {stop_event_.Get(), POLLIN, 0}};
     if (::poll(watched, 2, 1000) <= 0) continue;
     if (watched[1].revents != 0) return;
-    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd connection = AcceptConnection(listener_.Get());
     if (!connection.Valid()) {
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
         spdlog::warn("accept: {}", std::strerror(errno));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       continue;
     }
     EnableNoDelay(connection.Get());
     auto owned = std::make_shared<UniqueFd>(std::move(connection));
-    session_threads_.Spawn([this, owned] { RunSession(std::move(*owned)); });
+    if (!session_threads_.Spawn([this, owned] { RunSession(std::move(*owned)); })) {
+      spdlog::warn("too many tunnels at once; a connection closed before its handshake");
+    }
   }
 }
 

@@ -27,7 +27,8 @@ namespace tp::manager {
 
 struct ManagerConfig {
   std::string listen = "127.0.0.1:0";  // HOST:PORT; port 0 picks one
-  std::string secret;
+  std::string secret;                  // what daemons present
+  std::string agent_secret;  // what agents ("agent/<workload>") present; "": agents refused
   tunnel::Welcome welcome;
   std::vector<SocketAddress> dns_servers;  // where DNS queries are forwarded
   std::chrono::milliseconds dns_timeout{2000};

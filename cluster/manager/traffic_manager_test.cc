@@ -39,6 +39,7 @@ using tunnel::TunnelConnection;
 using tunnel::TunnelStream;
 
 constexpr char kSecret[] = "s3cret-for-tests";
+constexpr char kAgentSecret[] = "agents-own-s3cret";
 
 Deadline In(std::chrono::milliseconds duration) { return Clock::now() + duration; }
 
@@ -118,7 +119,8 @@ struct ClientTunnel {
 };
 
 std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
-                                            tunnel::ConnectionOptions options = {}) {
+                                            tunnel::ConnectionOptions options = {},
+                                            const std::string& name = "test-daemon") {
   auto client = std::make_unique<ClientTunnel>();
   tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
   if (!dial.socket.Valid()) {
@@ -126,7 +128,7 @@ std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
     return client;
   }
   client->handshake = tunnel::ClientHandshake(
-      dial.socket.Get(), tunnel::Hello{tunnel::kProtocolVersion, "test-daemon", secret}, In(2s));
+      dial.socket.Get(), tunnel::Hello{tunnel::kProtocolVersion, name, secret}, In(2s));
   if (!client->handshake.welcome) return client;
   tunnel::TunnelHandlers handlers;
   ClientTunnel* raw = client.get();
@@ -172,6 +174,7 @@ class TrafficManagerTest : public ::testing::Test {
   void SetUp() override {
     ManagerConfig config;
     config.secret = kSecret;
+    config.agent_secret = kAgentSecret;
     config.welcome = {
         {"10.96.0.0/12", "172.30.0.0/16"}, {"default.svc.cluster.local"}, "cluster.local"};
     config.dns_servers.push_back(*ParseSocketAddress("127.0.0.1", dns_server_.port()));
@@ -195,6 +198,30 @@ TEST_F(TrafficManagerTest, WrongSecretIsRefused) {
   EXPECT_TRUE(client->handshake.refused);
   EXPECT_NE(client->handshake.error.find("wrong secret"), std::string::npos);
   EXPECT_FALSE(client->connection);
+}
+
+// Whoever holds a daemon's secret cannot pose as a workload's agent, nor an agent as a daemon.
+TEST_F(TrafficManagerTest, EachRoleNeedsItsOwnSecret) {
+  auto impostor = ConnectClient(manager_->ListenPort(), kSecret, {}, "agent/echo");
+  EXPECT_TRUE(impostor->handshake.refused);
+  EXPECT_NE(impostor->handshake.error.find("wrong secret"), std::string::npos);
+  auto agent_as_daemon = ConnectClient(manager_->ListenPort(), kAgentSecret, {}, "laptop");
+  EXPECT_TRUE(agent_as_daemon->handshake.refused);
+  auto agent = ConnectClient(manager_->ListenPort(), kAgentSecret, {}, "agent/echo");
+  EXPECT_TRUE(agent->handshake.welcome) << agent->handshake.error;
+}
+
+TEST(TrafficManagerWithoutAgentSecretTest, RefusesEveryAgent) {
+  ManagerConfig config;
+  config.secret = kSecret;
+  std::string error;
+  auto manager = TrafficManager::Start(config, error);
+  ASSERT_TRUE(manager) << error;
+  for (const char* secret : {kSecret, "", kAgentSecret}) {
+    auto agent = ConnectClient(manager->ListenPort(), secret, {}, "agent/echo");
+    EXPECT_TRUE(agent->handshake.refused) << secret;
+  }
+  EXPECT_TRUE(ConnectClient(manager->ListenPort(), kSecret)->handshake.welcome);
 }
 
 TEST_F(TrafficManagerTest, RightSecretGetsWelcomeWithTheSubnets) {
@@ -408,8 +435,11 @@ class EngagementPeer {
   EngagementPeer(int port, const std::string& name) {
     tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
     EXPECT_TRUE(dial.socket.Valid()) << dial.message;
-    const auto handshake = tunnel::ClientHandshake(
-        dial.socket.Get(), tunnel::Hello{tunnel::kProtocolVersion, name, kSecret}, In(2s));
+    const auto handshake =
+        tunnel::ClientHandshake(dial.socket.Get(),
+                                tunnel::Hello{tunnel::kProtocolVersion, name,
+                                              name.starts_with("agent/") ? kAgentSecret : kSecret},
+                                In(2s));
     EXPECT_TRUE(handshake.welcome) << handshake.error;
     tunnel::TunnelHandlers handlers;
     handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream,
@@ -509,6 +539,18 @@ class EngagementTest : public TrafficManagerTest {
   std::unique_ptr<EngagementPeer> agent_;
   std::unique_ptr<EngagementPeer> daemon_;
 };
+
+// A second agent (it holds the agents' secret) cannot take a live agent's workload over.
+TEST_F(EngagementTest, ASecondAgentCannotTakeALiveWorkloadOver) {
+  EngagementPeer impostor(manager_->ListenPort(), "agent/echo");
+  nlohmann::json fake = kEchoRegistration;
+  fake["address"] = "10.9.9.9";
+  const nlohmann::json refused = impostor.Call(fake, EEXIST);
+  EXPECT_NE(refused.dump().find("still connected"), std::string::npos) << refused.dump();
+  const nlohmann::json listed = daemon_->Call({{"op", "list"}});
+  ASSERT_EQ(listed["workloads"].size(), 1u);
+  EXPECT_EQ(listed["workloads"][0]["address"], "10.213.0.3");
+}
 
 TEST_F(EngagementTest, AgentRegistersDaemonEngagesAndStreamsReachTheDaemon) {
   const nlohmann::json listed = daemon_->Call({{"op", "list"}});

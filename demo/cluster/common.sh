@@ -11,7 +11,8 @@ demo_agent=echo-agent                # the traffic-agent sidecar of echo (--netw
 demo_echo_volume=tp-demo-echo-data   # echo's volume, at /srv/echo-data (the agent exports it)
 demo_label=tp.demo=true
 demo_config_dir=${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker
-demo_secret_file=$demo_config_dir/demo-secret
+demo_secret_file=$demo_config_dir/demo-secret              # the daemons' (the context's)
+demo_agent_secret_file=$demo_config_dir/demo-agent-secret  # the traffic-agents' own
 demo_context_file=$demo_config_dir/contexts/default.json
 demo_agent_env_file=$demo_config_dir/demo-agent/echo.env  # echo's environment, for the agent
 

@@ -24,8 +24,9 @@
 #                        `kubectl port-forward` would give it: the host and the daemon container
 #                        (on the default bridge) reach it there, nothing outside this host can.
 #                        The port is kept across runs, so a restarted manager is found again.
-#                        Its shared secret is made once and kept in
-#                        ~/.config/telepresence-docker/demo-secret (0600)
+#                        The daemons' shared secret is made once and kept in
+#                        ~/.config/telepresence-docker/demo-secret (0600); the traffic-agents
+#                        have their own, demo-agent-secret beside it, which daemons never see
 #
 # Then it writes the default context, the file `telepresence connect --docker` reads when no
 # --context is given: ~/.config/telepresence-docker/contexts/default.json ($XDG_CONFIG_HOME
@@ -142,17 +143,25 @@ ensure_network() {
 
 # --- secret --------------------------------------------------------------------------------
 
-ensure_secret() {
-  [[ -s "$demo_secret_file" ]] && return
-  mkdir -p "$(dirname "$demo_secret_file")"
-  local temporary=$demo_secret_file.tmp.$$
+# make_secret FILE: 32 random bytes in hex, readable by its owner only, unless FILE has one.
+make_secret() {
+  [[ -s "$1" ]] && return
+  mkdir -p "$(dirname "$1")"
+  local temporary=$1.tmp.$$
   (
     umask 077
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$temporary"
     echo >>"$temporary"
   )
-  mv "$temporary" "$demo_secret_file"
-  say "made a new shared secret in $demo_secret_file"
+  mv "$temporary" "$1"
+  say "made a new secret in $1"
+}
+
+# Daemons and traffic-agents hold different secrets: a developer's daemon cannot pose as a
+# workload's agent.
+ensure_secret() {
+  make_secret "$demo_secret_file"
+  make_secret "$demo_agent_secret_file"
 }
 
 # --- containers ----------------------------------------------------------------------------
@@ -249,9 +258,9 @@ start_agent() {
   write_agent_env_file
   ensure_container "$demo_agent" tp-traffic-agent:latest --network container:echo \
     --label "tp.demo.workload=$(docker container inspect -f '{{.Id}}' echo)" \
-    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
+    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_agent_secret_file")" \
     --label "tp.demo.env=$(sha256sum <"$demo_agent_env_file" | cut -c1-16)" \
-    -v "$demo_secret_file:/run/secrets/tp/secret:ro" \
+    -v "$demo_agent_secret_file:/run/secrets/tp/secret:ro" \
     -v "$demo_agent_env_file:/tel_app_env/echo.env:ro" \
     -v "$demo_echo_volume:/tel_app_exports/echo/srv/echo-data" -- \
     --manager "$demo_manager:$demo_manager_port" --secret-file /run/secrets/tp/secret \
@@ -293,9 +302,11 @@ start_manager() {
   choose_manager_address
   ensure_container "$demo_manager" tp-traffic-manager:latest \
     -p "$gateway:$manager_port:$demo_manager_port" \
-    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file")" \
-    -v "$demo_secret_file:/run/secrets/tp-manager-secret:ro" -- \
+    --label "tp.demo.secret=$(stat -c %i.%Y "$demo_secret_file" "$demo_agent_secret_file" | paste -sd,)" \
+    -v "$demo_secret_file:/run/secrets/tp-manager-secret:ro" \
+    -v "$demo_agent_secret_file:/run/secrets/tp-agent-secret:ro" -- \
     --listen "0.0.0.0:$demo_manager_port" --secret-file /run/secrets/tp-manager-secret \
+    --agent-secret-file /run/secrets/tp-agent-secret \
     --dns-search default.svc.cluster.local,svc.cluster.local,cluster.local \
     --cluster-domain cluster.local
 }

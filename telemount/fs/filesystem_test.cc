@@ -328,6 +328,92 @@ TEST_F(MountTest, SymlinksAndHardlinks) {
   EXPECT_EQ(server_stat.st_nlink, 2u);
 }
 
+// The attack: a remote folder whose path holds a link to "/" (any link the server likes). Through
+// the plain view the host follows it out of the mount (that path is what dockerd used to get);
+// through the volume root it stays a folder of this mount, resolved by the server.
+TEST_F(MountTest, AVolumeRootNeverLeadsOutOfTheMountWhateverTheServersLinks) {
+  fs::create_directories(Server("vol/data"));
+  WriteFile(Server("vol/data/marker"), "the server's folder");
+  fs::create_symlink("/", Server("vol/escape"));
+  fs::create_symlink("data", Server("vol/relative"));
+  Mount();
+  struct stat mount_root {};
+  ASSERT_EQ(::stat(mountpoint_.c_str(), &mount_root), 0);
+  const fs::path plain = Mounted("vol/escape");
+  EXPECT_EQ(fs::canonical(plain), "/") << "the plain view follows the server's link out";
+
+  const fs::path root = mountpoint_ / ".telemount-volumes" / "%2Fvol%2Fescape";
+  struct stat volume {};
+  ASSERT_EQ(::lstat(root.c_str(), &volume), 0) << std::strerror(errno);
+  EXPECT_TRUE(S_ISDIR(volume.st_mode)) << "a folder, never a link";
+  EXPECT_EQ(volume.st_dev, mount_root.st_dev) << "on this mount";
+  EXPECT_EQ(fs::canonical(root), root) << "no link on the way";
+  // (This server is not confined: it resolves "/" to its own root, the same machine's.)
+  EXPECT_TRUE(fs::is_directory(root / "etc")) << "the server's resolution of the link";
+
+  const fs::path relative = mountpoint_ / ".telemount-volumes" / "%2Fvol%2Frelative";
+  EXPECT_EQ(ReadFile(relative / "marker"), "the server's folder");
+  WriteFile(relative / "written", "through the volume root");
+  EXPECT_EQ(ReadFile(Server("vol/data/written")), "through the volume root");
+
+  WriteFile(Server("vol/file"), "not a folder");
+  const fs::path file_root = mountpoint_ / ".telemount-volumes" / "%2Fvol%2Ffile";
+  EXPECT_NE(::lstat(file_root.c_str(), &volume), 0);
+  EXPECT_EQ(errno, ENOTDIR);
+}
+
+TEST_F(MountTest, TheVolumesFolderCannotBeListedOrChanged) {
+  fs::create_directories(Server("vol"));
+  Mount();
+  const fs::path hidden = mountpoint_ / ".telemount-volumes";
+  EXPECT_TRUE(fs::is_directory(hidden));
+  EXPECT_EQ(::opendir(hidden.c_str()), nullptr);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_NE(::mkdir((hidden / "new").c_str(), 0755), 0);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_NE(::rmdir((hidden / "%2Fvol").c_str()), 0);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_NE(::rename((hidden / "%2Fvol").c_str(), Mounted("moved").c_str()), 0);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_TRUE(fs::is_directory(Server("vol")));
+  EXPECT_NE(::chmod(hidden.c_str(), 0777), 0);
+  // The plain listing of the mount does not show it.
+  for (const auto& entry : fs::directory_iterator(mountpoint_)) {
+    EXPECT_NE(entry.path().filename(), ".telemount-volumes");
+  }
+}
+
+// The mount (run as root, the server's login is root) lets other users in: each gets what the
+// files' modes give it, not root's rights through the server.
+TEST_F(MountTest, OtherUsersGetWhatTheModesGiveThemNotTheServersLogin) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the mount lets other users in only then";
+  WriteFile(Server("private"), "root's secret");
+  ASSERT_EQ(::chmod(Server("private").c_str(), 0600), 0);
+  WriteFile(Server("public"), "for everyone");
+  ASSERT_EQ(::chmod(Server("public").c_str(), 0644), 0);
+  ASSERT_EQ(::chmod(root_.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(base_.c_str(), 0755), 0);
+  Mount();
+  // As "nobody", in a child: 0 when the read worked, else the errno.
+  auto read_as_nobody = [](const fs::path& path) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
+        ::_exit(254);
+      }
+      const int fd = ::open(path.c_str(), O_RDONLY);
+      char byte;
+      ::_exit(fd >= 0 && ::read(fd, &byte, 1) == 1 ? 0 : errno);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(read_as_nobody(Mounted("public")), 0);
+  EXPECT_EQ(read_as_nobody(Mounted("private")), EACCES) << "root's file, mode 0600";
+  EXPECT_EQ(ReadFile(Mounted("private")), "root's secret") << "root still reads it";
+}
+
 TEST_F(MountTest, PermissionsAndModificationTimes) {
   Mount();
   WriteFile(Mounted("script"), "#!/bin/sh\n");

@@ -22,7 +22,8 @@ constexpr const char* kUsage =
     "\n"
     "options:\n"
     "  ro                   read-only mount\n"
-    "  allow_other          let other users use the mount (default when run as root)\n"
+    "  allow_other          let other users use the mount, as the files' modes allow\n"
+    "                       (default when run as root)\n"
     "  debug                print every FUSE request (libfuse's debug output)\n"
     "  connect_timeout=S    seconds to connect (default 3)\n"
     "  request_timeout=S    seconds before a request fails with EIO (default 4)\n"
@@ -179,7 +180,12 @@ int RunMountCommand(int argc, char** argv, ShutdownSignal& shutdown) {
   std::vector<std::string> mount_options = {
       "fsname=" + request->host + ":" + std::to_string(request->port) + ":" + request->remote_path,
       "subtype=telemount"};
-  if (request->allow_other) mount_options.push_back("allow_other");
+  // Other users, when allowed in, get what the files' modes give them (the kernel checks them),
+  // not whatever the server grants this process's login.
+  if (request->allow_other) {
+    mount_options.push_back("allow_other");
+    mount_options.push_back("default_permissions");
+  }
   if (request->read_only) mount_options.push_back("ro");
   if (request->fuse_debug) mount_options.push_back("debug");
   auto mount = FuseMount::Start(request->mountpoint, SftpFileSystem::Operations(), &filesystem,

@@ -46,6 +46,41 @@ void ToStat(const FileAttributes& attributes, struct stat* st) {
   st->st_ctim.tv_sec = attributes.mtime;
 }
 
+// Where a mount path lies with respect to the hidden folder of volume roots.
+enum class Place { kOrdinary, kVolumesFolder, kVolumeRoot, kInsideVolume };
+
+Place PlaceOf(std::string_view path) {
+  if (!path.starts_with(kVolumesFolder)) return Place::kOrdinary;
+  const std::string_view rest = path.substr(kVolumesFolder.size());
+  if (rest.empty()) return Place::kVolumesFolder;
+  if (rest.front() != '/') return Place::kOrdinary;  // "/.telemount-volumesX"
+  if (rest.size() == 1) return Place::kVolumesFolder;
+  return rest.find('/', 1) == std::string_view::npos ? Place::kVolumeRoot : Place::kInsideVolume;
+}
+
+// Neither the hidden folder nor a volume root may be made, removed or renamed through the mount.
+bool IsFixed(const char* path) {
+  const Place place = PlaceOf(path);
+  return place == Place::kVolumesFolder || place == Place::kVolumeRoot;
+}
+
+std::string DecodeVolumeRootName(std::string_view name) {
+  std::string folder;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name.substr(i, 3) == "%2F") {
+      folder += '/';
+      i += 2;
+    } else if (name.substr(i, 3) == "%25") {
+      folder += '%';
+      i += 2;
+    } else {
+      folder += name[i];
+    }
+  }
+  if (folder.empty() || folder.front() != '/') folder.insert(folder.begin(), '/');
+  return folder;
+}
+
 std::string ParentOf(const std::string& path) {
   auto slash = path.find_last_of('/');
   if (slash == std::string::npos || slash == 0) return "/";
@@ -115,9 +150,36 @@ SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
       listings_(cache_timeout) {}
 
 std::string SftpFileSystem::RemotePath(const char* path) const {
+  std::string_view view(path);
+  const Place place = PlaceOf(view);
+  if (place == Place::kVolumeRoot || place == Place::kInsideVolume) {
+    const std::string_view rest = view.substr(kVolumesFolder.size() + 1);
+    const size_t slash = rest.find('/');
+    std::string folder = DecodeVolumeRootName(rest.substr(0, slash));
+    if (slash != std::string_view::npos) {
+      if (folder == "/") folder.clear();
+      folder += rest.substr(slash);
+    }
+    return remote_root_ + (remote_root_.empty() || folder != "/" ? folder : "");
+  }
   if (remote_root_.empty()) return path;
   if (std::strcmp(path, "/") == 0) return remote_root_;
   return remote_root_ + path;
+}
+
+int SftpFileSystem::VolumeRootAttributes(const char* path, struct stat* st) {
+  int error;
+  auto session = Session(&error);
+  if (!session) return -error;
+  const std::string remote = RemotePath(path);
+  SftpReply reply = session->Call(PacketType::kStat, [&](PacketWriter& w) { w.String(remote); });
+  if (int failure = reply.Errno(PacketType::kAttrs)) return -failure;
+  sftp::PacketReader payload = reply.Payload();
+  const FileAttributes attributes = payload.Attributes();
+  if (!payload.ok()) return -EBADMSG;
+  if (!S_ISDIR(attributes.permissions)) return -ENOTDIR;
+  ToStat(attributes, st);
+  return 0;
 }
 
 std::shared_ptr<SftpSession> SftpFileSystem::Session(int* error) {
@@ -214,6 +276,17 @@ int SftpFileSystem::GetAttr(const char* path, struct stat* st, fuse_file_info* f
     attributes = reply.Payload().Attributes();
   } else {
     if (path == nullptr) return -EBADF;
+    switch (PlaceOf(path)) {
+      case Place::kVolumesFolder:  // searchable, not listable, not changeable
+        std::memset(st, 0, sizeof(*st));
+        st->st_mode = S_IFDIR | 0111;
+        st->st_nlink = 2;
+        return 0;
+      case Place::kVolumeRoot:
+        return VolumeRootAttributes(path, st);
+      default:
+        break;
+    }
     if (int result = Lstat(RemotePath(path), &attributes)) return result;
   }
   ToStat(attributes, st);
@@ -238,6 +311,7 @@ int SftpFileSystem::ReadLink(const char* path, char* buffer, size_t size) {
 }
 
 int SftpFileSystem::MakeDirectory(const char* path, mode_t mode) {
+  if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
   FileAttributes attributes;
   attributes.flags = FileAttributes::kPermissions;
@@ -251,6 +325,7 @@ int SftpFileSystem::MakeDirectory(const char* path, mode_t mode) {
 }
 
 int SftpFileSystem::Unlink(const char* path) {
+  if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
   attributes_.Invalidate(remote);
   attributes_.Invalidate(ParentOf(remote));
@@ -260,6 +335,7 @@ int SftpFileSystem::Unlink(const char* path) {
 }
 
 int SftpFileSystem::RemoveDirectory(const char* path) {
+  if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
   attributes_.InvalidateTree(remote);
   attributes_.Invalidate(ParentOf(remote));
@@ -269,6 +345,7 @@ int SftpFileSystem::RemoveDirectory(const char* path) {
 }
 
 int SftpFileSystem::Symlink(const char* target, const char* path) {
+  if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
   attributes_.Invalidate(ParentOf(remote));
   // OpenSSH's server takes the target first, unlike the draft; every client follows OpenSSH.
@@ -279,6 +356,7 @@ int SftpFileSystem::Symlink(const char* target, const char* path) {
 }
 
 int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags) {
+  if (IsFixed(from) || IsFixed(to)) return -EPERM;
   if (flags & RENAME_EXCHANGE) return -EINVAL;
   const std::string source = RemotePath(from);
   const std::string target = RemotePath(to);
@@ -321,6 +399,7 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
 }
 
 int SftpFileSystem::Link(const char* from, const char* to) {
+  if (IsFixed(from) || IsFixed(to)) return -EPERM;
   int error;
   auto session = Session(&error);
   if (!session) return -error;
@@ -343,6 +422,7 @@ int SftpFileSystem::Link(const char* from, const char* to) {
 
 int SftpFileSystem::SetAttributes(const char* path, fuse_file_info* fi,
                                   const FileAttributes& attributes) {
+  if (path != nullptr && PlaceOf(path) == Place::kVolumesFolder) return -EPERM;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
     attributes_.Invalidate(file->remote_path);
@@ -380,6 +460,7 @@ int SftpFileSystem::Chown(const char* path, uid_t uid, gid_t gid, fuse_file_info
 }
 
 int SftpFileSystem::Truncate(const char* path, off_t size, fuse_file_info* fi) {
+  if (path != nullptr && IsFixed(path)) return -EPERM;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
     std::lock_guard lock(file->mutex);
@@ -413,6 +494,7 @@ int SftpFileSystem::Utimens(const char* path, const timespec times[2], fuse_file
 int SftpFileSystem::Open(const char* path, fuse_file_info* fi) { return Create(path, 0, fi); }
 
 int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
+  if (IsFixed(path)) return PlaceOf(path) == Place::kVolumeRoot ? -EISDIR : -EPERM;
   int error;
   auto session = Session(&error);
   if (!session) return -error;
@@ -629,6 +711,7 @@ int SftpFileSystem::StatFs(const char* path, struct statvfs* stats) {
 }
 
 int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
+  if (PlaceOf(path) == Place::kVolumesFolder) return -EACCES;
   int error;
   auto session = Session(&error);
   if (!session) return -error;

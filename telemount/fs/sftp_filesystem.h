@@ -1,5 +1,10 @@
 // SftpFileSystem implements the libfuse3 high-level operations over one SftpConnection: every
-// path P of the mount is the remote path remote_root + P. Reads of a sequential reader are split
+// path P of the mount is the remote path remote_root + P, except under the hidden folder
+// kVolumesFolder: there, VolumeRootName(F) is a folder that shows the remote folder F as the
+// server resolves it (links in F followed by the server, in its own view of its files), so a
+// volume's path ends in a folder of this file system that no link leads out of, whatever the
+// server's links are (see VolumeRootPath). The hidden folder itself cannot be listed or changed,
+// and volume roots cannot be removed or renamed through it. Reads of a sequential reader are split
 // into concurrent requests and prefetched; writes are pipelined and their errors reported no
 // later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Thread-safe:
 // it is meant for the multi-threaded FUSE loop.
@@ -10,10 +15,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "telemount/fs/attribute_cache.h"
 #include "telemount/fs/folder_listing_cache.h"
+#include "telemount/remote_mount.h"
 #include "telemount/sftp/sftp_session.h"
 
 namespace tp::telemount {
@@ -59,6 +67,9 @@ class SftpFileSystem {
   struct OpenDirectoryHandle;
 
   std::string RemotePath(const char* path) const;
+  // GetAttr of a volume root: STAT (links followed by the server), never a link; not cached, as
+  // the plain view of the same remote path holds LSTAT's answer.
+  int VolumeRootAttributes(const char* path, struct stat* st);
   std::shared_ptr<sftp::SftpSession> Session(int* error);
   // Runs one request that answers STATUS; returns 0 or -errno.
   int CallStatus(sftp::PacketType type, const std::function<void(sftp::PacketWriter&)>& fill);

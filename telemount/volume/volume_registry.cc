@@ -49,6 +49,11 @@ void VolumeRegistry::Create(const std::string& name, const VolumeOptions& option
                                 "letter or digit");
   }
   const VolumeSpec spec = ParseVolumeOptions(options);
+  if (!VolumeRootName(spec.remote_folder)) {
+    throw std::invalid_argument("the remote folder " + spec.remote_folder +
+                                " is too long for a volume (at most 255 bytes once '/' and '%' "
+                                "are written %2F and %25)");
+  }
   std::shared_ptr<EndpointMount> slot;
   {
     std::lock_guard lock(mu_);
@@ -201,9 +206,11 @@ std::string VolumeRegistry::MountpointOf(const RemoteEndpoint& endpoint) const {
   return mount_root_ + "/" + endpoint.Key();
 }
 
+// Never mountpoint + remote folder: see kVolumesFolder (a link on the server could lead dockerd
+// out of the mount).
 std::string VolumeRegistry::VolumePath(const VolumeSpec& spec) const {
-  const std::string mountpoint = MountpointOf(spec.endpoint);
-  return spec.remote_folder == "/" ? mountpoint : mountpoint + spec.remote_folder;
+  const std::optional<std::string> name = VolumeRootName(spec.remote_folder);
+  return MountpointOf(spec.endpoint) + std::string(kVolumesFolder) + "/" + name.value_or("");
 }
 
 VolumeInfo VolumeRegistry::Describe(const std::string& name, const Volume& volume) const {

@@ -55,7 +55,8 @@ std::string ErrorOf(Call call) {
 TEST_F(VolumeRegistryTest, CreateMountsAndReportsPaths) {
   auto registry = NewRegistry();
   registry->Create("data", Options("data"));
-  const std::string expected = MountRoot() + "/127.0.0.1_2222_rw/tel_app_exports/echo/data";
+  const std::string expected =
+      MountRoot() + "/127.0.0.1_2222_rw/.telemount-volumes/%2Ftel_app_exports%2Fecho%2Fdata";
   EXPECT_EQ(registry->Path("data"), expected);
   VolumeInfo info = registry->Get("data");
   EXPECT_EQ(info.name, "data");
@@ -78,7 +79,7 @@ TEST_F(VolumeRegistryTest, VolumesOfOneEndpointShareOneMount) {
   registry->Create("logs-ro", read_only);
   EXPECT_EQ(factory_->live_mountpoints().size(), 2u);
   EXPECT_EQ(registry->Path("logs-ro"),
-            MountRoot() + "/127.0.0.1_2222_ro/tel_app_exports/echo/logs");
+            MountRoot() + "/127.0.0.1_2222_ro/.telemount-volumes/%2Ftel_app_exports%2Fecho%2Flogs");
 
   registry->Remove("data");
   EXPECT_EQ(factory_->live_mountpoints().size(), 2u) << "logs still uses the rw mount";
@@ -175,9 +176,10 @@ TEST_F(VolumeRegistryTest, StateSurvivesARestart) {
   ASSERT_EQ(restarted->List().size(), 2u);
   EXPECT_EQ(restarted->Get("data").created_at, created_at);
   EXPECT_EQ(restarted->Get("data").status["mounted"], "false");
-  EXPECT_EQ(restarted->Path("srv"), MountRoot() + "/127.0.0.1_2222_rw/srv");
+  EXPECT_EQ(restarted->Path("srv"), MountRoot() + "/127.0.0.1_2222_rw/.telemount-volumes/%2Fsrv");
   EXPECT_TRUE(factory_->live_mountpoints().empty()) << "mounts come back lazily";
-  EXPECT_EQ(restarted->Mount("srv", "b"), MountRoot() + "/127.0.0.1_2222_rw/srv");
+  EXPECT_EQ(restarted->Mount("srv", "b"),
+            MountRoot() + "/127.0.0.1_2222_rw/.telemount-volumes/%2Fsrv");
   EXPECT_EQ(factory_->live_mountpoints().size(), 1u);
   restarted->Unmount("data", "a");  // an ID from before the restart: harmless
   restarted->Remove("data");

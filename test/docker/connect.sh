@@ -64,6 +64,13 @@ check_output "POST /quit from the Teleroute network is refused" \
   "POST /quit needs the daemon's control token" \
   timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest curl -sS -m 5 -X POST \
   "http://$daemon_teleroute_ip:8787/quit"
+check_output "GET /engagements (the workloads' environments) from there is refused" \
+  "GET /engagements needs the daemon's control token" \
+  curl_from_bridge "http://$daemon_bridge_ip:8787/engagements"
+check_output "GET /workloads from the Teleroute network is refused" \
+  "GET /workloads needs the daemon's control token" \
+  timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest curl -sS -m 5 \
+  "http://$daemon_teleroute_ip:8787/workloads"
 check_output "GET /status stays open (the Teleroute plugin reads it)" '"connected":true' \
   curl_from_bridge "http://$daemon_bridge_ip:8787/status"
 check_output "the daemon still runs, connected" "Connected: yes" "$telepresence" status

@@ -105,6 +105,28 @@ check "a TCP connect to $gateway:$manager_port succeeds" \
 check_output "the manager listens" "listening on 0.0.0.0:8081 subnets $subnet" \
   docker logs tp-traffic-manager
 
+heading "only echo's own agent speaks for echo"
+agent_secret_file=$config_dir/demo-agent-secret
+check_equal "the agents' secret is readable by its owner only" 600 \
+  "$(stat -c %a "$agent_secret_file" 2>&1)"
+check "the agents' secret differs from the daemons'" \
+  bash -c "! cmp -s $(printf '%q %q' "$secret_file" "$agent_secret_file")"
+# impostor NAME SECRET_FILE: a traffic-agent for "echo" on tp-demo with that secret, which the
+# manager must refuse; its log (after the first try) is printed.
+impostor() {
+  defer "docker rm -f $TP_PREFIX-$1"
+  docker run -d --pull never --name "$TP_PREFIX-$1" --network tp-demo -v "$2:/secret:ro" \
+    tp-traffic-agent:latest --manager tp-traffic-manager:8081 --secret-file /secret \
+    --workload echo --container echo --port 8080 >/dev/null || return 1
+  wait_until_output 20 bash -c "docker logs $TP_PREFIX-$1 2>&1 | grep -m1 -E 'refused|failed'"
+}
+check_output "a daemon's secret does not let anyone pose as echo's agent" "wrong secret" \
+  impostor with-daemon-secret "$secret_file"
+check_output "a second agent cannot take echo over while its agent lives" "still connected" \
+  impostor with-agent-secret "$agent_secret_file"
+check_output "echo is still served by its own agent" "echo from echo" \
+  docker exec echo timeout 3 wget -qO- "http://$echo_ip:8080/"
+
 heading "isolation: a container outside tp-demo cannot reach the workloads"
 check_output "a new container on tp-demo reaches echo by IP" "echo from echo" \
   get_from_new_container tp-demo "http://$echo_ip:8080/"
@@ -117,5 +139,5 @@ check_equal "no demo container is left" "" \
   "$(docker ps -a --format '{{.Names}}' | grep -xE 'echo|greeter|tp-traffic-manager')"
 check_equal "network tp-demo is gone" "" "$(docker network ls --format '{{.Name}}' | grep -x tp-demo)"
 check "the context file is gone" test ! -e "$context_file"
-check "the secret is kept" test -s "$secret_file"
+check "the secrets are kept" test -s "$secret_file" -a -s "$agent_secret_file"
 check "a second down.sh succeeds" "$down"

@@ -112,6 +112,26 @@ check_output "and the file of its volume" "message" cat "$work/replace.log"
 check_output "a file it wrote appears in the workload's volume" "written by replaced" \
   wait_until_output 10 echo_volume_file from-replaced.txt
 check_output "list shows the engagement" "replace" engagements
+# The attack: another container on Docker's bridge goes for the workload's volumes through the
+# daemon's SFTP forward. It sends SFTP's INIT; only the host (the telemount plugin) is answered.
+forward_port=$(docker logs tp-default-cn 2>&1 | grep -oE 'SFTP forward on port [0-9]+' | tail -1)
+forward_port=${forward_port##* }
+daemon_ip=$(docker container inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' \
+  tp-default-cn)
+sftp_init_from_bridge() {
+  docker run --rm --pull never tp-busybox:latest sh -c \
+    "(printf '\\000\\000\\000\\005\\001\\000\\000\\000\\003'; sleep 2) |
+      timeout 5 nc $daemon_ip $forward_port | wc -c"
+}
+sftp_init_from_host() {
+  # (busybox nc stops at the end of its input: the sleep keeps it open for the answer.)
+  { printf '\000\000\000\005\001\000\000\000\003'; sleep 2; } |
+    timeout 5 busybox nc "$daemon_ip" "$forward_port" | head -c 9 | wc -c
+}
+check_equal "the host (where the telemount plugin connects from) gets SFTP's VERSION" 9 \
+  "$(sftp_init_from_host 2>&1)"
+check_equal "a container on the bridge gets nothing from the SFTP forward (port $forward_port)" \
+  0 "$(sftp_init_from_bridge 2>&1)"
 check_output "the handler container has the default name" "intercept-echo-8080" \
   docker ps --format '{{.Names}}'
 check "the handler is stopped" docker stop -t 2 intercept-echo-8080

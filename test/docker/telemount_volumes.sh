@@ -42,6 +42,30 @@ echo "changed on the server" >"$data/file"
 check_output "a new container sees a change made on the server" "changed on the server" \
   docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/file
 
+heading "a link on the server never makes dockerd mount a host folder"
+# The server's folder holds a link to "/". dockerd resolves a volume's Mountpoint on the host: if
+# that path went through the link, the container would get the host's root, read-write.
+ln -s / "$data/escape"
+if create_volume "$TP_PREFIX-escape" "${endpoint[@]}" dir=data/escape; then
+  pass "a volume on a folder that is a link to / is created (the server resolves it)"
+  check_output "its Mountpoint is a folder of the FUSE mount, not a host folder" "fuse.telemount" \
+    docker run --rm -v "$TP_PREFIX-escape:/data" tp-busybox:latest \
+    grep -F " /data " /proc/self/mountinfo
+  # The plugin reports its own view (/mnt/volumes/...); dockerd resolves the same path under the
+  # plugin's propagated mount on the host.
+  mountpoint=$(docker volume inspect -f '{{.Mountpoint}}' "$TP_PREFIX-escape")
+  plugin_id=$(docker plugin inspect -f '{{.Id}}' "$TP_PLUGIN")
+  host_path=/var/lib/docker/plugins/$plugin_id/propagated-mount/${mountpoint#/mnt/volumes/}
+  check_equal "which dockerd resolves to itself: a folder of the FUSE mount, no link on the way" \
+    "$host_path" "$(realpath "$host_path" 2>&1)"
+  check_equal "and that folder is on the FUSE mount" "fuseblk-or-fuse" \
+    "$(stat -f -c %T "$host_path" | sed -E 's/^fuse(blk)?$/fuseblk-or-fuse/')"
+else
+  fail "docker volume create of $TP_PREFIX-escape failed"
+fi
+docker volume rm "$TP_PREFIX-escape" >/dev/null  # the endpoint's last-volume check comes later
+rm -f "$data/escape"
+
 heading "volumes of one server share one mount"
 key="127.0.0.1_${SFTP_PORT}_rw"
 devices_one=$(plugin_mount_devices "$key" | wc -l)
