@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-unit test-docker bench plugins images demo \
+.PHONY: all deps build build-asan runtime test test-unit test-docker bench plugins images demo \
 	demo-cluster demo-cluster-down clean format
 
 all: build
@@ -16,27 +16,34 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
+# Only the programs (no unit tests, no benchmarks): what plugins, images, the demo and the Docker
+# tests need.
+runtime:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS) --target runtime
+
 build-asan:
 	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTP_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 # Unit and file-system tests under ASan/UBSan, then the Docker tests against the managed plugins.
-test: build-asan build
+test: build-asan runtime
 	scripts/ensure-dockerd.sh
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
 	$(MAKE) --no-print-directory plugins
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 -L docker
 
 # Installs (or re-installs) the managed plugins from locally built root file systems.
-plugins: build
+plugins: runtime
 	scripts/ensure-dockerd.sh
 	scripts/build-plugins.sh $(BUILD)
 
 # Builds (or refreshes) the local images from $(BUILD) without a registry: tp-daemon and tp-curl
 # for `telepresence connect --docker` and `telepresence curl`, and the demo cluster's. An image
 # whose inputs did not change is kept. See scripts/build-images.sh.
-images: build
+images: runtime
 	scripts/ensure-dockerd.sh
 	scripts/build-images.sh $(BUILD)
 
@@ -51,7 +58,7 @@ bench: build
 # Connects to the local demo cluster and reaches its services by name (demo/connect.sh), then
 # shows a telemount volume (demo/telemount.sh), and ends with a local container replacing the
 # echo workload (demo/engage.sh).
-demo: build
+demo: runtime
 	$(MAKE) --no-print-directory plugins
 	demo/connect.sh $(BUILD)
 	demo/telemount.sh $(BUILD)
@@ -59,7 +66,7 @@ demo: build
 
 # The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
 # 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.
-demo-cluster: build
+demo-cluster: runtime
 	scripts/ensure-dockerd.sh
 	demo/cluster/up.sh $(BUILD)
 
