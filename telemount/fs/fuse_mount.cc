@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -14,8 +15,10 @@
 namespace tp::telemount {
 
 bool DetachStaleMount(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 || errno != ENOTCONN) return false;
+  // statfs always asks the file system (stat may be answered from cached attributes, e.g. with
+  // default_permissions), so a dead FUSE mount answers ENOTCONN here.
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) == 0 || errno != ENOTCONN) return false;
   spdlog::info("detaching stale mount at {}", path);
   return ::umount2(path.c_str(), MNT_DETACH) == 0;
 }

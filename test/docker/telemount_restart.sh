@@ -22,6 +22,14 @@ create_volume "$vol" host=127.0.0.1 "port=$SFTP_PORT" "container=$TP_PREFIX" dir
 check_output "the volume works before any restart" "survivor $TP_PREFIX" \
   docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/file
 
+endpoint_key=127.0.0.1_${SFTP_PORT}_rw
+# plugin_namespace_mounts: the FUSE devices at the endpoint's folder in the plugin's namespace.
+plugin_namespace_mounts() {
+  awk -v dir="/mnt/volumes/$endpoint_key" '$5 == dir && $0 ~ / - fuse/ { print $3 }' \
+    "/proc/$(plugin_pid)/mountinfo" | sort -u
+}
+one_endpoint_mount() { [[ $(plugin_namespace_mounts | wc -l) == 1 ]]; }
+
 # check_volume_usable WHEN: the volume is listed and a new container reads and writes it.
 check_volume_usable() {
   local when=$1
@@ -35,8 +43,19 @@ check_volume_usable() {
   check "a new container writes the volume $when" docker run --rm -v "$vol:/data" \
     tp-busybox:latest sh -c "echo '$when' >/data/after-restart"
   check_output "the write $when reached the server" "$when" cat "$data/after-restart"
-  check_equal "one shared mount for the endpoint $when" 1 \
-    "$(plugin_mount_devices "127.0.0.1_${SFTP_PORT}_rw" | wc -l)"
+  # The plugin's own mount namespace: it detached the dead mount and serves from one live one.
+  if wait_until 10 one_endpoint_mount; then
+    pass "one shared mount for the endpoint $when"
+  else
+    fail "one shared mount for the endpoint $when: $(plugin_namespace_mounts | wc -l)"
+  fi
+  # On the host, a copy of the dead mount can stay listed under the propagated mount (when the
+  # host's /var/lib/docker is a shared bind of itself) until the endpoint is unmounted; the
+  # "shared mount is gone" check below sees that it goes then.
+  local host_count
+  host_count=$(plugin_mount_devices "$endpoint_key" | wc -l)
+  ((host_count == 1)) ||
+    echo "NOTE: $host_count FUSE mounts listed on the host for the endpoint $when (a dead copy)"
 }
 
 heading "the plugin process is killed"
