@@ -408,7 +408,8 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
       volumes.value(), env_path, io, services);
   SftpSource source{.host = daemon.value().bridge_address,
                     .port = grant.value().sftp_port,
-                    .container = grant.value().container};
+                    .container = grant.value().container,
+                    .token = grant.value().sftp_token};
   if (Status created = CreateVolumes(volumes.value(), source, context_name, grant.value().id,
                                      services.docker, cleanup);
       !created.ok()) {

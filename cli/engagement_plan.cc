@@ -102,6 +102,7 @@ Result<EngagementGrant> ParseEngagementGrant(const json& body) {
                           .container = StringOr(body, "container"),
                           .ports = Ports(body.value("ports", json::array())),
                           .sftp_port = body.value<uint16_t>("sftp_port", 0),
+                          .sftp_token = StringOr(body, "sftp_token"),
                           .mounts = Strings(body.value("mounts", json::array()))};
     auto env = body.find("env");
     if (env != body.end() && env->is_object()) {
@@ -199,22 +200,24 @@ Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
                          std::string_view context_name, std::string_view engagement_id) {
   // The agent's SFTP root is its exports folder: the mount is /<container><mount path> there.
   std::string path = "/" + source.container + volume.mount_path;
-  return {"docker",
-          "volume",
-          "create",
-          "-d",
-          std::string(kTelemountPlugin),
-          "-o",
-          "host=" + source.host,
-          "-o",
-          "port=" + std::to_string(source.port),
-          "-o",
-          "path=" + path,
-          "--label",
-          ContextLabel(context_name),
-          "--label",
-          std::string(kEngagementLabel) + "=" + std::string(engagement_id),
-          volume.name};
+  Argv argv{"docker",
+            "volume",
+            "create",
+            "-d",
+            std::string(kTelemountPlugin),
+            "-o",
+            "host=" + source.host,
+            "-o",
+            "port=" + std::to_string(source.port),
+            "-o",
+            "path=" + path,
+            "--label",
+            ContextLabel(context_name),
+            "--label",
+            std::string(kEngagementLabel) + "=" + std::string(engagement_id)};
+  if (!source.token.empty()) argv.insert(argv.end(), {"-o", "token=" + source.token});
+  argv.push_back(volume.name);
+  return argv;
 }
 
 Argv DockerBuildCommand(const std::string& dir,

@@ -42,6 +42,7 @@ struct EngagementGrant {
   std::string container{};        // the workload's container (telemount's container=)
   std::vector<uint16_t> ports{};  // the engaged workload ports
   uint16_t sftp_port = 0;
+  std::string sftp_token{};  // the engagement's SFTP credential (telemount's token=)
   std::map<std::string, std::string> env{};
   std::vector<std::string> mounts{};
 };
@@ -96,11 +97,11 @@ struct SftpSource {
   std::string host{};       // the daemon's address on Docker's default bridge
   uint16_t port = 0;        // the engagement's sftp_port
   std::string container{};  // the workload's container
+  std::string token{};      // the engagement's sftp_token ("": none, an older daemon)
 };
 
-// docker volume create -d telemount:latest -o host=H -o port=P -o container=C
-//   -o dir=<mount path without leading /> --label tp.daemon=<ctx>
-//   --label telepresence.engagement=<id> NAME
+// docker volume create -d telemount:latest -o host=H -o port=P -o path=/<container><mount>
+//   --label tp.daemon=<ctx> --label telepresence.engagement=<id> [-o token=T] NAME
 Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
                          std::string_view context_name, std::string_view engagement_id);
 

@@ -86,6 +86,13 @@ TEST(EngagementPlanTest, VolumeCreateAndBuildCommands) {
             (Argv{"docker", "volume", "create", "-d", "telemount:latest", "-o", "host=172.17.0.2",
                   "-o", "port=40022", "-o", "path=/echo/srv/echo-data", "--label",
                   "tp.daemon=default", "--label", "telepresence.engagement=e-1", "tp-echo-0"}));
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(
+      VolumeCreateCommand({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
+                          {"172.17.0.2", 40022, "echo", token}, "default", "e-1"),
+      (Argv{"docker", "volume", "create", "-d", "telemount:latest", "-o", "host=172.17.0.2", "-o",
+            "port=40022", "-o", "path=/echo/srv/echo-data", "--label", "tp.daemon=default",
+            "--label", "telepresence.engagement=e-1", "-o", "token=" + token, "tp-echo-0"}));
   EXPECT_EQ(DockerBuildCommand("-dir", {{"file", "D.dev"}, {"build-arg", "V=2"}}),
             (Argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "--file", "D.dev",
                   "--build-arg", "V=2", "./-dir"}));

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 
+#include "common/secret.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {
@@ -89,6 +90,14 @@ std::optional<Engagement> EngagementFromAnswer(const json& answer, std::string& 
     error = "the traffic-manager's engage answer lacks the agent's SFTP port";
     return std::nullopt;
   }
+  std::string sftp_token;
+  if (answer.contains("sftp_token")) {
+    if (answer["sftp_token"].is_string()) sftp_token = answer["sftp_token"].get<std::string>();
+    if (!IsSecretToken(sftp_token)) {
+      error = "the traffic-manager's engage answer has a malformed SFTP token";
+      return std::nullopt;
+    }
+  }
   std::optional<std::vector<uint16_t>> ports = std::vector<uint16_t>{};
   if (answer.contains("ports")) ports = PortsFromJson(answer["ports"]);
   if (!ports) {
@@ -98,9 +107,11 @@ std::optional<Engagement> EngagementFromAnswer(const json& answer, std::string& 
   Engagement engagement;
   engagement.id = answer["id"].get<std::string>();
   engagement.answer = answer;
+  engagement.answer.erase("sftp_token");
   engagement.ports = std::move(*ports);
   engagement.agent_address = answer["address"].get<std::string>();
   engagement.agent_sftp_port = *sftp_port;
+  engagement.agent_sftp_token = std::move(sftp_token);
   return engagement;
 }
 

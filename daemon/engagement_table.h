@@ -38,6 +38,7 @@ struct Engagement {
   std::vector<uint16_t> ports;     // the engaged workload ports (from the answer)
   std::string agent_address;       // the agent's (pod's) address
   uint16_t agent_sftp_port = 0;    // where the agent serves SFTP
+  std::string agent_sftp_token;    // the token its SFTP server asks for ("": none)
   uint16_t sftp_forward_port = 0;  // the daemon's local port that forwards to it
   std::optional<Handler> handler;
   std::weak_ptr<tunnel::TunnelConnection> tunnel;  // the tunnel it was made on
@@ -47,7 +48,8 @@ struct Engagement {
 };
 
 // The engagement described by the manager's engage `answer`; nullopt with `error` set when the
-// answer lacks what the daemon needs (id, address, sftp_port, ports).
+// answer lacks what the daemon needs (id, address, sftp_port, ports) or has a malformed
+// sftp_token. The agent's token is taken out of the kept answer.
 std::optional<Engagement> EngagementFromAnswer(const nlohmann::json& answer, std::string& error);
 
 // The manager's `engage` request for the CLI's POST /engagements body; nullopt with `error` (a

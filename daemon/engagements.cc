@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/secret.h"
 #include "daemon/captured_tcp_relay.h"
 #include "daemon/sftp_forward.h"
 #include "daemon/tunnel_client.h"
@@ -111,7 +112,16 @@ ControlReply Engagements::Engage(const json& body) {
     }
     return Error(502, error);
   }
+  // The engagement's own SFTP credential: the telemount plugin shows it (the CLI gives it as a
+  // volume option) before the forward opens anything to the agent.
+  std::optional<std::string> client_token = NewSecretToken(error);
+  if (!client_token) {
+    LeaveQuietly(tunnel, engagement->id);
+    return Error(500, "cannot make the engagement's SFTP token: " + error);
+  }
   SftpForwardOptions forward_options;
+  forward_options.client_token = *client_token;
+  forward_options.agent_token = engagement->agent_sftp_token;
   forward_options.listen_host = options_.sftp_listen_host;
   forward_options.target_host = engagement->agent_address;
   forward_options.target_port = engagement->agent_sftp_port;
@@ -128,6 +138,7 @@ ControlReply Engagements::Engage(const json& body) {
   engagement->tunnel = tunnel;
   json reply = engagement->answer;
   reply["sftp_port"] = forward->Port();
+  reply["sftp_token"] = *client_token;
   // The workload's environment (its secrets) goes to the caller once and is not kept.
   engagement->answer.erase("env");
   const std::string id = engagement->id;

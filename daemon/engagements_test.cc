@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/secret.h"
+#include "common/sftp_preface.h"
 #include "common/task_group.h"
 #include "daemon/captured_tcp_relay.h"
 #include "tunnel/tcp_dial.h"
@@ -26,6 +28,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 tunnel::Deadline In(std::chrono::milliseconds duration) { return Clock::now() + duration; }
+
+// What the fake agent's SFTP server asks for (the echo server below sees it first).
+constexpr const char* kAgentSftpToken = "a9e17a9e17a9e17a9e17a9e17a9e17a9";
 
 // Echoes every connection's bytes back, then half-closes after the client does.
 class LoopbackEchoServer {
@@ -135,6 +140,7 @@ class FakeManager {
                       {"address", "127.0.0.1"},
                       {"ports", {8080, 9090}},
                       {"sftp_port", sftp_port_},
+                      {"sftp_token", kAgentSftpToken},
                       {"env", {{"ECHO_MESSAGE", "hi"}}},
                       {"mounts", {"/srv/echo-data"}}}
                      .dump()};
@@ -253,6 +259,7 @@ TEST_F(EngagementsTest, EngageAnswersWithALocalSftpPortAndListsIt) {
   EXPECT_EQ(list["engagements"][0].at("sftp_port"), forward_port);
   EXPECT_TRUE(list["engagements"][0].at("handler").is_null());
   EXPECT_FALSE(list["engagements"][0].contains("env")) << "the workload's secrets are not kept";
+  EXPECT_FALSE(list["engagements"][0].contains("sftp_token")) << "nor any SFTP credential";
 }
 
 TEST_F(EngagementsTest, TheManagersRefusalIsPassedOnUnchanged) {
@@ -323,26 +330,51 @@ TEST_F(EngagementsTest, AHandlerThatDoesNotListenIsRefused) {
 }
 
 TEST_F(EngagementsTest, SftpForwardRelaysToTheAgentThroughTheTunnel) {
-  const uint16_t forward_port = Engage().at("sftp_port");
+  const json answer = Engage();
+  const uint16_t forward_port = answer.at("sftp_port");
+  const std::string token = answer.at("sftp_token");
+  EXPECT_TRUE(IsSecretToken(token)) << token;
+  EXPECT_NE(token, kAgentSftpToken) << "the engagement's own credential, not the agent's";
   tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
   ASSERT_TRUE(dial.socket.Valid()) << dial.message;
   const std::string payload(100000, 's');
-  EXPECT_EQ(ExchangeOverSocket(dial.socket.Get(), payload), payload);
+  // The agent sees its own preface first (the echo server sends it back), then the client's
+  // bytes; the client's preface is the forward's and goes no further.
+  EXPECT_EQ(ExchangeOverSocket(dial.socket.Get(), SftpPreface(token) + payload),
+            SftpPreface(kAgentSftpToken) + payload);
   EXPECT_EQ(sftp_server_.accepted(), 1);
 }
 
+// Anyone who reaches the forward without the engagement's token reaches nothing: a plain SFTP
+// client, a wrong token, a client that says nothing.
+TEST_F(EngagementsTest, SftpForwardWantsTheEngagementsToken) {
+  const json answer = Engage();
+  const uint16_t forward_port = answer.at("sftp_port");
+  std::string error;
+  const std::string wrong_token = NewSecretToken(error).value_or("");
+  const std::string sftp_init("\0\0\0\5\1\0\0\0\3", 9);
+  for (const std::string& attempt :
+       {sftp_init + std::string(64, '\0'), SftpPreface(wrong_token) + sftp_init}) {
+    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
+    ASSERT_TRUE(dial.socket.Valid()) << dial.message;
+    EXPECT_EQ(ExchangeOverSocket(dial.socket.Get(), attempt), "");
+  }
+  EXPECT_EQ(sftp_server_.accepted(), 0) << "nothing was opened to the agent";
+}
+
 // Only the address the CLI names (the host's, where the telemount plugin connects from) reaches
-// the workload's volumes; another container on the same networks is closed on.
+// the workload's volumes; another container on the same networks is closed on, token or not.
 TEST_F(EngagementsTest, SftpForwardServesOnlyTheNamedClient) {
   const auto [status, answer] =
       Call("POST", "/engagements",
            {{"workload", "echo"}, {"mode", "ingest"}, {"sftp_client", "127.0.0.2"}});
   ASSERT_EQ(status, 200) << answer;
   const uint16_t forward_port = answer.at("sftp_port");
+  const std::string preface = SftpPreface(answer.at("sftp_token").get<std::string>());
   tunnel::DialResult stranger = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
   ASSERT_TRUE(stranger.socket.Valid()) << stranger.message;
-  char byte = 0;
-  EXPECT_LE(::recv(stranger.socket.Get(), &byte, 1, 0), 0) << "closed, nothing relayed";
+  EXPECT_EQ(ExchangeOverSocket(stranger.socket.Get(), preface + "x"), "")
+      << "closed, nothing relayed";
   EXPECT_EQ(sftp_server_.accepted(), 0);
 
   UniqueFd named(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -356,7 +388,8 @@ TEST_F(EngagementsTest, SftpForwardServesOnlyTheNamedClient) {
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(named.Get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
   const std::string payload(1000, 'v');
-  EXPECT_EQ(ExchangeOverSocket(named.Get(), payload), payload);
+  EXPECT_EQ(ExchangeOverSocket(named.Get(), preface + payload),
+            SftpPreface(kAgentSftpToken) + payload);
   EXPECT_EQ(sftp_server_.accepted(), 1);
 }
 

@@ -12,6 +12,7 @@
 
 #include "cluster/sftp-export/tcp_socket.h"
 #include "common/accept.h"
+#include "common/sftp_preface.h"
 #include "daemon/captured_tcp_relay.h"
 
 namespace tp::daemon {
@@ -95,6 +96,10 @@ void SftpForward::Serve(UniqueFd client) {
     spdlog::warn("SFTP forward :{} -> {}: {}; connection reset", port_, target, reason);
     ResetAndClose(std::move(client));
   };
+  if (!options_.client_token.empty()) {
+    const std::string wrong = ExpectSftpPreface(client.Get(), options_.client_token);
+    if (!wrong.empty()) return refuse("the client sent " + wrong);
+  }
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   if (!tunnel) return refuse("no tunnel to the traffic-manager");
   const int yes = 1;
@@ -106,9 +111,26 @@ void SftpForward::Serve(UniqueFd client) {
         "the agent cannot be reached (" +
         (opened.reason.empty() ? std::string(std::strerror(opened.error)) : opened.reason) + ")");
   }
+  if (!options_.agent_token.empty() && !SendPreface(*opened.stream)) {
+    opened.stream->Reset();
+    return refuse("the agent's stream took no preface");
+  }
   if (RelayCapturedTcp(client.Get(), *opened.stream, stop_) == RelayEnd::kReset) {
     ResetAndClose(std::move(client));
   }
+}
+
+bool SftpForward::SendPreface(tunnel::TunnelStream& stream) const {
+  const std::string preface = SftpPreface(options_.agent_token);
+  std::span<const uint8_t> pending(reinterpret_cast<const uint8_t*>(preface.data()),
+                                   preface.size());
+  const auto deadline = Clock::now() + options_.open_timeout;
+  while (!pending.empty()) {
+    const tunnel::IoResult written = stream.Write(pending, deadline);
+    pending = pending.subspan(written.bytes);
+    if (written.error != 0) return false;
+  }
+  return true;
 }
 
 }  // namespace tp::daemon

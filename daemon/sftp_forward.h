@@ -2,7 +2,10 @@
 // 0.0.0.0:0 in production) whose every accepted connection is opened through the tunnel to the
 // agent's SFTP address and port (OpenTcp, as captured traffic is) and relayed both ways
 // (RelayCapturedTcp). When there is no tunnel or the open fails, the connection is reset at
-// once and the reason logged. Start() returns once the listener is bound; Stop() (or the
+// once and the reason logged. With a client_token, a connection must first send the SFTP
+// preface for it (common/sftp_preface.h) or it is closed before anything is opened; with an
+// agent_token, every stream to the agent starts with the preface for that token. Start() returns
+// once the listener is bound; Stop() (or the
 // destructor) closes it and returns once every relay has ended (within a quarter of a second,
 // or the open_timeout of a connection still waiting for the tunnel's answer). Thread-safe.
 #pragma once
@@ -29,6 +32,10 @@ struct SftpForwardOptions {
   // which the telemount plugin connects); nullopt: any. A connection from elsewhere (another
   // container on the bridge or the Teleroute network) is reset before anything is relayed.
   std::optional<Ipv4Address> allowed_peer;
+  // The token the telemount plugin shows for this engagement's volumes; "": no preface asked.
+  std::string client_token{};
+  // The token the agent's SFTP server asks for; "": no preface sent.
+  std::string agent_token{};
   std::string target_host;   // the agent's address
   uint16_t target_port = 0;  // the agent's SFTP port
   std::chrono::milliseconds open_timeout{4000};
@@ -56,6 +63,8 @@ class SftpForward {
   void AcceptLoop();
   bool PeerAllowed(int client) const;
   void Serve(UniqueFd client);
+  // Writes the agent's preface on `stream` within the open timeout.
+  bool SendPreface(tunnel::TunnelStream& stream) const;
 
   const SftpForwardOptions options_;
   const TunnelSource tunnel_;

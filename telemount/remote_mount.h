@@ -37,15 +37,34 @@ inline std::optional<std::string> VolumeRootName(const std::string& folder) {
   return name;
 }
 
+// 8 hex digits of a 32-bit FNV-1a hash of `token`: tells tokens apart without revealing them.
+inline std::string TokenTag(std::string_view token) {
+  uint32_t hash = 2166136261u;
+  for (const char c : token) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string tag;
+  for (int shift = 28; shift >= 0; shift -= 4) tag += kHex[(hash >> shift) & 0xf];
+  return tag;
+}
+
 // Where a remote tree lives and how it is mounted. Equal endpoints share one mount.
 struct RemoteEndpoint {
   std::string host;
   uint16_t port = 0;
   bool read_only = false;
+  // Sent first on every connection (common/sftp_preface.h) when not empty.
+  std::string token{};
 
-  // A stable text form usable in file names, e.g. "127.0.0.1_2222_rw".
+  // A stable text form usable in file names, e.g. "127.0.0.1_2222_rw", or
+  // "127.0.0.1_2222_rw_t5d41402a" with a token: never the token itself (mount points are
+  // world-readable), but endpoints that differ only in their token get different names.
   std::string Key() const {
-    return host + "_" + std::to_string(port) + (read_only ? "_ro" : "_rw");
+    std::string key = host + "_" + std::to_string(port) + (read_only ? "_ro" : "_rw");
+    if (!token.empty()) key += "_t" + TokenTag(token);
+    return key;
   }
   bool operator==(const RemoteEndpoint&) const = default;
 };

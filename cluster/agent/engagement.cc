@@ -91,6 +91,7 @@ std::string RegisterRequest(const Registration& registration) {
               {"address", registration.address},
               {"ports", registration.ports},
               {"sftp_port", registration.sftp_port},
+              {"sftp_token", registration.sftp_token},
               {"env", registration.env},
               {"mounts", registration.mounts}}
       .dump();

@@ -41,6 +41,7 @@ struct Registration {
   std::string address;  // the pod's IPv4 address
   std::vector<uint16_t> ports;
   uint16_t sftp_port = 0;
+  std::string sftp_token{};  // what the SFTP server asks for
   std::map<std::string, std::string> env;
   std::vector<std::string> mounts;
 };

@@ -35,11 +35,13 @@ TEST(EngagementTest, RegisterCarriesEverythingTheManagerNeeds) {
                                   "10.213.0.3",
                                   {8080, 9090},
                                   8022,
+                                  "0123456789abcdef0123456789abcdef",
                                   {{"ECHO_MESSAGE", "hi"}},
                                   {"/srv/echo-data"}};
   EXPECT_EQ(nlohmann::json::parse(RegisterRequest(registration)), nlohmann::json::parse(R"({
     "op": "register", "workload": "echo", "container": "echo", "address": "10.213.0.3",
-    "ports": [8080, 9090], "sftp_port": 8022, "env": {"ECHO_MESSAGE": "hi"},
+    "ports": [8080, 9090], "sftp_port": 8022,
+    "sftp_token": "0123456789abcdef0123456789abcdef", "env": {"ECHO_MESSAGE": "hi"},
     "mounts": ["/srv/echo-data"]})"));
   EXPECT_EQ(nlohmann::json::parse(WatchRequest(7)),
             nlohmann::json::parse(R"({"op":"watch","version":7})"));

@@ -11,6 +11,7 @@
 #include "cluster/agent/port_forwarder.h"
 #include "cluster/agent/sftp_server.h"
 #include "common/logging.h"
+#include "common/secret.h"
 #include "common/shutdown_signal.h"
 
 namespace {
@@ -34,9 +35,9 @@ std::string DefaultChrootLibrary() {
 std::optional<tp::agent::Registration> BuildRegistration(const AgentOptions& options,
                                                          const std::string& address,
                                                          std::string& error) {
-  tp::agent::Registration registration{options.workload, options.container, address,
-                                       options.ports,    options.sftp_port, {},
-                                       options.mounts};
+  tp::agent::Registration registration{
+      options.workload, options.container, address, options.ports, options.sftp_port, "", {},
+      options.mounts};
   if (options.app_env_file.empty()) return registration;
   const auto text = tp::agent::ReadTextFile(options.app_env_file, error);
   if (!text) return std::nullopt;
@@ -73,9 +74,14 @@ int main(int argc, char** argv) {
   auto registration = BuildRegistration(options, *address, error);
   if (!registration) return Fail(error);
 
+  const std::optional<std::string> sftp_token = tp::NewSecretToken(error);
+  if (!sftp_token) return Fail("cannot make the SFTP token: " + error);
+  registration->sftp_token = *sftp_token;
+
   tp::agent::SftpServerOptions sftp_options{
       *address, options.sftp_port, options.exports, options.sftp_server,
       options.chroot_library.empty() ? DefaultChrootLibrary() : options.chroot_library};
+  sftp_options.token = *sftp_token;
   const auto sftp = tp::agent::SftpServer::Start(sftp_options, error);
   if (!sftp) return Fail(error);
 

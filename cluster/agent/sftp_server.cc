@@ -18,6 +18,7 @@
 #include "cluster/agent/connection_relay.h"
 #include "cluster/sftp-export/tcp_socket.h"
 #include "common/accept.h"
+#include "common/sftp_preface.h"
 
 namespace tp::agent {
 namespace {
@@ -109,6 +110,13 @@ void SftpServer::AcceptLoop() {
 }
 
 void SftpServer::RunSession(UniqueFd connection) {
+  if (!options_.token.empty()) {
+    const std::string wrong = ExpectSftpPreface(connection.Get(), options_.token);
+    if (!wrong.empty()) {
+      spdlog::warn("SFTP: a connection closed: it sent {}", wrong);
+      return;
+    }
+  }
   // dup2 onto itself would keep close-on-exec: the connection must sit elsewhere first.
   if (connection.Get() == kSessionConnectionFd) {
     connection = UniqueFd(::fcntl(connection.Get(), F_DUPFD_CLOEXEC, kSessionConnectionFd + 1));

@@ -4,7 +4,8 @@
 // it starts with LD_PRELOAD=libtp_chroot.so and TP_CHROOT=<exports>, whose constructor chroots
 // there before sftp-server's main runs. Sessions are started with posix_spawn (safe in a
 // threaded process) and reaped by their own thread; the destructor stops accepting, sends
-// SIGTERM to live sessions, and joins.
+// SIGTERM to live sessions, and joins. With a token, a connection that does not start with its
+// preface within kSftpPrefaceTimeout is closed and no sftp-server runs for it.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +29,10 @@ struct SftpServerOptions {
   std::string exports;         // the folder sessions are confined to
   std::string sftp_server = "/usr/lib/openssh/sftp-server";
   std::string chroot_library;  // absolute path of libtp_chroot.so
+  // The token a client shows first (common/sftp_preface.h) before a session is started for it;
+  // "": none asked. The agent makes one at start and gives it to the manager, which tells only a
+  // daemon that engages the workload: the pod network cannot reach the volumes without it.
+  std::string token{};
   // Sessions at once (a thread and an sftp-server process each); a connection past them is
   // closed at once.
   size_t max_sessions = 32;

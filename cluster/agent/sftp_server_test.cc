@@ -16,6 +16,9 @@
 #include <set>
 #include <thread>
 
+#include "common/secret.h"
+#include "common/sftp_preface.h"
+
 namespace tp::agent {
 namespace {
 
@@ -90,6 +93,11 @@ class SftpClient {
   }
 
   bool Connected() const { return connected_; }
+  // Sends `bytes` as they are (a preface, before Init).
+  bool SendRaw(const std::string& bytes) {
+    return ::send(socket_.Get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
 
  private:
   struct Packet {
@@ -186,11 +194,13 @@ class SftpServerTest : public ::testing::Test {
     std::ofstream(top_ / "outside.txt") << "secret outside the exports\n";
     Restart(32);
   }
-  void Restart(size_t max_sessions, const std::string& chroot_library = TP_CHROOT_LIBRARY) {
+  void Restart(size_t max_sessions, const std::string& chroot_library = TP_CHROOT_LIBRARY,
+               const std::string& token = "") {
     server_.reset();
     std::string error;
     server_ = SftpServer::Start(
-        {"127.0.0.1", 0, exports_.string(), kSftpServer, chroot_library, max_sessions}, error);
+        {"127.0.0.1", 0, exports_.string(), kSftpServer, chroot_library, token, max_sessions},
+        error);
     ASSERT_TRUE(server_) << error;
   }
   void TearDown() override {
@@ -250,6 +260,28 @@ TEST_F(SftpServerTest, ConnectionsPastTheSessionCapAreClosedAndTheOthersKeepWork
   EXPECT_EQ(server_->LiveSessions(), 2u);
   EXPECT_EQ(first.Read("/echo/srv/echo-data/message.txt"), "message from the volume\n");
   EXPECT_EQ(second.RealPath("."), "/");
+}
+
+// With a token (as the agent always runs), the pod network reaches no volume without it: a
+// plain SFTP client and a wrong token get no session; the right preface gets one.
+TEST_F(SftpServerTest, WithATokenOnlyAClientThatShowsItGetsASession) {
+  std::string error;
+  const std::string token = NewSecretToken(error).value_or("");
+  const std::string wrong = NewSecretToken(error).value_or("");
+  ASSERT_TRUE(IsSecretToken(token) && IsSecretToken(wrong)) << error;
+  Restart(32, TP_CHROOT_LIBRARY, token);
+
+  SftpClient plain(server_->BoundPort());
+  EXPECT_FALSE(plain.Init()) << "SFTP without the preface";
+  SftpClient guessing(server_->BoundPort());
+  ASSERT_TRUE(guessing.SendRaw(SftpPreface(wrong)));
+  EXPECT_FALSE(guessing.Init()) << "a wrong token";
+  EXPECT_EQ(server_->LiveSessions(), 0u) << "no sftp-server ran for them";
+
+  SftpClient holder(server_->BoundPort());
+  ASSERT_TRUE(holder.SendRaw(SftpPreface(token)));
+  ASSERT_TRUE(holder.Init());
+  EXPECT_EQ(holder.Read("/echo/srv/echo-data/message.txt"), "message from the volume\n");
 }
 
 // The preloaded library is what confines a session; when it does not run (the loader ignores

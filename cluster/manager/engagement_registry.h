@@ -28,6 +28,7 @@ struct AgentInfo {
   std::string address;
   std::vector<uint16_t> ports;
   uint16_t sftp_port = 0;
+  std::string sftp_token{};  // what its SFTP server asks for; only the engaging daemon is told
   std::map<std::string, std::string> env;
   std::vector<std::string> mounts;
   bool operator==(const AgentInfo&) const = default;

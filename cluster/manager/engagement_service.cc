@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/secret.h"
+
 namespace tp::manager {
 namespace {
 
@@ -76,6 +78,10 @@ AgentInfo ParseRegister(const json& request) {
   info.address = StringField(request, "address", true);
   info.ports = PortsField(request, "ports");
   info.sftp_port = PortField(request, "sftp_port");
+  info.sftp_token = StringField(request, "sftp_token", false);
+  if (!info.sftp_token.empty() && !IsSecretToken(info.sftp_token)) {
+    throw BadRequest("\"sftp_token\" must be 32 lower-case hex digits");
+  }
   const json& env = Field(request, "env");
   if (!env.is_null()) {
     if (!env.is_object()) throw BadRequest("\"env\" must be an object of strings");
@@ -125,6 +131,7 @@ json EngagedJson(const EngageOutcome& outcome) {
           {"address", agent.address},
           {"ports", outcome.engagement.ports},
           {"sftp_port", agent.sftp_port},
+          {"sftp_token", agent.sftp_token},
           {"env", agent.env},
           {"mounts", agent.mounts}};
 }

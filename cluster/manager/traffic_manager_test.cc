@@ -509,6 +509,7 @@ const nlohmann::json kEchoRegistration = {{"op", "register"},
                                           {"address", "10.213.0.3"},
                                           {"ports", {8080, 9090}},
                                           {"sftp_port", 8022},
+                                          {"sftp_token", "5ec7e75ec7e75ec7e75ec7e75ec7e75e"},
                                           {"env", {{"ECHO_MESSAGE", "hi"}}},
                                           {"mounts", {"/srv/echo-data"}}};
 
@@ -571,6 +572,8 @@ TEST_F(EngagementTest, AgentRegistersDaemonEngagesAndStreamsReachTheDaemon) {
   ASSERT_TRUE(id.starts_with("e-")) << engaged.dump();
   EXPECT_EQ(engaged["ports"], nlohmann::json({9090}));
   EXPECT_EQ(engaged["sftp_port"], 8022);
+  EXPECT_EQ(engaged["sftp_token"], "5ec7e75ec7e75ec7e75ec7e75ec7e75e") << "for the engaging daemon";
+  EXPECT_FALSE(listed["workloads"][0].contains("sftp_token")) << "not for every daemon that lists";
   EXPECT_EQ(engaged["env"]["ECHO_MESSAGE"], "hi");
   EXPECT_EQ(engaged["container"], "echo");
   EXPECT_EQ(watch.wait_for(300ms), std::future_status::timeout) << "told before activation";
@@ -695,6 +698,9 @@ TEST_F(EngagementTest, MalformedRequestsGetErrorsAndTheSessionKeepsServing) {
   daemon_->Call(kEchoRegistration, EPERM);
   agent_->Call({{"op", "list"}}, EPERM);  // daemons only
   agent_->Call({{"op", "register"}, {"workload", "echo"}}, EINVAL);
+  nlohmann::json bad_token = kEchoRegistration;
+  bad_token["sftp_token"] = "not-a-token";
+  agent_->Call(bad_token, EINVAL);
   EXPECT_EQ(daemon_->Call({{"op", "list"}})["workloads"].size(), 1u);
   EXPECT_FALSE(daemon_->connection().Dead());
   EXPECT_FALSE(agent_->connection().Dead());

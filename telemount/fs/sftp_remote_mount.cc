@@ -72,6 +72,7 @@ class SftpRemoteMountFactory : public RemoteMountFactory {
     sftp::SessionOptions options;
     options.host = endpoint.host;
     options.port = endpoint.port;
+    options.token = endpoint.token;
     options.connect_timeout = settings_.connect_timeout;
     options.request_timeout = settings_.request_timeout;
     auto connection = std::make_shared<sftp::SftpConnection>(options);

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/sftp_preface.h"
+
 namespace tp::sftp {
 namespace {
 
@@ -155,9 +157,18 @@ std::shared_ptr<SftpSession> SftpSession::Connect(const SessionOptions& options,
   const auto deadline = Clock::now() + options.connect_timeout;
   UniqueFd fd = ConnectTcp(options.host, options.port, deadline, error);
   if (!fd.Valid()) return nullptr;
+  if (!options.token.empty()) {
+    const std::string preface = SftpPreface(options.token);
+    if (::send(fd.Get(), preface.data(), preface.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(preface.size())) {
+      *error = options.host + ":" + std::to_string(options.port) + ": cannot send the preface";
+      return nullptr;
+    }
+  }
   std::map<std::string, std::string> extensions;
   if (!Handshake(fd.Get(), deadline, &extensions, error)) {
     *error = options.host + ":" + std::to_string(options.port) + ": " + *error;
+    if (!options.token.empty()) *error += "; or it refused the volume's token";
     return nullptr;
   }
   timeval send_timeout{};

@@ -62,6 +62,7 @@ using PendingReply = std::future<SftpReply>;
 struct SessionOptions {
   std::string host;
   uint16_t port = 0;
+  std::string token{};  // when set, the SFTP preface for it goes first (common/sftp_preface.h)
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{4000};
 };

@@ -5,11 +5,14 @@
 #include <string_view>
 #include <vector>
 
+#include "common/secret.h"
+
 namespace tp::telemount {
 namespace {
 
 const std::set<std::string>& KnownOptions() {
-  static const std::set<std::string> known = {"host", "port", "container", "dir", "ro", "path"};
+  static const std::set<std::string> known = {"host", "port", "container", "dir",
+                                              "ro",   "path", "token"};
   return known;
 }
 
@@ -38,7 +41,7 @@ void RejectUnknownOptions(const VolumeOptions& options) {
   for (const auto& [name, value] : options) {
     if (KnownOptions().count(name) == 0) {
       throw VolumeOptionError("unknown option " + Quoted(name) +
-                              " (known: host, port, container, dir, ro, path)");
+                              " (known: host, port, container, dir, ro, path, token)");
     }
   }
 }
@@ -72,6 +75,14 @@ uint16_t ParsePort(const VolumeOptions& options) {
     Reject("port", "must be an integer from 1 to 65535, got " + Quoted(text));
   }
   return static_cast<uint16_t>(value);
+}
+
+std::string ParseToken(const VolumeOptions& options) {
+  const std::string* value = Find(options, "token");
+  if (value == nullptr) return "";
+  // Never echoed: a wrong token may still be most of a right one.
+  if (!IsSecretToken(*value)) Reject("token", "must be 32 lower-case hex digits");
+  return *value;
 }
 
 bool ParseReadOnly(const VolumeOptions& options) {
@@ -150,6 +161,7 @@ VolumeSpec ParseVolumeOptions(const VolumeOptions& options) {
   spec.endpoint.host = ParseHost(options);
   spec.endpoint.port = ParsePort(options);
   spec.endpoint.read_only = ParseReadOnly(options);
+  spec.endpoint.token = ParseToken(options);
   spec.remote_folder =
       Find(options, "path") != nullptr ? DirectFolder(options) : AgentExportFolder(options);
   return spec;

@@ -33,7 +33,9 @@ class VolumeOptionError : public std::invalid_argument {
 // Accepted options: host (required), port (required, 1-65535), container (required unless path
 // is given; one path component), dir (optional, relative, no ".." component), ro (true/false,
 // 1/0, yes/no; an empty value means true), path (an absolute folder; excludes container and
-// dir). The folder is /tel_app_exports/<container>/<dir>, or <path>. Throws VolumeOptionError.
+// dir), token (the server's SFTP preface token, common/sftp_preface.h: 32 lower-case hex
+// digits). The folder is /tel_app_exports/<container>/<dir>, or <path>. Throws
+// VolumeOptionError.
 VolumeSpec ParseVolumeOptions(const VolumeOptions& options);
 
 // Docker's rule for volume names, [a-zA-Z0-9][a-zA-Z0-9_.-]*; false for anything else.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace tp::telemount {
 namespace {
@@ -59,6 +60,35 @@ TEST(VolumeOptions, ReadOnlyValues) {
     EXPECT_FALSE(ParseVolumeOptions(With(Base(), "ro", no)).endpoint.read_only) << no;
   }
   ExpectRejected(With(Base(), "ro", "maybe"), {"\"ro\"", "maybe"});
+}
+
+TEST(VolumeOptions, TokenIsTheServersPrefaceToken) {
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(ParseVolumeOptions(Base()).endpoint.token, "");
+  EXPECT_EQ(ParseVolumeOptions(With(Base(), "token", token)).endpoint.token, token);
+  for (const std::string& bad :
+       std::vector<std::string>{"", "0123", "0123456789ABCDEF0123456789ABCDEF", token + "0",
+                                "0123456789abcdef0123456789abcde\n"}) {
+    ExpectRejected(With(Base(), "token", bad), {"token", "32 lower-case hex digits"});
+    try {
+      ParseVolumeOptions(With(Base(), "token", bad));
+    } catch (const VolumeOptionError& error) {
+      if (!bad.empty()) {
+        EXPECT_EQ(std::string(error.what()).find(bad), std::string::npos) << "never echoed";
+      }
+    }
+  }
+}
+
+// Mount points are world-readable: an endpoint's key tells tokens apart without showing them.
+TEST(VolumeOptions, EndpointKeyNeverHoldsTheToken) {
+  RemoteEndpoint first = ParseVolumeOptions(Base()).endpoint;
+  RemoteEndpoint second = first;
+  first.token = "0123456789abcdef0123456789abcdef";
+  second.token = "fedcba9876543210fedcba9876543210";
+  EXPECT_EQ(first.Key().find(first.token), std::string::npos) << first.Key();
+  EXPECT_NE(first.Key(), second.Key());
+  EXPECT_NE(first.Key(), ParseVolumeOptions(Base()).endpoint.Key());
 }
 
 TEST(VolumeOptions, PortRange) {

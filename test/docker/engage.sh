@@ -112,26 +112,45 @@ check_output "and the file of its volume" "message" cat "$work/replace.log"
 check_output "a file it wrote appears in the workload's volume" "written by replaced" \
   wait_until_output 10 echo_volume_file from-replaced.txt
 check_output "list shows the engagement" "replace" engagements
-# The attack: another container on Docker's bridge goes for the workload's volumes through the
-# daemon's SFTP forward. It sends SFTP's INIT; only the host (the telemount plugin) is answered.
+# The attacks on the workload's volumes. The daemon's SFTP forward answers only the host (where
+# the telemount plugin connects from) and only after the engagement's token (the volume's
+# token= option); the agent's SFTP server answers only the token it gave the manager.
 forward_port=$(docker logs tp-default-cn 2>&1 | grep -oE 'SFTP forward on port [0-9]+' | tail -1)
 forward_port=${forward_port##* }
 daemon_ip=$(docker container inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' \
   tp-default-cn)
+sftp_token=$(docker volume inspect -f '{{index .Options "token"}}' \
+  "$(telemount_volumes | head -1)")
+sftp_init='\000\000\000\005\001\000\000\000\003'
+# sftp_init_from_bridge [TOKEN]: the byte count a container on Docker's bridge gets back.
 sftp_init_from_bridge() {
   docker run --rm --pull never tp-busybox:latest sh -c \
-    "(printf '\\000\\000\\000\\005\\001\\000\\000\\000\\003'; sleep 2) |
+    "(if [ -n '${1:-}' ]; then printf 'tp-sftp %s\\n' '${1:-}'; fi; printf '$sftp_init'; sleep 2) |
       timeout 5 nc $daemon_ip $forward_port | wc -c"
 }
+# sftp_init_from_host [TOKEN]: the byte count the host gets back (at most SFTP's VERSION).
 sftp_init_from_host() {
   # (busybox nc stops at the end of its input: the sleep keeps it open for the answer.)
-  { printf '\000\000\000\005\001\000\000\000\003'; sleep 2; } |
+  { if [[ -n ${1:-} ]]; then printf 'tp-sftp %s\n' "$1"; fi; printf '%b' "$sftp_init"; sleep 2; } |
     timeout 5 busybox nc "$daemon_ip" "$forward_port" | head -c 9 | wc -c
 }
-check_equal "the host (where the telemount plugin connects from) gets SFTP's VERSION" 9 \
+# sftp_init_from_pod: the byte count a pod (greeter) gets from echo's agent without a token.
+sftp_init_from_pod() {
+  docker exec greeter sh -c \
+    "(printf '$sftp_init'; sleep 5) | timeout 7 nc echo.default 8022 | wc -c"
+}
+check "the engagement's volume has a token" test "${#sftp_token}" -eq 32
+check_equal "the host with the engagement's token gets SFTP's VERSION" 9 \
+  "$(sftp_init_from_host "$sftp_token" 2>&1)"
+check_equal "the host without the token gets nothing from the SFTP forward" 0 \
   "$(sftp_init_from_host 2>&1)"
 check_equal "a container on the bridge gets nothing from the SFTP forward (port $forward_port)" \
   0 "$(sftp_init_from_bridge 2>&1)"
+check_equal "not even with the token" 0 "$(sftp_init_from_bridge "$sftp_token" 2>&1)"
+check "(a pod's nc reaches echo at all: echo:9090 answers it)" test "$(docker exec greeter sh -c \
+  "(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 2) | timeout 4 nc echo.default 9090 | wc -c")" -gt 0
+check_equal "a pod gets nothing from the agent's SFTP server (echo:8022)" 0 \
+  "$(sftp_init_from_pod 2>&1)"
 check_output "the handler container has the default name" "intercept-echo-8080" \
   docker ps --format '{{.Names}}'
 check "the handler is stopped" docker stop -t 2 intercept-echo-8080
