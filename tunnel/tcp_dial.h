@@ -1,6 +1,6 @@
 // Outbound TCP with a deadline, reporting the errno of the failure so it can travel in an
-// OpenFailed frame. (cluster/sftp-export/tcp_socket.h's ConnectTcp has no deadline and reports
-// a sentence only; a candidate to merge into common/ later.)
+// OpenFailed frame. (cluster/sftp-export/tcp_socket.h's ConnectTcp bounds only the name's
+// resolution and reports a sentence only; a candidate to merge into common/ later.)
 #pragma once
 
 #include <chrono>
