@@ -1,16 +1,12 @@
 #include "common/plugin_server.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
+
+#include "common/unix_http_server.h"
 
 namespace tp {
 namespace {
@@ -29,34 +25,6 @@ void Reply(httplib::Response& response, int status, const nlohmann::json& body) 
 }
 
 }  // namespace
-
-// httplib 0.11.4 cannot listen on AF_UNIX by itself; its listening socket member is protected,
-// so this subclass binds the Unix socket and hands it over.
-class PluginServer::UnixHttpServer : public httplib::Server {
- public:
-  void BindUnix(const std::string& path) {
-    sockaddr_un address{};
-    if (path.size() >= sizeof(address.sun_path)) {
-      throw std::runtime_error("socket path too long: " + path);
-    }
-    std::error_code ignored;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
-    ::unlink(path.c_str());
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    address.sun_family = AF_UNIX;
-    std::memcpy(address.sun_path, path.c_str(), path.size());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-        ::listen(fd, 64) != 0) {
-      const std::string reason = std::strerror(errno);
-      ::close(fd);
-      throw std::runtime_error("cannot listen on " + path + ": " + reason);
-    }
-    ::chmod(path.c_str(), 0660);
-    svr_sock_ = fd;
-  }
-  bool Serve() { return listen_after_bind(); }
-};
 
 PluginServer::PluginServer(std::string socket_path, std::vector<std::string> implements)
     : socket_path_(std::move(socket_path)),
@@ -104,7 +72,10 @@ void PluginServer::AddRoutes(const std::vector<PluginRoute>& routes) {
 }
 
 void PluginServer::Start() {
-  http_->BindUnix(socket_path_);
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(socket_path_).parent_path(), ignored);
+  std::string error;
+  if (!http_->ListenUnix(socket_path_, 0660, error)) throw std::runtime_error(error);
   serve_thread_ = std::thread([this] { http_->Serve(); });
   // stop() is a no-op until the accept loop runs, so Start returns only once it does.
   while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

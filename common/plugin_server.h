@@ -13,6 +13,8 @@
 
 namespace tp {
 
+class UnixHttpServer;
+
 // Thrown by a handler to answer {"Err": what()} to dockerd. Any other exception thrown while
 // handling a request (a JSON type error, say) is answered the same way.
 class PluginError : public std::runtime_error {
@@ -46,7 +48,6 @@ class PluginServer {
   const std::string& socket_path() const { return socket_path_; }
 
  private:
-  class UnixHttpServer;
   std::string socket_path_;
   std::vector<std::string> implements_;
   std::unique_ptr<UnixHttpServer> http_;

@@ -1,11 +1,18 @@
 #include "daemon/control_api.h"
 
 #include <httplib.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string_view>
+
+#include "common/unix_http_server.h"
+#include "daemon/connection_gate.h"
 
 namespace tp::daemon {
 namespace {
@@ -16,6 +23,9 @@ constexpr time_t kKeepAliveSeconds = 1;
 constexpr std::chrono::seconds kStartTimeout{2};
 constexpr size_t kMaxBodyBytes = 1024 * 1024;
 constexpr std::string_view kIdSegment = "{id}";
+// More workers than connections the gate lets in (and a few for connections the gate has closed
+// while their worker finishes): no set of open connections can hold every worker.
+constexpr size_t kHttpWorkers = kControlConnections + 4;
 
 struct Reply {
   int status = 200;
@@ -186,37 +196,79 @@ nlohmann::json StatusToJson(const DaemonStatus& status) {
   };
 }
 
+// A folder only the daemon's user can enter (mkdtemp: 0700), for the HTTP server's Unix socket;
+// removed with what it holds when destroyed.
+class ControlApi::PrivateFolder {
+ public:
+  static std::unique_ptr<PrivateFolder> Make(std::string& error) {
+    std::error_code ignored;
+    std::string pattern =
+        (std::filesystem::temp_directory_path(ignored) / "tp-control-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      error = "cannot make a folder for the control API's socket (" + pattern +
+              "): " + std::strerror(errno);
+      return nullptr;
+    }
+    return std::unique_ptr<PrivateFolder>(new PrivateFolder(pattern));
+  }
+  ~PrivateFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  PrivateFolder(const PrivateFolder&) = delete;
+  PrivateFolder& operator=(const PrivateFolder&) = delete;
+
+  std::string SocketPath() const { return (path_ / "http.sock").string(); }
+
+ private:
+  explicit PrivateFolder(std::filesystem::path path) : path_(std::move(path)) {}
+  const std::filesystem::path path_;
+};
+
 std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t port,
                                               const std::string& token, ControlCallbacks callbacks,
                                               std::string& error) {
-  auto server = std::make_unique<httplib::Server>();
-  // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port.
-  server->set_socket_options([](socket_t socket) {
-    const int yes = 1;
-    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
+  std::unique_ptr<PrivateFolder> folder = PrivateFolder::Make(error);
+  if (!folder) return nullptr;
+  auto server = std::make_unique<UnixHttpServer>();
+  server->new_task_queue = [] { return new httplib::ThreadPool(kHttpWorkers); };
   server->set_keep_alive_timeout(kKeepAliveSeconds);
   server->set_payload_max_length(kMaxBodyBytes);
-  int bound_port = port;
-  if (port == 0) {
-    bound_port = server->bind_to_any_port(host);
-  } else if (!server->bind_to_port(host, port)) {
-    bound_port = -1;
-  }
-  if (bound_port <= 0) {
-    error = "cannot listen on " + host + ":" + std::to_string(port) + " for the control API";
+  const std::string socket_path = folder->SocketPath();
+  if (!server->ListenUnix(socket_path, 0600, error)) {
+    error = "cannot serve the control API: " + error;
     return nullptr;
   }
-  return std::unique_ptr<ControlApi>(new ControlApi(token, std::move(callbacks), std::move(server),
-                                                    static_cast<uint16_t>(bound_port)));
+  std::unique_ptr<ControlApi> api(
+      new ControlApi(token, std::move(callbacks), std::move(folder), std::move(server)));
+  std::string gate_error;
+  api->gate_ = ConnectionGate::Start(
+      host, port, socket_path, {"control API", kControlConnections, kControlDeadline}, gate_error);
+  if (!api->gate_) {
+    error = "cannot listen on " + host + ":" + std::to_string(port) +
+            " for the control API: " + gate_error;
+    return nullptr;
+  }
+  return api;
 }
 
 ControlApi::ControlApi(std::string token, ControlCallbacks callbacks,
-                       std::unique_ptr<httplib::Server> server, uint16_t port)
+                       std::unique_ptr<PrivateFolder> folder,
+                       std::unique_ptr<UnixHttpServer> server)
     : token_(std::move(token)),
       callbacks_(std::move(callbacks)),
-      server_(std::move(server)),
-      port_(port) {
+      folder_(std::move(folder)),
+      server_(std::move(server)) {
+  Route();
+  thread_ = std::thread([this] { server_->Serve(); });
+  // stop() before the server runs would be lost; wait (bounded) until it runs.
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void ControlApi::Route() {
   const auto handle_body = [this](const httplib::Request& request, httplib::Response& response,
                                   const std::string& body) {
     const std::string authorization = request.get_header_value("Authorization");
@@ -248,17 +300,16 @@ ControlApi::ControlApi(std::string token, ControlCallbacks callbacks,
   server_->Post(".*", handle_with_body);
   server_->Put(".*", handle_with_body);
   server_->Delete(".*", handle_with_body);
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() before the server runs would be lost; wait (bounded) until it runs.
-  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
 }
 
 ControlApi::~ControlApi() { Stop(); }
 
+uint16_t ControlApi::Port() const { return gate_->Port(); }
+
 void ControlApi::Stop() {
+  // The gate first: it closes every connection, so no worker waits on a client while httplib's
+  // stop() joins them.
+  if (gate_) gate_->Stop();
   server_->stop();
   if (thread_.joinable()) thread_.join();
 }

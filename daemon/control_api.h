@@ -16,10 +16,19 @@
 // the Teleroute network) must not stop it, take a workload's traffic or read the workloads and
 // engagements. GET /status holds no secret and stays open (the Teleroute plugin polls it).
 // Any other path answers 404, a known path with another method 405, all errors as
-// {"error":"..."}. Start() returns once the socket is bound; Stop() (or the destructor) returns
-// once the server thread has ended. Thread-safe.
+// {"error":"..."}.
+// Slow clients cannot starve it: the TCP listener is a ConnectionGate (daemon/connection_gate.h)
+// that keeps at most kControlConnections connections open (one more is closed at once), closes
+// each kControlDeadline after its accept whatever it is doing, and relays to the HTTP server,
+// which listens only on a Unix socket in a folder of its own (0700) and has more workers than
+// the gate lets connections in, so that no set of connections can hold every worker.
+// Start() returns once the sockets are bound; Stop() (or the destructor) returns once the gate's
+// and the server's threads have ended; the destructor removes the Unix socket and its folder.
+// Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,11 +39,17 @@
 
 #include "daemon/capture_status.h"
 
-namespace httplib {
-class Server;
+namespace tp {
+class UnixHttpServer;
 }
 
 namespace tp::daemon {
+
+class ConnectionGate;
+
+// The control API's limits per connection (see ConnectionGate).
+inline constexpr size_t kControlConnections = 32;
+inline constexpr std::chrono::seconds kControlDeadline{15};
 
 struct DaemonStatus {
   bool connected = false;
@@ -79,18 +94,22 @@ class ControlApi {
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
 
-  uint16_t Port() const { return port_; }
-  // Stops listening and joins the server thread. Idempotent.
+  uint16_t Port() const;
+  // Stops listening, closes every connection and joins the threads. Idempotent.
   void Stop();
 
  private:
-  ControlApi(std::string token, ControlCallbacks callbacks, std::unique_ptr<httplib::Server> server,
-             uint16_t port);
+  class PrivateFolder;
+
+  ControlApi(std::string token, ControlCallbacks callbacks, std::unique_ptr<PrivateFolder> folder,
+             std::unique_ptr<UnixHttpServer> server);
+  void Route();
 
   const std::string token_;
   const ControlCallbacks callbacks_;
-  const std::unique_ptr<httplib::Server> server_;
-  const uint16_t port_;
+  const std::unique_ptr<PrivateFolder> folder_;  // holds the server's socket; removed last
+  const std::unique_ptr<UnixHttpServer> server_;
+  std::unique_ptr<ConnectionGate> gate_;  // set once by Start
   std::thread thread_;
 };
 

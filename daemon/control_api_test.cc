@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <span>
+#include <vector>
 
 #include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
@@ -221,6 +223,55 @@ TEST_F(ControlApiTest, EngagementRoutesWithoutACallbackAnswer503) {
   const auto no_id = client_->Delete("/engagements/");
   ASSERT_TRUE(no_id);
   EXPECT_EQ(no_id->status, 404);
+}
+
+// One whole HTTP response (headers and Content-Length bytes of body) read from `socket`, or ""
+// when it does not come by `deadline`.
+std::string ReadResponse(int socket, std::chrono::steady_clock::time_point deadline) {
+  std::string text;
+  char buffer[4096];
+  while (true) {
+    const size_t headers_end = text.find("\r\n\r\n");
+    if (headers_end != std::string::npos) {
+      const size_t field = text.find("Content-Length: ");
+      const size_t length = field < headers_end ? std::stoul(text.substr(field + 16)) : 0;
+      if (text.size() >= headers_end + 4 + length) return text;
+    }
+    pollfd waiter{socket, POLLIN, 0};
+    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(deadline)) <= 0) return "";
+    const ssize_t got = ::recv(socket, buffer, sizeof buffer, 0);
+    if (got <= 0) return "";
+    text.append(buffer, static_cast<size_t>(got));
+  }
+}
+
+// More slow clients than httplib has workers by default (8), each holding one: every client got
+// an answer (so a worker serves it), then sent one byte of its next request and stalled, which
+// keeps that worker reading for httplib's read timeout (5 s). GET /status still comes back at
+// once: the server has more workers than the gate lets connections in.
+TEST_F(ControlApiTest, SlowClientsDoNotStarveStatus) {
+  constexpr size_t kSlowClients = 20;
+  static_assert(kSlowClients < kControlConnections);
+  const std::string request = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const auto span = [](const std::string& text) {
+    return std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  };
+  std::vector<UniqueFd> slow;
+  for (size_t i = 0; i < kSlowClients; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", api_->Port(), deadline);
+    ASSERT_TRUE(dial.socket.Valid()) << dial.message;
+    ASSERT_TRUE(tunnel::WriteAll(dial.socket.Get(), span(request), deadline));
+    ASSERT_TRUE(ReadResponse(dial.socket.Get(), deadline).starts_with("HTTP/1.1 200"))
+        << "slow client " << i << " got no answer to its first request";
+    ASSERT_TRUE(tunnel::WriteAll(dial.socket.Get(), span("G"), deadline));
+    slow.push_back(std::move(dial.socket));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto response = client_->Get("/status");
+  ASSERT_TRUE(response) << "GET /status was not answered while slow clients were connected";
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
 TEST(ControlApi, BusyPortIsAnError) {

@@ -1,7 +1,6 @@
 #include "tunnel/tcp_dial.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -9,16 +8,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
+
+#include "common/resolve.h"
 
 namespace tp::tunnel {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct AddressListDeleter {
-  void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
 
 // Waits for a non-blocking connect to finish; returns 0 or the errno of the failure.
 int FinishConnect(int socket, Clock::time_point deadline) {
@@ -36,11 +32,11 @@ int FinishConnect(int socket, Clock::time_point deadline) {
 }
 
 // Connects to one resolved address; returns 0 and the socket, or the errno.
-int ConnectOne(const addrinfo& address, Clock::time_point deadline, UniqueFd& out) {
-  UniqueFd socket(::socket(address.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+int ConnectOne(const SocketAddress& address, Clock::time_point deadline, UniqueFd& out) {
+  UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!socket.Valid()) return errno;
   int error = 0;
-  if (::connect(socket.Get(), address.ai_addr, address.ai_addrlen) != 0) {
+  if (::connect(socket.Get(), address.get(), address.length) != 0) {
     error = errno == EINPROGRESS ? FinishConnect(socket.Get(), deadline) : errno;
   }
   if (error != 0) return error;
@@ -60,23 +56,16 @@ int MillisecondsUntil(Clock::time_point deadline) {
 
 DialResult DialTcp(const std::string& host, uint16_t port, Clock::time_point deadline) {
   DialResult result;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  const std::string target = host + ":" + service;
-  if (const int status = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-      status != 0) {
+  const Resolution resolution = ResolveTcp(host, port, deadline);
+  if (!resolution.ok()) {
     result.error = EADDRNOTAVAIL;
-    result.message = "cannot resolve " + host + ": " + gai_strerror(status);
+    result.message = resolution.error;
     return result;
   }
-  const std::unique_ptr<addrinfo, AddressListDeleter> addresses(found);
+  const std::string target = host + ":" + std::to_string(port);
   result.error = EADDRNOTAVAIL;
-  for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
-    result.error = ConnectOne(*address, deadline, result.socket);
+  for (const SocketAddress& address : resolution.addresses) {
+    result.error = ConnectOne(address, deadline, result.socket);
     if (result.error == 0) {
       result.message.clear();
       return result;

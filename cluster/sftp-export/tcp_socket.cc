@@ -8,13 +8,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstring>
-#include <memory>
+
+#include "common/resolve.h"
 
 namespace tp {
 namespace {
 
 constexpr int kListenBacklog = 64;
+// How long a host name may take to resolve (a name server that never answers would otherwise
+// hold the caller for the resolver's timeout x attempts x servers, or forever).
+constexpr std::chrono::seconds kResolveTimeout{10};
 
 struct HostAndPort {
   std::string host;  // without brackets; empty means every address
@@ -32,21 +38,15 @@ bool SplitHostPort(const std::string& text, HostAndPort& out) {
   return true;
 }
 
-struct AddrInfoDeleter {
-  void operator()(addrinfo* info) const { freeaddrinfo(info); }
-};
-using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoDeleter>;
-
-UniqueFd BindAndListen(const addrinfo& address, std::string& error) {
-  UniqueFd socket(::socket(address.ai_family, address.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                           address.ai_protocol));
+UniqueFd BindAndListen(const SocketAddress& address, std::string& error) {
+  UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!socket.Valid()) {
     error = std::string("socket: ") + std::strerror(errno);
     return {};
   }
   const int enable = 1;
   setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
-  if (::bind(socket.Get(), address.ai_addr, address.ai_addrlen) != 0) {
+  if (::bind(socket.Get(), address.get(), address.length) != 0) {
     error = std::string("bind: ") + std::strerror(errno);
     return {};
   }
@@ -78,35 +78,34 @@ bool ReadBoundAddress(TcpListener& listener, std::string& error) {
   return true;
 }
 
-// Resolves "HOST:PORT" for a stream socket; `passive` for binding. Null on failure.
-AddrInfoList Resolve(const std::string& host_port, bool passive, std::string& error) {
+// Resolves "HOST:PORT" for a stream socket ("" for HOST: every local address), giving up after
+// kResolveTimeout. No addresses on failure, with `error` set.
+std::vector<SocketAddress> Resolve(const std::string& host_port, std::string& error) {
   HostAndPort parts;
-  if (!SplitHostPort(host_port, parts)) {
+  uint16_t port = 0;
+  if (!SplitHostPort(host_port, parts) ||
+      std::from_chars(parts.port.data(), parts.port.data() + parts.port.size(), port).ptr !=
+          parts.port.data() + parts.port.size()) {
     error = "expected HOST:PORT, got '" + host_port + "'";
-    return nullptr;
+    return {};
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-  addrinfo* found = nullptr;
-  const int status = getaddrinfo(parts.host.empty() ? nullptr : parts.host.c_str(),
-                                 parts.port.c_str(), &hints, &found);
-  if (status != 0) {
-    error = "cannot resolve '" + host_port + "': " + gai_strerror(status);
-    return nullptr;
+  Resolution resolution =
+      ResolveTcp(parts.host, port, std::chrono::steady_clock::now() + kResolveTimeout);
+  if (!resolution.ok()) {  // "cannot resolve HOST: REASON", said of the whole HOST:PORT here
+    const size_t reason = std::string("cannot resolve ").size() + parts.host.size();
+    error = "cannot resolve '" + host_port + "'" + resolution.error.substr(reason);
   }
-  return AddrInfoList(found);
+  return std::move(resolution.addresses);
 }
 
 }  // namespace
 
 TcpListener ListenTcp(const std::string& host_port, std::string& error) {
-  const AddrInfoList addresses = Resolve(host_port, /*passive=*/true, error);
-  if (!addresses) return {};
-  for (const addrinfo* address = addresses.get(); address; address = address->ai_next) {
+  const std::vector<SocketAddress> addresses = Resolve(host_port, error);
+  if (addresses.empty()) return {};
+  for (const SocketAddress& address : addresses) {
     TcpListener listener;
-    listener.socket = BindAndListen(*address, error);
+    listener.socket = BindAndListen(address, error);
     if (!listener.socket.Valid()) continue;
     if (!ReadBoundAddress(listener, error)) return {};
     return listener;
@@ -116,16 +115,14 @@ TcpListener ListenTcp(const std::string& host_port, std::string& error) {
 }
 
 UniqueFd ConnectTcp(const std::string& host_port, std::string& error) {
-  const AddrInfoList addresses = Resolve(host_port, /*passive=*/false, error);
-  if (!addresses) return {};
-  for (const addrinfo* address = addresses.get(); address; address = address->ai_next) {
-    UniqueFd socket(
-        ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC, address->ai_protocol));
+  const std::vector<SocketAddress> addresses = Resolve(host_port, error);
+  for (const SocketAddress& address : addresses) {
+    UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!socket.Valid()) {
       error = std::string("socket: ") + std::strerror(errno);
       continue;
     }
-    if (::connect(socket.Get(), address->ai_addr, address->ai_addrlen) == 0) return socket;
+    if (::connect(socket.Get(), address.get(), address.length) == 0) return socket;
     error = "cannot connect to " + host_port + ": " + std::strerror(errno);
   }
   return {};

@@ -1,6 +1,7 @@
 // TCP helpers shared by sftp-export, the traffic-manager, the traffic-agent, the daemon's SFTP
 // forwards and the bench tools: listening and connecting from a "HOST:PORT" text, and the atomic
-// port-file writer. Depends on libc only (sftp-export is meant for a FROM-scratch image).
+// port-file writer. Depends on libc and common/resolve only (sftp-export is meant for a
+// FROM-scratch image).
 #pragma once
 
 #include <string>
@@ -23,7 +24,8 @@ struct TcpListener {
 TcpListener ListenTcp(const std::string& host_port, std::string& error);
 
 // Connects a blocking, close-on-exec TCP socket to `host_port` (tries every resolved address).
-// Returns an invalid fd on failure, with `error` set.
+// A host name that does not resolve within 10 s is a failure (common/resolve.h). Returns an
+// invalid fd on failure, with `error` set.
 UniqueFd ConnectTcp(const std::string& host_port, std::string& error);
 
 // Sets TCP_NODELAY: requests and replies go out at once instead of waiting for more data.

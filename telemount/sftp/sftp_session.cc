@@ -1,7 +1,6 @@
 #include "telemount/sftp/sftp_session.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -11,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/resolve.h"
 #include "common/sftp_preface.h"
 
 namespace tp::sftp {
@@ -26,21 +26,17 @@ int RemainingMs(Clock::time_point deadline) {
 // Connects a TCP socket to host:port before the deadline; returns it or sets *error.
 UniqueFd ConnectTcp(const std::string& host, uint16_t port, Clock::time_point deadline,
                     std::string* error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* results = nullptr;
-  const std::string service = std::to_string(port);
-  if (int status = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &results); status != 0) {
-    *error = "cannot resolve " + host + ": " + gai_strerror(status);
+  const Resolution resolution = ResolveTcp(host, port, deadline);
+  if (!resolution.ok()) {
+    *error = resolution.error;
     return {};
   }
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(results, freeaddrinfo);
+  const std::string service = std::to_string(port);
   *error = "cannot connect to " + host + ":" + service;
-  for (addrinfo* address = results; address != nullptr; address = address->ai_next) {
-    UniqueFd fd(::socket(address->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  for (const SocketAddress& address : resolution.addresses) {
+    UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.Valid()) continue;
-    int result = ::connect(fd.Get(), address->ai_addr, address->ai_addrlen);
+    int result = ::connect(fd.Get(), address.get(), address.length);
     if (result != 0 && errno == EINPROGRESS) {
       pollfd waiter{fd.Get(), POLLOUT, 0};
       if (::poll(&waiter, 1, RemainingMs(deadline)) != 1) {

@@ -1,0 +1,216 @@
+#include "daemon/connection_gate.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "cluster/sftp-export/tcp_socket.h"
+#include "common/accept.h"
+
+namespace tp::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kRelayBufferBytes = 16 * 1024;
+constexpr auto kWarningInterval = std::chrono::seconds(1);
+
+// "1.2.3.4:5678" of the peer, or "?" when unknown.
+std::string PeerText(int socket) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+    port = ntohs(v4->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+// A non-blocking connection to the Unix socket at `path`; invalid (errno set) when it does not
+// accept at once.
+UniqueFd ConnectUnix(const std::string& path) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof address.sun_path) {
+    errno = ENAMETOOLONG;
+    return {};
+  }
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket.Valid()) return {};
+  if (::connect(socket.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    return {};
+  }
+  return socket;
+}
+
+int MillisecondsUntil(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// The bytes of one direction of a relay: read from `from`, not yet written to `to`.
+class OneWay {
+ public:
+  OneWay(int from, int to) : from_(from), to_(to) {}
+
+  // What to poll `from` and `to` for.
+  bool WantsToRead() const { return !ended_ && end_ < buffer_.size(); }
+  bool WantsToWrite() const { return begin_ < end_; }
+  // The sender has closed and every byte has been passed on.
+  bool Finished() const { return ended_ && begin_ == end_; }
+  int to() const { return to_; }
+
+  // Reads and writes what the sockets take without blocking; false on an error of either.
+  bool Move() {
+    if (WantsToRead()) {
+      const ssize_t got = ::recv(from_, buffer_.data() + end_, buffer_.size() - end_, 0);
+      if (got == 0) ended_ = true;
+      if (got < 0 && errno != EAGAIN && errno != EINTR) return false;
+      if (got > 0) end_ += static_cast<size_t>(got);
+    }
+    if (WantsToWrite()) {
+      const ssize_t sent = ::send(to_, buffer_.data() + begin_, end_ - begin_, MSG_NOSIGNAL);
+      if (sent < 0 && errno != EAGAIN && errno != EINTR) return false;
+      if (sent > 0) begin_ += static_cast<size_t>(sent);
+      if (begin_ == end_) begin_ = end_ = 0;
+    }
+    return true;
+  }
+
+ private:
+  const int from_;
+  const int to_;
+  std::array<char, kRelayBufferBytes> buffer_{};
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool ended_ = false;
+};
+
+// The poll entry for `socket`: -1 (not polled) when neither direction wants it, so that a socket
+// that has hung up cannot wake the loop while nothing can be done with it.
+pollfd PollEntry(int socket, bool read, bool write) {
+  const short events = static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0));
+  return {events != 0 ? socket : -1, events, 0};
+}
+
+}  // namespace
+
+std::unique_ptr<ConnectionGate> ConnectionGate::Start(const std::string& host, uint16_t port,
+                                                      std::string unix_path,
+                                                      ConnectionGateOptions options,
+                                                      std::string& error) {
+  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  TcpListener listener = ListenTcp(bracketed + ":" + std::to_string(port), error);
+  if (!listener.socket.Valid()) return nullptr;
+  UniqueFd stop_event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_event.Valid()) {
+    error = std::string("eventfd: ") + std::strerror(errno);
+    return nullptr;
+  }
+  return std::unique_ptr<ConnectionGate>(new ConnectionGate(
+      std::move(listener.socket), std::move(stop_event), static_cast<uint16_t>(listener.bound_port),
+      std::move(unix_path), std::move(options)));
+}
+
+ConnectionGate::ConnectionGate(UniqueFd listener, UniqueFd stop_event, uint16_t port,
+                               std::string unix_path, ConnectionGateOptions options)
+    : listener_(std::move(listener)),
+      stop_event_(std::move(stop_event)),
+      port_(port),
+      unix_path_(std::move(unix_path)),
+      options_(std::move(options)),
+      relays_(options_.max_connections),
+      accept_thread_([this] { AcceptLoop(); }) {}
+
+ConnectionGate::~ConnectionGate() { Stop(); }
+
+void ConnectionGate::Stop() {
+  if (stopped_.exchange(true)) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(stop_event_.Get(), &one, sizeof one);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  relays_.JoinAll();
+}
+
+void ConnectionGate::AcceptLoop() {
+  while (true) {
+    std::array<pollfd, 2> waiters{{{listener_.Get(), POLLIN, 0}, {stop_event_.Get(), POLLIN, 0}}};
+    if (::poll(waiters.data(), waiters.size(), -1) < 0 && errno != EINTR) {
+      spdlog::error("{}: poll: {}", options_.name, std::strerror(errno));
+      return;
+    }
+    if (waiters[1].revents != 0) return;
+    if (waiters[0].revents == 0) continue;
+    UniqueFd client = AcceptConnection(listener_.Get());
+    if (!client.Valid()) continue;
+    const Clock::time_point deadline = Clock::now() + options_.deadline;
+    auto shared_client = std::make_shared<UniqueFd>(std::move(client));
+    const bool started = relays_.Spawn(
+        [this, shared_client, deadline] { Relay(std::move(*shared_client), deadline); });
+    if (!started) Refuse(std::move(*shared_client));
+  }
+}
+
+void ConnectionGate::Refuse(UniqueFd client) {
+  ++refused_since_warning_;
+  const Clock::time_point now = Clock::now();
+  if (now - last_warning_ < kWarningInterval) return;
+  spdlog::warn(
+      "{}: {} connections are open, the most it takes: closed {} past them (the last "
+      "from {})",
+      options_.name, options_.max_connections, refused_since_warning_, PeerText(client.Get()));
+  last_warning_ = now;
+  refused_since_warning_ = 0;
+}
+
+void ConnectionGate::Relay(UniqueFd client, Clock::time_point deadline) const {
+  const UniqueFd server = ConnectUnix(unix_path_);
+  if (!server.Valid()) {
+    spdlog::warn("{}: cannot reach its server at {}: {}", options_.name, unix_path_,
+                 std::strerror(errno));
+    return;
+  }
+  ::fcntl(client.Get(), F_SETFL, ::fcntl(client.Get(), F_GETFL) | O_NONBLOCK);
+  OneWay to_server(client.Get(), server.Get());
+  OneWay to_client(server.Get(), client.Get());
+  bool server_told_of_end = false;
+  while (!to_client.Finished()) {
+    std::array<pollfd, 3> waiters{
+        PollEntry(client.Get(), to_server.WantsToRead(), to_client.WantsToWrite()),
+        PollEntry(server.Get(), to_client.WantsToRead(), to_server.WantsToWrite()),
+        pollfd{stop_event_.Get(), POLLIN, 0}};
+    const int ready = ::poll(waiters.data(), waiters.size(), MillisecondsUntil(deadline));
+    if (ready < 0 && errno != EINTR) return;
+    if (waiters[2].revents != 0) return;
+    if (ready == 0 && Clock::now() >= deadline) {
+      spdlog::info("{}: closed the connection from {} at its deadline ({} ms)", options_.name,
+                   PeerText(client.Get()), options_.deadline.count());
+      return;
+    }
+    if (!to_server.Move() || !to_client.Move()) return;
+    if (to_server.Finished() && !server_told_of_end) {
+      ::shutdown(server.Get(), SHUT_WR);
+      server_told_of_end = true;
+    }
+  }
+}
+
+}  // namespace tp::daemon

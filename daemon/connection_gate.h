@@ -1,0 +1,72 @@
+// ConnectionGate is a public TCP listener in front of a server that listens on a Unix socket only
+// (the control API's cpp-httplib server, which can neither refuse a connection nor bound a
+// request's total time). The gate accepts every connection itself and
+//   * keeps at most `max_connections` open: one past the cap is closed at once, unread, and a
+//     warning is logged (at most one a second, counting the others);
+//   * gives each connection a total deadline from its accept: then both sides are closed,
+//     whatever the client is doing (sending slowly, reading slowly, idle on keep-alive);
+//   * relays the bytes both ways between the client and a new connection to the Unix socket,
+//     passing a client's end of sending on (shutdown) and ending when the server closes.
+// Start() returns once the TCP socket listens. Stop() (or the destructor) closes the listener and
+// every relayed connection and returns once the gate's threads have ended. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/task_group.h"
+#include "common/unique_fd.h"
+
+namespace tp::daemon {
+
+struct ConnectionGateOptions {
+  std::string name = "gate";  // for the log: "control API"
+  size_t max_connections = 32;
+  std::chrono::milliseconds deadline{15000};  // from accept to close, per connection
+};
+
+class ConnectionGate {
+ public:
+  // Listens on `host`:`port` (numeric; port 0 picks one) and relays to the Unix socket at
+  // `unix_path`, which need not accept yet (a connection is closed when it cannot reach it).
+  // nullptr with `error` set when the TCP socket cannot be bound.
+  static std::unique_ptr<ConnectionGate> Start(const std::string& host, uint16_t port,
+                                               std::string unix_path, ConnectionGateOptions options,
+                                               std::string& error);
+  ~ConnectionGate();
+  ConnectionGate(const ConnectionGate&) = delete;
+  ConnectionGate& operator=(const ConnectionGate&) = delete;
+
+  uint16_t Port() const { return port_; }
+  // Closes the listener and every connection; joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  ConnectionGate(UniqueFd listener, UniqueFd stop_event, uint16_t port, std::string unix_path,
+                 ConnectionGateOptions options);
+  void AcceptLoop();
+  // Closes `client` (one past the cap), warning at most once a second.
+  void Refuse(UniqueFd client);
+  void Relay(UniqueFd client, Clock::time_point deadline) const;
+
+  const UniqueFd listener_;
+  const UniqueFd stop_event_;  // an eventfd, readable once Stop() has begun
+  const uint16_t port_;
+  const std::string unix_path_;
+  const ConnectionGateOptions options_;
+  // Used by the accept thread only.
+  Clock::time_point last_warning_{};
+  size_t refused_since_warning_ = 0;
+  TaskGroup relays_;
+  std::atomic<bool> stopped_{false};
+  std::thread accept_thread_;
+};
+
+}  // namespace tp::daemon
