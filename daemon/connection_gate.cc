@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -23,6 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kRelayBufferBytes = 16 * 1024;
 constexpr auto kWarningInterval = std::chrono::seconds(1);
+// When the gate stops, how long a connection may still deliver what the server already answered
+// (e.g. the reply to POST /quit, which is what stops the gate).
+constexpr auto kDrainTime = std::chrono::milliseconds(1000);
 
 // "1.2.3.4:5678" of the peer, or "?" when unknown.
 std::string PeerText(int socket) {
@@ -77,6 +81,8 @@ class OneWay {
   // The sender has closed and every byte has been passed on.
   bool Finished() const { return ended_ && begin_ == end_; }
   int to() const { return to_; }
+  // Takes nothing more from the sender; what is buffered still goes.
+  void StopReading() { ended_ = true; }
 
   // Reads and writes what the sockets take without blocking; false on an error of either.
   bool Move() {
@@ -142,10 +148,15 @@ ConnectionGate::ConnectionGate(UniqueFd listener, UniqueFd stop_event, uint16_t 
 
 ConnectionGate::~ConnectionGate() { Stop(); }
 
-void ConnectionGate::Stop() {
-  if (stopped_.exchange(true)) return;
+void ConnectionGate::BeginStop() {
+  if (stopping_.exchange(true)) return;
   const uint64_t one = 1;
   [[maybe_unused]] const ssize_t written = ::write(stop_event_.Get(), &one, sizeof one);
+}
+
+void ConnectionGate::Stop() {
+  BeginStop();
+  std::lock_guard lock(join_mutex_);
   if (accept_thread_.joinable()) accept_thread_.join();
   relays_.JoinAll();
 }
@@ -192,21 +203,32 @@ void ConnectionGate::Relay(UniqueFd client, Clock::time_point deadline) const {
   OneWay to_server(client.Get(), server.Get());
   OneWay to_client(server.Get(), client.Get());
   bool server_told_of_end = false;
+  bool draining = false;
+  Clock::time_point until = deadline;
   while (!to_client.Finished()) {
     std::array<pollfd, 3> waiters{
         PollEntry(client.Get(), to_server.WantsToRead(), to_client.WantsToWrite()),
         PollEntry(server.Get(), to_client.WantsToRead(), to_server.WantsToWrite()),
-        pollfd{stop_event_.Get(), POLLIN, 0}};
-    const int ready = ::poll(waiters.data(), waiters.size(), MillisecondsUntil(deadline));
+        PollEntry(stop_event_.Get(), !draining, false)};
+    const int ready = ::poll(waiters.data(), waiters.size(), MillisecondsUntil(until));
     if (ready < 0 && errno != EINTR) return;
-    if (waiters[2].revents != 0) return;
-    if (ready == 0 && Clock::now() >= deadline) {
-      spdlog::info("{}: closed the connection from {} at its deadline ({} ms)", options_.name,
-                   PeerText(client.Get()), options_.deadline.count());
+    if (waiters[2].revents != 0) {
+      // Stopping: no new request from the client; the server's answers still go out until it
+      // closes (its end is not shut: httplib takes a half-closed socket for a dead one and would
+      // not write the answer).
+      draining = true;
+      to_server.StopReading();
+      until = std::min(deadline, Clock::now() + kDrainTime);
+    }
+    if (ready == 0 && Clock::now() >= until) {
+      if (!draining) {
+        spdlog::info("{}: closed the connection from {} at its deadline ({} ms)", options_.name,
+                     PeerText(client.Get()), options_.deadline.count());
+      }
       return;
     }
     if (!to_server.Move() || !to_client.Move()) return;
-    if (to_server.Finished() && !server_told_of_end) {
+    if (!draining && to_server.Finished() && !server_told_of_end) {
       ::shutdown(server.Get(), SHUT_WR);
       server_told_of_end = true;
     }

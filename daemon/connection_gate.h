@@ -7,8 +7,11 @@
 //     whatever the client is doing (sending slowly, reading slowly, idle on keep-alive);
 //   * relays the bytes both ways between the client and a new connection to the Unix socket,
 //     passing a client's end of sending on (shutdown) and ending when the server closes.
-// Start() returns once the TCP socket listens. Stop() (or the destructor) closes the listener and
-// every relayed connection and returns once the gate's threads have ended. Thread-safe.
+// Start() returns once the TCP socket listens. BeginStop() stops accepting; each relayed
+// connection then takes nothing more from its client but still delivers what the server answers
+// until the server closes it, for up to a second (so the reply to the request that stopped the
+// daemon gets out while its server stops). Stop() (or the destructor) returns once the gate's
+// threads have ended. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -43,7 +47,10 @@ class ConnectionGate {
   ConnectionGate& operator=(const ConnectionGate&) = delete;
 
   uint16_t Port() const { return port_; }
-  // Closes the listener and every connection; joins the threads. Idempotent.
+  // Stops accepting; each connection takes nothing more from its client and ends when the
+  // server closes it or a second has passed. Returns at once; idempotent.
+  void BeginStop();
+  // BeginStop(), then joins the threads (within about a second). Idempotent.
   void Stop();
 
  private:
@@ -65,7 +72,8 @@ class ConnectionGate {
   Clock::time_point last_warning_{};
   size_t refused_since_warning_ = 0;
   TaskGroup relays_;
-  std::atomic<bool> stopped_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex join_mutex_;  // one Stop() joins at a time
   std::thread accept_thread_;
 };
 

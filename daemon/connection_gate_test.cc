@@ -202,6 +202,52 @@ TEST(ConnectionGate, TheServersSideIsClosedAtTheDeadlineToo) {
   EXPECT_TRUE(WaitForClose(client.Get(), Clock::now() + 1s)) << "the client's side stayed open";
 }
 
+// The request that stops the daemon (POST /quit) is answered after the stop began: the gate
+// still delivers what the server answers until the server closes; a server that never closes is
+// cut after the drain time.
+TEST(ConnectionGate, AnAnswerInFlightWhenTheGateStopsStillReachesTheClient) {
+  TemporaryFolder folder;
+  const std::string path = folder.File("raw.sock");
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(listener.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
+      << std::strerror(errno);
+  ASSERT_EQ(::listen(listener.Get(), 4), 0);
+  std::string error;
+  const auto gate = ConnectionGate::Start("127.0.0.1", 0, path, {"test", 4, 30s}, error);
+  ASSERT_TRUE(gate) << error;
+  const auto accept_server_side = [&listener]() {
+    pollfd waiter{listener.Get(), POLLIN, 0};
+    if (::poll(&waiter, 1, 2000) != 1) return UniqueFd();
+    return UniqueFd(::accept4(listener.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+  };
+  const UniqueFd answered = Dial(gate->Port());
+  ASSERT_TRUE(Send(answered.Get(), "quit?"));
+  const UniqueFd answering = accept_server_side();
+  ASSERT_TRUE(answering.Valid()) << "the gate did not connect to the server";
+  const UniqueFd idle = Dial(gate->Port());
+  const UniqueFd silent = accept_server_side();  // never answers, never closes
+  ASSERT_TRUE(silent.Valid());
+  char question[5];
+  ASSERT_EQ(::recv(answering.Get(), question, sizeof question, MSG_WAITALL), 5);
+
+  const auto start = Clock::now();
+  gate->BeginStop();
+  std::thread stopper([&gate] { gate->Stop(); });
+  ASSERT_TRUE(Send(answering.Get(), "stopping"));
+  ::shutdown(answering.Get(), SHUT_WR);
+  std::string answer;
+  char buffer[64];
+  ssize_t got = 0;
+  while ((got = ::recv(answered.Get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, got);
+  EXPECT_EQ(answer, "stopping");
+  stopper.join();
+  EXPECT_LE(Clock::now() - start, 1500ms) << "a server that never closes holds Stop() no longer";
+  EXPECT_TRUE(WaitForClose(idle.Get(), Clock::now() + 1s)) << "the idle client stayed open";
+}
+
 TEST(ConnectionGate, ABusyPortIsAnError) {
   std::string error;
   const auto first = ConnectionGate::Start("127.0.0.1", 0, "/nonexistent", {}, error);

@@ -307,10 +307,12 @@ ControlApi::~ControlApi() { Stop(); }
 uint16_t ControlApi::Port() const { return gate_->Port(); }
 
 void ControlApi::Stop() {
-  // The gate first: it closes every connection, so no worker waits on a client while httplib's
-  // stop() joins them.
-  if (gate_) gate_->Stop();
+  // No new connection or request; then httplib's stop() lets each worker write the answer it is
+  // working on (POST /quit's among them) and close, which ends each relay. A worker that waits
+  // on a client's unfinished request is released by the gate's drain time (its relay closes).
+  if (gate_) gate_->BeginStop();
   server_->stop();
+  if (gate_) gate_->Stop();
   if (thread_.joinable()) thread_.join();
 }
 
