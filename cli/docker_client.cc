@@ -226,4 +226,14 @@ Result<std::unique_ptr<ForegroundRun>> DockerCli::StartForeground(const Argv& ar
       std::make_unique<ChildForegroundRun>(std::move(signals), std::move(child).value()));
 }
 
+Status RemoveVolumeWithin(DockerApi& docker, Clock& clock, const std::string& volume,
+                          std::chrono::milliseconds within) {
+  const SteadyTime deadline = clock.Now() + within;
+  while (true) {
+    Status removed = docker.Remove(DockerResource::kVolume, {volume});
+    if (removed.ok() || clock.Now() >= deadline) return removed;
+    clock.SleepFor(kVolumeRemoveInterval);
+  }
+}
+
 }  // namespace tp::cli

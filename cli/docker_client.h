@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/clock.h"
 #include "cli/docker_command.h"
 #include "cli/docker_network.h"
 #include "cli/process.h"
@@ -119,6 +120,16 @@ class DockerCli : public DockerApi {
   const std::chrono::milliseconds query_timeout_;
   const std::chrono::milliseconds run_timeout_;
 };
+
+// How long RemoveVolumeWithin retries by default: Docker releases a volume just after the
+// container that used it is removed, so the first tries may find it still in use.
+inline constexpr std::chrono::milliseconds kVolumeRemoveDeadline{5000};
+inline constexpr std::chrono::milliseconds kVolumeRemoveInterval{200};
+
+// Removes `volume`, retrying every kVolumeRemoveInterval until it goes or `within` has passed;
+// the last failure when it never went.
+Status RemoveVolumeWithin(DockerApi& docker, Clock& clock, const std::string& volume,
+                          std::chrono::milliseconds within = kVolumeRemoveDeadline);
 
 // True when docker's error message says that the object asked for does not exist ("network x not
 // found", "No such container: x", "plugin \"x\" not found").

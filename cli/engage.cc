@@ -35,9 +35,6 @@ constexpr milliseconds kHandlerAddressDeadline{30000};
 constexpr milliseconds kAddressPollInterval{200};
 // How long docker run is waited for at a time once the handler is set.
 constexpr milliseconds kRunWaitSlice{1000};
-// Docker releases a volume just after the container: how long its removal is retried.
-constexpr milliseconds kVolumeRemoveDeadline{5000};
-constexpr milliseconds kVolumeRemoveInterval{200};
 // The exit code when SIGINT or SIGTERM ends the command before the handler runs (as a shell
 // reports a process killed by SIGINT).
 constexpr int kExitInterrupted = 130;
@@ -192,17 +189,10 @@ class EngagementCleanup {
 
  private:
   void RemoveVolume(const std::string& volume) {
-    const SteadyTime deadline = services_.clock.Now() + kVolumeRemoveDeadline;
-    while (true) {
-      Status removed = services_.docker.Remove(DockerResource::kVolume, {volume});
-      if (removed.ok()) return;
-      if (services_.clock.Now() >= deadline) {
-        err_ << "telepresence: could not remove the volume " << volume << ": "
-             << removed.error().message << "; telepresence quit removes it" << std::endl;
-        return;
-      }
-      services_.clock.SleepFor(kVolumeRemoveInterval);
-    }
+    const Status removed = RemoveVolumeWithin(services_.docker, services_.clock, volume);
+    if (removed.ok()) return;
+    err_ << "telepresence: could not remove the volume " << volume << ": "
+         << removed.error().message << "; telepresence quit removes it" << std::endl;
   }
 
   const std::string id_;

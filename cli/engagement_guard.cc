@@ -15,9 +15,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// How long volume removal is retried: Docker releases a volume just after its container.
-constexpr milliseconds kVolumeRemoveDeadline{5000};
-constexpr milliseconds kVolumeRemoveInterval{200};
 // How long a handler container that is still being created is waited for.
 constexpr milliseconds kCreatedDeadline{30000};
 // What the command writes to its guardian when it cleaned up itself.
@@ -28,12 +25,8 @@ bool HandlerStillRuns(const std::optional<std::string>& state) {
 }
 
 void RemoveVolumes(const std::vector<std::string>& volumes, DockerApi& docker, Clock& clock) {
-  for (const std::string& volume : volumes) {
-    const SteadyTime deadline = clock.Now() + kVolumeRemoveDeadline;
-    while (!docker.Remove(DockerResource::kVolume, {volume}).ok() && clock.Now() < deadline) {
-      clock.SleepFor(kVolumeRemoveInterval);
-    }
-  }
+  // A volume that does not go is left for `telepresence quit`, which removes what is left.
+  for (const std::string& volume : volumes) RemoveVolumeWithin(docker, clock, volume);
 }
 
 class ForkedEngagementGuard : public EngagementGuard {

@@ -86,9 +86,13 @@ class SftpRemoteMountFactory : public RemoteMountFactory {
     std::vector<std::string> mount_options = {
         "fsname=" + endpoint.host + ":" + std::to_string(endpoint.port) + ":/",
         "subtype=telemount"};
-    // (Not yet default_permissions: with it the plugin did not find its dead mount after a
-    // crash; see docs/security.md.)
-    if (::geteuid() == 0) mount_options.push_back("allow_other");
+    // allow_other lets containers of any user reach the volume; default_permissions makes the
+    // kernel check the files' modes against each caller, as on a local folder (stale-mount
+    // detection uses statvfs, which the kernel never answers from its attribute cache).
+    if (::geteuid() == 0) {
+      mount_options.push_back("allow_other");
+      mount_options.push_back("default_permissions");
+    }
     if (endpoint.read_only) mount_options.push_back("ro");
     auto mount = FuseMount::Start(mountpoint, SftpFileSystem::Operations(), filesystem.get(),
                                   mount_options, &error);

@@ -42,6 +42,19 @@ echo "changed on the server" >"$data/file"
 check_output "a new container sees a change made on the server" "changed on the server" \
   docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/file
 
+heading "the kernel checks the files' modes for every container user (default_permissions)"
+# The server runs as root here: without the kernel's check any user in a container would get
+# root's rights on the server.
+printf 'for root only\n' >"$data/private"
+chmod 600 "$data/private"
+check_output "root in a container reads a file of mode 0600" "for root only" \
+  docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/private
+check_output "user 1000 in a container is refused it" "Permission denied" \
+  docker run --rm --user 1000 -v "$vol:/data" tp-busybox:latest sh -c 'cat /data/private 2>&1; true'
+check_output "and reads a file of mode 0644" "changed on the server" \
+  docker run --rm --user 1000 -v "$vol:/data" tp-busybox:latest cat /data/file
+rm -f "$data/private"
+
 heading "a link on the server never makes dockerd mount a host folder"
 # The server's folder holds a link to "/". dockerd resolves a volume's Mountpoint on the host: if
 # that path went through the link, the container would get the host's root, read-write.
