@@ -513,8 +513,14 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   // The server answers in order, so the attributes of the new file can ride along: the stat
   // the kernel sends right after a create then costs no round trip.
   std::optional<sftp::PendingReply> stat;
+  std::optional<sftp::PendingReply> parent_stat;
+  const std::string parent = ParentOf(remote);
   if (creating) {
     stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
+    // So does the folder's: the kernel asks for it before the next create in it (the create
+    // made it stale; default_permissions checks the folder's modes), which then costs no
+    // round trip either.
+    parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
   }
   SftpReply reply = session->Await(opened);
   if (creating) NoteAdded(remote, -reply.Errno(PacketType::kHandle));
@@ -525,12 +531,16 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     }
     return -failure;
   }
-  if (stat) {
-    SftpReply stat_reply = session->Await(*stat);
+  const auto keep_attributes = [&](std::optional<sftp::PendingReply>& pending,
+                                   const std::string& of) {
+    if (!pending) return;
+    SftpReply stat_reply = session->Await(*pending);
     if (stat_reply.Errno(PacketType::kAttrs) == 0) {
-      attributes_.Put(remote, stat_reply.Payload().Attributes());
+      attributes_.Put(of, stat_reply.Payload().Attributes());
     }
-  }
+  };
+  keep_attributes(stat, remote);
+  keep_attributes(parent_stat, parent);
   auto file = std::make_unique<OpenFile>();
   file->session = session;
   file->handle = reply.Payload().String();
