@@ -47,6 +47,13 @@ std::string PeerText(int socket) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
+// The peer's address without its port ("" when unknown: such peers share one count).
+std::string PeerAddress(int socket) {
+  const std::string text = PeerText(socket);
+  const size_t colon = text.rfind(':');
+  return colon == std::string::npos ? "" : text.substr(0, colon);
+}
+
 // A non-blocking connection to the Unix socket at `path`; invalid (errno set) when it does not
 // accept at once.
 UniqueFd ConnectUnix(const std::string& path) {
@@ -173,11 +180,36 @@ void ConnectionGate::AcceptLoop() {
     UniqueFd client = AcceptConnection(listener_.Get());
     if (!client.Valid()) continue;
     const Clock::time_point deadline = Clock::now() + options_.deadline;
+    const std::string peer = PeerAddress(client.Get());
+    if (!AdmitPeer(peer)) {
+      Refuse(std::move(client));
+      continue;
+    }
     auto shared_client = std::make_shared<UniqueFd>(std::move(client));
-    const bool started = relays_.Spawn(
-        [this, shared_client, deadline] { Relay(std::move(*shared_client), deadline); });
-    if (!started) Refuse(std::move(*shared_client));
+    const bool started = relays_.Spawn([this, shared_client, deadline, peer] {
+      Relay(std::move(*shared_client), deadline);
+      ReleasePeer(peer);
+    });
+    if (!started) {
+      ReleasePeer(peer);
+      Refuse(std::move(*shared_client));
+    }
   }
+}
+
+bool ConnectionGate::AdmitPeer(const std::string& peer) {
+  std::lock_guard lock(peers_mutex_);
+  size_t& open = open_by_peer_[peer];
+  if (open >= options_.max_per_peer) return false;
+  ++open;
+  return true;
+}
+
+void ConnectionGate::ReleasePeer(const std::string& peer) {
+  std::lock_guard lock(peers_mutex_);
+  const auto found = open_by_peer_.find(peer);
+  if (found == open_by_peer_.end()) return;
+  if (--found->second == 0) open_by_peer_.erase(found);
 }
 
 void ConnectionGate::Refuse(UniqueFd client) {
@@ -185,9 +217,10 @@ void ConnectionGate::Refuse(UniqueFd client) {
   const Clock::time_point now = Clock::now();
   if (now - last_warning_ < kWarningInterval) return;
   spdlog::warn(
-      "{}: {} connections are open, the most it takes: closed {} past them (the last "
+      "{}: at its cap ({} connections, {} from one address): closed {} past it (the last "
       "from {})",
-      options_.name, options_.max_connections, refused_since_warning_, PeerText(client.Get()));
+      options_.name, options_.max_connections, options_.max_per_peer, refused_since_warning_,
+      PeerText(client.Get()));
   last_warning_ = now;
   refused_since_warning_ = 0;
 }

@@ -1,8 +1,10 @@
 // ConnectionGate is a public TCP listener in front of a server that listens on a Unix socket only
 // (the control API's cpp-httplib server, which can neither refuse a connection nor bound a
 // request's total time). The gate accepts every connection itself and
-//   * keeps at most `max_connections` open: one past the cap is closed at once, unread, and a
-//     warning is logged (at most one a second, counting the others);
+//   * keeps at most `max_connections` open, and at most `max_per_peer` from one address (so a
+//     neighbour container cannot take every slot from the host's CLI): one past either cap is
+//     closed at once, unread, and a warning is logged (at most one a second, counting the
+//     others);
 //   * gives each connection a total deadline from its accept: then both sides are closed,
 //     whatever the client is doing (sending slowly, reading slowly, idle on keep-alive);
 //   * relays the bytes both ways between the client and a new connection to the Unix socket,
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +35,7 @@ struct ConnectionGateOptions {
   std::string name = "gate";  // for the log: "control API"
   size_t max_connections = 32;
   std::chrono::milliseconds deadline{15000};  // from accept to close, per connection
+  size_t max_per_peer = 32;                   // open connections from one peer address
 };
 
 class ConnectionGate {
@@ -62,6 +66,9 @@ class ConnectionGate {
   // Closes `client` (one past the cap), warning at most once a second.
   void Refuse(UniqueFd client);
   void Relay(UniqueFd client, Clock::time_point deadline) const;
+  // Counts a connection from `peer` in; false (nothing counted) when that peer is at its cap.
+  bool AdmitPeer(const std::string& peer);
+  void ReleasePeer(const std::string& peer);
 
   const UniqueFd listener_;
   const UniqueFd stop_event_;  // an eventfd, readable once Stop() has begun
@@ -71,6 +78,8 @@ class ConnectionGate {
   // Used by the accept thread only.
   Clock::time_point last_warning_{};
   size_t refused_since_warning_ = 0;
+  std::mutex peers_mutex_;
+  std::map<std::string, size_t> open_by_peer_;  // guarded by peers_mutex_
   TaskGroup relays_;
   std::atomic<bool> stopping_{false};
   std::mutex join_mutex_;  // one Stop() joins at a time

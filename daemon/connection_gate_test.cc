@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -151,6 +152,47 @@ TEST_F(ConnectionGateTest, AConnectionPastTheCapIsClosedAtOnceAndTheGateServesOn
     std::this_thread::sleep_for(20ms);  // retried until the closed relays have ended
   }
   EXPECT_EQ(body, "ok") << "the gate did not serve again once the stalled clients left";
+}
+
+// A neighbour container (one address) that opens connections without end reaches its own cap;
+// another address (the host's CLI) is still served.
+TEST_F(ConnectionGateTest, OneAddressCannotTakeEverySlot) {
+  constexpr size_t kPerPeer = 2;
+  StartGate({"test", 8, 30s, kPerPeer});
+  std::vector<UniqueFd> stalled;
+  for (size_t i = 0; i < kPerPeer; ++i) {
+    stalled.push_back(Dial(gate_->Port()));
+    ASSERT_TRUE(stalled.back().Valid());
+    ASSERT_TRUE(Send(stalled.back().Get(), "G"));
+  }
+  const UniqueFd extra = Dial(gate_->Port());
+  ASSERT_TRUE(extra.Valid());
+  const auto start = Clock::now();
+  const auto closed = WaitForClose(extra.Get(), start + 2s);
+  ASSERT_TRUE(closed) << "a third connection from 127.0.0.1 stayed open";
+  EXPECT_LT(*closed - start, 500ms);
+
+  UniqueFd other(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2
+  ASSERT_EQ(::bind(other.Get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(gate_->Port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(other.Get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  ASSERT_TRUE(Send(other.Get(), "GET /status HTTP/1.0\r\n\r\n"));
+  std::string answer;
+  char buffer[512];
+  ssize_t got = 0;
+  while ((got = ::recv(other.Get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, got);
+  EXPECT_NE(answer.find("200 OK"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("ok")) << answer;
+  for (const UniqueFd& connection : stalled) {
+    EXPECT_FALSE(WaitForClose(connection.Get(), Clock::now()))
+        << "a connection within the address's cap was closed";
+  }
 }
 
 // A client that keeps sending one byte at a time never finishes a request: the gate closes it at

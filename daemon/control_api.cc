@@ -243,7 +243,9 @@ std::unique_ptr<ControlApi> ControlApi::Start(const std::string& host, uint16_t 
       new ControlApi(token, std::move(callbacks), std::move(folder), std::move(server)));
   std::string gate_error;
   api->gate_ = ConnectionGate::Start(
-      host, port, socket_path, {"control API", kControlConnections, kControlDeadline}, gate_error);
+      host, port, socket_path,
+      {"control API", kControlConnections, kControlDeadline, kControlConnectionsPerPeer},
+      gate_error);
   if (!api->gate_) {
     error = "cannot listen on " + host + ":" + std::to_string(port) +
             " for the control API: " + gate_error;

@@ -18,7 +18,8 @@
 // Any other path answers 404, a known path with another method 405, all errors as
 // {"error":"..."}.
 // Slow clients cannot starve it: the TCP listener is a ConnectionGate (daemon/connection_gate.h)
-// that keeps at most kControlConnections connections open (one more is closed at once), closes
+// that keeps at most kControlConnections connections open, kControlConnectionsPerPeer of them
+// from one address (one more is closed at once), closes
 // each kControlDeadline after its accept whatever it is doing, and relays to the HTTP server,
 // which listens only on a Unix socket in a folder of its own (0700) and has more workers than
 // the gate lets connections in, so that no set of connections can hold every worker.
@@ -48,7 +49,10 @@ namespace tp::daemon {
 class ConnectionGate;
 
 // The control API's limits per connection (see ConnectionGate).
-inline constexpr size_t kControlConnections = 32;
+inline constexpr size_t kControlConnections = 64;
+// At most this many of them from one address: a neighbour container (one address) cannot take
+// the slots of the host's CLI and Teleroute plugin (whose connections come from the host's).
+inline constexpr size_t kControlConnectionsPerPeer = 16;
 inline constexpr std::chrono::seconds kControlDeadline{15};
 
 struct DaemonStatus {
