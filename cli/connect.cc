@@ -1,6 +1,5 @@
 // `telepresence connect --docker`: see its --help (command_line.cc) and the output formats in
 // connect_wait.h.
-#include <sys/random.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include "cli/private_file.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
+#include "common/secret.h"
 
 namespace tp::cli {
 namespace {
@@ -26,22 +26,12 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kCommand = "connect";
 constexpr milliseconds kPollInterval{100};
-// Random bytes in the daemon's control token (hex-encoded: twice as many characters).
-constexpr size_t kControlTokenBytes = 16;
-
 // A fresh random token for the daemon's control API.
 Result<std::string> NewControlToken() {
-  unsigned char bytes[kControlTokenBytes];
-  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-    return CliError{std::string("cannot make the daemon's control token: ") + std::strerror(errno)};
-  }
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  for (unsigned char byte : bytes) {
-    token += kHex[byte >> 4];
-    token += kHex[byte & 0xf];
-  }
-  return token;
+  std::string error;
+  std::optional<std::string> token = NewSecretToken(error);
+  if (!token) return CliError{"cannot make the daemon's control token: " + error};
+  return *token;
 }
 
 // The env file that gives a new daemon its control token (docker run --env-file). It only needs

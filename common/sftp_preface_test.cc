@@ -59,6 +59,11 @@ TEST(SecretTokenTest, SameSecretComparesWholeTexts) {
   EXPECT_FALSE(SameSecret("ab", "abc"));
   EXPECT_FALSE(SameSecret("abcd", "abc"));
   EXPECT_FALSE(SameSecret("", "abc"));
+  EXPECT_TRUE(SameSecret("secret", "secret"));
+  EXPECT_FALSE(SameSecret("secret", "secreT"));
+  EXPECT_FALSE(SameSecret("secret", "secret2"));
+  EXPECT_FALSE(SameSecret("", "x"));
+  EXPECT_TRUE(SameSecret("", ""));
 }
 
 TEST(SftpPrefaceTest, TheRightPrefaceIsTakenAndNothingAfterIt) {

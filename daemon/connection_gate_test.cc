@@ -67,6 +67,28 @@ std::optional<Clock::time_point> WaitForClose(int socket, Clock::time_point dead
   }
 }
 
+// A Unix socket listening at `path` (a plain server standing in for httplib); invalid, errno
+// set, on failure.
+UniqueFd ListenUnix(const std::string& path) {
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  if (!listener.Valid() ||
+      ::bind(listener.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener.Get(), 4) != 0) {
+    return {};
+  }
+  return listener;
+}
+
+// The next connection to `listener` (the gate's side of a relay), or invalid after `timeout`.
+UniqueFd AcceptWithin(int listener, std::chrono::milliseconds timeout) {
+  pollfd waiter{listener, POLLIN, 0};
+  if (::poll(&waiter, 1, static_cast<int>(timeout.count())) != 1) return {};
+  return UniqueFd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+}
+
 class ConnectionGateTest : public ::testing::Test {
  protected:
   // Serves GET /status ("ok") and POST /echo on a Unix socket; a gate with `options` in front.
@@ -219,13 +241,8 @@ TEST_F(ConnectionGateTest, AClientStillSendingAtItsDeadlineIsClosed) {
 TEST(ConnectionGate, TheServersSideIsClosedAtTheDeadlineToo) {
   TemporaryFolder folder;
   const std::string path = folder.File("raw.sock");
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-  ASSERT_EQ(::bind(listener.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
-      << std::strerror(errno);
-  ASSERT_EQ(::listen(listener.Get(), 4), 0);
+  const UniqueFd listener = ListenUnix(path);
+  ASSERT_TRUE(listener.Valid()) << std::strerror(errno);
   std::string error;
   const auto gate = ConnectionGate::Start("127.0.0.1", 0, path, {"test", 4, 300ms}, error);
   ASSERT_TRUE(gate) << error;
@@ -233,10 +250,8 @@ TEST(ConnectionGate, TheServersSideIsClosedAtTheDeadlineToo) {
   ASSERT_TRUE(client.Valid());
   const auto start = Clock::now();
   ASSERT_TRUE(Send(client.Get(), "GET /sta"));
-  pollfd waiter{listener.Get(), POLLIN, 0};
-  ASSERT_EQ(::poll(&waiter, 1, 2000), 1) << "the gate did not connect to the server";
-  const UniqueFd server_side(::accept4(listener.Get(), nullptr, nullptr, SOCK_CLOEXEC));
-  ASSERT_TRUE(server_side.Valid());
+  const UniqueFd server_side = AcceptWithin(listener.Get(), 2s);
+  ASSERT_TRUE(server_side.Valid()) << "the gate did not connect to the server";
   const auto closed = WaitForClose(server_side.Get(), start + 2s);
   ASSERT_TRUE(closed) << "the server's side stayed open past the deadline";
   EXPECT_GE(*closed - start, 250ms);
@@ -250,27 +265,17 @@ TEST(ConnectionGate, TheServersSideIsClosedAtTheDeadlineToo) {
 TEST(ConnectionGate, AnAnswerInFlightWhenTheGateStopsStillReachesTheClient) {
   TemporaryFolder folder;
   const std::string path = folder.File("raw.sock");
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-  ASSERT_EQ(::bind(listener.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
-      << std::strerror(errno);
-  ASSERT_EQ(::listen(listener.Get(), 4), 0);
+  const UniqueFd listener = ListenUnix(path);
+  ASSERT_TRUE(listener.Valid()) << std::strerror(errno);
   std::string error;
   const auto gate = ConnectionGate::Start("127.0.0.1", 0, path, {"test", 4, 30s}, error);
   ASSERT_TRUE(gate) << error;
-  const auto accept_server_side = [&listener]() {
-    pollfd waiter{listener.Get(), POLLIN, 0};
-    if (::poll(&waiter, 1, 2000) != 1) return UniqueFd();
-    return UniqueFd(::accept4(listener.Get(), nullptr, nullptr, SOCK_CLOEXEC));
-  };
   const UniqueFd answered = Dial(gate->Port());
   ASSERT_TRUE(Send(answered.Get(), "quit?"));
-  const UniqueFd answering = accept_server_side();
+  const UniqueFd answering = AcceptWithin(listener.Get(), 2s);
   ASSERT_TRUE(answering.Valid()) << "the gate did not connect to the server";
   const UniqueFd idle = Dial(gate->Port());
-  const UniqueFd silent = accept_server_side();  // never answers, never closes
+  const UniqueFd silent = AcceptWithin(listener.Get(), 2s);  // never answers, never closes
   ASSERT_TRUE(silent.Valid());
   char question[5];
   ASSERT_EQ(::recv(answering.Get(), question, sizeof question, MSG_WAITALL), 5);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/secret.h"
 #include "common/unix_http_server.h"
 #include "daemon/connection_gate.h"
 
@@ -128,15 +129,6 @@ std::optional<nlohmann::json> ParseBody(const std::string& text, std::string& er
     return std::nullopt;
   }
   return body;
-}
-
-// Compares in a time that does not depend on where the two texts differ.
-bool SameSecret(std::string_view given, std::string_view expected) {
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
-  }
-  return difference == 0;
 }
 
 // Whether the Authorization header's value ("" when absent) carries `token`; any value does when

@@ -122,15 +122,8 @@ void SftpForward::Serve(UniqueFd client) {
 
 bool SftpForward::SendPreface(tunnel::TunnelStream& stream) const {
   const std::string preface = SftpPreface(options_.agent_token);
-  std::span<const uint8_t> pending(reinterpret_cast<const uint8_t*>(preface.data()),
-                                   preface.size());
-  const auto deadline = Clock::now() + options_.open_timeout;
-  while (!pending.empty()) {
-    const tunnel::IoResult written = stream.Write(pending, deadline);
-    pending = pending.subspan(written.bytes);
-    if (written.error != 0) return false;
-  }
-  return true;
+  const auto bytes = std::span(reinterpret_cast<const uint8_t*>(preface.data()), preface.size());
+  return stream.Write(bytes, Clock::now() + options_.open_timeout).ok();
 }
 
 }  // namespace tp::daemon

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/secret.h"
 #include "tunnel/tcp_dial.h"
 
 namespace tp::tunnel {
@@ -47,17 +48,6 @@ ServerHandshakeResult Refuse(int socket, std::string reason, Clock::time_point d
 }
 
 }  // namespace
-
-bool ConstantTimeEquals(std::string_view left, std::string_view right) {
-  const size_t longest = std::max(left.size(), right.size());
-  unsigned difference = left.size() == right.size() ? 0 : 1;
-  for (size_t index = 0; index < longest; ++index) {
-    const auto left_byte = index < left.size() ? static_cast<unsigned char>(left[index]) : 0u;
-    const auto right_byte = index < right.size() ? static_cast<unsigned char>(right[index]) : 0u;
-    difference |= left_byte ^ right_byte;
-  }
-  return difference == 0;
-}
 
 bool WriteAll(int socket, std::span<const uint8_t> bytes, Clock::time_point deadline) {
   while (!bytes.empty()) {
@@ -140,8 +130,8 @@ ServerHandshakeResult ServerHandshake(int socket, const SecretForClient& secret_
                   deadline);
   }
   const std::optional<std::string> expected_secret = secret_for(hello->client_name);
-  const bool secret_matches = expected_secret && !expected_secret->empty() &&
-                              ConstantTimeEquals(hello->secret, *expected_secret);
+  const bool secret_matches =
+      expected_secret && !expected_secret->empty() && SameSecret(hello->secret, *expected_secret);
   hello->secret.clear();
   if (!secret_matches) return Refuse(socket, "wrong secret", deadline);
   ServerHandshakeResult result;

@@ -41,9 +41,6 @@ ServerHandshakeResult ServerHandshake(int socket, const SecretForClient& secret_
                                       const Welcome& welcome,
                                       std::chrono::steady_clock::time_point deadline);
 
-// Compares in time that depends on the lengths only, never on where the texts differ.
-bool ConstantTimeEquals(std::string_view left, std::string_view right);
-
 struct ReadFrameResult {
   std::optional<Frame> frame;
   std::string error;
