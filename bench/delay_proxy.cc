@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "bench/proxy_acceptor.h"
-#include "cluster/sftp-export/tcp_socket.h"
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
+#include "net/tcp_socket.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ constexpr char kUsage[] =
 
 struct ProxyOptions {
   std::string listen = "127.0.0.1:0";
-  std::string target;
+  tp::HostPort target;
   int delay_ms = 0;
   std::string port_file;
   bool help = false;
@@ -61,7 +61,12 @@ std::optional<ProxyOptions> ParseOptions(const std::vector<std::string>& args) {
     if (name == "--listen") {
       options.listen = value;
     } else if (name == "--target") {
-      options.target = value;
+      const std::optional<tp::HostPort> target = tp::ParseHostPort(value);
+      if (!target || target->port == 0) {
+        std::cerr << "delay-proxy: --target wants HOST:PORT, got " << value << "\n";
+        return std::nullopt;
+      }
+      options.target = *target;
     } else if (name == "--port-file") {
       options.port_file = value;
     } else if (name == "--delay-ms" && ParseNonNegative(value)) {
@@ -71,7 +76,7 @@ std::optional<ProxyOptions> ParseOptions(const std::vector<std::string>& args) {
       return std::nullopt;
     }
   }
-  if (options.target.empty()) {
+  if (options.target.host.empty()) {
     std::cerr << "delay-proxy: --target HOST:PORT is required\n";
     return std::nullopt;
   }
@@ -108,7 +113,8 @@ int main(int argc, char** argv) {
   tp::bench::ProxyAcceptor acceptor(std::move(listener), options->target,
                                     std::chrono::milliseconds(options->delay_ms));
   std::cout << "listening on " << address << std::endl;
-  spdlog::info("relaying to {} with {} ms each way", options->target, options->delay_ms);
+  spdlog::info("relaying to {} with {} ms each way", tp::HostPortText(options->target),
+               options->delay_ms);
   shutdown_signal.Wait();
   acceptor.Stop();
   return 0;

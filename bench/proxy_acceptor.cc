@@ -8,8 +8,13 @@
 #include <cstring>
 
 namespace tp::bench {
+namespace {
 
-ProxyAcceptor::ProxyAcceptor(TcpListener listener, std::string target, Clock::duration delay)
+constexpr std::chrono::seconds kConnectTimeout{10};
+
+}  // namespace
+
+ProxyAcceptor::ProxyAcceptor(TcpListener listener, HostPort target, Clock::duration delay)
     : listener_(std::move(listener)), target_(std::move(target)), delay_(delay) {
   // The accept thread blocks in accept(); Stop() wakes it with shutdown().
   const int flags = fcntl(listener_.socket.Get(), F_GETFL);
@@ -41,15 +46,14 @@ void ProxyAcceptor::AcceptLoop() {
 }
 
 void ProxyAcceptor::Relay(UniqueFd client) {
-  std::string error;
-  UniqueFd server = ConnectTcp(target_, error);
-  if (!server.Valid()) {
-    spdlog::warn("{}; closing the client", error);
+  DialResult dial = DialTcp(target_, std::chrono::steady_clock::now() + kConnectTimeout);
+  if (!dial.socket.Valid()) {
+    spdlog::warn("{}; closing the client", dial.message);
     return;
   }
+  UniqueFd server = std::move(dial.socket);
   EnableNoDelay(client.Get());
-  EnableNoDelay(server.Get());
-  spdlog::debug("relaying a connection to {}", target_);
+  spdlog::debug("relaying a connection to {}", HostPortText(target_));
   connections_.push_back(
       std::make_unique<ProxyConnection>(std::move(client), std::move(server), delay_));
 }

@@ -4,11 +4,10 @@
 #include <atomic>
 #include <list>
 #include <memory>
-#include <string>
 #include <thread>
 
 #include "bench/proxy_connection.h"
-#include "cluster/sftp-export/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace tp::bench {
 
@@ -18,7 +17,7 @@ namespace tp::bench {
 // Stop() (or the destructor) ends the accept loop and aborts every live connection.
 class ProxyAcceptor {
  public:
-  ProxyAcceptor(TcpListener listener, std::string target, Clock::duration delay);
+  ProxyAcceptor(TcpListener listener, HostPort target, Clock::duration delay);
   ~ProxyAcceptor();
   ProxyAcceptor(const ProxyAcceptor&) = delete;
   ProxyAcceptor& operator=(const ProxyAcceptor&) = delete;
@@ -31,7 +30,7 @@ class ProxyAcceptor {
   void ForgetFinished();
 
   TcpListener listener_;
-  const std::string target_;
+  const HostPort target_;
   const Clock::duration delay_;
   std::atomic<bool> stopping_{false};
   std::list<std::unique_ptr<ProxyConnection>> connections_;  // touched by the accept thread only

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "bench/delay_line.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::bench {
 

@@ -6,7 +6,7 @@
 #include <deque>
 #include <string>
 
-#include "telemount/sftp/sftp_session.h"
+#include "sftp/sftp_session.h"
 
 using tp::sftp::PacketType;
 using tp::sftp::PacketWriter;

@@ -20,7 +20,7 @@
 #include "cli/private_file.h"
 #include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::cli {
 namespace {

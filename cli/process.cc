@@ -12,7 +12,7 @@
 #include <thread>
 #include <utility>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 extern char** environ;
 

@@ -4,10 +4,12 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
+
+#include "net/host_port.h"
 
 namespace tp::cli {
 namespace {
@@ -15,13 +17,6 @@ namespace {
 constexpr size_t kMaxContextNameLength = 63;
 
 bool IsLowercaseLetterOrDigit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-bool IsPort(std::string_view text) {
-  if (text.empty() || text.size() > 5) return false;
-  uint32_t port = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-  return error == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
-}
 
 bool IsHostName(std::string_view host) {
   if (host.empty()) return false;
@@ -33,14 +28,9 @@ bool IsHostName(std::string_view host) {
   return true;
 }
 
-bool IsBracketedIpv6(std::string_view host) {
-  if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
-  for (char c : host.substr(1, host.size() - 2)) {
-    bool allowed = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                   c == ':' || c == '.';
-    if (!allowed) return false;
-  }
-  return true;
+bool IsIpv6(const std::string& host) {
+  in6_addr address{};
+  return inet_pton(AF_INET6, host.c_str(), &address) == 1;
 }
 
 char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -59,11 +49,9 @@ bool IsLoopbackIpv4(std::string_view host) {
   return (value >> 24) == 127 || value == INADDR_ANY;
 }
 
-bool IsLoopbackIpv6(std::string_view bracketed) {
-  if (bracketed.size() < 2 || bracketed.front() != '[') return false;
-  std::string text(bracketed.substr(1, bracketed.size() - 2));
+bool IsLoopbackIpv6(const std::string& host) {
   in6_addr address{};
-  if (inet_pton(AF_INET6, text.c_str(), &address) != 1) return false;
+  if (inet_pton(AF_INET6, host.c_str(), &address) != 1) return false;
   if (IN6_IS_ADDR_LOOPBACK(&address) || IN6_IS_ADDR_UNSPECIFIED(&address)) return true;
   return IN6_IS_ADDR_V4MAPPED(&address) && address.s6_addr[12] == 127;
 }
@@ -99,17 +87,16 @@ std::string_view DnsLabelRule() {
 }
 
 bool IsHostPort(std::string_view address) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view host = address.substr(0, colon);
-  std::string_view port = address.substr(colon + 1);
-  return IsPort(port) && (IsHostName(host) || IsBracketedIpv6(host));
+  const std::optional<HostPort> parts = ParseHostPort(address);
+  if (!parts || parts->port == 0) return false;
+  const bool bracketed = address.front() == '[';
+  return bracketed ? IsIpv6(parts->host) : IsHostName(parts->host);
 }
 
-std::string_view HostOf(std::string_view address) { return address.substr(0, address.rfind(':')); }
-
 bool IsLoopbackHostPort(std::string_view address) {
-  std::string_view host = HostOf(address);
+  const std::optional<HostPort> parts = ParseHostPort(address);
+  if (!parts) return false;
+  const std::string& host = parts->host;
   return IsLocalhostName(host) || IsLoopbackIpv4(host) || IsLoopbackIpv6(host);
 }
 

@@ -24,12 +24,9 @@ std::string_view DnsLabelRule();
 // decimal port in 1..65535.
 bool IsHostPort(std::string_view address);
 
-// The host part of HOST:PORT ("[::1]" keeps its brackets). Precondition: IsHostPort(address).
-std::string_view HostOf(std::string_view address);
-
 // True when HOST:PORT names this machine from wherever it is used, so that inside a container it
 // would be the container itself: localhost (and *.localhost), 127.0.0.0/8, ::1, ::ffff:127.x, and
-// the unspecified addresses 0.0.0.0 and ::. Precondition: IsHostPort(address).
+// the unspecified addresses 0.0.0.0 and ::. False when it is not HOST:PORT.
 bool IsLoopbackHostPort(std::string_view address);
 
 }  // namespace tp::cli

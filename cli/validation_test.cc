@@ -60,10 +60,5 @@ TEST(LoopbackTest, AddressesOtherContainersCanReach) {
   }
 }
 
-TEST(HostOfTest, KeepsBrackets) {
-  EXPECT_EQ(HostOf("172.17.0.1:80"), "172.17.0.1");
-  EXPECT_EQ(HostOf("[::1]:80"), "[::1]");
-}
-
 }  // namespace
 }  // namespace tp::cli

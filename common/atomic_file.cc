@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 namespace {

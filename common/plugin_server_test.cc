@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/secret.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 namespace {

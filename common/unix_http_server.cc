@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 namespace {

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon::testing {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon::testing {
 

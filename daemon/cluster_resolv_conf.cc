@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/resolv_conf.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 namespace {

@@ -14,8 +14,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/accept.h"
+#include "net/accept.h"
+#include "net/socket_address.h"
+#include "net/tcp_socket.h"
 
 namespace tp::daemon {
 namespace {
@@ -27,32 +28,6 @@ constexpr auto kWarningInterval = std::chrono::seconds(1);
 // When the gate stops, how long a connection may still deliver what the server already answered
 // (e.g. the reply to POST /quit, which is what stops the gate).
 constexpr auto kDrainTime = std::chrono::milliseconds(1000);
-
-// "1.2.3.4:5678" of the peer, or "?" when unknown.
-std::string PeerText(int socket) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-    port = ntohs(v4->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
-  }
-  return std::string(host) + ":" + std::to_string(port);
-}
-
-// The peer's address without its port ("" when unknown: such peers share one count).
-std::string PeerAddress(int socket) {
-  const std::string text = PeerText(socket);
-  const size_t colon = text.rfind(':');
-  return colon == std::string::npos ? "" : text.substr(0, colon);
-}
 
 // A non-blocking connection to the Unix socket at `path`; invalid (errno set) when it does not
 // accept at once.
@@ -70,11 +45,6 @@ UniqueFd ConnectUnix(const std::string& path) {
     return {};
   }
   return socket;
-}
-
-int MillisecondsUntil(Clock::time_point deadline) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
 }
 
 // The bytes of one direction of a relay: read from `from`, not yet written to `to`.
@@ -130,8 +100,7 @@ std::unique_ptr<ConnectionGate> ConnectionGate::Start(const std::string& host, u
                                                       std::string unix_path,
                                                       ConnectionGateOptions options,
                                                       std::string& error) {
-  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  TcpListener listener = ListenTcp(bracketed + ":" + std::to_string(port), error);
+  TcpListener listener = ListenTcp(HostPort{host, port}, error);
   if (!listener.socket.Valid()) return nullptr;
   UniqueFd stop_event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_event.Valid()) {

@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "common/task_group.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 

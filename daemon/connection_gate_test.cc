@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/unix_http_server.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -46,9 +46,7 @@ class TemporaryFolder {
   std::filesystem::path path_;
 };
 
-UniqueFd Dial(uint16_t port) {
-  return tunnel::DialTcp("127.0.0.1", port, Clock::now() + 2s).socket;
-}
+UniqueFd Dial(uint16_t port) { return DialTcp("127.0.0.1", port, Clock::now() + 2s).socket; }
 
 bool Send(int socket, const std::string& text) {
   return tunnel::WriteAll(socket,
@@ -61,7 +59,7 @@ bool Send(int socket, const std::string& text) {
 std::optional<Clock::time_point> WaitForClose(int socket, Clock::time_point deadline) {
   while (true) {
     pollfd waiter{socket, POLLIN, 0};
-    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(deadline)) <= 0) return std::nullopt;
+    if (::poll(&waiter, 1, MillisecondsUntil(deadline)) <= 0) return std::nullopt;
     char buffer[512];
     if (::recv(socket, buffer, sizeof buffer, 0) <= 0) return Clock::now();
   }

@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -102,7 +102,7 @@ TEST_F(ControlApiTest, QuitRepliesAndCallsTheCallback) {
 // What `curl -X POST` sends: no body and no Content-Length. It must not wait for a body.
 TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
   const auto start = std::chrono::steady_clock::now();
-  tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", api_->Port(), start + 2s);
+  DialResult dial = DialTcp("127.0.0.1", api_->Port(), start + 2s);
   ASSERT_TRUE(dial.socket.Valid()) << dial.message;
   const std::string request = "POST /quit HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                               std::string(kToken) + "\r\nConnection: close\r\n\r\n";
@@ -113,7 +113,7 @@ TEST_F(ControlApiTest, QuitWithoutContentLengthIsAnsweredAtOnce) {
   char buffer[4096];
   while (std::chrono::steady_clock::now() < start + 2s) {
     pollfd waiter{dial.socket.Get(), POLLIN, 0};
-    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(start + 2s)) <= 0) break;
+    if (::poll(&waiter, 1, MillisecondsUntil(start + 2s)) <= 0) break;
     const ssize_t got = ::recv(dial.socket.Get(), buffer, sizeof buffer, 0);
     if (got <= 0) break;
     answer.append(buffer, static_cast<size_t>(got));
@@ -238,7 +238,7 @@ std::string ReadResponse(int socket, std::chrono::steady_clock::time_point deadl
       if (text.size() >= headers_end + 4 + length) return text;
     }
     pollfd waiter{socket, POLLIN, 0};
-    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(deadline)) <= 0) return "";
+    if (::poll(&waiter, 1, MillisecondsUntil(deadline)) <= 0) return "";
     const ssize_t got = ::recv(socket, buffer, sizeof buffer, 0);
     if (got <= 0) return "";
     text.append(buffer, static_cast<size_t>(got));
@@ -261,7 +261,7 @@ TEST_F(ControlApiTest, SlowClientsDoNotStarveStatus) {
   std::vector<UniqueFd> slow;
   for (size_t i = 0; i < kSlowClients; ++i) {
     const auto deadline = std::chrono::steady_clock::now() + 2s;
-    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", api_->Port(), deadline);
+    DialResult dial = DialTcp("127.0.0.1", api_->Port(), deadline);
     ASSERT_TRUE(dial.socket.Valid()) << dial.message;
     ASSERT_TRUE(tunnel::WriteAll(dial.socket.Get(), span(request), deadline));
     ASSERT_TRUE(ReadResponse(dial.socket.Get(), deadline).starts_with("HTTP/1.1 200"))

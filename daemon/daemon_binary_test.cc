@@ -21,10 +21,10 @@
 
 #include "cluster/manager/traffic_manager.h"
 #include "common/testing/loopback_udp_responder.h"
-#include "common/unique_fd.h"
 #include "daemon/daemon_process_testing.h"
 #include "daemon/dns_message.h"
-#include "daemon/host_port.h"
+#include "net/host_port.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 namespace {
@@ -109,7 +109,7 @@ TEST(DaemonBinary, ConnectsServesClusterDnsAndQuitsCleanly) {
   config.welcome = {{"10.0.0.0/8"},
                     {"default.svc.cluster.local", "svc.cluster.local", "cluster.local"},
                     "cluster.local"};
-  config.dns_servers.push_back(*manager::ParseSocketAddress("127.0.0.1", cluster_dns.port()));
+  config.dns_servers.push_back(*ParseSocketAddress("127.0.0.1", cluster_dns.port()));
   config.dns_timeout = 500ms;
   std::string error;
   auto manager = manager::TrafficManager::Start(config, error);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "net/socket_address.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {
@@ -41,31 +42,23 @@ class TunnelDnsResolver : public DnsResolver {
   tunnel::TunnelConnection& connection_;
 };
 
-// A numeric IPv4/IPv6 address and port.
-struct NameserverAddress {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-};
-
-// "IP", "IP:PORT" (IPv4) or "[IPv6]:PORT"; port 53 when none. nullopt when not numeric.
-std::optional<NameserverAddress> ParseNameserver(const std::string& text);
 // The `nameserver` lines of a resolv.conf file, in order (or, in a file the daemon rewrote, the
 // upstream nameservers it kept: see cluster_resolv_conf.h); empty when none or unreadable. As an
-// extension (for tests), a nameserver may carry a port as ParseNameserver reads it.
-std::vector<NameserverAddress> NameserversFromResolvConf(const std::string& path);
+// extension (for tests), a nameserver may carry a port (net/socket_address.h ParseEndpoint).
+std::vector<SocketAddress> NameserversFromResolvConf(const std::string& path);
 
 // Sends each query over UDP to the servers in order, splitting the timeout between the servers
 // not yet tried, until one answers with a reply of the same id. Each query uses its own
 // connected socket, so only the server it was sent to can answer it.
 class UdpDnsResolver : public DnsResolver {
  public:
-  explicit UdpDnsResolver(std::vector<NameserverAddress> servers) : servers_(std::move(servers)) {}
+  explicit UdpDnsResolver(std::vector<SocketAddress> servers) : servers_(std::move(servers)) {}
   std::optional<std::vector<uint8_t>> Resolve(std::span<const uint8_t> query,
                                               std::chrono::milliseconds timeout) override;
   size_t ServerCount() const { return servers_.size(); }
 
  private:
-  const std::vector<NameserverAddress> servers_;
+  const std::vector<SocketAddress> servers_;
 };
 
 }  // namespace tp::daemon

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/accept.h"
-#include "tunnel/tcp_dial.h"
+#include "net/accept.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -304,7 +304,7 @@ bool DnsServer::ReadExactly(int socket, std::span<uint8_t> into, Clock::time_poi
   size_t got = 0;
   while (got < into.size()) {
     pollfd waiters[2] = {{socket, POLLIN, 0}, {stop_event_.Get(), POLLIN, 0}};
-    const int ready = ::poll(waiters, 2, tunnel::MillisecondsUntil(deadline));
+    const int ready = ::poll(waiters, 2, MillisecondsUntil(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0 || waiters[1].revents != 0) return false;
     const ssize_t count = ::recv(socket, into.data() + got, into.size() - got, MSG_DONTWAIT);

@@ -27,9 +27,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/unique_fd.h"
 #include "daemon/dns_answerer.h"
 #include "daemon/dns_resolver.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 

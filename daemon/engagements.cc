@@ -9,7 +9,7 @@
 #include "daemon/captured_tcp_relay.h"
 #include "daemon/sftp_forward.h"
 #include "daemon/tunnel_client.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 
 namespace tp::daemon {
 namespace {
@@ -233,8 +233,7 @@ void Engagements::OnOpenTcp(std::unique_ptr<tunnel::TunnelStream> stream,
 void Engagements::RelayToHandler(tunnel::TunnelStream& stream, const HandlerTarget& target,
                                  const std::string& host, uint16_t port) {
   const std::string handler = target.address + ":" + std::to_string(target.port);
-  tunnel::DialResult dial =
-      tunnel::DialTcp(target.address, target.port, Clock::now() + options_.dial_timeout);
+  DialResult dial = DialTcp(target.address, target.port, Clock::now() + options_.dial_timeout);
   if (!dial.socket.Valid()) {
     const std::string reason = "cannot reach the handler at " + handler + ": " + dial.message;
     spdlog::warn("{} port {}: {}", host, port, reason);

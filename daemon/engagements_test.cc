@@ -18,7 +18,7 @@
 #include "common/sftp_preface.h"
 #include "common/task_group.h"
 #include "daemon/captured_tcp_relay.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 
 namespace tp::daemon {
 namespace {
@@ -149,7 +149,7 @@ class FakeManager {
     return {0, "{}"};
   }
   void DialAndRelay(tunnel::TunnelStream& stream, const tunnel::OpenTcp& request) {
-    tunnel::DialResult dial = tunnel::DialTcp(request.host, request.port, In(2s));
+    DialResult dial = DialTcp(request.host, request.port, In(2s));
     if (!dial.socket.Valid()) return stream.Refuse(dial.error, dial.message);
     stream.Accept();
     RelayCapturedTcp(dial.socket.Get(), stream, stop_);
@@ -335,7 +335,7 @@ TEST_F(EngagementsTest, SftpForwardRelaysToTheAgentThroughTheTunnel) {
   const std::string token = answer.at("sftp_token");
   EXPECT_TRUE(IsSecretToken(token)) << token;
   EXPECT_NE(token, kAgentSftpToken) << "the engagement's own credential, not the agent's";
-  tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
+  DialResult dial = DialTcp("127.0.0.1", forward_port, In(2s));
   ASSERT_TRUE(dial.socket.Valid()) << dial.message;
   const std::string payload(100000, 's');
   // The agent sees its own preface first (the echo server sends it back), then the client's
@@ -355,7 +355,7 @@ TEST_F(EngagementsTest, SftpForwardWantsTheEngagementsToken) {
   const std::string sftp_init("\0\0\0\5\1\0\0\0\3", 9);
   for (const std::string& attempt :
        {sftp_init + std::string(64, '\0'), SftpPreface(wrong_token) + sftp_init}) {
-    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
+    DialResult dial = DialTcp("127.0.0.1", forward_port, In(2s));
     ASSERT_TRUE(dial.socket.Valid()) << dial.message;
     EXPECT_EQ(ExchangeOverSocket(dial.socket.Get(), attempt), "");
   }
@@ -371,7 +371,7 @@ TEST_F(EngagementsTest, SftpForwardServesOnlyTheNamedClient) {
   ASSERT_EQ(status, 200) << answer;
   const uint16_t forward_port = answer.at("sftp_port");
   const std::string preface = SftpPreface(answer.at("sftp_token").get<std::string>());
-  tunnel::DialResult stranger = tunnel::DialTcp("127.0.0.1", forward_port, In(2s));
+  DialResult stranger = DialTcp("127.0.0.1", forward_port, In(2s));
   ASSERT_TRUE(stranger.socket.Valid()) << stranger.message;
   EXPECT_EQ(ExchangeOverSocket(stranger.socket.Get(), preface + "x"), "")
       << "closed, nothing relayed";
@@ -408,7 +408,7 @@ TEST_F(EngagementsTest, LeaveTellsTheManagerAndClosesTheForward) {
   EXPECT_EQ(body, json::object());
   EXPECT_EQ(manager_.Ops(), (std::vector<std::string>{"engage", "leave e-1"}));
   EXPECT_EQ(Call("GET", "/engagements").second, json({{"engagements", json::array()}}));
-  EXPECT_EQ(tunnel::DialTcp("127.0.0.1", forward_port, In(2s)).error, ECONNREFUSED);
+  EXPECT_EQ(DialTcp("127.0.0.1", forward_port, In(2s)).error, ECONNREFUSED);
 }
 
 TEST_F(EngagementsTest, ShutdownLeavesEveryEngagement) {
@@ -424,7 +424,7 @@ TEST_F(EngagementsTest, AnEngagementEndsWithItsTunnel) {
   manager_.peer().Close("manager gone");
   ASSERT_TRUE(tunnel_->WaitUntilDead(In(2s)));
   EXPECT_EQ(Call("GET", "/engagements").second, json({{"engagements", json::array()}}));
-  EXPECT_EQ(tunnel::DialTcp("127.0.0.1", forward_port, In(2s)).error, ECONNREFUSED);
+  EXPECT_EQ(DialTcp("127.0.0.1", forward_port, In(2s)).error, ECONNREFUSED);
 }
 
 TEST(Engagements, WithoutATunnelRequestsAnswer503) {

@@ -19,12 +19,13 @@
 #include "daemon/control_api.h"
 #include "daemon/dns_server.h"
 #include "daemon/engagements.h"
-#include "daemon/host_port.h"
 #include "daemon/resolv_conf_keeper.h"
 #include "daemon/tunnel_client.h"
+#include "net/host_port.h"
 
 namespace {
 
+using namespace tp;
 using namespace tp::daemon;
 using Clock = std::chrono::steady_clock;
 
@@ -83,13 +84,6 @@ struct ParsedArguments {
   std::string error;  // what is wrong with the command line
 };
 
-// 1..65535, decimal.
-std::optional<uint16_t> ParsePort(const std::string& text) {
-  const auto address = ParseHostPort("0.0.0.0:" + text);
-  if (!address || address->port == 0) return std::nullopt;
-  return address->port;
-}
-
 // What is wrong with a complete set of options; "" when nothing.
 std::string CheckOptions(const DaemonOptions& options, bool have_manager) {
   if (!have_manager || options.secret_file.empty()) {
@@ -141,7 +135,7 @@ ParsedArguments ParseArguments(int argc, char** argv) {
     } else if (flag == "--name") {
       options.name = value;
     } else if (flag == "--capture-port") {
-      const std::optional<uint16_t> port = ParsePort(value);
+      const std::optional<uint16_t> port = ParseServicePort(value);
       if (!port) {
         parsed.error = "--capture-port wants a port 1-65535, got \"" + value + "\"";
         return parsed;

@@ -12,8 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "common/unique_fd.h"
 #include "daemon/stop_event.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 

@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/accept.h"
 #include "common/sftp_preface.h"
 #include "daemon/captured_tcp_relay.h"
+#include "net/accept.h"
+#include "net/tcp_socket.h"
 
 namespace tp::daemon {
 namespace {

@@ -20,8 +20,8 @@
 
 #include "common/ipv4.h"
 #include "common/task_group.h"
-#include "common/unique_fd.h"
 #include "daemon/stop_event.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 

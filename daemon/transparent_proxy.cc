@@ -10,8 +10,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/accept.h"
 #include "daemon/captured_tcp_relay.h"
+#include "net/accept.h"
 
 namespace tp::daemon {
 namespace {

@@ -25,9 +25,9 @@
 #include <string>
 #include <thread>
 
-#include "common/unique_fd.h"
 #include "daemon/stop_event.h"
 #include "daemon/udp_flow_table.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {

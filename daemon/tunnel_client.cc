@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
-#include "daemon/host_port.h"
-#include "tunnel/tcp_dial.h"
+#include "net/host_port.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -120,8 +120,8 @@ std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<
     std::lock_guard lock(state_->mutex);
     ++state_->status.attempt_count;
   }
-  tunnel::DialResult dial = tunnel::DialTcp(options_.manager_host, options_.manager_port,
-                                            Clock::now() + options_.dial_timeout);
+  DialResult dial =
+      DialTcp(options_.manager_host, options_.manager_port, Clock::now() + options_.dial_timeout);
   if (!dial.socket.Valid()) {
     SetError("cannot reach the traffic-manager: " + dial.message);
     return nullptr;

@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "common/ipv4.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::daemon {
 

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "common/netlink.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::teleroute {
 namespace {

@@ -19,7 +19,7 @@
 #include <functional>
 #include <thread>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 #include "teleroute/bridge_forwarding.h"
 #include "teleroute/netlink_os.h"
 #include "teleroute/teleroute_driver.h"

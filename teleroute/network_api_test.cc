@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::teleroute {
 namespace {

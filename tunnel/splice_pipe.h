@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <span>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::tunnel {
 

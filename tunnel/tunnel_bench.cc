@@ -29,8 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/sftp-export/tcp_socket.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_connection.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -383,7 +382,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tunnel-bench: %s did not start\n", options->manager.c_str());
     return 1;
   }
-  auto dial = tp::tunnel::DialTcp("127.0.0.1", manager.port(), In(2s));
+  auto dial = tp::DialTcp("127.0.0.1", manager.port(), In(2s));
   const auto greeting = tp::tunnel::ClientHandshake(
       dial.socket.Get(), {tp::tunnel::kProtocolVersion, "tunnel-bench", kSecret}, In(2s));
   if (!greeting.welcome) {
@@ -394,7 +393,7 @@ int main(int argc, char** argv) {
       tp::tunnel::TunnelConnection::Start(std::move(dial.socket), tp::tunnel::Role::kClient, {});
   const uint16_t port = server.port();
   const ChannelOpener direct = [port]() -> std::unique_ptr<Channel> {
-    auto dialed = tp::tunnel::DialTcp("127.0.0.1", port, In(2s));
+    auto dialed = tp::DialTcp("127.0.0.1", port, In(2s));
     if (!dialed.socket.Valid()) return nullptr;
     return std::make_unique<SocketChannel>(std::move(dialed.socket));
   };

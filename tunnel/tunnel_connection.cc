@@ -17,8 +17,8 @@
 #include <map>
 #include <mutex>
 
+#include "net/tcp_socket.h"
 #include "tunnel/splice_pipe.h"
-#include "tunnel/tcp_dial.h"
 
 // How bytes move, and why (CPU per byte is what limits a tunnel on a small machine):
 //

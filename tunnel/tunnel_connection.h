@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_frame.h"
 
 namespace tp::tunnel {

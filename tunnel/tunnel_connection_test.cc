@@ -11,8 +11,8 @@
 #include <optional>
 #include <thread>
 
+#include "net/tcp_socket.h"
 #include "tunnel/splice_pipe.h"
-#include "tunnel/tcp_dial.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::tunnel {

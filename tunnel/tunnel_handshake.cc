@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "common/secret.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 
 namespace tp::tunnel {
 namespace {

@@ -2,43 +2,22 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 
+#include "net/host_port.h"
+
 namespace tp::agent {
 namespace {
-
-std::optional<uint16_t> ParsePort(std::string_view text) {
-  int port = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(port);
-}
-
-// "HOST:PORT" or "[IPv6]:PORT"; false when either part is missing.
-bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const auto parsed = ParsePort(std::string_view(text).substr(colon + 1));
-  if (!parsed || host.empty()) return false;
-  port = *parsed;
-  return true;
-}
 
 // Applies one "--flag value"; "" or what is wrong.
 std::string Apply(AgentOptions& options, const std::string& flag, const std::string& value) {
   if (flag == "--manager") {
-    if (!SplitHostPort(value, options.manager_host, options.manager_port)) {
-      return "--manager wants HOST:PORT, got " + value;
-    }
+    const std::optional<HostPort> manager = ParseHostPort(value);
+    if (!manager || manager->port == 0) return "--manager wants HOST:PORT, got " + value;
+    options.manager_host = manager->host;
+    options.manager_port = manager->port;
   } else if (flag == "--secret-file") {
     options.secret_file = value;
   } else if (flag == "--workload") {
@@ -46,7 +25,7 @@ std::string Apply(AgentOptions& options, const std::string& flag, const std::str
   } else if (flag == "--container") {
     options.container = value;
   } else if (flag == "--port" || flag == "--sftp-port") {
-    const auto port = ParsePort(value);
+    const auto port = ParseServicePort(value);
     if (!port) return flag + " wants an integer from 1 to 65535, got " + value;
     if (flag == "--sftp-port") {
       options.sftp_port = *port;

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::agent {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::agent {
@@ -85,8 +85,8 @@ void ManagerLink::Run() {
 }
 
 std::shared_ptr<tunnel::TunnelConnection> ManagerLink::Connect() {
-  tunnel::DialResult dial = tunnel::DialTcp(options_.manager_host, options_.manager_port,
-                                            Clock::now() + options_.dial_timeout);
+  DialResult dial =
+      DialTcp(options_.manager_host, options_.manager_port, Clock::now() + options_.dial_timeout);
   if (!dial.socket.Valid()) {
     LogError("cannot reach the traffic-manager: " + dial.message);
     return nullptr;

@@ -10,9 +10,8 @@
 #include <cstring>
 
 #include "cluster/agent/connection_relay.h"
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/accept.h"
-#include "tunnel/tcp_dial.h"
+#include "net/accept.h"
+#include "net/tcp_socket.h"
 
 namespace tp::agent {
 namespace {
@@ -87,8 +86,7 @@ void PortForwarder::Serve(UniqueFd client, uint16_t workload_port) {
 void PortForwarder::Forward(UniqueFd client, uint16_t workload_port,
                             const std::optional<Engagement>& tap) {
   const uint16_t app_port = options_.app_port(workload_port);
-  tunnel::DialResult app =
-      tunnel::DialTcp(options_.app_address, app_port, Clock::now() + options_.dial_timeout);
+  DialResult app = DialTcp(options_.app_address, app_port, Clock::now() + options_.dial_timeout);
   if (!app.socket.Valid()) {
     spdlog::debug("port {}: {}", workload_port, app.message);
     ResetAndClose(std::move(client));

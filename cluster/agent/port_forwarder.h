@@ -19,7 +19,7 @@
 
 #include "cluster/agent/engagement.h"
 #include "common/task_group.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::agent {

@@ -16,9 +16,9 @@
 #include <cstring>
 
 #include "cluster/agent/connection_relay.h"
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/accept.h"
 #include "common/sftp_preface.h"
+#include "net/accept.h"
+#include "net/tcp_socket.h"
 
 namespace tp::agent {
 namespace {

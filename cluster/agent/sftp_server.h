@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/task_group.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::agent {
 

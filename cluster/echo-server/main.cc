@@ -22,7 +22,8 @@
 #include <vector>
 
 #include "common/shutdown_signal.h"
-#include "common/unique_fd.h"
+#include "net/host_port.h"
+#include "net/unique_fd.h"
 
 namespace {
 
@@ -48,15 +49,6 @@ struct EchoOptions {
   bool help = false;
 };
 
-std::optional<int> ParsePort(std::string_view text) {
-  int port = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-    return std::nullopt;
-  }
-  return port;
-}
-
 // Returns the options, or nullopt with `error` set.
 std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& args,
                                         std::string& error) {
@@ -80,7 +72,7 @@ std::optional<EchoOptions> ParseOptions(const std::vector<std::string_view>& arg
       options.name = value;
     } else if (arg == "--tcp-address") {
       options.tcp_address = value;
-    } else if (auto port = ParsePort(value)) {
+    } else if (auto port = tp::ParseServicePort(value)) {
       options.ports.push_back(*port);
     } else {
       error = "--port wants an integer from 1 to 65535, got " + std::string(value);

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace {
 

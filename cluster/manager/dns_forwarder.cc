@@ -6,8 +6,8 @@
 #include <cerrno>
 
 #include "common/resolv_conf.h"
-#include "common/unique_fd.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
+#include "net/unique_fd.h"
 
 namespace tp::manager {
 namespace {
@@ -26,7 +26,7 @@ std::vector<uint8_t> AskOne(const SocketAddress& server, std::span<const uint8_t
   std::vector<uint8_t> reply(kMaxDnsReplyBytes);
   while (true) {
     pollfd waiter{socket.Get(), POLLIN, 0};
-    if (::poll(&waiter, 1, tunnel::MillisecondsUntil(deadline)) <= 0) return {};
+    if (::poll(&waiter, 1, MillisecondsUntil(deadline)) <= 0) return {};
     const ssize_t got = ::recv(socket.Get(), reply.data(), reply.size(), MSG_DONTWAIT);
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (got < 0) return {};

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/manager/socket_address.h"
+#include "net/socket_address.h"
 #include "tunnel/tunnel_frame.h"
 
 namespace tp::manager {

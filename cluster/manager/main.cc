@@ -11,9 +11,9 @@
 #include "cluster/manager/interface_subnets.h"
 #include "cluster/manager/manager_options.h"
 #include "cluster/manager/traffic_manager.h"
-#include "cluster/sftp-export/tcp_socket.h"
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
+#include "net/tcp_socket.h"
 
 namespace {
 
@@ -45,7 +45,7 @@ std::string BuildConfig(const ManagerOptions& options, ManagerConfig& config) {
   config.welcome.cluster_domain = options.cluster_domain;
   if (options.dns_server.empty()) {
     config.dns_servers = tp::manager::DnsForwarder::ServersFromResolvConf("/etc/resolv.conf");
-  } else if (auto server = tp::manager::ParseEndpoint(options.dns_server, 53)) {
+  } else if (auto server = tp::ParseEndpoint(options.dns_server, 53)) {
     config.dns_servers.push_back(*server);
   } else {
     return "--dns-server wants IP[:PORT], got " + options.dns_server;

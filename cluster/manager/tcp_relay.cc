@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "net/tcp_socket.h"
 #include "tunnel/splice_pipe.h"
-#include "tunnel/tcp_dial.h"
 
 namespace tp::manager {
 namespace {
@@ -134,8 +134,7 @@ void CopyStreamToSocket(Relay& relay) {
 
 void RelayTcpStream(std::unique_ptr<TunnelStream> stream, const tunnel::OpenTcp& request,
                     std::chrono::milliseconds connect_timeout) {
-  tunnel::DialResult dial =
-      tunnel::DialTcp(request.host, request.port, Clock::now() + connect_timeout);
+  DialResult dial = DialTcp(request.host, request.port, Clock::now() + connect_timeout);
   if (!dial.socket.Valid()) {
     spdlog::debug("stream {}: {}", stream->id(), dial.message);
     stream->Refuse(dial.error, dial.message);

@@ -12,8 +12,8 @@
 #include "cluster/manager/dns_forwarder.h"
 #include "cluster/manager/tcp_relay.h"
 #include "cluster/manager/udp_flows.h"
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/accept.h"
+#include "net/accept.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::manager {

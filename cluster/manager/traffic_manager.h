@@ -18,9 +18,9 @@
 #include <thread>
 
 #include "cluster/manager/engagement_service.h"
-#include "cluster/manager/socket_address.h"
 #include "common/task_group.h"
-#include "common/unique_fd.h"
+#include "net/socket_address.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::manager {

@@ -23,9 +23,8 @@
 
 #include "cluster/manager/interface_subnets.h"
 #include "cluster/manager/manager_options.h"
-#include "cluster/sftp-export/tcp_socket.h"
 #include "common/testing/loopback_udp_responder.h"
-#include "tunnel/tcp_dial.h"
+#include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::manager {
@@ -122,7 +121,7 @@ std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
                                             tunnel::ConnectionOptions options = {},
                                             const std::string& name = "test-daemon") {
   auto client = std::make_unique<ClientTunnel>();
-  tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
+  DialResult dial = DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
   if (!dial.socket.Valid()) {
     client->handshake.error = dial.message;
     return client;
@@ -378,8 +377,7 @@ TEST_F(TrafficManagerTest, MalformedFramesCloseOnlyThatConnection) {
       tunnel::EncodeFrame({1, tunnel::OpenTcp{"x", 1}}),  // a valid frame, but not a Hello
   };
   for (const auto& bytes : garbage) {
-    tunnel::DialResult raw =
-        tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
+    DialResult raw = DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
     ASSERT_TRUE(raw.socket.Valid());
     ASSERT_TRUE(tunnel::WriteAll(raw.socket.Get(), bytes, In(1s)));
     // The manager answers at most a Refused, then closes.
@@ -396,8 +394,7 @@ TEST_F(TrafficManagerTest, MalformedFramesCloseOnlyThatConnection) {
   // Garbage after a good handshake: that tunnel dies, the first one is untouched.
   auto spoiled = Connect();
   ASSERT_TRUE(spoiled->handshake.welcome);
-  tunnel::DialResult raw =
-      tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
+  DialResult raw = DialTcp("127.0.0.1", static_cast<uint16_t>(manager_->ListenPort()), In(1s));
   ASSERT_TRUE(
       tunnel::ClientHandshake(raw.socket.Get(), {tunnel::kProtocolVersion, "raw", kSecret}, In(2s))
           .welcome);
@@ -433,7 +430,7 @@ TEST_F(TrafficManagerTest, StopFailsTheClientsStreams) {
 class EngagementPeer {
  public:
   EngagementPeer(int port, const std::string& name) {
-    tunnel::DialResult dial = tunnel::DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
+    DialResult dial = DialTcp("127.0.0.1", static_cast<uint16_t>(port), In(2s));
     EXPECT_TRUE(dial.socket.Valid()) << dial.message;
     const auto handshake =
         tunnel::ClientHandshake(dial.socket.Get(),

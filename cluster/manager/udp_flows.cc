@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "cluster/manager/socket_address.h"
+#include "net/socket_address.h"
 
 namespace tp::manager {
 namespace {

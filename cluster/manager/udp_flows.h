@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 #include "tunnel/tunnel_frame.h"
 
 namespace tp::manager {

@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "cluster/sftp-export/session_launcher.h"
-#include "cluster/sftp-export/tcp_socket.h"
-#include "common/unique_fd.h"
+#include "net/tcp_socket.h"
+#include "net/unique_fd.h"
 
 namespace tp::sftp_export {
 

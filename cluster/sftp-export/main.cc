@@ -10,7 +10,7 @@
 #include "cluster/sftp-export/export_options.h"
 #include "cluster/sftp-export/export_server.h"
 #include "cluster/sftp-export/session_launcher.h"
-#include "cluster/sftp-export/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cluster/sftp-export/export_options.h"
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::sftp_export {
 

@@ -14,7 +14,7 @@
 
 #include "cluster/sftp-export/export_options.h"
 #include "cluster/sftp-export/session_launcher.h"
-#include "cluster/sftp-export/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 namespace tp::sftp_export {
 namespace {
@@ -143,9 +143,10 @@ TEST(SftpExportBinaryTest, AnswersSftpInitAndEndsSessionsOnSigterm) {
   RunningExport server;
   const int port = server.WaitForPort();
   ASSERT_GT(port, 0);
-  std::string error;
-  UniqueFd connection = ConnectTcp("127.0.0.1:" + std::to_string(port), error);
-  ASSERT_TRUE(connection.Valid()) << error;
+  DialResult dial = DialTcp("127.0.0.1", static_cast<uint16_t>(port),
+                            std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(dial.socket.Valid()) << dial.message;
+  UniqueFd connection = std::move(dial.socket);
   ASSERT_EQ(write(connection.Get(), kSftpInit.data(), kSftpInit.size()),
             static_cast<ssize_t>(kSftpInit.size()));
   std::array<uint8_t, 9> header{};  // length, type, version

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp::test_support {
 

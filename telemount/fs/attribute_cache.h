@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "telemount/sftp/sftp_protocol.h"
+#include "sftp/sftp_protocol.h"
 
 namespace tp::telemount {
 

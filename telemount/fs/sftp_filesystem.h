@@ -19,10 +19,10 @@
 #include <string>
 #include <string_view>
 
+#include "sftp/sftp_session.h"
 #include "telemount/fs/attribute_cache.h"
 #include "telemount/fs/folder_listing_cache.h"
 #include "telemount/remote_mount.h"
-#include "telemount/sftp/sftp_session.h"
 
 namespace tp::telemount {
 

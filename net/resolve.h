@@ -18,16 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "net/socket_address.h"
+
 namespace tp {
-
-// One resolved address, ready for socket(), connect() and bind().
-struct SocketAddress {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-
-  int family() const { return storage.ss_family; }
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
-};
 
 struct Resolution {
   std::vector<SocketAddress> addresses;  // in the resolver's order; empty on failure

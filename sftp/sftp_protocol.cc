@@ -1,4 +1,4 @@
-#include "telemount/sftp/sftp_protocol.h"
+#include "sftp/sftp_protocol.h"
 
 #include <fcntl.h>
 

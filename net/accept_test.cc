@@ -1,4 +1,4 @@
-#include "common/accept.h"
+#include "net/accept.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 

@@ -1,42 +1,28 @@
-#include "cluster/sftp-export/tcp_socket.h"
+#include "net/tcp_socket.h"
 
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 
-#include "common/resolve.h"
+#include "net/resolve.h"
 
 namespace tp {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 constexpr int kListenBacklog = 64;
 // How long a host name may take to resolve (a name server that never answers would otherwise
 // hold the caller for the resolver's timeout x attempts x servers, or forever).
 constexpr std::chrono::seconds kResolveTimeout{10};
-
-struct HostAndPort {
-  std::string host;  // without brackets; empty means every address
-  std::string port;
-};
-
-bool SplitHostPort(const std::string& text, HostAndPort& out) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) return false;
-  out.host = text.substr(0, colon);
-  out.port = text.substr(colon + 1);
-  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
-    out.host = out.host.substr(1, out.host.size() - 2);
-  }
-  return true;
-}
 
 UniqueFd BindAndListen(const SocketAddress& address, std::string& error) {
   UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -78,54 +64,91 @@ bool ReadBoundAddress(TcpListener& listener, std::string& error) {
   return true;
 }
 
-// Resolves "HOST:PORT" for a stream socket ("" for HOST: every local address), giving up after
-// kResolveTimeout. No addresses on failure, with `error` set.
-std::vector<SocketAddress> Resolve(const std::string& host_port, std::string& error) {
-  HostAndPort parts;
-  uint16_t port = 0;
-  if (!SplitHostPort(host_port, parts) ||
-      std::from_chars(parts.port.data(), parts.port.data() + parts.port.size(), port).ptr !=
-          parts.port.data() + parts.port.size()) {
-    error = "expected HOST:PORT, got '" + host_port + "'";
-    return {};
+// Waits for a non-blocking connect to finish; returns 0 or the errno of the failure.
+int FinishConnect(int socket, Clock::time_point deadline) {
+  pollfd waiter{socket, POLLOUT, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&waiter, 1, MillisecondsUntil(deadline));
+  } while (ready < 0 && errno == EINTR);
+  if (ready == 0) return ETIMEDOUT;
+  if (ready < 0) return errno;
+  int socket_error = 0;
+  socklen_t length = sizeof socket_error;
+  ::getsockopt(socket, SOL_SOCKET, SO_ERROR, &socket_error, &length);
+  return socket_error;
+}
+
+// Connects to one resolved address; returns 0 and the socket, or the errno.
+int ConnectOne(const SocketAddress& address, Clock::time_point deadline, UniqueFd& out) {
+  UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket.Valid()) return errno;
+  int error = 0;
+  if (::connect(socket.Get(), address.get(), address.length) != 0) {
+    error = errno == EINPROGRESS ? FinishConnect(socket.Get(), deadline) : errno;
   }
-  Resolution resolution =
-      ResolveTcp(parts.host, port, std::chrono::steady_clock::now() + kResolveTimeout);
-  if (!resolution.ok()) {  // "cannot resolve HOST: REASON", said of the whole HOST:PORT here
-    const size_t reason = std::string("cannot resolve ").size() + parts.host.size();
-    error = "cannot resolve '" + host_port + "'" + resolution.error.substr(reason);
-  }
-  return std::move(resolution.addresses);
+  if (error != 0) return error;
+  ::fcntl(socket.Get(), F_SETFL, ::fcntl(socket.Get(), F_GETFL) & ~O_NONBLOCK);
+  EnableNoDelay(socket.Get());
+  out = std::move(socket);
+  return 0;
 }
 
 }  // namespace
 
-TcpListener ListenTcp(const std::string& host_port, std::string& error) {
-  const std::vector<SocketAddress> addresses = Resolve(host_port, error);
-  if (addresses.empty()) return {};
-  for (const SocketAddress& address : addresses) {
+TcpListener ListenTcp(const HostPort& address, std::string& error) {
+  const std::string text = HostPortText(address);
+  const Resolution resolution =
+      ResolveTcp(address.host, address.port, Clock::now() + kResolveTimeout);
+  if (!resolution.ok()) {
+    error = "cannot listen on " + text + ": " + resolution.error;
+    return {};
+  }
+  for (const SocketAddress& candidate : resolution.addresses) {
     TcpListener listener;
-    listener.socket = BindAndListen(address, error);
+    listener.socket = BindAndListen(candidate, error);
     if (!listener.socket.Valid()) continue;
     if (!ReadBoundAddress(listener, error)) return {};
     return listener;
   }
-  error = "cannot listen on " + host_port + ": " + error;
+  error = "cannot listen on " + text + ": " + error;
   return {};
 }
 
-UniqueFd ConnectTcp(const std::string& host_port, std::string& error) {
-  const std::vector<SocketAddress> addresses = Resolve(host_port, error);
-  for (const SocketAddress& address : addresses) {
-    UniqueFd socket(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!socket.Valid()) {
-      error = std::string("socket: ") + std::strerror(errno);
-      continue;
-    }
-    if (::connect(socket.Get(), address.get(), address.length) == 0) return socket;
-    error = "cannot connect to " + host_port + ": " + std::strerror(errno);
+TcpListener ListenTcp(const std::string& host_port, std::string& error) {
+  const std::optional<HostPort> address = ParseHostPort(host_port);
+  if (!address) {
+    error = "expected HOST:PORT, got '" + host_port + "'";
+    return {};
   }
-  return {};
+  return ListenTcp(*address, error);
+}
+
+DialResult DialTcp(const std::string& host, uint16_t port, Clock::time_point deadline) {
+  DialResult result;
+  const Resolution resolution = ResolveTcp(host, port, deadline);
+  if (!resolution.ok()) {
+    result.error = EADDRNOTAVAIL;
+    result.message = resolution.error;
+    return result;
+  }
+  const std::string target = HostPortText({host, port});
+  result.error = EADDRNOTAVAIL;
+  for (const SocketAddress& address : resolution.addresses) {
+    result.error = ConnectOne(address, deadline, result.socket);
+    if (result.error == 0) {
+      result.message.clear();
+      return result;
+    }
+    result.message = "cannot connect to " + target + ": " + std::strerror(result.error);
+    if (Clock::now() >= deadline) break;
+  }
+  return result;
+}
+
+int MillisecondsUntil(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
 }
 
 void EnableNoDelay(int socket) {

@@ -1,4 +1,4 @@
-#include "telemount/sftp/sftp_session.h"
+#include "sftp/sftp_session.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,63 +10,20 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/resolve.h"
 #include "common/sftp_preface.h"
+#include "net/resolve.h"
+#include "net/tcp_socket.h"
 
 namespace tp::sftp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-// Connects a TCP socket to host:port before the deadline; returns it or sets *error.
-UniqueFd ConnectTcp(const std::string& host, uint16_t port, Clock::time_point deadline,
-                    std::string* error) {
-  const Resolution resolution = ResolveTcp(host, port, deadline);
-  if (!resolution.ok()) {
-    *error = resolution.error;
-    return {};
-  }
-  const std::string service = std::to_string(port);
-  *error = "cannot connect to " + host + ":" + service;
-  for (const SocketAddress& address : resolution.addresses) {
-    UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.Valid()) continue;
-    int result = ::connect(fd.Get(), address.get(), address.length);
-    if (result != 0 && errno == EINPROGRESS) {
-      pollfd waiter{fd.Get(), POLLOUT, 0};
-      if (::poll(&waiter, 1, RemainingMs(deadline)) != 1) {
-        *error += ": timed out";
-        continue;
-      }
-      int so_error = 0;
-      socklen_t length = sizeof(so_error);
-      ::getsockopt(fd.Get(), SOL_SOCKET, SO_ERROR, &so_error, &length);
-      result = so_error == 0 ? 0 : -1;
-      errno = so_error;
-    }
-    if (result != 0) {
-      *error = "cannot connect to " + host + ":" + service + ": " + std::strerror(errno);
-      continue;
-    }
-    ::fcntl(fd.Get(), F_SETFL, ::fcntl(fd.Get(), F_GETFL) & ~O_NONBLOCK);
-    int one = 1;
-    ::setsockopt(fd.Get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    error->clear();
-    return fd;
-  }
-  return {};
-}
-
 // Reads exactly `size` bytes before the deadline (used only during the handshake).
 bool ReadExactly(int fd, uint8_t* data, size_t size, Clock::time_point deadline) {
   while (size > 0) {
     pollfd waiter{fd, POLLIN, 0};
-    if (::poll(&waiter, 1, RemainingMs(deadline)) != 1) return false;
+    if (::poll(&waiter, 1, MillisecondsUntil(deadline)) != 1) return false;
     ssize_t n = ::recv(fd, data, size, 0);
     if (n <= 0) return false;
     data += n;
@@ -151,8 +108,12 @@ int SftpReply::Errno(PacketType expected) const {
 std::shared_ptr<SftpSession> SftpSession::Connect(const SessionOptions& options,
                                                   std::string* error) {
   const auto deadline = Clock::now() + options.connect_timeout;
-  UniqueFd fd = ConnectTcp(options.host, options.port, deadline, error);
-  if (!fd.Valid()) return nullptr;
+  DialResult dial = DialTcp(options.host, options.port, deadline);
+  if (!dial.socket.Valid()) {
+    *error = dial.message;
+    return nullptr;
+  }
+  UniqueFd fd = std::move(dial.socket);
   if (!options.token.empty()) {
     const std::string preface = SftpPreface(options.token);
     if (::send(fd.Get(), preface.data(), preface.size(), MSG_NOSIGNAL) !=

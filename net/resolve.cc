@@ -1,4 +1,4 @@
-#include "common/resolve.h"
+#include "net/resolve.h"
 
 #include <netdb.h>
 

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/unique_fd.h"
-#include "telemount/sftp/sftp_protocol.h"
+#include "net/unique_fd.h"
+#include "sftp/sftp_protocol.h"
 
 namespace tp::sftp {
 

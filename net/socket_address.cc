@@ -1,11 +1,11 @@
-#include "cluster/manager/socket_address.h"
+#include "net/socket_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
+#include "net/host_port.h"
 
-namespace tp::manager {
+namespace tp {
 
 std::optional<SocketAddress> ParseSocketAddress(const std::string& address, uint16_t port) {
   SocketAddress result;
@@ -28,21 +28,9 @@ std::optional<SocketAddress> ParseSocketAddress(const std::string& address, uint
 
 std::optional<SocketAddress> ParseEndpoint(const std::string& text, uint16_t default_port) {
   if (auto bare = ParseSocketAddress(text, default_port)) return bare;
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const std::string port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  const auto [end, error] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-      port > 65535) {
-    return std::nullopt;
-  }
-  return ParseSocketAddress(host, static_cast<uint16_t>(port));
+  const std::optional<HostPort> address = ParseHostPort(text);
+  if (!address || address->port == 0) return std::nullopt;
+  return ParseSocketAddress(address->host, address->port);
 }
 
 std::string AddressText(const sockaddr_storage& address) {
@@ -67,4 +55,23 @@ uint16_t AddressPort(const sockaddr_storage& address) {
   return 0;
 }
 
-}  // namespace tp::manager
+std::string EndpointText(const sockaddr_storage& address) {
+  return HostPortText({AddressText(address), AddressPort(address)});
+}
+
+std::string PeerAddress(int socket) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
+  return AddressText(address);
+}
+
+std::string PeerText(int socket) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) return "?";
+  return EndpointText(address);
+}
+
+}  // namespace tp

@@ -1,7 +1,7 @@
 // ResolveTcp: numeric addresses without waiting, names through the system resolver, and the
 // deadline against a name server that never answers (in a network and mount namespace of the
 // test's own, where /etc/resolv.conf names a UDP socket that reads nothing).
-#include "common/resolve.h"
+#include "net/resolve.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <functional>
 #include <string>
 
-#include "common/unique_fd.h"
+#include "net/unique_fd.h"
 
 namespace tp {
 namespace {
