@@ -22,7 +22,7 @@
 #include "cluster/manager/traffic_manager.h"
 #include "common/testing/loopback_udp_responder.h"
 #include "daemon/daemon_process_testing.h"
-#include "daemon/dns_message.h"
+#include "dns/dns_message.h"
 #include "net/host_port.h"
 #include "net/unique_fd.h"
 

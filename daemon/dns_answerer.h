@@ -25,8 +25,8 @@
 #include <span>
 #include <vector>
 
-#include "daemon/dns_message.h"
 #include "daemon/dns_resolver.h"
+#include "dns/dns_message.h"
 
 namespace tp::daemon {
 

@@ -1,8 +1,8 @@
-#include "daemon/dns_message.h"
+#include "dns/dns_message.h"
 
 #include <algorithm>
 
-namespace tp::daemon::dns {
+namespace tp::dns {
 namespace {
 
 constexpr uint8_t kPointerBits = 0xc0;
@@ -403,4 +403,4 @@ std::vector<uint8_t> MakeTruncatedReply(const Message& reply) {
   return EncodeMessage(truncated);
 }
 
-}  // namespace tp::daemon::dns
+}  // namespace tp::dns

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tp::daemon::dns {
+namespace tp::dns {
 
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxLabelLength = 63;
@@ -153,4 +153,4 @@ size_t MaxUdpReplySize(const Message& query);
 // `reply` with every record dropped and TC set, for a reply too large for UDP.
 std::vector<uint8_t> MakeTruncatedReply(const Message& reply);
 
-}  // namespace tp::daemon::dns
+}  // namespace tp::dns

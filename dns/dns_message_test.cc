@@ -1,10 +1,10 @@
-#include "daemon/dns_message.h"
+#include "dns/dns_message.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-namespace tp::daemon::dns {
+namespace tp::dns {
 namespace {
 
 DnsName Name(std::string_view text) { return *DnsName::FromText(text); }
@@ -209,4 +209,4 @@ TEST(DnsMessage, FuzzedInputNeverBreaksTheParser) {
 }
 
 }  // namespace
-}  // namespace tp::daemon::dns
+}  // namespace tp::dns
