@@ -811,20 +811,6 @@ Result<CommandLine> ParseHelpCommand(std::span<const std::string> args, GlobalFl
 
 bool IsKnownCommand(std::string_view command) { return FindCommand(command) != nullptr; }
 
-std::string_view EngagementModeName(EngagementMode mode) {
-  switch (mode) {
-    case EngagementMode::kReplace:
-      return "replace";
-    case EngagementMode::kIntercept:
-      return "intercept";
-    case EngagementMode::kIngest:
-      return "ingest";
-    case EngagementMode::kWiretap:
-      return "wiretap";
-  }
-  return "replace";
-}
-
 Result<CommandLine> ParseCommandLine(std::span<const std::string> args) {
   GlobalFlags global;
   size_t next = 0;

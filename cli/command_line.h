@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/engagement_mode.h"
 #include "cli/docker_run_args.h"
 #include "cli/result.h"
 #include "common/ipv4.h"
@@ -83,10 +84,8 @@ struct DockerRunCommand {
   std::vector<std::string> docker_args{};  // never empty
 };
 
-enum class EngagementMode { kReplace, kIntercept, kIngest, kWiretap };
-
-// "replace", "intercept", "ingest", "wiretap": the command's name and the protocol's mode.
-std::string_view EngagementModeName(EngagementMode mode);
+using api::EngagementMode;
+using api::EngagementModeName;
 
 // --port LOCAL[:CONTAINER], Telepresence's <local port>:<container port>; --port PORT is PORT:PORT.
 // The daemon runs in a container, so no port of the host is involved: LOCAL names the workload's

@@ -5,83 +5,17 @@ namespace {
 
 using nlohmann::json;
 
-CliError FieldError(std::string_view field, std::string_view expected) {
-  return CliError{"the daemon's status has a field '" + std::string(field) + "' that is not " +
-                  std::string(expected) +
-                  "; is the daemon image (tp-daemon:latest) from another "
-                  "version? Rebuild it with make images"};
-}
-
-Status ReadString(const json& object, std::string_view field, std::string& target) {
-  auto found = object.find(field);
-  if (found == object.end() || found->is_null()) return Ok{};
-  if (!found->is_string()) return FieldError(field, "a string");
-  target = found->get<std::string>();
-  return Ok{};
-}
-
-Status ReadStrings(const json& object, std::string_view field, std::vector<std::string>& target) {
-  auto found = object.find(field);
-  if (found == object.end() || found->is_null()) return Ok{};
-  if (!found->is_array()) return FieldError(field, "a list of strings");
-  for (const json& item : *found) {
-    if (!item.is_string()) return FieldError(field, "a list of strings");
-    target.push_back(item.get<std::string>());
-  }
-  return Ok{};
-}
-
-Status ReadBool(const json& object, std::string_view field, bool& target) {
-  auto found = object.find(field);
-  if (found == object.end()) return Ok{};
-  if (!found->is_boolean()) return FieldError(field, "true or false");
-  target = found->get<bool>();
-  return Ok{};
-}
-
-Status ReadCount(const json& object, std::string_view field, uint64_t& target) {
-  auto found = object.find(field);
-  if (found == object.end()) return Ok{};
-  bool is_count =
-      found->is_number_unsigned() || (found->is_number_integer() && found->get<int64_t>() >= 0);
-  if (!is_count) return FieldError(field, "a count");
-  target = found->get<uint64_t>();
-  return Ok{};
-}
-
-Status ReadDns(const json& object, DaemonStatus& status) {
-  auto dns = object.find("dns");
-  if (dns == object.end() || dns->is_null()) return Ok{};
-  if (!dns->is_object()) return FieldError("dns", "an object");
-  if (Status read = ReadString(*dns, "address", status.dns_address); !read.ok()) return read;
-  return ReadStrings(*dns, "search", status.dns_search);
-}
-
-Status ReadCapture(const json& object, DaemonStatus& status) {
-  auto capture = object.find("capture");
-  if (capture == object.end() || capture->is_null()) return Ok{};
-  if (!capture->is_object()) return FieldError("capture", "an object");
-  for (Status read : {ReadBool(*capture, "enabled", status.capture_enabled),
-                      ReadBool(*capture, "active", status.capture_active),
-                      ReadCount(*capture, "port", status.capture_port),
-                      ReadStrings(*capture, "subnets", status.capture_subnets),
-                      ReadString(*capture, "error", status.capture_error)}) {
-    if (!read.ok()) return read;
-  }
-  return Ok{};
-}
-
 std::string DescribeCapture(const DaemonStatus& status) {
-  if (!status.capture_enabled) return "off";
-  if (!status.capture_active) {
-    return status.capture_error.empty() ? "not active yet" : "not active: " + status.capture_error;
+  if (!status.capture.enabled) return "off";
+  if (!status.capture.active) {
+    return status.capture.error.empty() ? "not active yet" : "not active: " + status.capture.error;
   }
   std::string subnets;
-  for (const std::string& subnet : status.capture_subnets) {
+  for (const std::string& subnet : status.capture.subnets) {
     subnets += (subnets.empty() ? "" : ", ") + subnet;
   }
   return "TCP and UDP to " + (subnets.empty() ? std::string("no subnet yet") : subnets) +
-         " on port " + std::to_string(status.capture_port);
+         " on port " + std::to_string(status.capture.port);
 }
 
 bool Contains(std::string_view text, std::string_view part) {
@@ -100,15 +34,14 @@ Result<DaemonStatus> ParseDaemonStatus(const json& body) {
         "the daemon's status is not a JSON object; is something else listening on "
         "its control port?"};
   }
-  DaemonStatus status;
-  for (Status read :
-       {ReadBool(body, "connected", status.connected), ReadString(body, "manager", status.manager),
-        ReadStrings(body, "subnets", status.subnets), ReadDns(body, status),
-        ReadString(body, "error", status.error), ReadCount(body, "reconnects", status.reconnects),
-        ReadCapture(body, status)}) {
-    if (!read.ok()) return read.error();
+  std::string problem;
+  std::optional<DaemonStatus> status = api::DaemonStatusFromJson(body, problem);
+  if (!status) {
+    return CliError{"the daemon's status has a " + problem +
+                    "; is the daemon image (tp-daemon:latest) from another version? Rebuild it "
+                    "with make images"};
   }
-  return status;
+  return std::move(*status);
 }
 
 bool IsReady(const DaemonStatus& status) { return status.connected && !status.dns_address.empty(); }

@@ -1,8 +1,6 @@
 // The daemon's GET /status answer as the CLI reads it, and the ways the CLI shows it. Pure.
 //
-// The daemon answers (daemon/control_api.h):
-//   {"connected":bool, "manager":"host:port", "subnets":[...],
-//    "dns":{"address":"ip:port","search":[...]}, "error":"...", "reconnects":N}
+// The daemon answers with api::DaemonStatus's JSON (api/daemon_status.h).
 //
 // `telepresence status` prints, when a daemon container runs (one "Key: value" per line; lines
 // in this order; "Last error" only when there is one):
@@ -35,28 +33,15 @@
 #include <string_view>
 #include <vector>
 
+#include "api/daemon_status.h"
 #include "cli/result.h"
 
 namespace tp::cli {
 
-struct DaemonStatus {
-  bool connected = false;
-  std::string manager{};
-  std::vector<std::string> subnets{};
-  std::string dns_address{};  // empty until the daemon's DNS server runs
-  std::vector<std::string> dns_search{};
-  std::string error{};  // the daemon's last error; empty when none
-  uint64_t reconnects = 0;
-  // The daemon's transparent capture of cluster traffic ("capture" in the JSON).
-  bool capture_enabled = false;
-  bool capture_active = false;
-  uint64_t capture_port = 0;
-  std::vector<std::string> capture_subnets{};
-  std::string capture_error{};
-};
+using api::DaemonStatus;
 
-// Reads the /status body. Missing fields keep their defaults (older or newer daemons); a body
-// that is not an object or a field of the wrong type is an error.
+// Reads the /status body (api::DaemonStatusFromJson); what is wrong with it is an error that
+// names the fix.
 Result<DaemonStatus> ParseDaemonStatus(const nlohmann::json& body);
 
 // Connected and serving DNS: what `connect` waits for, so that names resolve right after it.

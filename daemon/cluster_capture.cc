@@ -23,9 +23,9 @@ ClusterCapture::~ClusterCapture() {
   proxy_.reset();
 }
 
-CaptureStatus ClusterCapture::Status() const {
+api::CaptureStatus ClusterCapture::Status() const {
   std::lock_guard lock(mutex_);
-  CaptureStatus status;
+  api::CaptureStatus status;
   status.enabled = true;
   status.active = capture_ != nullptr;
   status.port = proxy_ ? proxy_->Port() : options_.proxy.port;

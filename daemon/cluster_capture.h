@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/capture_status.h"
+#include "api/daemon_status.h"
 #include "daemon/traffic_capture.h"
 #include "daemon/transparent_proxy.h"
 #include "daemon/tunnel_client.h"
@@ -35,7 +35,7 @@ class ClusterCapture {
   ClusterCapture(const ClusterCapture&) = delete;
   ClusterCapture& operator=(const ClusterCapture&) = delete;
 
-  CaptureStatus Status() const;
+  api::CaptureStatus Status() const;
   // The proxy's counters (zeros before it started).
   TransparentProxyCounters Counters() const;
 

@@ -178,7 +178,7 @@ class ClusterCaptureTest : public ::testing::Test {
 };
 
 TEST_F(ClusterCaptureTest, StatusShowsTheCapture) {
-  const CaptureStatus status = capture_->Status();
+  const api::CaptureStatus status = capture_->Status();
   EXPECT_TRUE(status.enabled);
   EXPECT_TRUE(status.active);
   EXPECT_EQ(status.port, kCapturePort);

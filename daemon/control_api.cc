@@ -63,7 +63,7 @@ Reply Forward(const Callback& callback, const Args&... args) {
 }
 
 Reply GetStatus(const RouteRequest& request) {
-  return {200, StatusToJson(request.callbacks.status())};
+  return {200, api::DaemonStatusToJson(request.callbacks.status())};
 }
 
 Reply PostQuit(const RouteRequest&) { return {200, {{"stopping", true}}, true}; }
@@ -170,23 +170,6 @@ Reply Dispatch(const ControlCallbacks& callbacks, const std::string& token,
 }
 
 }  // namespace
-
-nlohmann::json StatusToJson(const DaemonStatus& status) {
-  return {
-      {"connected", status.connected},
-      {"manager", status.manager},
-      {"subnets", status.subnets},
-      {"dns", {{"address", status.dns_address}, {"search", status.dns_search}}},
-      {"error", status.error},
-      {"reconnects", status.reconnects},
-      {"capture",
-       {{"enabled", status.capture.enabled},
-        {"active", status.capture.active},
-        {"port", status.capture.port},
-        {"subnets", status.capture.subnets},
-        {"error", status.capture.error}}},
-  };
-}
 
 // A folder only the daemon's user can enter (mkdtemp: 0700), for the HTTP server's Unix socket;
 // removed with what it holds when destroyed.

@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/capture_status.h"
+#include "api/daemon_status.h"
 
 namespace tp {
 class UnixHttpServer;
@@ -55,20 +55,6 @@ inline constexpr size_t kControlConnections = 64;
 inline constexpr size_t kControlConnectionsPerPeer = 16;
 inline constexpr std::chrono::seconds kControlDeadline{15};
 
-struct DaemonStatus {
-  bool connected = false;
-  std::string manager;                  // "host:port"
-  std::vector<std::string> subnets;     // CIDR, from the manager
-  std::string dns_address;              // where the daemon's DNS server listens, "ip:port"
-  std::vector<std::string> dns_search;  // search domains, from the manager
-  std::string error;                    // the last failure; "" when none
-  uint64_t reconnects = 0;
-  CaptureStatus capture;
-};
-
-// The /status body for `status`.
-nlohmann::json StatusToJson(const DaemonStatus& status);
-
 // What a route answers: the HTTP status and the JSON body ({"error": "..."} unless 200).
 struct ControlReply {
   int status = 200;
@@ -77,7 +63,7 @@ struct ControlReply {
 
 // Called from request threads.
 struct ControlCallbacks {
-  std::function<DaemonStatus()> status;     // called for each GET /status
+  std::function<api::DaemonStatus()> status;  // called for each GET /status
   std::function<void()> quit;               // called once per POST /quit, after the reply is built
   std::function<ControlReply()> workloads;  // GET /workloads
   std::function<ControlReply(const nlohmann::json& body)> engage;  // POST /engagements

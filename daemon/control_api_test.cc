@@ -19,8 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-DaemonStatus SampleStatus() {
-  DaemonStatus status;
+api::DaemonStatus SampleStatus() {
+  api::DaemonStatus status;
   status.connected = true;
   status.manager = "127.0.0.1:8081";
   status.subnets = {"10.96.0.0/12"};

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 
+#include "api/engagement_mode.h"
 #include "common/secret.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -14,7 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 4> kModes = {"replace", "intercept", "wiretap", "ingest"};
 constexpr int64_t kMaxPort = 65535;
 
 // A JSON integer 1..65535.
@@ -120,11 +120,10 @@ std::optional<json> EngageRequestFromBody(const json& body, std::string& error) 
     error = "\"workload\" must name the workload to engage";
     return std::nullopt;
   }
-  const bool mode_known =
-      body.contains("mode") && body["mode"].is_string() &&
-      std::ranges::find(kModes, body["mode"].get<std::string>()) != kModes.end();
+  const bool mode_known = body.contains("mode") && body["mode"].is_string() &&
+                          api::ParseEngagementMode(body["mode"].get<std::string>());
   if (!mode_known) {
-    error = "\"mode\" must be one of replace, intercept, wiretap, ingest";
+    error = "\"mode\" must be one of " + api::EngagementModeNames();
     return std::nullopt;
   }
   json request = {{"op", "engage"}, {"workload", body["workload"]}, {"mode", body["mode"]}};

@@ -41,7 +41,7 @@ TEST(EngageRequestFromBody, RefusesWithASentence) {
   EXPECT_FALSE(EngageRequestFromBody({{"mode", "replace"}}, error));
   EXPECT_EQ(error, "\"workload\" must name the workload to engage");
   EXPECT_FALSE(EngageRequestFromBody({{"workload", "echo"}, {"mode", "borrow"}}, error));
-  EXPECT_EQ(error, "\"mode\" must be one of replace, intercept, wiretap, ingest");
+  EXPECT_EQ(error, "\"mode\" must be one of replace, intercept, ingest, wiretap");
   EXPECT_FALSE(EngageRequestFromBody(
       {{"workload", "echo"}, {"mode", "replace"}, {"ports", {70000}}}, error));
   EXPECT_EQ(error, "\"ports\" must be a list of ports (1-65535)");

@@ -275,7 +275,7 @@ TEST_F(EngagementsTest, BadRequestsAnswer400And404) {
       Call("POST", "/engagements", {{"workload", "echo"}, {"mode", "borrow"}});
   EXPECT_EQ(bad_mode, 400);
   EXPECT_EQ(bad_mode_body.at("error"),
-            "\"mode\" must be one of replace, intercept, wiretap, ingest");
+            "\"mode\" must be one of replace, intercept, ingest, wiretap");
   const auto [unknown, unknown_body] =
       Call("POST", "/engagements/e-9/handler", {{"address", "127.0.0.1"}});
   EXPECT_EQ(unknown, 404);

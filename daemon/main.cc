@@ -253,10 +253,10 @@ class DnsStarter {
   std::thread thread_;
 };
 
-DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns,
-                           const ClusterCapture* capture) {
+api::DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns,
+                                const ClusterCapture* capture) {
   const TunnelClientStatus tunnel = client.Status();
-  DaemonStatus status;
+  api::DaemonStatus status;
   status.connected = tunnel.connected;
   status.manager = tunnel.manager;
   if (tunnel.welcome) status.subnets = tunnel.welcome->subnets;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/daemon_status.h"
+
 namespace tp::teleroute {
 namespace {
 
@@ -16,22 +18,22 @@ std::string Short(const std::string& id) { return id.substr(0, 12); }
 
 std::optional<std::vector<Ipv4Prefix>> SubnetsFromStatus(const std::string& body,
                                                          std::string& error) {
-  const nlohmann::json status = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!status.is_object() || !status.contains("connected") || !status["connected"].is_boolean() ||
-      !status.contains("subnets") || !status["subnets"].is_array()) {
-    error = "the daemon's status has no \"connected\" and \"subnets\"";
+  std::string problem;
+  const std::optional<api::DaemonStatus> status = api::DaemonStatusFromJson(
+      nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false), problem);
+  if (!status) {
+    error = "the daemon's status is not what this plugin reads: " + problem;
     return std::nullopt;
   }
-  if (!status["connected"].get<bool>()) {
+  if (!status->connected) {
     error = "the daemon is not connected to the cluster";
     return std::nullopt;
   }
   std::vector<Ipv4Prefix> subnets;
-  for (const nlohmann::json& item : status["subnets"]) {
-    std::optional<Ipv4Prefix> subnet =
-        item.is_string() ? ParseIpv4Prefix(item.get<std::string>()) : std::nullopt;
+  for (const std::string& text : status->subnets) {
+    std::optional<Ipv4Prefix> subnet = ParseIpv4Prefix(text);
     if (!subnet) {
-      error = "the daemon's status lists " + item.dump() + " as a subnet";
+      error = "the daemon's status lists \"" + text + "\" as a subnet";
       return std::nullopt;
     }
     subnets.push_back(*subnet);

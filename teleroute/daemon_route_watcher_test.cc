@@ -74,7 +74,10 @@ TEST(FetchDaemonSubnets, RefusesWhatIsNotAConnectedDaemonsStatus) {
   EXPECT_THAT(error, HasSubstr("\"10.96.0.0/33\" as a subnet"));
   api.Answer("<html>");
   EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
-  EXPECT_THAT(error, HasSubstr("no \"connected\""));
+  EXPECT_THAT(error, HasSubstr("not a JSON object"));
+  api.Answer(R"({"connected":true,"subnets":"10.96.0.0/12"})");
+  EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
+  EXPECT_THAT(error, HasSubstr("field 'subnets' is not a list of strings"));
   std::string refused;  // nothing listens on port 1 (a privileged port nobody uses here)
   EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", 1, refused));
   EXPECT_THAT(refused, HasSubstr("does not answer"));

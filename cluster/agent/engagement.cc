@@ -21,7 +21,7 @@ std::optional<Engagement> ParseEngagement(const json& value, std::string& error)
   }
   Engagement engagement;
   engagement.id = value["id"].get<std::string>();
-  const auto mode = ParseMode(value["mode"].get<std::string>());
+  const auto mode = api::ParseEngagementMode(value["mode"].get<std::string>());
   if (!mode) {
     error = "unknown engagement mode " + value["mode"].get<std::string>();
     return std::nullopt;
@@ -60,28 +60,6 @@ ConnectionRoute RouteFor(const std::optional<Engagement>& engagement, uint16_t p
 
 std::string EngagementStreamHost(const Engagement& engagement) {
   return "engagement/" + engagement.id;
-}
-
-std::optional<EngagementMode> ParseMode(const std::string& text) {
-  if (text == "replace") return EngagementMode::kReplace;
-  if (text == "intercept") return EngagementMode::kIntercept;
-  if (text == "wiretap") return EngagementMode::kWiretap;
-  if (text == "ingest") return EngagementMode::kIngest;
-  return std::nullopt;
-}
-
-std::string ModeName(EngagementMode mode) {
-  switch (mode) {
-    case EngagementMode::kReplace:
-      return "replace";
-    case EngagementMode::kIntercept:
-      return "intercept";
-    case EngagementMode::kWiretap:
-      return "wiretap";
-    case EngagementMode::kIngest:
-      break;
-  }
-  return "ingest";
 }
 
 std::string RegisterRequest(const Registration& registration) {

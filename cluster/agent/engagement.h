@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "api/engagement_mode.h"
+
 namespace tp::agent {
 
-enum class EngagementMode { kReplace, kIntercept, kWiretap, kIngest };
+using api::EngagementMode;
 
 struct Engagement {
   std::string id;  // "e-..."
@@ -31,9 +33,6 @@ ConnectionRoute RouteFor(const std::optional<Engagement>& engagement, uint16_t p
 
 // "engagement/<id>": the host of the OpenTcp the agent sends for an engaged connection.
 std::string EngagementStreamHost(const Engagement& engagement);
-
-std::optional<EngagementMode> ParseMode(const std::string& text);
-std::string ModeName(EngagementMode mode);
 
 struct Registration {
   std::string workload;

@@ -18,8 +18,8 @@ std::string DescribeEngagement(const std::optional<Engagement>& engagement) {
   for (const uint16_t port : engagement->ports) {
     ports += (ports.empty() ? "" : ",") + std::to_string(port);
   }
-  return engagement->id + " (" + ModeName(engagement->mode) + ", ports " +
-         (ports.empty() ? "none" : ports) + ")";
+  return engagement->id + " (" + std::string(api::EngagementModeName(engagement->mode)) +
+         ", ports " + (ports.empty() ? "none" : ports) + ")";
 }
 
 }  // namespace

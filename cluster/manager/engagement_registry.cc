@@ -7,19 +7,15 @@
 namespace tp::manager {
 namespace {
 
-bool KnownMode(const std::string& mode) {
-  return mode == "replace" || mode == "intercept" || mode == "wiretap" || mode == "ingest";
-}
-
 bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
   return std::find(ports.begin(), ports.end(), port) != ports.end();
 }
 
 // The ports an engagement of `mode` takes, from the workload's and the user's choice.
-std::vector<uint16_t> EngagedPorts(const std::string& mode, const std::vector<uint16_t>& workload,
+std::vector<uint16_t> EngagedPorts(api::EngagementMode mode, const std::vector<uint16_t>& workload,
                                    const std::vector<uint16_t>& chosen) {
-  if (mode == "replace") return workload;
-  if (mode == "ingest") return {};
+  if (mode == api::EngagementMode::kReplace) return workload;
+  if (mode == api::EngagementMode::kIngest) return {};
   if (chosen.empty()) return {workload.front()};
   std::vector<uint16_t> ports;
   for (const uint16_t port : chosen) {
@@ -110,9 +106,10 @@ std::vector<WorkloadView> EngagementRegistry::List() const {
 
 EngageOutcome EngagementRegistry::Engage(SessionId daemon, const EngageRequest& request) {
   EngageOutcome outcome;
-  if (!KnownMode(request.mode)) {
-    outcome.refusal = Refuse(
-        EINVAL, "mode \"" + request.mode + "\" is not one of replace, intercept, wiretap, ingest");
+  const std::optional<api::EngagementMode> mode = api::ParseEngagementMode(request.mode);
+  if (!mode) {
+    outcome.refusal =
+        Refuse(EINVAL, "mode \"" + request.mode + "\" is not one of " + api::EngagementModeNames());
     return outcome;
   }
   std::lock_guard lock(mutex_);
@@ -129,17 +126,18 @@ EngageOutcome EngagementRegistry::Engage(SessionId daemon, const EngageRequest& 
     return outcome;
   }
   if (const Engagement* engaged = EngagementOfLocked(request.workload)) {
-    outcome.refusal = Refuse(EBUSY, "workload " + request.workload + " is already engaged by " +
-                                        engaged->name + " (" + engaged->mode +
-                                        "); `telepresence leave " + engaged->name + "` first");
+    outcome.refusal =
+        Refuse(EBUSY, "workload " + request.workload + " is already engaged by " + engaged->name +
+                          " (" + std::string(api::EngagementModeName(engaged->mode)) +
+                          "); `telepresence leave " + engaged->name + "` first");
     return outcome;
   }
   Engagement engagement;
   engagement.id = NewEngagementIdLocked();
   engagement.workload = request.workload;
-  engagement.mode = request.mode;
+  engagement.mode = *mode;
   engagement.name = request.name.empty() ? request.workload : request.name;
-  engagement.ports = EngagedPorts(request.mode, agent.ports, request.ports);
+  engagement.ports = EngagedPorts(*mode, agent.ports, request.ports);
   engagement.daemon = daemon;
   engagements_.emplace(engagement.id, engagement);
   outcome.engagement = std::move(engagement);

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "api/engagement_mode.h"
+
 namespace tp::manager {
 
 // Identifies one tunnel session (an agent's or a daemon's) for as long as the manager runs.
@@ -37,7 +39,7 @@ struct AgentInfo {
 struct Engagement {
   std::string id;  // "e-" + hex
   std::string workload;
-  std::string mode;  // replace, intercept, wiretap, ingest
+  api::EngagementMode mode = api::EngagementMode::kReplace;
   std::string name;
   std::vector<uint16_t> ports;  // the engaged workload ports
   bool active = false;
@@ -47,7 +49,7 @@ struct Engagement {
 
 struct EngageRequest {
   std::string workload;
-  std::string mode;
+  std::string mode;             // as the daemon sent it: checked by Engage
   std::vector<uint16_t> ports;  // may be empty: the defaults of the mode
   std::string name;             // empty: the workload's name
 };

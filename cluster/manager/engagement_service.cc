@@ -103,7 +103,7 @@ AgentInfo ParseRegister(const json& request) {
 
 json EngagementJson(const Engagement& engagement) {
   return {{"id", engagement.id},
-          {"mode", engagement.mode},
+          {"mode", api::EngagementModeName(engagement.mode)},
           {"ports", engagement.ports},
           {"name", engagement.name},
           {"active", engagement.active}};
@@ -140,7 +140,7 @@ json WatchJson(const WatchState& state) {
   json engagement = nullptr;
   if (state.engagement) {
     engagement = {{"id", state.engagement->id},
-                  {"mode", state.engagement->mode},
+                  {"mode", api::EngagementModeName(state.engagement->mode)},
                   {"ports", state.engagement->ports}};
   }
   return {{"version", state.version}, {"engagement", std::move(engagement)}};
@@ -284,7 +284,7 @@ std::optional<EngagementService::Answer> EngagementService::Handle(const Peer& p
     const EngageOutcome outcome = registry_.Engage(peer.id, engage);
     if (outcome.refusal) return refused_or_empty(outcome.refusal);
     spdlog::info("{}: engaged {} ({}) as {}", peer.name, outcome.engagement.workload,
-                 outcome.engagement.mode, outcome.engagement.id);
+                 api::EngagementModeName(outcome.engagement.mode), outcome.engagement.id);
     return Answer{0, Dump(EngagedJson(outcome))};
   }
   const std::string id = StringField(request, "id", true);
