@@ -4,7 +4,7 @@ ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build build-asan runtime test test-unit test-docker bench plugins images demo \
-	demo-cluster demo-cluster-down clean format
+	demo-cluster demo-cluster-down clean format check-layers deps-graph
 
 all: build
 
@@ -28,12 +28,23 @@ build-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTP_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# Unit and file-system tests under ASan/UBSan, then the Docker tests against the managed plugins.
+# The layers' arrows point down (includes and CMake targets; see scripts/check-layers.sh), the
+# shell scripts are shellcheck-clean, unit and file-system tests under ASan/UBSan, then the Docker tests against the managed plugins.
 test: build-asan runtime
+	scripts/check-layers.sh $(ASAN_BUILD)
+	shellcheck -x .ci/run $$(git ls-files '*.sh')
 	scripts/ensure-dockerd.sh
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
 	$(MAKE) --no-print-directory plugins
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 -L docker
+
+check-layers: build-asan
+	scripts/check-layers.sh $(ASAN_BUILD)
+
+# The CMake targets and what each links, as a Graphviz file (render: dot -Tsvg -O build/targets.dot).
+deps-graph:
+	cmake -S . -B $(BUILD) --graphviz=$(BUILD)/targets.dot >/dev/null
+	@echo "wrote $(BUILD)/targets.dot"
 
 # Installs (or re-installs) the managed plugins from locally built root file systems.
 plugins: runtime

@@ -24,15 +24,12 @@ requests=60
 
 say() { echo "bench-connect: $*" >&2; }
 
-cleanup=()
-on_exit() {
-  local i
-  for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[$i]}" >/dev/null 2>&1 || true; done
-}
-trap on_exit EXIT
+# shellcheck source=scripts/lib/defer.sh
+source "$repo/scripts/lib/defer.sh"
+trap run_deferred EXIT
 
 if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  cleanup+=("$(printf '%q' "$repo/demo/cluster/down.sh")")
+  defer "$repo/demo/cluster/down.sh"
 fi
 "$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
 "$repo/scripts/build-images.sh" "$build_dir" >/dev/null
@@ -53,7 +50,7 @@ connect_seconds() {
 say "timing connect --docker ($runs runs)"
 connect_times=()
 for ((run = 0; run < runs; run++)); do connect_times+=("$(connect_seconds)"); done
-cleanup+=("$(printf '%q' "$telepresence") quit")
+defer "$telepresence" quit
 connect_median=$(printf '%s\n' "${connect_times[@]}" | median)
 
 # --- curl through the tunnel and direct ------------------------------------------------------

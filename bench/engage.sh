@@ -22,25 +22,22 @@ handler=intercept-echo-8080
 
 say() { echo "bench-engage: $*" >&2; }
 
-cleanup=()
-on_exit() {
-  local i
-  for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[$i]}" >/dev/null 2>&1 || true; done
-}
-trap on_exit EXIT
+# shellcheck source=scripts/lib/defer.sh
+source "$repo/scripts/lib/defer.sh"
+trap run_deferred EXIT
 
 for plugin in telemount:latest teleroute:latest; do
   [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
     { echo "bench-engage: $plugin is not enabled (run: make plugins)" >&2; exit 1; }
 done
 if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  cleanup+=("$(printf '%q' "$repo/demo/cluster/down.sh")")
+  defer "$repo/demo/cluster/down.sh"
 fi
 "$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
 "$repo/scripts/build-images.sh" "$build_dir" >/dev/null
 "$telepresence" quit >/dev/null 2>&1 || true
 "$telepresence" connect --docker >/dev/null
-cleanup+=("$(printf '%q' "$telepresence") quit")
+defer "$telepresence" quit
 
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -77,12 +74,16 @@ for ((run = 0; run < runs; run++)); do workload_rates+=("$(throughput)"); done
 
 say "replacing echo with a local handler"
 log=$(mktemp)
-cleanup+=("rm -f $log")
+defer rm -f "$log"
 started=$(now)
 "$telepresence" replace echo --docker-run -- --pull never tp-echo:latest \
   --name handler --port 8080 --port 9090 >"$log" 2>&1 &
 engage_pid=$!
-cleanup+=("kill -INT $engage_pid; wait $engage_pid")
+stop_engagement() {
+  kill -INT "$engage_pid"
+  wait "$engage_pid"
+}
+defer stop_engagement
 container_running() { [[ $(docker container inspect -f '{{.State.Running}}' "$handler" 2>/dev/null) == true ]]; }
 wait_until 60 container_running || { cat "$log" >&2; exit 1; }
 running_after=$(calc "$(now) - $started")

@@ -25,24 +25,21 @@ starts=10
 
 say() { echo "bench-teleroute: $*" >&2; }
 
-cleanup=()
-on_exit() {
-  local i
-  for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[$i]}" >/dev/null 2>&1 || true; done
-}
-trap on_exit EXIT
+# shellcheck source=scripts/lib/defer.sh
+source "$repo/scripts/lib/defer.sh"
+trap run_deferred EXIT
 
 [[ $(docker plugin inspect -f '{{.Enabled}}' teleroute:latest 2>/dev/null) == true ]] ||
   { echo "bench-teleroute: teleroute:latest is not enabled (run: make plugins)" >&2; exit 1; }
 if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  cleanup+=("$(printf '%q' "$repo/demo/cluster/down.sh")")
+  defer "$repo/demo/cluster/down.sh"
 fi
 "$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
 "$repo/scripts/build-images.sh" "$build_dir" >/dev/null
 echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
 "$telepresence" quit >/dev/null 2>&1 || true
 "$telepresence" connect --docker >/dev/null
-cleanup+=("$(printf '%q' "$telepresence") quit")
+defer "$telepresence" quit
 
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -34,6 +34,7 @@ echo "\$ docker exec greeter wget -qO- http://echo.default:8080/before"
 from_the_cluster before
 
 heading "telepresence replace: a local container takes echo's place (connecting first)"
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
 script='echo "the remote env: ECHO_MESSAGE=$ECHO_MESSAGE"
 echo "the remote volume: /srv/echo-data/message.txt: $(cat /srv/echo-data/message.txt)"
 exec echo-server --name local-echo --port 8080 --port 9090'

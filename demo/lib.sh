@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the demo scripts (demo/connect.sh, demo/telemount.sh, demo/engage.sh); sourced.
 
 demo_step=0

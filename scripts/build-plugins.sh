@@ -64,14 +64,16 @@ remove_plugin_users() {
     telemount)
       for item in $( (docker volume ls -q --filter driver="$name"
                       docker volume ls -q --filter driver="$plugin") | sort -u); do
-        remove_containers $(docker ps -aq --filter volume="$item")
+        mapfile -t containers < <(docker ps -aq --filter volume="$item")
+        remove_containers "${containers[@]}"
         say "removing leftover volume $item"
         docker volume rm -f "$item" >/dev/null || say "could not remove volume $item"
       done ;;
     teleroute)
       for item in $( (docker network ls -q --filter driver="$name"
                       docker network ls -q --filter driver="$plugin") | sort -u); do
-        remove_containers $(docker ps -aq --filter network="$item")
+        mapfile -t containers < <(docker ps -aq --filter network="$item")
+        remove_containers "${containers[@]}"
         say "removing leftover network $item"
         docker network rm "$item" >/dev/null || say "could not remove network $item"
       done ;;

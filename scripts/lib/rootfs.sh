@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for assembling a root file system from this machine's binaries (no registry needed).
 # Source it: `source "$(dirname "$0")/lib/rootfs.sh"`.
 

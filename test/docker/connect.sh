@@ -129,11 +129,11 @@ check_output "a container sharing the daemon's network reaches it" "echo from ec
 heading "the manager killed during traffic, then back"
 # A download of 1 TiB runs for minutes; killing the manager must end it within seconds.
 download_log=/tmp/$TP_PREFIX-download.log
-defer "rm -f $download_log"
+defer rm -f "$download_log"
 timeout 120 "$telepresence" curl -sS -o /dev/null "http://echo:8080/bytes/$((1 << 40))" \
   >"$download_log" 2>&1 &
 download=$!
-defer "kill $download 2>/dev/null || true"  # it has usually ended by then
+defer kill "$download"  # it has usually ended by then
 curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.ID}}' | grep -q .; }
 wait_until 20 curl_container_runs || die "the download's curl container does not start"
 # The manager's side of the download: its connection to echo, seen in its network namespace.
@@ -143,7 +143,7 @@ manager_relays_to_echo() {
 }
 wait_until 20 manager_relays_to_echo || die "the download does not reach echo through the manager"
 docker kill tp-traffic-manager >/dev/null || die "cannot kill the manager"
-defer "$(printf '%q %q' "$up" "$TP_BUILD_DIR")"
+defer "$up" "$TP_BUILD_DIR"
 started=$SECONDS
 wait "$download"
 download_status=$?
@@ -174,7 +174,7 @@ check_fails "an unknown context names the contexts that exist" "default" \
 check_fails "a loopback manager address is refused with advice" "loopback" \
   "$telepresence" connect --docker --manager "127.0.0.1:$manager_port"
 other_config=$(mktemp -d)
-defer "rm -rf $other_config"
+defer rm -rf "$other_config"
 mkdir -p "$other_config/telepresence-docker/contexts"
 echo wrong-secret >"$other_config/secret"
 printf '{"name":"wrong","manager":"%s:%s","secret_file":"%s/secret","cluster_network":"tp-demo","cluster_subnets":[]}\n' \

@@ -50,9 +50,9 @@ udp_exchange() {
 
 if docker network inspect tp-demo >/dev/null 2>&1; then
   echo "the demo cluster was up before the test: it is brought back up at the end"
-  defer "$(printf '%q %q' "$up" "$TP_BUILD_DIR")"
+  defer "$up" "$TP_BUILD_DIR"
 else
-  defer "$(printf '%q' "$down")"
+  defer "$down"
 fi
 
 heading "up.sh starts the demo cluster, twice without change"
@@ -80,7 +80,7 @@ check_equal "the secret file is readable by its owner only" 600 "$(stat -c %a "$
 heading "services answer by name on tp-demo"
 docker run -d --pull never --name "$client" --network tp-demo tp-busybox:latest sleep 300 \
   >/dev/null || die "cannot start the client container"
-defer "docker rm -f $client"
+defer docker rm -f "$client"
 for service in echo greeter; do
   for name in "$service" "$service.default" "$service.default.svc.cluster.local"; do
     check_output "http://$name:8080/ answers with its name" "echo from $service" \
@@ -114,7 +114,7 @@ check "the agents' secret differs from the daemons'" \
 # impostor NAME SECRET_FILE: a traffic-agent for "echo" on tp-demo with that secret, which the
 # manager must refuse; its log (after the first try) is printed.
 impostor() {
-  defer "docker rm -f $TP_PREFIX-$1"
+  defer docker rm -f "$TP_PREFIX-$1"
   docker run -d --pull never --name "$TP_PREFIX-$1" --network tp-demo -v "$2:/secret:ro" \
     tp-traffic-agent:latest --manager tp-traffic-manager:8081 --secret-file /secret \
     --workload echo --container echo --port 8080 >/dev/null || return 1

@@ -17,13 +17,14 @@ handler=intercept-echo-8080
 require_plugins telemount:latest teleroute:latest
 use_demo_cluster
 start_disconnected
-defer "docker rm -f $handler"
+defer docker rm -f "$handler"
 work=$(mktemp -d)
-defer "rm -rf $work"
+defer rm -rf "$work"
 # The CLI's private files (the env file docker run reads) go here, to be counted.
 export TMPDIR=$work/tmp
 mkdir -p "$TMPDIR"
-defer '[[ -n ${engage_pid:-} ]] && kill -9 "$engage_pid" 2>/dev/null'
+kill_engagement() { [[ -n ${engage_pid:-} ]] && kill -9 "$engage_pid"; }
+defer kill_engagement
 
 # from_cluster PATH: greeter's request to echo:8080/PATH, at most 3 s.
 from_cluster() { docker exec greeter timeout 3 wget -qO- "http://echo.default:8080/$1"; }

@@ -25,12 +25,19 @@ require_plugins telemount:latest teleroute:latest
 use_demo_cluster
 
 start_disconnected
-defer "docker ps -aq --filter name=$TP_PREFIX --filter name=intercept- | xargs -r docker rm -f"
-defer "docker volume ls -q --filter driver=telemount:latest | grep '^tp-echo' | xargs -r docker volume rm -f"
-defer '[[ -n ${engage_pid:-} ]] && kill -INT "$engage_pid"'
+remove_test_containers() {
+  docker ps -aq --filter "name=$TP_PREFIX" --filter name=intercept- | xargs -r docker rm -f
+}
+defer remove_test_containers
+remove_echo_volumes() {
+  docker volume ls -q --filter driver=telemount:latest | grep '^tp-echo' | xargs -r docker volume rm -f
+}
+defer remove_echo_volumes
+interrupt_engagement() { [[ -n ${engage_pid:-} ]] && kill -INT "$engage_pid"; }
+defer interrupt_engagement
 state_before=$(host_state)
 work=$(mktemp -d)
-defer "rm -rf $work"
+defer rm -rf "$work"
 
 # from_cluster PORT PATH: greeter's request to echo:PORT/PATH, at most 5 s.
 from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:$1/$2"; }
@@ -53,6 +60,7 @@ echo_volume_file() { docker exec echo cat "/srv/echo-data/$1"; }
 telemount_volumes() { docker volume ls -q --filter driver=telemount:latest; }
 engagements() { "$telepresence" list 2>&1; }
 # The handler: prints the remote env and volume, writes a file there, then serves as "handler".
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
 handler_script='echo "env ECHO_MESSAGE=$ECHO_MESSAGE"; cat /srv/echo-data/message.txt;
 echo "written by $1" >"/srv/echo-data/from-$1.txt" && echo "wrote from-$1.txt";
 exec echo-server --name "$1" --port 8080 --port 9090'
@@ -175,6 +183,7 @@ check_output "the workload answers on 8080 again" "echo from echo" \
 docker exec echo rm -f /srv/echo-data/from-intercepted.txt
 
 heading "wiretap"
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
 engage_in_background "$work/wiretap.log" wiretap echo --port 8080 --docker-run -- --pull never \
   --entrypoint sh tp-echo:latest -c 'echo "env ECHO_MESSAGE=$ECHO_MESSAGE";
     cat /srv/echo-data/message.txt; while true; do nc -l -p 8080 </dev/null; done'
@@ -189,6 +198,7 @@ check_cli_ends "the CLI ends"
 check "nothing is left" wait_until 20 nothing_left echo
 
 heading "ingest: env and volumes, no traffic"
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
 check_output "the handler sees env and volume and writes a file" "wrote from-ingested.txt" \
   timeout 90 "$telepresence" ingest echo --docker-run -- --pull never --entrypoint sh \
   tp-echo:latest -c 'echo "env ECHO_MESSAGE=$ECHO_MESSAGE"; cat /srv/echo-data/message.txt;
@@ -207,6 +217,7 @@ check_output "--docker-mount puts the volumes under another folder" "message" \
 
 heading "--docker-build and --docker-debug"
 mkdir -p "$work/context"
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
 printf 'FROM tp-busybox:latest\nARG GREETING=none\nRUN echo "greeting $GREETING" >/greeting\n' \
   >"$work/context/Dockerfile"
 check_output "--docker-build builds and runs the image, with --docker-build-opt" "greeting hi" \
@@ -235,7 +246,7 @@ frontend_v2=$TP_PREFIX-frontend-v2:latest
 mkdir -p "$work/frontend-v2"
 printf 'FROM tp-echo:latest\nENTRYPOINT ["/bin/echo-server", "--name", "frontend-v2", "--port", "8080", "--port", "9090"]\n' \
   >"$work/frontend-v2/Dockerfile"
-defer "docker rmi -f $frontend_v2"
+defer docker rmi -f "$frontend_v2"
 check "IMAGE-NAME is built locally" docker build -q -t "$frontend_v2" "$work/frontend-v2"
 # seed_example DESCRIPTION HANDLER ARGS...: runs `telepresence ARGS...` in the background; echo's
 # in-cluster traffic reaches it; stopping the container HANDLER ends it, and nothing is left.
@@ -259,7 +270,7 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   tag=$TP_PREFIX-mytag
   echo "NOTE: an image mytag exists on this engine already; the example tags $tag instead"
 fi
-defer "docker rmi -f $tag"
+defer docker rmi -f "$tag"
 seed_example "replace echo --docker-build DIR --docker-build-opt tag=$tag -- IMAGE" \
   intercept-echo-8080 replace echo --docker-build "$work/frontend-v2" \
   --docker-build-opt "tag=$tag" -- IMAGE

@@ -49,7 +49,7 @@ if [[ "${2:-}" == --inside ]]; then
   ((TP_FAILED == 0)) || die "without plugins and the demo cluster the rest cannot run"
 
   heading "connect, curl, replace, quit"
-  defer "$(printf '%q' "$telepresence") quit"
+  defer "$telepresence" quit
   check_output "connect --docker builds its images and connects" "Connected to $docker0:" \
     timeout 120 "$telepresence" connect --docker
   ((TP_FAILED == 0)) || die "not connected: the rest cannot run"
@@ -57,12 +57,12 @@ if [[ "${2:-}" == --inside ]]; then
     timeout 20 "$telepresence" curl --silent --max-time 5 http://echo:8080/
   from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
   work=$(mktemp -d)
-  defer "rm -rf $work"
+  defer rm -rf "$work"
   env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull never \
     --entrypoint echo-server tp-echo:latest --name local-echo --port 8080 --port 9090 \
     >"$work/replace.log" 2>&1 &
   replace_pid=$!
-  defer "kill -INT $replace_pid 2>/dev/null || true"
+  defer kill -INT "$replace_pid"
   local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
   check_output "the workload's in-cluster traffic reaches the local container" \
     "echo from local-echo" wait_until_output 60 local_echo_answers

@@ -16,19 +16,14 @@ TP_PREFIX="tp-test-$$"
 TP_PLUGIN=telemount:latest
 TP_PASSED=0
 TP_FAILED=0
-TP_CLEANUP=()
 # shellcheck source=scripts/lib/docker-bridge.sh
 source "$TP_REPO/scripts/lib/docker-bridge.sh"
-
-# Registers a shell command to run at exit (last registered runs first).
-defer() { TP_CLEANUP+=("$*"); }
+# shellcheck source=scripts/lib/defer.sh
+source "$TP_REPO/scripts/lib/defer.sh"
 
 tp_on_exit() {
   local status=$?
-  local i
-  for ((i = ${#TP_CLEANUP[@]} - 1; i >= 0; i--)); do
-    eval "${TP_CLEANUP[$i]}" >/dev/null 2>&1 || echo "cleanup failed: ${TP_CLEANUP[$i]}" >&2
-  done
+  run_deferred
   if ((status != 0 && TP_FAILED == 0)); then
     echo "FAIL: the test script stopped early (exit status $status)"
     TP_FAILED=$((TP_FAILED + 1))
@@ -132,7 +127,7 @@ use_demo_cluster() {
   if docker network inspect tp-demo >/dev/null 2>&1; then
     echo "the demo cluster was up before the test: it is left up"
   else
-    defer "$(printf '%q' "$TP_REPO/demo/cluster/down.sh")"
+    defer "$TP_REPO/demo/cluster/down.sh"
   fi
   "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
   "$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
@@ -145,7 +140,7 @@ start_disconnected() {
   "$telepresence" quit >/dev/null 2>&1
   wait_until 20 bash -c "! docker container inspect tp-default-cn" ||
     die "a leftover tp-default-cn container does not go away"
-  defer "$(printf '%q' "$telepresence") quit"
+  defer "$telepresence" quit
 }
 
 require_plugin() {
@@ -171,11 +166,11 @@ TP_EXPORT_ROOT=/tel_app_exports/$TP_PREFIX
 make_export_folder() {
   if [[ ! -d /tel_app_exports ]]; then
     mkdir -p /tel_app_exports || die "cannot create /tel_app_exports"
-    defer "rmdir /tel_app_exports"
+    defer rmdir /tel_app_exports
   fi
   if [[ ! -d "$TP_EXPORT_ROOT" ]]; then
     mkdir -p "$TP_EXPORT_ROOT" || die "cannot create $TP_EXPORT_ROOT"
-    defer "rm -rf $TP_EXPORT_ROOT"
+    defer rm -rf "$TP_EXPORT_ROOT"
   fi
   mkdir -p "$TP_EXPORT_ROOT/$1" || die "cannot create $TP_EXPORT_ROOT/$1"
 }
@@ -188,7 +183,8 @@ start_sftp_export() {
   "$TP_BUILD_DIR/bin/sftp-export" --root / --listen 127.0.0.1:0 --port-file "$port_file" \
     >"/tmp/$TP_PREFIX-$1.log" 2>&1 &
   SFTP_PID=$!
-  defer "kill $SFTP_PID; rm -f $port_file /tmp/$TP_PREFIX-$1.log"
+  defer rm -f "$port_file" "/tmp/$TP_PREFIX-$1.log"
+  defer kill "$SFTP_PID"
   wait_until 10 test -s "$port_file" || die "sftp-export did not start: $(cat "/tmp/$TP_PREFIX-$1.log")"
   # shellcheck disable=SC2034  # read by the test scripts
   SFTP_PORT=$(cat "$port_file")
@@ -216,7 +212,7 @@ create_volume() {
   shift
   local args=() option
   for option in "$@"; do args+=(-o "$option"); done
-  defer "docker volume rm -f $name"
+  defer docker volume rm -f "$name"
   docker volume create -d telemount "${args[@]}" "$name" >/dev/null
 }
 

@@ -148,7 +148,7 @@ check_output "the plugin still lists the volumes after all that" "$vol" post Vol
 
 heading "remove"
 container=$TP_PREFIX-user
-defer "docker rm -f $container"
+defer docker rm -f "$container"
 docker run -d --name "$container" -v "$vol:/data" tp-busybox:latest sleep 600 >/dev/null
 check_fails "a volume in use cannot be removed" "in use" docker volume rm "$vol"
 docker rm -f "$container" >/dev/null

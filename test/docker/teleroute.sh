@@ -31,12 +31,14 @@ start_disconnected
 state_before=$(host_state) # quit must bring the host back to exactly this
 
 # Containers the test starts are named $TP_PREFIX-*; all are removed at exit.
-defer "docker ps -aq --filter name=$TP_PREFIX | xargs -r docker rm -f"
+remove_test_containers() { docker ps -aq --filter "name=$TP_PREFIX" | xargs -r docker rm -f; }
+defer remove_test_containers
 
 # fetch_in CONTAINER URL: wget inside a running container, at most 5 s.
 fetch_in() { docker exec "$1" sh -c 'timeout 5 wget -qO- "$1"' sh "$2"; }
 # docker_run_fetch URL...: a new docker-run container fetches each URL in turn.
 docker_run_fetch() {
+  # shellcheck disable=SC2016  # expanded by the shell in the container, not here
   timeout 60 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
     sh -c 'for url; do timeout 5 wget -qO- "$url" || exit 1; done' sh "$@"
 }
@@ -78,7 +80,7 @@ fetch_in "$TP_PREFIX-one" "http://echo:8080/one" >"/tmp/$TP_PREFIX-one.out" 2>&1
 first=$!
 fetch_in "$TP_PREFIX-two" "http://greeter:8080/two" >"/tmp/$TP_PREFIX-two.out" 2>&1 &
 second=$!
-defer "rm -f /tmp/$TP_PREFIX-one.out /tmp/$TP_PREFIX-two.out"
+defer rm -f "/tmp/$TP_PREFIX-one.out" "/tmp/$TP_PREFIX-two.out"
 wait "$first"
 check_output "the first reaches echo" "echo from echo" cat "/tmp/$TP_PREFIX-one.out"
 wait "$second"
@@ -107,14 +109,14 @@ heading "a subnet the cluster gains reaches running containers"
 extra_network=$TP_PREFIX-extra
 docker network create --label "$TP_PREFIX" "$extra_network" >/dev/null ||
   die "cannot create network $extra_network"
-defer "docker network rm $extra_network 2>/dev/null || true"
+defer docker network rm "$extra_network"
 extra_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$extra_network")
 docker run -d --pull never --name "$TP_PREFIX-extra" --network "$extra_network" tp-echo:latest \
   --name extra --port 8080 >/dev/null || die "cannot start the extra workload"
 extra_ip=$(docker container inspect \
   -f "{{(index .NetworkSettings.Networks \"$extra_network\").IPAddress}}" "$TP_PREFIX-extra")
 docker network connect "$extra_network" tp-traffic-manager || die "cannot attach the manager"
-defer "docker network disconnect -f $extra_network tp-traffic-manager"
+defer docker network disconnect -f "$extra_network" tp-traffic-manager
 container_has_route() { docker exec "$TP_PREFIX-one" ip route | grep -q "^$1 via $daemon_ip"; }
 check "the running container gets a route to $extra_subnet within 30 s" \
   wait_until 30 container_has_route "$extra_subnet"
@@ -138,7 +140,7 @@ check_output "a running container keeps working" "echo from echo" \
 check_output "a new container joins" "echo from echo" \
   wait_until_output 20 docker_run_fetch "http://echo:8080/"
 check "docker plugin disable -f" docker plugin disable -f "$plugin"
-defer "docker plugin enable $plugin 2>/dev/null"
+defer docker plugin enable "$plugin"
 check "docker plugin enable" docker plugin enable "$plugin"
 check_output "a running container still works" "echo from greeter" \
   fetch_in "$TP_PREFIX-two" "http://greeter:8080/"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Checks that the project's dependency arrows point down, in two ways:
+#  1. includes: a source file includes headers of its own folder and of lower layers only;
+#  2. targets (with a build folder): no CMake target depends on a target of a higher layer or of
+#     another executable's folder. Read from CMake's file API, the same graph that
+#     `cmake --graphviz` draws (`make deps-graph` writes build/targets.dot).
+# The layers, lowest first:
+#   0 net                                    sockets, addresses (libc only)
+#   1 api common dns                         contracts, shared utilities, the DNS codec
+#   2 sftp tunnel docker_engine              clients and protocols built on them
+#   3 cli daemon telemount teleroute cluster/*   one folder per executable
+#   4 bench test fuzz                        may use everything
+# usage: scripts/check-layers.sh [BUILD_DIR]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+declare -A layer=(
+  [net]=0
+  [api]=1 [common]=1 [dns]=1
+  [sftp]=2 [tunnel]=2 [docker_engine]=2
+  [cli]=3 [daemon]=3 [telemount]=3 [teleroute]=3
+  [cluster/agent]=3 [cluster/manager]=3 [cluster/sftp-export]=3 [cluster/echo-server]=3
+  [bench]=4 [test]=4 [fuzz]=4
+)
+
+# Sets `folder` to the folder a path belongs to: its first component, or the first two under
+# cluster/.
+folder_of() {
+  local path=$1
+  case $path in
+    cluster/*) path=${path#cluster/}; folder="cluster/${path%%/*}" ;;
+    *) folder="${path%%/*}" ;;
+  esac
+}
+
+problems=0
+complain() { echo "check-layers: $*" >&2; problems=$((problems + 1)); }
+
+# May code of folder $1 use folder $2?
+allowed() {
+  local from=$1 to=$2
+  [[ $from == "$to" ]] && return 0
+  [[ -n ${layer[$from]:-} && -n ${layer[$to]:-} ]] || return 1
+  ((layer[$to] < layer[$from]))
+}
+
+check_includes() {
+  local file included from to rest folder
+  while IFS=: read -r file rest; do
+    included=${rest#*\"}
+    included=${included%\"*}
+    [[ $included == */* ]] || continue
+    folder_of "$file"
+    from=$folder
+    if [[ -z ${layer[$from]:-} ]]; then
+      complain "$file: folder $from has no layer; add it to scripts/check-layers.sh"
+      continue
+    fi
+    folder_of "$included"
+    to=$folder
+    [[ -n ${layer[$to]:-} ]] || continue  # a system header in quotes
+    allowed "$from" "$to" || complain "$file includes $included: $from may not use $to"
+  done < <(git grep -E '^#include "' -- '*.cc' '*.h')
+}
+
+# Every target's folder, and those of the targets it depends on, from CMake's file API.
+check_targets() {
+  local build=$1 query="$1/.cmake/api/v1/query/codemodel-v2" reply index
+  if [[ ! -e $query ]]; then
+    mkdir -p "$(dirname "$query")"
+    touch "$query"
+    cmake -S "$repo" -B "$build" >/dev/null
+  fi
+  index=$(find "$build/.cmake/api/v1/reply" -name 'index-*.json' | sort | tail -n 1)
+  reply=$(dirname "$index")
+  local codemodel
+  codemodel="$reply/$(jq -r '.reply["codemodel-v2"].jsonFile' "$index")"
+  declare -A folder_by_id=() name_by_id=()
+  local id name file folder
+  while IFS=$'\t' read -r id name file; do
+    folder_of "$(jq -r '.paths.source' "$reply/$file")"
+    folder_by_id[$id]=$folder
+    name_by_id[$id]=$name
+  done < <(jq -r '.configurations[0].targets[] | [.id, .name, .jsonFile] | @tsv' "$codemodel")
+  local from to dependency
+  for id in "${!folder_by_id[@]}"; do
+    from=${folder_by_id[$id]}
+    [[ -n ${layer[$from]:-} ]] || continue  # the top folder's custom targets (runtime)
+    file=$(jq -r --arg id "$id" '.configurations[0].targets[] | select(.id == $id) | .jsonFile' \
+      "$codemodel")
+    while IFS= read -r dependency; do
+      to=${folder_by_id[$dependency]:-}
+      [[ -n $to && -n ${layer[$to]:-} ]] || continue
+      allowed "$from" "$to" ||
+        complain "target ${name_by_id[$id]} ($from) depends on ${name_by_id[$dependency]} ($to)"
+    done < <(jq -r '.dependencies[]?.id' "$reply/$file")
+  done
+}
+
+check_includes
+if (($# > 0)); then check_targets "$1"; fi
+if ((problems > 0)); then
+  echo "check-layers: $problems arrow(s) point up or across; see the layers in $0" >&2
+  exit 1
+fi
+echo "check-layers: every arrow points down"
