@@ -178,8 +178,8 @@ bool SftpSession::SendAll(const std::vector<uint8_t>& bytes) {
   return true;
 }
 
-PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
-                               size_t payload_size_hint) {
+PendingReply SftpSession::Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                                  Outgoing* outgoing, size_t payload_size_hint) {
   const uint32_t id = next_id_.fetch_add(1);
   PacketWriter writer(type, payload_size_hint + 4);
   writer.U32(id);
@@ -188,15 +188,27 @@ PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketW
 
   std::promise<SftpReply> promise;
   PendingReply reply = promise.get_future();
-  {
-    std::lock_guard lock(pending_mutex_);
-    if (broken_.load()) {
-      promise.set_value(SftpReply{EIO, {}});
-      return reply;
-    }
-    pending_.emplace(id, std::move(promise));
+  std::lock_guard lock(pending_mutex_);
+  if (broken_.load()) {
+    promise.set_value(SftpReply{EIO, {}});
+    outgoing->bytes.clear();
+    return reply;
   }
-  if (!SendAll(bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+  pending_.emplace(id, std::move(promise));
+  outgoing->bytes = std::move(bytes);
+  return reply;
+}
+
+void SftpSession::Transmit(const Outgoing& outgoing) {
+  if (outgoing.bytes.empty()) return;
+  if (!SendAll(outgoing.bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+}
+
+PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                               size_t payload_size_hint) {
+  Outgoing outgoing;
+  PendingReply reply = Prepare(type, fill, &outgoing, payload_size_hint);
+  Transmit(outgoing);
   return reply;
 }
 

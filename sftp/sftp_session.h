@@ -79,6 +79,16 @@ class SftpSession {
   // longer than the request timeout (a send that cannot finish breaks the session).
   PendingReply Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
                     size_t payload_size_hint = 64);
+  // Send in two steps, for callers that record the reply under a lock of their own and must not
+  // send while holding it: Prepare registers the request and builds its bytes (no I/O, never
+  // blocks); Transmit sends them (as Send does). Requests reach the server in the order of their
+  // Transmit calls. A prepared request that is never transmitted times out like a lost one.
+  struct Outgoing {
+    std::vector<uint8_t> bytes;  // empty when the session was already broken
+  };
+  PendingReply Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                       Outgoing* outgoing, size_t payload_size_hint = 64);
+  void Transmit(const Outgoing& outgoing);
   // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
   SftpReply Await(PendingReply& reply);
   // Send + Await.

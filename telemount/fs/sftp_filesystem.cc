@@ -102,7 +102,7 @@ const SftpReply& AwaitShared(SftpSession& session, const std::shared_future<Sftp
 // broken, and so every later operation on this handle fails with EIO.
 struct SftpFileSystem::OpenFile {
   struct PendingWrite {
-    sftp::PendingReply reply;
+    std::shared_future<SftpReply> reply;
     size_t bytes;
   };
 
@@ -110,10 +110,14 @@ struct SftpFileSystem::OpenFile {
   std::string handle;
   std::string remote_path;
   std::chrono::milliseconds timeout;
+  // Moves with every change of the file's contents made through this mount (DataGenerations).
+  std::shared_ptr<DataGenerations::Counter> data_generation;
 
+  // Guards the members below; never held across a send or a wait.
   std::mutex mutex;
-  // Read-ahead: chunk index -> its READ request.
+  // Read-ahead: chunk index -> its READ request, all asked for at `chunks_generation`.
   std::map<uint64_t, std::shared_future<SftpReply>> chunks;
+  uint64_t chunks_generation = 0;
   uint64_t next_offset = UINT64_MAX;  // nothing read yet: the first read prefetches nothing
   size_t window = 0;
   uint64_t end_chunk_hint = UINT64_MAX;  // the chunk where the file ended when last seen
@@ -122,23 +126,48 @@ struct SftpFileSystem::OpenFile {
   size_t write_bytes_in_flight = 0;
   int write_error = 0;
 
-  std::shared_future<SftpReply> RequestChunk(uint64_t index) {
+  // Registers the READ of chunk `index`; the caller transmits `outgoing` after unlocking.
+  std::shared_future<SftpReply> PrepareChunk(uint64_t index, SftpSession::Outgoing* outgoing) {
     return session
-        ->Send(PacketType::kRead,
-               [&](PacketWriter& writer) {
-                 writer.String(handle).U64(index * kReadChunk).U32(kReadChunk);
-               })
+        ->Prepare(
+            PacketType::kRead,
+            [&](PacketWriter& writer) {
+              writer.String(handle).U64(index * kReadChunk).U32(kReadChunk);
+            },
+            outgoing)
         .share();
+  }
+  // Drops the read-ahead when the file changed since it was asked for. Requires mutex.
+  void DropStaleChunks() {
+    const uint64_t now = data_generation->load();
+    if (now == chunks_generation) return;
+    chunks.clear();
+    window = 0;
+    end_chunk_hint = UINT64_MAX;
+    chunks_generation = now;
+  }
+  // Takes the acknowledged writes off the queue, keeping the first error. Requires mutex.
+  void ReapAcknowledgedWrites() {
+    while (!writes.empty() &&
+           writes.front().reply.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      if (int failure = writes.front().reply.get().Errno(); failure != 0 && write_error == 0) {
+        write_error = failure;
+      }
+      write_bytes_in_flight -= writes.front().bytes;
+      writes.pop_front();
+    }
   }
 };
 
+// The kernel never runs two READDIRs of one open folder at once (fuse's readdir lock), so its
+// state needs no lock; `busy` turns a breach of that promise into EBUSY rather than a race.
 struct SftpFileSystem::OpenDirectoryHandle {
   std::shared_ptr<SftpSession> session;
   std::string handle;
   std::string remote_path;
-  std::mutex mutex;
-  bool listed = false;                   // guarded by mutex
-  std::vector<sftp::NameEntry> entries;  // guarded by mutex: the whole listing, once read
+  std::atomic<bool> busy{false};
+  bool listed = false;
+  std::vector<sftp::NameEntry> entries;  // the whole listing, once read
 };
 
 SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
@@ -146,8 +175,7 @@ SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
     : connection_(std::move(connection)),
       remote_root_(remote_root == "/" ? "" : std::move(remote_root)),
       cache_timeout_(cache_timeout),
-      attributes_(cache_timeout),
-      listings_(cache_timeout) {}
+      cache_(cache_timeout) {}
 
 std::string SftpFileSystem::RemotePath(const char* path) const {
   std::string_view view(path);
@@ -196,24 +224,25 @@ int SftpFileSystem::CallStatus(PacketType type, const std::function<void(PacketW
 }
 
 int SftpFileSystem::Lstat(const std::string& remote, FileAttributes* attributes) {
-  if (auto cached = attributes_.Get(remote)) {
+  if (auto cached = cache_.Attributes(remote)) {
     *attributes = *cached;
     return 0;
   }
-  if (listings_.KnownAbsent(remote)) return -ENOENT;
+  if (cache_.KnownAbsent(remote)) return -ENOENT;
   int error;
   auto session = Session(&error);
   if (!session) return -error;
+  const auto ticket = cache_.StartFill();
   SftpReply reply = session->Call(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
   if (int failure = reply.Errno(PacketType::kAttrs)) {
     // Names looked up in vain come in runs (a build, an unpack): answer the rest from a list.
-    if (failure == ENOENT && listings_.RecordMiss(remote)) RefreshListing(SplitPath(remote).first);
+    if (failure == ENOENT && cache_.RecordMiss(remote)) RefreshListing(SplitPath(remote).first);
     return -failure;
   }
   sftp::PacketReader payload = reply.Payload();
   *attributes = payload.Attributes();
   if (!payload.ok()) return -EBADMSG;
-  attributes_.Put(remote, *attributes);
+  cache_.PutAttributes(remote, *attributes, ticket);
   return 0;
 }
 
@@ -242,7 +271,7 @@ bool SftpFileSystem::DirectoryHasEntries(const std::string& remote) {
 // SFTP v3 reports most failures as a bare SSH_FX_FAILURE; find the errno POSIX would give.
 int SftpFileSystem::ExplainFailure(int error, const std::string& remote, PacketType operation) {
   if (error != EIO) return error;
-  attributes_.Invalidate(remote);
+  cache_.Changed(remote);  // ask the server
   FileAttributes attributes;
   const bool exists = Lstat(remote, &attributes) == 0;
   switch (operation) {
@@ -266,7 +295,7 @@ int SftpFileSystem::GetAttr(const char* path, struct stat* st, fuse_file_info* f
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
     // Writes drop the cached entry, so a cached one is current (right after a create, say).
-    if (auto cached = attributes_.Get(file->remote_path)) {
+    if (auto cached = cache_.Attributes(file->remote_path)) {
       ToStat(*cached, st);
       return 0;
     }
@@ -316,19 +345,21 @@ int SftpFileSystem::MakeDirectory(const char* path, mode_t mode) {
   FileAttributes attributes;
   attributes.flags = FileAttributes::kPermissions;
   attributes.permissions = mode & 07777;
-  attributes_.Invalidate(ParentOf(remote));
+  const auto ticket = cache_.StartFill();  // for the new folder's list
   int result = CallStatus(PacketType::kMkdir,
                           [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
-  NoteAdded(remote, result);
-  if (result == 0) listings_.PutListing(remote, {});  // a folder we just made is empty
-  return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kMkdir);
+  if (result != 0) {
+    cache_.Uncertain(remote);
+    return -ExplainFailure(-result, remote, PacketType::kMkdir);
+  }
+  cache_.Added(remote);
+  cache_.PutListing(remote, {}, ticket);  // a folder we just made is empty
+  return 0;
 }
 
 int SftpFileSystem::Unlink(const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(remote);
-  attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRemove, [&](PacketWriter& w) { w.String(remote); });
   NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRemove);
@@ -337,8 +368,6 @@ int SftpFileSystem::Unlink(const char* path) {
 int SftpFileSystem::RemoveDirectory(const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.InvalidateTree(remote);
-  attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRmdir, [&](PacketWriter& w) { w.String(remote); });
   NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRmdir);
@@ -347,7 +376,6 @@ int SftpFileSystem::RemoveDirectory(const char* path) {
 int SftpFileSystem::Symlink(const char* target, const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(ParentOf(remote));
   // OpenSSH's server takes the target first, unlike the draft; every client follows OpenSSH.
   int result =
       CallStatus(PacketType::kSymlink, [&](PacketWriter& w) { w.String(target).String(remote); });
@@ -363,13 +391,9 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
   int error;
   auto session = Session(&error);
   if (!session) return -error;
-  attributes_.InvalidateTree(source);
-  attributes_.InvalidateTree(target);
-  attributes_.Invalidate(ParentOf(source));
-  attributes_.Invalidate(ParentOf(target));
   FileAttributes target_attributes;
+  cache_.Changed(target);  // ask the server
   const bool target_exists = Lstat(target, &target_attributes) == 0;
-  attributes_.Invalidate(target);
   if ((flags & RENAME_NOREPLACE) && target_exists) return -EEXIST;
 
   SftpReply reply;
@@ -382,13 +406,19 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
                           [&](PacketWriter& w) { w.String(source).String(target); });
   }
   int failure = reply.Errno();
-  NoteRemoved(source, -failure);
-  NoteAdded(target, -failure);
+  if (failure == 0) {
+    cache_.Removed(source);
+    cache_.ChangedTree(target);
+    cache_.Added(target);
+    return 0;
+  }
+  cache_.Uncertain(source);
+  cache_.Uncertain(target);
   if (failure != EIO || reply.error != 0) return -failure;
   // Find the POSIX reason for a bare failure.
   FileAttributes source_attributes;
   if (Lstat(source, &source_attributes) != 0) return -ENOENT;
-  attributes_.Invalidate(source);
+  cache_.Changed(source);
   if (!target_exists) return -EIO;
   const bool source_is_dir = S_ISDIR(source_attributes.permissions);
   const bool target_is_dir = S_ISDIR(target_attributes.permissions);
@@ -406,12 +436,11 @@ int SftpFileSystem::Link(const char* from, const char* to) {
   if (!session->HasExtension("hardlink@openssh.com")) return -ENOSYS;
   const std::string source = RemotePath(from);
   const std::string target = RemotePath(to);
-  attributes_.Invalidate(source);
-  attributes_.Invalidate(ParentOf(target));
   auto pending = session->SendExtended("hardlink@openssh.com",
                                        [&](PacketWriter& w) { w.String(source).String(target); });
   SftpReply reply = session->Await(pending);
   int failure = reply.Errno();
+  cache_.Changed(source);  // its link count
   NoteAdded(target, -failure);
   if (failure == EIO && reply.error == 0) {
     FileAttributes ignored;
@@ -425,17 +454,20 @@ int SftpFileSystem::SetAttributes(const char* path, fuse_file_info* fi,
   if (path != nullptr && PlaceOf(path) == Place::kVolumesFolder) return -EPERM;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-    attributes_.Invalidate(file->remote_path);
-    return -file->session
-                ->Call(PacketType::kFsetstat,
-                       [&](PacketWriter& w) { w.String(file->handle).Attributes(attributes); })
-                .Errno();
+    const int failure =
+        file->session
+            ->Call(PacketType::kFsetstat,
+                   [&](PacketWriter& w) { w.String(file->handle).Attributes(attributes); })
+            .Errno();
+    cache_.Changed(file->remote_path);
+    return -failure;
   }
   if (path == nullptr) return -EBADF;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(remote);
-  return CallStatus(PacketType::kSetstat,
-                    [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
+  const int result = CallStatus(PacketType::kSetstat,
+                                [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
+  cache_.Changed(remote);
+  return result;
 }
 
 int SftpFileSystem::Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
@@ -461,15 +493,19 @@ int SftpFileSystem::Chown(const char* path, uid_t uid, gid_t gid, fuse_file_info
 
 int SftpFileSystem::Truncate(const char* path, off_t size, fuse_file_info* fi) {
   if (path != nullptr && IsFixed(path)) return -EPERM;
+  std::string remote;
   if (fi != nullptr && fi->fh != 0) {
-    auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-    std::lock_guard lock(file->mutex);
-    file->chunks.clear();
+    remote = reinterpret_cast<OpenFile*>(fi->fh)->remote_path;
+  } else if (path != nullptr) {
+    remote = RemotePath(path);
   }
   FileAttributes attributes;
   attributes.flags = FileAttributes::kSize;
   attributes.size = static_cast<uint64_t>(size);
-  return SetAttributes(path, fi, attributes);
+  data_generations_.Bump(remote);
+  const int result = SetAttributes(path, fi, attributes);
+  data_generations_.Bump(remote);
+  return result;
 }
 
 int SftpFileSystem::Utimens(const char* path, const timespec times[2], fuse_file_info* fi) {
@@ -500,21 +536,26 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   if (!session) return -error;
   const std::string remote = RemotePath(path);
   const bool creating = (fi->flags & O_CREAT) != 0;
+  const bool truncating = (fi->flags & O_TRUNC) != 0;
+  const std::string parent = ParentOf(remote);
   FileAttributes attributes;
   if (creating) {
     attributes.flags = FileAttributes::kPermissions;
     attributes.permissions = mode & 07777;
-    attributes_.Invalidate(ParentOf(remote));
   }
-  attributes_.Invalidate(remote);
+  if (truncating) data_generations_.Bump(remote);
   auto opened = session->Send(PacketType::kOpen, [&](PacketWriter& w) {
     w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
   });
+  // Noted once sent: whatever is asked from here on reaches the server after the open.
+  cache_.Changed(remote);
+  if (creating) cache_.Changed(parent);
+  if (truncating) data_generations_.Bump(remote);
+  const auto ticket = cache_.StartFill();
   // The server answers in order, so the attributes of the new file can ride along: the stat
   // the kernel sends right after a create then costs no round trip.
   std::optional<sftp::PendingReply> stat;
   std::optional<sftp::PendingReply> parent_stat;
-  const std::string parent = ParentOf(remote);
   if (creating) {
     stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
     // So does the folder's: the kernel asks for it before the next create in it (the create
@@ -523,7 +564,11 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
   }
   SftpReply reply = session->Await(opened);
-  if (creating) NoteAdded(remote, -reply.Errno(PacketType::kHandle));
+  if (creating && reply.Errno(PacketType::kHandle) == 0) {
+    cache_.NameAdded(remote);
+  } else if (creating) {
+    cache_.Uncertain(remote);
+  }
   if (int failure = reply.Errno(PacketType::kHandle)) {
     if (failure == EIO && reply.error == 0 && (fi->flags & O_EXCL)) {
       FileAttributes existing;
@@ -536,7 +581,7 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     if (!pending) return;
     SftpReply stat_reply = session->Await(*pending);
     if (stat_reply.Errno(PacketType::kAttrs) == 0) {
-      attributes_.Put(of, stat_reply.Payload().Attributes());
+      cache_.PutAttributes(of, stat_reply.Payload().Attributes(), ticket);
     }
   };
   keep_attributes(stat, remote);
@@ -546,10 +591,14 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   file->handle = reply.Payload().String();
   file->remote_path = remote;
   file->timeout = connection_->options().request_timeout;
+  file->data_generation = data_generations_.ForPath(remote);
+  file->chunks_generation = file->data_generation->load();
   // A file opened for reading is about to be read: ask for its start now, so the kernel's
   // first READ finds the data on its way (one round trip less for small files).
-  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
-    file->chunks.emplace(0, file->RequestChunk(0));
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
+    SftpSession::Outgoing outgoing;
+    file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
+    session->Transmit(outgoing);
   }
   fi->fh = reinterpret_cast<uint64_t>(file.release());
   fi->direct_io = 0;
@@ -564,9 +613,13 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
   const uint64_t first = start / kReadChunk;
   const uint64_t last = (start + size - 1) / kReadChunk;
   std::vector<std::pair<uint64_t, std::shared_future<SftpReply>>> needed;
+  std::vector<SftpSession::Outgoing> requests;
+  uint64_t generation;
   {
     std::lock_guard lock(file->mutex);
     if (int failure = file->write_error) return -failure;
+    file->DropStaleChunks();
+    generation = file->chunks_generation;
     // A read that continues the last one grows the prefetch window; one that finds its chunk
     // already requested keeps it; any other read starts over.
     const bool continues = start == file->next_offset;
@@ -580,23 +633,30 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     file->chunks.erase(file->chunks.begin(), file->chunks.lower_bound(first));
     const uint64_t prefetch_end = std::min(last + file->window, file->end_chunk_hint);
     for (uint64_t index = first; index <= std::max(last, prefetch_end); ++index) {
-      if (!file->chunks.count(index)) file->chunks.emplace(index, file->RequestChunk(index));
+      if (file->chunks.count(index)) continue;
+      file->chunks.emplace(index, file->PrepareChunk(index, &requests.emplace_back()));
     }
     for (uint64_t index = first; index <= last; ++index) {
       needed.emplace_back(index, file->chunks.at(index));
     }
     file->next_offset = start + size;
   }
+  for (const auto& request : requests) file->session->Transmit(request);
 
+  // Where the file ends, as this read saw it (nothing to learn if it changed meanwhile).
+  const auto note_end = [&](uint64_t index) {
+    std::lock_guard lock(file->mutex);
+    if (file->chunks_generation != generation) return;
+    file->end_chunk_hint = index;
+    file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
+  };
   size_t copied = 0;
   for (auto& [index, pending] : needed) {
     const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
     const uint64_t chunk_start = index * kReadChunk;
     if (reply.error == 0 && reply.type() == PacketType::kStatus &&
         reply.Status() == StatusCode::kEof) {
-      std::lock_guard lock(file->mutex);
-      file->end_chunk_hint = index;
-      file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
+      note_end(index);
       break;
     }
     if (int failure = reply.Errno(PacketType::kData)) return -failure;
@@ -609,9 +669,7 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     }
     if (data.size() < kReadChunk) {
       // The file ends here (for now): don't keep this chunk, a later read must ask again.
-      std::lock_guard lock(file->mutex);
-      file->end_chunk_hint = index;
-      file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
+      note_end(index);
       break;
     }
   }
@@ -619,52 +677,55 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
 }
 
 int SftpFileSystem::WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes) {
-  while (!file.writes.empty()) {
-    auto& front = file.writes.front();
-    const bool must_wait = file.write_bytes_in_flight > keep_in_flight_bytes;
-    if (!must_wait && front.reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      break;
+  for (;;) {
+    std::shared_future<SftpReply> oldest;
+    {
+      std::lock_guard lock(file.mutex);
+      file.ReapAcknowledgedWrites();
+      if (file.writes.empty() || file.write_bytes_in_flight <= keep_in_flight_bytes) {
+        return file.write_error;
+      }
+      oldest = file.writes.front().reply;
     }
-    SftpReply reply = file.session->Await(front.reply);
-    if (int failure = reply.Errno(); failure != 0 && file.write_error == 0) {
-      file.write_error = failure;
-    }
-    file.write_bytes_in_flight -= front.bytes;
-    file.writes.pop_front();
+    AwaitShared(*file.session, oldest, file.timeout);  // ready, or the session broke (EIO)
   }
-  return file.write_error;
 }
 
 int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_file_info* fi) {
   auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-  std::lock_guard lock(file->mutex);
   if (int failure = WaitForWrites(*file, kMaxWriteInFlight)) return -failure;
   if (file->session->broken()) return -EIO;
-  file->chunks.clear();
-  attributes_.Invalidate(file->remote_path);
-  for (size_t done = 0; done < size;) {
-    const size_t count = std::min(kWriteChunk, size - done);
-    auto reply = file->session->Send(
-        PacketType::kWrite,
-        [&](PacketWriter& w) {
-          w.String(file->handle)
-              .U64(static_cast<uint64_t>(offset) + done)
-              .Bytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
-        },
-        count + file->handle.size() + 16);
-    file->writes.push_back({std::move(reply), count});
-    file->write_bytes_in_flight += count;
-    done += count;
+  std::vector<SftpSession::Outgoing> requests;
+  file->data_generation->fetch_add(1);
+  {
+    std::lock_guard lock(file->mutex);
+    for (size_t done = 0; done < size;) {
+      const size_t count = std::min(kWriteChunk, size - done);
+      auto reply = file->session->Prepare(
+          PacketType::kWrite,
+          [&](PacketWriter& w) {
+            w.String(file->handle)
+                .U64(static_cast<uint64_t>(offset) + done)
+                .Bytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
+          },
+          &requests.emplace_back(), count + file->handle.size() + 16);
+      file->writes.push_back({reply.share(), count});
+      file->write_bytes_in_flight += count;
+      done += count;
+    }
   }
+  for (const auto& request : requests) file->session->Transmit(request);
+  // Sent: read-ahead and attributes asked for from now on see this write on the server.
+  file->data_generation->fetch_add(1);
+  cache_.Changed(file->remote_path);
   return static_cast<int>(size);
 }
 
 int SftpFileSystem::Flush(fuse_file_info* fi) {
   auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  WaitForWrites(*file, 0);
   std::lock_guard lock(file->mutex);
-  const int failure = WaitForWrites(*file, 0);
-  file->write_error = 0;  // reported once, like close(2)
-  return -failure;
+  return -std::exchange(file->write_error, 0);  // reported once, like close(2)
 }
 
 int SftpFileSystem::Fsync(fuse_file_info* fi) {
@@ -679,14 +740,10 @@ int SftpFileSystem::Fsync(fuse_file_info* fi) {
 int SftpFileSystem::Release(fuse_file_info* fi) {
   std::unique_ptr<OpenFile> file(reinterpret_cast<OpenFile*>(fi->fh));
   fi->fh = 0;
-  {
-    std::lock_guard lock(file->mutex);
-    if (WaitForWrites(*file, 0) != 0) {
-      spdlog::warn("write to {} failed after its last flush", file->remote_path);
-    }
-    file->chunks.clear();
+  if (WaitForWrites(*file, 0) != 0) {
+    spdlog::warn("write to {} failed after its last flush", file->remote_path);
   }
-  attributes_.Invalidate(file->remote_path);
+  cache_.Changed(file->remote_path);
   // The server handles requests in order, so nobody needs to wait for the close.
   file->session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(file->handle); });
   return 0;
@@ -738,7 +795,7 @@ int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
 
 int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
   SftpSession& session = *directory.session;
-  const std::string prefix = directory.remote_path == "/" ? "" : directory.remote_path;
+  const auto ticket = cache_.StartFill();
   auto request = [&] {
     return session.Send(PacketType::kReaddir, [&](PacketWriter& w) { w.String(directory.handle); });
   };
@@ -761,20 +818,10 @@ int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
       finished = true;
       continue;
     }
-    for (auto& entry : reply.Payload().Names()) {
-      if (entry.filename != "." && entry.filename != "..") {
-        attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
-      }
-      directory.entries.push_back(std::move(entry));
-    }
+    for (auto& entry : reply.Payload().Names()) directory.entries.push_back(std::move(entry));
     in_flight.push_back(request());
   }
-  if (result == 0) {
-    std::vector<std::string> names;
-    names.reserve(directory.entries.size());
-    for (const auto& entry : directory.entries) names.push_back(entry.filename);
-    listings_.PutListing(directory.remote_path, names);
-  }
+  if (result == 0) cache_.PutListing(directory.remote_path, directory.entries, ticket);
   return result;
 }
 
@@ -795,25 +842,28 @@ void SftpFileSystem::RefreshListing(const std::string& folder) {
 
 void SftpFileSystem::NoteAdded(const std::string& path, int error) {
   if (error == 0) {
-    listings_.Added(path);
+    cache_.Added(path);
   } else {
-    listings_.ForgetTree(SplitPath(path).first);  // what we believed may be wrong
+    cache_.Uncertain(path);  // what we believed may be wrong
   }
 }
 
 void SftpFileSystem::NoteRemoved(const std::string& path, int error) {
   if (error == 0) {
-    listings_.Removed(path);
-    listings_.ForgetTree(path);
+    cache_.Removed(path);
   } else {
-    listings_.ForgetTree(SplitPath(path).first);
+    cache_.Uncertain(path);
   }
 }
 
 int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,
                                   fuse_file_info* fi, fuse_readdir_flags flags) {
   auto* directory = reinterpret_cast<OpenDirectoryHandle*>(fi->fh);
-  std::lock_guard lock(directory->mutex);
+  if (directory->busy.exchange(true)) return -EBUSY;
+  const struct Done {
+    std::atomic<bool>& busy;
+    ~Done() { busy = false; }
+  } done{directory->busy};
   if (!directory->listed || offset == 0) {
     directory->entries.clear();
     if (int result = ListDirectory(*directory)) return result;
