@@ -6,8 +6,15 @@
 // server's links are (see VolumeRootPath). The hidden folder itself cannot be listed or changed,
 // and volume roots cannot be removed or renamed through it. Reads of a sequential reader are split
 // into concurrent requests and prefetched; writes are pipelined and their errors reported no
-// later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Thread-safe:
-// it is meant for the multi-threaded FUSE loop.
+// later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Names,
+// attributes and read-ahead are cached with a write generation (MetadataCache, DataGenerations):
+// once one of our changes returned, no answer the server gave before it is served from a cache.
+// No lock is held across a request or a wait. Thread-safe: it is meant for the multi-threaded
+// FUSE loop.
+//
+// Its definition is split by responsibility: sftp_filesystem.cc (names, attributes, errors),
+// sftp_filesystem_files.cc (open files), sftp_filesystem_folders.cc (listings),
+// fuse_operations.cc (the libfuse table), mount_paths.h (pure path helpers), open_file.h.
 #pragma once
 
 #define FUSE_USE_VERSION 35
