@@ -19,6 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How much longer than the connect timeout a caller waits for another caller's attempt.
+constexpr std::chrono::milliseconds kAttemptMargin{500};
+
 // Reads exactly `size` bytes before the deadline (used only during the handshake).
 bool ReadExactly(int fd, uint8_t* data, size_t size, Clock::time_point deadline) {
   while (size > 0) {
@@ -316,24 +319,28 @@ SftpConnection::SftpConnection(SessionOptions options, std::chrono::milliseconds
 SftpConnection::~SftpConnection() = default;
 
 std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
-  {
-    std::lock_guard lock(state_mutex_);
+  std::unique_lock lock(state_mutex_);
+  if (current_ && !current_->broken()) return current_;
+  if (connecting_) {
+    // Another caller is connecting: take its outcome. Its attempt ends by the connect timeout.
+    const bool ended = attempt_ended_.wait_for(lock, options_.connect_timeout + kAttemptMargin,
+                                               [&] { return !connecting_; });
     if (current_ && !current_->broken()) return current_;
+    if (error) *error = ended ? last_error_ : "connection attempt did not end in time";
+    return nullptr;
   }
-  // One attempt at a time; each is bounded by the connect timeout.
-  std::lock_guard connecting(connect_mutex_);
-  {
-    std::lock_guard lock(state_mutex_);
-    if (current_ && !current_->broken()) return current_;
-    if (Clock::now() - last_failure_ < retry_interval_) {
-      if (error) *error = last_error_;
-      return nullptr;
-    }
+  if (Clock::now() - last_failure_ < retry_interval_) {
+    if (error) *error = last_error_;
+    return nullptr;
   }
+  connecting_ = true;
+  lock.unlock();
   std::string reason;
   std::shared_ptr<SftpSession> session = SftpSession::Connect(options_, &reason);
-  std::shared_ptr<SftpSession> previous;
-  std::lock_guard lock(state_mutex_);
+  std::shared_ptr<SftpSession> previous;  // let go of after the lock: its end joins a thread
+  lock.lock();
+  connecting_ = false;
+  attempt_ended_.notify_all();
   if (!session) {
     if (last_error_ != reason) spdlog::warn("sftp: {}", reason);
     last_failure_ = Clock::now();
@@ -344,6 +351,7 @@ std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
   if (current_) spdlog::info("sftp {}: reconnected", session->Describe());
   previous = std::exchange(current_, session);
   last_error_.clear();
+  lock.unlock();
   return session;
 }
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
@@ -127,6 +128,8 @@ class SftpSession {
 // SftpConnection keeps a live SftpSession to one server: it connects on first use and again
 // after the session broke, one attempt at a time and at most one every `retry_interval`, so that
 // with the server gone callers fail fast and with the server back they work again at once.
+// Callers that arrive during an attempt wait for its outcome (at most the connect timeout); the
+// attempt itself holds no lock. Thread-safe.
 class SftpConnection {
  public:
   explicit SftpConnection(SessionOptions options, std::chrono::milliseconds retry_interval =
@@ -140,9 +143,10 @@ class SftpConnection {
  private:
   const SessionOptions options_;
   const std::chrono::milliseconds retry_interval_;
-  std::mutex connect_mutex_;  // held during one connection attempt
   std::mutex state_mutex_;
-  std::shared_ptr<SftpSession> current_;                  // guarded by state_mutex_
+  std::condition_variable attempt_ended_;  // with state_mutex_: `connecting_` turned false
+  bool connecting_ = false;                // guarded by state_mutex_
+  std::shared_ptr<SftpSession> current_;   // guarded by state_mutex_
   std::chrono::steady_clock::time_point last_failure_{};  // guarded by state_mutex_
   std::string last_error_;                                // guarded by state_mutex_
 };

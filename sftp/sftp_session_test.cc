@@ -363,6 +363,26 @@ TEST_F(SftpSessionTest, TheConnectionReconnectsAfterItsSessionBroke) {
   EXPECT_EQ(server.sessions(), 2);
 }
 
+TEST_F(SftpSessionTest, CallersDuringAConnectionAttemptShareItsSession) {
+  RawPeer peer([](int fd) {  // one connection only, and a slow handshake
+    std::this_thread::sleep_for(300ms);
+    if (!AnswerInit(fd)) return;
+    char ignored;
+    ::recv(fd, &ignored, 1, 0);
+  });
+  SftpConnection connection(OptionsFor(peer.port()));
+  std::shared_ptr<SftpSession> sessions[4];
+  std::vector<std::thread> callers;
+  for (auto& session : sessions) {
+    callers.emplace_back([&] { session = connection.Session(); });
+  }
+  for (auto& caller : callers) caller.join();
+  for (const auto& session : sessions) {
+    ASSERT_NE(session, nullptr);
+    EXPECT_EQ(session, sessions[0]);
+  }
+}
+
 TEST_F(SftpSessionTest, WithTheServerGoneTheConnectionFailsFastWithAReason) {
   uint16_t port;
   {
