@@ -656,6 +656,15 @@ TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> readers;
+  // Also when an assertion below ends the test early: the readers stop before TearDown unmounts.
+  const struct StopReaders {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& readers;
+    ~StopReaders() {
+      stop = true;
+      for (auto& reader : readers) reader.join();
+    }
+  } stop_readers{stop, readers};
   readers.emplace_back([&] {  // ls -l, over and over
     while (!stop) {
       std::error_code ignored;
@@ -715,8 +724,6 @@ TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
     ExpectAbsent(moved, "unlink" + round);
   }
   ::close(held);
-  stop = true;
-  for (auto& reader : readers) reader.join();
   EXPECT_GT(rounds, 20) << "too few rounds to race anything";
   EXPECT_EQ(violation_count_, 0) << violation_count_ << " stale answers in " << rounds
                                  << " rounds; the first: " << ::testing::PrintToString(violations_);
