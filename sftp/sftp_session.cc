@@ -19,6 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How much longer than the connect timeout a caller waits for another caller's attempt.
+constexpr std::chrono::milliseconds kAttemptMargin{500};
+
 // Reads exactly `size` bytes before the deadline (used only during the handshake).
 bool ReadExactly(int fd, uint8_t* data, size_t size, Clock::time_point deadline) {
   while (size > 0) {
@@ -178,8 +181,8 @@ bool SftpSession::SendAll(const std::vector<uint8_t>& bytes) {
   return true;
 }
 
-PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
-                               size_t payload_size_hint) {
+PendingReply SftpSession::Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                                  Outgoing* outgoing, size_t payload_size_hint) {
   const uint32_t id = next_id_.fetch_add(1);
   PacketWriter writer(type, payload_size_hint + 4);
   writer.U32(id);
@@ -188,15 +191,27 @@ PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketW
 
   std::promise<SftpReply> promise;
   PendingReply reply = promise.get_future();
-  {
-    std::lock_guard lock(pending_mutex_);
-    if (broken_.load()) {
-      promise.set_value(SftpReply{EIO, {}});
-      return reply;
-    }
-    pending_.emplace(id, std::move(promise));
+  std::lock_guard lock(pending_mutex_);
+  if (broken_.load()) {
+    promise.set_value(SftpReply{EIO, {}});
+    outgoing->bytes.clear();
+    return reply;
   }
-  if (!SendAll(bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+  pending_.emplace(id, std::move(promise));
+  outgoing->bytes = std::move(bytes);
+  return reply;
+}
+
+void SftpSession::Transmit(const Outgoing& outgoing) {
+  if (outgoing.bytes.empty()) return;
+  if (!SendAll(outgoing.bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+}
+
+PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                               size_t payload_size_hint) {
+  Outgoing outgoing;
+  PendingReply reply = Prepare(type, fill, &outgoing, payload_size_hint);
+  Transmit(outgoing);
   return reply;
 }
 
@@ -304,24 +319,28 @@ SftpConnection::SftpConnection(SessionOptions options, std::chrono::milliseconds
 SftpConnection::~SftpConnection() = default;
 
 std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
-  {
-    std::lock_guard lock(state_mutex_);
+  std::unique_lock lock(state_mutex_);
+  if (current_ && !current_->broken()) return current_;
+  if (connecting_) {
+    // Another caller is connecting: take its outcome. Its attempt ends by the connect timeout.
+    const bool ended = attempt_ended_.wait_for(lock, options_.connect_timeout + kAttemptMargin,
+                                               [&] { return !connecting_; });
     if (current_ && !current_->broken()) return current_;
+    if (error) *error = ended ? last_error_ : "connection attempt did not end in time";
+    return nullptr;
   }
-  // One attempt at a time; each is bounded by the connect timeout.
-  std::lock_guard connecting(connect_mutex_);
-  {
-    std::lock_guard lock(state_mutex_);
-    if (current_ && !current_->broken()) return current_;
-    if (Clock::now() - last_failure_ < retry_interval_) {
-      if (error) *error = last_error_;
-      return nullptr;
-    }
+  if (Clock::now() - last_failure_ < retry_interval_) {
+    if (error) *error = last_error_;
+    return nullptr;
   }
+  connecting_ = true;
+  lock.unlock();
   std::string reason;
   std::shared_ptr<SftpSession> session = SftpSession::Connect(options_, &reason);
-  std::shared_ptr<SftpSession> previous;
-  std::lock_guard lock(state_mutex_);
+  std::shared_ptr<SftpSession> previous;  // let go of after the lock: its end joins a thread
+  lock.lock();
+  connecting_ = false;
+  attempt_ended_.notify_all();
   if (!session) {
     if (last_error_ != reason) spdlog::warn("sftp: {}", reason);
     last_failure_ = Clock::now();
@@ -332,6 +351,7 @@ std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
   if (current_) spdlog::info("sftp {}: reconnected", session->Describe());
   previous = std::exchange(current_, session);
   last_error_.clear();
+  lock.unlock();
   return session;
 }
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
@@ -79,6 +80,16 @@ class SftpSession {
   // longer than the request timeout (a send that cannot finish breaks the session).
   PendingReply Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
                     size_t payload_size_hint = 64);
+  // Send in two steps, for callers that record the reply under a lock of their own and must not
+  // send while holding it: Prepare registers the request and builds its bytes (no I/O, never
+  // blocks); Transmit sends them (as Send does). Requests reach the server in the order of their
+  // Transmit calls. A prepared request that is never transmitted times out like a lost one.
+  struct Outgoing {
+    std::vector<uint8_t> bytes;  // empty when the session was already broken
+  };
+  PendingReply Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
+                       Outgoing* outgoing, size_t payload_size_hint = 64);
+  void Transmit(const Outgoing& outgoing);
   // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
   SftpReply Await(PendingReply& reply);
   // Send + Await.
@@ -117,6 +128,8 @@ class SftpSession {
 // SftpConnection keeps a live SftpSession to one server: it connects on first use and again
 // after the session broke, one attempt at a time and at most one every `retry_interval`, so that
 // with the server gone callers fail fast and with the server back they work again at once.
+// Callers that arrive during an attempt wait for its outcome (at most the connect timeout); the
+// attempt itself holds no lock. Thread-safe.
 class SftpConnection {
  public:
   explicit SftpConnection(SessionOptions options, std::chrono::milliseconds retry_interval =
@@ -130,9 +143,10 @@ class SftpConnection {
  private:
   const SessionOptions options_;
   const std::chrono::milliseconds retry_interval_;
-  std::mutex connect_mutex_;  // held during one connection attempt
   std::mutex state_mutex_;
-  std::shared_ptr<SftpSession> current_;                  // guarded by state_mutex_
+  std::condition_variable attempt_ended_;  // with state_mutex_: `connecting_` turned false
+  bool connecting_ = false;                // guarded by state_mutex_
+  std::shared_ptr<SftpSession> current_;   // guarded by state_mutex_
   std::chrono::steady_clock::time_point last_failure_{};  // guarded by state_mutex_
   std::string last_error_;                                // guarded by state_mutex_
 };

@@ -3,7 +3,6 @@
 namespace tp::telemount {
 
 std::optional<sftp::FileAttributes> AttributeCache::Get(const std::string& path) {
-  std::lock_guard lock(mutex_);
   auto it = entries_.find(path);
   if (it == entries_.end()) return std::nullopt;
   if (it->second.expiry < std::chrono::steady_clock::now()) {
@@ -15,19 +14,14 @@ std::optional<sftp::FileAttributes> AttributeCache::Get(const std::string& path)
 
 void AttributeCache::Put(const std::string& path, const sftp::FileAttributes& attributes) {
   if (lifetime_.count() <= 0) return;
-  std::lock_guard lock(mutex_);
   if (entries_.size() >= kMaxEntries) entries_.clear();
   entries_[path] = Entry{attributes, std::chrono::steady_clock::now() + lifetime_};
 }
 
-void AttributeCache::Invalidate(const std::string& path) {
-  std::lock_guard lock(mutex_);
-  entries_.erase(path);
-}
+void AttributeCache::Invalidate(const std::string& path) { entries_.erase(path); }
 
 void AttributeCache::InvalidateTree(const std::string& path) {
   const std::string prefix = path + "/";
-  std::lock_guard lock(mutex_);
   entries_.erase(path);
   std::erase_if(entries_, [&](const auto& entry) { return entry.first.starts_with(prefix); });
 }

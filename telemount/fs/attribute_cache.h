@@ -1,10 +1,9 @@
 // AttributeCache remembers file attributes by remote path for a short time, so that a `stat`
 // right after a listing or a create costs no round trip. Our own changes invalidate entries.
-// Thread-safe.
+// Not thread-safe: MetadataCache, its only user, guards it and keeps late fills out.
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -30,8 +29,7 @@ class AttributeCache {
   };
   static constexpr size_t kMaxEntries = 200000;
   const std::chrono::milliseconds lifetime_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mutex_
+  std::unordered_map<std::string, Entry> entries_;
 };
 
 }  // namespace tp::telemount

@@ -21,7 +21,6 @@ FolderListingCache::Listing* FolderListingCache::FreshListing(const std::string&
 bool FolderListingCache::KnownAbsent(const std::string& path) {
   const auto [folder, name] = SplitPath(path);
   if (name.empty()) return false;
-  std::lock_guard lock(mutex_);
   const Listing* listing = FreshListing(folder);
   return listing != nullptr && listing->names.count(name) == 0;
 }
@@ -30,7 +29,6 @@ bool FolderListingCache::RecordMiss(const std::string& path) {
   if (lifetime_.count() <= 0) return false;
   const std::string folder = SplitPath(path).first;
   if (folder.empty()) return false;
-  std::lock_guard lock(mutex_);
   if (misses_.size() > 1000) misses_.clear();
   Misses& misses = misses_[folder];
   const auto now = Clock::now();
@@ -41,7 +39,6 @@ bool FolderListingCache::RecordMiss(const std::string& path) {
 void FolderListingCache::PutListing(const std::string& folder,
                                     const std::vector<std::string>& names) {
   if (lifetime_.count() <= 0 || names.size() > kMaxNames) return;
-  std::lock_guard lock(mutex_);
   if (listings_.size() > 1000) listings_.clear();
   Listing& listing = listings_[folder];
   listing.names = std::unordered_set<std::string>(names.begin(), names.end());
@@ -50,19 +47,16 @@ void FolderListingCache::PutListing(const std::string& folder,
 
 void FolderListingCache::Added(const std::string& path) {
   const auto [folder, name] = SplitPath(path);
-  std::lock_guard lock(mutex_);
   if (Listing* listing = FreshListing(folder)) listing->names.insert(name);
 }
 
 void FolderListingCache::Removed(const std::string& path) {
   const auto [folder, name] = SplitPath(path);
-  std::lock_guard lock(mutex_);
   if (Listing* listing = FreshListing(folder)) listing->names.erase(name);
 }
 
 void FolderListingCache::ForgetTree(const std::string& folder) {
   const std::string prefix = folder == "/" ? "/" : folder + "/";
-  std::lock_guard lock(mutex_);
   std::erase_if(listings_, [&](const auto& entry) {
     return entry.first == folder || entry.first.starts_with(prefix);
   });

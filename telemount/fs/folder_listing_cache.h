@@ -1,11 +1,11 @@
 // FolderListingCache remembers for a short time the complete list of names in a folder, so that
 // looking up a name that is not there (every create begins with such a lookup) costs no round
 // trip. Our own creates and removals keep the lists current; a folder that changes on the
-// server is seen at the latest when its list expires. Thread-safe.
+// server is seen at the latest when its list expires. Not thread-safe: MetadataCache, its only
+// user, guards it and keeps late fills out.
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -41,13 +41,12 @@ class FolderListingCache {
     int count = 0;
     Clock::time_point since;
   };
-  // The listing of `folder` if fresh, else nullptr. Requires mutex_.
+  // The listing of `folder` if fresh, else nullptr.
   Listing* FreshListing(const std::string& folder);
 
   const std::chrono::milliseconds lifetime_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Listing> listings_;  // guarded by mutex_
-  std::unordered_map<std::string, Misses> misses_;     // guarded by mutex_
+  std::unordered_map<std::string, Listing> listings_;
+  std::unordered_map<std::string, Misses> misses_;
 };
 
 // "/a/b" -> {"/a", "b"}; "/a" -> {"/", "a"}; "/" -> {"", ""}.

@@ -7,10 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <deque>
-#include <future>
-#include <map>
-#include <mutex>
+
+#include "telemount/fs/mount_paths.h"
+#include "telemount/fs/open_file.h"
 
 namespace tp::telemount {
 
@@ -21,150 +20,15 @@ using sftp::SftpReply;
 using sftp::SftpSession;
 using sftp::StatusCode;
 
-namespace {
-
-constexpr uint64_t kReadChunk = 192 * 1024;     // one READ request (OpenSSH serves up to 255 KiB)
-constexpr size_t kMinWindowChunks = 4;          // prefetch once a reader is sequential
-constexpr size_t kMaxWindowChunks = 32;         // 6 MiB ahead at most
-constexpr size_t kWriteChunk = 192 * 1024;      // one WRITE request
-constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
-constexpr int kReaddirInFlight = 8;
-
-SftpFileSystem& Self() { return *static_cast<SftpFileSystem*>(fuse_get_context()->private_data); }
-
-void ToStat(const FileAttributes& attributes, struct stat* st) {
-  std::memset(st, 0, sizeof(*st));
-  st->st_mode = attributes.permissions;
-  st->st_nlink = S_ISDIR(attributes.permissions) ? 2 : 1;
-  st->st_uid = attributes.uid;
-  st->st_gid = attributes.gid;
-  st->st_size = static_cast<off_t>(attributes.size);
-  st->st_blksize = 128 * 1024;
-  st->st_blocks = static_cast<blkcnt_t>((attributes.size + 511) / 512);
-  st->st_atim.tv_sec = attributes.atime;
-  st->st_mtim.tv_sec = attributes.mtime;
-  st->st_ctim.tv_sec = attributes.mtime;
-}
-
-// Where a mount path lies with respect to the hidden folder of volume roots.
-enum class Place { kOrdinary, kVolumesFolder, kVolumeRoot, kInsideVolume };
-
-Place PlaceOf(std::string_view path) {
-  if (!path.starts_with(kVolumesFolder)) return Place::kOrdinary;
-  const std::string_view rest = path.substr(kVolumesFolder.size());
-  if (rest.empty()) return Place::kVolumesFolder;
-  if (rest.front() != '/') return Place::kOrdinary;  // "/.telemount-volumesX"
-  if (rest.size() == 1) return Place::kVolumesFolder;
-  return rest.find('/', 1) == std::string_view::npos ? Place::kVolumeRoot : Place::kInsideVolume;
-}
-
-// Neither the hidden folder nor a volume root may be made, removed or renamed through the mount.
-bool IsFixed(const char* path) {
-  const Place place = PlaceOf(path);
-  return place == Place::kVolumesFolder || place == Place::kVolumeRoot;
-}
-
-std::string DecodeVolumeRootName(std::string_view name) {
-  std::string folder;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (name.substr(i, 3) == "%2F") {
-      folder += '/';
-      i += 2;
-    } else if (name.substr(i, 3) == "%25") {
-      folder += '%';
-      i += 2;
-    } else {
-      folder += name[i];
-    }
-  }
-  if (folder.empty() || folder.front() != '/') folder.insert(folder.begin(), '/');
-  return folder;
-}
-
-std::string ParentOf(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// Waits for a shared reply within the session's deadline; a timeout breaks the session.
-const SftpReply& AwaitShared(SftpSession& session, const std::shared_future<SftpReply>& reply,
-                             std::chrono::milliseconds timeout) {
-  if (reply.wait_for(timeout) != std::future_status::ready) {
-    session.Break("no reply within " + std::to_string(timeout.count()) + " ms");
-  }
-  return reply.get();
-}
-
-}  // namespace
-
-// State of one open file. The session is the one the handle belongs to: after a reconnect it is
-// broken, and so every later operation on this handle fails with EIO.
-struct SftpFileSystem::OpenFile {
-  struct PendingWrite {
-    sftp::PendingReply reply;
-    size_t bytes;
-  };
-
-  std::shared_ptr<SftpSession> session;
-  std::string handle;
-  std::string remote_path;
-  std::chrono::milliseconds timeout;
-
-  std::mutex mutex;
-  // Read-ahead: chunk index -> its READ request.
-  std::map<uint64_t, std::shared_future<SftpReply>> chunks;
-  uint64_t next_offset = UINT64_MAX;  // nothing read yet: the first read prefetches nothing
-  size_t window = 0;
-  uint64_t end_chunk_hint = UINT64_MAX;  // the chunk where the file ended when last seen
-  // Pipelined writes.
-  std::deque<PendingWrite> writes;
-  size_t write_bytes_in_flight = 0;
-  int write_error = 0;
-
-  std::shared_future<SftpReply> RequestChunk(uint64_t index) {
-    return session
-        ->Send(PacketType::kRead,
-               [&](PacketWriter& writer) {
-                 writer.String(handle).U64(index * kReadChunk).U32(kReadChunk);
-               })
-        .share();
-  }
-};
-
-struct SftpFileSystem::OpenDirectoryHandle {
-  std::shared_ptr<SftpSession> session;
-  std::string handle;
-  std::string remote_path;
-  std::mutex mutex;
-  bool listed = false;                   // guarded by mutex
-  std::vector<sftp::NameEntry> entries;  // guarded by mutex: the whole listing, once read
-};
-
 SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
                                std::string remote_root, std::chrono::milliseconds cache_timeout)
     : connection_(std::move(connection)),
       remote_root_(remote_root == "/" ? "" : std::move(remote_root)),
       cache_timeout_(cache_timeout),
-      attributes_(cache_timeout),
-      listings_(cache_timeout) {}
+      cache_(cache_timeout) {}
 
 std::string SftpFileSystem::RemotePath(const char* path) const {
-  std::string_view view(path);
-  const Place place = PlaceOf(view);
-  if (place == Place::kVolumeRoot || place == Place::kInsideVolume) {
-    const std::string_view rest = view.substr(kVolumesFolder.size() + 1);
-    const size_t slash = rest.find('/');
-    std::string folder = DecodeVolumeRootName(rest.substr(0, slash));
-    if (slash != std::string_view::npos) {
-      if (folder == "/") folder.clear();
-      folder += rest.substr(slash);
-    }
-    return remote_root_ + (remote_root_.empty() || folder != "/" ? folder : "");
-  }
-  if (remote_root_.empty()) return path;
-  if (std::strcmp(path, "/") == 0) return remote_root_;
-  return remote_root_ + path;
+  return RemotePathOf(remote_root_, path);
 }
 
 int SftpFileSystem::VolumeRootAttributes(const char* path, struct stat* st) {
@@ -196,53 +60,32 @@ int SftpFileSystem::CallStatus(PacketType type, const std::function<void(PacketW
 }
 
 int SftpFileSystem::Lstat(const std::string& remote, FileAttributes* attributes) {
-  if (auto cached = attributes_.Get(remote)) {
+  if (auto cached = cache_.Attributes(remote)) {
     *attributes = *cached;
     return 0;
   }
-  if (listings_.KnownAbsent(remote)) return -ENOENT;
+  if (cache_.KnownAbsent(remote)) return -ENOENT;
   int error;
   auto session = Session(&error);
   if (!session) return -error;
+  const auto ticket = cache_.StartFill();
   SftpReply reply = session->Call(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
   if (int failure = reply.Errno(PacketType::kAttrs)) {
     // Names looked up in vain come in runs (a build, an unpack): answer the rest from a list.
-    if (failure == ENOENT && listings_.RecordMiss(remote)) RefreshListing(SplitPath(remote).first);
+    if (failure == ENOENT && cache_.RecordMiss(remote)) RefreshListing(SplitPath(remote).first);
     return -failure;
   }
   sftp::PacketReader payload = reply.Payload();
   *attributes = payload.Attributes();
   if (!payload.ok()) return -EBADMSG;
-  attributes_.Put(remote, *attributes);
+  cache_.PutAttributes(remote, *attributes, ticket);
   return 0;
-}
-
-bool SftpFileSystem::DirectoryHasEntries(const std::string& remote) {
-  int error;
-  auto session = Session(&error);
-  if (!session) return false;
-  SftpReply opened =
-      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
-  if (opened.Errno(PacketType::kHandle) != 0) return false;
-  const std::string handle = opened.Payload().String();
-  bool has_entries = false;
-  for (;;) {
-    SftpReply batch =
-        session->Call(PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); });
-    if (batch.Errno(PacketType::kName) != 0) break;
-    for (const auto& entry : batch.Payload().Names()) {
-      if (entry.filename != "." && entry.filename != "..") has_entries = true;
-    }
-    if (has_entries) break;
-  }
-  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(handle); });
-  return has_entries;
 }
 
 // SFTP v3 reports most failures as a bare SSH_FX_FAILURE; find the errno POSIX would give.
 int SftpFileSystem::ExplainFailure(int error, const std::string& remote, PacketType operation) {
   if (error != EIO) return error;
-  attributes_.Invalidate(remote);
+  cache_.Changed(remote);  // ask the server
   FileAttributes attributes;
   const bool exists = Lstat(remote, &attributes) == 0;
   switch (operation) {
@@ -266,7 +109,7 @@ int SftpFileSystem::GetAttr(const char* path, struct stat* st, fuse_file_info* f
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
     // Writes drop the cached entry, so a cached one is current (right after a create, say).
-    if (auto cached = attributes_.Get(file->remote_path)) {
+    if (auto cached = cache_.Attributes(file->remote_path)) {
       ToStat(*cached, st);
       return 0;
     }
@@ -316,19 +159,21 @@ int SftpFileSystem::MakeDirectory(const char* path, mode_t mode) {
   FileAttributes attributes;
   attributes.flags = FileAttributes::kPermissions;
   attributes.permissions = mode & 07777;
-  attributes_.Invalidate(ParentOf(remote));
+  const auto ticket = cache_.StartFill();  // for the new folder's list
   int result = CallStatus(PacketType::kMkdir,
                           [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
-  NoteAdded(remote, result);
-  if (result == 0) listings_.PutListing(remote, {});  // a folder we just made is empty
-  return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kMkdir);
+  if (result != 0) {
+    cache_.Uncertain(remote);
+    return -ExplainFailure(-result, remote, PacketType::kMkdir);
+  }
+  cache_.Added(remote);
+  cache_.PutListing(remote, {}, ticket);  // a folder we just made is empty
+  return 0;
 }
 
 int SftpFileSystem::Unlink(const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(remote);
-  attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRemove, [&](PacketWriter& w) { w.String(remote); });
   NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRemove);
@@ -337,8 +182,6 @@ int SftpFileSystem::Unlink(const char* path) {
 int SftpFileSystem::RemoveDirectory(const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.InvalidateTree(remote);
-  attributes_.Invalidate(ParentOf(remote));
   int result = CallStatus(PacketType::kRmdir, [&](PacketWriter& w) { w.String(remote); });
   NoteRemoved(remote, result);
   return result == 0 ? 0 : -ExplainFailure(-result, remote, PacketType::kRmdir);
@@ -347,7 +190,6 @@ int SftpFileSystem::RemoveDirectory(const char* path) {
 int SftpFileSystem::Symlink(const char* target, const char* path) {
   if (IsFixed(path)) return -EPERM;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(ParentOf(remote));
   // OpenSSH's server takes the target first, unlike the draft; every client follows OpenSSH.
   int result =
       CallStatus(PacketType::kSymlink, [&](PacketWriter& w) { w.String(target).String(remote); });
@@ -363,13 +205,9 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
   int error;
   auto session = Session(&error);
   if (!session) return -error;
-  attributes_.InvalidateTree(source);
-  attributes_.InvalidateTree(target);
-  attributes_.Invalidate(ParentOf(source));
-  attributes_.Invalidate(ParentOf(target));
   FileAttributes target_attributes;
+  cache_.Changed(target);  // ask the server
   const bool target_exists = Lstat(target, &target_attributes) == 0;
-  attributes_.Invalidate(target);
   if ((flags & RENAME_NOREPLACE) && target_exists) return -EEXIST;
 
   SftpReply reply;
@@ -382,13 +220,19 @@ int SftpFileSystem::Rename(const char* from, const char* to, unsigned int flags)
                           [&](PacketWriter& w) { w.String(source).String(target); });
   }
   int failure = reply.Errno();
-  NoteRemoved(source, -failure);
-  NoteAdded(target, -failure);
+  if (failure == 0) {
+    cache_.Removed(source);
+    cache_.ChangedTree(target);
+    cache_.Added(target);
+    return 0;
+  }
+  cache_.Uncertain(source);
+  cache_.Uncertain(target);
   if (failure != EIO || reply.error != 0) return -failure;
   // Find the POSIX reason for a bare failure.
   FileAttributes source_attributes;
   if (Lstat(source, &source_attributes) != 0) return -ENOENT;
-  attributes_.Invalidate(source);
+  cache_.Changed(source);
   if (!target_exists) return -EIO;
   const bool source_is_dir = S_ISDIR(source_attributes.permissions);
   const bool target_is_dir = S_ISDIR(target_attributes.permissions);
@@ -406,12 +250,11 @@ int SftpFileSystem::Link(const char* from, const char* to) {
   if (!session->HasExtension("hardlink@openssh.com")) return -ENOSYS;
   const std::string source = RemotePath(from);
   const std::string target = RemotePath(to);
-  attributes_.Invalidate(source);
-  attributes_.Invalidate(ParentOf(target));
   auto pending = session->SendExtended("hardlink@openssh.com",
                                        [&](PacketWriter& w) { w.String(source).String(target); });
   SftpReply reply = session->Await(pending);
   int failure = reply.Errno();
+  cache_.Changed(source);  // its link count
   NoteAdded(target, -failure);
   if (failure == EIO && reply.error == 0) {
     FileAttributes ignored;
@@ -425,17 +268,20 @@ int SftpFileSystem::SetAttributes(const char* path, fuse_file_info* fi,
   if (path != nullptr && PlaceOf(path) == Place::kVolumesFolder) return -EPERM;
   if (fi != nullptr && fi->fh != 0) {
     auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-    attributes_.Invalidate(file->remote_path);
-    return -file->session
-                ->Call(PacketType::kFsetstat,
-                       [&](PacketWriter& w) { w.String(file->handle).Attributes(attributes); })
-                .Errno();
+    const int failure =
+        file->session
+            ->Call(PacketType::kFsetstat,
+                   [&](PacketWriter& w) { w.String(file->handle).Attributes(attributes); })
+            .Errno();
+    cache_.Changed(file->remote_path);
+    return -failure;
   }
   if (path == nullptr) return -EBADF;
   const std::string remote = RemotePath(path);
-  attributes_.Invalidate(remote);
-  return CallStatus(PacketType::kSetstat,
-                    [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
+  const int result = CallStatus(PacketType::kSetstat,
+                                [&](PacketWriter& w) { w.String(remote).Attributes(attributes); });
+  cache_.Changed(remote);
+  return result;
 }
 
 int SftpFileSystem::Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
@@ -461,15 +307,19 @@ int SftpFileSystem::Chown(const char* path, uid_t uid, gid_t gid, fuse_file_info
 
 int SftpFileSystem::Truncate(const char* path, off_t size, fuse_file_info* fi) {
   if (path != nullptr && IsFixed(path)) return -EPERM;
+  std::string remote;
   if (fi != nullptr && fi->fh != 0) {
-    auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-    std::lock_guard lock(file->mutex);
-    file->chunks.clear();
+    remote = reinterpret_cast<OpenFile*>(fi->fh)->remote_path;
+  } else if (path != nullptr) {
+    remote = RemotePath(path);
   }
   FileAttributes attributes;
   attributes.flags = FileAttributes::kSize;
   attributes.size = static_cast<uint64_t>(size);
-  return SetAttributes(path, fi, attributes);
+  data_generations_.Bump(remote);
+  const int result = SetAttributes(path, fi, attributes);
+  data_generations_.Bump(remote);
+  return result;
 }
 
 int SftpFileSystem::Utimens(const char* path, const timespec times[2], fuse_file_info* fi) {
@@ -489,207 +339,6 @@ int SftpFileSystem::Utimens(const char* path, const timespec times[2], fuse_file
   attributes.atime = pick(times[0], current.st_atim.tv_sec);
   attributes.mtime = pick(times[1], current.st_mtim.tv_sec);
   return SetAttributes(path, fi, attributes);
-}
-
-int SftpFileSystem::Open(const char* path, fuse_file_info* fi) { return Create(path, 0, fi); }
-
-int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
-  if (IsFixed(path)) return PlaceOf(path) == Place::kVolumeRoot ? -EISDIR : -EPERM;
-  int error;
-  auto session = Session(&error);
-  if (!session) return -error;
-  const std::string remote = RemotePath(path);
-  const bool creating = (fi->flags & O_CREAT) != 0;
-  FileAttributes attributes;
-  if (creating) {
-    attributes.flags = FileAttributes::kPermissions;
-    attributes.permissions = mode & 07777;
-    attributes_.Invalidate(ParentOf(remote));
-  }
-  attributes_.Invalidate(remote);
-  auto opened = session->Send(PacketType::kOpen, [&](PacketWriter& w) {
-    w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
-  });
-  // The server answers in order, so the attributes of the new file can ride along: the stat
-  // the kernel sends right after a create then costs no round trip.
-  std::optional<sftp::PendingReply> stat;
-  std::optional<sftp::PendingReply> parent_stat;
-  const std::string parent = ParentOf(remote);
-  if (creating) {
-    stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
-    // So does the folder's: the kernel asks for it before the next create in it (the create
-    // made it stale; default_permissions checks the folder's modes), which then costs no
-    // round trip either.
-    parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
-  }
-  SftpReply reply = session->Await(opened);
-  if (creating) NoteAdded(remote, -reply.Errno(PacketType::kHandle));
-  if (int failure = reply.Errno(PacketType::kHandle)) {
-    if (failure == EIO && reply.error == 0 && (fi->flags & O_EXCL)) {
-      FileAttributes existing;
-      if (Lstat(remote, &existing) == 0) return -EEXIST;
-    }
-    return -failure;
-  }
-  const auto keep_attributes = [&](std::optional<sftp::PendingReply>& pending,
-                                   const std::string& of) {
-    if (!pending) return;
-    SftpReply stat_reply = session->Await(*pending);
-    if (stat_reply.Errno(PacketType::kAttrs) == 0) {
-      attributes_.Put(of, stat_reply.Payload().Attributes());
-    }
-  };
-  keep_attributes(stat, remote);
-  keep_attributes(parent_stat, parent);
-  auto file = std::make_unique<OpenFile>();
-  file->session = session;
-  file->handle = reply.Payload().String();
-  file->remote_path = remote;
-  file->timeout = connection_->options().request_timeout;
-  // A file opened for reading is about to be read: ask for its start now, so the kernel's
-  // first READ finds the data on its way (one round trip less for small files).
-  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
-    file->chunks.emplace(0, file->RequestChunk(0));
-  }
-  fi->fh = reinterpret_cast<uint64_t>(file.release());
-  fi->direct_io = 0;
-  fi->keep_cache = 0;
-  return 0;
-}
-
-int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info* fi) {
-  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-  if (size == 0) return 0;
-  const uint64_t start = static_cast<uint64_t>(offset);
-  const uint64_t first = start / kReadChunk;
-  const uint64_t last = (start + size - 1) / kReadChunk;
-  std::vector<std::pair<uint64_t, std::shared_future<SftpReply>>> needed;
-  {
-    std::lock_guard lock(file->mutex);
-    if (int failure = file->write_error) return -failure;
-    // A read that continues the last one grows the prefetch window; one that finds its chunk
-    // already requested keeps it; any other read starts over.
-    const bool continues = start == file->next_offset;
-    if (continues) {
-      file->window = std::clamp(file->window * 2, kMinWindowChunks, kMaxWindowChunks);
-    } else if (file->chunks.count(first) == 0) {
-      file->chunks.clear();
-      file->window = 0;
-      file->end_chunk_hint = UINT64_MAX;
-    }
-    file->chunks.erase(file->chunks.begin(), file->chunks.lower_bound(first));
-    const uint64_t prefetch_end = std::min(last + file->window, file->end_chunk_hint);
-    for (uint64_t index = first; index <= std::max(last, prefetch_end); ++index) {
-      if (!file->chunks.count(index)) file->chunks.emplace(index, file->RequestChunk(index));
-    }
-    for (uint64_t index = first; index <= last; ++index) {
-      needed.emplace_back(index, file->chunks.at(index));
-    }
-    file->next_offset = start + size;
-  }
-
-  size_t copied = 0;
-  for (auto& [index, pending] : needed) {
-    const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
-    const uint64_t chunk_start = index * kReadChunk;
-    if (reply.error == 0 && reply.type() == PacketType::kStatus &&
-        reply.Status() == StatusCode::kEof) {
-      std::lock_guard lock(file->mutex);
-      file->end_chunk_hint = index;
-      file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
-      break;
-    }
-    if (int failure = reply.Errno(PacketType::kData)) return -failure;
-    auto data = reply.Payload().StringBytes();
-    const uint64_t skip = start > chunk_start ? start - chunk_start : 0;
-    if (skip < data.size()) {
-      const size_t count = std::min<size_t>(data.size() - skip, size - copied);
-      std::memcpy(buffer + copied, data.data() + skip, count);
-      copied += count;
-    }
-    if (data.size() < kReadChunk) {
-      // The file ends here (for now): don't keep this chunk, a later read must ask again.
-      std::lock_guard lock(file->mutex);
-      file->end_chunk_hint = index;
-      file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
-      break;
-    }
-  }
-  return static_cast<int>(copied);
-}
-
-int SftpFileSystem::WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes) {
-  while (!file.writes.empty()) {
-    auto& front = file.writes.front();
-    const bool must_wait = file.write_bytes_in_flight > keep_in_flight_bytes;
-    if (!must_wait && front.reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      break;
-    }
-    SftpReply reply = file.session->Await(front.reply);
-    if (int failure = reply.Errno(); failure != 0 && file.write_error == 0) {
-      file.write_error = failure;
-    }
-    file.write_bytes_in_flight -= front.bytes;
-    file.writes.pop_front();
-  }
-  return file.write_error;
-}
-
-int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_file_info* fi) {
-  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-  std::lock_guard lock(file->mutex);
-  if (int failure = WaitForWrites(*file, kMaxWriteInFlight)) return -failure;
-  if (file->session->broken()) return -EIO;
-  file->chunks.clear();
-  attributes_.Invalidate(file->remote_path);
-  for (size_t done = 0; done < size;) {
-    const size_t count = std::min(kWriteChunk, size - done);
-    auto reply = file->session->Send(
-        PacketType::kWrite,
-        [&](PacketWriter& w) {
-          w.String(file->handle)
-              .U64(static_cast<uint64_t>(offset) + done)
-              .Bytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
-        },
-        count + file->handle.size() + 16);
-    file->writes.push_back({std::move(reply), count});
-    file->write_bytes_in_flight += count;
-    done += count;
-  }
-  return static_cast<int>(size);
-}
-
-int SftpFileSystem::Flush(fuse_file_info* fi) {
-  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-  std::lock_guard lock(file->mutex);
-  const int failure = WaitForWrites(*file, 0);
-  file->write_error = 0;  // reported once, like close(2)
-  return -failure;
-}
-
-int SftpFileSystem::Fsync(fuse_file_info* fi) {
-  if (int result = Flush(fi)) return result;
-  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
-  if (!file->session->HasExtension("fsync@openssh.com")) return 0;
-  auto pending = file->session->SendExtended("fsync@openssh.com",
-                                             [&](PacketWriter& w) { w.String(file->handle); });
-  return -file->session->Await(pending).Errno();
-}
-
-int SftpFileSystem::Release(fuse_file_info* fi) {
-  std::unique_ptr<OpenFile> file(reinterpret_cast<OpenFile*>(fi->fh));
-  fi->fh = 0;
-  {
-    std::lock_guard lock(file->mutex);
-    if (WaitForWrites(*file, 0) != 0) {
-      spdlog::warn("write to {} failed after its last flush", file->remote_path);
-    }
-    file->chunks.clear();
-  }
-  attributes_.Invalidate(file->remote_path);
-  // The server handles requests in order, so nobody needs to wait for the close.
-  file->session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(file->handle); });
-  return 0;
 }
 
 int SftpFileSystem::StatFs(const char* path, struct statvfs* stats) {
@@ -720,198 +369,20 @@ int SftpFileSystem::StatFs(const char* path, struct statvfs* stats) {
   return 0;
 }
 
-int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
-  if (PlaceOf(path) == Place::kVolumesFolder) return -EACCES;
-  int error;
-  auto session = Session(&error);
-  if (!session) return -error;
-  const std::string remote = RemotePath(path);
-  SftpReply reply = session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
-  if (int failure = reply.Errno(PacketType::kHandle)) return -failure;
-  auto directory = std::make_unique<OpenDirectoryHandle>();
-  directory->session = session;
-  directory->handle = reply.Payload().String();
-  directory->remote_path = remote;
-  fi->fh = reinterpret_cast<uint64_t>(directory.release());
-  return 0;
-}
-
-int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
-  SftpSession& session = *directory.session;
-  const std::string prefix = directory.remote_path == "/" ? "" : directory.remote_path;
-  auto request = [&] {
-    return session.Send(PacketType::kReaddir, [&](PacketWriter& w) { w.String(directory.handle); });
-  };
-  // Several READDIRs in flight: the server answers them in order, batch after batch.
-  std::deque<sftp::PendingReply> in_flight;
-  for (int i = 0; i < kReaddirInFlight; ++i) in_flight.push_back(request());
-  bool finished = false;
-  int result = 0;
-  while (!in_flight.empty()) {
-    SftpReply reply = session.Await(in_flight.front());
-    in_flight.pop_front();
-    if (finished) continue;  // drain the extra requests
-    if (reply.error == 0 && reply.type() == PacketType::kStatus &&
-        reply.Status() == StatusCode::kEof) {
-      finished = true;
-      continue;
-    }
-    if (int failure = reply.Errno(PacketType::kName)) {
-      result = -failure;
-      finished = true;
-      continue;
-    }
-    for (auto& entry : reply.Payload().Names()) {
-      if (entry.filename != "." && entry.filename != "..") {
-        attributes_.Put(prefix + "/" + entry.filename, entry.attributes);
-      }
-      directory.entries.push_back(std::move(entry));
-    }
-    in_flight.push_back(request());
-  }
-  if (result == 0) {
-    std::vector<std::string> names;
-    names.reserve(directory.entries.size());
-    for (const auto& entry : directory.entries) names.push_back(entry.filename);
-    listings_.PutListing(directory.remote_path, names);
-  }
-  return result;
-}
-
-void SftpFileSystem::RefreshListing(const std::string& folder) {
-  int error;
-  auto session = Session(&error);
-  if (!session) return;
-  SftpReply opened =
-      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(folder); });
-  if (opened.Errno(PacketType::kHandle) != 0) return;
-  OpenDirectoryHandle directory;
-  directory.session = session;
-  directory.handle = opened.Payload().String();
-  directory.remote_path = folder;
-  ListDirectory(directory);
-  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(directory.handle); });
-}
-
 void SftpFileSystem::NoteAdded(const std::string& path, int error) {
   if (error == 0) {
-    listings_.Added(path);
+    cache_.Added(path);
   } else {
-    listings_.ForgetTree(SplitPath(path).first);  // what we believed may be wrong
+    cache_.Uncertain(path);  // what we believed may be wrong
   }
 }
 
 void SftpFileSystem::NoteRemoved(const std::string& path, int error) {
   if (error == 0) {
-    listings_.Removed(path);
-    listings_.ForgetTree(path);
+    cache_.Removed(path);
   } else {
-    listings_.ForgetTree(SplitPath(path).first);
+    cache_.Uncertain(path);
   }
 }
-
-int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,
-                                  fuse_file_info* fi, fuse_readdir_flags flags) {
-  auto* directory = reinterpret_cast<OpenDirectoryHandle*>(fi->fh);
-  std::lock_guard lock(directory->mutex);
-  if (!directory->listed || offset == 0) {
-    directory->entries.clear();
-    if (int result = ListDirectory(*directory)) return result;
-    directory->listed = true;
-  }
-  // Entries go out with their position as offset: that is what lets libfuse pass their
-  // attributes to the kernel (READDIRPLUS), so that `ls -l` needs no lookup per file.
-  const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
-  for (size_t index = static_cast<size_t>(offset); index < directory->entries.size(); ++index) {
-    const sftp::NameEntry& entry = directory->entries[index];
-    struct stat st;
-    ToStat(entry.attributes, &st);
-    // "." and ".." go without attributes: libfuse gives them inode 0 otherwise, and
-    // readdir(3) hides entries with inode 0.
-    const bool dots = entry.filename == "." || entry.filename == "..";
-    const auto fill_flags =
-        plus && !dots ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0);
-    if (filler(buffer, entry.filename.c_str(), &st, static_cast<off_t>(index + 1), fill_flags)) {
-      break;  // the kernel's buffer is full; it asks again from this offset
-    }
-  }
-  return 0;
-}
-
-int SftpFileSystem::ReleaseDirectory(fuse_file_info* fi) {
-  std::unique_ptr<OpenDirectoryHandle> directory(reinterpret_cast<OpenDirectoryHandle*>(fi->fh));
-  fi->fh = 0;
-  directory->session->Send(PacketType::kClose,
-                           [&](PacketWriter& w) { w.String(directory->handle); });
-  return 0;
-}
-
-namespace {
-
-void* Init(fuse_conn_info* connection, fuse_config* config) {
-  SftpFileSystem& self = Self();
-  const double cache_seconds = self.cache_timeout().count() / 1000.0;
-  config->use_ino = 0;
-  config->nullpath_ok = 1;
-  config->hard_remove = 1;  // unlink really unlinks; open handles keep working on the server
-  config->attr_timeout = cache_seconds;
-  config->entry_timeout = cache_seconds;
-  config->negative_timeout = 0;
-  config->kernel_cache = 0;
-  config->auto_cache = 0;
-  connection->max_write = 1024 * 1024;
-  connection->max_readahead = 4 * 1024 * 1024;
-  connection->max_background = 64;
-  connection->congestion_threshold = 48;
-  connection->want |= FUSE_CAP_ASYNC_READ;
-  return &self;
-}
-
-const fuse_operations kOperations = [] {
-  fuse_operations ops{};
-  ops.init = Init;
-  ops.getattr = [](const char* p, struct stat* s, fuse_file_info* f) {
-    return Self().GetAttr(p, s, f);
-  };
-  ops.readlink = [](const char* p, char* b, size_t n) { return Self().ReadLink(p, b, n); };
-  ops.mkdir = [](const char* p, mode_t m) { return Self().MakeDirectory(p, m); };
-  ops.unlink = [](const char* p) { return Self().Unlink(p); };
-  ops.rmdir = [](const char* p) { return Self().RemoveDirectory(p); };
-  ops.symlink = [](const char* t, const char* p) { return Self().Symlink(t, p); };
-  ops.rename = [](const char* f, const char* t, unsigned int fl) {
-    return Self().Rename(f, t, fl);
-  };
-  ops.link = [](const char* f, const char* t) { return Self().Link(f, t); };
-  ops.chmod = [](const char* p, mode_t m, fuse_file_info* f) { return Self().Chmod(p, m, f); };
-  ops.chown = [](const char* p, uid_t u, gid_t g, fuse_file_info* f) {
-    return Self().Chown(p, u, g, f);
-  };
-  ops.truncate = [](const char* p, off_t s, fuse_file_info* f) { return Self().Truncate(p, s, f); };
-  ops.open = [](const char* p, fuse_file_info* f) { return Self().Open(p, f); };
-  ops.create = [](const char* p, mode_t m, fuse_file_info* f) { return Self().Create(p, m, f); };
-  ops.read = [](const char*, char* b, size_t n, off_t o, fuse_file_info* f) {
-    return Self().Read(b, n, o, f);
-  };
-  ops.write = [](const char*, const char* b, size_t n, off_t o, fuse_file_info* f) {
-    return Self().Write(b, n, o, f);
-  };
-  ops.statfs = [](const char* p, struct statvfs* s) { return Self().StatFs(p, s); };
-  ops.flush = [](const char*, fuse_file_info* f) { return Self().Flush(f); };
-  ops.release = [](const char*, fuse_file_info* f) { return Self().Release(f); };
-  ops.fsync = [](const char*, int, fuse_file_info* f) { return Self().Fsync(f); };
-  ops.opendir = [](const char* p, fuse_file_info* f) { return Self().OpenDirectory(p, f); };
-  ops.readdir = [](const char* p, void* b, fuse_fill_dir_t fill, off_t o, fuse_file_info* f,
-                   fuse_readdir_flags fl) { return Self().ReadDirectory(p, b, fill, o, f, fl); };
-  ops.releasedir = [](const char*, fuse_file_info* f) { return Self().ReleaseDirectory(f); };
-  ops.fsyncdir = [](const char*, int, fuse_file_info*) { return 0; };
-  ops.utimens = [](const char* p, const timespec t[2], fuse_file_info* f) {
-    return Self().Utimens(p, t, f);
-  };
-  return ops;
-}();
-
-}  // namespace
-
-const fuse_operations& SftpFileSystem::Operations() { return kOperations; }
 
 }  // namespace tp::telemount

@@ -6,8 +6,15 @@
 // server's links are (see VolumeRootPath). The hidden folder itself cannot be listed or changed,
 // and volume roots cannot be removed or renamed through it. Reads of a sequential reader are split
 // into concurrent requests and prefetched; writes are pipelined and their errors reported no
-// later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Thread-safe:
-// it is meant for the multi-threaded FUSE loop.
+// later than flush/fsync/close. Handles opened before a reconnect fail with EIO. Names,
+// attributes and read-ahead are cached with a write generation (MetadataCache, DataGenerations):
+// once one of our changes returned, no answer the server gave before it is served from a cache.
+// No lock is held across a request or a wait. Thread-safe: it is meant for the multi-threaded
+// FUSE loop.
+//
+// Its definition is split by responsibility: sftp_filesystem.cc (names, attributes, errors),
+// sftp_filesystem_files.cc (open files), sftp_filesystem_folders.cc (listings),
+// fuse_operations.cc (the libfuse table), mount_paths.h (pure path helpers), open_file.h.
 #pragma once
 
 #define FUSE_USE_VERSION 35
@@ -20,8 +27,8 @@
 #include <string_view>
 
 #include "sftp/sftp_session.h"
-#include "telemount/fs/attribute_cache.h"
-#include "telemount/fs/folder_listing_cache.h"
+#include "telemount/fs/data_generations.h"
+#include "telemount/fs/metadata_cache.h"
 #include "telemount/remote_mount.h"
 
 namespace tp::telemount {
@@ -77,6 +84,8 @@ class SftpFileSystem {
   int SetAttributes(const char* path, fuse_file_info* fi, const sftp::FileAttributes& attributes);
   bool DirectoryHasEntries(const std::string& remote);
   int ExplainFailure(int error, const std::string& remote, sftp::PacketType operation);
+  // Waits, without the file's lock, until at most `keep_in_flight_bytes` written to `file` are
+  // unacknowledged; returns the first write error (0 if none).
   int WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes);
   // Reads the whole listing of an open folder into it (and into the caches); 0 or -errno.
   int ListDirectory(OpenDirectoryHandle& directory);
@@ -89,8 +98,8 @@ class SftpFileSystem {
   std::shared_ptr<sftp::SftpConnection> connection_;
   const std::string remote_root_;  // "" for "/", otherwise without a trailing slash
   const std::chrono::milliseconds cache_timeout_;
-  AttributeCache attributes_;
-  FolderListingCache listings_;
+  MetadataCache cache_;               // names and attributes, with their write generation
+  DataGenerations data_generations_;  // the write generation of the open files' read-ahead
 };
 
 }  // namespace tp::telemount

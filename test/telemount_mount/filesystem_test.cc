@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -601,6 +602,131 @@ TEST_F(MountTest, ServerThatStopsAnsweringGivesEioWithinTheDeadline) {
                       << " ms";
   // The mount gave up on that connection and opens a new one on its own.
   EXPECT_TRUE(WaitFor([&] { return ReadFile(Mounted("after")) == "after"; }, 2s));
+}
+
+// What a writer sees right after each of its changes returned, while readers (listings, stats,
+// reads through a handle kept open and through fresh opens) keep the caches filling: never what
+// was there before the change.
+class RaceTest : public MountTest {
+ protected:
+  // Records a violation (at most a few are kept, all are counted).
+  void Violation(const std::string& what) {
+    std::lock_guard lock(violations_mutex_);
+    if (violations_.size() < 5) violations_.push_back(what);
+    ++violation_count_;
+  }
+  void ExpectSize(const fs::path& path, off_t size, const std::string& after) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      Violation(after + ": stat " + path.filename().string() + " failed: " + std::strerror(errno));
+    } else if (st.st_size != size) {
+      Violation(after + ": stat " + path.filename().string() + " gave size " +
+                std::to_string(st.st_size) + ", not " + std::to_string(size));
+    }
+  }
+  void ExpectAbsent(const fs::path& path, const std::string& after) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      Violation(after + ": " + path.filename().string() + " still there");
+    }
+  }
+  void ExpectContent(int fd, const std::string& content, const std::string& after) {
+    std::string read_back(content.size() + 16, '\0');
+    const ssize_t n = ::pread(fd, read_back.data(), read_back.size(), 0);
+    read_back.resize(n < 0 ? 0 : static_cast<size_t>(n));
+    if (read_back != content) {
+      Violation(after + ": read " + std::to_string(read_back.size()) + " bytes, not the " +
+                std::to_string(content.size()) + " written");
+    }
+  }
+
+  std::mutex violations_mutex_;
+  std::vector<std::string> violations_;
+  int violation_count_ = 0;
+};
+
+TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
+  // Enough entries that a listing takes several round trips, so that fills overlap changes.
+  fs::create_directories(Server("race"));
+  for (int i = 0; i < 400; ++i) WriteFile(Server("race/entry" + std::to_string(i)), "x");
+  WriteFile(Server("race/file"), "initial");
+  Mount();
+  const fs::path file = Mounted("race/file"), fresh = Mounted("race/fresh"),
+                 moved = Mounted("race/moved");
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  // Also when an assertion below ends the test early: the readers stop before TearDown unmounts.
+  const struct StopReaders {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& readers;
+    ~StopReaders() {
+      stop = true;
+      for (auto& reader : readers) reader.join();
+    }
+  } stop_readers{stop, readers};
+  readers.emplace_back([&] {  // ls -l, over and over
+    while (!stop) {
+      std::error_code ignored;
+      for (const auto& entry : fs::directory_iterator(Mounted("race"), ignored)) {
+        (void)entry.symlink_status(ignored);
+      }
+    }
+  });
+  readers.emplace_back([&] {  // stat of the names the writer changes
+    struct stat st {};
+    while (!stop) {
+      for (const auto& path : {file, fresh, moved}) ::stat(path.c_str(), &st);
+    }
+  });
+  readers.emplace_back([&] {  // reads through a handle kept open, and through fresh opens
+    const int held = ::open(file.c_str(), O_RDONLY);
+    std::vector<char> buffer(64 * 1024);
+    while (!stop) {
+      if (held >= 0) (void)::pread(held, buffer.data(), buffer.size(), 0);
+      const int fd = ::open(file.c_str(), O_RDONLY);
+      if (fd < 0) continue;
+      (void)::read(fd, buffer.data(), buffer.size());
+      ::close(fd);
+    }
+    if (held >= 0) ::close(held);
+  });
+
+  const int held = ::open(file.c_str(), O_RDONLY);  // the writer's own long-lived reader
+  ASSERT_GE(held, 0);
+  const auto deadline = Clock::now() + 3s;
+  int rounds = 0;
+  for (; rounds < 2000 && Clock::now() < deadline; ++rounds) {
+    const std::string round = " (round " + std::to_string(rounds) + ")";
+    const std::string content(1 + (rounds * 7919) % 5000, static_cast<char>('a' + rounds % 26));
+    {
+      const int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC);
+      ASSERT_GE(fd, 0) << std::strerror(errno);
+      ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+      ASSERT_EQ(::close(fd), 0);
+    }
+    ExpectSize(file, static_cast<off_t>(content.size()), "write" + round);
+    ExpectContent(held, content, "write, handle opened before" + round);
+    const off_t half = static_cast<off_t>(content.size() / 2);
+    ASSERT_EQ(::truncate(file.c_str(), half), 0);
+    ExpectSize(file, half, "truncate" + round);
+    ExpectContent(held, content.substr(0, content.size() / 2), "truncate, handle" + round);
+
+    const int created = ::open(fresh.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    ASSERT_GE(created, 0) << std::strerror(errno);
+    ASSERT_EQ(::write(created, "fresh", 5), 5);
+    ASSERT_EQ(::close(created), 0);
+    ExpectSize(fresh, 5, "create" + round);
+    ASSERT_EQ(::rename(fresh.c_str(), moved.c_str()), 0);
+    ExpectAbsent(fresh, "rename" + round);
+    ExpectSize(moved, 5, "rename" + round);
+    ASSERT_EQ(::unlink(moved.c_str()), 0);
+    ExpectAbsent(moved, "unlink" + round);
+  }
+  ::close(held);
+  EXPECT_GT(rounds, 20) << "too few rounds to race anything";
+  EXPECT_EQ(violation_count_, 0) << violation_count_ << " stale answers in " << rounds
+                                 << " rounds; the first: " << ::testing::PrintToString(violations_);
 }
 
 }  // namespace

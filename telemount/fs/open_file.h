@@ -1,0 +1,100 @@
+// Internal to SftpFileSystem (its .cc files): the state of one open file, its read-ahead and its
+// pipelined writes, and the sizes that shape them.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "sftp/sftp_session.h"
+#include "telemount/fs/data_generations.h"
+#include "telemount/fs/sftp_filesystem.h"
+
+namespace tp::telemount {
+
+inline constexpr uint64_t kReadChunk =
+    192 * 1024;                                 // one READ request (OpenSSH serves up to 255 KiB)
+inline constexpr size_t kMinWindowChunks = 4;   // prefetch once a reader is sequential
+inline constexpr size_t kMaxWindowChunks = 32;  // 6 MiB ahead at most
+inline constexpr size_t kWriteChunk = 192 * 1024;      // one WRITE request
+inline constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
+
+// Waits for a shared reply within the session's deadline; a timeout breaks the session.
+inline const sftp::SftpReply& AwaitShared(sftp::SftpSession& session,
+                                          const std::shared_future<sftp::SftpReply>& reply,
+                                          std::chrono::milliseconds timeout) {
+  if (reply.wait_for(timeout) != std::future_status::ready) {
+    session.Break("no reply within " + std::to_string(timeout.count()) + " ms");
+  }
+  return reply.get();
+}
+
+// State of one open file. The session is the one the handle belongs to: after a reconnect it is
+// broken, and so every later operation on this handle fails with EIO.
+struct SftpFileSystem::OpenFile {
+  struct PendingWrite {
+    std::shared_future<sftp::SftpReply> reply;
+    size_t bytes;
+  };
+
+  std::shared_ptr<sftp::SftpSession> session;
+  std::string handle;
+  std::string remote_path;
+  std::chrono::milliseconds timeout;
+  // Moves with every change of the file's contents made through this mount (DataGenerations).
+  std::shared_ptr<DataGenerations::Counter> data_generation;
+
+  // Guards the members below; never held across a send or a wait.
+  std::mutex mutex;
+  // Read-ahead: chunk index -> its READ request, all asked for at `chunks_generation`.
+  std::map<uint64_t, std::shared_future<sftp::SftpReply>> chunks;
+  uint64_t chunks_generation = 0;
+  uint64_t next_offset = UINT64_MAX;  // nothing read yet: the first read prefetches nothing
+  size_t window = 0;
+  uint64_t end_chunk_hint = UINT64_MAX;  // the chunk where the file ended when last seen
+  // Pipelined writes.
+  std::deque<PendingWrite> writes;
+  size_t write_bytes_in_flight = 0;
+  int write_error = 0;
+
+  // Registers the READ of chunk `index`; the caller transmits `outgoing` after unlocking.
+  std::shared_future<sftp::SftpReply> PrepareChunk(uint64_t index,
+                                                   sftp::SftpSession::Outgoing* outgoing) {
+    return session
+        ->Prepare(
+            sftp::PacketType::kRead,
+            [&](sftp::PacketWriter& writer) {
+              writer.String(handle).U64(index * kReadChunk).U32(kReadChunk);
+            },
+            outgoing)
+        .share();
+  }
+  // Drops the read-ahead when the file changed since it was asked for. Requires mutex.
+  void DropStaleChunks() {
+    const uint64_t now = data_generation->load();
+    if (now == chunks_generation) return;
+    chunks.clear();
+    window = 0;
+    end_chunk_hint = UINT64_MAX;
+    chunks_generation = now;
+  }
+  // Takes the acknowledged writes off the queue, keeping the first error. Requires mutex.
+  void ReapAcknowledgedWrites() {
+    while (!writes.empty() &&
+           writes.front().reply.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      if (int failure = writes.front().reply.get().Errno(); failure != 0 && write_error == 0) {
+        write_error = failure;
+      }
+      write_bytes_in_flight -= writes.front().bytes;
+      writes.pop_front();
+    }
+  }
+};
+
+}  // namespace tp::telemount

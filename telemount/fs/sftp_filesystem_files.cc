@@ -1,0 +1,246 @@
+// SftpFileSystem's open files: open and create, reads with read-ahead, pipelined writes, flush,
+// fsync and release.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "telemount/fs/mount_paths.h"
+#include "telemount/fs/open_file.h"
+#include "telemount/fs/sftp_filesystem.h"
+
+namespace tp::telemount {
+
+using sftp::FileAttributes;
+using sftp::PacketType;
+using sftp::PacketWriter;
+using sftp::SftpReply;
+using sftp::SftpSession;
+using sftp::StatusCode;
+
+int SftpFileSystem::Open(const char* path, fuse_file_info* fi) { return Create(path, 0, fi); }
+
+int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
+  if (IsFixed(path)) return PlaceOf(path) == Place::kVolumeRoot ? -EISDIR : -EPERM;
+  int error;
+  auto session = Session(&error);
+  if (!session) return -error;
+  const std::string remote = RemotePath(path);
+  const bool creating = (fi->flags & O_CREAT) != 0;
+  const bool truncating = (fi->flags & O_TRUNC) != 0;
+  const std::string parent = ParentOf(remote);
+  FileAttributes attributes;
+  if (creating) {
+    attributes.flags = FileAttributes::kPermissions;
+    attributes.permissions = mode & 07777;
+  }
+  if (truncating) data_generations_.Bump(remote);
+  auto opened = session->Send(PacketType::kOpen, [&](PacketWriter& w) {
+    w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
+  });
+  // Noted once sent: whatever is asked from here on reaches the server after the open.
+  cache_.Changed(remote);
+  if (creating) cache_.Changed(parent);
+  if (truncating) data_generations_.Bump(remote);
+  const auto ticket = cache_.StartFill();
+  // The server answers in order, so the attributes of the new file can ride along: the stat
+  // the kernel sends right after a create then costs no round trip.
+  std::optional<sftp::PendingReply> stat;
+  std::optional<sftp::PendingReply> parent_stat;
+  if (creating) {
+    stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
+    // So does the folder's: the kernel asks for it before the next create in it (the create
+    // made it stale; default_permissions checks the folder's modes), which then costs no
+    // round trip either.
+    parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
+  }
+  SftpReply reply = session->Await(opened);
+  if (creating && reply.Errno(PacketType::kHandle) == 0) {
+    cache_.NameAdded(remote);
+  } else if (creating) {
+    cache_.Uncertain(remote);
+  }
+  if (int failure = reply.Errno(PacketType::kHandle)) {
+    if (failure == EIO && reply.error == 0 && (fi->flags & O_EXCL)) {
+      FileAttributes existing;
+      if (Lstat(remote, &existing) == 0) return -EEXIST;
+    }
+    return -failure;
+  }
+  const auto keep_attributes = [&](std::optional<sftp::PendingReply>& pending,
+                                   const std::string& of) {
+    if (!pending) return;
+    SftpReply stat_reply = session->Await(*pending);
+    if (stat_reply.Errno(PacketType::kAttrs) == 0) {
+      cache_.PutAttributes(of, stat_reply.Payload().Attributes(), ticket);
+    }
+  };
+  keep_attributes(stat, remote);
+  keep_attributes(parent_stat, parent);
+  auto file = std::make_unique<OpenFile>();
+  file->session = session;
+  file->handle = reply.Payload().String();
+  file->remote_path = remote;
+  file->timeout = connection_->options().request_timeout;
+  file->data_generation = data_generations_.ForPath(remote);
+  file->chunks_generation = file->data_generation->load();
+  // A file opened for reading is about to be read: ask for its start now, so the kernel's
+  // first READ finds the data on its way (one round trip less for small files).
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
+    SftpSession::Outgoing outgoing;
+    file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
+    session->Transmit(outgoing);
+  }
+  fi->fh = reinterpret_cast<uint64_t>(file.release());
+  fi->direct_io = 0;
+  fi->keep_cache = 0;
+  return 0;
+}
+
+int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info* fi) {
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  if (size == 0) return 0;
+  const uint64_t start = static_cast<uint64_t>(offset);
+  const uint64_t first = start / kReadChunk;
+  const uint64_t last = (start + size - 1) / kReadChunk;
+  std::vector<std::pair<uint64_t, std::shared_future<SftpReply>>> needed;
+  std::vector<SftpSession::Outgoing> requests;
+  uint64_t generation;
+  {
+    std::lock_guard lock(file->mutex);
+    if (int failure = file->write_error) return -failure;
+    file->DropStaleChunks();
+    generation = file->chunks_generation;
+    // A read that continues the last one grows the prefetch window; one that finds its chunk
+    // already requested keeps it; any other read starts over.
+    const bool continues = start == file->next_offset;
+    if (continues) {
+      file->window = std::clamp(file->window * 2, kMinWindowChunks, kMaxWindowChunks);
+    } else if (file->chunks.count(first) == 0) {
+      file->chunks.clear();
+      file->window = 0;
+      file->end_chunk_hint = UINT64_MAX;
+    }
+    file->chunks.erase(file->chunks.begin(), file->chunks.lower_bound(first));
+    const uint64_t prefetch_end = std::min(last + file->window, file->end_chunk_hint);
+    for (uint64_t index = first; index <= std::max(last, prefetch_end); ++index) {
+      if (file->chunks.count(index)) continue;
+      file->chunks.emplace(index, file->PrepareChunk(index, &requests.emplace_back()));
+    }
+    for (uint64_t index = first; index <= last; ++index) {
+      needed.emplace_back(index, file->chunks.at(index));
+    }
+    file->next_offset = start + size;
+  }
+  for (const auto& request : requests) file->session->Transmit(request);
+
+  // Where the file ends, as this read saw it (nothing to learn if it changed meanwhile).
+  const auto note_end = [&](uint64_t index) {
+    std::lock_guard lock(file->mutex);
+    if (file->chunks_generation != generation) return;
+    file->end_chunk_hint = index;
+    file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
+  };
+  size_t copied = 0;
+  for (auto& [index, pending] : needed) {
+    const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
+    const uint64_t chunk_start = index * kReadChunk;
+    if (reply.error == 0 && reply.type() == PacketType::kStatus &&
+        reply.Status() == StatusCode::kEof) {
+      note_end(index);
+      break;
+    }
+    if (int failure = reply.Errno(PacketType::kData)) return -failure;
+    auto data = reply.Payload().StringBytes();
+    const uint64_t skip = start > chunk_start ? start - chunk_start : 0;
+    if (skip < data.size()) {
+      const size_t count = std::min<size_t>(data.size() - skip, size - copied);
+      std::memcpy(buffer + copied, data.data() + skip, count);
+      copied += count;
+    }
+    if (data.size() < kReadChunk) {
+      // The file ends here (for now): don't keep this chunk, a later read must ask again.
+      note_end(index);
+      break;
+    }
+  }
+  return static_cast<int>(copied);
+}
+
+int SftpFileSystem::WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes) {
+  for (;;) {
+    std::shared_future<SftpReply> oldest;
+    {
+      std::lock_guard lock(file.mutex);
+      file.ReapAcknowledgedWrites();
+      if (file.writes.empty() || file.write_bytes_in_flight <= keep_in_flight_bytes) {
+        return file.write_error;
+      }
+      oldest = file.writes.front().reply;
+    }
+    AwaitShared(*file.session, oldest, file.timeout);  // ready, or the session broke (EIO)
+  }
+}
+
+int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_file_info* fi) {
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  if (int failure = WaitForWrites(*file, kMaxWriteInFlight)) return -failure;
+  if (file->session->broken()) return -EIO;
+  std::vector<SftpSession::Outgoing> requests;
+  file->data_generation->fetch_add(1);
+  {
+    std::lock_guard lock(file->mutex);
+    for (size_t done = 0; done < size;) {
+      const size_t count = std::min(kWriteChunk, size - done);
+      auto reply = file->session->Prepare(
+          PacketType::kWrite,
+          [&](PacketWriter& w) {
+            w.String(file->handle)
+                .U64(static_cast<uint64_t>(offset) + done)
+                .Bytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
+          },
+          &requests.emplace_back(), count + file->handle.size() + 16);
+      file->writes.push_back({reply.share(), count});
+      file->write_bytes_in_flight += count;
+      done += count;
+    }
+  }
+  for (const auto& request : requests) file->session->Transmit(request);
+  // Sent: read-ahead and attributes asked for from now on see this write on the server.
+  file->data_generation->fetch_add(1);
+  cache_.Changed(file->remote_path);
+  return static_cast<int>(size);
+}
+
+int SftpFileSystem::Flush(fuse_file_info* fi) {
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  WaitForWrites(*file, 0);
+  std::lock_guard lock(file->mutex);
+  return -std::exchange(file->write_error, 0);  // reported once, like close(2)
+}
+
+int SftpFileSystem::Fsync(fuse_file_info* fi) {
+  if (int result = Flush(fi)) return result;
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  if (!file->session->HasExtension("fsync@openssh.com")) return 0;
+  auto pending = file->session->SendExtended("fsync@openssh.com",
+                                             [&](PacketWriter& w) { w.String(file->handle); });
+  return -file->session->Await(pending).Errno();
+}
+
+int SftpFileSystem::Release(fuse_file_info* fi) {
+  std::unique_ptr<OpenFile> file(reinterpret_cast<OpenFile*>(fi->fh));
+  fi->fh = 0;
+  if (WaitForWrites(*file, 0) != 0) {
+    spdlog::warn("write to {} failed after its last flush", file->remote_path);
+  }
+  cache_.Changed(file->remote_path);
+  // The server handles requests in order, so nobody needs to wait for the close.
+  file->session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(file->handle); });
+  return 0;
+}
+
+}  // namespace tp::telemount

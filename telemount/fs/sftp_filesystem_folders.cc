@@ -1,0 +1,164 @@
+// SftpFileSystem's folders: open, list (pipelined READDIRs, feeding the caches), release, and
+// whether a folder has entries.
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "telemount/fs/mount_paths.h"
+#include "telemount/fs/sftp_filesystem.h"
+
+namespace tp::telemount {
+
+using sftp::FileAttributes;
+using sftp::PacketType;
+using sftp::PacketWriter;
+using sftp::SftpReply;
+using sftp::SftpSession;
+using sftp::StatusCode;
+
+namespace {
+
+constexpr int kReaddirInFlight = 8;
+
+}  // namespace
+
+// The kernel never runs two READDIRs of one open folder at once (fuse's readdir lock), so its
+// state needs no lock; `busy` turns a breach of that promise into EBUSY rather than a race.
+struct SftpFileSystem::OpenDirectoryHandle {
+  std::shared_ptr<SftpSession> session;
+  std::string handle;
+  std::string remote_path;
+  std::atomic<bool> busy{false};
+  bool listed = false;
+  std::vector<sftp::NameEntry> entries;  // the whole listing, once read
+};
+
+bool SftpFileSystem::DirectoryHasEntries(const std::string& remote) {
+  int error;
+  auto session = Session(&error);
+  if (!session) return false;
+  SftpReply opened =
+      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
+  if (opened.Errno(PacketType::kHandle) != 0) return false;
+  const std::string handle = opened.Payload().String();
+  bool has_entries = false;
+  for (;;) {
+    SftpReply batch =
+        session->Call(PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); });
+    if (batch.Errno(PacketType::kName) != 0) break;
+    for (const auto& entry : batch.Payload().Names()) {
+      if (entry.filename != "." && entry.filename != "..") has_entries = true;
+    }
+    if (has_entries) break;
+  }
+  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(handle); });
+  return has_entries;
+}
+
+int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
+  if (PlaceOf(path) == Place::kVolumesFolder) return -EACCES;
+  int error;
+  auto session = Session(&error);
+  if (!session) return -error;
+  const std::string remote = RemotePath(path);
+  SftpReply reply = session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
+  if (int failure = reply.Errno(PacketType::kHandle)) return -failure;
+  auto directory = std::make_unique<OpenDirectoryHandle>();
+  directory->session = session;
+  directory->handle = reply.Payload().String();
+  directory->remote_path = remote;
+  fi->fh = reinterpret_cast<uint64_t>(directory.release());
+  return 0;
+}
+
+int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
+  SftpSession& session = *directory.session;
+  const auto ticket = cache_.StartFill();
+  auto request = [&] {
+    return session.Send(PacketType::kReaddir, [&](PacketWriter& w) { w.String(directory.handle); });
+  };
+  // Several READDIRs in flight: the server answers them in order, batch after batch.
+  std::deque<sftp::PendingReply> in_flight;
+  for (int i = 0; i < kReaddirInFlight; ++i) in_flight.push_back(request());
+  bool finished = false;
+  int result = 0;
+  while (!in_flight.empty()) {
+    SftpReply reply = session.Await(in_flight.front());
+    in_flight.pop_front();
+    if (finished) continue;  // drain the extra requests
+    if (reply.error == 0 && reply.type() == PacketType::kStatus &&
+        reply.Status() == StatusCode::kEof) {
+      finished = true;
+      continue;
+    }
+    if (int failure = reply.Errno(PacketType::kName)) {
+      result = -failure;
+      finished = true;
+      continue;
+    }
+    for (auto& entry : reply.Payload().Names()) directory.entries.push_back(std::move(entry));
+    in_flight.push_back(request());
+  }
+  if (result == 0) cache_.PutListing(directory.remote_path, directory.entries, ticket);
+  return result;
+}
+
+void SftpFileSystem::RefreshListing(const std::string& folder) {
+  int error;
+  auto session = Session(&error);
+  if (!session) return;
+  SftpReply opened =
+      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(folder); });
+  if (opened.Errno(PacketType::kHandle) != 0) return;
+  OpenDirectoryHandle directory;
+  directory.session = session;
+  directory.handle = opened.Payload().String();
+  directory.remote_path = folder;
+  ListDirectory(directory);
+  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(directory.handle); });
+}
+
+int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,
+                                  fuse_file_info* fi, fuse_readdir_flags flags) {
+  auto* directory = reinterpret_cast<OpenDirectoryHandle*>(fi->fh);
+  if (directory->busy.exchange(true)) return -EBUSY;
+  const struct Done {
+    std::atomic<bool>& busy;
+    ~Done() { busy = false; }
+  } done{directory->busy};
+  if (!directory->listed || offset == 0) {
+    directory->entries.clear();
+    if (int result = ListDirectory(*directory)) return result;
+    directory->listed = true;
+  }
+  // Entries go out with their position as offset: that is what lets libfuse pass their
+  // attributes to the kernel (READDIRPLUS), so that `ls -l` needs no lookup per file.
+  const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+  for (size_t index = static_cast<size_t>(offset); index < directory->entries.size(); ++index) {
+    const sftp::NameEntry& entry = directory->entries[index];
+    struct stat st;
+    ToStat(entry.attributes, &st);
+    // "." and ".." go without attributes: libfuse gives them inode 0 otherwise, and
+    // readdir(3) hides entries with inode 0.
+    const bool dots = entry.filename == "." || entry.filename == "..";
+    const auto fill_flags =
+        plus && !dots ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0);
+    if (filler(buffer, entry.filename.c_str(), &st, static_cast<off_t>(index + 1), fill_flags)) {
+      break;  // the kernel's buffer is full; it asks again from this offset
+    }
+  }
+  return 0;
+}
+
+int SftpFileSystem::ReleaseDirectory(fuse_file_info* fi) {
+  std::unique_ptr<OpenDirectoryHandle> directory(reinterpret_cast<OpenDirectoryHandle*>(fi->fh));
+  fi->fh = 0;
+  directory->session->Send(PacketType::kClose,
+                           [&](PacketWriter& w) { w.String(directory->handle); });
+  return 0;
+}
+
+}  // namespace tp::telemount
