@@ -237,7 +237,7 @@ Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource&
                      const std::string& context_name, const std::string& id, DockerApi& docker,
                      EngagementCleanup& cleanup) {
   for (const RemoteVolume& volume : volumes) {
-    Status created = docker.CreateVolume(VolumeCreateCommand(volume, source, context_name, id));
+    Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
     if (!created.ok()) {
       return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +
                       ": " + created.error().message +
