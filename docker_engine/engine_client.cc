@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <nlohmann/json.hpp>
@@ -135,16 +136,18 @@ EngineResult<EngineClient> EngineClient::ForDockerHost(
   return EngineClient(path.value());
 }
 
-EngineError EngineClient::TransportError(std::string_view what, std::string_view detail,
-                                         bool timed_out) const {
-  if (timed_out) {
-    return {EngineErrorKind::kTimeout, 0,
-            "the Docker engine at unix://" + socket_path_ + " did not answer " + std::string(what) +
-                " in time"};
+EngineError EngineClient::TransportError(std::string_view what, httplib::Error error) const {
+  const std::string engine = "the Docker engine at unix://" + socket_path_;
+  if (error == httplib::Error::Read) {
+    return {EngineErrorKind::kTimeout, 0, engine + " did not answer (" + std::string(what) + ")"};
+  }
+  std::string detail = httplib::to_string(error);
+  if (error == httplib::Error::Connection) {
+    detail = ::access(socket_path_.c_str(), F_OK) == 0 ? "nothing answers on its socket"
+                                                       : "its socket does not exist";
   }
   return {EngineErrorKind::kUnreachable, 0,
-          "cannot reach the Docker engine at unix://" + socket_path_ + " to " + std::string(what) +
-              " (" + std::string(detail) + "); " + std::string(kStartDockerdAdvice)};
+          "cannot reach " + engine + " (" + detail + "); " + std::string(kStartDockerdAdvice)};
 }
 
 EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const std::string& path,
@@ -164,7 +167,7 @@ EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const st
   }();
   if (!result) {
     httplib::Error error = result.error();
-    return TransportError(path, httplib::to_string(error), error == httplib::Error::Read);
+    return TransportError(path, error);
   }
   return Answer{result->status, result->body};
 }
@@ -249,8 +252,7 @@ EngineStatus EngineClient::Stream(const std::string& path, milliseconds deadline
         "Docker cannot " + std::string(what) + ": " + DecodeErrorMessage(error_body)};
   }
   if (!result) {
-    return TransportError(what, httplib::to_string(result.error()),
-                          result.error() == httplib::Error::Read);
+    return TransportError(what, result.error());
   }
   return Done{};
 }

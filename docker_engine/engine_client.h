@@ -31,7 +31,8 @@
 
 namespace httplib {
 class Client;
-}
+enum class Error;
+}  // namespace httplib
 
 namespace tp::docker {
 
@@ -156,7 +157,8 @@ class EngineClient {
   EngineStatus Stream(const std::string& path, std::chrono::milliseconds deadline,
                       const std::function<bool(std::string_view)>& on_bytes, StreamCancel* cancel,
                       std::string_view what) const;
-  EngineError TransportError(std::string_view what, std::string_view detail, bool timed_out) const;
+  // kTimeout for a read that timed out, else kUnreachable with kStartDockerdAdvice.
+  EngineError TransportError(std::string_view what, httplib::Error error) const;
 
   std::string socket_path_;
   std::chrono::milliseconds deadline_;

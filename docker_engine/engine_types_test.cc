@@ -177,6 +177,10 @@ TEST(EngineClientTest, AbsentSocketSaysHowToStartDockerd) {
   EXPECT_EQ(info.error().kind, EngineErrorKind::kUnreachable);
   EXPECT_NE(info.error().message.find(kStartDockerdAdvice), std::string::npos)
       << info.error().message;
+  EXPECT_NE(
+      info.error().message.find("unix:///nonexistent/docker.sock (its socket does not exist)"),
+      std::string::npos)
+      << info.error().message;
 }
 
 }  // namespace
