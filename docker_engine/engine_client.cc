@@ -335,8 +335,17 @@ EngineStatus EngineClient::RemoveContainer(std::string_view container, bool forc
       Call(Method::kDelete,
            Path("/containers/" + Segment(container) + "?v=0&force=" + (force ? "1" : "0")),
            "remove container " + std::string(container));
-  if (!body.ok() && body.error().kind != EngineErrorKind::kNotFound) return body.error();
-  return Done{};
+  if (body.ok() || body.error().kind == EngineErrorKind::kNotFound) return Done{};
+  if (body.error().kind != EngineErrorKind::kConflict ||
+      body.error().message.find("already in progress") == std::string::npos) {
+    return body.error();
+  }
+  // Docker removes it already (an auto-removed container that stopped): wait until it is gone.
+  EngineResult<std::string> removed =
+      Call(Method::kPost, Path("/containers/" + Segment(container) + "/wait?condition=removed"), "",
+           "wait for the removal of container " + std::string(container), deadline_);
+  if (removed.ok() || removed.error().kind == EngineErrorKind::kNotFound) return Done{};
+  return removed.error();
 }
 
 EngineResult<int> EngineClient::WaitContainer(std::string_view container,

@@ -85,7 +85,8 @@ class EngineClient {
   EngineResult<std::string> RunContainer(const ContainerSpec& spec) const;
   // Stops it (SIGTERM, SIGKILL after `grace`); one already stopped or gone counts as stopped.
   EngineStatus StopContainer(std::string_view container, std::chrono::seconds grace) const;
-  // Removes it (force: also when running); a missing one counts as removed.
+  // Removes it (force: also when running); a missing one counts as removed, and one that Docker
+  // is removing already (auto-remove) is waited for until it is gone.
   EngineStatus RemoveContainer(std::string_view container, bool force) const;
   // Blocks until the container is not running (POST /containers/{id}/wait, condition
   // not-running) or `deadline` passed (kTimeout); its exit code. kNotFound when it is gone.
