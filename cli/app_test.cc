@@ -136,37 +136,24 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
   };
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
   ASSERT_EQ(docker_.run_detached.size(), 1u);
-  EXPECT_EQ(docker_.run_detached[0],
-            (Argv{"docker",
-                  "run",
-                  "-d",
-                  "--rm",
-                  "--pull",
-                  "never",
-                  "--name",
-                  "tp-default-cn",
-                  "--label",
-                  "tp.daemon=default",
-                  "--cap-add",
-                  "NET_ADMIN",
-                  "--env-file",
-                  FakeDocker::ValueAfter(docker_.run_detached[0], "--env-file"),
-                  "-p",
-                  "127.0.0.1::8787",
-                  "-v",
-                  secret_file_.string() + ":/run/secrets/tp-daemon-secret:ro",
-                  "tp-daemon:latest",
-                  "--manager",
-                  kManager,
-                  "--secret-file",
-                  "/run/secrets/tp-daemon-secret",
-                  "--control",
-                  "0.0.0.0:8787",
-                  "--dns",
-                  "0.0.0.0:53",
-                  "--name",
-                  "default",
-                  "--write-resolv-conf"}));
+  const docker::ContainerSpec& daemon = docker_.run_detached[0];
+  EXPECT_EQ(daemon.name, "tp-default-cn");
+  EXPECT_EQ(daemon.image, "tp-daemon:latest");
+  EXPECT_EQ(daemon.labels, (docker::Labels{{"tp.daemon", "default"}}));
+  EXPECT_EQ(daemon.cap_add, std::vector<std::string>{"NET_ADMIN"});
+  EXPECT_TRUE(daemon.auto_remove);
+  EXPECT_EQ(daemon.network_mode, "") << "Docker's default bridge";
+  ASSERT_EQ(daemon.ports.size(), 1u);
+  EXPECT_EQ(daemon.ports[0].container_port, "8787/tcp");
+  EXPECT_EQ(daemon.ports[0].host_ip, "127.0.0.1");
+  ASSERT_EQ(daemon.binds.size(), 1u);
+  EXPECT_EQ(daemon.binds[0].source, secret_file_.string());
+  EXPECT_EQ(daemon.binds[0].target, "/run/secrets/tp-daemon-secret");
+  EXPECT_TRUE(daemon.binds[0].read_only);
+  EXPECT_EQ(daemon.cmd, (std::vector<std::string>{"--manager", kManager, "--secret-file",
+                                                  "/run/secrets/tp-daemon-secret", "--control",
+                                                  "0.0.0.0:8787", "--dns", "0.0.0.0:53", "--name",
+                                                  "default", "--write-resolv-conf"}));
   EXPECT_EQ(control_ports_, std::vector<uint16_t>{49153});
   EXPECT_EQ(control_tokens_, std::set<std::string>{"t0ken"}) << "the token docker inspect shows";
   EXPECT_EQ(out_.str(),
@@ -174,7 +161,7 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
             "Cluster subnets: 10.213.0.0/24\n"
             "DNS search domains: default.svc.cluster.local, cluster.local\n"
             "Teleroute network: tp-default (10.200.0.0/24, daemon 10.200.0.2)\n"
-            "Connected to 172.17.0.1:18081 (context default) in 0.5 s\n");
+            "Connected to 172.17.0.1:18081 (context default) in 0.1 s\n");
   EXPECT_EQ(err_.str(),
             "Connecting to the traffic-manager at 172.17.0.1:18081 ... connected\n"
             "Creating the Teleroute network tp-default (10.200.0.0/24, daemon 10.200.0.2)\n");
@@ -182,62 +169,43 @@ TEST_F(AppTest, ConnectStartsTheDaemonAndWaitsUntilItIsReady) {
   EXPECT_TRUE(image_builder_.builds.empty());
   EXPECT_TRUE(plugin_installer_.installs.empty());
   ASSERT_EQ(docker_.network_creates.size(), 1u);
-  EXPECT_EQ(docker_.network_creates[0], (Argv{"docker",
-                                              "network",
-                                              "create",
-                                              "-d",
-                                              "teleroute:latest",
-                                              "--subnet",
-                                              "10.200.0.0/24",
-                                              "--gateway",
-                                              "10.200.0.1",
-                                              "--ip-range",
-                                              "10.200.0.128/25",
-                                              "-o",
-                                              "daemon=10.200.0.2",
-                                              "-o",
-                                              "subnets=10.213.0.0/24",
-                                              "-o",
-                                              "control=8787",
-                                              "--label",
-                                              "telepresence.context=default",
-                                              "--label",
-                                              "telepresence.docker_gwbridge=ours",
-                                              "tp-default"}));
+  const docker::NetworkSpec& network = docker_.network_creates[0];
+  EXPECT_EQ(network.name, "tp-default");
+  EXPECT_EQ(network.driver, "teleroute:latest");
+  ASSERT_EQ(network.pools.size(), 1u);
+  EXPECT_EQ(network.pools[0].subnet, "10.200.0.0/24");
+  EXPECT_EQ(network.pools[0].gateway, "10.200.0.1");
+  EXPECT_EQ(network.pools[0].ip_range, "10.200.0.128/25");
+  EXPECT_EQ(network.options,
+            (std::map<std::string, std::string>{
+                {"daemon", "10.200.0.2"}, {"subnets", "10.213.0.0/24"}, {"control", "8787"}}));
+  EXPECT_EQ(network.labels, (docker::Labels{{"telepresence.context", "default"},
+                                            {"telepresence.docker_gwbridge", "ours"}}));
   EXPECT_EQ(docker_.network_connects,
             (std::vector<Argv>{{"docker", "network", "connect", "--ip", "10.200.0.2", "tp-default",
                                 "tp-default-cn"}}));
 }
 
-// The daemon gets a fresh random control token through an env file that only this user can read
-// and that is gone once the container runs (docker inspect shows the token to the CLI later).
-TEST_F(AppTest, ConnectGivesTheDaemonAControlTokenInAPrivateFile) {
+// The daemon gets a fresh random control token in its environment, through the Engine API
+// (no argv and no file holds it).
+TEST_F(AppTest, ConnectGivesTheDaemonAFreshControlToken) {
   WriteContext();
   daemon_status_ = [](int) -> Result<json> { return StatusBody(true); };
-  std::string path;
-  std::string text;
-  std::filesystem::perms permissions{};
-  auto start = docker_.on_run_detached;
-  docker_.on_run_detached = [&, start](FakeDocker& docker, const Argv& argv) {
-    path = FakeDocker::ValueAfter(argv, "--env-file");
-    std::ifstream file(path);
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-    permissions = std::filesystem::status(path).permissions();
-    start(docker, argv);
+  auto Token = [this] {
+    const std::vector<std::string>& env = docker_.run_detached.back().env;
+    EXPECT_EQ(env.size(), 1u);
+    return env.empty() ? std::string() : env[0];
   };
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
   const std::string prefix = "TP_CONTROL_TOKEN=";
-  ASSERT_EQ(text.size(), prefix.size() + 32 + 1) << text;
-  EXPECT_TRUE(text.starts_with(prefix)) << text;
-  EXPECT_EQ(text.find_first_not_of("0123456789abcdef", prefix.size()), prefix.size() + 32) << text;
-  EXPECT_EQ(text.back(), '\n');
-  EXPECT_EQ(permissions, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  EXPECT_FALSE(std::filesystem::exists(path)) << path;
-  const std::string first = text;
+  const std::string first = Token();
+  ASSERT_EQ(first.size(), prefix.size() + 32) << first;
+  EXPECT_TRUE(first.starts_with(prefix)) << first;
+  EXPECT_EQ(first.find_first_not_of("0123456789abcdef", prefix.size()), std::string::npos) << first;
   docker_.containers.clear();
   docker_.networks.erase("tp-default");
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
-  EXPECT_NE(text, first) << "each daemon gets its own token";
+  EXPECT_NE(Token(), first) << "each daemon gets its own token";
 }
 
 TEST_F(AppTest, ConnectWaitsForTheDnsServerToo) {
@@ -387,7 +355,7 @@ TEST_F(AppTest, ConnectGivesUpOnAnUnreachableManagerAtTheTimeout) {
 
 TEST_F(AppTest, ConnectPrintsADotPerSecondWhileWaiting) {
   WriteContext();
-  daemon_status_ = [](int call) { return Result<json>(StatusBody(call >= 25)); };
+  daemon_status_ = [](int call) { return Result<json>(StatusBody(call >= 125)); };  // 20 ms each
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk);
   EXPECT_CONTAINS(err_.str(),
                   "Connecting to the traffic-manager at 172.17.0.1:18081 ..... connected\n");
@@ -396,7 +364,7 @@ TEST_F(AppTest, ConnectPrintsADotPerSecondWhileWaiting) {
 
 TEST_F(AppTest, ConnectReportsADaemonThatStopsWithHowToSeeWhy) {
   WriteContext();
-  docker_.on_run_detached = [](FakeDocker&, const Argv&) {};  // --rm: gone at once
+  docker_.on_run_detached = [](FakeDocker&, const docker::ContainerSpec&) {};  // --rm: gone
   EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
   EXPECT_CONTAINS(err_.str(), "the daemon container tp-default-cn stopped before it connected");
   EXPECT_CONTAINS(err_.str(), "run it in the foreground: docker run --rm --pull never");
@@ -580,11 +548,11 @@ TEST_F(AppTest, ConnectPicksASubnetClearOfTheClusterAndOfDockerNetworks) {
   daemon_status_ = [status](int) { return Result<json>(status); };
   EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
   ASSERT_EQ(docker_.network_creates.size(), 1u);
-  const Argv& create = docker_.network_creates[0];
-  EXPECT_EQ(FakeDocker::ValueAfter(create, "--subnet"), "10.200.4.0/24");
-  EXPECT_EQ(FakeDocker::ValueAfter(create, "--gateway"), "10.200.4.1");
-  EXPECT_CONTAINS(FormatArgvForDisplay(create),
-                  "-o daemon=10.200.4.2 -o subnets=10.200.1.128/25,10.96.0.0/12 -o control=8787");
+  const docker::NetworkSpec& create = docker_.network_creates[0];
+  EXPECT_EQ(create.pools.at(0).subnet, "10.200.4.0/24");
+  EXPECT_EQ(create.pools.at(0).gateway, "10.200.4.1");
+  EXPECT_EQ(create.options.at("daemon"), "10.200.4.2");
+  EXPECT_EQ(create.options.at("subnets"), "10.200.1.128/25,10.96.0.0/12");
   EXPECT_CONTAINS(out_.str(), "Teleroute network: tp-default (10.200.4.0/24, daemon 10.200.4.2)\n");
 }
 
@@ -593,7 +561,7 @@ TEST_F(AppTest, ConnectUsesTheGivenDockerSubnet) {
   daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
   EXPECT_EQ(Run({"connect", "--docker", "--docker-subnet", "10.50.0.0/16"}), kExitOk) << err_.str();
   ASSERT_EQ(docker_.network_creates.size(), 1u);
-  EXPECT_EQ(FakeDocker::ValueAfter(docker_.network_creates[0], "--subnet"), "10.50.0.0/16");
+  EXPECT_EQ(docker_.network_creates[0].pools.at(0).subnet, "10.50.0.0/16");
   EXPECT_EQ(docker_.network_connects[0][4], "10.50.0.2");
   EXPECT_EQ(docker_.networks["tp-default"].containers.size(), 1u);
 }
@@ -669,7 +637,7 @@ TEST_F(AppTest, ConnectReplacesALeftoverNetworkDisconnectingItsContainers) {
             (std::vector<Argv>{{"docker", "network", "disconnect", "-f", "tp-default", "web-id"}}));
   EXPECT_EQ(docker_.removed, std::vector<std::string>{"tp-default"});
   EXPECT_EQ(docker_.network_creates.size(), 1u);
-  EXPECT_EQ(FakeDocker::ValueAfter(docker_.network_creates[0], "--subnet"), "10.200.0.0/24");
+  EXPECT_EQ(docker_.network_creates[0].pools.at(0).subnet, "10.200.0.0/24");
 }
 
 TEST_F(AppTest, ConnectInstallsMissingPluginsAndEnablesDisabledOnes) {

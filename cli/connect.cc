@@ -13,7 +13,6 @@
 #include "cli/docker_network.h"
 #include "cli/host_interfaces.h"
 #include "cli/plugins.h"
-#include "cli/private_file.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
 #include "common/secret.h"
@@ -25,23 +24,15 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kCommand = "connect";
-constexpr milliseconds kPollInterval{100};
+// How often the daemon's GET /status is asked while it connects (on loopback: about a
+// millisecond each); whether its container stopped comes from Docker's events meanwhile.
+constexpr milliseconds kPollInterval{20};
 // A fresh random token for the daemon's control API.
 Result<std::string> NewControlToken() {
   std::string error;
   std::optional<std::string> token = NewSecretToken(error);
   if (!token) return CliError{"cannot make the daemon's control token: " + error};
   return *token;
-}
-
-// The env file that gives a new daemon its control token (docker run --env-file). It only needs
-// to exist while docker run starts the container; docker inspect shows the token afterwards.
-Result<std::unique_ptr<PrivateFile>> ControlTokenEnvFile(const CliIo& io) {
-  Result<std::string> token = NewControlToken();
-  if (!token.ok()) return token.error();
-  return PrivateFile::Create("telepresence-daemon-env",
-                             std::string(kControlTokenVariable) + "=" + token.value() + "\n",
-                             io.environment);
 }
 
 Result<Context> LoadConnectContext(const ConnectCommand& connect, const CliIo& io) {
@@ -87,20 +78,17 @@ Status CheckSecretFile(const Context& context) {
                   "the demo cluster)"};
 }
 
-// How to see what the daemon does: the same docker run, in the foreground.
-std::string ForegroundHint(const Argv& run_argv) {
-  Argv foreground;
-  for (const std::string& word : run_argv) {
-    if (word != "-d") foreground.push_back(word);
-  }
-  return "run it in the foreground: " + FormatArgvForDisplay(foreground);
+// How to see what the daemon does: the same container, in the foreground.
+std::string ForegroundHint(const docker::ContainerSpec& spec) {
+  return "run it in the foreground: " +
+         FormatArgvForDisplay(RunArgvForDisplay(spec, /*detached=*/false));
 }
 
-std::string StoppedDaemonMessage(const std::string& container, const Argv& run_argv) {
+std::string StoppedDaemonMessage(const std::string& container, const docker::ContainerSpec& spec) {
   return "the daemon container " + container +
          " stopped before it connected (Docker removes it when it stops, with its log); to see "
          "why, " +
-         ForegroundHint(run_argv);
+         ForegroundHint(spec);
 }
 
 // Removes the daemon container when connect fails after starting it, unless Keep() was called.
@@ -218,7 +206,7 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
   spec.gateway_bridge_existed = gateway_bridge.value().has_value();
   io.err << "Creating the Teleroute network " << network << " (" << spec.subnet.ToString()
          << ", daemon " << spec.daemon.ToString() << ")" << std::endl;
-  if (Status created = docker.CreateNetwork(NetworkCreateCommand(spec)); !created.ok()) {
+  if (Status created = docker.CreateNetwork(NetworkCreateSpec(spec)); !created.ok()) {
     return CliError{NetworkFailure("create", network, created.error())};
   }
   CreatedNetwork guard(docker, network, io.err);
@@ -334,8 +322,8 @@ struct WaitOutcome {
   std::string last_problem{};                 // why the last /status got no answer
 };
 
-ConnectObservation Observe(DaemonControl& control, const std::string& container,
-                           CliServices& services, std::string& problem) {
+ConnectObservation Observe(DaemonControl& control, ContainerStopWatch& stop_watch,
+                           std::string& problem) {
   ConnectObservation observation;
   Result<DaemonStatus> status = FetchDaemonStatus(control);
   if (status.ok()) {
@@ -343,19 +331,19 @@ ConnectObservation Observe(DaemonControl& control, const std::string& container,
     return observation;
   }
   problem = status.error().message;
-  // Not answering yet, or gone? Docker errors count as "still running": the timeout decides.
-  Result<std::optional<std::string>> state = services.docker.ContainerState(container);
-  observation.daemon_running = !state.ok() || state.value() == "running";
+  // Not answering yet, or gone? Docker's events say (no event: still running; the timeout
+  // decides).
+  observation.daemon_running = !stop_watch.Stopped();
   return observation;
 }
 
-WaitOutcome WaitUntilConnected(DaemonControl& control, const std::string& container,
+WaitOutcome WaitUntilConnected(DaemonControl& control, ContainerStopWatch& stop_watch,
                                milliseconds timeout, ProgressLine& progress,
                                CliServices& services) {
   const SteadyTime start = services.clock.Now();
   WaitOutcome outcome;
   while (true) {
-    ConnectObservation observation = Observe(control, container, services, outcome.last_problem);
+    ConnectObservation observation = Observe(control, stop_watch, outcome.last_problem);
     if (observation.status) outcome.last_status = observation.status;
     auto elapsed = std::chrono::duration_cast<milliseconds>(services.clock.Now() - start);
     outcome.step = NextConnectStep(observation, elapsed, timeout);
@@ -366,7 +354,7 @@ WaitOutcome WaitUntilConnected(DaemonControl& control, const std::string& contai
 }
 
 std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& context,
-                               const std::string& container, const Argv& run_argv,
+                               const std::string& container, const docker::ContainerSpec& spec,
                                milliseconds timeout) {
   const std::string manager = "the traffic-manager at " + context.manager;
   const std::string waited = FormatSeconds(timeout);
@@ -375,10 +363,10 @@ std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& contex
            "); check that the secret file " + context.secret_file.string() +
            " holds the traffic-manager's secret";
   }
-  if (outcome.step == ConnectStep::kDaemonStopped) return StoppedDaemonMessage(container, run_argv);
+  if (outcome.step == ConnectStep::kDaemonStopped) return StoppedDaemonMessage(container, spec);
   if (!outcome.last_status) {
     return "the daemon did not answer on its control API within " + waited + " (" +
-           outcome.last_problem + "); to see what it does, " + ForegroundHint(run_argv);
+           outcome.last_problem + "); to see what it does, " + ForegroundHint(spec);
   }
   std::string error = outcome.last_status->error;
   return "no connection to " + manager + " within " + waited + " (" +
@@ -388,29 +376,33 @@ std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& contex
          "with --manager HOST:PORT, or more time with --timeout SECONDS";
 }
 
-int StartAndWait(const Context& context, const Argv& run_argv, const ConnectCommand& command,
-                 SteadyTime command_start, const CliIo& io, CliServices& services) {
+int StartAndWait(const Context& context, const docker::ContainerSpec& spec,
+                 const ConnectCommand& command, SteadyTime command_start, const CliIo& io,
+                 CliServices& services) {
   const std::string container = DaemonContainerName(context.name);
-  Result<std::string> id = services.docker.RunDetached(run_argv);
+  Result<std::string> id = services.docker.RunDetached(spec);
   if (!id.ok()) {
     return Fail(io, kCommand, "cannot start the daemon container: " + id.error().message);
   }
   StartedContainer started(services.docker, container, io.err);
+  Result<std::unique_ptr<ContainerStopWatch>> stop_watch = services.docker.WatchForStop(id.value());
+  if (!stop_watch.ok()) return Fail(io, kCommand, stop_watch.error().message);
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
   if (!endpoint.ok()) {
     Result<std::optional<std::string>> state = services.docker.ContainerState(container);
     bool stopped = state.ok() && state.value() != "running";
     return Fail(io, kCommand,
-                stopped ? StoppedDaemonMessage(container, run_argv)
+                stopped ? StoppedDaemonMessage(container, spec)
                         : "cannot find the daemon's control port: " + endpoint.error().message);
   }
   std::unique_ptr<DaemonControl> control = services.daemon_control(endpoint.value());
   ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
   const milliseconds timeout = command.timeout;
-  WaitOutcome outcome = WaitUntilConnected(*control, container, timeout, progress, services);
+  WaitOutcome outcome =
+      WaitUntilConnected(*control, *stop_watch.value(), timeout, progress, services);
   if (outcome.step != ConnectStep::kReady) {
     progress.Finish("failed");
-    return Fail(io, kCommand, WaitFailureMessage(outcome, context, container, run_argv, timeout));
+    return Fail(io, kCommand, WaitFailureMessage(outcome, context, container, spec, timeout));
   }
   progress.Finish("connected");
   Result<TelerouteNetworkInfo> network = SetUpTelerouteNetwork(
@@ -434,13 +426,13 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
        {CheckManagerReachableFromContainers(context, services.docker), CheckSecretFile(context)}) {
     if (!check.ok()) return Fail(io, kCommand, check.error().message);
   }
-  Result<std::unique_ptr<PrivateFile>> token_file = ControlTokenEnvFile(io);
-  if (!token_file.ok()) return Fail(io, kCommand, token_file.error().message);
-  Result<Argv> run_argv = DaemonRunCommand({.context_name = context.name,
-                                            .manager_address = context.manager,
-                                            .secret_file = context.secret_file,
-                                            .env_file = token_file.value()->path()});
-  if (!run_argv.ok()) return Fail(io, kCommand, run_argv.error().message);
+  Result<std::string> token = NewControlToken();
+  if (!token.ok()) return Fail(io, kCommand, token.error().message);
+  Result<docker::ContainerSpec> spec = DaemonContainerSpec({.context_name = context.name,
+                                                            .manager_address = context.manager,
+                                                            .secret_file = context.secret_file,
+                                                            .control_token = token.value()});
+  if (!spec.ok()) return Fail(io, kCommand, spec.error().message);
   Result<std::optional<DaemonStatus>> reused =
       ReuseOrClearExistingDaemon(context, DaemonContainerName(context.name), io, services);
   if (!reused.ok()) return Fail(io, kCommand, reused.error().message);
@@ -452,7 +444,7 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
   Status images = EnsureImages(services.docker, services.image_builder,
                                {std::string(kDaemonImage), std::string(kCurlImage)}, io.err);
   if (!images.ok()) return Fail(io, kCommand, images.error().message);
-  return StartAndWait(context, run_argv.value(), command, command_start, io, services);
+  return StartAndWait(context, spec.value(), command, command_start, io, services);
 }
 
 }  // namespace tp::cli

@@ -1,6 +1,5 @@
 // What the CLI asks of Docker, as an interface (DockerApi) so that the commands can be tested with
-// a fake, and its implementation DockerCli, which runs the `docker` CLI (argv from
-// docker_command.h, never a shell) with a timeout per call. Errors are sentences that quote
+// a fake; DockerEngineApi (docker_engine_api.h) is the real one. Errors are sentences that quote
 // Docker's own message and, when dockerd does not answer, say how to start it.
 #pragma once
 
@@ -17,6 +16,7 @@
 #include "cli/docker_network.h"
 #include "cli/process.h"
 #include "cli/result.h"
+#include "docker_engine/engine_types.h"
 
 namespace tp::cli {
 
@@ -35,6 +35,14 @@ class ForegroundRun {
   virtual Outcome Wait(std::chrono::milliseconds timeout) = 0;
 };
 
+// Tells whether a container has stopped (died or was removed) since the watch began. Stopped()
+// does no I/O: the watch follows Docker's event stream by itself until it is destroyed.
+class ContainerStopWatch {
+ public:
+  virtual ~ContainerStopWatch() = default;
+  virtual bool Stopped() = 0;
+};
+
 class DockerApi {
  public:
   virtual ~DockerApi() = default;
@@ -42,8 +50,10 @@ class DockerApi {
   // The container's state ("running", "exited", "created", ...); nullopt when it does not exist.
   virtual Result<std::optional<std::string>> ContainerState(const std::string& container) = 0;
   virtual Result<bool> ImageExists(const std::string& image) = 0;
-  // Runs a `docker run -d ...` argv; returns the new container's id.
-  virtual Result<std::string> RunDetached(const Argv& argv) = 0;
+  // Creates and starts the container (like docker run -d, never pulling); its id.
+  virtual Result<std::string> RunDetached(const docker::ContainerSpec& spec) = 0;
+  // Starts watching the container `id` for its stop; a stop shortly before the call counts too.
+  virtual Result<std::unique_ptr<ContainerStopWatch>> WatchForStop(const std::string& id) = 0;
   // Where the daemon container's control API is published, and its control token.
   virtual Result<DaemonEndpoint> ControlEndpoint(const std::string& container) = 0;
   // The names of the objects of that kind carrying the label ("key=value").
@@ -58,12 +68,11 @@ class DockerApi {
   // enabled.
   virtual Result<std::optional<bool>> PluginEnabled(const std::string& plugin) = 0;
   virtual Status EnablePlugin(const std::string& plugin) = 0;
-  // Every network, with its subnets, options and containers.
+  // Every network, with its subnets and options (not its containers: InspectNetwork has them).
   virtual Result<std::vector<DockerNetwork>> ListNetworks() = 0;
   // One network by name; nullopt when it does not exist.
   virtual Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) = 0;
-  // Runs a `docker network create ...` argv.
-  virtual Status CreateNetwork(const Argv& argv) = 0;
+  virtual Status CreateNetwork(const docker::NetworkSpec& spec) = 0;
   // docker network connect --ip IP NETWORK CONTAINER
   virtual Status ConnectToNetwork(const std::string& network, const std::string& container,
                                   const std::string& ip) = 0;
@@ -71,54 +80,13 @@ class DockerApi {
   virtual Status DisconnectFromNetwork(const std::string& network,
                                        const std::string& container) = 0;
 
-  // Runs a `docker volume create ...` argv.
-  virtual Status CreateVolume(const Argv& argv) = 0;
+  virtual Status CreateVolume(const docker::VolumeSpec& spec) = 0;
   // Runs a `docker build -q ...` argv (DockerBuildCommand); the built image's id.
   virtual Result<std::string> BuildImage(const Argv& argv) = 0;
   // docker stop CONTAINER (a container that is gone already counts as stopped).
   virtual Status StopContainer(const std::string& container) = 0;
   // Starts a `docker run ...` argv in the foreground (see ForegroundRun).
   virtual Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) = 0;
-};
-
-// DockerApi over the `docker` executable found in PATH.
-class DockerCli : public DockerApi {
- public:
-  // `query_timeout` bounds each short call (ps, port, rm, ...); `run_timeout` bounds `docker run
-  // -d` (which may have to create the container's file system).
-  explicit DockerCli(std::chrono::milliseconds query_timeout = std::chrono::seconds(30),
-                     std::chrono::milliseconds run_timeout = std::chrono::seconds(60))
-      : query_timeout_(query_timeout), run_timeout_(run_timeout) {}
-
-  Result<std::optional<std::string>> ContainerState(const std::string& container) override;
-  Result<bool> ImageExists(const std::string& image) override;
-  Result<std::string> RunDetached(const Argv& argv) override;
-  Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override;
-  Result<std::vector<std::string>> ListLabelled(DockerResource kind,
-                                                const std::string& label) override;
-  Status Remove(DockerResource kind, const std::vector<std::string>& names) override;
-  Result<ExitCode> RunAttached(const Argv& argv) override;
-  Result<std::optional<bool>> PluginEnabled(const std::string& plugin) override;
-  Status EnablePlugin(const std::string& plugin) override;
-  Result<std::vector<DockerNetwork>> ListNetworks() override;
-  Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) override;
-  Status CreateNetwork(const Argv& argv) override;
-  Status ConnectToNetwork(const std::string& network, const std::string& container,
-                          const std::string& ip) override;
-  Status DisconnectFromNetwork(const std::string& network, const std::string& container) override;
-  Status CreateVolume(const Argv& argv) override;
-  Result<std::string> BuildImage(const Argv& argv) override;
-  Status StopContainer(const std::string& container) override;
-  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) override;
-
- private:
-  // Runs argv; its stdout when it exits 0, else an error quoting its stderr.
-  Result<std::string> Query(const Argv& argv, std::chrono::milliseconds timeout);
-  // Like Query, but nullopt when docker says the object was not found.
-  Result<std::optional<std::string>> QueryIfFound(const Argv& argv);
-
-  const std::chrono::milliseconds query_timeout_;
-  const std::chrono::milliseconds run_timeout_;
 };
 
 // How long RemoveVolumeWithin retries by default: Docker releases a volume just after the
@@ -130,10 +98,6 @@ inline constexpr std::chrono::milliseconds kVolumeRemoveInterval{200};
 // the last failure when it never went.
 Status RemoveVolumeWithin(DockerApi& docker, Clock& clock, const std::string& volume,
                           std::chrono::milliseconds within = kVolumeRemoveDeadline);
-
-// True when docker's error message says that the object asked for does not exist ("network x not
-// found", "No such container: x", "plugin \"x\" not found").
-bool SaysNotFound(std::string_view stderr_text);
 
 // The sentence for a docker command that failed: the command (first words), docker's message,
 // and a hint when dockerd is not reachable. Pure; exposed for tests.

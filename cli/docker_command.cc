@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <nlohmann/json.hpp>
 
 #include "cli/validation.h"
 
@@ -57,24 +56,54 @@ std::string DaemonContainerName(std::string_view context_name) {
   return "tp-" + std::string(context_name) + "-cn";
 }
 
-Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options) {
+Result<docker::ContainerSpec> DaemonContainerSpec(const DaemonContainerOptions& options) {
   if (Status status = CheckDaemonOptions(options); !status.ok()) return status.error();
-  std::string control_port = std::to_string(kDaemonControlPort);
-  Argv argv{"docker",    "run",
-            "-d",        "--rm",
-            "--pull",    "never",
-            "--name",    DaemonContainerName(options.context_name),
-            "--label",   std::string(kDaemonLabel) + "=" + options.context_name,
-            "--cap-add", "NET_ADMIN"};
-  if (options.add_tun_device) argv.insert(argv.end(), {"--device", "/dev/net/tun"});
-  if (!options.env_file.empty()) argv.insert(argv.end(), {"--env-file", options.env_file});
-  argv.insert(argv.end(),
-              {"-p", "127.0.0.1::" + control_port, "-v",
-               options.secret_file.string() + ":" + std::string(kDaemonSecretPath) + ":ro",
-               options.image, "--manager", options.manager_address, "--secret-file",
-               std::string(kDaemonSecretPath), "--control", "0.0.0.0:" + control_port, "--dns",
-               "0.0.0.0:53", "--name", options.context_name});
-  if (options.write_resolv_conf) argv.push_back("--write-resolv-conf");
+  const std::string control_port = std::to_string(kDaemonControlPort);
+  docker::ContainerSpec spec{
+      .name = DaemonContainerName(options.context_name),
+      .image = options.image,
+      .cmd = {"--manager", options.manager_address, "--secret-file", std::string(kDaemonSecretPath),
+              "--control", "0.0.0.0:" + control_port, "--dns", "0.0.0.0:53", "--name",
+              options.context_name},
+      .labels = {{std::string(kDaemonLabel), options.context_name}},
+      .cap_add = {"NET_ADMIN"},
+      .ports = {{control_port + "/tcp", "127.0.0.1", ""}},
+      .binds = {{options.secret_file.string(), std::string(kDaemonSecretPath), true}},
+      .auto_remove = true};
+  if (options.write_resolv_conf) spec.cmd.push_back("--write-resolv-conf");
+  if (options.add_tun_device) spec.devices.push_back("/dev/net/tun");
+  if (!options.control_token.empty()) {
+    spec.env.push_back(std::string(kControlTokenVariable) + "=" + options.control_token);
+  }
+  return spec;
+}
+
+Argv RunArgvForDisplay(const docker::ContainerSpec& spec, bool detached) {
+  Argv argv{"docker", "run"};
+  if (detached) argv.push_back("-d");
+  if (spec.auto_remove) argv.push_back("--rm");
+  if (spec.init) argv.push_back("--init");
+  argv.insert(argv.end(), {"--pull", "never"});
+  if (!spec.name.empty()) argv.insert(argv.end(), {"--name", spec.name});
+  for (const auto& [key, value] : spec.labels)
+    argv.insert(argv.end(), {"--label", key + "=" + value});
+  for (const std::string& capability : spec.cap_add)
+    argv.insert(argv.end(), {"--cap-add", capability});
+  for (const std::string& device : spec.devices) argv.insert(argv.end(), {"--device", device});
+  for (const std::string& variable : spec.env) {
+    argv.insert(argv.end(), {"-e", variable.substr(0, variable.find('='))});
+  }
+  for (const docker::PortBinding& port : spec.ports) {
+    std::string container_port = port.container_port.substr(0, port.container_port.find("/tcp"));
+    argv.insert(argv.end(), {"-p", port.host_ip + ":" + port.host_port + ":" + container_port});
+  }
+  for (const docker::BindMount& bind : spec.binds) {
+    argv.insert(argv.end(),
+                {"-v", bind.source + ":" + bind.target + (bind.read_only ? ":ro" : "")});
+  }
+  if (!spec.network_mode.empty()) argv.insert(argv.end(), {"--network", spec.network_mode});
+  argv.push_back(spec.image);
+  argv.insert(argv.end(), spec.cmd.begin(), spec.cmd.end());
   return argv;
 }
 
@@ -115,71 +144,6 @@ std::string ContextLabel(std::string_view context_name) {
   return std::string(kDaemonLabel) + "=" + std::string(context_name);
 }
 
-Argv ContainerStateCommand(std::string_view container) {
-  return {"docker",   "ps",        "-a", "--filter", "name=^" + std::string(container) + "$",
-          "--format", "{{.State}}"};
-}
-
-Argv ImageIdCommand(std::string_view image) {
-  return {"docker", "image", "ls", "-q", std::string(image)};
-}
-
-Argv ControlEndpointCommand(std::string_view container) {
-  return {"docker",
-          "inspect",
-          "--type",
-          "container",
-          "--format",
-          "{{json .NetworkSettings.Ports}}{{\"\\n\"}}{{json .Config.Env}}",
-          std::string(container)};
-}
-
-Argv ListLabelledCommand(DockerResource kind, std::string_view label) {
-  std::string filter = "label=" + std::string(label);
-  switch (kind) {
-    case DockerResource::kContainer:
-      return {"docker", "ps", "-a", "--filter", filter, "--format", "{{.Names}}"};
-    case DockerResource::kNetwork:
-      return {"docker", "network", "ls", "--filter", filter, "--format", "{{.Name}}"};
-    case DockerResource::kVolume:
-      return {"docker", "volume", "ls", "--filter", filter, "--format", "{{.Name}}"};
-  }
-  return {};
-}
-
-Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names) {
-  Argv argv;
-  switch (kind) {
-    case DockerResource::kContainer:
-      argv = {"docker", "rm", "-f"};
-      break;
-    case DockerResource::kNetwork:
-      argv = {"docker", "network", "rm"};
-      break;
-    case DockerResource::kVolume:
-      argv = {"docker", "volume", "rm", "-f"};
-      break;
-  }
-  argv.insert(argv.end(), names.begin(), names.end());
-  return argv;
-}
-
-Argv PluginEnabledCommand(std::string_view plugin) {
-  return {"docker", "plugin", "inspect", "--format", "{{.Enabled}}", std::string(plugin)};
-}
-
-Argv PluginEnableCommand(std::string_view plugin) {
-  return {"docker", "plugin", "enable", std::string(plugin)};
-}
-
-Argv NetworkIdsCommand() { return {"docker", "network", "ls", "-q", "--no-trunc"}; }
-
-Argv NetworkInspectCommand(const std::vector<std::string>& names) {
-  Argv argv{"docker", "network", "inspect"};
-  argv.insert(argv.end(), names.begin(), names.end());
-  return argv;
-}
-
 Argv NetworkConnectCommand(std::string_view network, std::string_view container,
                            std::string_view ip) {
   return {"docker",
@@ -209,69 +173,42 @@ std::vector<std::string> OutputLines(std::string_view output) {
   return lines;
 }
 
-std::optional<std::string> ParseContainerState(std::string_view output) {
-  std::vector<std::string> lines = OutputLines(output);
-  if (lines.empty()) return std::nullopt;
-  return lines.front();
-}
-
 namespace {
 
-// The host port of one of Docker's port bindings ({"HostIp": "...", "HostPort": "49153"}).
-std::optional<uint16_t> BindingPort(const nlohmann::json& binding) {
-  if (!binding.is_object() || !binding.contains("HostPort")) return std::nullopt;
-  const nlohmann::json& text = binding["HostPort"];
-  if (!text.is_string()) return std::nullopt;
-  const std::string& port_text = text.get_ref<const std::string&>();
+// A port binding's host port ("49153"); nullopt when it is not a port number.
+std::optional<uint16_t> HostPort(const std::string& text) {
   uint32_t port = 0;
-  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
-      port == 0 || port > 65535) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || port == 0 ||
+      port > 65535) {
     return std::nullopt;
   }
   return static_cast<uint16_t>(port);
 }
 
-// The 127.0.0.1 binding's port when there is one, else the first binding's.
-std::optional<uint16_t> ControlPort(const nlohmann::json& ports) {
-  const std::string key = std::to_string(kDaemonControlPort) + "/tcp";
-  if (!ports.is_object() || !ports.contains(key) || !ports[key].is_array()) return std::nullopt;
-  const nlohmann::json& bindings = ports[key];
-  for (const nlohmann::json& binding : bindings) {
-    if (binding.is_object() && binding.value("HostIp", "") == "127.0.0.1") {
-      return BindingPort(binding);
-    }
-  }
-  if (bindings.empty()) return std::nullopt;
-  return BindingPort(bindings.front());
-}
-
-std::string ControlToken(const nlohmann::json& environment) {
+std::string ControlToken(const std::vector<std::string>& environment) {
   const std::string prefix = std::string(kControlTokenVariable) + "=";
-  if (!environment.is_array()) return "";
-  for (const nlohmann::json& entry : environment) {
-    if (entry.is_string() && entry.get_ref<const std::string&>().starts_with(prefix)) {
-      return entry.get<std::string>().substr(prefix.size());
-    }
+  for (const std::string& entry : environment) {
+    if (entry.starts_with(prefix)) return entry.substr(prefix.size());
   }
   return "";
 }
 
 }  // namespace
 
-Result<DaemonEndpoint> ParseControlEndpoint(std::string_view output) {
-  std::vector<std::string> lines = OutputLines(output);
-  const CliError unreadable{"cannot read the daemon's control port " +
-                            std::to_string(kDaemonControlPort) +
-                            "/tcp from docker inspect's "
-                            "output '" +
-                            std::string(output) + "'"};
-  if (lines.size() != 2) return unreadable;
-  const nlohmann::json ports = nlohmann::json::parse(lines[0], nullptr, false);
-  const nlohmann::json environment = nlohmann::json::parse(lines[1], nullptr, false);
-  std::optional<uint16_t> port = ControlPort(ports);
-  if (!port) return unreadable;
-  return DaemonEndpoint{.port = *port, .token = ControlToken(environment)};
+Result<DaemonEndpoint> ControlEndpointOf(const docker::ContainerInfo& container) {
+  const std::string key = std::to_string(kDaemonControlPort) + "/tcp";
+  std::optional<uint16_t> port;
+  for (const docker::PortBinding& binding : container.published_ports) {
+    if (binding.container_port != key) continue;
+    std::optional<uint16_t> this_port = HostPort(binding.host_port);
+    if (!port || binding.host_ip == "127.0.0.1") port = this_port;
+    if (binding.host_ip == "127.0.0.1") break;
+  }
+  if (!port) {
+    return CliError{"the daemon container " + container.name + " publishes no control port " + key};
+  }
+  return DaemonEndpoint{.port = *port, .token = ControlToken(container.env)};
 }
 
 std::string FormatArgvForDisplay(const Argv& argv) {

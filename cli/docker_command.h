@@ -1,6 +1,8 @@
-// The `docker` command lines the CLI runs, built as argv vectors (never shell text): user input
-// is passed as separate arguments and is never interpreted by a shell. Pure functions; they check
-// the names they put into the command and return an error sentence for a bad one.
+// What the CLI asks Docker to create, as Engine API specs (the daemon container), and the `docker`
+// command lines it still runs as processes (curl, docker-run: the user's own arguments), built as
+// argv vectors (never shell text): user input is passed as separate arguments and is never
+// interpreted by a shell. Pure functions; they check the names they put in and return an error
+// sentence for a bad one.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "cli/daemon_control.h"
 #include "cli/result.h"
+#include "docker_engine/engine_types.h"
 
 namespace tp::cli {
 
@@ -39,18 +42,23 @@ struct DaemonContainerOptions {
   std::filesystem::path secret_file{};  // absolute host path, without ':'
   bool add_tun_device = false;          // pass /dev/net/tun into the container
   bool write_resolv_conf = true;        // the daemon points its /etc/resolv.conf at its own DNS
-  std::string env_file{};               // docker's --env-file (the control token); "" for none
+  std::string control_token{};          // the daemon's kControlTokenVariable; "" for none
   std::string image = std::string(kDaemonImage);
 };
 
-// docker run -d --rm --pull never --name tp-<ctx>-cn --label tp.daemon=<ctx>
-//   --cap-add NET_ADMIN [--device /dev/net/tun] [--env-file FILE] -p 127.0.0.1::8787
+// The daemon container, as `docker run -d --rm --name tp-<ctx>-cn --label tp.daemon=<ctx>
+//   --cap-add NET_ADMIN [--device /dev/net/tun] [-e TP_CONTROL_TOKEN] -p 127.0.0.1::8787
 //   -v SECRET:/run/secrets/tp-daemon-secret:ro IMAGE
 //   --manager HOST:PORT --secret-file /run/secrets/tp-daemon-secret --control 0.0.0.0:8787
-//   --dns 0.0.0.0:53 --name <ctx> [--write-resolv-conf]
-// Never --privileged, never --network (Docker's default bridge). Errors: an invalid context
-// name, manager address or secret path.
-Result<Argv> DaemonRunCommand(const DaemonContainerOptions& options);
+//   --dns 0.0.0.0:53 --name <ctx> [--write-resolv-conf]` would make it (the token travels in the
+// API request's body, never in an argv). Never privileged, never a network (Docker's default
+// bridge). Errors: an invalid context name, manager address or secret path.
+Result<docker::ContainerSpec> DaemonContainerSpec(const DaemonContainerOptions& options);
+
+// The `docker run` command that makes `spec` (in the foreground unless `detached`), for messages
+// ("run it in the foreground: ..."). Environment variables appear as `-e NAME` only: their values
+// (tokens) stay out of the text; docker takes them from the caller's environment.
+Argv RunArgvForDisplay(const docker::ContainerSpec& spec, bool detached);
 
 // docker run --rm -i --init --pull never --network container:tp-<ctx>-cn tp-curl:latest curl
 // ARGS... (-i passes stdin through, for curl -d @-; --init makes Ctrl-C stop curl, which as a
@@ -70,44 +78,18 @@ enum class DockerResource { kContainer, kNetwork, kVolume };
 // "tp.daemon=<ctx>": the label on everything telepresence creates for a context.
 std::string ContextLabel(std::string_view context_name);
 
-// Queries. Names are checked by the callers (they are derived from valid context names or come
-// from Docker's own listings) and passed as separate arguments.
-
-// docker ps -a --filter name=^NAME$ --format {{.State}}: one line ("running", "exited", ...) or
-// nothing when there is no such container.
-Argv ContainerStateCommand(std::string_view container);
-// docker image ls -q IMAGE: an image id, or nothing when the image is missing.
-Argv ImageIdCommand(std::string_view image);
-// docker inspect --type container --format '<ports as JSON>\n<env as JSON>' CONTAINER: where the
-// daemon's control port is published and its environment (for its control token).
-Argv ControlEndpointCommand(std::string_view container);
-// docker ps -a / network ls / volume ls --filter label=LABEL with one name per line.
-Argv ListLabelledCommand(DockerResource kind, std::string_view label);
-// docker rm -f / network rm / volume rm -f NAMES...
-Argv RemoveCommand(DockerResource kind, const std::vector<std::string>& names);
-// docker plugin inspect --format {{.Enabled}} PLUGIN: "true" or "false".
-Argv PluginEnabledCommand(std::string_view plugin);
-// docker plugin enable PLUGIN
-Argv PluginEnableCommand(std::string_view plugin);
-// docker network ls -q --no-trunc: one network id per line.
-Argv NetworkIdsCommand();
-// docker network inspect NAMES...: a JSON array (docker_network.h parses it).
-Argv NetworkInspectCommand(const std::vector<std::string>& names);
+// The docker CLI's equivalents of the Engine API calls the CLI makes (for messages and tests).
 // docker network connect --ip IP NETWORK CONTAINER
 Argv NetworkConnectCommand(std::string_view network, std::string_view container,
                            std::string_view ip);
 // docker network disconnect -f NETWORK CONTAINER
 Argv NetworkDisconnectCommand(std::string_view network, std::string_view container);
 
-// Parsers of those commands' output.
-// The non-empty lines, without surrounding white space.
+// The non-empty lines of a command's output, without surrounding white space.
 std::vector<std::string> OutputLines(std::string_view output);
-// The state of ContainerStateCommand's output; nullopt when it is empty.
-std::optional<std::string> ParseContainerState(std::string_view output);
-// The endpoint in ControlEndpointCommand's output: the host port of 8787/tcp (the 127.0.0.1
-// binding when there are several) and the kControlTokenVariable of the environment ("" when
-// unset).
-Result<DaemonEndpoint> ParseControlEndpoint(std::string_view output);
+// Where the daemon container's control API is: the host port of 8787/tcp (the 127.0.0.1 binding
+// when there are several) and the kControlTokenVariable of its environment ("" when unset).
+Result<DaemonEndpoint> ControlEndpointOf(const docker::ContainerInfo& container);
 // The argv as a user could paste it into a POSIX shell (single-quoted where needed). For display
 // only: commands are never run through a shell.
 std::string FormatArgvForDisplay(const Argv& argv);

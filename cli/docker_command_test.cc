@@ -15,72 +15,48 @@ DaemonContainerOptions DemoOptions() {
           .secret_file = "/root/.config/telepresence-docker/demo-secret"};
 }
 
-TEST(DaemonRunCommandTest, ExactArgv) {
-  Result<Argv> argv = DaemonRunCommand(DemoOptions());
-  ASSERT_TRUE(argv.ok()) << argv.error().message;
-  EXPECT_EQ(argv.value(),
-            (Argv{"docker",
-                  "run",
-                  "-d",
-                  "--rm",
-                  "--pull",
-                  "never",
-                  "--name",
-                  "tp-default-cn",
-                  "--label",
-                  "tp.daemon=default",
-                  "--cap-add",
-                  "NET_ADMIN",
-                  "-p",
-                  "127.0.0.1::8787",
-                  "-v",
-                  "/root/.config/telepresence-docker/demo-secret:/run/secrets/tp-daemon-secret:ro",
-                  "tp-daemon:latest",
-                  "--manager",
-                  "127.0.0.1:40123",
-                  "--secret-file",
-                  "/run/secrets/tp-daemon-secret",
-                  "--control",
-                  "0.0.0.0:8787",
-                  "--dns",
-                  "0.0.0.0:53",
-                  "--name",
-                  "default",
-                  "--write-resolv-conf"}));
+TEST(DaemonContainerSpecTest, WhatDockerRunWouldGetAndNothingMore) {
+  DaemonContainerOptions options = DemoOptions();
+  options.control_token = "3f9a";
+  Result<docker::ContainerSpec> spec = DaemonContainerSpec(options);
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(FormatArgvForDisplay(RunArgvForDisplay(spec.value(), /*detached=*/true)),
+            "docker run -d --rm --pull never --name tp-default-cn --label tp.daemon=default "
+            "--cap-add NET_ADMIN -e TP_CONTROL_TOKEN -p 127.0.0.1::8787 -v "
+            "/root/.config/telepresence-docker/demo-secret:/run/secrets/tp-daemon-secret:ro "
+            "tp-daemon:latest --manager 127.0.0.1:40123 --secret-file "
+            "/run/secrets/tp-daemon-secret --control 0.0.0.0:8787 --dns 0.0.0.0:53 --name default "
+            "--write-resolv-conf");
+  EXPECT_EQ(spec.value().env, std::vector<std::string>{"TP_CONTROL_TOKEN=3f9a"});
+  EXPECT_TRUE(spec.value().auto_remove);
+  EXPECT_FALSE(spec.value().init);
+  EXPECT_TRUE(spec.value().devices.empty());
+  EXPECT_EQ(spec.value().restart_policy, "");
 }
 
-TEST(DaemonRunCommandTest, TunDeviceAndResolvConfOnlyWhenAsked) {
+TEST(DaemonContainerSpecTest, TunDeviceAndResolvConfOnlyWhenAsked) {
   DaemonContainerOptions options = DemoOptions();
   options.add_tun_device = true;
   options.write_resolv_conf = false;
-  Result<Argv> argv = DaemonRunCommand(options);
-  ASSERT_TRUE(argv.ok());
-  EXPECT_EQ(Argv(argv.value().begin() + 10, argv.value().begin() + 16),
-            (Argv{"--cap-add", "NET_ADMIN", "--device", "/dev/net/tun", "-p", "127.0.0.1::8787"}));
-  EXPECT_EQ(argv.value().back(), "default");
+  Result<docker::ContainerSpec> spec = DaemonContainerSpec(options);
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec.value().devices, std::vector<std::string>{"/dev/net/tun"});
+  EXPECT_EQ(spec.value().cmd.back(), "default");
+  EXPECT_TRUE(spec.value().env.empty()) << "no token given";
 }
 
-TEST(DaemonRunCommandTest, AlwaysOnDockersDefaultBridge) {
-  Result<Argv> argv = DaemonRunCommand(DemoOptions());
-  ASSERT_TRUE(argv.ok());
-  for (const std::string& word : argv.value()) {
-    EXPECT_EQ(word.find("--network"), std::string::npos);
-    EXPECT_EQ(word.find("--net="), std::string::npos);
-  }
+TEST(DaemonContainerSpecTest, OnDockersDefaultBridgeNeverPrivilegedControlPortOnLoopback) {
+  Result<docker::ContainerSpec> spec = DaemonContainerSpec(DemoOptions());
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec.value().network_mode, "");
+  EXPECT_EQ(spec.value().cap_add, std::vector<std::string>{"NET_ADMIN"});
+  ASSERT_EQ(spec.value().ports.size(), 1u);
+  EXPECT_EQ(spec.value().ports[0].container_port, "8787/tcp");
+  EXPECT_EQ(spec.value().ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(spec.value().ports[0].host_port, "");
 }
 
-TEST(DaemonRunCommandTest, NeverPrivilegedAndControlPortOnLoopbackOnly) {
-  Result<Argv> argv = DaemonRunCommand(DemoOptions());
-  ASSERT_TRUE(argv.ok());
-  for (const std::string& word : argv.value()) {
-    EXPECT_EQ(word.find("privileged"), std::string::npos);
-    if (word.find("8787") != std::string::npos && word.rfind("0.0.0.0", 0) != 0) {
-      EXPECT_EQ(word, "127.0.0.1::8787");
-    }
-  }
-}
-
-TEST(DaemonRunCommandTest, RejectsBadInput) {
+TEST(DaemonContainerSpecTest, RejectsBadInput) {
   struct Case {
     void (*change)(DaemonContainerOptions&);
     const char* key_words;
@@ -95,9 +71,9 @@ TEST(DaemonRunCommandTest, RejectsBadInput) {
   for (const Case& test_case : cases) {
     DaemonContainerOptions options = DemoOptions();
     test_case.change(options);
-    Result<Argv> argv = DaemonRunCommand(options);
-    ASSERT_FALSE(argv.ok()) << test_case.key_words;
-    EXPECT_CONTAINS(argv.error().message, test_case.key_words);
+    Result<docker::ContainerSpec> spec = DaemonContainerSpec(options);
+    ASSERT_FALSE(spec.ok()) << test_case.key_words;
+    EXPECT_CONTAINS(spec.error().message, test_case.key_words);
   }
 }
 
@@ -122,72 +98,35 @@ TEST(DaemonContainerNameTest, FollowsTheContext) {
   EXPECT_EQ(DaemonContainerName("default"), "tp-default-cn");
 }
 
-TEST(QueryCommandsTest, ExactArgv) {
-  EXPECT_EQ(
-      ContainerStateCommand("tp-default-cn"),
-      (Argv{"docker", "ps", "-a", "--filter", "name=^tp-default-cn$", "--format", "{{.State}}"}));
-  EXPECT_EQ(ImageIdCommand("tp-daemon:latest"),
-            (Argv{"docker", "image", "ls", "-q", "tp-daemon:latest"}));
-  EXPECT_EQ(
-      ControlEndpointCommand("tp-default-cn"),
-      (Argv{"docker", "inspect", "--type", "container", "--format",
-            R"({{json .NetworkSettings.Ports}}{{"\n"}}{{json .Config.Env}})", "tp-default-cn"}));
-  EXPECT_EQ(
-      ListLabelledCommand(DockerResource::kContainer, ContextLabel("dev")),
-      (Argv{"docker", "ps", "-a", "--filter", "label=tp.daemon=dev", "--format", "{{.Names}}"}));
-  EXPECT_EQ(ListLabelledCommand(DockerResource::kNetwork, "tp.daemon=dev"),
-            (Argv{"docker", "network", "ls", "--filter", "label=tp.daemon=dev", "--format",
-                  "{{.Name}}"}));
-  EXPECT_EQ(
-      ListLabelledCommand(DockerResource::kVolume, "tp.daemon=dev"),
-      (Argv{"docker", "volume", "ls", "--filter", "label=tp.daemon=dev", "--format", "{{.Name}}"}));
-  EXPECT_EQ(RemoveCommand(DockerResource::kContainer, {"a", "b"}),
-            (Argv{"docker", "rm", "-f", "a", "b"}));
-  EXPECT_EQ(RemoveCommand(DockerResource::kNetwork, {"n"}), (Argv{"docker", "network", "rm", "n"}));
-  EXPECT_EQ(RemoveCommand(DockerResource::kVolume, {"v"}),
-            (Argv{"docker", "volume", "rm", "-f", "v"}));
-}
-
-TEST(OutputParsersTest, LinesStateAndPort) {
+TEST(OutputLinesTest, NonEmptyLinesTrimmed) {
   EXPECT_EQ(OutputLines(" a \n\n\tb\r\n"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(ParseContainerState("running\n"), "running");
-  EXPECT_EQ(ParseContainerState("\n"), std::nullopt);
 }
 
-// What docker inspect prints for ControlEndpointCommand (taken from a real daemon container).
-TEST(OutputParsersTest, ControlEndpointIsTheLoopbackPortAndTheToken) {
-  Result<DaemonEndpoint> endpoint = ParseControlEndpoint(
-      R"({"53/udp":null,"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"49153"}]})"
-      "\n"
-      R"(["TP_CONTROL_TOKEN=3f9a","PATH=/usr/bin"])"
-      "\n");
+docker::ContainerInfo DaemonWithPorts(std::vector<docker::PortBinding> ports,
+                                      std::vector<std::string> env) {
+  return {.name = "tp-default-cn", .env = std::move(env), .published_ports = std::move(ports)};
+}
+
+TEST(ControlEndpointOfTest, IsTheLoopbackPortAndTheToken) {
+  Result<DaemonEndpoint> endpoint = ControlEndpointOf(DaemonWithPorts(
+      {{"8787/tcp", "127.0.0.1", "49153"}}, {"TP_CONTROL_TOKEN=3f9a", "PATH=/usr/bin"}));
   ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
   EXPECT_EQ(endpoint.value().port, 49153);
   EXPECT_EQ(endpoint.value().token, "3f9a");
-  endpoint = ParseControlEndpoint(
-      R"({"8787/tcp":[{"HostIp":"0.0.0.0","HostPort":"1"},{"HostIp":"127.0.0.1","HostPort":"2"}]})"
-      "\n"
-      R"(["PATH=/usr/bin"])");
+  endpoint = ControlEndpointOf(DaemonWithPorts(
+      {{"8787/tcp", "0.0.0.0", "1"}, {"8787/tcp", "127.0.0.1", "2"}}, {"PATH=/usr/bin"}));
   ASSERT_TRUE(endpoint.ok()) << endpoint.error().message;
   EXPECT_EQ(endpoint.value().port, 2);
   EXPECT_EQ(endpoint.value().token, "") << "a daemon without a token";
-  for (const char* bad : {"", "{}\n[]",
-                          R"({"8787/tcp":null})"
-                          "\n[]",
-                          R"({"8787/tcp":[]})"
-                          "\n[]",
-                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}]})"
-                          "\n[]",
-                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"70000"}]})"
-                          "\n[]",
-                          R"({"8787/tcp":[{"HostIp":"127.0.0.1","HostPort":"1y"}]})"
-                          "\n[]",
-                          "not json\n[]"}) {
-    Result<DaemonEndpoint> parsed = ParseControlEndpoint(bad);
-    ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_NE(parsed.error().message.find("cannot read the daemon's control port 8787/tcp"),
-              std::string::npos);
+  for (const char* bad_port : {"0", "70000", "1y", ""}) {
+    Result<DaemonEndpoint> parsed =
+        ControlEndpointOf(DaemonWithPorts({{"8787/tcp", "127.0.0.1", bad_port}}, {}));
+    ASSERT_FALSE(parsed.ok()) << bad_port;
+    EXPECT_CONTAINS(parsed.error().message, "control port 8787/tcp");
   }
+  Result<DaemonEndpoint> unpublished =
+      ControlEndpointOf(DaemonWithPorts({{"53/udp", "127.0.0.1", "53"}}, {}));
+  ASSERT_FALSE(unpublished.ok());
 }
 
 TEST(FormatArgvForDisplayTest, QuotesOnlyWhatAShellWouldSplitOrExpand) {

@@ -1,6 +1,5 @@
-// Docker networks as the CLI sees them: the fields of `docker network inspect` it uses (name,
-// driver, IPAM subnets, driver options, labels, attached containers), and the parser of that
-// command's JSON output. Pure: no I/O.
+// Docker networks as the CLI sees them (the Engine API's NetworkInfo), and the default bridge's
+// gateway rule. Pure: no I/O.
 #pragma once
 
 #include <functional>
@@ -12,31 +11,14 @@
 
 #include "cli/result.h"
 #include "common/ipv4.h"
+#include "docker_engine/engine_types.h"
 
 namespace tp::cli {
 
-// A container attached to a network.
-struct NetworkContainer {
-  std::string id{};
-  std::string name{};
-  std::string ipv4_address{};  // "10.200.0.2/24" as Docker shows it; empty when none
-};
-
-struct DockerNetwork {
-  std::string name{};
-  std::string id{};
-  std::string driver{};                          // "bridge", "teleroute:latest", ...
-  std::vector<std::string> subnets{};            // IPAM subnets as Docker lists them (IPv4 or 6)
-  std::vector<std::string> gateways{};           // IPAM gateways, where given
-  std::map<std::string, std::string> options{};  // driver options (-o KEY=VALUE)
-  std::map<std::string, std::string> labels{};
-  std::vector<NetworkContainer> containers{};  // sorted by name
-};
-
-// Parses the output of `docker network inspect NAME...` (a JSON array of network objects).
-// Missing or null fields stay empty. Error: not JSON, or not an array of objects, or a field of
-// the wrong type (the sentence says which).
-Result<std::vector<DockerNetwork>> ParseNetworkInspect(std::string_view output);
+// A container attached to a network, and a network as the CLI reads it: the Engine API's types
+// (docker_engine/engine_types.h has their one codec).
+using NetworkContainer = docker::NetworkEndpoint;
+using DockerNetwork = docker::NetworkInfo;
 
 // The address of a network interface of this host ("docker0" -> 172.17.0.1/16), nullopt when
 // there is no such interface or it has no IPv4 address.

@@ -19,8 +19,8 @@ constexpr char kInspect[] = R"([
    "Options":null,"Labels":null}
 ])";
 
-TEST(ParseNetworkInspectTest, ReadsWhatTheCliUses) {
-  Result<std::vector<DockerNetwork>> parsed = ParseNetworkInspect(kInspect);
+TEST(DecodeNetworkListTest, ReadsWhatTheCliUses) {
+  docker::EngineResult<std::vector<DockerNetwork>> parsed = docker::DecodeNetworkList(kInspect);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   ASSERT_EQ(parsed.value().size(), 2u);
   const DockerNetwork& network = parsed.value()[0];
@@ -38,13 +38,13 @@ TEST(ParseNetworkInspectTest, ReadsWhatTheCliUses) {
   EXPECT_TRUE(parsed.value()[1].containers.empty());
 }
 
-TEST(ParseNetworkInspectTest, EmptyAndMalformed) {
-  EXPECT_TRUE(ParseNetworkInspect("[]\n").value().empty());
+TEST(DecodeNetworkListTest, EmptyAndMalformed) {
+  EXPECT_TRUE(docker::DecodeNetworkList("[]\n").value().empty());
   for (const char* bad : {"", "{}", "[1]", R"([{"Name":3}])", R"([{"IPAM":{"Config":{}}}])",
                           R"([{"Options":{"a":1}}])", R"([{"Containers":[]}])"}) {
-    Result<std::vector<DockerNetwork>> parsed = ParseNetworkInspect(bad);
+    docker::EngineResult<std::vector<DockerNetwork>> parsed = docker::DecodeNetworkList(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_NE(parsed.error().message.find("docker network inspect"), std::string::npos);
+    EXPECT_EQ(parsed.error().kind, docker::EngineErrorKind::kProtocol);
   }
 }
 
@@ -56,7 +56,7 @@ constexpr char kFirstStartBridge[] = R"([
 ])";
 
 DockerNetwork ParseOne(std::string_view text) {
-  Result<std::vector<DockerNetwork>> parsed = ParseNetworkInspect(text);
+  docker::EngineResult<std::vector<DockerNetwork>> parsed = docker::DecodeNetworkList(text);
   EXPECT_TRUE(parsed.ok()) << parsed.error().message;
   return parsed.ok() && !parsed.value().empty() ? parsed.value()[0] : DockerNetwork{};
 }

@@ -31,8 +31,9 @@ using std::chrono::milliseconds;
 
 // How long the handler container may take to get its address on tp-<ctx>.
 constexpr milliseconds kHandlerAddressDeadline{30000};
-// How often the handler's address is looked for while docker run starts.
-constexpr milliseconds kAddressPollInterval{200};
+// How often the handler's address is looked for while docker run starts: one network inspect
+// over the Engine API's socket, about a millisecond (docker run's own process does the waiting).
+constexpr milliseconds kAddressPollInterval{25};
 // How long docker run is waited for at a time once the handler is set.
 constexpr milliseconds kRunWaitSlice{1000};
 // The exit code when SIGINT or SIGTERM ends the command before the handler runs (as a shell
@@ -237,7 +238,7 @@ Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource&
                      const std::string& context_name, const std::string& id, DockerApi& docker,
                      EngagementCleanup& cleanup) {
   for (const RemoteVolume& volume : volumes) {
-    Status created = docker.CreateVolume(VolumeCreateCommand(volume, source, context_name, id));
+    Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
     if (!created.ok()) {
       return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +
                       ": " + created.error().message +

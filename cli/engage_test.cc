@@ -191,8 +191,8 @@ TEST_F(EngageTest, ReplaceRunsTheHandlerSetsItAndCleansUpAfter) {
   EXPECT_EQ(calls_[2].body,
             (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8080}, {"9090", 9090}}}}));
   ASSERT_EQ(docker_.volume_creates.size(), 1u);
-  EXPECT_EQ(docker_.volume_creates[0][6], "host=172.17.0.2");
-  EXPECT_EQ(docker_.volume_creates[0].back(), "tp-echo-0");
+  EXPECT_EQ(docker_.volume_creates[0].driver_options.at("host"), "172.17.0.2");
+  EXPECT_EQ(docker_.volume_creates[0].name, "tp-echo-0");
   ASSERT_EQ(docker_.run_foreground.size(), 1u);
   const Argv& argv = docker_.run_foreground[0];
   EXPECT_EQ(FakeDocker::ValueAfter(argv, "--name"), "intercept-echo-8080");

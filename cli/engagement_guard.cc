@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cli/docker_engine_api.h"
 #include "net/unique_fd.h"
 
 namespace tp::cli {
@@ -61,10 +62,11 @@ bool CommandDied(int release_fd) {
   }
   [[maybe_unused]] int changed = ::chdir("/");
   if (!CommandDied(release_fd)) ::_exit(0);
-  DockerCli docker;
+  Result<std::unique_ptr<DockerEngineApi>> docker = DockerEngineApi::FromEnvironment();
+  if (!docker.ok()) ::_exit(1);
   HttpDaemonControl control(engagement.daemon);
   SystemClock clock;
-  UndoAbandonedEngagement(engagement, docker, control, clock);
+  UndoAbandonedEngagement(engagement, *docker.value(), control, clock);
   ::_exit(0);
 }
 

@@ -53,8 +53,8 @@ inline constexpr std::chrono::milliseconds kGuardPollInterval{500};
 void UndoAbandonedEngagement(const GuardedEngagement& engagement, DockerApi& docker,
                              DaemonControl& control, Clock& clock);
 
-// The real guard: fork() + setsid(); the guardian builds its own DockerCli and HttpDaemonControl.
-// Call it while the process has one thread.
+// The real guard: fork() + setsid(); the guardian builds its own DockerEngineApi and
+// HttpDaemonControl. Call it while the process has one thread.
 Result<std::unique_ptr<EngagementGuard>> StartForkedEngagementGuard(
     const GuardedEngagement& engagement);
 

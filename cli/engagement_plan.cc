@@ -196,28 +196,18 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
   return volumes;
 }
 
-Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
-                         std::string_view context_name, std::string_view engagement_id) {
+docker::VolumeSpec VolumeCreateSpec(const RemoteVolume& volume, const SftpSource& source,
+                                    std::string_view context_name, std::string_view engagement_id) {
   // The agent's SFTP root is its exports folder: the mount is /<container><mount path> there.
-  std::string path = "/" + source.container + volume.mount_path;
-  Argv argv{"docker",
-            "volume",
-            "create",
-            "-d",
-            std::string(kTelemountPlugin),
-            "-o",
-            "host=" + source.host,
-            "-o",
-            "port=" + std::to_string(source.port),
-            "-o",
-            "path=" + path,
-            "--label",
-            ContextLabel(context_name),
-            "--label",
-            std::string(kEngagementLabel) + "=" + std::string(engagement_id)};
-  if (!source.token.empty()) argv.insert(argv.end(), {"-o", "token=" + source.token});
-  argv.push_back(volume.name);
-  return argv;
+  docker::VolumeSpec spec{.name = volume.name,
+                          .driver = std::string(kTelemountPlugin),
+                          .driver_options = {{"host", source.host},
+                                             {"port", std::to_string(source.port)},
+                                             {"path", "/" + source.container + volume.mount_path}},
+                          .labels = {{std::string(kDaemonLabel), std::string(context_name)},
+                                     {std::string(kEngagementLabel), std::string(engagement_id)}}};
+  if (!source.token.empty()) spec.driver_options["token"] = source.token;
+  return spec;
 }
 
 Argv DockerBuildCommand(const std::string& dir,

@@ -100,10 +100,12 @@ struct SftpSource {
   std::string token{};      // the engagement's sftp_token ("": none, an older daemon)
 };
 
-// docker volume create -d telemount:latest -o host=H -o port=P -o path=/<container><mount>
-//   --label tp.daemon=<ctx> --label telepresence.engagement=<id> [-o token=T] NAME
-Argv VolumeCreateCommand(const RemoteVolume& volume, const SftpSource& source,
-                         std::string_view context_name, std::string_view engagement_id);
+// The telemount volume, as `docker volume create -d telemount:latest -o host=H -o port=P
+//   -o path=/<container><mount> [-o token=T] --label tp.daemon=<ctx>
+//   --label telepresence.engagement=<id> NAME` would make it (through the Engine API: the token
+// appears in no process's argv).
+docker::VolumeSpec VolumeCreateSpec(const RemoteVolume& volume, const SftpSource& source,
+                                    std::string_view context_name, std::string_view engagement_id);
 
 // env DOCKER_BUILDKIT=0 docker build -q [--K V]... DIR (the legacy builder: no buildx needed).
 // The image id is the last line of its output.

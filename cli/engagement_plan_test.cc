@@ -81,18 +81,19 @@ TEST(EngagementPlanTest, VolumesAreNamedPerMountAndSkipUserMounts) {
 }
 
 TEST(EngagementPlanTest, VolumeCreateAndBuildCommands) {
-  EXPECT_EQ(VolumeCreateCommand({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
-                                {"172.17.0.2", 40022, "echo"}, "default", "e-1"),
-            (Argv{"docker", "volume", "create", "-d", "telemount:latest", "-o", "host=172.17.0.2",
-                  "-o", "port=40022", "-o", "path=/echo/srv/echo-data", "--label",
-                  "tp.daemon=default", "--label", "telepresence.engagement=e-1", "tp-echo-0"}));
+  docker::VolumeSpec volume = VolumeCreateSpec({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
+                                               {"172.17.0.2", 40022, "echo"}, "default", "e-1");
+  EXPECT_EQ(volume.name, "tp-echo-0");
+  EXPECT_EQ(volume.driver, "telemount:latest");
+  EXPECT_EQ(volume.driver_options,
+            (std::map<std::string, std::string>{
+                {"host", "172.17.0.2"}, {"port", "40022"}, {"path", "/echo/srv/echo-data"}}));
+  EXPECT_EQ(volume.labels,
+            (docker::Labels{{"tp.daemon", "default"}, {"telepresence.engagement", "e-1"}}));
   const std::string token = "0123456789abcdef0123456789abcdef";
-  EXPECT_EQ(
-      VolumeCreateCommand({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
-                          {"172.17.0.2", 40022, "echo", token}, "default", "e-1"),
-      (Argv{"docker", "volume", "create", "-d", "telemount:latest", "-o", "host=172.17.0.2", "-o",
-            "port=40022", "-o", "path=/echo/srv/echo-data", "--label", "tp.daemon=default",
-            "--label", "telepresence.engagement=e-1", "-o", "token=" + token, "tp-echo-0"}));
+  volume = VolumeCreateSpec({"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
+                            {"172.17.0.2", 40022, "echo", token}, "default", "e-1");
+  EXPECT_EQ(volume.driver_options.at("token"), token);
   EXPECT_EQ(DockerBuildCommand("-dir", {{"file", "D.dev"}, {"build-arg", "V=2"}}),
             (Argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "--file", "D.dev",
                   "--build-arg", "V=2", "./-dir"}));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "cli/docker_engine_api.h"
 
 namespace {
 
@@ -28,13 +29,18 @@ std::optional<tp::cli::BuildScript> BuildScriptNextToThisExecutable(std::string_
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tp::cli::CliIo io{std::cout, std::cerr, tp::cli::ProcessEnvironment};
-  tp::cli::DockerCli docker;
+  tp::cli::Result<std::unique_ptr<tp::cli::DockerEngineApi>> docker =
+      tp::cli::DockerEngineApi::FromEnvironment();
+  if (!docker.ok()) {
+    std::cerr << "telepresence: " << docker.error().message << "\n";
+    return tp::cli::kExitFailure;
+  }
   tp::cli::ScriptImageBuilder image_builder(BuildScriptNextToThisExecutable("build-images.sh"));
   tp::cli::ScriptPluginInstaller plugin_installer(
       BuildScriptNextToThisExecutable("build-plugins.sh"));
   tp::cli::SystemClock clock;
   tp::cli::CliServices services{
-      .docker = docker,
+      .docker = *docker.value(),
       .daemon_control =
           [](const tp::cli::DaemonEndpoint& endpoint) -> std::unique_ptr<tp::cli::DaemonControl> {
         return std::make_unique<tp::cli::HttpDaemonControl>(endpoint);

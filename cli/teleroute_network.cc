@@ -38,29 +38,21 @@ std::string TelerouteNetworkName(std::string_view context_name) {
   return "tp-" + std::string(context_name);
 }
 
-Argv NetworkCreateCommand(const TelerouteNetworkSpec& spec) {
-  Argv argv{"docker",
-            "network",
-            "create",
-            "-d",
-            std::string(kTelerouteDriver),
-            "--subnet",
-            spec.subnet.ToString(),
-            "--gateway",
-            spec.gateway.ToString(),
-            "--ip-range",
-            spec.container_range.ToString(),
-            "-o",
-            "daemon=" + spec.daemon.ToString()};
+docker::NetworkSpec NetworkCreateSpec(const TelerouteNetworkSpec& spec) {
+  docker::NetworkSpec network{.name = spec.name,
+                              .driver = std::string(kTelerouteDriver),
+                              .pools = {{.subnet = spec.subnet.ToString(),
+                                         .gateway = spec.gateway.ToString(),
+                                         .ip_range = spec.container_range.ToString()}},
+                              .options = {{"daemon", spec.daemon.ToString()},
+                                          {"control", std::to_string(spec.control_port)}},
+                              .labels = {{std::string(kNetworkContextLabel), spec.context_name},
+                                         {std::string(kGatewayBridgeLabel),
+                                          spec.gateway_bridge_existed ? "preexisting" : "ours"}}};
   if (!spec.cluster_subnets.empty()) {
-    argv.insert(argv.end(), {"-o", "subnets=" + JoinPrefixes(spec.cluster_subnets)});
+    network.options["subnets"] = JoinPrefixes(spec.cluster_subnets);
   }
-  argv.insert(argv.end(), {"-o", "control=" + std::to_string(spec.control_port), "--label",
-                           std::string(kNetworkContextLabel) + "=" + spec.context_name, "--label",
-                           std::string(kGatewayBridgeLabel) + "=" +
-                               (spec.gateway_bridge_existed ? "preexisting" : "ours"),
-                           spec.name});
-  return argv;
+  return network;
 }
 
 std::vector<TakenSubnet> TakenSubnets(const std::vector<std::string>& cluster_subnets,

@@ -64,8 +64,8 @@ struct TelerouteNetworkSpec {
 // Removes docker_gwbridge when no container uses it (Docker makes it again when needed).
 void RemoveUnusedGatewayBridge(DockerApi& docker);
 
-// The argv of `docker network create` for `spec` (format above).
-Argv NetworkCreateCommand(const TelerouteNetworkSpec& spec);
+// What the Engine API's network create gets for `spec` (format above).
+docker::NetworkSpec NetworkCreateSpec(const TelerouteNetworkSpec& spec);
 
 // A subnet that the new network must not overlap, and what has it ("the cluster subnet
 // 10.213.0.0/24", "the Docker network tp-demo (10.213.0.0/24)").

@@ -82,35 +82,23 @@ TEST(PlanTelerouteNetworkTest, GatewayFirstDaemonSecondAndTheCreateCommand) {
   EXPECT_EQ(spec.gateway.ToString(), "10.50.8.1");
   EXPECT_EQ(spec.daemon.ToString(), "10.50.8.2");
   EXPECT_EQ(spec.cluster_subnets, std::vector<Ipv4Prefix>{Prefix("10.96.0.0/12")});
-  EXPECT_EQ(NetworkCreateCommand(spec), (Argv{"docker",
-                                              "network",
-                                              "create",
-                                              "-d",
-                                              "teleroute:latest",
-                                              "--subnet",
-                                              "10.50.8.0/21",
-                                              "--gateway",
-                                              "10.50.8.1",
-                                              "--ip-range",
-                                              "10.50.12.0/22",
-                                              "-o",
-                                              "daemon=10.50.8.2",
-                                              "-o",
-                                              "subnets=10.96.0.0/12",
-                                              "-o",
-                                              "control=8787",
-                                              "--label",
-                                              "telepresence.context=dev",
-                                              "--label",
-                                              "telepresence.docker_gwbridge=preexisting",
-                                              "tp-dev"}));
+  docker::NetworkSpec create = NetworkCreateSpec(spec);
+  EXPECT_EQ(create.name, "tp-dev");
+  EXPECT_EQ(create.driver, "teleroute:latest");
+  ASSERT_EQ(create.pools.size(), 1u);
+  EXPECT_EQ(create.pools[0].subnet, "10.50.8.0/21");
+  EXPECT_EQ(create.pools[0].gateway, "10.50.8.1");
+  EXPECT_EQ(create.pools[0].ip_range, "10.50.12.0/22");
+  EXPECT_EQ(create.options,
+            (std::map<std::string, std::string>{
+                {"daemon", "10.50.8.2"}, {"subnets", "10.96.0.0/12"}, {"control", "8787"}}));
+  EXPECT_EQ(create.labels, (docker::Labels{{"telepresence.context", "dev"},
+                                           {"telepresence.docker_gwbridge", "preexisting"}}));
   spec.cluster_subnets.clear();
   spec.gateway_bridge_existed = false;
-  EXPECT_EQ(FormatArgvForDisplay(NetworkCreateCommand(spec)),
-            "docker network create -d teleroute:latest --subnet 10.50.8.0/21 --gateway 10.50.8.1 "
-            "--ip-range 10.50.12.0/22 -o daemon=10.50.8.2 -o control=8787 --label "
-            "telepresence.context=dev "
-            "--label telepresence.docker_gwbridge=ours tp-dev");
+  create = NetworkCreateSpec(spec);
+  EXPECT_FALSE(create.options.contains("subnets"));
+  EXPECT_EQ(create.labels.at("telepresence.docker_gwbridge"), "ours");
 }
 
 TEST(DescribeTelerouteNetworkTest, DaemonFromTheOptionElseItsEndpoint) {

@@ -47,21 +47,21 @@ class FakeDocker : public DockerApi {
   uint16_t published_port = 49153;
   std::string control_token = "t0ken";  // what ControlEndpoint finds in the daemon's environment
   ExitCode attached_exit_code = 0;
-  // What `docker run -d` does besides recording the argv; by default the container runs.
-  std::function<void(FakeDocker&, const Argv&)> on_run_detached = [](FakeDocker& docker,
-                                                                     const Argv& argv) {
-    docker.containers[NameIn(argv)] = {"running", LabelIn(argv)};
-  };
+  // What RunDetached does besides recording the spec; by default the container runs.
+  std::function<void(FakeDocker&, const docker::ContainerSpec&)> on_run_detached =
+      [](FakeDocker& docker, const docker::ContainerSpec& spec) {
+        docker.containers[spec.name] = {"running", LabelIn(spec)};
+      };
   std::optional<std::string> fail_everything;  // docker itself fails (dockerd down)
 
-  std::vector<Argv> run_detached;
+  std::vector<docker::ContainerSpec> run_detached;
   std::vector<Argv> run_attached;
   std::vector<std::string> removed;  // containers, networks and volumes, in order
   std::vector<std::string> enabled_plugins;
-  std::vector<Argv> network_creates;
+  std::vector<docker::NetworkSpec> network_creates;
   std::vector<Argv> network_connects;     // NetworkConnectCommand argvs
   std::vector<Argv> network_disconnects;  // NetworkDisconnectCommand argvs
-  std::vector<Argv> volume_creates;
+  std::vector<docker::VolumeSpec> volume_creates;
   std::optional<std::string> fail_volume_create;  // `docker volume create` fails so
   std::function<void()> on_volume_create;         // runs inside each `docker volume create`
   std::vector<Argv> builds;
@@ -88,11 +88,30 @@ class FakeDocker : public DockerApi {
     if (fail_everything) return CliError{*fail_everything};
     return images.contains(image);
   }
-  Result<std::string> RunDetached(const Argv& argv) override {
+  Result<std::string> RunDetached(const docker::ContainerSpec& spec) override {
     if (fail_everything) return CliError{*fail_everything};
-    run_detached.push_back(argv);
-    on_run_detached(*this, argv);
-    return std::string("0123456789ab");
+    run_detached.push_back(spec);
+    on_run_detached(*this, spec);
+    return kRunId + std::to_string(run_detached.size());
+  }
+  // Stopped when the container RunDetached started is gone or no longer running.
+  class FakeStopWatch : public ContainerStopWatch {
+   public:
+    FakeStopWatch(FakeDocker& docker, std::string name) : docker_(docker), name_(std::move(name)) {}
+    bool Stopped() override {
+      auto found = docker_.containers.find(name_);
+      return found == docker_.containers.end() || found->second.state != "running";
+    }
+
+   private:
+    FakeDocker& docker_;
+    std::string name_;
+  };
+  Result<std::unique_ptr<ContainerStopWatch>> WatchForStop(const std::string& id) override {
+    if (fail_everything) return CliError{*fail_everything};
+    const size_t run = std::stoul(id.substr(kRunId.size()));
+    return std::unique_ptr<ContainerStopWatch>(
+        std::make_unique<FakeStopWatch>(*this, run_detached.at(run - 1).name));
   }
   Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};
@@ -170,19 +189,15 @@ class FakeDocker : public DockerApi {
     if (found == networks.end()) return std::optional<DockerNetwork>();
     return std::optional<DockerNetwork>(found->second);
   }
-  Status CreateNetwork(const Argv& argv) override {
+  Status CreateNetwork(const docker::NetworkSpec& spec) override {
     if (fail_everything) return CliError{*fail_everything};
-    network_creates.push_back(argv);
+    network_creates.push_back(spec);
     if (fail_network_create) return CliError{*fail_network_create};
-    DockerNetwork network{.name = argv.back(),
-                          .driver = ValueAfter(argv, "-d"),
-                          .subnets = {ValueAfter(argv, "--subnet")},
-                          .gateways = {ValueAfter(argv, "--gateway")}};
-    for (size_t i = 0; i + 1 < argv.size(); ++i) {
-      std::string value = argv[i + 1];
-      size_t equals = value.find('=');
-      if (argv[i] == "-o") network.options[value.substr(0, equals)] = value.substr(equals + 1);
-      if (argv[i] == "--label") network.labels[value.substr(0, equals)] = value.substr(equals + 1);
+    DockerNetwork network{
+        .name = spec.name, .driver = spec.driver, .options = spec.options, .labels = spec.labels};
+    for (const docker::IpamPool& pool : spec.pools) {
+      network.subnets.push_back(pool.subnet);
+      network.gateways.push_back(pool.gateway);
     }
     networks[network.name] = network;
     return Ok{};
@@ -207,8 +222,8 @@ class FakeDocker : public DockerApi {
     return Ok{};
   }
 
-  Status CreateVolume(const Argv& argv) override {
-    volume_creates.push_back(argv);
+  Status CreateVolume(const docker::VolumeSpec& spec) override {
+    volume_creates.push_back(spec);
     if (on_volume_create) on_volume_create();
     if (fail_volume_create) return CliError{*fail_volume_create};
     return Ok{};
@@ -244,8 +259,12 @@ class FakeDocker : public DockerApi {
     }
     return "";
   }
-  static std::string NameIn(const Argv& argv) { return ValueAfter(argv, "--name"); }
-  static std::string LabelIn(const Argv& argv) { return ValueAfter(argv, "--label"); }
+  // "key=value" of the spec's first label ("" when none).
+  static std::string LabelIn(const docker::ContainerSpec& spec) {
+    if (spec.labels.empty()) return "";
+    return spec.labels.begin()->first + "=" + spec.labels.begin()->second;
+  }
+  inline static const std::string kRunId = "0123456789ab-";
 };
 
 // Answers GET /status with what `status` returns for the n-th call (from 0).

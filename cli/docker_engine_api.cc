@@ -1,0 +1,246 @@
+#include "cli/docker_engine_api.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "cli/stop_signals.h"
+
+namespace tp::cli {
+namespace {
+
+using std::chrono::milliseconds;
+
+// How long a `docker build` may take.
+constexpr std::chrono::minutes kBuildTimeout{15};
+// How often ForegroundRun looks at its child while waiting for signals.
+constexpr milliseconds kChildPollInterval{50};
+// How long enabling a plugin may take (it starts the plugin and waits for its socket).
+constexpr milliseconds kPluginEnableDeadline{60000};
+// docker stop's grace period before SIGKILL.
+constexpr std::chrono::seconds kStopGrace{10};
+// How far back a stop watch looks (a stop just before the watch began counts).
+constexpr std::chrono::seconds kStopWatchLookBack{5};
+// How long a stop watch follows the events at most (longer than any wait of the CLI).
+constexpr std::chrono::hours kStopWatchDeadline{1};
+// Each engine call's deadline (creating a container or a plugin's volume may take a while).
+constexpr std::chrono::seconds kEngineCallDeadline{60};
+
+CliError Failed(const docker::EngineError& error) { return CliError{error.message}; }
+
+class ChildForegroundRun : public ForegroundRun {
+ public:
+  ChildForegroundRun(std::unique_ptr<StopSignals> signals, ChildProcess child)
+      : signals_(std::move(signals)), child_(std::move(child)) {}
+
+  Outcome Wait(milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (std::optional<ExitCode> code = child_.TryWait()) return {Event::kExited, *code};
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return {Event::kRunning, 0};
+      if (signals_->WaitFor(std::min(left, kChildPollInterval))) return {Event::kInterrupted, 0};
+    }
+  }
+
+ private:
+  std::unique_ptr<StopSignals> signals_;  // outlives the child (declared first)
+  ChildProcess child_;
+};
+
+// Follows the engine's events for the container's die or destroy on a thread of its own.
+class EventStopWatch : public ContainerStopWatch {
+ public:
+  EventStopWatch(const docker::EngineClient& engine, const std::string& id)
+      : thread_([this, engine, id] {
+          (void)engine.Events(
+              {{"type", {"container"}}, {"container", {id}}, {"event", {"die", "destroy"}}},
+              std::chrono::system_clock::now() - kStopWatchLookBack, kStopWatchDeadline,
+              [this](const docker::EngineEvent&) {
+                stopped_ = true;
+                return false;
+              },
+              &cancel_);
+        }) {}
+  ~EventStopWatch() override {
+    cancel_.Cancel();
+    thread_.join();
+  }
+  bool Stopped() override { return stopped_.load(); }
+
+ private:
+  std::atomic<bool> stopped_{false};
+  docker::StreamCancel cancel_;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DockerEngineApi>> DockerEngineApi::FromEnvironment() {
+  const char* docker_host = std::getenv("DOCKER_HOST");
+  auto socket = docker::SocketPathFromDockerHost(
+      docker_host ? std::optional<std::string_view>(docker_host) : std::nullopt);
+  if (!socket.ok()) return Failed(socket.error());
+  return std::make_unique<DockerEngineApi>(
+      docker::EngineClient(socket.value(), kEngineCallDeadline));
+}
+
+Result<std::optional<std::string>> DockerEngineApi::ContainerState(const std::string& container) {
+  auto info = engine_.InspectContainer(container);
+  if (!info.ok()) return Failed(info.error());
+  if (!info.value()) return std::optional<std::string>();
+  return std::optional<std::string>(info.value()->state);
+}
+
+Result<bool> DockerEngineApi::ImageExists(const std::string& image) {
+  auto info = engine_.InspectImage(image);
+  if (!info.ok()) return Failed(info.error());
+  return info.value().has_value();
+}
+
+Result<std::string> DockerEngineApi::RunDetached(const docker::ContainerSpec& spec) {
+  docker::EngineResult<std::string> id = engine_.RunContainer(spec);
+  if (!id.ok()) return Failed(id.error());
+  return id.value();
+}
+
+Result<std::unique_ptr<ContainerStopWatch>> DockerEngineApi::WatchForStop(const std::string& id) {
+  return std::unique_ptr<ContainerStopWatch>(std::make_unique<EventStopWatch>(engine_, id));
+}
+
+Result<DaemonEndpoint> DockerEngineApi::ControlEndpoint(const std::string& container) {
+  auto info = engine_.InspectContainer(container);
+  if (!info.ok()) return Failed(info.error());
+  if (!info.value()) return CliError{"No such container: " + container};
+  return ControlEndpointOf(*info.value());
+}
+
+Result<std::vector<std::string>> DockerEngineApi::ListLabelled(DockerResource kind,
+                                                               const std::string& label) {
+  const docker::Filters filters{{"label", {label}}};
+  std::vector<std::string> names;
+  switch (kind) {
+    case DockerResource::kContainer: {
+      auto containers = engine_.ListContainers(filters);
+      if (!containers.ok()) return Failed(containers.error());
+      for (const auto& container : containers.value()) names.push_back(container.name);
+      break;
+    }
+    case DockerResource::kNetwork: {
+      auto networks = engine_.ListNetworks(filters);
+      if (!networks.ok()) return Failed(networks.error());
+      for (const auto& network : networks.value()) names.push_back(network.name);
+      break;
+    }
+    case DockerResource::kVolume: {
+      auto volumes = engine_.ListVolumes(filters);
+      if (!volumes.ok()) return Failed(volumes.error());
+      for (const auto& volume : volumes.value()) names.push_back(volume.name);
+      break;
+    }
+  }
+  return names;
+}
+
+Status DockerEngineApi::Remove(DockerResource kind, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    docker::EngineStatus removed = docker::Done{};
+    switch (kind) {
+      case DockerResource::kContainer:
+        removed = engine_.RemoveContainer(name, /*force=*/true);
+        break;
+      case DockerResource::kNetwork:
+        removed = engine_.RemoveNetwork(name);
+        break;
+      case DockerResource::kVolume:
+        removed = engine_.RemoveVolume(name, /*force=*/true);
+        break;
+    }
+    if (!removed.ok()) return Failed(removed.error());
+  }
+  return Ok{};
+}
+
+Result<ExitCode> DockerEngineApi::RunAttached(const Argv& argv) {
+  return tp::cli::RunAttached(argv, ChildStreams::kInherited);
+}
+
+Result<std::optional<bool>> DockerEngineApi::PluginEnabled(const std::string& plugin) {
+  auto info = engine_.InspectPlugin(plugin);
+  if (!info.ok()) return Failed(info.error());
+  if (!info.value()) return std::optional<bool>();
+  return std::optional<bool>(info.value()->enabled);
+}
+
+Status DockerEngineApi::EnablePlugin(const std::string& plugin) {
+  docker::EngineStatus enabled = engine_.EnablePlugin(plugin, kPluginEnableDeadline);
+  if (!enabled.ok()) return Failed(enabled.error());
+  return Ok{};
+}
+
+Result<std::vector<DockerNetwork>> DockerEngineApi::ListNetworks() {
+  auto networks = engine_.ListNetworks();
+  if (!networks.ok()) return Failed(networks.error());
+  return std::move(networks).value();
+}
+
+Result<std::optional<DockerNetwork>> DockerEngineApi::InspectNetwork(const std::string& network) {
+  auto info = engine_.InspectNetwork(network);
+  if (!info.ok()) return Failed(info.error());
+  return std::move(info).value();
+}
+
+Status DockerEngineApi::CreateNetwork(const docker::NetworkSpec& spec) {
+  auto created = engine_.CreateNetwork(spec);
+  if (!created.ok()) return Failed(created.error());
+  return Ok{};
+}
+
+Status DockerEngineApi::ConnectToNetwork(const std::string& network, const std::string& container,
+                                         const std::string& ip) {
+  docker::EngineStatus connected = engine_.ConnectNetwork(network, container, ip);
+  if (!connected.ok()) return Failed(connected.error());
+  return Ok{};
+}
+
+Status DockerEngineApi::DisconnectFromNetwork(const std::string& network,
+                                              const std::string& container) {
+  docker::EngineStatus disconnected = engine_.DisconnectNetwork(network, container, /*force=*/true);
+  if (!disconnected.ok()) return Failed(disconnected.error());
+  return Ok{};
+}
+
+Status DockerEngineApi::CreateVolume(const docker::VolumeSpec& spec) {
+  docker::EngineStatus created = engine_.CreateVolume(spec);
+  if (!created.ok()) return Failed(created.error());
+  return Ok{};
+}
+
+Result<std::string> DockerEngineApi::BuildImage(const Argv& argv) {
+  Result<CapturedOutput> result = RunCaptured(argv, kBuildTimeout);
+  if (!result.ok()) return CliError{result.error().message + "; is Docker installed?"};
+  const CapturedOutput& output = result.value();
+  if (output.exit_code != 0) {
+    return CliError{DockerFailureMessage(argv, output.exit_code, output.err)};
+  }
+  std::vector<std::string> lines = OutputLines(output.out);
+  if (lines.empty()) return CliError{"docker build printed no image id"};
+  return lines.back();
+}
+
+Status DockerEngineApi::StopContainer(const std::string& container) {
+  docker::EngineStatus stopped = engine_.StopContainer(container, kStopGrace);
+  if (!stopped.ok()) return Failed(stopped.error());
+  return Ok{};
+}
+
+Result<std::unique_ptr<ForegroundRun>> DockerEngineApi::StartForeground(const Argv& argv) {
+  auto signals = std::make_unique<StopSignals>();
+  Result<ChildProcess> child = ChildProcess::Spawn(argv, ChildStreams::kInherited);
+  if (!child.ok()) return CliError{child.error().message + "; is Docker installed?"};
+  return std::unique_ptr<ForegroundRun>(
+      std::make_unique<ChildForegroundRun>(std::move(signals), std::move(child).value()));
+}
+
+}  // namespace tp::cli
