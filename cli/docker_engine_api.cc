@@ -77,11 +77,13 @@ class EventStopWatch : public ContainerStopWatch {
 
 }  // namespace
 
-Result<std::unique_ptr<DockerEngineApi>> DockerEngineApi::FromEnvironment() {
+std::unique_ptr<DockerEngineApi> DockerEngineApi::FromEnvironment() {
   const char* docker_host = std::getenv("DOCKER_HOST");
   auto socket = docker::SocketPathFromDockerHost(
       docker_host ? std::optional<std::string_view>(docker_host) : std::nullopt);
-  if (!socket.ok()) return Failed(socket.error());
+  if (!socket.ok()) {
+    return std::make_unique<DockerEngineApi>(docker::EngineClient::Unusable(socket.error()));
+  }
   return std::make_unique<DockerEngineApi>(
       docker::EngineClient(socket.value(), kEngineCallDeadline));
 }

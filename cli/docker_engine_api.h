@@ -20,9 +20,9 @@ class DockerEngineApi : public DockerApi {
   // `engine`'s deadline bounds each call (creating a container, or a volume or network through
   // a plugin, may take a while: give it tens of seconds).
   explicit DockerEngineApi(docker::EngineClient engine) : engine_(std::move(engine)) {}
-  // For the engine DOCKER_HOST names (the process's environment; unset: /var/run/docker.sock);
-  // an error for a DOCKER_HOST that is not unix://PATH.
-  static Result<std::unique_ptr<DockerEngineApi>> FromEnvironment();
+  // For the engine DOCKER_HOST names (the process's environment; unset: /var/run/docker.sock).
+  // With a DOCKER_HOST that is not unix://PATH every call fails, saying why.
+  static std::unique_ptr<DockerEngineApi> FromEnvironment();
 
   Result<std::optional<std::string>> ContainerState(const std::string& container) override;
   Result<bool> ImageExists(const std::string& image) override;

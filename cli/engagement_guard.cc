@@ -62,11 +62,10 @@ bool CommandDied(int release_fd) {
   }
   [[maybe_unused]] int changed = ::chdir("/");
   if (!CommandDied(release_fd)) ::_exit(0);
-  Result<std::unique_ptr<DockerEngineApi>> docker = DockerEngineApi::FromEnvironment();
-  if (!docker.ok()) ::_exit(1);
+  std::unique_ptr<DockerEngineApi> docker = DockerEngineApi::FromEnvironment();
   HttpDaemonControl control(engagement.daemon);
   SystemClock clock;
-  UndoAbandonedEngagement(engagement, *docker.value(), control, clock);
+  UndoAbandonedEngagement(engagement, *docker, control, clock);
   ::_exit(0);
 }
 

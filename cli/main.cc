@@ -29,18 +29,13 @@ std::optional<tp::cli::BuildScript> BuildScriptNextToThisExecutable(std::string_
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tp::cli::CliIo io{std::cout, std::cerr, tp::cli::ProcessEnvironment};
-  tp::cli::Result<std::unique_ptr<tp::cli::DockerEngineApi>> docker =
-      tp::cli::DockerEngineApi::FromEnvironment();
-  if (!docker.ok()) {
-    std::cerr << "telepresence: " << docker.error().message << "\n";
-    return tp::cli::kExitFailure;
-  }
+  std::unique_ptr<tp::cli::DockerEngineApi> docker = tp::cli::DockerEngineApi::FromEnvironment();
   tp::cli::ScriptImageBuilder image_builder(BuildScriptNextToThisExecutable("build-images.sh"));
   tp::cli::ScriptPluginInstaller plugin_installer(
       BuildScriptNextToThisExecutable("build-plugins.sh"));
   tp::cli::SystemClock clock;
   tp::cli::CliServices services{
-      .docker = *docker.value(),
+      .docker = *docker,
       .daemon_control =
           [](const tp::cli::DaemonEndpoint& endpoint) -> std::unique_ptr<tp::cli::DaemonControl> {
         return std::make_unique<tp::cli::HttpDaemonControl>(endpoint);

@@ -136,6 +136,12 @@ EngineResult<EngineClient> EngineClient::ForDockerHost(
   return EngineClient(path.value());
 }
 
+EngineClient EngineClient::Unusable(EngineError why) {
+  EngineClient client("");
+  client.unusable_ = std::move(why);
+  return client;
+}
+
 EngineError EngineClient::TransportError(std::string_view what, httplib::Error error) const {
   const std::string engine = "the Docker engine at unix://" + socket_path_;
   if (error == httplib::Error::Read) {
@@ -153,6 +159,7 @@ EngineError EngineClient::TransportError(std::string_view what, httplib::Error e
 EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const std::string& path,
                                                          const std::string& body,
                                                          milliseconds deadline) const {
+  if (unusable_) return *unusable_;
   std::unique_ptr<httplib::Client> client = NewClient(socket_path_, deadline);
   httplib::Result result = [&] {
     switch (method) {
@@ -209,6 +216,7 @@ EngineResult<std::optional<std::string>> EngineClient::CallIfFound(const std::st
 EngineStatus EngineClient::Stream(const std::string& path, milliseconds deadline,
                                   const std::function<bool(std::string_view)>& on_bytes,
                                   StreamCancel* cancel, std::string_view what) const {
+  if (unusable_) return *unusable_;
   std::unique_ptr<httplib::Client> client = NewClient(socket_path_, deadline + deadline_);
   StreamCancel at_deadline;
   if (cancel != nullptr && !cancel->Attach(client.get())) {

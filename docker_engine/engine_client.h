@@ -68,6 +68,9 @@ class EngineClient {
 
   // For DOCKER_HOST's value (see SocketPathFromDockerHost).
   static EngineResult<EngineClient> ForDockerHost(std::optional<std::string_view> docker_host);
+  // A client whose every call fails with `why` (a DOCKER_HOST it cannot use): a command that
+  // needs no engine (--help) still runs, and one that does gets the reason.
+  static EngineClient Unusable(EngineError why);
 
   const std::string& socket_path() const { return socket_path_; }
 
@@ -163,6 +166,7 @@ class EngineClient {
 
   std::string socket_path_;
   std::chrono::milliseconds deadline_;
+  std::optional<EngineError> unusable_;  // set: every call fails with it
 };
 
 }  // namespace tp::docker

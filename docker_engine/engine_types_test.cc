@@ -170,6 +170,20 @@ TEST(EngineTypesTest, DockerHostUnixOrDefaultOthersRefused) {
   EXPECT_NE(tcp.error().message.find("tcp://1.2.3.4:2375"), std::string::npos);
 }
 
+TEST(EngineClientTest, AnUnusableClientFailsEveryCallWithItsReason) {
+  EngineResult<std::string> tcp = SocketPathFromDockerHost("tcp://1.2.3.4:2375");
+  ASSERT_FALSE(tcp.ok());
+  const EngineClient client = EngineClient::Unusable(tcp.error());
+  EngineResult<std::optional<ContainerInfo>> info = client.InspectContainer("x");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().message, tcp.error().message);
+  EngineStatus events =
+      client.Events({}, std::chrono::system_clock::now(), std::chrono::milliseconds(100),
+                    [](const EngineEvent&) { return true; });
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.error().kind, EngineErrorKind::kUnsupported);
+}
+
 TEST(EngineClientTest, AbsentSocketSaysHowToStartDockerd) {
   EngineClient client("/nonexistent/docker.sock", std::chrono::seconds(2));
   EngineResult<std::optional<ContainerInfo>> info = client.InspectContainer("x");
