@@ -24,6 +24,10 @@ void Reply(httplib::Response& response, int status, const nlohmann::json& body) 
   response.set_content(JsonText(body) + "\n", kContentType);
 }
 
+PluginAnswer Answer(int status, const nlohmann::json& body) {
+  return {status, JsonText(body) + "\n"};
+}
+
 }  // namespace
 
 PluginServer::PluginServer(std::string socket_path, std::vector<std::string> implements)
@@ -46,28 +50,12 @@ PluginServer::~PluginServer() { Stop(); }
 
 void PluginServer::AddRoutes(const std::vector<PluginRoute>& routes) {
   for (const PluginRoute& route : routes) {
-    http_->Post("/" + route.method, [route](const httplib::Request& request,
-                                            httplib::Response& response) {
-      nlohmann::json body = nlohmann::json::object();
-      if (!request.body.empty()) {
-        body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded() || !(body.is_object() || body.is_null())) {
-          spdlog::warn("{}: malformed request body", route.method);
-          Reply(response, 400, ErrorReply(route.method + ": request body is not a JSON object"));
-          return;
-        }
-        if (body.is_null()) body = nlohmann::json::object();
-      }
-      spdlog::debug("{} <- {}", route.method, JsonText(body));
-      try {
-        nlohmann::json reply = route.handler(body);
-        spdlog::debug("{} -> {}", route.method, JsonText(reply));
-        Reply(response, 200, reply);
-      } catch (const std::exception& error) {
-        spdlog::info("{} failed: {}", route.method, error.what());
-        Reply(response, 500, ErrorReply(error.what()));
-      }
-    });
+    http_->Post("/" + route.method,
+                [route](const httplib::Request& request, httplib::Response& response) {
+                  const PluginAnswer answer = AnswerPluginCall(route, request.body);
+                  response.status = answer.status;
+                  response.set_content(answer.body, kContentType);
+                });
   }
 }
 
@@ -109,5 +97,26 @@ std::string OptionalString(const nlohmann::json& request, const char* field) {
 }
 
 nlohmann::json ErrorReply(const std::string& message) { return {{"Err", message}}; }
+
+PluginAnswer AnswerPluginCall(const PluginRoute& route, const std::string& body) {
+  nlohmann::json request = nlohmann::json::object();
+  if (!body.empty()) {
+    request = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded() || !(request.is_object() || request.is_null())) {
+      spdlog::warn("{}: malformed request body", route.method);
+      return Answer(400, ErrorReply(route.method + ": request body is not a JSON object"));
+    }
+    if (request.is_null()) request = nlohmann::json::object();
+  }
+  spdlog::debug("{} <- {}", route.method, JsonText(request));
+  try {
+    nlohmann::json reply = route.handler(request);
+    spdlog::debug("{} -> {}", route.method, JsonText(reply));
+    return Answer(200, reply);
+  } catch (const std::exception& error) {
+    spdlog::info("{} failed: {}", route.method, error.what());
+    return Answer(500, ErrorReply(error.what()));
+  }
+}
 
 }  // namespace tp

@@ -124,6 +124,17 @@ TEST_F(PluginServerTest, ANonUtf8PathGetsErrAndTheServerKeepsServing) {
   EXPECT_EQ(echoed.body["Name"], "still here");
 }
 
+TEST(AnswerPluginCallTest, AnswersWhatTheServerWouldWithoutHttp) {
+  const PluginRoute name{"Test.Name", [](const nlohmann::json& request) {
+                           return nlohmann::json{{"Name", RequireString(request, "Name")}};
+                         }};
+  EXPECT_EQ(AnswerPluginCall(name, R"({"Name":"v"})").body, "{\"Name\":\"v\"}\n");
+  const PluginAnswer missing = AnswerPluginCall(name, "");
+  EXPECT_EQ(missing.status, 500);
+  EXPECT_EQ(missing.body, "{\"Err\":\"missing field \\\"Name\\\"\"}\n");
+  EXPECT_EQ(AnswerPluginCall(name, "[1]").status, 400);
+}
+
 TEST_F(PluginServerTest, StopRemovesSocketFile) {
   server_->Stop();
   EXPECT_FALSE(std::filesystem::exists(socket_));
