@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -22,6 +23,21 @@ std::string JsonText(const nlohmann::json& value) {
 void Reply(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
   response.set_content(JsonText(body) + "\n", kContentType);
+}
+
+// Docker's requests nest four levels at most. Deeper bodies are refused before anything walks
+// them: printing a JSON value recurses once per level, and 1 MiB of "[" would overflow a stack.
+constexpr int kMaxRequestDepth = 32;
+
+// The parsed body (discarded when it is not JSON) and, in `depth`, how deep it nests. The parser
+// itself does not recurse.
+nlohmann::json ParseRequestBody(const std::string& body, int& depth) {
+  depth = 0;
+  auto measure = [&depth](int level, nlohmann::json::parse_event_t, nlohmann::json&) {
+    depth = std::max(depth, level);
+    return true;
+  };
+  return nlohmann::json::parse(body, measure, /*allow_exceptions=*/false);
 }
 
 PluginAnswer Answer(int status, const nlohmann::json& body) {
@@ -101,7 +117,13 @@ nlohmann::json ErrorReply(const std::string& message) { return {{"Err", message}
 PluginAnswer AnswerPluginCall(const PluginRoute& route, const std::string& body) {
   nlohmann::json request = nlohmann::json::object();
   if (!body.empty()) {
-    request = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    int depth = 0;
+    request = ParseRequestBody(body, depth);
+    if (depth > kMaxRequestDepth) {
+      spdlog::warn("{}: request body nested {} levels deep", route.method, depth);
+      return Answer(400, ErrorReply(route.method + ": request body nests deeper than " +
+                                    std::to_string(kMaxRequestDepth) + " levels"));
+    }
     if (request.is_discarded() || !(request.is_object() || request.is_null())) {
       spdlog::warn("{}: malformed request body", route.method);
       return Answer(400, ErrorReply(route.method + ": request body is not a JSON object"));
