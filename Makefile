@@ -2,8 +2,9 @@
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan runtime test test-unit test-docker bench plugins images demo \
+.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo \
 	demo-cluster demo-cluster-down clean format
 
 all: build
@@ -34,6 +35,12 @@ test: build-asan runtime
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
 	$(MAKE) --no-print-directory plugins
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 -L docker
+
+# Builds the libFuzzer targets (clang, build/fuzz) and runs each for FUZZ_SECONDS, two at a time;
+# fails on any crash, keeping the input in build/fuzz/findings/. See fuzz/run.sh.
+fuzz:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 # Installs (or re-installs) the managed plugins from locally built root file systems.
 plugins: runtime
