@@ -2,8 +2,9 @@
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan runtime test test-unit test-docker bench plugins images demo \
+.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo \
 	demo-cluster demo-cluster-down clean format check-layers deps-graph
 
 all: build
@@ -29,7 +30,8 @@ build-asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 # The layers' arrows point down (includes and CMake targets; see scripts/check-layers.sh), the
-# shell scripts are shellcheck-clean, unit and file-system tests under ASan/UBSan, then the Docker tests against the managed plugins.
+# shell scripts are shellcheck-clean, unit and file-system tests under ASan/UBSan, the Docker
+# tests against the managed plugins, then every fuzz target for FUZZ_SECONDS.
 test: build-asan runtime
 	scripts/check-layers.sh $(ASAN_BUILD)
 	shellcheck -x .ci/run $$(git ls-files '*.sh')
@@ -37,6 +39,7 @@ test: build-asan runtime
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
 	$(MAKE) --no-print-directory plugins
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 -L docker
+	$(MAKE) --no-print-directory fuzz
 
 check-layers: build-asan
 	scripts/check-layers.sh $(ASAN_BUILD)
@@ -45,6 +48,12 @@ check-layers: build-asan
 deps-graph:
 	cmake -S . -B $(BUILD) --graphviz=$(BUILD)/targets.dot >/dev/null
 	@echo "wrote $(BUILD)/targets.dot"
+
+# Builds the libFuzzer targets (clang, build/fuzz) and runs each for FUZZ_SECONDS, two at a time;
+# fails on any crash, keeping the input in build/fuzz/findings/. See fuzz/run.sh.
+fuzz:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 # Installs (or re-installs) the managed plugins from locally built root file systems.
 plugins: runtime

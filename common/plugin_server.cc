@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -22,6 +23,25 @@ std::string JsonText(const nlohmann::json& value) {
 void Reply(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
   response.set_content(JsonText(body) + "\n", kContentType);
+}
+
+// Docker's requests nest four levels at most. Deeper bodies are refused before anything walks
+// them: printing a JSON value recurses once per level, and 1 MiB of "[" would overflow a stack.
+constexpr int kMaxRequestDepth = 32;
+
+// The parsed body (discarded when it is not JSON) and, in `depth`, how deep it nests. The parser
+// itself does not recurse.
+nlohmann::json ParseRequestBody(const std::string& body, int& depth) {
+  depth = 0;
+  auto measure = [&depth](int level, nlohmann::json::parse_event_t, nlohmann::json&) {
+    depth = std::max(depth, level);
+    return true;
+  };
+  return nlohmann::json::parse(body, measure, /*allow_exceptions=*/false);
+}
+
+PluginAnswer Answer(int status, const nlohmann::json& body) {
+  return {status, JsonText(body) + "\n"};
 }
 
 }  // namespace
@@ -46,28 +66,12 @@ PluginServer::~PluginServer() { Stop(); }
 
 void PluginServer::AddRoutes(const std::vector<PluginRoute>& routes) {
   for (const PluginRoute& route : routes) {
-    http_->Post("/" + route.method, [route](const httplib::Request& request,
-                                            httplib::Response& response) {
-      nlohmann::json body = nlohmann::json::object();
-      if (!request.body.empty()) {
-        body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-        if (body.is_discarded() || !(body.is_object() || body.is_null())) {
-          spdlog::warn("{}: malformed request body", route.method);
-          Reply(response, 400, ErrorReply(route.method + ": request body is not a JSON object"));
-          return;
-        }
-        if (body.is_null()) body = nlohmann::json::object();
-      }
-      spdlog::debug("{} <- {}", route.method, JsonText(body));
-      try {
-        nlohmann::json reply = route.handler(body);
-        spdlog::debug("{} -> {}", route.method, JsonText(reply));
-        Reply(response, 200, reply);
-      } catch (const std::exception& error) {
-        spdlog::info("{} failed: {}", route.method, error.what());
-        Reply(response, 500, ErrorReply(error.what()));
-      }
-    });
+    http_->Post("/" + route.method,
+                [route](const httplib::Request& request, httplib::Response& response) {
+                  const PluginAnswer answer = AnswerPluginCall(route, request.body);
+                  response.status = answer.status;
+                  response.set_content(answer.body, kContentType);
+                });
   }
 }
 
@@ -109,5 +113,32 @@ std::string OptionalString(const nlohmann::json& request, const char* field) {
 }
 
 nlohmann::json ErrorReply(const std::string& message) { return {{"Err", message}}; }
+
+PluginAnswer AnswerPluginCall(const PluginRoute& route, const std::string& body) {
+  nlohmann::json request = nlohmann::json::object();
+  if (!body.empty()) {
+    int depth = 0;
+    request = ParseRequestBody(body, depth);
+    if (depth > kMaxRequestDepth) {
+      spdlog::warn("{}: request body nested {} levels deep", route.method, depth);
+      return Answer(400, ErrorReply(route.method + ": request body nests deeper than " +
+                                    std::to_string(kMaxRequestDepth) + " levels"));
+    }
+    if (request.is_discarded() || !(request.is_object() || request.is_null())) {
+      spdlog::warn("{}: malformed request body", route.method);
+      return Answer(400, ErrorReply(route.method + ": request body is not a JSON object"));
+    }
+    if (request.is_null()) request = nlohmann::json::object();
+  }
+  spdlog::debug("{} <- {}", route.method, JsonText(request));
+  try {
+    nlohmann::json reply = route.handler(request);
+    spdlog::debug("{} -> {}", route.method, JsonText(reply));
+    return Answer(200, reply);
+  } catch (const std::exception& error) {
+    spdlog::info("{} failed: {}", route.method, error.what());
+    return Answer(500, ErrorReply(error.what()));
+  }
+}
 
 }  // namespace tp

@@ -61,4 +61,16 @@ std::string OptionalString(const nlohmann::json& request, const char* field);
 // The reply body for an error, {"Err": message}.
 nlohmann::json ErrorReply(const std::string& message);
 
+// What PluginServer answers to one call of a route: the HTTP status and the body's JSON text.
+struct PluginAnswer {
+  int status = 200;
+  std::string body;  // newline-terminated JSON; {"Err": sentence} unless status is 200
+};
+
+// One call of `route` without the HTTP around it, as PluginServer serves every route: `body`
+// (empty, or the text of a JSON object or null) goes to the handler as an object; text that is
+// not a JSON object answers 400, a handler that throws answers 500, both {"Err": sentence};
+// otherwise 200 and the handler's reply. Never throws. For tests and fuzzing.
+PluginAnswer AnswerPluginCall(const PluginRoute& route, const std::string& body);
+
 }  // namespace tp

@@ -124,6 +124,45 @@ TEST_F(PluginServerTest, ANonUtf8PathGetsErrAndTheServerKeepsServing) {
   EXPECT_EQ(echoed.body["Name"], "still here");
 }
 
+TEST(AnswerPluginCallTest, AnswersWhatTheServerWouldWithoutHttp) {
+  const PluginRoute name{"Test.Name", [](const nlohmann::json& request) {
+                           return nlohmann::json{{"Name", RequireString(request, "Name")}};
+                         }};
+  EXPECT_EQ(AnswerPluginCall(name, R"({"Name":"v"})").body, "{\"Name\":\"v\"}\n");
+  const PluginAnswer missing = AnswerPluginCall(name, "");
+  EXPECT_EQ(missing.status, 500);
+  EXPECT_EQ(missing.body, "{\"Err\":\"missing field \\\"Name\\\"\"}\n");
+  EXPECT_EQ(AnswerPluginCall(name, "[1]").status, 400);
+}
+
+// Found by fuzz/fuzz_volume_request (fuzz/corpus/fuzz_volume_request/crash-deep-nesting): a
+// body nested 20000 levels deep overflowed the stack of the thread serving it while it was
+// printed for the debug log, ending the plugin. Deep bodies are refused before anything walks
+// them.
+TEST_F(PluginServerTest, ADeeplyNestedBodyGetsErrAndTheServerKeepsServing) {
+  constexpr size_t kDepth = 512 * 1024;
+  const std::string deep =
+      R"({"Name":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  HttpReply reply = Post(socket_, "Test.Echo", deep);
+  EXPECT_EQ(reply.status, 400);
+  ASSERT_TRUE(reply.body["Err"].is_string()) << reply.body;
+  EXPECT_NE(reply.body["Err"].get<std::string>().find("deeper than"), std::string::npos);
+  HttpReply echoed = Post(socket_, "Test.Echo", R"({"Name":"still here"})");
+  EXPECT_EQ(echoed.status, 200);
+  EXPECT_EQ(echoed.body["Name"], "still here");
+}
+
+TEST(AnswerPluginCallTest, RefusesBodiesNestedDeeperThanDockersAndNothingElse) {
+  const PluginRoute echo{"Test.Echo", [](const nlohmann::json& request) { return request; }};
+  auto nested = [](int depth) {
+    return R"({"Name":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
+  EXPECT_EQ(AnswerPluginCall(echo, nested(20)).status, 200);
+  const PluginAnswer deep = AnswerPluginCall(echo, nested(20000));
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_EQ(deep.body, "{\"Err\":\"Test.Echo: request body nests deeper than 32 levels\"}\n");
+}
+
 TEST_F(PluginServerTest, StopRemovesSocketFile) {
   server_->Stop();
   EXPECT_FALSE(std::filesystem::exists(socket_));

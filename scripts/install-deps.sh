@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang-format ccache jq shellcheck
+  build-essential cmake pkg-config clang-format ccache jq shellcheck clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfuse3-dev libnl-3-dev libnl-route-3-dev
   libnftables-dev libnftnl-dev libmnl-dev
   libgtest-dev
