@@ -79,14 +79,18 @@ void MetadataCache::NameAdded(const std::string& path) {
   listings_.Added(path);
 }
 
-void MetadataCache::Removed(const std::string& path) {
-  const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+void MetadataCache::ChangedTreeLocked(const std::string& path, const std::string& folder) {
   attribute_changes_.ChangedTree(path);
   attributes_.InvalidateTree(path);
   ChangedLocked(folder);
   listing_changes_.ChangedTree(path);
   listings_.ForgetTree(path);
+}
+
+void MetadataCache::Removed(const std::string& path) {
+  const std::string folder = SplitPath(path).first;
+  std::lock_guard lock(mutex_);
+  ChangedTreeLocked(path, folder);
   listing_changes_.Changed(folder);
   listings_.Removed(path);
 }
@@ -94,11 +98,7 @@ void MetadataCache::Removed(const std::string& path) {
 void MetadataCache::ChangedTree(const std::string& path) {
   const std::string folder = SplitPath(path).first;
   std::lock_guard lock(mutex_);
-  attribute_changes_.ChangedTree(path);
-  attributes_.InvalidateTree(path);
-  ChangedLocked(folder);
-  listing_changes_.ChangedTree(path);
-  listings_.ForgetTree(path);
+  ChangedTreeLocked(path, folder);
 }
 
 void MetadataCache::Uncertain(const std::string& path) {

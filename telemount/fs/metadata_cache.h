@@ -64,6 +64,8 @@ class MetadataCache {
  private:
   // Requires mutex_.
   void ChangedLocked(const std::string& path);
+  // `path`, everything below it, and `folder` (path's folder) changed. Requires mutex_.
+  void ChangedTreeLocked(const std::string& path, const std::string& folder);
 
   std::mutex mutex_;
   AttributeCache attributes_;           // guarded by mutex_
