@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/loopback_peer.h"
 #include "common/unix_http_server.h"
 #include "net/tcp_socket.h"
 #include "tunnel/tunnel_handshake.h"
@@ -89,6 +90,22 @@ UniqueFd AcceptWithin(int listener, std::chrono::milliseconds timeout) {
 
 class ConnectionGateTest : public ::testing::Test {
  protected:
+  // Opens `count` connections from 127.0.0.1 that each send a byte and stall (kept in
+  // `stalled`), then checks that one more is closed by the gate within 500 ms.
+  void StallThenSeeTheNextClosed(size_t count, std::vector<UniqueFd>& stalled) {
+    for (size_t i = 0; i < count; ++i) {
+      stalled.push_back(Dial(gate_->Port()));
+      ASSERT_TRUE(stalled.back().Valid());
+      ASSERT_TRUE(Send(stalled.back().Get(), "G"));
+    }
+    const UniqueFd extra = Dial(gate_->Port());
+    ASSERT_TRUE(extra.Valid());
+    const auto start = Clock::now();
+    const auto closed = WaitForClose(extra.Get(), start + 2s);
+    ASSERT_TRUE(closed) << "the connection past the cap stayed open";
+    EXPECT_LT(*closed - start, 500ms);
+  }
+
   // Serves GET /status ("ok") and POST /echo on a Unix socket; a gate with `options` in front.
   void StartGate(ConnectionGateOptions options) {
     server_.Get("/status", [](const httplib::Request&, httplib::Response& response) {
@@ -145,17 +162,7 @@ TEST_F(ConnectionGateTest, AConnectionPastTheCapIsClosedAtOnceAndTheGateServesOn
   constexpr size_t kCap = 4;
   StartGate({"test", kCap, 30s});
   std::vector<UniqueFd> stalled;
-  for (size_t i = 0; i < kCap; ++i) {
-    stalled.push_back(Dial(gate_->Port()));
-    ASSERT_TRUE(stalled.back().Valid());
-    ASSERT_TRUE(Send(stalled.back().Get(), "G"));
-  }
-  const UniqueFd extra = Dial(gate_->Port());
-  ASSERT_TRUE(extra.Valid());
-  const auto start = Clock::now();
-  const auto closed = WaitForClose(extra.Get(), start + 2s);
-  ASSERT_TRUE(closed) << "the connection past the cap stayed open";
-  EXPECT_LT(*closed - start, 500ms);
+  ASSERT_NO_FATAL_FAILURE(StallThenSeeTheNextClosed(kCap, stalled));
   for (const UniqueFd& connection : stalled) {
     EXPECT_FALSE(WaitForClose(connection.Get(), Clock::now()))
         << "a connection within the cap was closed";
@@ -180,28 +187,11 @@ TEST_F(ConnectionGateTest, OneAddressCannotTakeEverySlot) {
   constexpr size_t kPerPeer = 2;
   StartGate({"test", 8, 30s, kPerPeer});
   std::vector<UniqueFd> stalled;
-  for (size_t i = 0; i < kPerPeer; ++i) {
-    stalled.push_back(Dial(gate_->Port()));
-    ASSERT_TRUE(stalled.back().Valid());
-    ASSERT_TRUE(Send(stalled.back().Get(), "G"));
-  }
-  const UniqueFd extra = Dial(gate_->Port());
-  ASSERT_TRUE(extra.Valid());
-  const auto start = Clock::now();
-  const auto closed = WaitForClose(extra.Get(), start + 2s);
-  ASSERT_TRUE(closed) << "a third connection from 127.0.0.1 stayed open";
-  EXPECT_LT(*closed - start, 500ms);
+  ASSERT_NO_FATAL_FAILURE(StallThenSeeTheNextClosed(kPerPeer, stalled));
 
-  UniqueFd other(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  from.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2
-  ASSERT_EQ(::bind(other.Get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(gate_->Port());
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(other.Get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const UniqueFd other =
+      test_support::ConnectFromLoopback(test_support::kSecondLoopbackAddress, gate_->Port());
+  ASSERT_TRUE(other.Valid());
   ASSERT_TRUE(Send(other.Get(), "GET /status HTTP/1.0\r\n\r\n"));
   std::string answer;
   char buffer[512];

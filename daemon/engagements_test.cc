@@ -17,6 +17,7 @@
 #include "common/secret.h"
 #include "common/sftp_preface.h"
 #include "common/task_group.h"
+#include "common/testing/loopback_peer.h"
 #include "daemon/captured_tcp_relay.h"
 #include "net/tcp_socket.h"
 
@@ -377,16 +378,9 @@ TEST_F(EngagementsTest, SftpForwardServesOnlyTheNamedClient) {
       << "closed, nothing relayed";
   EXPECT_EQ(sftp_server_.accepted(), 0);
 
-  UniqueFd named(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  from.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2
-  ASSERT_EQ(::bind(named.Get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(forward_port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(named.Get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const UniqueFd named =
+      test_support::ConnectFromLoopback(test_support::kSecondLoopbackAddress, forward_port);
+  ASSERT_TRUE(named.Valid());
   const std::string payload(1000, 'v');
   EXPECT_EQ(ExchangeOverSocket(named.Get(), preface + payload),
             SftpPreface(kAgentSftpToken) + payload);
