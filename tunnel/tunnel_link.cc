@@ -1,0 +1,134 @@
+#include "tunnel/tunnel_link.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+namespace tp::tunnel::detail {
+
+TunnelLink::TunnelLink(UniqueFd socket, Role role, TunnelHandlers handlers,
+                       ConnectionOptions options)
+    : socket_(std::move(socket)),
+      role_(role),
+      handlers_(std::move(handlers)),
+      options_(std::move(options)),
+      next_stream_id_(role == Role::kClient ? 1 : 2),
+      last_received_(Clock::now().time_since_epoch().count()) {
+  // Every send and receive waits in poll, never in the call: splice(2) honours only this.
+  ::fcntl(socket_.Get(), F_SETFL, ::fcntl(socket_.Get(), F_GETFL) | O_NONBLOCK);
+}
+
+std::shared_ptr<StreamState> TunnelLink::NewLocalStream() {
+  std::lock_guard lock(streams_mutex_);
+  const uint32_t id = next_stream_id_;
+  next_stream_id_ += 2;
+  auto state = std::make_shared<StreamState>(id, StreamPhase::kOpening);
+  if (!dead_.load()) streams_.emplace(id, state);
+  return state;
+}
+
+void TunnelLink::Forget(uint32_t id) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.erase(id);
+}
+
+size_t TunnelLink::StreamCount() const {
+  std::lock_guard lock(streams_mutex_);
+  return streams_.size();
+}
+
+DnsResult TunnelLink::QueryDns(std::span<const uint8_t> message, Deadline deadline) {
+  std::future<DnsResult> answer;
+  uint32_t id = 0;
+  {
+    std::lock_guard lock(dns_mutex_);
+    if (dead_.load()) return {ECONNRESET, {}};
+    id = next_query_id_++;
+    answer = pending_dns_[id].get_future();
+  }
+  const int error =
+      SendDataFrame({id, DnsQuery{std::vector<uint8_t>(message.begin(), message.end())}}, deadline);
+  if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
+  std::lock_guard lock(dns_mutex_);
+  pending_dns_.erase(id);
+  return {error != 0 ? error : ETIMEDOUT, {}};
+}
+
+CallResult TunnelLink::Call(std::string body, Deadline deadline) {
+  std::future<CallResult> answer;
+  uint32_t id = 0;
+  {
+    std::lock_guard lock(calls_mutex_);
+    if (dead_.load()) return {ECONNRESET, {}};
+    id = next_request_id_++;
+    answer = pending_calls_[id].get_future();
+  }
+  const int error = SendDataFrame({id, Request{std::move(body)}}, deadline);
+  if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
+  std::lock_guard lock(calls_mutex_);
+  pending_calls_.erase(id);
+  return {error != 0 ? error : ETIMEDOUT, {}};
+}
+
+void TunnelLink::Break(const std::string& reason) {
+  {
+    std::lock_guard lock(state_mutex_);
+    if (dead_.load()) return;
+    failure_reason_ = reason;
+    dead_.store(true);
+  }
+  state_changed_.notify_all();
+  spdlog::info("{}: connection closed: {}", options_.name, reason);
+  ::shutdown(socket_.Get(), SHUT_RDWR);
+  { std::lock_guard lock(queue_mutex_); }
+  writer_wakeup_.notify_all();
+  senders_wakeup_.notify_all();
+  FailAllStreams("tunnel lost: " + reason);
+  FailAllQueries();
+  FailAllCalls();
+}
+
+std::string TunnelLink::FailureReason() const {
+  std::lock_guard lock(state_mutex_);
+  return failure_reason_;
+}
+
+bool TunnelLink::WaitUntilDead(Deadline deadline) const {
+  std::unique_lock lock(state_mutex_);
+  return state_changed_.wait_until(lock, deadline, [&] { return dead_.load(); });
+}
+
+void TunnelLink::FailAllStreams(const std::string& reason) {
+  std::map<uint32_t, std::shared_ptr<StreamState>> failed;
+  {
+    std::lock_guard lock(streams_mutex_);
+    failed.swap(streams_);
+  }
+  for (auto& [id, state] : failed) state->Fail(ECONNRESET, reason);
+}
+
+void TunnelLink::FailAllQueries() {
+  std::map<uint32_t, std::promise<DnsResult>> failed;
+  {
+    std::lock_guard lock(dns_mutex_);
+    failed.swap(pending_dns_);
+  }
+  for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
+}
+
+void TunnelLink::FailAllCalls() {
+  std::map<uint32_t, std::promise<CallResult>> failed;
+  {
+    std::lock_guard lock(calls_mutex_);
+    failed.swap(pending_calls_);
+  }
+  for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
+}
+
+std::shared_ptr<StreamState> TunnelLink::Find(uint32_t id) {
+  std::lock_guard lock(streams_mutex_);
+  const auto found = streams_.find(id);
+  return found == streams_.end() ? nullptr : found->second;
+}
+
+}  // namespace tp::tunnel::detail

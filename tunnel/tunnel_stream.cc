@@ -1,0 +1,288 @@
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "tunnel/tunnel_connection.h"
+#include "tunnel/tunnel_link.h"
+
+namespace tp::tunnel {
+
+using detail::Clock;
+using detail::kCloseQueueTimeout;
+using detail::kRingKeepBytes;
+using detail::kWindowGrantStep;
+using detail::StreamPhase;
+using detail::StreamState;
+using detail::TunnelLink;
+
+TunnelStream::TunnelStream(std::shared_ptr<StreamState> state, std::shared_ptr<TunnelLink> link)
+    : state_(std::move(state)), link_(std::move(link)) {}
+
+TunnelStream::~TunnelStream() {
+  StreamPhase phase;
+  bool finished = false;
+  {
+    std::lock_guard lock(state_->mutex);
+    phase = state_->phase;
+    finished = state_->Finished();
+  }
+  if (phase == StreamPhase::kAccepting) {
+    Refuse(ECONNREFUSED, "stream not accepted");
+  } else if (!finished) {
+    Reset();
+  }
+  link_->Forget(state_->id);
+}
+
+uint32_t TunnelStream::id() const { return state_->id; }
+
+namespace {
+
+// With state.mutex held: moves up to into.size() piped bytes out of the pipe by copy.
+size_t TakePiped(StreamState& state, std::span<uint8_t> into) {
+  const size_t ask = std::min(into.size(), state.piped);
+  const ssize_t got = ::read(state.pipe.read_end.Get(), into.data(), ask);
+  if (got <= 0) return 0;
+  state.piped -= static_cast<size_t>(got);
+  return static_cast<size_t>(got);
+}
+
+// With state.mutex held: `count` bytes were read. Returns the credit to grant the peer now (0:
+// none yet).
+uint32_t ConsumedLocked(StreamState& state, size_t count) {
+  if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
+  state.consumed_since_grant += count;
+  if (state.consumed_since_grant < kWindowGrantStep || state.phase != StreamPhase::kOpen ||
+      state.peer_closed_write) {
+    return 0;
+  }
+  const auto grant = static_cast<uint32_t>(state.consumed_since_grant);
+  state.receive_allowance += grant;
+  state.consumed_since_grant = 0;
+  return grant;
+}
+
+}  // namespace
+
+IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
+  StreamState& state = *state_;
+  IoResult result;
+  uint32_t grant = 0;
+  {
+    std::unique_lock lock(state.mutex);
+    const auto ended = [&] {
+      return state.peer_closed_write || state.phase == StreamPhase::kFailed;
+    };
+    const auto available = [&] { return state.piped > 0 || !state.received.empty(); };
+    if (state.piped > 0) {
+      result.bytes = TakePiped(state, into);
+    } else if (!state.received.empty()) {
+      result.bytes = state.received.Take(into);
+    } else if (!ended() && !into.empty()) {
+      // Lend `into` to the reader thread: the stream's next bytes arrive there directly. (Bytes
+      // it is receiving into the ring or the pipe right now land there instead.)
+      state.lent = into;
+      state.lent_filled = 0;
+      state.WaitUntil(lock, deadline, [&] {
+        return (state.lent_filled > 0 || available() || ended()) && !state.filling;
+      });
+      if (state.filling) state.Wait(lock, [&] { return !state.filling; });
+      result.bytes = state.lent_filled;
+      state.lent = {};
+      state.lent_filled = 0;
+    } else if (!ended()) {
+      state.WaitUntil(lock, deadline, [&] { return available() || ended(); });
+    }
+    if (result.bytes == 0) {
+      if (state.piped > 0) {
+        result.bytes = TakePiped(state, into);
+      } else if (!state.received.empty()) {
+        result.bytes = state.received.Take(into);
+      } else if (state.phase == StreamPhase::kFailed) {
+        return {0, state.error};
+      } else if (!state.peer_closed_write) {
+        return {0, ETIMEDOUT};
+      } else {
+        return {};  // end of stream
+      }
+    }
+    grant = ConsumedLocked(state, result.bytes);
+  }
+  if (grant > 0) link_->SendControl({state.id, Window{grant}});
+  return result;
+}
+
+IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
+  StreamState& state = *state_;
+  IoResult result;
+  uint32_t grant = 0;
+  {
+    std::unique_lock lock(state.mutex);
+    if (!state.pipe.Valid() && !state.pipe_refused) {
+      // A splice(2) into a blocking socket waits there holding the pipe, and with it the
+      // reader thread that splices into the pipe: the whole tunnel would stall.
+      ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) | O_NONBLOCK);
+      state.pipe = SplicePipe::Make();
+      state.pipe_refused = !state.pipe.Valid();
+    }
+    const auto ready = [&] {
+      return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
+             state.phase == StreamPhase::kFailed;
+    };
+    if (!ready()) state.WaitUntil(lock, deadline, ready);
+    if (state.piped > 0) {
+      // Only this thread takes from the pipe, so the bytes stay there without the lock.
+      const size_t ask = std::min(max, state.piped);
+      const int pipe = state.pipe.read_end.Get();
+      lock.unlock();
+      const ssize_t moved = SpliceSome(pipe, socket, ask);
+      const int error = errno;
+      lock.lock();
+      if (moved <= 0) return {0, moved < 0 ? error : EPIPE};
+      state.piped -= static_cast<size_t>(moved);
+      result.bytes = static_cast<size_t>(moved);
+    } else if (!state.received.empty()) {
+      iovec pieces[2];
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = state.received.Content(pieces);
+      if (pieces[0].iov_len > max) pieces[0].iov_len = max;
+      if (message.msg_iovlen > 1 && pieces[0].iov_len + pieces[1].iov_len > max) {
+        pieces[1].iov_len = max - pieces[0].iov_len;
+      }
+      const ssize_t sent = ::sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent <= 0) return {0, sent < 0 ? errno : EPIPE};
+      state.received.Drop(static_cast<size_t>(sent));
+      result.bytes = static_cast<size_t>(sent);
+    } else if (state.phase == StreamPhase::kFailed) {
+      return {0, state.error};
+    } else if (!state.peer_closed_write) {
+      return {0, ETIMEDOUT};
+    } else {
+      return {};  // end of stream
+    }
+    grant = ConsumedLocked(state, result.bytes);
+  }
+  if (grant > 0) link_->SendControl({state.id, Window{grant}});
+  return result;
+}
+
+IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) {
+  return WriteFrom(bytes, -1, bytes.size(), deadline);
+}
+
+IoResult TunnelStream::WriteFromPipe(int pipe, size_t count, Deadline deadline) {
+  return WriteFrom({}, pipe, count, deadline);
+}
+
+IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count,
+                                 Deadline deadline) {
+  StreamState& state = *state_;
+  IoResult result;
+  while (result.bytes < count) {
+    size_t chunk = 0;
+    {
+      std::unique_lock lock(state.mutex);
+      const bool ready = state.WaitUntil(lock, deadline, [&] {
+        return state.send_credit > 0 || state.phase == StreamPhase::kFailed ||
+               state.local_closed_write;
+      });
+      if (state.phase == StreamPhase::kFailed) {
+        result.error = state.error;
+        return result;
+      }
+      if (state.local_closed_write) {
+        result.error = EPIPE;
+        return result;
+      }
+      if (!ready) {
+        result.error = ETIMEDOUT;
+        return result;
+      }
+      chunk = std::min({count - result.bytes, state.send_credit, kMaxDataChunk});
+      state.send_credit -= chunk;
+    }
+    const auto header = DataFrameHeader(state.id, chunk);
+    detail::Payload payload;
+    if (pipe >= 0) {
+      payload.pipe = pipe;
+      payload.pipe_bytes = chunk;
+    } else {
+      payload.bytes = bytes.subspan(result.bytes, chunk);
+    }
+    if (const int error = link_->SendData(header, payload, deadline); error != 0) {
+      std::lock_guard lock(state.mutex);
+      state.send_credit += chunk;  // not sent, so not spent
+      result.error = error == EIO ? ECONNRESET : error;
+      return result;
+    }
+    result.bytes += chunk;
+  }
+  return result;
+}
+
+void TunnelStream::CloseWrite() {
+  bool finished = false;
+  bool wake = false;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->phase != StreamPhase::kOpen || state_->local_closed_write) return;
+    state_->local_closed_write = true;
+    finished = state_->Finished();
+    wake = state_->ShouldWake();
+  }
+  if (wake) state_->changed.notify_all();
+  // Behind this stream's data (sent or queued), so the peer reads everything first.
+  std::vector<uint8_t> frame = EncodeFrame({state_->id, Close{CloseMode::kHalfClose}});
+  if (link_->SendData(frame, detail::Payload{}, Clock::now() + kCloseQueueTimeout, &frame) != 0) {
+    Reset();
+  }
+  if (finished) link_->Forget(state_->id);
+}
+
+void TunnelStream::Reset() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->Finished()) return;
+  }
+  state_->Fail(ECONNRESET, "stream reset locally");
+  link_->SendControl({state_->id, Close{CloseMode::kReset}});
+  link_->Forget(state_->id);
+}
+
+void TunnelStream::Accept() {
+  bool wake = false;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->phase != StreamPhase::kAccepting) return;
+    state_->phase = StreamPhase::kOpen;
+    wake = state_->ShouldWake();
+  }
+  if (wake) state_->changed.notify_all();
+  link_->SendControl({state_->id, Opened{}});
+}
+
+void TunnelStream::Refuse(int error_code, const std::string& reason) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->phase != StreamPhase::kAccepting) return;
+  }
+  state_->Fail(error_code, reason);
+  link_->SendControl({state_->id, OpenFailed{error_code, reason}});
+  link_->Forget(state_->id);
+}
+
+bool TunnelStream::Failed() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->phase == StreamPhase::kFailed;
+}
+
+std::string TunnelStream::FailureReason() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->failure_reason;
+}
+
+}  // namespace tp::tunnel
