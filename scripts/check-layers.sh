@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Checks that the project's dependency arrows point down, in two ways:
+# Checks that the project's dependency arrows point down, in three ways:
 #  1. includes: a source file includes headers of its own folder and of lower layers only;
 #  2. targets (with a build folder): no CMake target depends on a target of a higher layer or of
 #     another executable's folder. Read from CMake's file API, the same graph that
-#     `cmake --graphviz` draws (`make deps-graph` writes build/targets.dot).
+#     `cmake --graphviz` draws (`make deps-graph` writes build/targets.dot);
+#  3. targets' includes (with a build folder): a target's files include only headers of the
+#     target itself or of targets it links (a header belongs to the target that compiles its
+#     .cc; headers without one are not checked), so no target builds by the accident of a shared
+#     include path.
 # The layers, lowest first:
 #   0 net                                    sockets, addresses (libc only)
 #   1 api common dns                         contracts, shared utilities, the DNS codec
@@ -99,8 +103,61 @@ check_targets() {
   done
 }
 
+# The file API's reply folder and codemodel file of build folder $1 (made on first use).
+codemodel_of() {
+  local build=$1 query="$1/.cmake/api/v1/query/codemodel-v2" index
+  if [[ ! -e $query ]]; then
+    mkdir -p "$(dirname "$query")"
+    touch "$query"
+    cmake -S "$repo" -B "$build" >/dev/null
+  fi
+  index=$(find "$build/.cmake/api/v1/reply" -name 'index-*.json' | sort | tail -n 1)
+  reply=$(dirname "$index")
+  codemodel="$reply/$(jq -r '.reply["codemodel-v2"].jsonFile' "$index")"
+}
+
+# Every quoted project include of every target's files is of the target or of one it links.
+check_target_includes() {
+  local reply codemodel
+  codemodel_of "$1"
+  declare -A owner=() links=()
+  local kind name value header
+  local -a files=() target_files=()
+  mapfile -t target_files < <(jq -r '.configurations[0].targets[].jsonFile' "$codemodel" |
+    sed "s|^|$reply/|")
+  # "source NAME PATH" for each compiled file, "link NAME DEPENDENCY" for each (transitive) one.
+  while IFS=$'\t' read -r kind name value; do
+    if [[ $kind == link ]]; then
+      links["$name ${value%%::*}"]=1
+      continue
+    fi
+    files+=("$value")
+    owner[$value]=$name
+    header=${value%.*}.h
+    if [[ $value == *.cc && -e $header && -z ${owner[$header]:-} ]]; then
+      owner[$header]=$name
+      files+=("$header")
+    fi
+  done < <(jq -r '.name as $target | (.sources[]? | select(.path | test("[.](cc|h)$")) |
+    ["source", $target, .path]), (.dependencies[]? | ["link", $target, .id]) | @tsv' \
+    "${target_files[@]}")
+  local file rest included from to
+  while IFS=: read -r file rest; do
+    from=${owner[$file]}
+    included=${rest#*\"}
+    included=${included%\"*}
+    to=${owner[$included]:-}
+    [[ -n $to && $to != "$from" ]] || continue
+    [[ -n ${links["$from $to"]:-} ]] ||
+      complain "$file (target $from) includes $included of target $to, which $from does not link"
+  done < <(printf '%s\0' "${files[@]}" | sort -zu | xargs -0 grep -H -E '^#include "')
+}
+
 check_includes
-if (($# > 0)); then check_targets "$1"; fi
+if (($# > 0)); then
+  check_targets "$1"
+  check_target_includes "$1"
+fi
 if ((problems > 0)); then
   echo "check-layers: $problems arrow(s) point up or across; see the layers in $0" >&2
   exit 1

@@ -8,7 +8,7 @@
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
 #include "telemount/fs/mount_command.h"
-#include "telemount/volume/plugin_command.h"
+#include "telemount/plugin_command.h"
 
 namespace {
 

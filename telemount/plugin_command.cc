@@ -1,4 +1,4 @@
-#include "telemount/volume/plugin_command.h"
+#include "telemount/plugin_command.h"
 
 #include "common/plugin_command.h"
 #include "common/plugin_server.h"
