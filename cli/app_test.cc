@@ -366,9 +366,22 @@ TEST_F(AppTest, ConnectReportsADaemonThatStopsWithHowToSeeWhy) {
   WriteContext();
   docker_.on_run_detached = [](FakeDocker&, const docker::ContainerSpec&) {};  // --rm: gone
   EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
-  EXPECT_CONTAINS(err_.str(), "the daemon container tp-default-cn stopped before it connected");
+  EXPECT_CONTAINS(err_.str(),
+                  "the daemon container tp-default-cn stopped before it connected and left no log");
   EXPECT_CONTAINS(err_.str(), "run it in the foreground: docker run --rm --pull never");
   EXPECT_EQ(err_.str().find(" -d "), std::string::npos) << err_.str();
+}
+
+TEST_F(AppTest, ConnectQuotesTheLastWordsOfADaemonThatStops) {
+  WriteContext();
+  docker_.on_run_detached = [](FakeDocker& docker, const docker::ContainerSpec& spec) {
+    docker.log_lines[spec.name] = {"starting", "cannot start the DNS server: port 53 is taken"};
+  };
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(),
+                  "stopped before it connected; its last words:\n  starting\n"
+                  "  cannot start the DNS server: port 53 is taken\n; to watch it, run it in the "
+                  "foreground: docker run");
 }
 
 TEST_F(AppTest, ConnectBuildsMissingImagesFirst) {

@@ -84,11 +84,19 @@ std::string ForegroundHint(const docker::ContainerSpec& spec) {
          FormatArgvForDisplay(RunArgvForDisplay(spec, /*detached=*/false));
 }
 
-std::string StoppedDaemonMessage(const std::string& container, const docker::ContainerSpec& spec) {
-  return "the daemon container " + container +
-         " stopped before it connected (Docker removes it when it stops, with its log); to see "
-         "why, " +
-         ForegroundHint(spec);
+// The daemon's last words (Docker removes its container, and so its log, when it stops), then
+// how to watch it.
+std::string StoppedDaemonMessage(const std::string& container, const docker::ContainerSpec& spec,
+                                 const std::vector<std::string>& last_lines) {
+  std::string message = "the daemon container " + container + " stopped before it connected";
+  if (last_lines.empty()) {
+    message += " and left no log";
+  } else {
+    message += "; its last words:";
+    for (const std::string& line : last_lines) message += "\n  " + line;
+    message += "\n";
+  }
+  return message + "; to watch it, " + ForegroundHint(spec);
 }
 
 // Removes the daemon container when connect fails after starting it, unless Keep() was called.
@@ -322,8 +330,7 @@ struct WaitOutcome {
   std::string last_problem{};                 // why the last /status got no answer
 };
 
-ConnectObservation Observe(DaemonControl& control, ContainerStopWatch& stop_watch,
-                           std::string& problem) {
+ConnectObservation Observe(DaemonControl& control, ContainerWatch& watch, std::string& problem) {
   ConnectObservation observation;
   Result<DaemonStatus> status = FetchDaemonStatus(control);
   if (status.ok()) {
@@ -333,17 +340,16 @@ ConnectObservation Observe(DaemonControl& control, ContainerStopWatch& stop_watc
   problem = status.error().message;
   // Not answering yet, or gone? Docker's events say (no event: still running; the timeout
   // decides).
-  observation.daemon_running = !stop_watch.Stopped();
+  observation.daemon_running = !watch.Stopped();
   return observation;
 }
 
-WaitOutcome WaitUntilConnected(DaemonControl& control, ContainerStopWatch& stop_watch,
-                               milliseconds timeout, ProgressLine& progress,
-                               CliServices& services) {
+WaitOutcome WaitUntilConnected(DaemonControl& control, ContainerWatch& watch, milliseconds timeout,
+                               ProgressLine& progress, CliServices& services) {
   const SteadyTime start = services.clock.Now();
   WaitOutcome outcome;
   while (true) {
-    ConnectObservation observation = Observe(control, stop_watch, outcome.last_problem);
+    ConnectObservation observation = Observe(control, watch, outcome.last_problem);
     if (observation.status) outcome.last_status = observation.status;
     auto elapsed = std::chrono::duration_cast<milliseconds>(services.clock.Now() - start);
     outcome.step = NextConnectStep(observation, elapsed, timeout);
@@ -355,7 +361,7 @@ WaitOutcome WaitUntilConnected(DaemonControl& control, ContainerStopWatch& stop_
 
 std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& context,
                                const std::string& container, const docker::ContainerSpec& spec,
-                               milliseconds timeout) {
+                               milliseconds timeout, ContainerWatch& watch) {
   const std::string manager = "the traffic-manager at " + context.manager;
   const std::string waited = FormatSeconds(timeout);
   if (outcome.step == ConnectStep::kRefused) {
@@ -363,7 +369,9 @@ std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& contex
            "); check that the secret file " + context.secret_file.string() +
            " holds the traffic-manager's secret";
   }
-  if (outcome.step == ConnectStep::kDaemonStopped) return StoppedDaemonMessage(container, spec);
+  if (outcome.step == ConnectStep::kDaemonStopped) {
+    return StoppedDaemonMessage(container, spec, watch.LastLogLines());
+  }
   if (!outcome.last_status) {
     return "the daemon did not answer on its control API within " + waited + " (" +
            outcome.last_problem + "); to see what it does, " + ForegroundHint(spec);
@@ -385,24 +393,24 @@ int StartAndWait(const Context& context, const docker::ContainerSpec& spec,
     return Fail(io, kCommand, "cannot start the daemon container: " + id.error().message);
   }
   StartedContainer started(services.docker, container, io.err);
-  Result<std::unique_ptr<ContainerStopWatch>> stop_watch = services.docker.WatchForStop(id.value());
-  if (!stop_watch.ok()) return Fail(io, kCommand, stop_watch.error().message);
+  Result<std::unique_ptr<ContainerWatch>> watch = services.docker.WatchContainer(id.value());
+  if (!watch.ok()) return Fail(io, kCommand, watch.error().message);
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
   if (!endpoint.ok()) {
     Result<std::optional<std::string>> state = services.docker.ContainerState(container);
     bool stopped = state.ok() && state.value() != "running";
     return Fail(io, kCommand,
-                stopped ? StoppedDaemonMessage(container, spec)
+                stopped ? StoppedDaemonMessage(container, spec, watch.value()->LastLogLines())
                         : "cannot find the daemon's control port: " + endpoint.error().message);
   }
   std::unique_ptr<DaemonControl> control = services.daemon_control(endpoint.value());
   ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
   const milliseconds timeout = command.timeout;
-  WaitOutcome outcome =
-      WaitUntilConnected(*control, *stop_watch.value(), timeout, progress, services);
+  WaitOutcome outcome = WaitUntilConnected(*control, *watch.value(), timeout, progress, services);
   if (outcome.step != ConnectStep::kReady) {
     progress.Finish("failed");
-    return Fail(io, kCommand, WaitFailureMessage(outcome, context, container, spec, timeout));
+    return Fail(io, kCommand,
+                WaitFailureMessage(outcome, context, container, spec, timeout, *watch.value()));
   }
   progress.Finish("connected");
   Result<TelerouteNetworkInfo> network = SetUpTelerouteNetwork(

@@ -35,12 +35,20 @@ class ForegroundRun {
   virtual Outcome Wait(std::chrono::milliseconds timeout) = 0;
 };
 
-// Tells whether a container has stopped (died or was removed) since the watch began. Stopped()
-// does no I/O: the watch follows Docker's event stream by itself until it is destroyed.
-class ContainerStopWatch {
+// Watches one container from just after its start: whether it has stopped (died or was
+// removed), and the last lines it wrote (stdout and stderr), which a container run with --rm
+// takes along when it goes. Neither call does I/O: the watch follows Docker's event stream and
+// the container's log by itself until it is destroyed.
+class ContainerWatch {
  public:
-  virtual ~ContainerStopWatch() = default;
+  // How many of the container's last log lines the watch keeps.
+  static constexpr size_t kLogLines = 12;
+
+  virtual ~ContainerWatch() = default;
   virtual bool Stopped() = 0;
+  // The container's last lines so far, oldest first (empty when it wrote nothing, or stopped
+  // before the watch could read its log).
+  virtual std::vector<std::string> LastLogLines() = 0;
 };
 
 class DockerApi {
@@ -52,8 +60,9 @@ class DockerApi {
   virtual Result<bool> ImageExists(const std::string& image) = 0;
   // Creates and starts the container (like docker run -d, never pulling); its id.
   virtual Result<std::string> RunDetached(const docker::ContainerSpec& spec) = 0;
-  // Starts watching the container `id` for its stop; a stop shortly before the call counts too.
-  virtual Result<std::unique_ptr<ContainerStopWatch>> WatchForStop(const std::string& id) = 0;
+  // Starts watching the container `id` (see ContainerWatch); a stop shortly before the call
+  // counts too.
+  virtual Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) = 0;
   // Where the daemon container's control API is published, and its control token.
   virtual Result<DaemonEndpoint> ControlEndpoint(const std::string& container) = 0;
   // The names of the objects of that kind carrying the label ("key=value").

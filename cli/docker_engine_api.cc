@@ -1,9 +1,12 @@
 #include "cli/docker_engine_api.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
+#include "cli/log_tail.h"
 #include "cli/stop_signals.h"
 
 namespace tp::cli {
@@ -23,6 +26,8 @@ constexpr std::chrono::seconds kStopGrace{10};
 constexpr std::chrono::seconds kStopWatchLookBack{5};
 // How long a stop watch follows the events at most (longer than any wait of the CLI).
 constexpr std::chrono::hours kStopWatchDeadline{1};
+// How long a stopped container's last log lines may take to arrive after its stop was seen.
+constexpr milliseconds kLogSettleTime{1000};
 // Each engine call's deadline (creating a container or a plugin's volume may take a while).
 constexpr std::chrono::seconds kEngineCallDeadline{60};
 
@@ -49,30 +54,66 @@ class ChildForegroundRun : public ForegroundRun {
   ChildProcess child_;
 };
 
-// Follows the engine's events for the container's die or destroy on a thread of its own.
-class EventStopWatch : public ContainerStopWatch {
+// Follows the engine's events for the container's die or destroy, and its log, each on a thread
+// of its own.
+class EngineContainerWatch : public ContainerWatch {
  public:
-  EventStopWatch(const docker::EngineClient& engine, const std::string& id)
-      : thread_([this, engine, id] {
-          (void)engine.Events(
-              {{"type", {"container"}}, {"container", {id}}, {"event", {"die", "destroy"}}},
-              std::chrono::system_clock::now() - kStopWatchLookBack, kStopWatchDeadline,
-              [this](const docker::EngineEvent&) {
-                stopped_ = true;
-                return false;
-              },
-              &cancel_);
-        }) {}
-  ~EventStopWatch() override {
-    cancel_.Cancel();
-    thread_.join();
+  EngineContainerWatch(const docker::EngineClient& engine, const std::string& id)
+      : events_thread_([this, engine, id] { FollowEvents(engine, id); }),
+        log_thread_([this, engine, id] { FollowLog(engine, id); }) {}
+  ~EngineContainerWatch() override {
+    cancel_events_.Cancel();
+    cancel_log_.Cancel();
+    events_thread_.join();
+    log_thread_.join();
   }
   bool Stopped() override { return stopped_.load(); }
+  std::vector<std::string> LastLogLines() override {
+    std::unique_lock lock(log_mutex_);
+    // The log and the events are two streams: a stopped container's last lines may still be on
+    // their way when its stop is seen; its log ends when they are all there.
+    if (stopped_.load())
+      log_ended_changed_.wait_for(lock, kLogSettleTime, [this] { return log_ended_; });
+    return log_.Lines();
+  }
 
  private:
+  void FollowEvents(const docker::EngineClient& engine, const std::string& id) {
+    (void)engine.Events(
+        {{"type", {"container"}}, {"container", {id}}, {"event", {"die", "destroy"}}},
+        std::chrono::system_clock::now() - kStopWatchLookBack, kStopWatchDeadline,
+        [this](const docker::EngineEvent&) {
+          stopped_ = true;
+          return false;
+        },
+        &cancel_events_);
+  }
+  void FollowLog(const docker::EngineClient& engine, const std::string& id) {
+    (void)engine.Logs(
+        id, /*follow=*/true, kStopWatchDeadline,
+        [this](const docker::LogDemuxer::Frame& frame) {
+          std::lock_guard lock(log_mutex_);
+          log_.Feed(frame.payload);
+          return true;
+        },
+        &cancel_log_);
+    {
+      std::lock_guard lock(log_mutex_);
+      log_ended_ = true;
+    }
+    log_ended_changed_.notify_all();
+  }
+
   std::atomic<bool> stopped_{false};
-  docker::StreamCancel cancel_;
-  std::thread thread_;  // last: starts after the members it uses
+  docker::StreamCancel cancel_events_;
+  docker::StreamCancel cancel_log_;
+  std::mutex log_mutex_;
+  std::condition_variable log_ended_changed_;
+  LogTail log_{kLogLines};  // guarded by log_mutex_
+  bool log_ended_ = false;  // guarded by log_mutex_
+  // Last: they start after the members they use.
+  std::thread events_thread_;
+  std::thread log_thread_;
 };
 
 }  // namespace
@@ -107,8 +148,8 @@ Result<std::string> DockerEngineApi::RunDetached(const docker::ContainerSpec& sp
   return id.value();
 }
 
-Result<std::unique_ptr<ContainerStopWatch>> DockerEngineApi::WatchForStop(const std::string& id) {
-  return std::unique_ptr<ContainerStopWatch>(std::make_unique<EventStopWatch>(engine_, id));
+Result<std::unique_ptr<ContainerWatch>> DockerEngineApi::WatchContainer(const std::string& id) {
+  return std::unique_ptr<ContainerWatch>(std::make_unique<EngineContainerWatch>(engine_, id));
 }
 
 Result<DaemonEndpoint> DockerEngineApi::ControlEndpoint(const std::string& container) {

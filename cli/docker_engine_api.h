@@ -3,7 +3,7 @@
 // a user's own `docker` arguments exactly runs the `docker` executable found in PATH (argv from
 // docker_command.h / engagement_plan.h, never a shell): RunAttached (telepresence curl,
 // docker-run), StartForeground (the --docker-run handler) and BuildImage (--docker-build).
-// Thread safety: calls may run concurrently (as EngineClient's); a ContainerStopWatch may be
+// Thread safety: calls may run concurrently (as EngineClient's); a ContainerWatch may be
 // asked from any thread.
 #pragma once
 
@@ -27,7 +27,7 @@ class DockerEngineApi : public DockerApi {
   Result<std::optional<std::string>> ContainerState(const std::string& container) override;
   Result<bool> ImageExists(const std::string& image) override;
   Result<std::string> RunDetached(const docker::ContainerSpec& spec) override;
-  Result<std::unique_ptr<ContainerStopWatch>> WatchForStop(const std::string& id) override;
+  Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) override;
   Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override;
   Result<std::vector<std::string>> ListLabelled(DockerResource kind,
                                                 const std::string& label) override;

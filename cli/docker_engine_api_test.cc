@@ -62,26 +62,44 @@ class DockerEngineApiTest : public ::testing::Test {
   const std::string label_ = "tp.engine-api-test=" + std::to_string(::getpid());
 };
 
-TEST_F(DockerEngineApiTest, StopWatchSeesARemovedContainer) {
+TEST_F(DockerEngineApiTest, WatchSeesARemovedContainer) {
   Result<std::string> id = docker_->RunDetached(Busybox("removed", "sleep 60"));
   ASSERT_TRUE(id.ok()) << id.error().message;
-  Result<std::unique_ptr<ContainerStopWatch>> watch = docker_->WatchForStop(id.value());
+  Result<std::unique_ptr<ContainerWatch>> watch = docker_->WatchContainer(id.value());
   ASSERT_TRUE(watch.ok()) << watch.error().message;
   EXPECT_FALSE(watch.value()->Stopped()) << "it runs";
   ASSERT_TRUE(docker_->Remove(DockerResource::kContainer, {prefix_ + "removed"}).ok());
   EXPECT_TRUE(Within(seconds(10), [&] { return watch.value()->Stopped(); }));
 }
 
-TEST_F(DockerEngineApiTest, StopWatchCountsAnExitJustBeforeItBegan) {
+TEST_F(DockerEngineApiTest, WatchCountsAnExitJustBeforeItBegan) {
   Result<std::string> id = docker_->RunDetached(Busybox("exited", "exit 1"));
   ASSERT_TRUE(id.ok()) << id.error().message;
   ASSERT_TRUE(Within(seconds(10), [&] {
     Result<std::optional<std::string>> state = docker_->ContainerState(prefix_ + "exited");
     return state.ok() && state.value() == "exited";
   }));
-  Result<std::unique_ptr<ContainerStopWatch>> watch = docker_->WatchForStop(id.value());
+  Result<std::unique_ptr<ContainerWatch>> watch = docker_->WatchContainer(id.value());
   ASSERT_TRUE(watch.ok()) << watch.error().message;
   EXPECT_TRUE(Within(seconds(10), [&] { return watch.value()->Stopped(); }));
+}
+
+TEST_F(DockerEngineApiTest, WatchKeepsTheLastLogLinesOfAStoppedContainer) {
+  // 20 lines to stderr (where the daemon logs), the last one unfinished; then it exits. (One
+  // stream only: Docker may reorder lines of stdout and stderr written close together.)
+  Result<std::string> id = docker_->RunDetached(
+      Busybox("talker",
+              "i=1; while [ $i -le 19 ]; do echo line $i >&2; i=$((i + 1)); done; "
+              "printf 'line 20' >&2; exit 3"));
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  Result<std::unique_ptr<ContainerWatch>> watch = docker_->WatchContainer(id.value());
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  ASSERT_TRUE(Within(seconds(10), [&] { return watch.value()->Stopped(); }));
+  std::vector<std::string> expected;
+  for (int line = 21 - static_cast<int>(ContainerWatch::kLogLines); line <= 20; ++line) {
+    expected.push_back("line " + std::to_string(line));
+  }
+  EXPECT_EQ(watch.value()->LastLogLines(), expected);
 }
 
 TEST_F(DockerEngineApiTest, ControlEndpointIsTheLoopbackPortAndTheTokenOfARealContainer) {

@@ -34,6 +34,7 @@ class FakeDocker : public DockerApi {
   };
 
   std::map<std::string, Container> containers;
+  std::map<std::string, std::vector<std::string>> log_lines;  // what WatchContainer's watch saw
   std::set<std::string> images{std::string(kDaemonImage), std::string(kCurlImage)};
   std::map<std::string, std::vector<std::string>> labelled_networks;  // by label
   // Installed plugins: enabled or not.
@@ -95,23 +96,25 @@ class FakeDocker : public DockerApi {
     return kRunId + std::to_string(run_detached.size());
   }
   // Stopped when the container RunDetached started is gone or no longer running.
-  class FakeStopWatch : public ContainerStopWatch {
+  class FakeContainerWatch : public ContainerWatch {
    public:
-    FakeStopWatch(FakeDocker& docker, std::string name) : docker_(docker), name_(std::move(name)) {}
+    FakeContainerWatch(FakeDocker& docker, std::string name)
+        : docker_(docker), name_(std::move(name)) {}
     bool Stopped() override {
       auto found = docker_.containers.find(name_);
       return found == docker_.containers.end() || found->second.state != "running";
     }
+    std::vector<std::string> LastLogLines() override { return docker_.log_lines[name_]; }
 
    private:
     FakeDocker& docker_;
     std::string name_;
   };
-  Result<std::unique_ptr<ContainerStopWatch>> WatchForStop(const std::string& id) override {
+  Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) override {
     if (fail_everything) return CliError{*fail_everything};
     const size_t run = std::stoul(id.substr(kRunId.size()));
-    return std::unique_ptr<ContainerStopWatch>(
-        std::make_unique<FakeStopWatch>(*this, run_detached.at(run - 1).name));
+    return std::unique_ptr<ContainerWatch>(
+        std::make_unique<FakeContainerWatch>(*this, run_detached.at(run - 1).name));
   }
   Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};

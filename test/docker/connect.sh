@@ -189,6 +189,11 @@ check_fails "an unreachable manager fails with the daemon's last error" "" \
   env XDG_CONFIG_HOME="$other_config" timeout 60 "$telepresence" connect --docker --context wrong \
   --manager "$gateway:$closed_port" --timeout 5
 check "... and leaves no daemon container" bash -c "! docker container inspect tp-wrong-cn"
+printf '\n  \n' >"$other_config/secret"  # not empty, yet no secret: the daemon stops at once
+check_fails "a daemon that stops before it connects is quoted: its last words say why" \
+  "its last words:"$'\n'"  telepresence-daemon: cannot read a secret from" \
+  env XDG_CONFIG_HOME="$other_config" timeout 60 "$telepresence" connect --docker --context wrong
+check "... and leaves no daemon container" bash -c "! docker container inspect tp-wrong-cn"
 
 heading "quit leaves nothing behind"
 check_output "quit stops the daemon" "" "$telepresence" quit
