@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -239,7 +240,17 @@ Result<std::string> BuildHandlerImage(const EngageCommand& command, const CliIo&
 Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource& source,
                      const std::string& context_name, const std::string& id, DockerApi& docker,
                      EngagementCleanup& cleanup) {
+  // An engagement lost without its clean-up (the Docker engine stopped under it) leaves its
+  // volumes, with their names and their dead server. dockerd hands an existing volume to a
+  // create of the same name without asking the driver, so such leftovers go first. (Found by
+  // test/docker/chaos.sh: after a dockerd restart the engagement run again failed to mount.)
+  Result<std::vector<std::string>> ours =
+      docker.ListLabelled(DockerResource::kVolume, std::string(kEngagementLabel));
   for (const RemoteVolume& volume : volumes) {
+    if (ours.ok() &&
+        std::find(ours.value().begin(), ours.value().end(), volume.name) != ours.value().end()) {
+      (void)docker.Remove(DockerResource::kVolume, {volume.name});  // in use: create says so
+    }
     Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
     if (!created.ok()) {
       return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +

@@ -230,6 +230,17 @@ TEST_F(EngageTest, AHandlerThatExitsByItselfNamesNoCommand) {
   EXPECT_EQ(err_.str().find("to engage again"), std::string::npos) << err_.str();
 }
 
+// A dockerd restart under an engagement leaves its volumes (their clean-up found no engine);
+// dockerd would hand the old volume, with its dead server, to a create of the same name.
+TEST_F(EngageTest, ALeftoverVolumeOfALostEngagementIsRemovedBeforeTheNewOneIsCreated) {
+  docker_.labelled_volumes["telepresence.engagement"] = {"tp-echo-0", "tp-other-0"};
+  size_t removed_before_create = 0;
+  docker_.on_volume_create = [&] { removed_before_create = docker_.removed.size(); };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3) << err_.str();
+  EXPECT_EQ(removed_before_create, 1u);
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"tp-echo-0", "tp-echo-0"}));
+}
+
 TEST_F(EngageTest, AManagerThatCannotAnswerForAWhileDoesNotStopTheHandler) {
   docker_.foreground_script = [this](FakeDocker& docker, int call) {
     if (call == 1) {
