@@ -28,12 +28,10 @@ say() { echo "bench-connect: $*" >&2; }
 source "$repo/scripts/lib/defer.sh"
 trap run_deferred EXIT
 
-if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  defer "$repo/demo/cluster/down.sh"
-fi
-"$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
-"$repo/scripts/build-images.sh" "$build_dir" >/dev/null
-echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
+# shellcheck source=demo/cluster/common.sh
+source "$repo/demo/cluster/common.sh"
+demo_cluster_start "$build_dir"
+echo_ip=$(container_ip echo)
 
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

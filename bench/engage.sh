@@ -30,11 +30,9 @@ for plugin in telemount:latest teleroute:latest; do
   [[ $(docker plugin inspect -f '{{.Enabled}}' "$plugin" 2>/dev/null) == true ]] ||
     { echo "bench-engage: $plugin is not enabled (run: make plugins)" >&2; exit 1; }
 done
-if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  defer "$repo/demo/cluster/down.sh"
-fi
-"$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
-"$repo/scripts/build-images.sh" "$build_dir" >/dev/null
+# shellcheck source=demo/cluster/common.sh
+source "$repo/demo/cluster/common.sh"
+demo_cluster_start "$build_dir"
 "$telepresence" quit >/dev/null 2>&1 || true
 "$telepresence" connect --docker >/dev/null
 defer "$telepresence" quit
@@ -58,14 +56,9 @@ throughput() {
     "http://echo.default:8080/bytes/$((download_mib << 20))"
 }
 answered_by() { docker exec greeter timeout 3 wget -qO- http://echo.default:8080/ 2>/dev/null | grep -q "echo from $1"; }
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.02
-  done
-}
+# shellcheck source=scripts/lib/wait.sh
+source "$repo/scripts/lib/wait.sh"
+WAIT_POLL=0.02  # the times measured are set-up times: poll often
 
 say "the workload itself: $requests requests, $runs downloads of $download_mib MiB"
 workload_times=$(request_times)
@@ -85,9 +78,9 @@ stop_engagement() {
 }
 defer stop_engagement
 container_running() { [[ $(docker container inspect -f '{{.State.Running}}' "$handler" 2>/dev/null) == true ]]; }
-wait_until 60 container_running || { cat "$log" >&2; exit 1; }
+wait_until 60 "the handler container to run" container_running || { cat "$log" >&2; exit 1; }
 running_after=$(calc "$(now) - $started")
-wait_until 60 answered_by handler || { cat "$log" >&2; exit 1; }
+wait_until 60 "the handler to answer" answered_by handler || { cat "$log" >&2; exit 1; }
 answering_after=$(calc "$(now) - $started")
 
 say "the handler: $requests requests, $runs downloads of $download_mib MiB"

@@ -22,6 +22,8 @@ if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
 fi
 BUILD_DIR=$(cd "$1" && pwd) || exit 2
 BIN=$BUILD_DIR/bin
+# shellcheck source=scripts/lib/wait.sh
+source "$(dirname "$0")/../scripts/lib/wait.sh"
 REPEAT=${BENCH_REPEAT:-3}
 STANDIN=${BENCH_TELEMOUNT_STANDIN:-}
 DROP_CACHES_EACH_RUN=${BENCH_DROP_CACHES:-0}
@@ -55,9 +57,7 @@ log() { echo "bench: $*" >&2; }
 
 unmount_path() {
   local path=$1
-  fusermount3 -u "$path" 2>/dev/null && return 0
-  sleep 0.5
-  fusermount3 -u "$path" 2>/dev/null && return 0
+  wait_until 1 "$path to unmount" fusermount3 -u "$path" 2>/dev/null && return 0
   log "lazy unmount of $path"
   fusermount3 -uz "$path" 2>/dev/null || umount -l "$path" 2>/dev/null
 }
@@ -100,14 +100,10 @@ start_listener() {
   local port_file=$WORK/$name.port
   "$@" --port-file "$port_file" >"$WORK/$name.out" 2>"$WORK/$name.log" &
   BACKGROUND_PIDS+=($!)
-  local tries
-  for ((tries = 0; tries < 100; tries++)); do
-    if [[ -s $port_file ]]; then
-      LISTENER_PORT=$(<"$port_file")
-      return 0
-    fi
-    sleep 0.05
-  done
+  if WAIT_POLL=0.05 wait_until 5 "$name's port file" test -s "$port_file"; then
+    LISTENER_PORT=$(<"$port_file")
+    return 0
+  fi
   log "$name did not start:"
   cat "$WORK/$name.log" >&2
   return 1
@@ -130,12 +126,9 @@ mount_telemount() {
   local port=$1
   "$BIN/telemount" mount "127.0.0.1:$port:$ROOT" "$MOUNT_POINT" >>"$WORK/telemount.log" 2>&1 &
   TELEMOUNT_PID=$!
-  local tries
-  for ((tries = 0; tries < 150; tries++)); do
-    mountpoint -q "$MOUNT_POINT" && return 0
-    kill -0 "$TELEMOUNT_PID" 2>/dev/null || break
-    sleep 0.1
-  done
+  mounted_or_ended() { mountpoint -q "$MOUNT_POINT" || pid_ended "$TELEMOUNT_PID"; }
+  WAIT_POLL=0.1 wait_until 15 "telemount to mount" mounted_or_ended
+  mountpoint -q "$MOUNT_POINT" && return 0
   log "telemount did not mount; its log:"
   tail -n 20 "$WORK/telemount.log" >&2
   unmount_client telemount
@@ -162,11 +155,7 @@ unmount_client() {
   [[ $client == native ]] && return 0
   mountpoint -q "$MOUNT_POINT" && unmount_path "$MOUNT_POINT"
   if [[ -n $TELEMOUNT_PID ]]; then
-    local tries
-    for ((tries = 0; tries < 50; tries++)); do
-      kill -0 "$TELEMOUNT_PID" 2>/dev/null || break
-      sleep 0.1
-    done
+    WAIT_POLL=0.1 wait_until 5 "telemount to exit" pid_ended "$TELEMOUNT_PID"
     kill "$TELEMOUNT_PID" 2>/dev/null
     wait "$TELEMOUNT_PID" 2>/dev/null
     TELEMOUNT_PID=

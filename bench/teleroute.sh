@@ -31,12 +31,10 @@ trap run_deferred EXIT
 
 [[ $(docker plugin inspect -f '{{.Enabled}}' teleroute:latest 2>/dev/null) == true ]] ||
   { echo "bench-teleroute: teleroute:latest is not enabled (run: make plugins)" >&2; exit 1; }
-if ! docker network inspect tp-demo >/dev/null 2>&1; then
-  defer "$repo/demo/cluster/down.sh"
-fi
-"$repo/demo/cluster/up.sh" "$build_dir" >/dev/null
-"$repo/scripts/build-images.sh" "$build_dir" >/dev/null
-echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
+# shellcheck source=demo/cluster/common.sh
+source "$repo/demo/cluster/common.sh"
+demo_cluster_start "$build_dir"
+echo_ip=$(container_ip echo)
 "$telepresence" quit >/dev/null 2>&1 || true
 "$telepresence" connect --docker >/dev/null
 defer "$telepresence" quit

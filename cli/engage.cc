@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include "cli/commands.h"
@@ -237,7 +240,17 @@ Result<std::string> BuildHandlerImage(const EngageCommand& command, const CliIo&
 Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource& source,
                      const std::string& context_name, const std::string& id, DockerApi& docker,
                      EngagementCleanup& cleanup) {
+  // An engagement lost without its clean-up (the Docker engine stopped under it) leaves its
+  // volumes, with their names and their dead server. dockerd hands an existing volume to a
+  // create of the same name without asking the driver, so such leftovers go first. (Found by
+  // test/docker/chaos.sh: after a dockerd restart the engagement run again failed to mount.)
+  Result<std::vector<std::string>> ours =
+      docker.ListLabelled(DockerResource::kVolume, std::string(kEngagementLabel));
   for (const RemoteVolume& volume : volumes) {
+    if (ours.ok() &&
+        std::find(ours.value().begin(), ours.value().end(), volume.name) != ours.value().end()) {
+      (void)docker.Remove(DockerResource::kVolume, {volume.name});  // in use: create says so
+    }
     Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
     if (!created.ok()) {
       return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +
@@ -275,12 +288,35 @@ std::unique_ptr<EngagementGuard> StartGuard(const std::string& id, const DaemonE
   return nullptr;
 }
 
+// Whether the traffic-manager still has the engagement ID of WORKLOAD, as GET /workloads shows:
+// false when the workload is listed without it, or not listed (the manager ends a workload's
+// engagements when its traffic-agent goes, and all of a daemon's when that daemon's tunnel goes:
+// a restarted agent or manager has none); nullopt when the daemon or the manager cannot say now.
+std::optional<bool> EngagementLives(DaemonControl& control, const std::string& workload,
+                                    const std::string& id) {
+  Result<json> listed = control.Call("GET", "/workloads", nullptr);
+  if (!listed.ok()) return std::nullopt;
+  Result<std::vector<WorkloadInfo>> workloads = ParseWorkloads(listed.value());
+  if (!workloads.ok()) return std::nullopt;
+  for (const WorkloadInfo& info : workloads.value()) {
+    if (info.workload == workload) return info.engagement && info.engagement->id == id;
+  }
+  return false;
+}
+
+// The one command that engages again after the engagement was lost.
+std::string EngageAgainAdvice(std::string_view command, const std::string& workload) {
+  return "; to engage again, run `telepresence " + std::string(command) + " " + workload +
+         " ...` again";
+}
+
 // docker run in the foreground until it ends; sets the handler once the container has its
-// address; stops the container on SIGINT/SIGTERM, or when the handler cannot be set. The exit
-// code is docker's, or 1 when the engagement failed.
+// address; stops the container on SIGINT/SIGTERM, when the handler cannot be set, or when the
+// engagement ends under it (the daemon container, the traffic-agent or the traffic-manager went
+// away). The exit code is docker's, or 1 when the engagement failed.
 int RunHandler(std::string_view command, const Argv& argv, const std::string& container,
-               const std::string& id, const EngagedPorts& ports, ConnectedDaemon& daemon,
-               const CliIo& io, CliServices& services) {
+               const std::string& workload, const std::string& id, const EngagedPorts& ports,
+               ConnectedDaemon& daemon, const CliIo& io, CliServices& services) {
   io.out.flush();
   io.err.flush();
   Result<std::unique_ptr<ForegroundRun>> run = services.docker.StartForeground(argv);
@@ -299,6 +335,17 @@ int RunHandler(std::string_view command, const Argv& argv, const std::string& co
     ForegroundRun::Outcome outcome =
         run.value()->Wait(handler_set || stopping ? kRunWaitSlice : kAddressPollInterval);
     if (outcome.event == ForegroundRun::Event::kExited) {
+      // docker run ended by itself: when the daemon container went too (the Docker engine
+      // stopped or restarted: it stops every container), the engagement is gone with it.
+      if (handler_set && !stopping) {
+        Result<std::optional<std::string>> state = services.docker.ContainerState(daemon.container);
+        if (!state.ok() || state.value() != "running") {
+          io.err << "telepresence: the handler container " << container
+                 << " ended and the daemon container " << daemon.container
+                 << " is not running (did the Docker engine stop?)"
+                 << EngageAgainAdvice(command, workload) << std::endl;
+        }
+      }
       return failed ? kExitFailure : outcome.exit_code;
     }
     if (outcome.event == ForegroundRun::Event::kInterrupted) {
@@ -312,7 +359,19 @@ int RunHandler(std::string_view command, const Argv& argv, const std::string& co
       if (state.ok() && state.value() != "running") {
         failed = true;
         stop("the daemon container " + daemon.container +
-             " is gone, and the engagement with it; stopping the handler container " + container);
+             " is gone, and the engagement with it; stopping the handler container " + container +
+             EngageAgainAdvice(command, workload));
+        continue;
+      }
+      // A restarted traffic-agent or traffic-manager ends the engagement without a word to the
+      // daemon: the workload answers its traffic again and the volumes lose their server. Say so
+      // instead of leaving a handler that nothing reaches.
+      if (EngagementLives(*daemon.control, workload, id) == false) {
+        failed = true;
+        stop("the engagement " + id + " of " + workload +
+             " ended: the traffic-manager no longer has it (its traffic-agent or the "
+             "traffic-manager restarted); stopping the handler container " +
+             container + EngageAgainAdvice(command, workload));
       }
       continue;
     }
@@ -421,8 +480,9 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
       .debug = command.image_source == HandlerImage::kDockerDebug,
       .image = image.value()};
   const std::string container = HandlerName(command.docker_args, run.container_name);
-  int exit_code = RunHandler(kCommand, HandlerRunCommand(run, command.docker_args), container,
-                             grant.value().id, ports, daemon.value(), io, services);
+  int exit_code =
+      RunHandler(kCommand, HandlerRunCommand(run, command.docker_args), container, command.workload,
+                 grant.value().id, ports, daemon.value(), io, services);
   cleanup.Finish();
   guard.reset();
   return exit_code;

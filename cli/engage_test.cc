@@ -59,11 +59,18 @@ class EngageTest : public ::testing::Test {
   Result<json> Answer(std::string_view method, std::string_view path, const json& body) {
     calls_.push_back({std::string(method), std::string(path), body});
     if (path == "/workloads") {
-      return json::parse(R"({"workloads":[{"workload":"echo","container":"echo",
+      if (workloads_error_) return CliError{*workloads_error_};
+      json listed = json::parse(R"({"workloads":[{"workload":"echo","container":"echo",
           "ports":[8080,9090],"mounts":["/srv/echo-data"],"engagement":null}]})");
+      if (engaged_ && !manager_restarted_) {
+        listed["workloads"][0]["engagement"] = {
+            {"id", "e-1"}, {"mode", "replace"}, {"ports", {8080}}, {"active", true}};
+      }
+      return listed;
     }
     if (method == "POST" && path == "/engagements") {
       if (engage_error_) return CliError{*engage_error_};
+      engaged_ = true;
       return json{{"id", "e-1"},
                   {"workload", "echo"},
                   {"container", "echo"},
@@ -118,6 +125,9 @@ class EngageTest : public ::testing::Test {
   FakePluginInstaller plugin_installer_;
   std::vector<DaemonCall> calls_;
   std::optional<std::string> engage_error_;
+  std::optional<std::string> workloads_error_;  // GET /workloads fails (the manager is away)
+  bool engaged_ = false;                        // POST /engagements granted e-1
+  bool manager_restarted_ = false;  // the manager lost e-1 (its list no longer shows it)
   std::vector<GuardedEngagement> guarded_;
   // The daemon calls made when each guard was released.
   std::vector<size_t> released_after_calls_;
@@ -162,6 +172,87 @@ TEST_F(EngageTest, TheHandlerStopsWhenTheDaemonContainerGoes) {
   EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
   EXPECT_CONTAINS(err_.str(), "the daemon container tp-default-cn is gone");
   EXPECT_EQ(docker_.removed.back(), "tp-echo-0");
+}
+
+TEST_F(EngageTest, TheDaemonGoneNamesTheCommandThatEngagesAgain) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+    }
+    if (call == 3) docker.RemoveContainer("tp-default-cn");
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 137};
+  };
+  EXPECT_EQ(Run({"intercept", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "to engage again, run `telepresence intercept echo ...` again");
+}
+
+// A restarted traffic-agent or traffic-manager ends the engagement without telling the daemon
+// (found by test/docker/chaos.sh): the handler must not go on unreached, with dead volumes.
+TEST_F(EngageTest, TheHandlerStopsWhenTheManagerNoLongerHasTheEngagement) {
+  docker_.foreground_script = [this](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+    }
+    if (call == 4) manager_restarted_ = true;
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 143};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_CONTAINS(err_.str(), "the engagement e-1 of echo ended");
+  EXPECT_CONTAINS(err_.str(), "to engage again, run `telepresence replace echo ...` again");
+  // Cleaned up as after any ending: the engagement left, the volume removed.
+  EXPECT_EQ(calls_.back().method + " " + calls_.back().path, "DELETE /engagements/e-1");
+  EXPECT_EQ(docker_.removed.back(), "tp-echo-0");
+}
+
+// A Docker engine that stops (or restarts) stops the handler and the daemon together.
+TEST_F(EngageTest, AHandlerEndingWithTheDaemonNamesTheCommandThatEngagesAgain) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+    }
+    if (call < 2) return ForegroundRun::Outcome{Event::kRunning, 0};
+    docker.RemoveContainer("tp-default-cn");
+    return ForegroundRun::Outcome{Event::kExited, 125};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 125);
+  EXPECT_CONTAINS(err_.str(), "is not running (did the Docker engine stop?)");
+  EXPECT_CONTAINS(err_.str(), "to engage again, run `telepresence replace echo ...` again");
+}
+
+TEST_F(EngageTest, AHandlerThatExitsByItselfNamesNoCommand) {
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3);
+  EXPECT_EQ(err_.str().find("to engage again"), std::string::npos) << err_.str();
+}
+
+// A dockerd restart under an engagement leaves its volumes (their clean-up found no engine);
+// dockerd would hand the old volume, with its dead server, to a create of the same name.
+TEST_F(EngageTest, ALeftoverVolumeOfALostEngagementIsRemovedBeforeTheNewOneIsCreated) {
+  docker_.labelled_volumes["telepresence.engagement"] = {"tp-echo-0", "tp-other-0"};
+  size_t removed_before_create = 0;
+  docker_.on_volume_create = [&] { removed_before_create = docker_.removed.size(); };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3) << err_.str();
+  EXPECT_EQ(removed_before_create, 1u);
+  EXPECT_EQ(docker_.removed, (std::vector<std::string>{"tp-echo-0", "tp-echo-0"}));
+}
+
+TEST_F(EngageTest, AManagerThatCannotAnswerForAWhileDoesNotStopTheHandler) {
+  docker_.foreground_script = [this](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+      workloads_error_ = "the traffic-manager is not reachable";
+    }
+    if (call < 5) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 3};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3) << err_.str();
+  EXPECT_TRUE(docker_.stopped.empty());
 }
 
 TEST_F(EngageTest, TheHandlerCarriesTheContextLabelSoThatQuitRemovesIt) {

@@ -37,6 +37,7 @@ class FakeDocker : public DockerApi {
   std::map<std::string, std::vector<std::string>> log_lines;  // what WatchContainer's watch saw
   std::set<std::string> images{std::string(kDaemonImage), std::string(kCurlImage)};
   std::map<std::string, std::vector<std::string>> labelled_networks;  // by label
+  std::map<std::string, std::vector<std::string>> labelled_volumes;   // by label
   // Installed plugins: enabled or not.
   std::map<std::string, bool> plugins{{"teleroute:latest", true}, {"telemount:latest", true}};
   // Every network by name (ListNetworks, InspectNetwork, CreateNetwork, Connect/Disconnect).
@@ -131,6 +132,8 @@ class FakeDocker : public DockerApi {
       }
     } else if (kind == DockerResource::kNetwork && labelled_networks.contains(label)) {
       names = labelled_networks[label];
+    } else if (kind == DockerResource::kVolume && labelled_volumes.contains(label)) {
+      names = labelled_volumes[label];
     }
     return names;
   }

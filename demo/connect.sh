@@ -14,6 +14,8 @@ telepresence=$build_dir/bin/telepresence
 
 # shellcheck source=demo/lib.sh
 source "$repo/demo/lib.sh"
+# shellcheck source=demo/cluster/common.sh
+source "$repo/demo/cluster/common.sh"
 
 finish() {
   local status=$?
@@ -35,7 +37,7 @@ heading "reach the cluster's services by name, through the tunnel"
 show "$telepresence" curl -sS http://echo:8080/hello
 show "$telepresence" curl -sS http://greeter.default:8080/
 show "$telepresence" curl -sS -d greeting=hi http://echo.default.svc.cluster.local:8080/form
-echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
+echo_ip=$(container_ip echo)
 show "$telepresence" curl -sS "http://$echo_ip:8080/by-ip"
 
 heading "without the tunnel, a container on the laptop cannot reach the cluster"

@@ -41,7 +41,10 @@ exec echo-server --name local-echo --port 8080 --port 9090'
 show "$telepresence" replace echo --docker --docker-run -- --pull never --entrypoint sh \
   tp-echo:latest -c "$script" &
 engage_pid=$!
-wait_for 60 bash -c "docker exec greeter timeout 5 wget -qO- http://echo.default:8080/ | grep -q local-echo" ||
+local_echo_answers() {
+  docker exec greeter timeout 5 wget -qO- http://echo.default:8080/ | grep -q local-echo
+}
+wait_until 60 "the local container to answer" local_echo_answers ||
   { echo "the local container did not take echo's traffic within 60 s" >&2; exit 1; }
 show "$telepresence" list
 

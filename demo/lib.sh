@@ -23,12 +23,6 @@ show() {
   "$@"
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds, at most SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
+# wait_until DEADLINE DESCRIPTION COMMAND... and friends
+# shellcheck source=scripts/lib/wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/wait.sh"

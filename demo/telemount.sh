@@ -47,15 +47,11 @@ echo "Hello from the remote echo container's volume!" >"$work/tree$remote_folder
 docker create --name "$server" -p 127.0.0.1::2222 tp-sftp-export:latest >/dev/null
 docker cp "$work/tree/tel_app_exports" "$server:/"
 docker start "$server" >/dev/null
-deadline=$((SECONDS + 20))
-until docker logs "$server" 2>&1 | grep -q 'listening on'; do
-  if ((SECONDS > deadline)); then
-    echo "$server did not start listening:" >&2
-    docker logs "$server" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+server_listens() { docker logs "$server" 2>&1 | grep -q 'listening on'; }
+if ! wait_until 20 "$server to listen" server_listens; then
+  docker logs "$server" >&2
+  exit 1
+fi
 port=$(docker port "$server" 2222/tcp | head -1)
 port=${port##*:}
 echo "$server serves SFTP on 127.0.0.1:$port ($(docker logs "$server" 2>&1 | grep 'listening on'))"

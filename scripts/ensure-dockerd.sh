@@ -25,19 +25,28 @@ if [[ -f "$containerd_pid" ]] && ! kill -0 "$(cat "$containerd_pid")" 2>/dev/nul
   rm -f "$containerd_pid"
 fi
 
+# start_dockerd LOG: runs dockerd in a session of its own, with none of this shell's open files
+# but its log: a lock the caller holds (`flock LOCK make test`) must not live on in dockerd.
+start_dockerd() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then exec {fd}>&-; fi
+  done
+  exec setsid nohup dockerd >"$1" 2>&1 </dev/null
+}
+
 if ! pgrep -x dockerd >/dev/null; then
   log=/var/log/tp-dockerd.log
   echo "ensure-dockerd: starting dockerd (log: $log)"
-  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  start_dockerd "$log" &
 fi
 
-deadline=$((SECONDS + 60))
-until docker info >/dev/null 2>&1; do
-  if ((SECONDS > deadline)); then
-    echo "ensure-dockerd: dockerd did not answer within 60 s; last log lines:" >&2
-    tail -20 /var/log/tp-dockerd.log >&2 || true
-    exit 1
-  fi
-  sleep 0.5
-done
+# shellcheck source=scripts/lib/wait.sh
+source "$(dirname "$0")/lib/wait.sh"
+if ! wait_until 60 "dockerd to answer" docker info; then
+  echo "ensure-dockerd: dockerd did not answer within 60 s; last log lines:" >&2
+  tail -20 /var/log/tp-dockerd.log >&2 || true
+  exit 1
+fi
 echo "ensure-dockerd: dockerd is up"

@@ -26,3 +26,25 @@ network_is_ours() {
 volume_is_ours() {
   [[ $(docker volume inspect -f '{{index .Labels "tp.demo"}}' "$1" 2>/dev/null) == true ]]
 }
+
+# container_ip CONTAINER [NETWORK]: the container's IPv4 address on NETWORK (the demo cluster's
+# network by default). The one place of Docker's `--format` template for it.
+container_ip() {
+  docker container inspect \
+    -f "{{with index .NetworkSettings.Networks \"${2:-$demo_network}\"}}{{.IPAddress}}{{end}}" "$1"
+}
+
+# demo_cluster_start BUILD_DIR: the demo cluster is up (demo/cluster/up.sh, quiet) and the
+# images are built. A cluster that was up before is left up at exit; one started here is removed
+# at exit (needs scripts/lib/defer.sh sourced and run_deferred in the script's EXIT trap). Returns
+# 1 when either fails (up.sh's own message is on stderr).
+demo_cluster_start() {
+  local repo
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  if docker network inspect "$demo_network" >/dev/null 2>&1; then
+    echo "the demo cluster was up already: it is left up" >&2
+  else
+    defer "$repo/demo/cluster/down.sh"
+  fi
+  "$repo/demo/cluster/up.sh" "$1" >/dev/null && "$repo/scripts/build-images.sh" "$1" >/dev/null
+}

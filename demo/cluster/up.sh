@@ -49,6 +49,8 @@ repo=$(cd "$here/../.." && pwd)
 source "$here/common.sh"
 # shellcheck source=scripts/lib/docker-bridge.sh
 source "$repo/scripts/lib/docker-bridge.sh"
+# shellcheck source=scripts/lib/wait.sh
+source "$repo/scripts/lib/wait.sh"
 
 say() { echo "demo-cluster: $*"; }
 die() {
@@ -332,14 +334,9 @@ host_port_connects() { (: <"/dev/tcp/$1/$2") 2>/dev/null; }
 wait_for() {
   local seconds=$1 what=$2 container=$3
   shift 3
-  local deadline=$((SECONDS + seconds))
-  until "$@"; do
-    if ((SECONDS >= deadline)); then
-      die "$what is not ready after $seconds s; its last log lines:
+  wait_until "$seconds" "$what" "$@" ||
+    die "$what is not ready after $seconds s; its last log lines:
 $(docker logs --tail 20 "$container" 2>&1 || true)"
-    fi
-    sleep 0.2
-  done
 }
 
 wait_until_ready() {
@@ -363,10 +360,6 @@ write_context() {
   printf '{"name":"default","manager":"%s:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":["%s"]}\n' \
     "$gateway" "$manager_port" "$demo_secret_file" "$demo_network" "$subnet" >"$temporary"
   mv "$temporary" "$demo_context_file"
-}
-
-container_ip() {
-  docker container inspect -f "{{(index .NetworkSettings.Networks \"$demo_network\").IPAddress}}" "$1"
 }
 
 print_summary() {

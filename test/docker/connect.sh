@@ -17,11 +17,8 @@ daemon=tp-default-cn
 
 use_demo_cluster
 
-cluster_ip() {
-  docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' "$1"
-}
-echo_ip=$(cluster_ip echo)
-greeter_ip=$(cluster_ip greeter)
+echo_ip=$(container_ip echo)
+greeter_ip=$(container_ip greeter)
 gateway=$(docker_bridge_gateway)
 manager_port=$(docker port tp-traffic-manager 8081/tcp | awk -F: -v gw="$gateway" '$1 == gw { print $2 }')
 [[ -n "$echo_ip" && -n "$greeter_ip" && -n "$manager_port" ]] ||
@@ -47,10 +44,8 @@ check_output "the daemon container has NET_ADMIN and no other added capability" 
 check_equal "the control API is published on 127.0.0.1 only" 127.0.0.1 \
   "$(docker port "$daemon" 8787/tcp | cut -d: -f1 | sort -u)"
 heading "the control API takes changes only from telepresence (its token)"
-daemon_bridge_ip=$(docker container inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' \
-  "$daemon")
-daemon_teleroute_ip=$(docker container inspect \
-  -f '{{(index .NetworkSettings.Networks "tp-default").IPAddress}}' "$daemon")
+daemon_bridge_ip=$(container_ip "$daemon" bridge)
+daemon_teleroute_ip=$(container_ip "$daemon" tp-default)
 # curl_from_bridge ARGS...: curl in a container of ours on Docker's default bridge.
 curl_from_bridge() { timeout 30 docker run --rm --pull never tp-curl:latest curl -sS -m 5 "$@"; }
 check_output "POST /quit from a container on Docker's bridge is refused (401)" \
@@ -135,13 +130,13 @@ timeout 120 "$telepresence" curl -sS -o /dev/null "http://echo:8080/bytes/$((1 <
 download=$!
 defer kill "$download"  # it has usually ended by then
 curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.ID}}' | grep -q .; }
-wait_until 20 curl_container_runs || die "the download's curl container does not start"
+wait_until 20 "the download's curl container" curl_container_runs || die "the download's curl container does not start"
 # The manager's side of the download: its connection to echo, seen in its network namespace.
 manager_relays_to_echo() {
   nsenter -t "$(docker container inspect -f '{{.State.Pid}}' tp-traffic-manager)" -n \
     ss -Htn state established dst "$echo_ip:8080" | grep -q .
 }
-wait_until 20 manager_relays_to_echo || die "the download does not reach echo through the manager"
+wait_until 20 "the manager's connection to echo" manager_relays_to_echo || die "the download does not reach echo through the manager"
 docker kill tp-traffic-manager >/dev/null || die "cannot kill the manager"
 defer "$up" "$TP_BUILD_DIR"
 started=$SECONDS
@@ -159,8 +154,9 @@ check "... and fails fast (took ${elapsed} s, at most 8 s with the container sta
   test "$elapsed" -le 8
 check_output "status says not connected, with the reason" "Connected: no" "$telepresence" status
 docker start tp-traffic-manager >/dev/null || die "cannot start the manager again"
+connected() { "$telepresence" status | grep -q 'Connected: yes'; }
 check "with the manager back, the daemon reconnects by itself within 20 s" \
-  wait_until 20 bash -c "$(printf '%q' "$telepresence") status | grep -q 'Connected: yes'"
+  wait_until 20 "status to say connected" connected
 check_output "curl works again without user action" "echo from echo" curl_cluster "http://echo:8080/"
 
 heading "bad input gets a clear error"

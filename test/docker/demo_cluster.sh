@@ -94,7 +94,7 @@ check_output "the answer shows the path" "path: /some/path?x=1" \
 # shellcheck disable=SC2016  # expanded by the container's shell
 check_output "echo's environment has ECHO_MESSAGE" "hello-from-echo" \
   docker exec echo sh -c 'echo "$ECHO_MESSAGE"'
-echo_ip=$(docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' echo)
+echo_ip=$(container_ip echo)
 check_output "echo answers by IP on tp-demo" "echo from echo" http_get "http://$echo_ip:8080/"
 check_equal "echo echoes UDP with its name" "echo: ping-$TP_PREFIX" \
   "$(udp_exchange "$echo_ip" 8080 "ping-$TP_PREFIX" 2>&1)"
@@ -111,6 +111,7 @@ check_equal "the agents' secret is readable by its owner only" 600 \
   "$(stat -c %a "$agent_secret_file" 2>&1)"
 check "the agents' secret differs from the daemons'" \
   bash -c "! cmp -s $(printf '%q %q' "$secret_file" "$agent_secret_file")"
+refusal_logged() { docker logs "$1" 2>&1 | grep -m1 -E 'refused|failed'; }
 # impostor NAME SECRET_FILE: a traffic-agent for "echo" on tp-demo with that secret, which the
 # manager must refuse; its log (after the first try) is printed.
 impostor() {
@@ -118,7 +119,7 @@ impostor() {
   docker run -d --pull never --name "$TP_PREFIX-$1" --network tp-demo -v "$2:/secret:ro" \
     tp-traffic-agent:latest --manager tp-traffic-manager:8081 --secret-file /secret \
     --workload echo --container echo --port 8080 >/dev/null || return 1
-  wait_until_output 20 bash -c "docker logs $TP_PREFIX-$1 2>&1 | grep -m1 -E 'refused|failed'"
+  wait_until_output 20 "the refusal in $TP_PREFIX-$1's log" refusal_logged "$TP_PREFIX-$1"
 }
 check_output "a daemon's secret does not let anyone pose as echo's agent" "wrong secret" \
   impostor with-daemon-secret "$secret_file"

@@ -44,12 +44,12 @@ nothing_left() {
 mark() { ending_started=$SECONDS; }
 check_ended() {
   local what=$1
-  if wait_until 5 echo_answers_itself; then
+  if wait_until 5 "echo to answer itself" echo_answers_itself; then
     pass "$what: echo answers itself within 5 s ($((SECONDS - ending_started)) s)"
   else
     fail "$what: echo does not answer itself 5 s after the ending: $(from_cluster ending 2>&1)"
   fi
-  if wait_until 5 nothing_left; then
+  if wait_until 5 "nothing of the engagement to be left" nothing_left; then
     pass "$what: nothing of the engagement is left"
   else
     fail "$what: left behind: list: $("$telepresence" list 2>&1 | grep '^echo'); containers:" \
@@ -63,14 +63,10 @@ engage() {
   env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull never \
     tp-echo:latest --name local --port 8080 --port 9090 >"$work/cli.log" 2>&1 &
   engage_pid=$!
-  wait_until 60 handler_answers || die "the handler never answered: $(cat "$work/cli.log")"
+  wait_until 60 "the handler to answer" handler_answers || die "the handler never answered: $(cat "$work/cli.log")"
 }
 cli_ends_within() {
-  local deadline=$((SECONDS + $1))
-  while kill -0 "$engage_pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
+  wait_until "$1" "the CLI to end" pid_ended "$engage_pid" || return 1
   wait "$engage_pid" 2>/dev/null
   return 0
 }
@@ -110,7 +106,7 @@ engage
 check "SIGKILL to the CLI" kill -9 "$engage_pid"
 wait "$engage_pid" 2>/dev/null
 # The container (and its docker run) live on, and so does the engagement.
-check "while the container runs, it keeps the workload's traffic" wait_until 3 handler_answers
+check "while the container runs, it keeps the workload's traffic" wait_until 3 "the handler to answer" handler_answers
 check_output "list still shows the engagement" "replace" "$telepresence" list
 mark
 check "docker stop of the handler" docker stop -t 2 "$handler"

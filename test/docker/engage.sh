@@ -41,20 +41,6 @@ defer rm -rf "$work"
 
 # from_cluster PORT PATH: greeter's request to echo:PORT/PATH, at most 5 s.
 from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:$1/$2"; }
-# wait_for_text SECONDS TEXT COMMAND...: polls COMMAND until its output contains TEXT; prints the
-# last output (and returns 1 when the deadline passes first).
-wait_for_text() {
-  local deadline=$((SECONDS + $1)) text=$2 output
-  shift 2
-  until output=$("$@" 2>&1) && [[ $output == *"$text"* ]]; do
-    if ((SECONDS >= deadline)); then
-      echo "$output"
-      return 1
-    fi
-    sleep 0.2
-  done
-  echo "$output"
-}
 # echo_volume_file NAME: a file of echo's volume, as the workload sees it.
 echo_volume_file() { docker exec echo cat "/srv/echo-data/$1"; }
 telemount_volumes() { docker volume ls -q --filter driver=telemount:latest; }
@@ -79,15 +65,11 @@ engage_in_background() {
 # wait_for_exit PID SECONDS: waits for the background CLI (not in a subshell); sets
 # engage_status.
 wait_for_exit() {
-  local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      kill -9 "$1" 2>/dev/null
-      engage_status=timeout
-      return 1
-    fi
-    sleep 0.2
-  done
+  if ! wait_until "$2" "the CLI to end" pid_ended "$1"; then
+    kill -9 "$1" 2>/dev/null
+    engage_status=timeout
+    return 1
+  fi
   wait "$1"
   engage_status=$?
 }
@@ -112,21 +94,20 @@ check_output "the workload answers itself before" "echo from echo" from_cluster 
 engage_in_background "$work/replace.log" replace echo --docker --docker-run -- --pull never \
   --entrypoint sh tp-echo:latest -c "$handler_script" sh replaced
 check_output "the local container answers echo's traffic" "echo from replaced" \
-  wait_for_text 60 "echo from replaced" from_cluster 8080 replace
+  wait_until_text 60 "echo from replaced" from_cluster 8080 replace
 check_output "on every port" "echo from replaced" from_cluster 9090 replace
 check_output "the handler saw the workload's env" "env ECHO_MESSAGE=hello-from-echo" \
   cat "$work/replace.log"
 check_output "and the file of its volume" "message" cat "$work/replace.log"
 check_output "a file it wrote appears in the workload's volume" "written by replaced" \
-  wait_until_output 10 echo_volume_file from-replaced.txt
+  wait_until_output 10 "the file in the workload" echo_volume_file from-replaced.txt
 check_output "list shows the engagement" "replace" engagements
 # The attacks on the workload's volumes. The daemon's SFTP forward answers only the host (where
 # the telemount plugin connects from) and only after the engagement's token (the volume's
 # token= option); the agent's SFTP server answers only the token it gave the manager.
 forward_port=$(docker logs tp-default-cn 2>&1 | grep -oE 'SFTP forward on port [0-9]+' | tail -1)
 forward_port=${forward_port##* }
-daemon_ip=$(docker container inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' \
-  tp-default-cn)
+daemon_ip=$(container_ip tp-default-cn bridge)
 sftp_token=$(docker volume inspect -f '{{index .Options "token"}}' \
   "$(telemount_volumes | head -1)")
 sftp_init='\000\000\000\005\001\000\000\000\003'
@@ -164,22 +145,22 @@ check_output "the handler container has the default name" "intercept-echo-8080" 
 check "the handler is stopped" docker stop -t 2 intercept-echo-8080
 check_cli_ends "the CLI ends with the container"
 check_output "the workload answers again" "echo from echo" \
-  wait_for_text 20 "echo from echo" from_cluster 8080 after
-check "no engagement, container or volume is left" wait_until 20 nothing_left echo
+  wait_until_text 20 "echo from echo" from_cluster 8080 after
+check "no engagement, container or volume is left" wait_until 20 "nothing to be left" nothing_left echo
 docker exec echo rm -f /srv/echo-data/from-replaced.txt
 
 heading "intercept one port"
 engage_in_background "$work/intercept.log" intercept echo --port 8080 --docker-run -- \
   --pull never --entrypoint sh tp-echo:latest -c "$handler_script" sh intercepted
 check_output "port 8080 goes to the local container" "echo from intercepted" \
-  wait_for_text 60 "echo from intercepted" from_cluster 8080 intercept
+  wait_until_text 60 "echo from intercepted" from_cluster 8080 intercept
 check_output "port 9090 still reaches the workload" "echo from echo" from_cluster 9090 intercept
 check_output "the handler saw the env" "env ECHO_MESSAGE=hello-from-echo" cat "$work/intercept.log"
 check "Ctrl-C to the CLI" kill -INT "$engage_pid"
 check_cli_ends "the CLI ends"
-check "the container, the engagement and the volume are gone" wait_until 20 nothing_left echo
+check "the container, the engagement and the volume are gone" wait_until 20 "nothing to be left" nothing_left echo
 check_output "the workload answers on 8080 again" "echo from echo" \
-  wait_for_text 20 "echo from echo" from_cluster 8080 after
+  wait_until_text 20 "echo from echo" from_cluster 8080 after
 docker exec echo rm -f /srv/echo-data/from-intercepted.txt
 
 heading "wiretap"
@@ -187,15 +168,16 @@ heading "wiretap"
 engage_in_background "$work/wiretap.log" wiretap echo --port 8080 --docker-run -- --pull never \
   --entrypoint sh tp-echo:latest -c 'echo "env ECHO_MESSAGE=$ECHO_MESSAGE";
     cat /srv/echo-data/message.txt; while true; do nc -l -p 8080 </dev/null; done'
-check "the handler starts" wait_until 60 grep -q "env ECHO_MESSAGE=hello-from-echo" \
+check "the handler starts" wait_until 60 "the handler's first words" grep -q "env ECHO_MESSAGE=hello-from-echo" \
   "$work/wiretap.log"
-check "the engagement is active" wait_until 30 bash -c "$(printf '%q' "$telepresence") list | grep -q wiretap"
+engaged_as() { "$telepresence" list | grep -q "$1"; }
+check "the engagement is active" wait_until 30 "list to show it" engaged_as wiretap
 check_output "the workload still answers" "echo from echo" from_cluster 8080 tapped-request
 check_output "the handler got a copy of the request" "GET /tapped-request" \
-  wait_until_output 20 grep -a "GET /tapped-request" "$work/wiretap.log"
+  wait_until_output 20 "the copy in the handler's log" grep -a "GET /tapped-request" "$work/wiretap.log"
 check "Ctrl-C" kill -INT "$engage_pid"
 check_cli_ends "the CLI ends"
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 
 heading "ingest: env and volumes, no traffic"
 # shellcheck disable=SC2016  # expanded by the shell in the container, not here
@@ -206,7 +188,7 @@ check_output "the handler sees env and volume and writes a file" "wrote from-ing
 check_output "the file is in the workload's volume" "written by ingested" \
   echo_volume_file from-ingested.txt
 check_output "the workload kept answering its own traffic" "echo from echo" from_cluster 8080 x
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 docker exec echo rm -f /srv/echo-data/from-ingested.txt
 check_output "--env-file writes the remote env for the user" "ECHO_MESSAGE=hello-from-echo" \
   bash -c "timeout 90 $(printf '%q' "$telepresence") ingest echo --env-file $work/echo.env \
@@ -228,16 +210,16 @@ check_output "--docker-debug runs it unconfined, with ptrace" "Seccomp:	0" \
   IMAGE grep Seccomp: /proc/self/status
 check_fails "--docker-build wants the image to be IMAGE" "IMAGE" \
   "$telepresence" ingest echo --docker-build "$work/context" -- tp-busybox:latest true
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 
 heading "lifecycle"
 check_output "a container that exits 7: the CLI exits 7" "exit 7" bash -c \
   "timeout 90 $(printf '%q' "$telepresence") replace echo --docker-run -- --pull never \
     tp-busybox:latest sh -c 'exit 7'; echo exit \$?"
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 check_fails "docker run failing on a bad flag fails the command" "" \
   timeout 90 "$telepresence" replace echo --docker-run -- --no-such-flag tp-busybox:latest true
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 check_output "the workload answers" "echo from echo" from_cluster 8080 lifecycle
 
 heading "the seeds' examples, verbatim (echo for frontend-v1, a local image for frontend-v2)"
@@ -255,10 +237,10 @@ seed_example() {
   shift 2
   engage_in_background "$work/seed.log" "$@"
   check_output "$description: echo's traffic reaches the local image" "echo from frontend-v2" \
-    wait_for_text 60 "echo from frontend-v2" from_cluster 8080 seed
+    wait_until_text 60 "echo from frontend-v2" from_cluster 8080 seed
   check "$description: its container stops" docker stop -t 2 "$handler"
   check_cli_ends "$description: the command ends with it"
-  check "$description: nothing is left" wait_until 20 nothing_left echo
+  check "$description: nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 }
 seed_example "intercept --docker echo --port 8080 --docker-run -- IMAGE-NAME" \
   intercept-echo-8080 intercept --docker echo --port 8080 --docker-run -- "$frontend_v2"
@@ -282,12 +264,12 @@ heading "--port LOCAL:CONTAINER: the workload's port LOCAL reaches the handler's
 engage_in_background "$work/port.log" intercept echo --port 8080:8081 --docker-run -- \
   --pull never tp-echo:latest --name on-8081 --port 8081
 check_output "in-cluster requests to echo:8080 reach the handler listening on 8081" \
-  "echo from on-8081" wait_for_text 60 "echo from on-8081" from_cluster 8080 moved
+  "echo from on-8081" wait_until_text 60 "echo from on-8081" from_cluster 8080 moved
 check_output "echo's other port still reaches the workload" "echo from echo" \
   from_cluster 9090 moved
 check "Ctrl-C" kill -INT "$engage_pid"
 check_cli_ends "the CLI ends"
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 
 heading "bad input"
 check_fails "unknown workload" "telepresence list" \
@@ -299,7 +281,7 @@ check_fails "--docker-run with --docker-build" "docker-build" \
 check_fails "--docker-mount with --mount=false" "docker-mount" \
   "$telepresence" replace echo --mount=false --docker-mount /x --docker-run -- tp-busybox true
 check_fails "no --docker-run" "docker-run" "$telepresence" replace echo -- tp-busybox:latest true
-check "nothing is left" wait_until 20 nothing_left echo
+check "nothing is left" wait_until 20 "nothing to be left" nothing_left echo
 
 heading "quit leaves nothing behind"
 check "quit" "$telepresence" quit

@@ -23,6 +23,8 @@ set -uo pipefail
 
 build_dir=$(cd "${1:?usage: first_start.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/wait.sh
+source "$repo/scripts/lib/wait.sh"
 
 # --- inside the namespace: the new user's steps ------------------------------------------------
 if [[ "${2:-}" == --inside ]]; then
@@ -65,15 +67,15 @@ if [[ "${2:-}" == --inside ]]; then
   defer kill -INT "$replace_pid"
   local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
   check_output "the workload's in-cluster traffic reaches the local container" \
-    "echo from local-echo" wait_until_output 60 local_echo_answers
+    "echo from local-echo" wait_until_output 60 "the local container to answer" local_echo_answers
   check "the handler stops" docker stop -t 2 intercept-echo-8080
-  if wait_until 30 bash -c "! kill -0 $replace_pid"; then
+  if wait_until 30 "replace to end" pid_ended "$replace_pid"; then
     pass "the replace command ends with its container"
   else
     fail "replace still runs 30 s after its container stopped: $(cat "$work/replace.log")"
   fi
   check_output "the workload answers itself again" "echo from echo" \
-    wait_until_output 10 from_cluster again
+    wait_until_output 10 "echo to answer" from_cluster again
   check_output "quit disconnects" "Disconnected" "$telepresence" quit
   check_equal "no daemon container is left" "" \
     "$(docker ps -aq --filter name=tp-default-cn)"
@@ -93,9 +95,7 @@ teardown() {
     local pid
     pid=$(cat "$runtime/dockerd.pid")
     kill "$pid" 2>/dev/null
-    local deadline=$((SECONDS + 40))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null
+    wait_until 40 "the test engine to stop" pid_ended "$pid" || kill -9 "$pid" 2>/dev/null
   fi
   # What the engine left mounted (overlays, the namespace files, plugin mounts), deepest first.
   local mount
@@ -126,15 +126,12 @@ started=$SECONDS
 setsid nsenter --net="/var/run/netns/$name" dockerd --data-root "$data" \
   --exec-root "$runtime/exec" --pidfile "$runtime/dockerd.pid" -H "unix://$socket" \
   >"$log" 2>&1 </dev/null &
-deadline=$((SECONDS + 60))
-until DOCKER_HOST=unix://$socket docker info >/dev/null 2>&1; do
-  if ((SECONDS >= deadline)); then
-    echo "FAIL: the test engine did not answer on $socket within 60 s"
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  sleep 0.2
-done
+if ! wait_until 60 "the test engine to answer on $socket" env DOCKER_HOST="unix://$socket" docker info
+then
+  echo "FAIL: the test engine did not answer on $socket within 60 s"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 echo "the test engine answers on $socket after $((SECONDS - started)) s"
 
 nsenter --net="/var/run/netns/$name" env DOCKER_HOST="unix://$socket" \

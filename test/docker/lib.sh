@@ -4,7 +4,7 @@
 # Every run gets unique names (TP_PREFIX=tp-test-<pid>). Whatever a test creates is registered
 # with `defer` and undone in reverse order on exit, also on failure or Ctrl-C. Checks print
 # "PASS: ..." or "FAIL: ..." and the run ends with "N passed, N failed" (exit 1 on a failure).
-# Waits poll a condition up to a deadline instead of sleeping a fixed time.
+# Waits poll a condition up to a deadline instead of sleeping a fixed time (scripts/lib/wait.sh).
 #
 # usage in a test:  source "$(dirname "$0")/lib.sh" "$BUILD_DIR"
 
@@ -20,6 +20,10 @@ TP_FAILED=0
 source "$TP_REPO/scripts/lib/docker-bridge.sh"
 # shellcheck source=scripts/lib/defer.sh
 source "$TP_REPO/scripts/lib/defer.sh"
+# shellcheck source=scripts/lib/wait.sh
+source "$TP_REPO/scripts/lib/wait.sh"
+# shellcheck source=demo/cluster/common.sh
+source "$TP_REPO/demo/cluster/common.sh"
 
 tp_on_exit() {
   local status=$?
@@ -86,32 +90,6 @@ check_equal() {
   if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected \"$2\", got \"$3\""; fi
 }
 
-# wait_until SECONDS COMMAND...: polls COMMAND (every 0.2 s) until it succeeds; returns 1 when
-# the deadline passes first.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
-# wait_until_output SECONDS COMMAND...: like wait_until, and prints the output of the run that
-# succeeded (or of the last one, returning 1).
-wait_until_output() {
-  local deadline=$((SECONDS + $1)) output
-  shift
-  until output=$("$@" 2>&1); do
-    if ((SECONDS >= deadline)); then
-      echo "$output"
-      return 1
-    fi
-    sleep 0.2
-  done
-  echo "$output"
-}
-
 # require_plugins PLUGIN...: each is installed and enabled, else the test stops saying how.
 require_plugins() {
   local plugin
@@ -124,21 +102,18 @@ require_plugins() {
 # use_demo_cluster: the local demo cluster is up and the images are built. A cluster that was up
 # before the test is left up; one the test starts is removed at exit.
 use_demo_cluster() {
-  if docker network inspect tp-demo >/dev/null 2>&1; then
-    echo "the demo cluster was up before the test: it is left up"
-  else
-    defer "$TP_REPO/demo/cluster/down.sh"
-  fi
-  "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR" >/dev/null || die "the demo cluster does not come up"
-  "$TP_REPO/scripts/build-images.sh" "$TP_BUILD_DIR" >/dev/null || die "cannot build the images"
+  demo_cluster_start "$TP_BUILD_DIR" || die "the demo cluster does not come up, or the images do not build"
 }
+
+# container_gone NAME: no container of that name exists.
+container_gone() { ! docker container inspect "$1" >/dev/null 2>&1; }
 
 # start_disconnected: no daemon of the default context runs (a leftover of an earlier run is
 # quit), and `telepresence quit` runs at exit.
 start_disconnected() {
   local telepresence=$TP_BUILD_DIR/bin/telepresence
   "$telepresence" quit >/dev/null 2>&1
-  wait_until 20 bash -c "! docker container inspect tp-default-cn" ||
+  wait_until 20 "a leftover tp-default-cn to go away" container_gone tp-default-cn ||
     die "a leftover tp-default-cn container does not go away"
   defer "$telepresence" quit
 }
@@ -185,7 +160,7 @@ start_sftp_export() {
   SFTP_PID=$!
   defer rm -f "$port_file" "/tmp/$TP_PREFIX-$1.log"
   defer kill "$SFTP_PID"
-  wait_until 10 test -s "$port_file" || die "sftp-export did not start: $(cat "/tmp/$TP_PREFIX-$1.log")"
+  wait_until 10 "sftp-export's port file" test -s "$port_file" || die "sftp-export did not start: $(cat "/tmp/$TP_PREFIX-$1.log")"
   # shellcheck disable=SC2034  # read by the test scripts
   SFTP_PORT=$(cat "$port_file")
 }
@@ -196,7 +171,7 @@ closed_port() {
   "$TP_BUILD_DIR/bin/sftp-export" --root / --listen 127.0.0.1:0 --port-file "$port_file" \
     >/dev/null 2>&1 &
   local pid=$!
-  wait_until 10 test -s "$port_file" || { kill "$pid"; die "cannot find a closed port"; }
+  wait_until 10 "sftp-export's port file" test -s "$port_file" || { kill "$pid"; die "cannot find a closed port"; }
   local port
   port=$(cat "$port_file")
   kill "$pid"

@@ -33,7 +33,7 @@ one_endpoint_mount() { [[ $(plugin_namespace_mounts | wc -l) == 1 ]]; }
 # check_volume_usable WHEN: the volume is listed and a new container reads and writes it.
 check_volume_usable() {
   local when=$1
-  if wait_until 30 volume_listed "$vol"; then
+  if wait_until 30 "docker volume ls to list $vol" volume_listed "$vol"; then
     pass "docker volume ls lists the volume $when"
   else
     fail "docker volume ls lost the volume $when: $(docker volume ls 2>&1)"
@@ -44,7 +44,7 @@ check_volume_usable() {
     tp-busybox:latest sh -c "echo '$when' >/data/after-restart"
   check_output "the write $when reached the server" "$when" cat "$data/after-restart"
   # The plugin's own mount namespace: it detached the dead mount and serves from one live one.
-  if wait_until 10 one_endpoint_mount; then
+  if wait_until 10 "one FUSE mount for the endpoint" one_endpoint_mount; then
     pass "one shared mount for the endpoint $when"
   else
     fail "one shared mount for the endpoint $when: $(plugin_namespace_mounts | wc -l)"
@@ -67,7 +67,7 @@ restarted() {
   pid=$(plugin_pid)
   [[ -n "$pid" && "$pid" != "$old_pid" ]]
 }
-if wait_until 30 restarted; then
+if wait_until 30 "dockerd to restart the plugin" restarted; then
   pass "dockerd restarted the plugin (pid $old_pid -> $(plugin_pid))"
 else
   die "dockerd did not restart the plugin within 30 s"

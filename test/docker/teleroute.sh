@@ -20,11 +20,8 @@ plugin=teleroute:latest
 require_plugins "$plugin"
 use_demo_cluster
 
-cluster_ip() {
-  docker container inspect -f '{{(index .NetworkSettings.Networks "tp-demo").IPAddress}}' "$1"
-}
-echo_ip=$(cluster_ip echo)
-greeter_ip=$(cluster_ip greeter)
+echo_ip=$(container_ip echo)
+greeter_ip=$(container_ip greeter)
 [[ -n "$echo_ip" && -n "$greeter_ip" ]] || die "cannot read the demo cluster's addresses"
 
 start_disconnected
@@ -52,8 +49,7 @@ heading "connect --docker creates the Teleroute network"
 check_output "connect --docker connects" "Connected to" timeout 90 "$telepresence" connect --docker
 check_equal "network $network uses the teleroute driver" "$plugin" \
   "$(docker network inspect -f '{{.Driver}}' "$network" 2>&1)"
-daemon_ip=$(docker container inspect \
-  -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$daemon" 2>/dev/null)
+daemon_ip=$(container_ip "$daemon" "$network" 2>/dev/null)
 check "the daemon container is on it (address $daemon_ip)" test -n "$daemon_ip"
 network_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network")
 demo_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp-demo)
@@ -91,7 +87,7 @@ check "a docker-run echo server with -p 127.0.0.1:$published_port:8080 starts" \
   timeout 60 "$telepresence" docker-run -d --name "$TP_PREFIX-published" --pull never \
   -p "127.0.0.1:$published_port:8080" tp-echo:latest --name published --port 8080
 check_output "its port answers on the host" "echo from published" \
-  wait_until_output 20 curl -sS -m 2 "http://127.0.0.1:$published_port/"
+  wait_until_output 20 "the published port to answer" curl -sS -m 2 "http://127.0.0.1:$published_port/"
 check_output "and it reaches the cluster too" "echo from echo" \
   fetch_in "$TP_PREFIX-published" "http://echo:8080/"
 
@@ -113,46 +109,51 @@ defer docker network rm "$extra_network"
 extra_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$extra_network")
 docker run -d --pull never --name "$TP_PREFIX-extra" --network "$extra_network" tp-echo:latest \
   --name extra --port 8080 >/dev/null || die "cannot start the extra workload"
-extra_ip=$(docker container inspect \
-  -f "{{(index .NetworkSettings.Networks \"$extra_network\").IPAddress}}" "$TP_PREFIX-extra")
+extra_ip=$(container_ip "$TP_PREFIX-extra" "$extra_network")
 docker network connect "$extra_network" tp-traffic-manager || die "cannot attach the manager"
 defer docker network disconnect -f "$extra_network" tp-traffic-manager
+route_gone() { ! docker exec "$TP_PREFIX-one" ip route | grep -q "^$1 "; }
 container_has_route() { docker exec "$TP_PREFIX-one" ip route | grep -q "^$1 via $daemon_ip"; }
 check "the running container gets a route to $extra_subnet within 30 s" \
-  wait_until 30 container_has_route "$extra_subnet"
+  wait_until 30 "the route to $extra_subnet" container_has_route "$extra_subnet"
 check_output "and reaches the new workload through it" "echo from extra" \
-  wait_until_output 20 fetch_in "$TP_PREFIX-one" "http://$extra_ip:8080/"
+  wait_until_output 20 "the new workload to answer" fetch_in "$TP_PREFIX-one" "http://$extra_ip:8080/"
 docker network disconnect -f "$extra_network" tp-traffic-manager
 check "when the cluster loses the subnet, the route goes within 30 s" \
-  wait_until 30 bash -c "! docker exec $TP_PREFIX-one ip route | grep -q '^$extra_subnet '"
+  wait_until 30 "the route to $extra_subnet to go" route_gone "$extra_subnet"
 docker rm -f "$TP_PREFIX-extra" >/dev/null
 docker network rm "$extra_network" >/dev/null  # before quit's comparison of the host's state
 
 heading "the plugin restarted"
 plugin_pid() { pgrep -f '^/teleroute plugin' | head -1; }
+plugin_restarted() {
+  local pid
+  pid=$(plugin_pid)
+  [[ -n $pid && $pid != "$old_pid" ]]
+}
 old_pid=$(plugin_pid)
 check "the plugin process is found" test -n "$old_pid"
 kill -9 "$old_pid" 2>/dev/null
 check "dockerd restarts the killed plugin" \
-  wait_until 30 bash -c "pid=\$(pgrep -f '^/teleroute plugin' | head -1); test -n \"\$pid\" -a \"\$pid\" != $old_pid"
+  wait_until 30 "a new plugin process" plugin_restarted
 check_output "a running container keeps working" "echo from echo" \
   fetch_in "$TP_PREFIX-one" "http://echo:8080/"
 check_output "a new container joins" "echo from echo" \
-  wait_until_output 20 docker_run_fetch "http://echo:8080/"
+  wait_until_output 20 "echo to answer" docker_run_fetch "http://echo:8080/"
 check "docker plugin disable -f" docker plugin disable -f "$plugin"
 defer docker plugin enable "$plugin"
 check "docker plugin enable" docker plugin enable "$plugin"
 check_output "a running container still works" "echo from greeter" \
   fetch_in "$TP_PREFIX-two" "http://greeter:8080/"
 check_output "a new container joins" "echo from echo" \
-  wait_until_output 20 docker_run_fetch "http://echo.default:8080/"
+  wait_until_output 20 "echo.default to answer" docker_run_fetch "http://echo.default:8080/"
 
 heading "the daemon restarted"
 check "docker restart $daemon" docker restart -t 5 "$daemon"
 check_output "a running container recovers without a restart" "echo from echo" \
-  wait_until_output 30 fetch_in "$TP_PREFIX-one" "http://echo:8080/"
+  wait_until_output 30 "echo to answer" fetch_in "$TP_PREFIX-one" "http://echo:8080/"
 check_output "names resolve again too" "echo from greeter" \
-  wait_until_output 30 fetch_in "$TP_PREFIX-two" "http://greeter.default:8080/"
+  wait_until_output 30 "greeter to answer" fetch_in "$TP_PREFIX-two" "http://greeter.default:8080/"
 
 heading "malformed network driver requests get {\"Err\": ...}"
 plugin_id=$(docker plugin inspect -f '{{.Id}}' "$plugin")
