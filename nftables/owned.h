@@ -1,8 +1,7 @@
-// Internal to nftables/: unique_ptr owners for libnftnl and libmnl objects, and NonNull, which
+// Internal to nftables/: unique_ptr owners for libnftnl objects, and NonNull, which
 // turns a failed allocation into std::bad_alloc.
 #pragma once
 
-#include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
@@ -30,11 +29,6 @@ using SetElementPtr = std::unique_ptr<nftnl_set_elem, Freer<nftnl_set_elem_free>
 using RulePtr = std::unique_ptr<nftnl_rule, Freer<nftnl_rule_free>>;
 using ExpressionPtr = std::unique_ptr<nftnl_expr, Freer<nftnl_expr_free>>;
 using UserdataPtr = std::unique_ptr<nftnl_udata_buf, Freer<nftnl_udata_buf_free>>;
-
-struct SocketCloser {
-  void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
-};
-using MnlSocketPtr = std::unique_ptr<mnl_socket, SocketCloser>;
 
 template <typename T>
 T* NonNull(T* object) {

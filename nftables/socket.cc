@@ -1,5 +1,6 @@
 #include "nftables/socket.h"
 
+#include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
