@@ -1,17 +1,25 @@
 #include "daemon/capture_table.h"
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter_ipv4.h>
+#include <netinet/ip.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
+
+#include "nftables/batch.h"
 
 namespace tp::daemon {
 namespace {
 
 constexpr size_t kMaxTableNameLength = 32;
-// IP protocol numbers, not names: libnftables would look names up in /etc/protocols, which the
-// daemon's image does not have.
-constexpr int kTcp = 6;
-constexpr int kUdp = 17;
+constexpr uint8_t kTcp = 6;
+constexpr uint8_t kUdp = 17;
+// Ids of the sets within the install transaction, which the rules refer to.
+constexpr uint32_t kSubnetSetId = 1;
+constexpr uint32_t kProtocolSetId = 2;
 
 bool ValidTableName(const std::string& name) {
   return !name.empty() && name.size() <= kMaxTableNameLength &&
@@ -20,40 +28,97 @@ bool ValidTableName(const std::string& name) {
          });
 }
 
-std::string MarkText(uint32_t mark) { return fmt::format("{:#x}", mark); }
+nft::Table Table(const CaptureTableOptions& options) { return {NFPROTO_IPV4, options.table_name}; }
 
-// "flush set ..." then "add element ..." (when there are elements): one transaction.
-std::string ReplaceElementsCommands(const std::string& table,
-                                    const std::vector<Ipv4Prefix>& networks) {
-  std::string commands = fmt::format("flush set ip {} {}\n", table, kCaptureSetName);
-  if (networks.empty()) return commands;
-  commands += fmt::format("add element ip {} {} {{ {} }}\n", table, kCaptureSetName,
-                          fmt::join(PrefixTexts(networks), ", "));
-  return commands;
+std::vector<nft::Ipv4Range> Ranges(const std::vector<Ipv4Prefix>& networks) {
+  std::vector<nft::Ipv4Range> ranges;
+  for (const Ipv4Prefix& network : networks) {
+    const uint32_t first = network.Network().address.value;
+    ranges.push_back({first, first | ~network.Mask()});
+  }
+  return ranges;
 }
 
-// Creating (if missing) then deleting the table removes a leftover one without failing when
-// there is none; the new table follows in the same transaction.
-std::string InstallCommands(const CaptureTableOptions& options,
-                            const std::vector<Ipv4Prefix>& networks) {
-  const std::string& table = options.table_name;
-  const std::string mark = MarkText(options.mark);
-  std::string commands = fmt::format("add table ip {0}\ndelete table ip {0}\n", table);
-  commands += fmt::format(
-      "table ip {0} {{\n"
-      "  set {1} {{ type ipv4_addr; flags interval; }}\n"
-      "  chain prerouting {{\n"
-      "    type filter hook prerouting priority mangle; policy accept;\n"
-      "    ip daddr @{1} meta l4proto {2} tproxy to :{4} meta mark set {5} accept\n"
-      "    ip daddr @{1} meta l4proto {3} tproxy to :{4} meta mark set {5} accept\n"
-      "  }}\n"
-      "  chain output {{\n"
-      "    type route hook output priority mangle; policy accept;\n"
-      "    ip daddr @{1} meta l4proto {{ {2}, {3} }} meta mark set {5}\n"
-      "  }}\n"
-      "}}\n",
-      table, kCaptureSetName, kTcp, kUdp, options.port, mark);
-  return commands + ReplaceElementsCommands(table, networks);
+// set cluster_subnets { type ipv4_addr; flags interval; elements = { NETWORKS } }
+nft::Set SubnetSet(const CaptureTableOptions& options, const std::vector<Ipv4Prefix>& networks) {
+  nft::Set set;
+  set.family = NFPROTO_IPV4;
+  set.table = options.table_name;
+  set.name = kCaptureSetName;
+  set.id = kSubnetSetId;
+  set.flags = NFT_SET_INTERVAL;
+  set.key_type = nft::kTypeIpv4Address;
+  set.key_length = sizeof(uint32_t);
+  set.elements = nft::Ipv4IntervalElements(Ranges(networks));
+  return set;
+}
+
+// type TYPE hook HOOK priority mangle; policy accept;
+nft::BaseChain Chain(const CaptureTableOptions& options, const char* name, const char* type,
+                     uint32_t hook) {
+  return {NFPROTO_IPV4, options.table_name, name, type, hook, NF_IP_PRI_MANGLE, NF_ACCEPT};
+}
+
+// ip daddr @cluster_subnets
+nft::Rule ToSubnets(const CaptureTableOptions& options, const char* chain, const nft::Set& set) {
+  nft::Rule rule(NFPROTO_IPV4, options.table_name, chain);
+  rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, offsetof(iphdr, daddr), 4, NFT_REG_1)
+      .Lookup(NFT_REG_1, set);
+  return rule;
+}
+
+// ip daddr @cluster_subnets meta l4proto PROTOCOL tproxy to :PORT meta mark set MARK accept
+nft::Rule TproxyRule(const CaptureTableOptions& options, const nft::Set& set, uint8_t protocol) {
+  nft::Rule rule = ToSubnets(options, "prerouting", set);
+  const nft::Bytes protocol_bytes{protocol};
+  rule.LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, protocol_bytes)
+      .LoadImmediate(NFT_REG_1, nft::BigEndian16(options.port))
+      .Tproxy(NFPROTO_IPV4, NFT_REG_1)
+      .LoadImmediate(NFT_REG_1, nft::HostOrder32(options.mark))
+      .SetMeta(NFT_META_MARK, NFT_REG_1)
+      .Verdict(NF_ACCEPT);
+  return rule;
+}
+
+// ip daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set MARK
+nft::Rule MarkRule(const CaptureTableOptions& options, const nft::Set& set,
+                   const nft::Set& protocols) {
+  nft::Rule rule = ToSubnets(options, "output", set);
+  rule.LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
+      .Lookup(NFT_REG_1, protocols)
+      .LoadImmediate(NFT_REG_1, nft::HostOrder32(options.mark))
+      .SetMeta(NFT_META_MARK, NFT_REG_1);
+  return rule;
+}
+
+// `add table` then `delete table` removes a leftover table without failing when there is none;
+// the new table follows in the same transaction.
+nft::Batch InstallBatch(const CaptureTableOptions& options,
+                        const std::vector<Ipv4Prefix>& networks) {
+  nft::Batch batch;
+  batch.AddTable(Table(options)).DeleteTable(Table(options)).AddTable(Table(options));
+  const nft::Set subnets = SubnetSet(options, networks);
+  batch.AddSet(subnets);
+  batch.AddChain(Chain(options, "prerouting", "filter", NF_INET_PRE_ROUTING));
+  batch.AppendRule(TproxyRule(options, subnets, kTcp));
+  batch.AppendRule(TproxyRule(options, subnets, kUdp));
+  batch.AddChain(Chain(options, "output", "route", NF_INET_LOCAL_OUT));
+  const nft::Set protocols =
+      nft::ProtocolSet(NFPROTO_IPV4, options.table_name, kProtocolSetId, {kTcp, kUdp});
+  batch.AddSet(protocols);
+  batch.AppendRule(MarkRule(options, subnets, protocols));
+  return batch;
+}
+
+// `flush set` then `add element` (when there are elements): one transaction.
+nft::Batch ReplaceElementsBatch(const CaptureTableOptions& options,
+                                const std::vector<Ipv4Prefix>& networks) {
+  const nft::Set set = SubnetSet(options, networks);
+  nft::Batch batch;
+  batch.FlushSet(set);
+  if (!set.elements.empty()) batch.AddElements(set, set.elements);
+  return batch;
 }
 
 }  // namespace
@@ -66,29 +131,38 @@ std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& o
             std::to_string(options.port) + ")";
     return nullptr;
   }
-  std::unique_ptr<NftContext> nft = NftContext::Create(error);
-  if (!nft) return nullptr;
-  const NftResult result = nft->Run(InstallCommands(options, networks));
-  if (!result.ok) {
-    error = "nftables refused the capture table: " + result.error;
+  int failure = 0;
+  std::unique_ptr<nft::Socket> socket = nft::Socket::Open(failure);
+  if (!socket) {
+    error = "cannot open a netfilter netlink socket: " + nft::ErrorText(failure);
     return nullptr;
   }
-  return std::unique_ptr<CaptureTable>(new CaptureTable(options, std::move(nft)));
+  nft::Batch batch = InstallBatch(options, networks);
+  if (const int refused = socket->Commit(batch)) {
+    error = "nftables refused the capture table: " + nft::ErrorText(refused);
+    return nullptr;
+  }
+  return std::unique_ptr<CaptureTable>(new CaptureTable(options, std::move(socket)));
 }
 
 CaptureTable::~CaptureTable() {
   std::lock_guard lock(mutex_);
-  const NftResult result = nft_->Run("delete table ip " + options_.table_name + "\n");
-  if (!result.ok) {
-    spdlog::warn("capture: cannot delete table ip {}: {}", options_.table_name, result.error);
+  nft::Batch batch;
+  batch.DeleteTable(Table(options_));
+  if (const int error = socket_->Commit(batch)) {
+    spdlog::warn("capture: cannot delete table ip {}: {}", options_.table_name,
+                 nft::ErrorText(error));
   }
 }
 
 bool CaptureTable::ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error) {
   std::lock_guard lock(mutex_);
-  const NftResult result = nft_->Run(ReplaceElementsCommands(options_.table_name, networks));
-  if (!result.ok) error = "nftables refused the new subnets: " + result.error;
-  return result.ok;
+  nft::Batch batch = ReplaceElementsBatch(options_, networks);
+  if (const int refused = socket_->Commit(batch)) {
+    error = "nftables refused the new subnets: " + nft::ErrorText(refused);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace tp::daemon

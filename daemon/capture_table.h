@@ -12,7 +12,9 @@
 // Locally generated packets get the mark on output, which (with PolicyRouting) reroutes them to
 // lo, where prerouting hands them to the transparent sockets on PORT. Install() replaces a table
 // of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the set's
-// elements atomically; the destructor deletes the table, from any thread.
+// elements atomically; the destructor deletes the table, from any thread (the netlink socket
+// opened by Install stays in the namespace it was opened in). The requests are built with
+// nftables/ exactly as nft builds them from the text above.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "common/nft_context.h"
 #include "daemon/capture_subnets.h"
+#include "nftables/socket.h"
 
 namespace tp::daemon {
 
@@ -47,12 +49,12 @@ class CaptureTable {
   bool ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error);
 
  private:
-  CaptureTable(const CaptureTableOptions& options, std::unique_ptr<NftContext> nft)
-      : options_(options), nft_(std::move(nft)) {}
+  CaptureTable(const CaptureTableOptions& options, std::unique_ptr<nft::Socket> socket)
+      : options_(options), socket_(std::move(socket)) {}
 
   const CaptureTableOptions options_;
   std::mutex mutex_;
-  const std::unique_ptr<NftContext> nft_;  // guarded by mutex_
+  const std::unique_ptr<nft::Socket> socket_;  // guarded by mutex_
 };
 
 // The name of the set in the table, for readers of `list table`.

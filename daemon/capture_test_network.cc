@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "common/netlink.h"
-#include "common/nft_context.h"
 
 namespace tp::daemon::testing {
 namespace {
@@ -226,11 +226,20 @@ std::string AddLeftoverMarkRouting(uint32_t mark, uint32_t table, uint32_t prior
 }
 
 std::string ListNftTable(const std::string& table) {
-  std::string error;
-  const std::unique_ptr<NftContext> nft = NftContext::Create(error);
-  if (!nft) return "";
-  const NftResult result = nft->Run("list table ip " + table);
-  return result.ok ? result.output : "";
+  FILE* pipe = ::popen(("nft -n list table ip " + table + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string output;
+  char chunk[4096];
+  size_t read = 0;
+  while ((read = std::fread(chunk, 1, sizeof(chunk), pipe)) > 0) output.append(chunk, read);
+  return ::pclose(pipe) == 0 ? output : "";
+}
+
+bool RunNft(const std::string& commands) {
+  FILE* pipe = ::popen("nft -f - >/dev/null 2>&1", "w");
+  if (pipe == nullptr) return false;
+  const bool written = std::fwrite(commands.data(), 1, commands.size(), pipe) == commands.size();
+  return ::pclose(pipe) == 0 && written;
 }
 
 int CountMarkRules(uint32_t mark, uint32_t table) {

@@ -48,9 +48,13 @@ class TestNetworkNamespace {
   const UniqueFd handle_;  // /proc/thread-self/ns/net of the creating thread
 };
 
-// The nftables ruleset text of `table` in family ip (as `nft list table` prints it), or "" when
-// there is no such table; read in the calling thread's namespace.
+// The nftables ruleset text of `table` in family ip as `nft -n list table` prints it (numbers
+// as numbers), or "" when there is no such table; read in the calling thread's namespace by the
+// nft command, independently of the code under test.
 std::string ListNftTable(const std::string& table);
+// Runs `commands` (nft's language) with the nft command in the calling thread's namespace, as
+// one transaction. Whether nft succeeded.
+bool RunNft(const std::string& commands);
 
 // How many `fwmark MARK lookup TABLE` rules and `local 0.0.0.0/0` routes in TABLE the calling
 // thread's namespace has (read back through libnl).

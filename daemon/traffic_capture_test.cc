@@ -1,11 +1,11 @@
 // TrafficCapture in a fresh network namespace: the table, the rule and the route exist while it
 // lives and are gone after, leftovers of a crashed run are replaced, subnet updates take effect.
-// Everything is read back independently (libnftables `list table`, libnl dumps).
+// Everything is read back independently (the nft command's `list table`, libnl dumps).
 #include "daemon/traffic_capture.h"
 
 #include <gtest/gtest.h>
 
-#include "common/nft_context.h"
+#include "daemon/capture_table.h"
 #include "daemon/capture_test_network.h"
 
 namespace tp::daemon {
@@ -79,11 +79,8 @@ TEST_F(TrafficCaptureTest, InstallsTableRuleAndRouteAndRemovesThemAll) {
 TEST_F(TrafficCaptureTest, ReplacesTheLeftoversOfACrashedRun) {
   InNamespace([] {
     std::string error;
-    auto nft = NftContext::Create(error);
-    ASSERT_TRUE(nft) << error;
-    const NftResult stale = nft->Run(
-        "table ip telepresence {\n chain stale {\n type filter hook input priority 0;\n }\n}\n");
-    ASSERT_TRUE(stale.ok) << stale.error;
+    ASSERT_TRUE(testing::RunNft(
+        "table ip telepresence {\n chain stale {\n type filter hook input priority 0;\n }\n}\n"));
     ASSERT_EQ(testing::AddLeftoverMarkRouting(kMark, kTable, kPriority), "");
     ASSERT_EQ(testing::AddLeftoverMarkRouting(kMark, kTable, kPriority), "");  // even twice
     ASSERT_EQ(CountMarkRules(kMark, kTable), 2);
@@ -167,6 +164,52 @@ TEST_F(TrafficCaptureTest, StaysInTheNamespaceItWasInstalledIn) {
     EXPECT_EQ(ListNftTable("telepresence"), "");
     EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
     EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+  });
+}
+
+// What CaptureTable builds request by request is what nft makes of the table's text (see
+// capture_table.h): the same listing, elements included, before and after a subnet change.
+TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
+  InNamespace([] {
+    const std::string text =
+        "table ip telepresence {\n"
+        "  set cluster_subnets { type ipv4_addr; flags interval; }\n"
+        "  chain prerouting {\n"
+        "    type filter hook prerouting priority mangle; policy accept;\n"
+        "    ip daddr @cluster_subnets meta l4proto 6 tproxy to :15001 meta mark set 0x7470 "
+        "accept\n"
+        "    ip daddr @cluster_subnets meta l4proto 17 tproxy to :15001 meta mark set 0x7470 "
+        "accept\n"
+        "  }\n"
+        "  chain output {\n"
+        "    type route hook output priority mangle; policy accept;\n"
+        "    ip daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
+        "  }\n"
+        "}\n";
+    const auto cidr = [](const char* text) {
+      std::string reason;
+      return ParseIpv4Cidr(text, reason).value();
+    };
+    const std::vector<Ipv4Prefix> first = {cidr("10.201.0.0/24"), cidr("10.202.0.0/16")};
+    const std::vector<Ipv4Prefix> second = {cidr("10.0.0.0/24"), cidr("10.0.1.0/24"),
+                                            cidr("192.168.7.1/32")};
+    std::string error;
+    auto table = CaptureTable::Install(CaptureTableOptions{}, first, error);
+    ASSERT_TRUE(table) << error;
+    const std::string installed = ListNftTable("telepresence");
+    ASSERT_TRUE(table->ReplaceSubnets(second, error)) << error;
+    const std::string replaced = ListNftTable("telepresence");
+    table.reset();
+    EXPECT_EQ(ListNftTable("telepresence"), "");
+
+    ASSERT_TRUE(testing::RunNft(
+        text + "add element ip telepresence cluster_subnets { 10.201.0.0/24, 10.202.0.0/16 }\n"));
+    EXPECT_EQ(installed, ListNftTable("telepresence"));
+    ASSERT_TRUE(testing::RunNft(
+        "flush set ip telepresence cluster_subnets\n"
+        "add element ip telepresence cluster_subnets { 10.0.0.0/24, 10.0.1.0/24, 192.168.7.1 }\n"));
+    EXPECT_EQ(replaced, ListNftTable("telepresence"));
+    EXPECT_TRUE(Has(replaced, "10.0.0.0/24")) << replaced;
   });
 }
 

@@ -10,7 +10,7 @@
 #     include path.
 # The layers, lowest first:
 #   0 net                                    sockets, addresses (libc only)
-#   1 api common dns                         contracts, shared utilities, the DNS codec
+#   1 api common dns nftables                contracts, shared utilities, the DNS codec, nftables
 #   2 sftp tunnel docker_engine              clients and protocols built on them
 #   3 cli daemon telemount teleroute cluster/*   one folder per executable
 #   4 bench test fuzz                        may use everything
@@ -22,7 +22,7 @@ cd "$repo"
 
 declare -A layer=(
   [net]=0
-  [api]=1 [common]=1 [dns]=1
+  [api]=1 [common]=1 [dns]=1 [nftables]=1
   [sftp]=2 [tunnel]=2 [docker_engine]=2
   [cli]=3 [daemon]=3 [telemount]=3 [teleroute]=3
   [cluster/agent]=3 [cluster/manager]=3 [cluster/sftp-export]=3 [cluster/echo-server]=3

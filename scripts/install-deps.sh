@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format ccache jq shellcheck clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfuse3-dev libnl-3-dev libnl-route-3-dev
-  libnftables-dev libnftnl-dev libmnl-dev
+  libnftnl-dev libmnl-dev
   libgtest-dev
   fuse3 docker.io openssh-sftp-server sshfs busybox-static
   iproute2 nftables curl psmisc procps

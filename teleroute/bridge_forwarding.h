@@ -4,18 +4,20 @@
 // traffic there, not ours. So each bridge gets one rule at the top of Docker's DOCKER-USER chain
 // (table `ip filter`, which iptables-nft keeps in nftables):
 //   iifname "BRIDGE" oifname "BRIDGE" counter accept comment "teleroute BRIDGE"
-// It talks nftables' netlink protocol directly (libnftnl + libmnl): it lists only that chain's
-// rules and never loads the host's whole ruleset. The comment is stored as rule userdata the
-// way nft stores it, so `nft list chain ip filter DOCKER-USER` shows the rule as nft would.
-// The rules act on the network namespace of the calling thread (the plugin's host namespace).
-// A host without that chain (Docker running with iptables=false, or iptables-legacy) gets no
-// rule and no error (a warning is logged): the bridge is then as open as the host's filter makes
-// it. Thread-safe (each call opens its own netlink socket).
+// It talks nftables' netlink protocol through nftables/ (libnftnl + libmnl): it lists only that
+// chain's rules and never loads the host's whole ruleset. The comment is stored as rule userdata
+// the way nft stores it, so `nft list chain ip filter DOCKER-USER` shows the rule as nft would. The
+// rules act on the network namespace of the calling thread (the plugin's host namespace). A host
+// without that chain (Docker running with iptables=false, or iptables-legacy) gets no rule and no
+// error (a warning is logged): the bridge is then as open as the host's filter makes it.
+// Thread-safe (each call opens its own netlink socket).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "nftables/socket.h"
 
 namespace tp::teleroute {
 
@@ -38,10 +40,7 @@ class BridgeForwarding {
 };
 
 // One rule of a chain as the kernel lists it: its handle and its comment ("" when none).
-struct ListedRule {
-  uint64_t handle = 0;
-  std::string comment;
-};
+using ListedRule = nft::ListedRule;
 
 // The handles of the rules commented exactly "teleroute BRIDGE". Pure: exposed for tests.
 std::vector<uint64_t> TaggedRuleHandles(const std::vector<ListedRule>& rules,

@@ -1,5 +1,5 @@
 // NetlinkNetworkOs implements NetworkOs with libnl-route-3, and the forwarding rules with
-// libnftables (BridgeForwarding). Links, addresses and rules are changed in
+// nftables/ (BridgeForwarding). Links, addresses and rules are changed in
 // the calling thread's network namespace (the plugin's host namespace). Routes in a
 // container's namespace go through a netlink socket opened inside that namespace by a short-lived
 // thread that setns()es into it (needs CAP_SYS_ADMIN); the calling thread never changes
