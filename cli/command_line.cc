@@ -382,14 +382,13 @@ Result<MountSelection> MountFlag(std::string_view command, const FlagValues& fla
 // The user's docker run words: refuses what would break the engagement.
 Status CheckDockerRunFlags(std::string_view command, const DockerRunArgs& args,
                            HandlerImage image_source) {
-  std::vector<DockerRunFlag> flags = ReadDockerRunFlags(args.flags);
-  if (HasDockerRunFlag(flags, "--detach")) {
+  if (args.options.detach) {
     return CliError{
         "the engagement lasts as long as docker run in the foreground; drop -d/--detach "
         "from the docker run flags" +
         SeeHelp(command)};
   }
-  if (HasDockerRunFlag(flags, "--network") || HasDockerRunFlag(flags, "--net")) {
+  if (args.options.network) {
     return CliError{
         "telepresence puts the handler on the context's network tp-CONTEXT, where the "
         "engaged traffic reaches it; drop --network from the docker run flags" +

@@ -97,11 +97,7 @@ struct ConnectedDaemon {
   std::unique_ptr<DaemonControl> control;
   DaemonEndpoint endpoint;
   std::string container;  // tp-<ctx>-cn
-  std::string network;    // tp-<ctx>
-  std::string dns;        // the daemon's address on it
-  std::vector<std::string> dns_search;
-  std::string bridge_address;  // the daemon's address on Docker's default bridge (telemount)
-  std::string bridge_gateway;  // the host's on it: where the telemount plugin connects from
+  DaemonPlacement placement;
 };
 
 Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
@@ -127,11 +123,12 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
   return ConnectedDaemon{.control = std::move(connection.value().control),
                          .endpoint = connection.value().endpoint,
                          .container = container,
-                         .network = TelerouteNetworkName(context_name),
-                         .dns = dns.value(),
-                         .dns_search = status.value().dns_search,
-                         .bridge_address = *address,
-                         .bridge_gateway = gateway->ToString()};
+                         .placement = {.context_name = context_name,
+                                       .network = TelerouteNetworkName(context_name),
+                                       .dns = dns.value(),
+                                       .dns_search = status.value().dns_search,
+                                       .bridge_address = *address,
+                                       .bridge_gateway = gateway->ToString()}};
 }
 
 // Connects like `telepresence connect --docker` when no daemon runs (its output goes to err).
@@ -207,7 +204,7 @@ class EngagementCleanup {
 
 // The workload's environment holds its secrets: the file is the user's only (0600), also when it
 // existed before with wider permissions.
-Status WriteUserEnvFile(const std::string& path, const std::string& text) {
+Status WritePrivateText(const std::string& path, const std::string& text) {
   UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!file.Valid() || ::fchmod(file.Get(), 0600) != 0) {
     return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
@@ -222,52 +219,44 @@ Status WriteUserEnvFile(const std::string& path, const std::string& text) {
   return Ok{};
 }
 
-Result<std::string> BuildHandlerImage(const EngageCommand& command, const CliIo& io,
-                                      DockerApi& docker) {
-  if (command.image_source == HandlerImage::kDockerRun) return command.docker_args.image;
+// The handler's image: the user's, or the one `build` makes.
+Result<std::string> HandlerImageOf(const EngageCommand& command, const std::optional<Argv>& build,
+                                   const CliIo& io, DockerApi& docker) {
+  if (!build) return command.docker_args.image;
   io.err << "Building the handler's image from " << command.build_dir << std::endl;
-  Result<std::string> id =
-      docker.BuildImage(DockerBuildCommand(command.build_dir, command.build_options));
+  Result<std::string> id = docker.BuildImage(*build);
   if (!id.ok()) {
     return CliError{"cannot build the image from " + command.build_dir + ": " + id.error().message};
   }
   return id.value();
 }
 
-Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource& source,
-                     const std::string& context_name, const std::string& id, DockerApi& docker,
+Status CreateVolumes(const std::vector<PlannedVolume>& volumes, DockerApi& docker,
                      EngagementCleanup& cleanup) {
-  for (const RemoteVolume& volume : volumes) {
-    Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
+  for (const PlannedVolume& volume : volumes) {
+    Status created = docker.CreateVolume(volume.spec);
     if (!created.ok()) {
-      return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +
+      return CliError{"cannot create the volume " + volume.spec.name + " for " + volume.mount_path +
                       ": " + created.error().message +
                       "; check that the Docker plugin telemount:latest is enabled, or run with "
                       "--mount=false"};
     }
-    cleanup.AddVolume(volume.name);
+    cleanup.AddVolume(volume.spec.name);
   }
   return Ok{};
 }
 
-// The container name the handler runs as: the user's --name, else ours.
-std::string HandlerName(const DockerRunArgs& args, const std::string& ours) {
-  for (const DockerRunFlag& flag : ReadDockerRunFlags(args.flags)) {
-    if (flag.name == "--name" && flag.value) return *flag.value;
-  }
-  return ours;
-}
-
 // Starts the engagement's guard (engagement_guard.h); when it cannot, says so and goes on.
-std::unique_ptr<EngagementGuard> StartGuard(const std::string& id, const DaemonEndpoint& daemon,
-                                            const std::string& handler,
-                                            const std::vector<RemoteVolume>& volumes,
+std::unique_ptr<EngagementGuard> StartGuard(const EngagementPlan& plan,
+                                            const DaemonEndpoint& daemon,
                                             const std::string& env_file, const CliIo& io,
                                             CliServices& services) {
   if (!services.engagement_guard) return nullptr;
-  GuardedEngagement guarded{
-      .engagement_id = id, .daemon = daemon, .handler = handler, .env_file = env_file};
-  for (const RemoteVolume& volume : volumes) guarded.volumes.push_back(volume.name);
+  GuardedEngagement guarded{.engagement_id = plan.engagement_id,
+                            .daemon = daemon,
+                            .handler = plan.container,
+                            .env_file = env_file};
+  for (const PlannedVolume& volume : plan.volumes) guarded.volumes.push_back(volume.spec.name);
   Result<std::unique_ptr<EngagementGuard>> guard = services.engagement_guard(guarded);
   if (guard.ok()) return std::move(guard).value();
   io.err << "telepresence: " << guard.error().message
@@ -278,12 +267,14 @@ std::unique_ptr<EngagementGuard> StartGuard(const std::string& id, const DaemonE
 // docker run in the foreground until it ends; sets the handler once the container has its
 // address; stops the container on SIGINT/SIGTERM, or when the handler cannot be set. The exit
 // code is docker's, or 1 when the engagement failed.
-int RunHandler(std::string_view command, const Argv& argv, const std::string& container,
-               const std::string& id, const EngagedPorts& ports, ConnectedDaemon& daemon,
+int RunHandler(std::string_view command, const EngagementPlan& plan, ConnectedDaemon& daemon,
                const CliIo& io, CliServices& services) {
+  const std::string& container = plan.container;
+  const std::string& id = plan.engagement_id;
+  const std::string& network = daemon.placement.network;
   io.out.flush();
   io.err.flush();
-  Result<std::unique_ptr<ForegroundRun>> run = services.docker.StartForeground(argv);
+  Result<std::unique_ptr<ForegroundRun>> run = services.docker.StartForeground(plan.run);
   if (!run.ok()) return Fail(io, command, run.error().message);
   const SteadyTime deadline = services.clock.Now() + kHandlerAddressDeadline;
   bool handler_set = false;
@@ -316,11 +307,10 @@ int RunHandler(std::string_view command, const Argv& argv, const std::string& co
       }
       continue;
     }
-    Result<std::optional<std::string>> address =
-        AddressOn(services.docker, daemon.network, container);
+    Result<std::optional<std::string>> address = AddressOn(services.docker, network, container);
     if (address.ok() && address.value()) {
       Result<json> set = daemon.control->Call("POST", "/engagements/" + id + "/handler",
-                                              HandlerRequest(*address.value(), ports));
+                                              HandlerRequest(*address.value(), plan.handler_ports));
       handler_set = true;
       if (!set.ok()) {
         failed = true;
@@ -333,10 +323,53 @@ int RunHandler(std::string_view command, const Argv& argv, const std::string& co
     }
     if (services.clock.Now() >= deadline) {
       failed = true;
-      stop("the handler container " + container + " got no address on " + daemon.network +
+      stop("the handler container " + container + " got no address on " + network +
            " within 30 s; stopping it");
     }
   }
+}
+
+// Writes the plan's env file text where docker run reads it, and to --env-file FILE; says which
+// variables were left out.
+Status WriteEnvFiles(const EngagementPlan& plan, const std::string& private_path,
+                     std::string_view command, const CliIo& io) {
+  for (const std::string& name : plan.skipped_variables) {
+    io.err << "telepresence " << command << ": the variable " << name
+           << " has a newline or NUL in its name or value, or an '=' in its name, which "
+              "docker's --env-file cannot hold; left out"
+           << std::endl;
+  }
+  if (Status written = WritePrivateText(private_path, plan.env_file_text); !written.ok()) {
+    return written;
+  }
+  if (!plan.user_env_file) return Ok{};
+  return WritePrivateText(*plan.user_env_file, plan.env_file_text);
+}
+
+// Runs the plan: env files, guard, volumes, the handler's docker run; ends the engagement after
+// it (cleanup). Only I/O: every decision is in the plan.
+int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std::string& env_path,
+                ConnectedDaemon& daemon, EngagementCleanup& cleanup,
+                const StopSignals& stop_signals, const CliIo& io, CliServices& services) {
+  if (Status written = WriteEnvFiles(plan, env_path, command, io); !written.ok()) {
+    return Fail(io, command, written.error().message);
+  }
+  // From here on the engagement outlives a SIGKILL of this command only while its handler runs.
+  std::unique_ptr<EngagementGuard> guard =
+      StartGuard(plan, daemon.endpoint, env_path, io, services);
+  const Status created = CreateVolumes(plan.volumes, services.docker, cleanup);
+  if (stop_signals.Take()) {
+    cleanup.Finish();
+    return Fail(io, command, kInterrupted, kExitInterrupted);
+  }
+  if (!created.ok()) {
+    cleanup.Finish();
+    return Fail(io, command, created.error().message);
+  }
+  const int exit_code = RunHandler(command, plan, daemon, io, services);
+  cleanup.Finish();
+  guard.reset();
+  return exit_code;
 }
 
 }  // namespace
@@ -355,77 +388,33 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
       listed.ok() ? ParseWorkloads(listed.value())
                   : Result<std::vector<WorkloadInfo>>(listed.error());
   if (!workloads.ok()) return Fail(io, kCommand, workloads.error().message);
-  const std::vector<uint16_t> workload_ports = WorkloadPorts(workloads.value(), command.workload);
-  const EngagedPorts ports = ResolvePorts(command.mode, command.ports, workload_ports);
+  EngagementInputs inputs{.daemon = daemon.value().placement,
+                          .workload_ports = WorkloadPorts(workloads.value(), command.workload)};
+  const EngageStart start = PlanEngageStart(command, inputs.workload_ports, inputs.daemon);
+  inputs.ports = start.ports;
   // From here on a Ctrl-C waits to be taken, so that what was made is undone before exiting.
   const StopSignals stop_signals;
-  Result<std::string> image = BuildHandlerImage(command, io, services.docker);
+  Result<std::string> image = HandlerImageOf(command, start.build, io, services.docker);
   if (!image.ok()) return Fail(io, kCommand, image.error().message);
+  inputs.image = image.value();
   if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  Result<json> engaged = control.Call("POST", "/engagements",
-                                      EngageRequest(command, ports, daemon.value().bridge_gateway));
+  Result<json> engaged = control.Call("POST", "/engagements", start.engage_request);
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
   Result<EngagementGrant> grant = ParseEngagementGrant(engaged.value());
   if (!grant.ok()) return Fail(io, kCommand, grant.error().message);
-  std::unique_ptr<EngagementGuard> guard;  // released after the cleanup (declared before it)
-  EngagementCleanup cleanup(grant.value().id, control, services, io.err);
-
-  std::vector<std::string> skipped;
-  const std::string env_text = EnvFileText(grant.value().env, &skipped);
-  for (const std::string& name : skipped) {
-    io.err << "telepresence " << kCommand << ": the variable " << name
-           << " has a newline or NUL in its name or value, or an '=' in its name, which "
-              "docker's --env-file cannot hold; left out"
-           << std::endl;
-  }
+  inputs.grant = grant.value();
+  EngagementCleanup cleanup(inputs.grant.id, control, services, io.err);
   Result<std::unique_ptr<PrivateFile>> env_file =
-      PrivateFile::Create("telepresence-env", env_text, io.environment);
+      PrivateFile::Create("telepresence-env", "", io.environment);
   if (!env_file.ok()) return Fail(io, kCommand, env_file.error().message);
-  const std::string env_path = env_file.value()->path();
+  inputs.env_file_path = env_file.value()->path();
   cleanup.SetEnvFile(std::move(env_file).value());
-  if (command.env_file) {
-    if (Status written = WriteUserEnvFile(*command.env_file, env_text); !written.ok()) {
-      return Fail(io, kCommand, written.error().message);
-    }
-  }
-  Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, grant.value().mounts);
-  if (!volumes.ok()) return Fail(io, kCommand, volumes.error().message);
-  // From here on the engagement outlives a SIGKILL of this command only while its handler runs.
-  guard = StartGuard(
-      grant.value().id, daemon.value().endpoint,
-      HandlerName(command.docker_args,
-                  HandlerContainerName(command.name, grant.value().ports, workload_ports)),
-      volumes.value(), env_path, io, services);
-  SftpSource source{.host = daemon.value().bridge_address,
-                    .port = grant.value().sftp_port,
-                    .container = grant.value().container,
-                    .token = grant.value().sftp_token};
-  if (Status created = CreateVolumes(volumes.value(), source, context_name, grant.value().id,
-                                     services.docker, cleanup);
-      !created.ok()) {
-    if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
-    return Fail(io, kCommand, created.error().message);
-  }
-  if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  HandlerRun run{
-      .network = daemon.value().network,
-      .dns = daemon.value().dns,
-      .dns_search = daemon.value().dns_search,
-      .container_name = HandlerContainerName(command.name, grant.value().ports, workload_ports),
-      .context_name = context_name,
-      .engagement_id = grant.value().id,
-      .env_file = env_path,
-      .volumes = volumes.value(),
-      .debug = command.image_source == HandlerImage::kDockerDebug,
-      .image = image.value()};
-  const std::string container = HandlerName(command.docker_args, run.container_name);
-  int exit_code = RunHandler(kCommand, HandlerRunCommand(run, command.docker_args), container,
-                             grant.value().id, ports, daemon.value(), io, services);
-  cleanup.Finish();
-  guard.reset();
-  return exit_code;
+  Result<EngagementPlan> plan = PlanEngagement(command, inputs);
+  if (!plan.ok()) return Fail(io, kCommand, plan.error().message);
+  return ExecutePlan(kCommand, plan.value(), inputs.env_file_path, daemon.value(), cleanup,
+                     stop_signals, io, services);
 }
 
 int RunList(const ListCommand& command, const CliIo& io, CliServices& services) {

@@ -147,9 +147,9 @@ json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
           {"sftp_client", sftp_client}};
 }
 
-json HandlerRequest(const std::string& address, const EngagedPorts& ports) {
+json HandlerRequest(const std::string& address, const std::map<uint16_t, uint16_t>& handler_ports) {
   json port_map = json::object();
-  for (const auto& [workload_port, handler_port] : ports.handler_ports) {
+  for (const auto& [workload_port, handler_port] : handler_ports) {
     port_map[std::to_string(workload_port)] = handler_port;
   }
   return {{"address", address}, {"ports", port_map}};
@@ -179,8 +179,7 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
                       " (telepresence list shows them)"};
     }
   }
-  std::vector<std::string> user_mounted =
-      MountedContainerPaths(ReadDockerRunFlags(command.docker_args.flags));
+  const std::vector<std::string>& user_mounted = command.docker_args.options.mounted_paths;
   for (size_t n = 0; n < mounts.size(); ++n) {
     std::string mount_path = WithoutTrailingSlashes(mounts[n]);
     if (command.mounts.only && WithoutTrailingSlashes(*command.mounts.only) != mount_path) {
@@ -235,25 +234,54 @@ std::string EnvFileText(const std::map<std::string, std::string>& env,
   return text;
 }
 
-Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user) {
-  std::vector<DockerRunFlag> user_flags = ReadDockerRunFlags(user.flags);
+EngageStart PlanEngageStart(const EngageCommand& command,
+                            const std::vector<uint16_t>& workload_ports,
+                            const DaemonPlacement& daemon) {
+  EngageStart start{.ports = ResolvePorts(command.mode, command.ports, workload_ports)};
+  start.engage_request = EngageRequest(command, start.ports, daemon.bridge_gateway);
+  if (command.image_source != HandlerImage::kDockerRun) {
+    start.build = DockerBuildCommand(command.build_dir, command.build_options);
+  }
+  return start;
+}
+
+Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
+                                      const EngagementInputs& inputs) {
+  Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, inputs.grant.mounts);
+  if (!volumes.ok()) return volumes.error();
+  const DockerRunOptions& user = command.docker_args.options;
+  EngagementPlan plan{.engagement_id = inputs.grant.id,
+                      .container = user.name.value_or(HandlerContainerName(
+                          command.name, inputs.grant.ports, inputs.workload_ports)),
+                      .user_env_file = command.env_file,
+                      .handler_ports = inputs.ports.handler_ports};
+  plan.env_file_text = EnvFileText(inputs.grant.env, &plan.skipped_variables);
+  const SftpSource source{.host = inputs.daemon.bridge_address,
+                          .port = inputs.grant.sftp_port,
+                          .container = inputs.grant.container,
+                          .token = inputs.grant.sftp_token};
   Argv ours;
-  if (!HasDockerRunFlag(user_flags, "--rm")) ours.push_back("--rm");
-  if (!HasDockerRunFlag(user_flags, "--name"))
-    ours.insert(ours.end(), {"--name", run.container_name});
-  ours.insert(ours.end(), {"--label", ContextLabel(run.context_name), "--label",
-                           std::string(kEngagementLabel) + "=" + run.engagement_id, "--env-file",
-                           run.env_file});
-  for (const RemoteVolume& volume : run.volumes) {
+  if (!user.remove) ours.push_back("--rm");
+  if (!user.name) ours.insert(ours.end(), {"--name", plan.container});
+  ours.insert(ours.end(), {"--label", ContextLabel(inputs.daemon.context_name), "--label",
+                           std::string(kEngagementLabel) + "=" + plan.engagement_id, "--env-file",
+                           inputs.env_file_path});
+  for (const RemoteVolume& volume : volumes.value()) {
+    plan.volumes.push_back(
+        {volume.mount_path,
+         VolumeCreateSpec(volume, source, inputs.daemon.context_name, plan.engagement_id)});
     ours.insert(ours.end(), {"-v", volume.name + ":" + volume.target});
   }
-  if (run.debug) {
+  if (command.image_source == HandlerImage::kDockerDebug) {
     ours.insert(ours.end(), {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined"});
   }
-  ours.insert(ours.end(), user.flags.begin(), user.flags.end());
-  ours.push_back(run.image);
-  ours.insert(ours.end(), user.image_args.begin(), user.image_args.end());
-  return DockerRunOnNetworkCommand(run.network, run.dns, run.dns_search, ours);
+  ours.insert(ours.end(), command.docker_args.flags.begin(), command.docker_args.flags.end());
+  ours.push_back(inputs.image);
+  ours.insert(ours.end(), command.docker_args.image_args.begin(),
+              command.docker_args.image_args.end());
+  plan.run = DockerRunOnNetworkCommand(inputs.daemon.network, inputs.daemon.dns,
+                                       inputs.daemon.dns_search, ours);
+  return plan;
 }
 
 std::string FormatWorkloadTable(const std::vector<WorkloadInfo>& workloads) {
