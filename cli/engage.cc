@@ -31,9 +31,9 @@ using std::chrono::milliseconds;
 
 // How long the handler container may take to get its address on tp-<ctx>.
 constexpr milliseconds kHandlerAddressDeadline{30000};
-// How often the handler's address is looked for while docker run starts: one network inspect
-// over the Engine API's socket, about a millisecond (docker run's own process does the waiting).
-constexpr milliseconds kAddressPollInterval{25};
+// How long docker run is waited for at a time while the handler's address is awaited (the
+// AddressWatch follows Docker's events meanwhile; reading it does no I/O).
+constexpr milliseconds kAddressWatchSlice{50};
 // How long docker run is waited for at a time once the handler is set.
 constexpr milliseconds kRunWaitSlice{1000};
 // The exit code when SIGINT or SIGTERM ends the command before the handler runs (as a shell
@@ -74,24 +74,6 @@ Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name
   return std::move(connection.value().control);
 }
 
-// The address (without prefix length) of `container` on `network`; nullopt when it has none.
-std::optional<std::string> AddressIn(const DockerNetwork& network, const std::string& container) {
-  for (const auto& endpoint : network.containers) {
-    if (endpoint.name == container && !endpoint.ipv4_address.empty()) {
-      return endpoint.ipv4_address.substr(0, endpoint.ipv4_address.find('/'));
-    }
-  }
-  return std::nullopt;
-}
-
-Result<std::optional<std::string>> AddressOn(DockerApi& docker, const std::string& network,
-                                             const std::string& container) {
-  Result<std::optional<DockerNetwork>> found = docker.InspectNetwork(network);
-  if (!found.ok()) return found.error();
-  if (!found.value()) return std::optional<std::string>();
-  return AddressIn(*found.value(), container);
-}
-
 // What an engagement needs of the connected daemon.
 struct ConnectedDaemon {
   std::unique_ptr<DaemonControl> control;
@@ -112,7 +94,7 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
   Result<std::optional<DockerNetwork>> bridge = services.docker.InspectNetwork("bridge");
   if (!bridge.ok()) return bridge.error();
   const std::optional<std::string> address =
-      bridge.value() ? AddressIn(*bridge.value(), container) : std::nullopt;
+      bridge.value() ? ContainerAddressIn(*bridge.value(), container) : std::nullopt;
   const std::optional<Ipv4Address> gateway =
       bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
   if (!address || !gateway) {
@@ -264,70 +246,107 @@ std::unique_ptr<EngagementGuard> StartGuard(const EngagementPlan& plan,
   return nullptr;
 }
 
-// docker run in the foreground until it ends; sets the handler once the container has its
-// address; stops the container on SIGINT/SIGTERM, or when the handler cannot be set. The exit
-// code is docker's, or 1 when the engagement failed.
-int RunHandler(std::string_view command, const EngagementPlan& plan, ConnectedDaemon& daemon,
-               const CliIo& io, CliServices& services) {
-  const std::string& container = plan.container;
-  const std::string& id = plan.engagement_id;
-  const std::string& network = daemon.placement.network;
-  io.out.flush();
-  io.err.flush();
-  Result<std::unique_ptr<ForegroundRun>> run = services.docker.StartForeground(plan.run);
-  if (!run.ok()) return Fail(io, command, run.error().message);
-  const SteadyTime deadline = services.clock.Now() + kHandlerAddressDeadline;
-  bool handler_set = false;
-  bool stopping = false;
-  bool failed = false;
-  auto stop = [&](const std::string& why) {
-    if (!why.empty()) io.err << "telepresence: " << why << std::endl;
-    stopping = true;
-    Status stopped = services.docker.StopContainer(container);
-    if (!stopped.ok()) io.err << "telepresence: " << stopped.error().message << std::endl;
-  };
-  while (true) {
-    ForegroundRun::Outcome outcome =
-        run.value()->Wait(handler_set || stopping ? kRunWaitSlice : kAddressPollInterval);
-    if (outcome.event == ForegroundRun::Event::kExited) {
-      return failed ? kExitFailure : outcome.exit_code;
-    }
-    if (outcome.event == ForegroundRun::Event::kInterrupted) {
-      if (!stopping) stop("interrupted; stopping the handler container " + container);
-      continue;
-    }
-    if (stopping) continue;
-    if (handler_set) {
-      // The engagement ends with the daemon (quit, docker rm -f): so does its handler.
-      Result<std::optional<std::string>> state = services.docker.ContainerState(daemon.container);
-      if (state.ok() && state.value() != "running") {
-        failed = true;
-        stop("the daemon container " + daemon.container +
-             " is gone, and the engagement with it; stopping the handler container " + container);
+// The handler's docker run in the foreground until it ends. The handler is set once the container
+// has its address (an AddressWatch, started before docker run: Docker's events, no polling of
+// Docker); the container is stopped on SIGINT/SIGTERM, when the handler cannot be set, when no
+// address comes within kHandlerAddressDeadline, and when the daemon container goes.
+class HandlerSession {
+ public:
+  HandlerSession(std::string_view command, const EngagementPlan& plan, ConnectedDaemon& daemon,
+                 const CliIo& io, CliServices& services)
+      : command_(command), plan_(plan), daemon_(daemon), io_(io), services_(services) {}
+
+  // docker's exit code, or 1 when the engagement failed.
+  int Run() {
+    Result<std::unique_ptr<AddressWatch>> watch =
+        services_.docker.WatchForAddress(daemon_.placement.network, plan_.container);
+    if (!watch.ok()) return Fail(io_, command_, watch.error().message);
+    io_.out.flush();
+    io_.err.flush();
+    Result<std::unique_ptr<ForegroundRun>> run = services_.docker.StartForeground(plan_.run);
+    if (!run.ok()) return Fail(io_, command_, run.error().message);
+    const SteadyTime deadline = services_.clock.Now() + kHandlerAddressDeadline;
+    while (true) {
+      const ForegroundRun::Outcome outcome =
+          run.value()->Wait(handler_set_ || stopping_ ? kRunWaitSlice : kAddressWatchSlice);
+      if (outcome.event == ForegroundRun::Event::kExited) {
+        return failed_ ? kExitFailure : outcome.exit_code;
       }
-      continue;
-    }
-    Result<std::optional<std::string>> address = AddressOn(services.docker, network, container);
-    if (address.ok() && address.value()) {
-      Result<json> set = daemon.control->Call("POST", "/engagements/" + id + "/handler",
-                                              HandlerRequest(*address.value(), plan.handler_ports));
-      handler_set = true;
-      if (!set.ok()) {
-        failed = true;
-        stop("cannot send the traffic to the handler: " + set.error().message);
+      if (outcome.event == ForegroundRun::Event::kInterrupted) {
+        if (!stopping_) Stop("interrupted; stopping the handler container " + plan_.container);
         continue;
       }
-      io.err << "Engaged: the handler " << container << " (" << *address.value()
-             << ") gets the engagement " << id << std::endl;
-      continue;
-    }
-    if (services.clock.Now() >= deadline) {
-      failed = true;
-      stop("the handler container " + container + " got no address on " + network +
-           " within 30 s; stopping it");
+      if (stopping_) continue;
+      if (handler_set_) {
+        CheckDaemon();
+        continue;
+      }
+      LookForAddress(*watch.value(), deadline);
     }
   }
-}
+
+ private:
+  void Stop(const std::string& why) {
+    io_.err << "telepresence: " << why << std::endl;
+    stopping_ = true;
+    const Status stopped = services_.docker.StopContainer(plan_.container);
+    if (!stopped.ok()) io_.err << "telepresence: " << stopped.error().message << std::endl;
+  }
+
+  void StopFailed(const std::string& why) {
+    failed_ = true;
+    Stop(why);
+  }
+
+  // Sets the handler when the watch has the address; fails when it cannot have it.
+  void LookForAddress(AddressWatch& watch, SteadyTime deadline) {
+    if (const std::optional<std::string> address = watch.Address()) {
+      SetHandler(*address);
+      return;
+    }
+    const std::string& network = daemon_.placement.network;
+    if (const std::string failure = watch.Failure(); !failure.empty()) {
+      StopFailed("cannot follow Docker's events for the handler container " + plan_.container +
+                 "'s address on " + network + ": " + failure + "; stopping it");
+      return;
+    }
+    if (services_.clock.Now() < deadline) return;
+    StopFailed("the handler container " + plan_.container + " got no address on " + network +
+               " within 30 s; stopping it");
+  }
+
+  void SetHandler(const std::string& address) {
+    handler_set_ = true;
+    const Result<json> set =
+        daemon_.control->Call("POST", "/engagements/" + plan_.engagement_id + "/handler",
+                              HandlerRequest(address, plan_.handler_ports));
+    if (!set.ok()) {
+      StopFailed("cannot send the traffic to the handler: " + set.error().message);
+      return;
+    }
+    io_.err << "Engaged: the handler " << plan_.container << " (" << address
+            << ") gets the engagement " << plan_.engagement_id << std::endl;
+  }
+
+  // The engagement ends with the daemon (quit, docker rm -f): so does its handler.
+  void CheckDaemon() {
+    const Result<std::optional<std::string>> state =
+        services_.docker.ContainerState(daemon_.container);
+    if (!state.ok() || state.value() == "running") return;
+    StopFailed("the daemon container " + daemon_.container +
+               " is gone, and the engagement with it; stopping the handler container " +
+               plan_.container);
+  }
+
+  const std::string_view command_;
+  const EngagementPlan& plan_;
+  ConnectedDaemon& daemon_;
+  const CliIo& io_;
+  CliServices& services_;
+  bool handler_set_ = false;
+  bool stopping_ = false;
+  bool failed_ = false;
+};
 
 // Writes the plan's env file text where docker run reads it, and to --env-file FILE; says which
 // variables were left out.
@@ -366,7 +385,7 @@ int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std:
     cleanup.Finish();
     return Fail(io, command, created.error().message);
   }
-  const int exit_code = RunHandler(command, plan, daemon, io, services);
+  const int exit_code = HandlerSession(command, plan, daemon, io, services).Run();
   cleanup.Finish();
   guard.reset();
   return exit_code;
