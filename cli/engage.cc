@@ -319,7 +319,7 @@ class HandlerSession {
     handler_set_ = true;
     const Result<json> set =
         daemon_.control->Call("POST", "/engagements/" + plan_.engagement_id + "/handler",
-                              HandlerRequest(address, plan_.handler_ports));
+                              api::HandlerBodyToJson({address, plan_.handler_ports}));
     if (!set.ok()) {
       StopFailed("cannot send the traffic to the handler: " + set.error().message);
       return;
@@ -418,7 +418,8 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
   inputs.image = image.value();
   if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  Result<json> engaged = control.Call("POST", "/engagements", start.engage_request);
+  Result<json> engaged =
+      control.Call("POST", "/engagements", api::EngageRequestToJson(start.engage_request));
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
   Result<EngagementGrant> grant = ParseEngagementGrant(engaged.value());
   if (!grant.ok()) return Fail(io, kCommand, grant.error().message);

@@ -9,37 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-CliError Unreadable(std::string_view what, const std::exception& error) {
-  return CliError{"the daemon's answer to " + std::string(what) + " cannot be read (" +
-                  error.what() + "); is the daemon of this telepresence's version?"};
-}
-
-std::vector<uint16_t> Ports(const json& value) {
-  std::vector<uint16_t> ports;
-  if (value.is_array()) {
-    for (const json& port : value) ports.push_back(port.get<uint16_t>());
-  }
-  return ports;
-}
-
-std::vector<std::string> Strings(const json& value) {
-  std::vector<std::string> strings;
-  if (value.is_array()) {
-    for (const json& text : value) strings.push_back(text.get<std::string>());
-  }
-  return strings;
-}
-
-std::string StringOr(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-EngagementSummary ReadSummary(const json& object) {
-  return EngagementSummary{.id = StringOr(object, "id"),
-                           .mode = StringOr(object, "mode"),
-                           .name = StringOr(object, "name"),
-                           .ports = Ports(object.value("ports", json::array()))};
+CliError Unreadable(std::string_view what, const std::string& error) {
+  return CliError{"the daemon's answer to " + std::string(what) + " cannot be read (" + error +
+                  "); is the daemon of this telepresence's version?"};
 }
 
 bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
@@ -68,52 +40,25 @@ std::string Padded(std::string text, size_t width) {
 }  // namespace
 
 Result<std::vector<WorkloadInfo>> ParseWorkloads(const json& body) {
-  try {
-    std::vector<WorkloadInfo> workloads;
-    for (const json& item : body.at("workloads")) {
-      WorkloadInfo workload{.workload = item.at("workload").get<std::string>(),
-                            .ports = Ports(item.value("ports", json::array())),
-                            .mounts = Strings(item.value("mounts", json::array()))};
-      auto engagement = item.find("engagement");
-      if (engagement != item.end() && engagement->is_object()) {
-        workload.engagement = ReadSummary(*engagement);
-      }
-      workloads.push_back(std::move(workload));
-    }
-    return workloads;
-  } catch (const json::exception& error) {
-    return Unreadable("GET /workloads", error);
-  }
+  std::string error;
+  std::optional<std::vector<WorkloadInfo>> workloads = api::WorkloadListFromJson(body, error);
+  if (!workloads) return Unreadable("GET /workloads", error);
+  return std::move(*workloads);
 }
 
 Result<std::vector<EngagementSummary>> ParseEngagements(const json& body) {
-  try {
-    std::vector<EngagementSummary> engagements;
-    for (const json& item : body.at("engagements")) engagements.push_back(ReadSummary(item));
-    return engagements;
-  } catch (const json::exception& error) {
-    return Unreadable("GET /engagements", error);
-  }
+  std::string error;
+  std::optional<std::vector<EngagementSummary>> engagements =
+      api::EngagementListFromJson(body, error);
+  if (!engagements) return Unreadable("GET /engagements", error);
+  return std::move(*engagements);
 }
 
 Result<EngagementGrant> ParseEngagementGrant(const json& body) {
-  try {
-    EngagementGrant grant{.id = body.at("id").get<std::string>(),
-                          .container = StringOr(body, "container"),
-                          .ports = Ports(body.value("ports", json::array())),
-                          .sftp_port = body.value<uint16_t>("sftp_port", 0),
-                          .sftp_token = StringOr(body, "sftp_token"),
-                          .mounts = Strings(body.value("mounts", json::array()))};
-    auto env = body.find("env");
-    if (env != body.end() && env->is_object()) {
-      for (auto item = env->begin(); item != env->end(); ++item) {
-        grant.env[item.key()] = item.value().get<std::string>();
-      }
-    }
-    return grant;
-  } catch (const json::exception& error) {
-    return Unreadable("POST /engagements", error);
-  }
+  std::string error;
+  std::optional<EngagementGrant> grant = api::EngagementGrantFromJson(body, error);
+  if (!grant) return Unreadable("POST /engagements", error);
+  return std::move(*grant);
 }
 
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
@@ -138,21 +83,13 @@ EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& p
   return engaged;
 }
 
-json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
-                   const std::string& sftp_client) {
-  return {{"workload", command.workload},
-          {"mode", std::string(EngagementModeName(command.mode))},
-          {"ports", ports.workload_ports},
-          {"name", command.name},
-          {"sftp_client", sftp_client}};
-}
-
-json HandlerRequest(const std::string& address, const std::map<uint16_t, uint16_t>& handler_ports) {
-  json port_map = json::object();
-  for (const auto& [workload_port, handler_port] : handler_ports) {
-    port_map[std::to_string(workload_port)] = handler_port;
-  }
-  return {{"address", address}, {"ports", port_map}};
+api::EngageRequest EngageRequestFor(const EngageCommand& command, const EngagedPorts& ports,
+                                    const std::string& sftp_client) {
+  return {.workload = command.workload,
+          .mode = command.mode,
+          .ports = ports.workload_ports,
+          .name = command.name,
+          .sftp_client = sftp_client};
 }
 
 std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
@@ -238,7 +175,7 @@ EngageStart PlanEngageStart(const EngageCommand& command,
                             const std::vector<uint16_t>& workload_ports,
                             const DaemonPlacement& daemon) {
   EngageStart start{.ports = ResolvePorts(command.mode, command.ports, workload_ports)};
-  start.engage_request = EngageRequest(command, start.ports, daemon.bridge_gateway);
+  start.engage_request = EngageRequestFor(command, start.ports, daemon.bridge_gateway);
   if (command.image_source != HandlerImage::kDockerRun) {
     start.build = DockerBuildCommand(command.build_dir, command.build_options);
   }

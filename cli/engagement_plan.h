@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/engagement.h"
 #include "cli/command_line.h"
 #include "cli/docker_command.h"
 #include "cli/result.h"
@@ -20,33 +21,13 @@ namespace tp::cli {
 // The label on an engagement's handler container and volumes; its value is the engagement id.
 inline constexpr std::string_view kEngagementLabel = "telepresence.engagement";
 
-// An engagement as GET /workloads and GET /engagements show it.
-struct EngagementSummary {
-  std::string id{};
-  std::string mode{};
-  std::string name{};
-  std::vector<uint16_t> ports{};
-};
+// The daemon's answers (api/engagement.h has their one codec).
+using api::EngagementGrant;
+using api::EngagementSummary;
+using api::WorkloadInfo;
 
-// One workload of GET /workloads.
-struct WorkloadInfo {
-  std::string workload{};
-  std::vector<uint16_t> ports{};
-  std::vector<std::string> mounts{};
-  std::optional<EngagementSummary> engagement{};
-};
-
-// POST /engagements' answer.
-struct EngagementGrant {
-  std::string id{};
-  std::string container{};        // the workload's container (telemount's container=)
-  std::vector<uint16_t> ports{};  // the engaged workload ports
-  uint16_t sftp_port = 0;
-  std::string sftp_token{};  // the engagement's SFTP credential (telemount's token=)
-  std::map<std::string, std::string> env{};
-  std::vector<std::string> mounts{};
-};
-
+// The daemon's answers read with api/engagement.h; a body that cannot be read is an error saying
+// so (a daemon of another version).
 Result<std::vector<WorkloadInfo>> ParseWorkloads(const nlohmann::json& body);
 Result<std::vector<EngagementSummary>> ParseEngagements(const nlohmann::json& body);
 Result<EngagementGrant> ParseEngagementGrant(const nlohmann::json& body);
@@ -67,14 +48,10 @@ struct EngagedPorts {
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
                           const std::vector<uint16_t>& workload_ports);
 
-// {"workload", "mode", "ports", "name", "sftp_client"}: `sftp_client` is the host's address on
-// Docker's bridge, the only one the daemon's SFTP forward then serves (the telemount plugin
-// connects from there).
-nlohmann::json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
-                             const std::string& sftp_client);
-// {"address": ADDRESS, "ports": {"8080": 8080, ...}}
-nlohmann::json HandlerRequest(const std::string& address,
-                              const std::map<uint16_t, uint16_t>& handler_ports);
+// POST /engagements' body: `sftp_client` is the host's address on Docker's bridge, the only one
+// the daemon's SFTP forward then serves (the telemount plugin connects from there).
+api::EngageRequest EngageRequestFor(const EngageCommand& command, const EngagedPorts& ports,
+                                    const std::string& sftp_client);
 
 // intercept-<name>-<port>: the first engaged port, else the workload's first, else no port.
 std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
@@ -133,8 +110,8 @@ struct DaemonPlacement {
 // the daemon, and the image to build (if any).
 struct EngageStart {
   EngagedPorts ports{};
-  nlohmann::json engage_request{};  // POST /engagements' body
-  std::optional<Argv> build{};      // docker build, for --docker-build and --docker-debug
+  api::EngageRequest engage_request{};  // POST /engagements' body
+  std::optional<Argv> build{};          // docker build, for --docker-build and --docker-debug
 };
 
 // Pure. `workload_ports` are the workload's ports as GET /workloads lists them (empty: unknown).

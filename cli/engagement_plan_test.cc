@@ -36,9 +36,9 @@ TEST(EngagementPlanTest, PortsPerMode) {
   EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{3000, 3001}}, Ports{}),
             (EngagedPorts{{3000}, {{3000, 3001}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIngest, {}, workload), EngagedPorts{});
-  EXPECT_EQ(HandlerRequest(
-                "10.200.0.130",
-                ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload).handler_ports),
+  EXPECT_EQ(api::HandlerBodyToJson(
+                {"10.200.0.130",
+                 ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload).handler_ports}),
             (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8081}}}}));
 }
 
@@ -205,11 +205,11 @@ TEST(EngagementPlanTest, TheEngageRequestAndNoBuildForDockerRun) {
   const EngageCommand command =
       Parsed({"wiretap", "echo", "--port", "8080", "--name", "tap", "--docker-run", "--", "img"});
   const EngageStart start = PlanEngageStart(command, {8080, 9090}, Daemon());
-  EXPECT_EQ(start.engage_request, (json{{"workload", "echo"},
-                                        {"mode", "wiretap"},
-                                        {"ports", {8080}},
-                                        {"name", "tap"},
-                                        {"sftp_client", "172.17.0.1"}}));
+  EXPECT_EQ(api::EngageRequestToJson(start.engage_request), (json{{"workload", "echo"},
+                                                                  {"mode", "wiretap"},
+                                                                  {"ports", {8080}},
+                                                                  {"name", "tap"},
+                                                                  {"sftp_client", "172.17.0.1"}}));
   EXPECT_EQ(start.build, std::nullopt);
   EXPECT_EQ(start.ports, (EngagedPorts{{8080}, {{8080, 8080}}}));
 }
@@ -315,8 +315,7 @@ TEST(EngagementPlanTest, MountFlagsChooseTheVolumes) {
 
 TEST(EngagementPlanTest, IngestEngagesNoPortAndIsNamedAfterTheWorkloadsFirstPort) {
   const EngageCommand command = Parsed({"ingest", "echo", "--docker-run", "--", "-it", "busybox"});
-  EXPECT_EQ(PlanEngageStart(command, {8080, 9090}, Daemon()).engage_request.at("ports"),
-            json::array());
+  EXPECT_TRUE(PlanEngageStart(command, {8080, 9090}, Daemon()).engage_request.ports.empty());
   const EngagementPlan plan = Plan({"ingest", "echo", "--docker-run", "--", "-it", "busybox"});
   EXPECT_EQ(plan.container, "intercept-echo-8080");
   EXPECT_TRUE(plan.handler_ports.empty());
