@@ -17,7 +17,9 @@
 //   --port and --docker-build-opt may be given several times.
 //
 // A new command: add a struct for its arguments, add it to the Command variant, write its parse
-// function and add one row to the command table in command_line.cc (name, summary, help, parser).
+// function (with command_flags.h's ParseFlags), add one row to the command table in
+// command_line.cc (name, summary, parser) and its help text to command_help.cc. The engagement
+// commands' parsers are in engage_command_line.cc.
 #pragma once
 
 #include <chrono>

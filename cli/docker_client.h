@@ -51,6 +51,19 @@ class ContainerWatch {
   virtual std::vector<std::string> LastLogLines() = 0;
 };
 
+// Finds the address a container gets on a network. Address() does no I/O: the watch follows
+// Docker's events by itself (the container's start, connects to the network; also those of the
+// few seconds before the watch began) and inspects the network once per such event, until it has
+// the address or is destroyed.
+class AddressWatch {
+ public:
+  virtual ~AddressWatch() = default;
+  // The address (without prefix length) once found; nullopt until then.
+  virtual std::optional<std::string> Address() = 0;
+  // Why the watch stopped without an address (Docker's events broke off); "" while it watches.
+  virtual std::string Failure() = 0;
+};
+
 class DockerApi {
  public:
   virtual ~DockerApi() = default;
@@ -63,6 +76,9 @@ class DockerApi {
   // Starts watching the container `id` (see ContainerWatch); a stop shortly before the call
   // counts too.
   virtual Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) = 0;
+  // Starts watching for the address `container` (a name) gets on `network` (AddressWatch).
+  virtual Result<std::unique_ptr<AddressWatch>> WatchForAddress(const std::string& network,
+                                                                const std::string& container) = 0;
   // Where the daemon container's control API is published, and its control token.
   virtual Result<DaemonEndpoint> ControlEndpoint(const std::string& container) = 0;
   // The names of the objects of that kind carrying the label ("key=value").

@@ -24,6 +24,8 @@ constexpr milliseconds kPluginEnableDeadline{60000};
 constexpr std::chrono::seconds kStopGrace{10};
 // How far back a stop watch looks (a stop just before the watch began counts).
 constexpr std::chrono::seconds kStopWatchLookBack{5};
+// How far back an address watch looks (docker run may start the container before the watch).
+constexpr std::chrono::seconds kAddressWatchLookBack{2};
 // How long a stop watch follows the events at most (longer than any wait of the CLI).
 constexpr std::chrono::hours kStopWatchDeadline{1};
 // How long a stopped container's last log lines may take to arrive after its stop was seen.
@@ -116,6 +118,65 @@ class EngineContainerWatch : public ContainerWatch {
   std::thread log_thread_;
 };
 
+// Follows the engine's container start and network connect events on a thread of its own; on the
+// container's start or a connect to the network, inspects the network once for the address.
+class EventAddressWatch : public AddressWatch {
+ public:
+  EventAddressWatch(const docker::EngineClient& engine, std::string network, std::string container)
+      : network_(std::move(network)),
+        container_(std::move(container)),
+        thread_([this, engine] { Follow(engine); }) {}
+  ~EventAddressWatch() override {
+    cancel_.Cancel();
+    thread_.join();
+  }
+  std::optional<std::string> Address() override {
+    std::lock_guard lock(mutex_);
+    return address_;
+  }
+  std::string Failure() override {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
+
+ private:
+  bool Concerns(const docker::EngineEvent& event) const {
+    const auto name = event.attributes.find("name");
+    if (name == event.attributes.end()) return false;
+    if (event.type == "container") return event.action == "start" && name->second == container_;
+    return event.type == "network" && event.action == "connect" && name->second == network_;
+  }
+  // One inspection; true when it found the address (the stream then ends).
+  bool Inspect(const docker::EngineClient& engine) {
+    auto network = engine.InspectNetwork(network_);
+    if (!network.ok() || !network.value()) return false;
+    std::optional<std::string> address = ContainerAddressIn(*network.value(), container_);
+    if (!address) return false;
+    std::lock_guard lock(mutex_);
+    address_ = std::move(address);
+    return true;
+  }
+  void Follow(const docker::EngineClient& engine) {
+    const docker::EngineStatus followed = engine.Events(
+        {{"type", {"container", "network"}}, {"event", {"start", "connect"}}},
+        std::chrono::system_clock::now() - kAddressWatchLookBack, kStopWatchDeadline,
+        [&](const docker::EngineEvent& event) { return !Concerns(event) || !Inspect(engine); },
+        &cancel_);
+    std::lock_guard lock(mutex_);
+    if (!address_ && !cancel_.cancelled()) {
+      failure_ = followed.ok() ? "Docker's event stream ended" : followed.error().message;
+    }
+  }
+
+  const std::string network_;
+  const std::string container_;
+  std::mutex mutex_;
+  std::optional<std::string> address_;  // guarded by mutex_
+  std::string failure_;                 // guarded by mutex_
+  docker::StreamCancel cancel_;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 }  // namespace
 
 std::unique_ptr<DockerEngineApi> DockerEngineApi::FromEnvironment() {
@@ -150,6 +211,12 @@ Result<std::string> DockerEngineApi::RunDetached(const docker::ContainerSpec& sp
 
 Result<std::unique_ptr<ContainerWatch>> DockerEngineApi::WatchContainer(const std::string& id) {
   return std::unique_ptr<ContainerWatch>(std::make_unique<EngineContainerWatch>(engine_, id));
+}
+
+Result<std::unique_ptr<AddressWatch>> DockerEngineApi::WatchForAddress(
+    const std::string& network, const std::string& container) {
+  return std::unique_ptr<AddressWatch>(
+      std::make_unique<EventAddressWatch>(engine_, network, container));
 }
 
 Result<DaemonEndpoint> DockerEngineApi::ControlEndpoint(const std::string& container) {

@@ -28,6 +28,8 @@ class DockerEngineApi : public DockerApi {
   Result<bool> ImageExists(const std::string& image) override;
   Result<std::string> RunDetached(const docker::ContainerSpec& spec) override;
   Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) override;
+  Result<std::unique_ptr<AddressWatch>> WatchForAddress(const std::string& network,
+                                                        const std::string& container) override;
   Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override;
   Result<std::vector<std::string>> ListLabelled(DockerResource kind,
                                                 const std::string& label) override;

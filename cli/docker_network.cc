@@ -22,4 +22,15 @@ std::optional<Ipv4Address> DefaultBridgeGateway(const DockerNetwork& bridge,
   return Ipv4Address{subnet->Network().address.value + 1};
 }
 
+std::optional<std::string> ContainerAddressIn(const DockerNetwork& network,
+                                              const std::string& container) {
+  for (const NetworkContainer& endpoint : network.containers) {
+    const bool same = endpoint.name == container || endpoint.id == container;
+    if (same && !endpoint.ipv4_address.empty()) {
+      return endpoint.ipv4_address.substr(0, endpoint.ipv4_address.find('/'));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace tp::cli

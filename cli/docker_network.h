@@ -20,6 +20,11 @@ namespace tp::cli {
 using NetworkContainer = docker::NetworkEndpoint;
 using DockerNetwork = docker::NetworkInfo;
 
+// The IPv4 address (without prefix length) of `container` (its name or id) on `network`; nullopt
+// when it has none there.
+std::optional<std::string> ContainerAddressIn(const DockerNetwork& network,
+                                              const std::string& container);
+
 // The address of a network interface of this host ("docker0" -> 172.17.0.1/16), nullopt when
 // there is no such interface or it has no IPv4 address.
 using InterfaceAddressLookup = std::function<std::optional<Ipv4Prefix>(const std::string& name)>;

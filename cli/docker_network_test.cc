@@ -107,5 +107,14 @@ TEST(DefaultBridgeGatewayTest, SkipsIpv6AndHasNoneWithoutAnIpv4Subnet) {
   EXPECT_EQ(GatewayText(DockerNetwork{}, Interfaces({})), "none");
 }
 
+TEST(ContainerAddressInTest, ByNameOrIdWithoutThePrefixLength) {
+  DockerNetwork network{
+      .containers = {{"h-id", "handler", "10.200.0.130/24"}, {"c-id", "creating", ""}}};
+  EXPECT_EQ(ContainerAddressIn(network, "handler"), "10.200.0.130");
+  EXPECT_EQ(ContainerAddressIn(network, "h-id"), "10.200.0.130");
+  EXPECT_EQ(ContainerAddressIn(network, "creating"), std::nullopt);
+  EXPECT_EQ(ContainerAddressIn(network, "other"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace tp::cli

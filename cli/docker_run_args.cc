@@ -213,6 +213,7 @@ Result<DockerRunArgs> SplitDockerRunArgs(const std::vector<std::string>& words) 
   split.flags.assign(words.begin(), words.begin() + static_cast<ptrdiff_t>(i));
   split.image = words[i];
   split.image_args.assign(words.begin() + static_cast<ptrdiff_t>(i) + 1, words.end());
+  split.options = ReadDockerRunOptions(ReadDockerRunFlags(split.flags));
   return split;
 }
 
@@ -228,9 +229,39 @@ std::vector<DockerRunFlag> ReadDockerRunFlags(const std::vector<std::string>& fl
   return read;
 }
 
-bool HasDockerRunFlag(const std::vector<DockerRunFlag>& flags, std::string_view long_name) {
-  return std::any_of(flags.begin(), flags.end(),
-                     [long_name](const DockerRunFlag& flag) { return flag.name == long_name; });
+DockerRunOptions ReadDockerRunOptions(const std::vector<DockerRunFlag>& flags) {
+  DockerRunOptions options;
+  const std::pair<std::string_view, std::vector<std::string>*> lists[] = {
+      {"--env", &options.env},         {"--env-file", &options.env_files},
+      {"--volume", &options.volumes},  {"--mount", &options.mounts},
+      {"--publish", &options.publish},
+  };
+  const std::pair<std::string_view, std::optional<std::string>*> singles[] = {
+      {"--name", &options.name},
+      {"--network", &options.network},
+      {"--net", &options.network},
+      {"--entrypoint", &options.entrypoint},
+  };
+  const std::pair<std::string_view, bool*> switches[] = {
+      {"--detach", &options.detach},
+      {"--interactive", &options.interactive},
+      {"--tty", &options.tty},
+  };
+  for (const DockerRunFlag& flag : flags) {
+    if (flag.name == "--rm") options.remove = flag.value.value_or("true") != "false";
+    for (const auto& [name, target] : switches) {
+      if (flag.name == name) *target = flag.value.value_or("true") != "false";
+    }
+    if (!flag.value) continue;
+    for (const auto& [name, target] : lists) {
+      if (flag.name == name) target->push_back(*flag.value);
+    }
+    for (const auto& [name, target] : singles) {
+      if (flag.name == name) *target = *flag.value;
+    }
+  }
+  options.mounted_paths = MountedContainerPaths(flags);
+  return options;
 }
 
 std::vector<std::string> MountedContainerPaths(const std::vector<DockerRunFlag>& flags) {

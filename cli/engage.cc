@@ -34,9 +34,9 @@ using std::chrono::milliseconds;
 
 // How long the handler container may take to get its address on tp-<ctx>.
 constexpr milliseconds kHandlerAddressDeadline{30000};
-// How often the handler's address is looked for while docker run starts: one network inspect
-// over the Engine API's socket, about a millisecond (docker run's own process does the waiting).
-constexpr milliseconds kAddressPollInterval{25};
+// How long docker run is waited for at a time while the handler's address is awaited (the
+// AddressWatch follows Docker's events meanwhile; reading it does no I/O).
+constexpr milliseconds kAddressWatchSlice{50};
 // How long docker run is waited for at a time once the handler is set.
 constexpr milliseconds kRunWaitSlice{1000};
 // The exit code when SIGINT or SIGTERM ends the command before the handler runs (as a shell
@@ -77,34 +77,12 @@ Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name
   return std::move(connection.value().control);
 }
 
-// The address (without prefix length) of `container` on `network`; nullopt when it has none.
-std::optional<std::string> AddressIn(const DockerNetwork& network, const std::string& container) {
-  for (const auto& endpoint : network.containers) {
-    if (endpoint.name == container && !endpoint.ipv4_address.empty()) {
-      return endpoint.ipv4_address.substr(0, endpoint.ipv4_address.find('/'));
-    }
-  }
-  return std::nullopt;
-}
-
-Result<std::optional<std::string>> AddressOn(DockerApi& docker, const std::string& network,
-                                             const std::string& container) {
-  Result<std::optional<DockerNetwork>> found = docker.InspectNetwork(network);
-  if (!found.ok()) return found.error();
-  if (!found.value()) return std::optional<std::string>();
-  return AddressIn(*found.value(), container);
-}
-
 // What an engagement needs of the connected daemon.
 struct ConnectedDaemon {
   std::unique_ptr<DaemonControl> control;
   DaemonEndpoint endpoint;
   std::string container;  // tp-<ctx>-cn
-  std::string network;    // tp-<ctx>
-  std::string dns;        // the daemon's address on it
-  std::vector<std::string> dns_search;
-  std::string bridge_address;  // the daemon's address on Docker's default bridge (telemount)
-  std::string bridge_gateway;  // the host's on it: where the telemount plugin connects from
+  DaemonPlacement placement;
 };
 
 Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
@@ -119,7 +97,7 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
   Result<std::optional<DockerNetwork>> bridge = services.docker.InspectNetwork("bridge");
   if (!bridge.ok()) return bridge.error();
   const std::optional<std::string> address =
-      bridge.value() ? AddressIn(*bridge.value(), container) : std::nullopt;
+      bridge.value() ? ContainerAddressIn(*bridge.value(), container) : std::nullopt;
   const std::optional<Ipv4Address> gateway =
       bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
   if (!address || !gateway) {
@@ -130,11 +108,12 @@ Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
   return ConnectedDaemon{.control = std::move(connection.value().control),
                          .endpoint = connection.value().endpoint,
                          .container = container,
-                         .network = TelerouteNetworkName(context_name),
-                         .dns = dns.value(),
-                         .dns_search = status.value().dns_search,
-                         .bridge_address = *address,
-                         .bridge_gateway = gateway->ToString()};
+                         .placement = {.context_name = context_name,
+                                       .network = TelerouteNetworkName(context_name),
+                                       .dns = dns.value(),
+                                       .dns_search = status.value().dns_search,
+                                       .bridge_address = *address,
+                                       .bridge_gateway = gateway->ToString()}};
 }
 
 // Connects like `telepresence connect --docker` when no daemon runs (its output goes to err).
@@ -210,7 +189,7 @@ class EngagementCleanup {
 
 // The workload's environment holds its secrets: the file is the user's only (0600), also when it
 // existed before with wider permissions.
-Status WriteUserEnvFile(const std::string& path, const std::string& text) {
+Status WritePrivateText(const std::string& path, const std::string& text) {
   UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!file.Valid() || ::fchmod(file.Get(), 0600) != 0) {
     return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
@@ -225,20 +204,19 @@ Status WriteUserEnvFile(const std::string& path, const std::string& text) {
   return Ok{};
 }
 
-Result<std::string> BuildHandlerImage(const EngageCommand& command, const CliIo& io,
-                                      DockerApi& docker) {
-  if (command.image_source == HandlerImage::kDockerRun) return command.docker_args.image;
+// The handler's image: the user's, or the one `build` makes.
+Result<std::string> HandlerImageOf(const EngageCommand& command, const std::optional<Argv>& build,
+                                   const CliIo& io, DockerApi& docker) {
+  if (!build) return command.docker_args.image;
   io.err << "Building the handler's image from " << command.build_dir << std::endl;
-  Result<std::string> id =
-      docker.BuildImage(DockerBuildCommand(command.build_dir, command.build_options));
+  Result<std::string> id = docker.BuildImage(*build);
   if (!id.ok()) {
     return CliError{"cannot build the image from " + command.build_dir + ": " + id.error().message};
   }
   return id.value();
 }
 
-Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource& source,
-                     const std::string& context_name, const std::string& id, DockerApi& docker,
+Status CreateVolumes(const std::vector<PlannedVolume>& volumes, DockerApi& docker,
                      EngagementCleanup& cleanup) {
   // An engagement lost without its clean-up (the Docker engine stopped under it) leaves its
   // volumes, with their names and their dead server. dockerd hands an existing volume to a
@@ -246,41 +224,34 @@ Status CreateVolumes(const std::vector<RemoteVolume>& volumes, const SftpSource&
   // test/docker/chaos.sh: after a dockerd restart the engagement run again failed to mount.)
   Result<std::vector<std::string>> ours =
       docker.ListLabelled(DockerResource::kVolume, std::string(kEngagementLabel));
-  for (const RemoteVolume& volume : volumes) {
-    if (ours.ok() &&
-        std::find(ours.value().begin(), ours.value().end(), volume.name) != ours.value().end()) {
-      (void)docker.Remove(DockerResource::kVolume, {volume.name});  // in use: create says so
+  for (const PlannedVolume& volume : volumes) {
+    if (ours.ok() && std::find(ours.value().begin(), ours.value().end(), volume.spec.name) !=
+                         ours.value().end()) {
+      (void)docker.Remove(DockerResource::kVolume, {volume.spec.name});  // in use: create says so
     }
-    Status created = docker.CreateVolume(VolumeCreateSpec(volume, source, context_name, id));
+    Status created = docker.CreateVolume(volume.spec);
     if (!created.ok()) {
-      return CliError{"cannot create the volume " + volume.name + " for " + volume.mount_path +
+      return CliError{"cannot create the volume " + volume.spec.name + " for " + volume.mount_path +
                       ": " + created.error().message +
                       "; check that the Docker plugin telemount:latest is enabled, or run with "
                       "--mount=false"};
     }
-    cleanup.AddVolume(volume.name);
+    cleanup.AddVolume(volume.spec.name);
   }
   return Ok{};
 }
 
-// The container name the handler runs as: the user's --name, else ours.
-std::string HandlerName(const DockerRunArgs& args, const std::string& ours) {
-  for (const DockerRunFlag& flag : ReadDockerRunFlags(args.flags)) {
-    if (flag.name == "--name" && flag.value) return *flag.value;
-  }
-  return ours;
-}
-
 // Starts the engagement's guard (engagement_guard.h); when it cannot, says so and goes on.
-std::unique_ptr<EngagementGuard> StartGuard(const std::string& id, const DaemonEndpoint& daemon,
-                                            const std::string& handler,
-                                            const std::vector<RemoteVolume>& volumes,
+std::unique_ptr<EngagementGuard> StartGuard(const EngagementPlan& plan,
+                                            const DaemonEndpoint& daemon,
                                             const std::string& env_file, const CliIo& io,
                                             CliServices& services) {
   if (!services.engagement_guard) return nullptr;
-  GuardedEngagement guarded{
-      .engagement_id = id, .daemon = daemon, .handler = handler, .env_file = env_file};
-  for (const RemoteVolume& volume : volumes) guarded.volumes.push_back(volume.name);
+  GuardedEngagement guarded{.engagement_id = plan.engagement_id,
+                            .daemon = daemon,
+                            .handler = plan.container,
+                            .env_file = env_file};
+  for (const PlannedVolume& volume : plan.volumes) guarded.volumes.push_back(volume.spec.name);
   Result<std::unique_ptr<EngagementGuard>> guard = services.engagement_guard(guarded);
   if (guard.ok()) return std::move(guard).value();
   io.err << "telepresence: " << guard.error().message
@@ -310,92 +281,173 @@ std::string EngageAgainAdvice(std::string_view command, const std::string& workl
          " ...` again";
 }
 
-// docker run in the foreground until it ends; sets the handler once the container has its
-// address; stops the container on SIGINT/SIGTERM, when the handler cannot be set, or when the
-// engagement ends under it (the daemon container, the traffic-agent or the traffic-manager went
-// away). The exit code is docker's, or 1 when the engagement failed.
-int RunHandler(std::string_view command, const Argv& argv, const std::string& container,
-               const std::string& workload, const std::string& id, const EngagedPorts& ports,
-               ConnectedDaemon& daemon, const CliIo& io, CliServices& services) {
-  io.out.flush();
-  io.err.flush();
-  Result<std::unique_ptr<ForegroundRun>> run = services.docker.StartForeground(argv);
-  if (!run.ok()) return Fail(io, command, run.error().message);
-  const SteadyTime deadline = services.clock.Now() + kHandlerAddressDeadline;
-  bool handler_set = false;
-  bool stopping = false;
-  bool failed = false;
-  auto stop = [&](const std::string& why) {
-    if (!why.empty()) io.err << "telepresence: " << why << std::endl;
-    stopping = true;
-    Status stopped = services.docker.StopContainer(container);
-    if (!stopped.ok()) io.err << "telepresence: " << stopped.error().message << std::endl;
-  };
-  while (true) {
-    ForegroundRun::Outcome outcome =
-        run.value()->Wait(handler_set || stopping ? kRunWaitSlice : kAddressPollInterval);
-    if (outcome.event == ForegroundRun::Event::kExited) {
-      // docker run ended by itself: when the daemon container went too (the Docker engine
-      // stopped or restarted: it stops every container), the engagement is gone with it.
-      if (handler_set && !stopping) {
-        Result<std::optional<std::string>> state = services.docker.ContainerState(daemon.container);
-        if (!state.ok() || state.value() != "running") {
-          io.err << "telepresence: the handler container " << container
-                 << " ended and the daemon container " << daemon.container
-                 << " is not running (did the Docker engine stop?)"
-                 << EngageAgainAdvice(command, workload) << std::endl;
-        }
+// The handler's docker run in the foreground until it ends. The handler is set once the container
+// has its address (an AddressWatch, started before docker run: Docker's events, no polling of
+// Docker); the container is stopped on SIGINT/SIGTERM, when the handler cannot be set, when no
+// address comes within kHandlerAddressDeadline, and when the engagement ends under it (the daemon
+// container, the traffic-agent or the traffic-manager went away), with the one command that
+// engages again.
+class HandlerSession {
+ public:
+  HandlerSession(std::string_view command, const EngagementPlan& plan, ConnectedDaemon& daemon,
+                 const CliIo& io, CliServices& services)
+      : command_(command), plan_(plan), daemon_(daemon), io_(io), services_(services) {}
+
+  // docker's exit code, or 1 when the engagement failed.
+  int Run() {
+    Result<std::unique_ptr<AddressWatch>> watch =
+        services_.docker.WatchForAddress(daemon_.placement.network, plan_.container);
+    if (!watch.ok()) return Fail(io_, command_, watch.error().message);
+    io_.out.flush();
+    io_.err.flush();
+    Result<std::unique_ptr<ForegroundRun>> run = services_.docker.StartForeground(plan_.run);
+    if (!run.ok()) return Fail(io_, command_, run.error().message);
+    const SteadyTime deadline = services_.clock.Now() + kHandlerAddressDeadline;
+    while (true) {
+      const ForegroundRun::Outcome outcome =
+          run.value()->Wait(handler_set_ || stopping_ ? kRunWaitSlice : kAddressWatchSlice);
+      if (outcome.event == ForegroundRun::Event::kExited) {
+        if (handler_set_ && !stopping_) ExplainEndWithTheDaemon();
+        return failed_ ? kExitFailure : outcome.exit_code;
       }
-      return failed ? kExitFailure : outcome.exit_code;
-    }
-    if (outcome.event == ForegroundRun::Event::kInterrupted) {
-      if (!stopping) stop("interrupted; stopping the handler container " + container);
-      continue;
-    }
-    if (stopping) continue;
-    if (handler_set) {
-      // The engagement ends with the daemon (quit, docker rm -f): so does its handler.
-      Result<std::optional<std::string>> state = services.docker.ContainerState(daemon.container);
-      if (state.ok() && state.value() != "running") {
-        failed = true;
-        stop("the daemon container " + daemon.container +
-             " is gone, and the engagement with it; stopping the handler container " + container +
-             EngageAgainAdvice(command, workload));
+      if (outcome.event == ForegroundRun::Event::kInterrupted) {
+        if (!stopping_) Stop("interrupted; stopping the handler container " + plan_.container);
         continue;
       }
-      // A restarted traffic-agent or traffic-manager ends the engagement without a word to the
-      // daemon: the workload answers its traffic again and the volumes lose their server. Say so
-      // instead of leaving a handler that nothing reaches.
-      if (EngagementLives(*daemon.control, workload, id) == false) {
-        failed = true;
-        stop("the engagement " + id + " of " + workload +
-             " ended: the traffic-manager no longer has it (its traffic-agent or the "
-             "traffic-manager restarted); stopping the handler container " +
-             container + EngageAgainAdvice(command, workload));
-      }
-      continue;
-    }
-    Result<std::optional<std::string>> address =
-        AddressOn(services.docker, daemon.network, container);
-    if (address.ok() && address.value()) {
-      Result<json> set = daemon.control->Call("POST", "/engagements/" + id + "/handler",
-                                              HandlerRequest(*address.value(), ports));
-      handler_set = true;
-      if (!set.ok()) {
-        failed = true;
-        stop("cannot send the traffic to the handler: " + set.error().message);
+      if (stopping_) continue;
+      if (handler_set_) {
+        CheckEngagement();
         continue;
       }
-      io.err << "Engaged: the handler " << container << " (" << *address.value()
-             << ") gets the engagement " << id << std::endl;
-      continue;
-    }
-    if (services.clock.Now() >= deadline) {
-      failed = true;
-      stop("the handler container " + container + " got no address on " + daemon.network +
-           " within 30 s; stopping it");
+      LookForAddress(*watch.value(), deadline);
     }
   }
+
+ private:
+  void Stop(const std::string& why) {
+    io_.err << "telepresence: " << why << std::endl;
+    stopping_ = true;
+    const Status stopped = services_.docker.StopContainer(plan_.container);
+    if (!stopped.ok()) io_.err << "telepresence: " << stopped.error().message << std::endl;
+  }
+
+  void StopFailed(const std::string& why) {
+    failed_ = true;
+    Stop(why);
+  }
+
+  // Sets the handler when the watch has the address; fails when it cannot have it.
+  void LookForAddress(AddressWatch& watch, SteadyTime deadline) {
+    if (const std::optional<std::string> address = watch.Address()) {
+      SetHandler(*address);
+      return;
+    }
+    const std::string& network = daemon_.placement.network;
+    if (const std::string failure = watch.Failure(); !failure.empty()) {
+      StopFailed("cannot follow Docker's events for the handler container " + plan_.container +
+                 "'s address on " + network + ": " + failure + "; stopping it");
+      return;
+    }
+    if (services_.clock.Now() < deadline) return;
+    StopFailed("the handler container " + plan_.container + " got no address on " + network +
+               " within 30 s; stopping it");
+  }
+
+  void SetHandler(const std::string& address) {
+    handler_set_ = true;
+    const Result<json> set =
+        daemon_.control->Call("POST", "/engagements/" + plan_.engagement_id + "/handler",
+                              api::HandlerBodyToJson({address, plan_.handler_ports}));
+    if (!set.ok()) {
+      StopFailed("cannot send the traffic to the handler: " + set.error().message);
+      return;
+    }
+    io_.err << "Engaged: the handler " << plan_.container << " (" << address
+            << ") gets the engagement " << plan_.engagement_id << std::endl;
+  }
+
+  // The engagement ends with the daemon (quit, docker rm -f), and without a word to the daemon
+  // when the traffic-agent or the traffic-manager restarts (the workload answers its traffic
+  // again, the volumes lose their server): so does its handler.
+  void CheckEngagement() {
+    const Result<std::optional<std::string>> state =
+        services_.docker.ContainerState(daemon_.container);
+    if (state.ok() && state.value() != "running") {
+      StopFailed("the daemon container " + daemon_.container +
+                 " is gone, and the engagement with it; stopping the handler container " +
+                 plan_.container + EngageAgainAdvice(command_, plan_.workload));
+      return;
+    }
+    if (EngagementLives(*daemon_.control, plan_.workload, plan_.engagement_id) != false) return;
+    StopFailed("the engagement " + plan_.engagement_id + " of " + plan_.workload +
+               " ended: the traffic-manager no longer has it (its traffic-agent or the "
+               "traffic-manager restarted); stopping the handler container " +
+               plan_.container + EngageAgainAdvice(command_, plan_.workload));
+  }
+
+  // docker run ended by itself: when the daemon container went too (the Docker engine stopped or
+  // restarted: it stops every container), the engagement is gone with it.
+  void ExplainEndWithTheDaemon() {
+    const Result<std::optional<std::string>> state =
+        services_.docker.ContainerState(daemon_.container);
+    if (state.ok() && state.value() == "running") return;
+    io_.err << "telepresence: the handler container " << plan_.container
+            << " ended and the daemon container " << daemon_.container
+            << " is not running (did the Docker engine stop?)"
+            << EngageAgainAdvice(command_, plan_.workload) << std::endl;
+  }
+
+  const std::string_view command_;
+  const EngagementPlan& plan_;
+  ConnectedDaemon& daemon_;
+  const CliIo& io_;
+  CliServices& services_;
+  bool handler_set_ = false;
+  bool stopping_ = false;
+  bool failed_ = false;
+};
+
+// Writes the plan's env file text where docker run reads it, and to --env-file FILE; says which
+// variables were left out.
+Status WriteEnvFiles(const EngagementPlan& plan, const std::string& private_path,
+                     std::string_view command, const CliIo& io) {
+  for (const std::string& name : plan.skipped_variables) {
+    io.err << "telepresence " << command << ": the variable " << name
+           << " has a newline or NUL in its name or value, or an '=' in its name, which "
+              "docker's --env-file cannot hold; left out"
+           << std::endl;
+  }
+  if (Status written = WritePrivateText(private_path, plan.env_file_text); !written.ok()) {
+    return written;
+  }
+  if (!plan.user_env_file) return Ok{};
+  return WritePrivateText(*plan.user_env_file, plan.env_file_text);
+}
+
+// Runs the plan: env files, guard, volumes, the handler's docker run; ends the engagement after
+// it (cleanup). Only I/O: every decision is in the plan.
+int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std::string& env_path,
+                ConnectedDaemon& daemon, EngagementCleanup& cleanup,
+                const StopSignals& stop_signals, const CliIo& io, CliServices& services) {
+  if (Status written = WriteEnvFiles(plan, env_path, command, io); !written.ok()) {
+    return Fail(io, command, written.error().message);
+  }
+  // From here on the engagement outlives a SIGKILL of this command only while its handler runs.
+  std::unique_ptr<EngagementGuard> guard =
+      StartGuard(plan, daemon.endpoint, env_path, io, services);
+  const Status created = CreateVolumes(plan.volumes, services.docker, cleanup);
+  if (stop_signals.Take()) {
+    cleanup.Finish();
+    return Fail(io, command, kInterrupted, kExitInterrupted);
+  }
+  if (!created.ok()) {
+    cleanup.Finish();
+    return Fail(io, command, created.error().message);
+  }
+  const int exit_code = HandlerSession(command, plan, daemon, io, services).Run();
+  cleanup.Finish();
+  guard.reset();
+  return exit_code;
 }
 
 }  // namespace
@@ -414,78 +466,34 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
       listed.ok() ? ParseWorkloads(listed.value())
                   : Result<std::vector<WorkloadInfo>>(listed.error());
   if (!workloads.ok()) return Fail(io, kCommand, workloads.error().message);
-  const std::vector<uint16_t> workload_ports = WorkloadPorts(workloads.value(), command.workload);
-  const EngagedPorts ports = ResolvePorts(command.mode, command.ports, workload_ports);
+  EngagementInputs inputs{.daemon = daemon.value().placement,
+                          .workload_ports = WorkloadPorts(workloads.value(), command.workload)};
+  const EngageStart start = PlanEngageStart(command, inputs.workload_ports, inputs.daemon);
+  inputs.ports = start.ports;
   // From here on a Ctrl-C waits to be taken, so that what was made is undone before exiting.
   const StopSignals stop_signals;
-  Result<std::string> image = BuildHandlerImage(command, io, services.docker);
+  Result<std::string> image = HandlerImageOf(command, start.build, io, services.docker);
   if (!image.ok()) return Fail(io, kCommand, image.error().message);
+  inputs.image = image.value();
   if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  Result<json> engaged = control.Call("POST", "/engagements",
-                                      EngageRequest(command, ports, daemon.value().bridge_gateway));
+  Result<json> engaged =
+      control.Call("POST", "/engagements", api::EngageRequestToJson(start.engage_request));
   if (!engaged.ok()) return Fail(io, kCommand, engaged.error().message);
   Result<EngagementGrant> grant = ParseEngagementGrant(engaged.value());
   if (!grant.ok()) return Fail(io, kCommand, grant.error().message);
-  std::unique_ptr<EngagementGuard> guard;  // released after the cleanup (declared before it)
-  EngagementCleanup cleanup(grant.value().id, control, services, io.err);
-
-  std::vector<std::string> skipped;
-  const std::string env_text = EnvFileText(grant.value().env, &skipped);
-  for (const std::string& name : skipped) {
-    io.err << "telepresence " << kCommand << ": the variable " << name
-           << " has a newline or NUL in its name or value, or an '=' in its name, which "
-              "docker's --env-file cannot hold; left out"
-           << std::endl;
-  }
+  inputs.grant = grant.value();
+  EngagementCleanup cleanup(inputs.grant.id, control, services, io.err);
   Result<std::unique_ptr<PrivateFile>> env_file =
-      PrivateFile::Create("telepresence-env", env_text, io.environment);
+      PrivateFile::Create("telepresence-env", "", io.environment);
   if (!env_file.ok()) return Fail(io, kCommand, env_file.error().message);
-  const std::string env_path = env_file.value()->path();
+  inputs.env_file_path = env_file.value()->path();
   cleanup.SetEnvFile(std::move(env_file).value());
-  if (command.env_file) {
-    if (Status written = WriteUserEnvFile(*command.env_file, env_text); !written.ok()) {
-      return Fail(io, kCommand, written.error().message);
-    }
-  }
-  Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, grant.value().mounts);
-  if (!volumes.ok()) return Fail(io, kCommand, volumes.error().message);
-  // From here on the engagement outlives a SIGKILL of this command only while its handler runs.
-  guard = StartGuard(
-      grant.value().id, daemon.value().endpoint,
-      HandlerName(command.docker_args,
-                  HandlerContainerName(command.name, grant.value().ports, workload_ports)),
-      volumes.value(), env_path, io, services);
-  SftpSource source{.host = daemon.value().bridge_address,
-                    .port = grant.value().sftp_port,
-                    .container = grant.value().container,
-                    .token = grant.value().sftp_token};
-  if (Status created = CreateVolumes(volumes.value(), source, context_name, grant.value().id,
-                                     services.docker, cleanup);
-      !created.ok()) {
-    if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
-    return Fail(io, kCommand, created.error().message);
-  }
-  if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
-  HandlerRun run{
-      .network = daemon.value().network,
-      .dns = daemon.value().dns,
-      .dns_search = daemon.value().dns_search,
-      .container_name = HandlerContainerName(command.name, grant.value().ports, workload_ports),
-      .context_name = context_name,
-      .engagement_id = grant.value().id,
-      .env_file = env_path,
-      .volumes = volumes.value(),
-      .debug = command.image_source == HandlerImage::kDockerDebug,
-      .image = image.value()};
-  const std::string container = HandlerName(command.docker_args, run.container_name);
-  int exit_code =
-      RunHandler(kCommand, HandlerRunCommand(run, command.docker_args), container, command.workload,
-                 grant.value().id, ports, daemon.value(), io, services);
-  cleanup.Finish();
-  guard.reset();
-  return exit_code;
+  Result<EngagementPlan> plan = PlanEngagement(command, inputs);
+  if (!plan.ok()) return Fail(io, kCommand, plan.error().message);
+  return ExecutePlan(kCommand, plan.value(), inputs.env_file_path, daemon.value(), cleanup,
+                     stop_signals, io, services);
 }
 
 int RunList(const ListCommand& command, const CliIo& io, CliServices& services) {

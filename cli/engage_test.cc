@@ -255,6 +255,37 @@ TEST_F(EngageTest, AManagerThatCannotAnswerForAWhileDoesNotStopTheHandler) {
   EXPECT_TRUE(docker_.stopped.empty());
 }
 
+TEST_F(EngageTest, TheHandlersAddressComesFromAWatchStartedBeforeDockerRun) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    // The watch exists before docker run starts the container.
+    EXPECT_EQ(docker.address_watches.size(), 1u);
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back({"h-id", "mine", "10.200.0.131/24"});
+    }
+    if (call < 2) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 0};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "--name", "mine", "busybox"}), 0)
+      << err_.str();
+  EXPECT_EQ(docker_.address_watches,
+            (std::vector<std::pair<std::string, std::string>>{{"tp-default", "mine"}}));
+  ASSERT_EQ(calls_.size(), 4u);
+  EXPECT_EQ(calls_[2].body.at("address"), "10.200.0.131");
+}
+
+TEST_F(EngageTest, BrokenDockerEventsStopTheHandlerAndSaySo) {
+  docker_.address_watch_failure = "the engine went away";
+  docker_.foreground_script = [](FakeDocker& docker, int) {
+    if (docker.stopped.empty()) return ForegroundRun::Outcome{Event::kRunning, 0};
+    return ForegroundRun::Outcome{Event::kExited, 143};
+  };
+  EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), kExitFailure);
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_CONTAINS(err_.str(), "cannot follow Docker's events");
+  EXPECT_CONTAINS(err_.str(), "the engine went away");
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+}
+
 TEST_F(EngageTest, TheHandlerCarriesTheContextLabelSoThatQuitRemovesIt) {
   EXPECT_EQ(Run({"replace", "echo", "--docker-run", "--", "busybox"}), 3);
   ASSERT_EQ(docker_.run_foreground.size(), 1u);

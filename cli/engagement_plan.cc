@@ -9,37 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-CliError Unreadable(std::string_view what, const std::exception& error) {
-  return CliError{"the daemon's answer to " + std::string(what) + " cannot be read (" +
-                  error.what() + "); is the daemon of this telepresence's version?"};
-}
-
-std::vector<uint16_t> Ports(const json& value) {
-  std::vector<uint16_t> ports;
-  if (value.is_array()) {
-    for (const json& port : value) ports.push_back(port.get<uint16_t>());
-  }
-  return ports;
-}
-
-std::vector<std::string> Strings(const json& value) {
-  std::vector<std::string> strings;
-  if (value.is_array()) {
-    for (const json& text : value) strings.push_back(text.get<std::string>());
-  }
-  return strings;
-}
-
-std::string StringOr(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-EngagementSummary ReadSummary(const json& object) {
-  return EngagementSummary{.id = StringOr(object, "id"),
-                           .mode = StringOr(object, "mode"),
-                           .name = StringOr(object, "name"),
-                           .ports = Ports(object.value("ports", json::array()))};
+CliError Unreadable(std::string_view what, const std::string& error) {
+  return CliError{"the daemon's answer to " + std::string(what) + " cannot be read (" + error +
+                  "); is the daemon of this telepresence's version?"};
 }
 
 bool Contains(const std::vector<uint16_t>& ports, uint16_t port) {
@@ -68,52 +40,25 @@ std::string Padded(std::string text, size_t width) {
 }  // namespace
 
 Result<std::vector<WorkloadInfo>> ParseWorkloads(const json& body) {
-  try {
-    std::vector<WorkloadInfo> workloads;
-    for (const json& item : body.at("workloads")) {
-      WorkloadInfo workload{.workload = item.at("workload").get<std::string>(),
-                            .ports = Ports(item.value("ports", json::array())),
-                            .mounts = Strings(item.value("mounts", json::array()))};
-      auto engagement = item.find("engagement");
-      if (engagement != item.end() && engagement->is_object()) {
-        workload.engagement = ReadSummary(*engagement);
-      }
-      workloads.push_back(std::move(workload));
-    }
-    return workloads;
-  } catch (const json::exception& error) {
-    return Unreadable("GET /workloads", error);
-  }
+  std::string error;
+  std::optional<std::vector<WorkloadInfo>> workloads = api::WorkloadListFromJson(body, error);
+  if (!workloads) return Unreadable("GET /workloads", error);
+  return std::move(*workloads);
 }
 
 Result<std::vector<EngagementSummary>> ParseEngagements(const json& body) {
-  try {
-    std::vector<EngagementSummary> engagements;
-    for (const json& item : body.at("engagements")) engagements.push_back(ReadSummary(item));
-    return engagements;
-  } catch (const json::exception& error) {
-    return Unreadable("GET /engagements", error);
-  }
+  std::string error;
+  std::optional<std::vector<EngagementSummary>> engagements =
+      api::EngagementListFromJson(body, error);
+  if (!engagements) return Unreadable("GET /engagements", error);
+  return std::move(*engagements);
 }
 
 Result<EngagementGrant> ParseEngagementGrant(const json& body) {
-  try {
-    EngagementGrant grant{.id = body.at("id").get<std::string>(),
-                          .container = StringOr(body, "container"),
-                          .ports = Ports(body.value("ports", json::array())),
-                          .sftp_port = body.value<uint16_t>("sftp_port", 0),
-                          .sftp_token = StringOr(body, "sftp_token"),
-                          .mounts = Strings(body.value("mounts", json::array()))};
-    auto env = body.find("env");
-    if (env != body.end() && env->is_object()) {
-      for (auto item = env->begin(); item != env->end(); ++item) {
-        grant.env[item.key()] = item.value().get<std::string>();
-      }
-    }
-    return grant;
-  } catch (const json::exception& error) {
-    return Unreadable("POST /engagements", error);
-  }
+  std::string error;
+  std::optional<EngagementGrant> grant = api::EngagementGrantFromJson(body, error);
+  if (!grant) return Unreadable("POST /engagements", error);
+  return std::move(*grant);
 }
 
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
@@ -138,21 +83,13 @@ EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& p
   return engaged;
 }
 
-json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
-                   const std::string& sftp_client) {
-  return {{"workload", command.workload},
-          {"mode", std::string(EngagementModeName(command.mode))},
-          {"ports", ports.workload_ports},
-          {"name", command.name},
-          {"sftp_client", sftp_client}};
-}
-
-json HandlerRequest(const std::string& address, const EngagedPorts& ports) {
-  json port_map = json::object();
-  for (const auto& [workload_port, handler_port] : ports.handler_ports) {
-    port_map[std::to_string(workload_port)] = handler_port;
-  }
-  return {{"address", address}, {"ports", port_map}};
+api::EngageRequest EngageRequestFor(const EngageCommand& command, const EngagedPorts& ports,
+                                    const std::string& sftp_client) {
+  return {.workload = command.workload,
+          .mode = command.mode,
+          .ports = ports.workload_ports,
+          .name = command.name,
+          .sftp_client = sftp_client};
 }
 
 std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
@@ -179,8 +116,7 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
                       " (telepresence list shows them)"};
     }
   }
-  std::vector<std::string> user_mounted =
-      MountedContainerPaths(ReadDockerRunFlags(command.docker_args.flags));
+  const std::vector<std::string>& user_mounted = command.docker_args.options.mounted_paths;
   for (size_t n = 0; n < mounts.size(); ++n) {
     std::string mount_path = WithoutTrailingSlashes(mounts[n]);
     if (command.mounts.only && WithoutTrailingSlashes(*command.mounts.only) != mount_path) {
@@ -235,25 +171,55 @@ std::string EnvFileText(const std::map<std::string, std::string>& env,
   return text;
 }
 
-Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user) {
-  std::vector<DockerRunFlag> user_flags = ReadDockerRunFlags(user.flags);
+EngageStart PlanEngageStart(const EngageCommand& command,
+                            const std::vector<uint16_t>& workload_ports,
+                            const DaemonPlacement& daemon) {
+  EngageStart start{.ports = ResolvePorts(command.mode, command.ports, workload_ports)};
+  start.engage_request = EngageRequestFor(command, start.ports, daemon.bridge_gateway);
+  if (command.image_source != HandlerImage::kDockerRun) {
+    start.build = DockerBuildCommand(command.build_dir, command.build_options);
+  }
+  return start;
+}
+
+Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
+                                      const EngagementInputs& inputs) {
+  Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, inputs.grant.mounts);
+  if (!volumes.ok()) return volumes.error();
+  const DockerRunOptions& user = command.docker_args.options;
+  EngagementPlan plan{.workload = command.workload,
+                      .engagement_id = inputs.grant.id,
+                      .container = user.name.value_or(HandlerContainerName(
+                          command.name, inputs.grant.ports, inputs.workload_ports)),
+                      .user_env_file = command.env_file,
+                      .handler_ports = inputs.ports.handler_ports};
+  plan.env_file_text = EnvFileText(inputs.grant.env, &plan.skipped_variables);
+  const SftpSource source{.host = inputs.daemon.bridge_address,
+                          .port = inputs.grant.sftp_port,
+                          .container = inputs.grant.container,
+                          .token = inputs.grant.sftp_token};
   Argv ours;
-  if (!HasDockerRunFlag(user_flags, "--rm")) ours.push_back("--rm");
-  if (!HasDockerRunFlag(user_flags, "--name"))
-    ours.insert(ours.end(), {"--name", run.container_name});
-  ours.insert(ours.end(), {"--label", ContextLabel(run.context_name), "--label",
-                           std::string(kEngagementLabel) + "=" + run.engagement_id, "--env-file",
-                           run.env_file});
-  for (const RemoteVolume& volume : run.volumes) {
+  if (!user.remove) ours.push_back("--rm");
+  if (!user.name) ours.insert(ours.end(), {"--name", plan.container});
+  ours.insert(ours.end(), {"--label", ContextLabel(inputs.daemon.context_name), "--label",
+                           std::string(kEngagementLabel) + "=" + plan.engagement_id, "--env-file",
+                           inputs.env_file_path});
+  for (const RemoteVolume& volume : volumes.value()) {
+    plan.volumes.push_back(
+        {volume.mount_path,
+         VolumeCreateSpec(volume, source, inputs.daemon.context_name, plan.engagement_id)});
     ours.insert(ours.end(), {"-v", volume.name + ":" + volume.target});
   }
-  if (run.debug) {
+  if (command.image_source == HandlerImage::kDockerDebug) {
     ours.insert(ours.end(), {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined"});
   }
-  ours.insert(ours.end(), user.flags.begin(), user.flags.end());
-  ours.push_back(run.image);
-  ours.insert(ours.end(), user.image_args.begin(), user.image_args.end());
-  return DockerRunOnNetworkCommand(run.network, run.dns, run.dns_search, ours);
+  ours.insert(ours.end(), command.docker_args.flags.begin(), command.docker_args.flags.end());
+  ours.push_back(inputs.image);
+  ours.insert(ours.end(), command.docker_args.image_args.begin(),
+              command.docker_args.image_args.end());
+  plan.run = DockerRunOnNetworkCommand(inputs.daemon.network, inputs.daemon.dns,
+                                       inputs.daemon.dns_search, ours);
+  return plan;
 }
 
 std::string FormatWorkloadTable(const std::vector<WorkloadInfo>& workloads) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/engagement.h"
 #include "cli/command_line.h"
 #include "cli/docker_command.h"
 #include "cli/result.h"
@@ -20,33 +21,13 @@ namespace tp::cli {
 // The label on an engagement's handler container and volumes; its value is the engagement id.
 inline constexpr std::string_view kEngagementLabel = "telepresence.engagement";
 
-// An engagement as GET /workloads and GET /engagements show it.
-struct EngagementSummary {
-  std::string id{};
-  std::string mode{};
-  std::string name{};
-  std::vector<uint16_t> ports{};
-};
+// The daemon's answers (api/engagement.h has their one codec).
+using api::EngagementGrant;
+using api::EngagementSummary;
+using api::WorkloadInfo;
 
-// One workload of GET /workloads.
-struct WorkloadInfo {
-  std::string workload{};
-  std::vector<uint16_t> ports{};
-  std::vector<std::string> mounts{};
-  std::optional<EngagementSummary> engagement{};
-};
-
-// POST /engagements' answer.
-struct EngagementGrant {
-  std::string id{};
-  std::string container{};        // the workload's container (telemount's container=)
-  std::vector<uint16_t> ports{};  // the engaged workload ports
-  uint16_t sftp_port = 0;
-  std::string sftp_token{};  // the engagement's SFTP credential (telemount's token=)
-  std::map<std::string, std::string> env{};
-  std::vector<std::string> mounts{};
-};
-
+// The daemon's answers read with api/engagement.h; a body that cannot be read is an error saying
+// so (a daemon of another version).
 Result<std::vector<WorkloadInfo>> ParseWorkloads(const nlohmann::json& body);
 Result<std::vector<EngagementSummary>> ParseEngagements(const nlohmann::json& body);
 Result<EngagementGrant> ParseEngagementGrant(const nlohmann::json& body);
@@ -67,13 +48,10 @@ struct EngagedPorts {
 EngagedPorts ResolvePorts(EngagementMode mode, const std::vector<PortMapping>& ports,
                           const std::vector<uint16_t>& workload_ports);
 
-// {"workload", "mode", "ports", "name", "sftp_client"}: `sftp_client` is the host's address on
-// Docker's bridge, the only one the daemon's SFTP forward then serves (the telemount plugin
-// connects from there).
-nlohmann::json EngageRequest(const EngageCommand& command, const EngagedPorts& ports,
-                             const std::string& sftp_client);
-// {"address": ADDRESS, "ports": {"8080": 8080, ...}}
-nlohmann::json HandlerRequest(const std::string& address, const EngagedPorts& ports);
+// POST /engagements' body: `sftp_client` is the host's address on Docker's bridge, the only one
+// the daemon's SFTP forward then serves (the telemount plugin connects from there).
+api::EngageRequest EngageRequestFor(const EngageCommand& command, const EngagedPorts& ports,
+                                    const std::string& sftp_client);
 
 // intercept-<name>-<port>: the first engaged port, else the workload's first, else no port.
 std::string HandlerContainerName(const std::string& name, const std::vector<uint16_t>& engaged,
@@ -118,26 +96,67 @@ Argv DockerBuildCommand(const std::string& dir,
 std::string EnvFileText(const std::map<std::string, std::string>& env,
                         std::vector<std::string>* skipped);
 
-// What the handler's docker run is made of besides the user's words.
-struct HandlerRun {
+// The connected daemon, as an engagement's plan needs it (engage.cc finds it).
+struct DaemonPlacement {
+  std::string context_name{};
   std::string network{};  // tp-<ctx>
   std::string dns{};      // the daemon's address on it
   std::vector<std::string> dns_search{};
-  std::string container_name{};  // used unless the user gave --name
-  std::string context_name{};    // labels it as the context's: quit removes it
-  std::string engagement_id{};
-  std::string env_file{};
-  std::vector<RemoteVolume> volumes{};
-  bool debug = false;   // --docker-debug
-  std::string image{};  // the user's image, or the built one
+  std::string bridge_address{};  // the daemon's address on Docker's default bridge (telemount)
+  std::string bridge_gateway{};  // the host's on it: where the telemount plugin connects from
 };
 
-// docker run --network N --dns D [--dns-search S]... --dns-option ndots:5 [--rm] [--name NAME]
-//   --label telepresence.context=CTX --label telepresence.engagement=ID --env-file F
-//   [-v VOLUME:TARGET]...
-//   [--cap-add SYS_PTRACE --security-opt seccomp=unconfined] USER_FLAGS... IMAGE ARGS...
-// --rm and --name only when the user's flags lack them.
-Argv HandlerRunCommand(const HandlerRun& run, const DockerRunArgs& user);
+// The first half of an engagement's plan, before the engagement exists: the ports, what to ask
+// the daemon, and the image to build (if any).
+struct EngageStart {
+  EngagedPorts ports{};
+  api::EngageRequest engage_request{};  // POST /engagements' body
+  std::optional<Argv> build{};          // docker build, for --docker-build and --docker-debug
+};
+
+// Pure. `workload_ports` are the workload's ports as GET /workloads lists them (empty: unknown).
+EngageStart PlanEngageStart(const EngageCommand& command,
+                            const std::vector<uint16_t>& workload_ports,
+                            const DaemonPlacement& daemon);
+
+// What the second half is planned from: the daemon, the first half, the daemon's grant, and the
+// two things Docker made in between.
+struct EngagementInputs {
+  DaemonPlacement daemon{};
+  std::vector<uint16_t> workload_ports{};
+  EngagedPorts ports{};  // EngageStart::ports
+  EngagementGrant grant{};
+  std::string image{};          // the user's image, or the one built
+  std::string env_file_path{};  // the private file the handler's docker run reads
+};
+
+// One telemount volume to create, and the workload mount it serves (for messages).
+struct PlannedVolume {
+  std::string mount_path{};
+  docker::VolumeSpec spec{};
+};
+
+// Everything the executor does for an engagement once the daemon granted it, decided up front.
+struct EngagementPlan {
+  std::string workload{};  // the engaged workload, as the user named it
+  std::string engagement_id{};
+  std::string container{};  // the handler's name: the user's --name, else intercept-<name>-<port>
+  std::string env_file_text{};                   // KEY=VALUE lines (EnvFileText)
+  std::vector<std::string> skipped_variables{};  // those the env file cannot hold
+  std::optional<std::string> user_env_file{};    // --env-file FILE: also written there
+  std::vector<PlannedVolume> volumes{};          // created in order before docker run
+  Argv run{};                                    // the handler's docker run
+  std::map<uint16_t, uint16_t> handler_ports{};  // POST .../handler's ports, with its address
+};
+
+// The whole plan (pure). Error: --mount PATH names no mount of the workload.
+//   docker run --network N --dns D [--dns-search S]... --dns-option ndots:5 [--rm] [--name NAME]
+//     --label tp.daemon=CTX --label telepresence.engagement=ID --env-file F [-v VOLUME:TARGET]...
+//     [--cap-add SYS_PTRACE --security-opt seccomp=unconfined] USER_FLAGS... IMAGE ARGS...
+// --rm only when the user's flags have no --rm (also --rm=false), --name only without theirs.
+// The user's flags follow ours verbatim and in order, so theirs win where docker lets the later
+// flag win (-e over our --env-file, their --env-file after ours, --label, ...).
+Result<EngagementPlan> PlanEngagement(const EngageCommand& command, const EngagementInputs& inputs);
 
 // `telepresence list`: "WORKLOAD  PORTS  ENGAGEMENT" and a row per workload.
 std::string FormatWorkloadTable(const std::vector<WorkloadInfo>& workloads);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tp::cli {
 namespace {
 
@@ -34,8 +36,9 @@ TEST(EngagementPlanTest, PortsPerMode) {
   EXPECT_EQ(ResolvePorts(EngagementMode::kIntercept, {{3000, 3001}}, Ports{}),
             (EngagedPorts{{3000}, {{3000, 3001}}}));
   EXPECT_EQ(ResolvePorts(EngagementMode::kIngest, {}, workload), EngagedPorts{});
-  EXPECT_EQ(HandlerRequest("10.200.0.130",
-                           ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload)),
+  EXPECT_EQ(api::HandlerBodyToJson(
+                {"10.200.0.130",
+                 ResolvePorts(EngagementMode::kIntercept, {{8080, 8081}}, workload).handler_ports}),
             (json{{"address", "10.200.0.130"}, {"ports", {{"8080", 8081}}}}));
 }
 
@@ -47,7 +50,8 @@ TEST(EngagementPlanTest, ContainerNameUsesTheFirstEngagedPort) {
 
 EngageCommand Command(std::vector<std::string> docker_flags = {}) {
   EngageCommand command{.workload = "echo", .name = "echo"};
-  command.docker_args = {.flags = std::move(docker_flags), .image = "busybox"};
+  docker_flags.push_back("busybox");
+  command.docker_args = SplitDockerRunArgs(docker_flags).value();
   return command;
 }
 
@@ -99,54 +103,251 @@ TEST(EngagementPlanTest, VolumeCreateAndBuildCommands) {
                   "--build-arg", "V=2", "./-dir"}));
 }
 
-HandlerRun SampleRun(bool debug = false) {
-  return {.network = "tp-default",
-          .dns = "10.200.0.2",
-          .dns_search = {"default.svc.cluster.local"},
-          .container_name = "intercept-echo-8080",
-          .context_name = "default",
-          .engagement_id = "e-1",
-          .env_file = "/tmp/env",
-          .volumes = {{"tp-echo-0", "/srv/echo-data", "/srv/echo-data"}},
-          .debug = debug,
-          .image = "busybox"};
+// The command line as the user typed it, parsed once (command_line.h).
+EngageCommand Parsed(std::vector<std::string> words) {
+  Result<CommandLine> line = ParseCommandLine(words);
+  EXPECT_TRUE(line.ok()) << line.error().message;
+  return std::get<EngageCommand>(line.value().command);
 }
 
-TEST(EngagementPlanTest, HandlerRunMergesOurFlagsWithTheUsers) {
-  EXPECT_EQ(
-      HandlerRunCommand(SampleRun(), {.flags = {"-e", "A=1"}, .image = "x", .image_args = {"sh"}}),
-      (Argv{"docker",
-            "run",
-            "--network",
-            "tp-default",
-            "--dns",
-            "10.200.0.2",
-            "--dns-search",
-            "default.svc.cluster.local",
-            "--dns-option",
-            "ndots:5",
-            "--rm",
-            "--name",
-            "intercept-echo-8080",
-            "--label",
-            "tp.daemon=default",
-            "--label",
-            "telepresence.engagement=e-1",
-            "--env-file",
-            "/tmp/env",
-            "-v",
-            "tp-echo-0:/srv/echo-data",
-            "-e",
-            "A=1",
-            "busybox",
-            "sh"}));
-  // The user's --name and --rm are kept and not added twice; debug relaxes security.
-  Argv argv = HandlerRunCommand(SampleRun(true), {.flags = {"--rm", "--name=mine"}, .image = "x"});
-  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--rm"), 1);
-  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--name"), 0);
-  EXPECT_NE(std::find(argv.begin(), argv.end(), "--name=mine"), argv.end());
-  EXPECT_NE(std::find(argv.begin(), argv.end(), "seccomp=unconfined"), argv.end());
-  EXPECT_NE(std::find(argv.begin(), argv.end(), "SYS_PTRACE"), argv.end());
+DaemonPlacement Daemon() {
+  return {.context_name = "default",
+          .network = "tp-default",
+          .dns = "10.200.0.2",
+          .dns_search = {"default.svc.cluster.local"},
+          .bridge_address = "172.17.0.2",
+          .bridge_gateway = "172.17.0.1"};
+}
+
+const std::string kToken = "0123456789abcdef0123456789abcdef";
+
+// What the daemon answers for echo (ports 8080 and 9090, one mount), and what Docker made.
+EngagementInputs Inputs(const EngageCommand& command, const std::string& image = "myimage") {
+  EngagementInputs inputs{.daemon = Daemon(), .workload_ports = {8080, 9090}};
+  inputs.ports = PlanEngageStart(command, inputs.workload_ports, inputs.daemon).ports;
+  inputs.grant = {.id = "e-1",
+                  .container = "echo",
+                  .ports = inputs.ports.workload_ports,
+                  .sftp_port = 40022,
+                  .sftp_token = kToken,
+                  .env = {{"ECHO_MESSAGE", "hello"}},
+                  .mounts = {"/srv/echo-data"}};
+  inputs.image = image;
+  inputs.env_file_path = "/tmp/telepresence-env-1";
+  return inputs;
+}
+
+EngagementPlan Plan(const std::vector<std::string>& words, const std::string& image = "myimage") {
+  const EngageCommand command = Parsed(words);
+  Result<EngagementPlan> plan = PlanEngagement(command, Inputs(command, image));
+  EXPECT_TRUE(plan.ok()) << plan.error().message;
+  return plan.ok() ? plan.value() : EngagementPlan{};
+}
+
+// docker run's fixed head: the network and the daemon's DNS.
+Argv Head() {
+  return {"docker",       "run",        "--network",    "tp-default",
+          "--dns",        "10.200.0.2", "--dns-search", "default.svc.cluster.local",
+          "--dns-option", "ndots:5"};
+}
+
+Argv Concat(Argv first, const Argv& second) {
+  first.insert(first.end(), second.begin(), second.end());
+  return first;
+}
+
+// Our flags between the head and the user's, for the handler `name` with echo's volume.
+Argv Ours(const std::string& name, bool rm = true) {
+  Argv ours;
+  if (rm) ours.push_back("--rm");
+  if (!name.empty()) ours.insert(ours.end(), {"--name", name});
+  return Concat(ours, {"--label", "tp.daemon=default", "--label", "telepresence.engagement=e-1",
+                       "--env-file", "/tmp/telepresence-env-1", "-v", "tp-echo-0:/srv/echo-data"});
+}
+
+size_t Count(const Argv& argv, std::string_view word) {
+  return static_cast<size_t>(std::count(argv.begin(), argv.end(), word));
+}
+
+TEST(EngagementPlanTest, SeedReplaceRunsTheUsersImageWithEveryAutomaticFlag) {
+  const EngagementPlan plan = Plan({"replace", "echo", "--docker-run", "--", "--rm", "myimage"});
+  // The user's --rm stays where it was, and ours is not added.
+  EXPECT_EQ(plan.run,
+            Concat(Concat(Head(), Ours("intercept-echo-8080", false)), {"--rm", "myimage"}));
+  EXPECT_EQ(plan.container, "intercept-echo-8080");
+  EXPECT_EQ(plan.engagement_id, "e-1");
+  EXPECT_EQ(plan.env_file_text, "ECHO_MESSAGE=hello\n");
+  EXPECT_TRUE(plan.skipped_variables.empty());
+  EXPECT_EQ(plan.user_env_file, std::nullopt);
+  EXPECT_EQ(plan.handler_ports, (std::map<uint16_t, uint16_t>{{8080, 8080}, {9090, 9090}}));
+  ASSERT_EQ(plan.volumes.size(), 1u);
+  EXPECT_EQ(plan.volumes[0].mount_path, "/srv/echo-data");
+  EXPECT_EQ(plan.volumes[0].spec.name, "tp-echo-0");
+  EXPECT_EQ(plan.volumes[0].spec.driver, "telemount:latest");
+  EXPECT_EQ(plan.volumes[0].spec.driver_options,
+            (std::map<std::string, std::string>{{"host", "172.17.0.2"},
+                                                {"port", "40022"},
+                                                {"path", "/echo/srv/echo-data"},
+                                                {"token", kToken}}));
+  EXPECT_EQ(plan.volumes[0].spec.labels,
+            (docker::Labels{{"tp.daemon", "default"}, {"telepresence.engagement", "e-1"}}));
+}
+
+TEST(EngagementPlanTest, SeedInterceptAddsRmAndNameAndKeepsTheUsersWordsInOrder) {
+  const EngagementPlan plan = Plan({"intercept", "echo", "--port", "9090:8081", "--docker-run",
+                                    "--", "-it", "-e", "A=1", "myimage", "sh", "-c", "env"});
+  EXPECT_EQ(plan.run, Concat(Concat(Head(), Ours("intercept-echo-9090")),
+                             {"-it", "-e", "A=1", "myimage", "sh", "-c", "env"}));
+  EXPECT_EQ(plan.handler_ports, (std::map<uint16_t, uint16_t>{{9090, 8081}}));
+}
+
+TEST(EngagementPlanTest, TheEngageRequestAndNoBuildForDockerRun) {
+  const EngageCommand command =
+      Parsed({"wiretap", "echo", "--port", "8080", "--name", "tap", "--docker-run", "--", "img"});
+  const EngageStart start = PlanEngageStart(command, {8080, 9090}, Daemon());
+  EXPECT_EQ(api::EngageRequestToJson(start.engage_request), (json{{"workload", "echo"},
+                                                                  {"mode", "wiretap"},
+                                                                  {"ports", {8080}},
+                                                                  {"name", "tap"},
+                                                                  {"sftp_client", "172.17.0.1"}}));
+  EXPECT_EQ(start.build, std::nullopt);
+  EXPECT_EQ(start.ports, (EngagedPorts{{8080}, {{8080, 8080}}}));
+}
+
+TEST(EngagementPlanTest, SeedDockerBuildBuildsThenRunsTheBuiltImage) {
+  const std::vector<std::string> words{"intercept",
+                                       "echo",
+                                       "--port",
+                                       "8080",
+                                       "--docker-build",
+                                       "./images/echo",
+                                       "--docker-build-opt",
+                                       "file=Dockerfile.dev",
+                                       "--",
+                                       "IMAGE",
+                                       "--verbose"};
+  const EngageStart start = PlanEngageStart(Parsed(words), {8080, 9090}, Daemon());
+  EXPECT_EQ(start.build, (Argv{"env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "--file",
+                               "Dockerfile.dev", "./images/echo"}));
+  const EngagementPlan plan = Plan(words, "sha256:built");
+  EXPECT_EQ(plan.run,
+            Concat(Concat(Head(), Ours("intercept-echo-8080")), {"sha256:built", "--verbose"}));
+  EXPECT_EQ(Count(plan.run, "IMAGE"), 0u);
+  EXPECT_EQ(Count(plan.run, "SYS_PTRACE"), 0u);
+}
+
+TEST(EngagementPlanTest, SeedDockerDebugAllowsADebugger) {
+  const EngagementPlan plan =
+      Plan({"intercept", "echo", "--docker-debug", "./src", "--", "IMAGE"}, "sha256:dbg");
+  EXPECT_EQ(plan.run, Concat(Concat(Head(), Ours("intercept-echo-8080")),
+                             {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined",
+                              "sha256:dbg"}));
+}
+
+TEST(EngagementPlanTest, TheUsersNameWinsInEverySpelling) {
+  for (const Argv& name : {Argv{"--name", "mine"}, Argv{"--name=mine"}}) {
+    Argv words{"replace", "echo", "--docker-run", "--"};
+    words = Concat(Concat(words, name), {"myimage"});
+    const EngagementPlan plan = Plan(words);
+    EXPECT_EQ(plan.container, "mine");
+    EXPECT_EQ(plan.run, Concat(Concat(Concat(Head(), Ours("")), name), {"myimage"}));
+  }
+  // The last --name counts, as for docker.
+  EXPECT_EQ(Plan({"replace", "echo", "--docker-run", "--", "--name", "a", "--name", "b", "img"})
+                .container,
+            "b");
+}
+
+TEST(EngagementPlanTest, TheUsersRmInEverySpellingIsNotAddedTwice) {
+  for (const std::string rm : {"--rm", "--rm=true", "--rm=false"}) {
+    const EngagementPlan plan = Plan({"replace", "echo", "--docker-run", "--", rm, "myimage"});
+    EXPECT_EQ(Count(plan.run, "--rm"), rm == "--rm" ? 1u : 0u) << rm;
+    EXPECT_EQ(Count(plan.run, rm), 1u) << rm;
+  }
+}
+
+TEST(EngagementPlanTest, TheUsersEnvComesAfterOursSoItOverrides) {
+  const EngagementPlan plan =
+      Plan({"replace", "echo", "--env-file", "/home/u/echo.env", "--docker-run", "--", "-e",
+            "ECHO_MESSAGE=mine", "--env-file", "my.env", "--env=B=2", "myimage"});
+  const auto ours = std::find(plan.run.begin(), plan.run.end(), "/tmp/telepresence-env-1");
+  const auto theirs = std::find(plan.run.begin(), plan.run.end(), "ECHO_MESSAGE=mine");
+  const auto their_file = std::find(plan.run.begin(), plan.run.end(), "my.env");
+  ASSERT_NE(theirs, plan.run.end());
+  EXPECT_LT(ours, theirs);
+  EXPECT_LT(ours, their_file);
+  // The remote environment is unchanged in the file; --env-file FILE gets it too.
+  EXPECT_EQ(plan.env_file_text, "ECHO_MESSAGE=hello\n");
+  EXPECT_EQ(plan.user_env_file, "/home/u/echo.env");
+}
+
+TEST(EngagementPlanTest, VolumesTheUserMountsThemselvesAreNotAdded) {
+  for (const Argv& mount :
+       {Argv{"-v", "/host:/srv/echo-data"}, Argv{"--volume=data:/srv/echo-data/:ro"},
+        Argv{"--mount", "type=bind,src=/h,target=/srv/echo-data"},
+        Argv{"--tmpfs", "/srv/echo-data:rw"}}) {
+    Argv words = Concat({"replace", "echo", "--docker-run", "--"}, mount);
+    const EngagementPlan plan = Plan(Concat(words, {"myimage"}));
+    EXPECT_TRUE(plan.volumes.empty()) << mount.back();
+    EXPECT_EQ(Count(plan.run, "tp-echo-0:/srv/echo-data"), 0u) << mount.back();
+    EXPECT_EQ(Count(plan.run, mount.back()), 1u);
+  }
+}
+
+TEST(EngagementPlanTest, MountFlagsChooseTheVolumes) {
+  EngagementPlan plan =
+      Plan({"replace", "echo", "--docker-mount", "/remote", "--docker-run", "--", "img"});
+  EXPECT_EQ(Count(plan.run, "tp-echo-0:/remote/srv/echo-data"), 1u);
+  EXPECT_EQ(plan.volumes.at(0).spec.driver_options.at("path"), "/echo/srv/echo-data");
+  plan = Plan({"replace", "echo", "--mount=false", "--docker-run", "--", "img"});
+  EXPECT_TRUE(plan.volumes.empty());
+  EXPECT_EQ(Count(plan.run, "-v"), 0u);
+  plan = Plan({"replace", "echo", "--mount", "/srv/echo-data/", "--docker-run", "--", "img"});
+  EXPECT_EQ(plan.volumes.size(), 1u);
+  const EngageCommand unknown =
+      Parsed({"replace", "echo", "--mount", "/nope", "--docker-run", "--", "img"});
+  Result<EngagementPlan> refused = PlanEngagement(unknown, Inputs(unknown));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "the workload echo has no mount /nope; its mounts are /srv/echo-data (telepresence "
+            "list shows them)");
+}
+
+TEST(EngagementPlanTest, IngestEngagesNoPortAndIsNamedAfterTheWorkloadsFirstPort) {
+  const EngageCommand command = Parsed({"ingest", "echo", "--docker-run", "--", "-it", "busybox"});
+  EXPECT_TRUE(PlanEngageStart(command, {8080, 9090}, Daemon()).engage_request.ports.empty());
+  const EngagementPlan plan = Plan({"ingest", "echo", "--docker-run", "--", "-it", "busybox"});
+  EXPECT_EQ(plan.container, "intercept-echo-8080");
+  EXPECT_TRUE(plan.handler_ports.empty());
+}
+
+TEST(EngagementPlanTest, AnEngagementNameNamesTheVolumesAndTheContainer) {
+  const EngagementPlan plan =
+      Plan({"intercept", "echo", "--name", "mine", "--docker-run", "--", "img"});
+  EXPECT_EQ(plan.container, "intercept-mine-8080");
+  EXPECT_EQ(plan.volumes.at(0).spec.name, "tp-mine-0");
+}
+
+TEST(EngagementPlanTest, VariablesTheEnvFileCannotHoldAreLeftOutAndNamed) {
+  const EngageCommand command = Parsed({"replace", "echo", "--docker-run", "--", "img"});
+  EngagementInputs inputs = Inputs(command);
+  inputs.grant.env = {{"A", "1"}, {"BAD", "two\nlines"}};
+  inputs.grant.sftp_token = "";
+  Result<EngagementPlan> plan = PlanEngagement(command, inputs);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan.value().env_file_text, "A=1\n");
+  EXPECT_EQ(plan.value().skipped_variables, std::vector<std::string>{"BAD"});
+  EXPECT_FALSE(plan.value().volumes.at(0).spec.driver_options.contains("token"));
+}
+
+TEST(EngagementPlanTest, SeedDockerRunCommandPutsTheUsersWordsAfterTheNetwork) {
+  Result<CommandLine> line =
+      ParseCommandLine(std::vector<std::string>{"docker-run", "--rm", "myimage", "./probe"});
+  ASSERT_TRUE(line.ok());
+  const auto& run = std::get<DockerRunCommand>(line.value().command);
+  EXPECT_EQ(DockerRunOnNetworkCommand("tp-default", "10.200.0.2", {"default.svc.cluster.local"},
+                                      run.docker_args),
+            Concat(Head(), {"--rm", "myimage", "./probe"}));
 }
 
 TEST(EngagementPlanTest, EnvFileAndWorkloadTable) {

@@ -117,6 +117,33 @@ class FakeDocker : public DockerApi {
     return std::unique_ptr<ContainerWatch>(
         std::make_unique<FakeContainerWatch>(*this, run_detached.at(run - 1).name));
   }
+  // Finds the address in `networks` whenever asked, as the real watch does on Docker's events;
+  // fails with address_watch_failure once that is set.
+  class FakeAddressWatch : public AddressWatch {
+   public:
+    FakeAddressWatch(FakeDocker& docker, std::string network, std::string container)
+        : docker_(docker), network_(std::move(network)), container_(std::move(container)) {}
+    std::optional<std::string> Address() override {
+      auto found = docker_.networks.find(network_);
+      if (found == docker_.networks.end()) return std::nullopt;
+      return ContainerAddressIn(found->second, container_);
+    }
+    std::string Failure() override { return docker_.address_watch_failure; }
+
+   private:
+    FakeDocker& docker_;
+    std::string network_;
+    std::string container_;
+  };
+  std::vector<std::pair<std::string, std::string>> address_watches;  // network, container
+  std::string address_watch_failure;
+  Result<std::unique_ptr<AddressWatch>> WatchForAddress(const std::string& network,
+                                                        const std::string& container) override {
+    if (fail_everything) return CliError{*fail_everything};
+    address_watches.emplace_back(network, container);
+    return std::unique_ptr<AddressWatch>(
+        std::make_unique<FakeAddressWatch>(*this, network, container));
+  }
   Result<DaemonEndpoint> ControlEndpoint(const std::string& container) override {
     if (fail_everything) return CliError{*fail_everything};
     if (!containers.contains(container)) return CliError{"No such container: " + container};

@@ -1,10 +1,7 @@
 #include "daemon/engagement_table.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 #include "api/engagement_mode.h"
 #include "common/secret.h"
@@ -25,16 +22,6 @@ std::optional<uint16_t> PortFromJson(const json& value) {
   return static_cast<uint16_t>(number);
 }
 
-// Decimal text 1..65535.
-std::optional<uint16_t> PortFromText(std::string_view text) {
-  int64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end != text.data() + text.size() || number < 1 || number > kMaxPort) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(number);
-}
-
 // An array of ports; nullopt when it is not one.
 std::optional<std::vector<uint16_t>> PortsFromJson(const json& value) {
   if (!value.is_array()) return std::nullopt;
@@ -45,11 +32,6 @@ std::optional<std::vector<uint16_t>> PortsFromJson(const json& value) {
     ports.push_back(*port);
   }
   return ports;
-}
-
-bool IsIpv4(const std::string& text) {
-  in_addr address{};
-  return ::inet_pton(AF_INET, text.c_str(), &address) == 1;
 }
 
 bool IsNonEmptyString(const json& body, const char* key) {
@@ -70,11 +52,7 @@ json Engagement::ToJson() const {
     shown["handler"] = nullptr;
     return shown;
   }
-  json ports = json::object();
-  for (const auto& [workload_port, handler_port] : handler->ports) {
-    ports[std::to_string(workload_port)] = handler_port;
-  }
-  shown["handler"] = {{"address", handler->address}, {"ports", ports}};
+  shown["handler"] = api::HandlerBodyToJson(*handler);
   return shown;
 }
 
@@ -115,58 +93,13 @@ std::optional<Engagement> EngagementFromAnswer(const json& answer, std::string& 
   return engagement;
 }
 
-std::optional<json> EngageRequestFromBody(const json& body, std::string& error) {
-  if (!IsNonEmptyString(body, "workload")) {
-    error = "\"workload\" must name the workload to engage";
-    return std::nullopt;
-  }
-  const bool mode_known = body.contains("mode") && body["mode"].is_string() &&
-                          api::ParseEngagementMode(body["mode"].get<std::string>());
-  if (!mode_known) {
-    error = "\"mode\" must be one of " + api::EngagementModeNames();
-    return std::nullopt;
-  }
-  json request = {{"op", "engage"}, {"workload", body["workload"]}, {"mode", body["mode"]}};
-  if (body.contains("ports")) {
-    if (!PortsFromJson(body["ports"])) {
-      error = "\"ports\" must be a list of ports (1-65535)";
-      return std::nullopt;
-    }
-    request["ports"] = body["ports"];
-  }
-  if (body.contains("name")) {
-    if (!body["name"].is_string()) {
-      error = "\"name\" must be a string";
-      return std::nullopt;
-    }
-    request["name"] = body["name"];
-  }
-  return request;
-}
-
-std::optional<Handler> HandlerFromBody(const json& body, std::string& error) {
-  if (!body.contains("address") || !body["address"].is_string() ||
-      !IsIpv4(body["address"].get<std::string>())) {
-    error = "\"address\" must be the handler's IPv4 address";
-    return std::nullopt;
-  }
-  Handler handler{body["address"].get<std::string>(), {}};
-  if (!body.contains("ports")) return handler;
-  if (!body["ports"].is_object()) {
-    error = "\"ports\" must map workload ports to handler ports, like {\"8080\": 8080}";
-    return std::nullopt;
-  }
-  for (const auto& [key, value] : body["ports"].items()) {
-    const std::optional<uint16_t> workload_port = PortFromText(key);
-    const std::optional<uint16_t> handler_port = PortFromJson(value);
-    if (!workload_port || !handler_port) {
-      error = "\"ports\" must map workload ports to handler ports (1-65535); \"" + key +
-              "\": " + value.dump() + " does not";
-      return std::nullopt;
-    }
-    handler.ports[*workload_port] = *handler_port;
-  }
-  return handler;
+json ManagerEngageRequest(const api::EngageRequest& request) {
+  json engage = {{"op", "engage"},
+                 {"workload", request.workload},
+                 {"mode", std::string(api::EngagementModeName(request.mode))},
+                 {"ports", request.ports}};
+  if (!request.name.empty()) engage["name"] = request.name;
+  return engage;
 }
 
 bool EngagementTable::Add(Engagement engagement) {

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/engagement.h"
+
 namespace tp::tunnel {
 class TunnelConnection;
 }
@@ -25,12 +27,8 @@ namespace tp::daemon {
 inline constexpr std::string_view kEngagementHostPrefix = "engagement/";
 
 // Where an engagement's traffic goes: the handler container's address, and for each workload
-// port the handler's port.
-struct Handler {
-  std::string address;                 // numeric IPv4
-  std::map<uint16_t, uint16_t> ports;  // workload port -> handler port
-  bool operator==(const Handler&) const = default;
-};
+// port the handler's port (the CLI's POST /engagements/<id>/handler body).
+using Handler = api::HandlerBody;
 
 struct Engagement {
   std::string id;
@@ -52,12 +50,9 @@ struct Engagement {
 // sftp_token. The agent's token is taken out of the kept answer.
 std::optional<Engagement> EngagementFromAnswer(const nlohmann::json& answer, std::string& error);
 
-// The manager's `engage` request for the CLI's POST /engagements body; nullopt with `error` (a
-// sentence for the user) when the body is wrong.
-std::optional<nlohmann::json> EngageRequestFromBody(const nlohmann::json& body, std::string& error);
-// The handler of a POST /engagements/<id>/handler body
-// ({"address":"10.200.0.130", "ports":{"8080":8080}}); nullopt with `error` when it is wrong.
-std::optional<Handler> HandlerFromBody(const nlohmann::json& body, std::string& error);
+// The manager's `engage` request for the CLI's POST /engagements body (api::EngageRequest, read
+// with its codec): {"op":"engage","workload","mode","ports"[,"name"]}.
+nlohmann::json ManagerEngageRequest(const api::EngageRequest& request);
 
 // Where a stream for an engaged port goes, or why it cannot.
 struct HandlerTarget {

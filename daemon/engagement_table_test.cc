@@ -20,47 +20,23 @@ Engagement MakeEngagement(const json& answer = kAnswer) {
   return engagement.value_or(Engagement{});
 }
 
-TEST(EngageRequestFromBody, KeepsWhatTheManagerNeeds) {
+TEST(ManagerEngageRequest, KeepsWhatTheManagerNeeds) {
   std::string error;
-  const auto request = EngageRequestFromBody({{"workload", "echo"},
-                                              {"mode", "intercept"},
-                                              {"ports", {8080}},
-                                              {"name", "mine"},
-                                              {"extra", true}},
-                                             error);
-  ASSERT_TRUE(request) << error;
-  EXPECT_EQ(*request, json({{"op", "engage"},
-                            {"workload", "echo"},
-                            {"mode", "intercept"},
-                            {"ports", {8080}},
-                            {"name", "mine"}}));
-}
-
-TEST(EngageRequestFromBody, RefusesWithASentence) {
-  std::string error;
-  EXPECT_FALSE(EngageRequestFromBody({{"mode", "replace"}}, error));
-  EXPECT_EQ(error, "\"workload\" must name the workload to engage");
-  EXPECT_FALSE(EngageRequestFromBody({{"workload", "echo"}, {"mode", "borrow"}}, error));
-  EXPECT_EQ(error, "\"mode\" must be one of replace, intercept, ingest, wiretap");
-  EXPECT_FALSE(EngageRequestFromBody(
-      {{"workload", "echo"}, {"mode", "replace"}, {"ports", {70000}}}, error));
-  EXPECT_EQ(error, "\"ports\" must be a list of ports (1-65535)");
-}
-
-TEST(HandlerFromBody, ReadsTheAddressAndThePortMap) {
-  std::string error;
-  const auto handler = HandlerFromBody(
-      {{"address", "10.200.0.130"}, {"ports", {{"8080", 80}, {"9090", 9090}}}}, error);
-  ASSERT_TRUE(handler) << error;
-  EXPECT_EQ(*handler, (Handler{"10.200.0.130", {{8080, 80}, {9090, 9090}}}));
-}
-
-TEST(HandlerFromBody, RefusesABadAddressOrPort) {
-  std::string error;
-  EXPECT_FALSE(HandlerFromBody({{"address", "handler.local"}}, error));
-  EXPECT_EQ(error, "\"address\" must be the handler's IPv4 address");
-  EXPECT_FALSE(HandlerFromBody({{"address", "10.0.0.1"}, {"ports", {{"http", 80}}}}, error));
-  EXPECT_NE(error.find("\"http\""), std::string::npos) << error;
+  const auto body = api::EngageRequestFromJson({{"workload", "echo"},
+                                                {"mode", "intercept"},
+                                                {"ports", {8080}},
+                                                {"name", "mine"},
+                                                {"sftp_client", "172.17.0.1"},
+                                                {"extra", true}},
+                                               error);
+  ASSERT_TRUE(body) << error;
+  EXPECT_EQ(ManagerEngageRequest(*body), json({{"op", "engage"},
+                                               {"workload", "echo"},
+                                               {"mode", "intercept"},
+                                               {"ports", {8080}},
+                                               {"name", "mine"}}));
+  // Without a name the manager names it after the workload.
+  EXPECT_FALSE(ManagerEngageRequest({.workload = "echo"}).contains("name"));
 }
 
 TEST(EngagementFromAnswer, NeedsTheIdAddressAndSftpPort) {

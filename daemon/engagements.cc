@@ -91,19 +91,14 @@ ControlReply Engagements::ListWorkloads() { return Ask(tunnel_(), {{"op", "list"
 ControlReply Engagements::Engage(const json& body) {
   DropDead();
   std::string error;
-  const std::optional<json> request = EngageRequestFromBody(body, error);
+  const std::optional<api::EngageRequest> request = api::EngageRequestFromJson(body, error);
   if (!request) return Error(400, error);
   // Where the volumes' SFTP connections come from (the telemount plugin, on the host): only
   // there. Optional for older clients, which then leave the forward open to any peer.
   std::optional<Ipv4Address> sftp_client;
-  if (body.contains("sftp_client")) {
-    if (body["sftp_client"].is_string()) {
-      sftp_client = ParseIpv4Address(body["sftp_client"].get<std::string>());
-    }
-    if (!sftp_client) return Error(400, "\"sftp_client\" must be an IPv4 address");
-  }
+  if (!request->sftp_client.empty()) sftp_client = ParseIpv4Address(request->sftp_client);
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
-  ControlReply answer = Ask(tunnel, *request);
+  ControlReply answer = Ask(tunnel, ManagerEngageRequest(*request));
   if (answer.status != 200) return answer;
   std::optional<Engagement> engagement = EngagementFromAnswer(answer.body, error);
   if (!engagement) {
@@ -146,15 +141,15 @@ ControlReply Engagements::Engage(const json& body) {
     return Error(502, "the traffic-manager named a new engagement " + id + " twice");
   }
   spdlog::info("engagement {}: {} {}, ports {}, SFTP forward on port {}", id,
-               (*request)["mode"].get<std::string>(), (*request)["workload"].get<std::string>(),
-               reply["ports"].dump(), forward->Port());
+               api::EngagementModeName(request->mode), request->workload, reply["ports"].dump(),
+               forward->Port());
   return {200, std::move(reply)};
 }
 
 ControlReply Engagements::SetHandler(const std::string& id, const json& body) {
   DropDead();
   std::string error;
-  std::optional<Handler> handler = HandlerFromBody(body, error);
+  std::optional<Handler> handler = api::HandlerBodyFromJson(body, error);
   if (!handler) return Error(400, error);
   using Result = EngagementTable::SetHandlerResult;
   switch (table_.SetHandler(id, *handler, error)) {

@@ -276,7 +276,7 @@ TEST_F(EngagementsTest, BadRequestsAnswer400And404) {
       Call("POST", "/engagements", {{"workload", "echo"}, {"mode", "borrow"}});
   EXPECT_EQ(bad_mode, 400);
   EXPECT_EQ(bad_mode_body.at("error"),
-            "\"mode\" must be one of replace, intercept, ingest, wiretap");
+            "field 'mode' is not one of replace, intercept, ingest, wiretap");
   const auto [unknown, unknown_body] =
       Call("POST", "/engagements/e-9/handler", {{"address", "127.0.0.1"}});
   EXPECT_EQ(unknown, 404);
@@ -391,7 +391,7 @@ TEST_F(EngagementsTest, ABadSftpClientIsRefused) {
   const auto [status, answer] = Call(
       "POST", "/engagements", {{"workload", "echo"}, {"mode", "ingest"}, {"sftp_client", "x"}});
   EXPECT_EQ(status, 400);
-  EXPECT_EQ(answer.at("error"), "\"sftp_client\" must be an IPv4 address");
+  EXPECT_EQ(answer.at("error"), "field 'sftp_client' is not an IPv4 address");
   EXPECT_TRUE(manager_.Ops().empty()) << "nothing asked of the manager";
 }
 
