@@ -9,12 +9,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sync/mutex.h"
 
 namespace tp::tunnel {
 class TunnelConnection;
@@ -91,8 +92,8 @@ class EngagementTable {
   HandlerTarget Lookup(std::string_view host, uint16_t port) const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, Engagement> engagements_;  // by id; guarded by mutex_
+  mutable Mutex mutex_;
+  std::map<std::string, Engagement> engagements_ GUARDED_BY(mutex_);  // by id
 };
 
 }  // namespace tp::daemon

@@ -1,5 +1,6 @@
 // Mutex, MutexLock and CondVar: std::mutex, std::lock_guard/unique_lock and
-// std::condition_variable with Clang's thread-safety annotations (sync/thread_annotations.h), so
+// std::condition_variable (and SharedMutex, ReaderMutexLock for std::shared_mutex) with Clang's
+// thread-safety annotations (sync/thread_annotations.h), so
 // that the clang build with -Wthread-safety proves every GUARDED_BY member is touched only under
 // its lock. Use these instead of the std types everywhere in the project.
 //
@@ -28,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 #include "sync/thread_annotations.h"
@@ -146,6 +148,47 @@ class CondVar {
 
  private:
   std::condition_variable cv_;
+};
+
+// A reader/writer lock: many readers (ReaderMutexLock) or one writer (MutexLock-like
+// WriterMutexLock). A member it guards may be read under either and written under the writer's.
+class CAPABILITY("shared mutex") SharedMutex {
+ public:
+  SharedMutex() = default;
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void Lock() ACQUIRE() { mutex_.lock(); }
+  void Unlock() RELEASE() { mutex_.unlock(); }
+  void ReaderLock() ACQUIRE_SHARED() { mutex_.lock_shared(); }
+  void ReaderUnlock() RELEASE_SHARED() { mutex_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mutex_;
+};
+
+class SCOPED_CAPABILITY WriterMutexLock {
+ public:
+  explicit WriterMutexLock(SharedMutex& mutex) ACQUIRE(mutex) : mutex_(mutex) { mutex_.Lock(); }
+  ~WriterMutexLock() RELEASE() { mutex_.Unlock(); }
+  WriterMutexLock(const WriterMutexLock&) = delete;
+  WriterMutexLock& operator=(const WriterMutexLock&) = delete;
+
+ private:
+  SharedMutex& mutex_;
+};
+
+class SCOPED_CAPABILITY ReaderMutexLock {
+ public:
+  explicit ReaderMutexLock(SharedMutex& mutex) ACQUIRE_SHARED(mutex) : mutex_(mutex) {
+    mutex_.ReaderLock();
+  }
+  ~ReaderMutexLock() RELEASE_GENERIC() { mutex_.ReaderUnlock(); }
+  ReaderMutexLock(const ReaderMutexLock&) = delete;
+  ReaderMutexLock& operator=(const ReaderMutexLock&) = delete;
+
+ private:
+  SharedMutex& mutex_;
 };
 
 }  // namespace tp

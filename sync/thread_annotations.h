@@ -33,6 +33,10 @@
 // The function takes / gives up the lock and returns with it held / released.
 #define ACQUIRE(...) TP_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) TP_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define ACQUIRE_SHARED(...) TP_THREAD_ANNOTATION(acquire_shared_capability(__VA_ARGS__))
+#define RELEASE_SHARED(...) TP_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
+// Releases the lock whether it is held exclusively or shared (a scoped lock's destructor).
+#define RELEASE_GENERIC(...) TP_THREAD_ANNOTATION(release_generic_capability(__VA_ARGS__))
 #define TRY_ACQUIRE(...) TP_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
 // The caller must not hold the lock (the function takes it itself).
 #define EXCLUDES(...) TP_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
