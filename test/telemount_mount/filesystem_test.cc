@@ -726,6 +726,7 @@ TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
   }
   ::close(held);
   EXPECT_GT(rounds, 20) << "too few rounds to race anything";
+  tp::MutexLock lock(violations_mutex_);
   EXPECT_EQ(violation_count_, 0) << violation_count_ << " stale answers in " << rounds
                                  << " rounds; the first: " << ::testing::PrintToString(violations_);
 }
