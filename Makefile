@@ -31,8 +31,9 @@ build-asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 # The layers' arrows point down (includes and CMake targets; see scripts/check-layers.sh), the
-# locking annotations hold (check-locks), the shell scripts are shellcheck-clean, unit and file-system tests under ASan/UBSan, the Docker
-# tests against the managed plugins, then every fuzz target for FUZZ_SECONDS.
+# locking annotations hold (check-locks), the shell scripts are shellcheck-clean, unit and
+# file-system tests under ASan/UBSan, the Docker tests against the managed plugins, then every
+# fuzz target for FUZZ_SECONDS.
 test: build-asan runtime
 	scripts/check-layers.sh $(ASAN_BUILD)
 	$(MAKE) --no-print-directory check-locks
