@@ -1,11 +1,12 @@
 # Front door of the project. `make demo` and `make test` are all a new user needs.
 BUILD      ?= build
 ASAN_BUILD ?= build/asan
+TSA_BUILD  ?= build/tsa
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo \
-	demo-cluster demo-cluster-down clean format check-layers deps-graph
+	demo-cluster demo-cluster-down clean format check-layers check-locks deps-graph
 
 all: build
 
@@ -30,10 +31,12 @@ build-asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 # The layers' arrows point down (includes and CMake targets; see scripts/check-layers.sh), the
-# shell scripts are shellcheck-clean, unit and file-system tests under ASan/UBSan, the Docker
-# tests against the managed plugins, then every fuzz target for FUZZ_SECONDS.
+# locking annotations hold (check-locks), the shell scripts are shellcheck-clean, unit and
+# file-system tests under ASan/UBSan, the Docker tests against the managed plugins, then every
+# fuzz target for FUZZ_SECONDS.
 test: build-asan runtime
 	scripts/check-layers.sh $(ASAN_BUILD)
+	$(MAKE) --no-print-directory check-locks
 	shellcheck -x .ci/run $$(git ls-files '*.sh')
 	scripts/ensure-dockerd.sh
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -LE docker
@@ -43,6 +46,15 @@ test: build-asan runtime
 
 check-layers: build-asan
 	scripts/check-layers.sh $(ASAN_BUILD)
+
+# Compiles the programs and their libraries with clang's thread-safety analysis (-Wthread-safety
+# -Werror, build/tsa; compile only, nothing runs): every GUARDED_BY member is touched only under
+# its lock, every REQUIRES function is called with it. See sync/mutex.h.
+check-locks:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	cmake -S . -B $(TSA_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DTP_THREAD_SAFETY=ON >/dev/null
+	cmake --build $(TSA_BUILD) -j$(JOBS) --target programs
 
 # The CMake targets and what each links, as a Graphviz file (render: dot -Tsvg -O build/targets.dot).
 deps-graph:
@@ -97,4 +109,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSA_BUILD)

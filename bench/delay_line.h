@@ -4,12 +4,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <vector>
+
+#include "sync/mutex.h"
 
 namespace tp::bench {
 
@@ -41,11 +41,11 @@ class DelayLine {
 
  private:
   const size_t max_bytes_in_flight_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Chunk> chunks_;
-  size_t bytes_in_flight_ = 0;
-  bool closed_ = false;
+  Mutex mutex_;
+  CondVar changed_;
+  std::deque<Chunk> chunks_ GUARDED_BY(mutex_);
+  size_t bytes_in_flight_ GUARDED_BY(mutex_) = 0;
+  bool closed_ GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace tp::bench

@@ -22,7 +22,6 @@
 #include <functional>
 #include <iterator>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -106,7 +106,7 @@ class BenchServer {
   ~BenchServer() {
     stopping_ = true;
     acceptor_.join();
-    std::lock_guard lock(mutex_);
+    tp::MutexLock lock(mutex_);
     for (auto& thread : threads_) thread.join();
   }
   uint16_t port() const { return static_cast<uint16_t>(listener_.bound_port); }
@@ -120,7 +120,7 @@ class BenchServer {
           ::accept4(listener_.socket.Get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!socket->Valid()) continue;
       tp::EnableNoDelay(socket->Get());
-      std::lock_guard lock(mutex_);
+      tp::MutexLock lock(mutex_);
       threads_.emplace_back([socket] { Serve(std::move(*socket)); });
     }
   }
@@ -162,8 +162,8 @@ class BenchServer {
 
   tp::TcpListener listener_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::list<std::thread> threads_;
+  tp::Mutex mutex_;
+  std::list<std::thread> threads_ GUARDED_BY(mutex_);
   std::thread acceptor_;
 };
 

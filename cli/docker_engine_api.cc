@@ -1,13 +1,12 @@
 #include "cli/docker_engine_api.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 
 #include "cli/log_tail.h"
 #include "cli/stop_signals.h"
+#include "sync/mutex.h"
 
 namespace tp::cli {
 namespace {
@@ -71,11 +70,13 @@ class EngineContainerWatch : public ContainerWatch {
   }
   bool Stopped() override { return stopped_.load(); }
   std::vector<std::string> LastLogLines() override {
-    std::unique_lock lock(log_mutex_);
+    MutexLock lock(log_mutex_);
     // The log and the events are two streams: a stopped container's last lines may still be on
     // their way when its stop is seen; its log ends when they are all there.
-    if (stopped_.load())
-      log_ended_changed_.wait_for(lock, kLogSettleTime, [this] { return log_ended_; });
+    if (stopped_.load()) {
+      log_ended_changed_.WaitUntil(log_mutex_, std::chrono::steady_clock::now() + kLogSettleTime,
+                                   [this]() REQUIRES(log_mutex_) { return log_ended_; });
+    }
     return log_.Lines();
   }
 
@@ -94,25 +95,23 @@ class EngineContainerWatch : public ContainerWatch {
     (void)engine.Logs(
         id, /*follow=*/true, kStopWatchDeadline,
         [this](const docker::LogDemuxer::Frame& frame) {
-          std::lock_guard lock(log_mutex_);
+          MutexLock lock(log_mutex_);
           log_.Feed(frame.payload);
           return true;
         },
         &cancel_log_);
-    {
-      std::lock_guard lock(log_mutex_);
-      log_ended_ = true;
-    }
-    log_ended_changed_.notify_all();
+    MutexLock lock(log_mutex_);
+    log_ended_ = true;
+    log_ended_changed_.NotifyAll();
   }
 
   std::atomic<bool> stopped_{false};
   docker::StreamCancel cancel_events_;
   docker::StreamCancel cancel_log_;
-  std::mutex log_mutex_;
-  std::condition_variable log_ended_changed_;
-  LogTail log_{kLogLines};  // guarded by log_mutex_
-  bool log_ended_ = false;  // guarded by log_mutex_
+  Mutex log_mutex_;
+  CondVar log_ended_changed_;
+  LogTail log_ GUARDED_BY(log_mutex_){kLogLines};
+  bool log_ended_ GUARDED_BY(log_mutex_) = false;
   // Last: they start after the members they use.
   std::thread events_thread_;
   std::thread log_thread_;
@@ -131,11 +130,11 @@ class EventAddressWatch : public AddressWatch {
     thread_.join();
   }
   std::optional<std::string> Address() override {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return address_;
   }
   std::string Failure() override {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return failure_;
   }
 
@@ -152,7 +151,7 @@ class EventAddressWatch : public AddressWatch {
     if (!network.ok() || !network.value()) return false;
     std::optional<std::string> address = ContainerAddressIn(*network.value(), container_);
     if (!address) return false;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     address_ = std::move(address);
     return true;
   }
@@ -162,7 +161,7 @@ class EventAddressWatch : public AddressWatch {
         std::chrono::system_clock::now() - kAddressWatchLookBack, kStopWatchDeadline,
         [&](const docker::EngineEvent& event) { return !Concerns(event) || !Inspect(engine); },
         &cancel_);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!address_ && !cancel_.cancelled()) {
       failure_ = followed.ok() ? "Docker's event stream ended" : followed.error().message;
     }
@@ -170,9 +169,9 @@ class EventAddressWatch : public AddressWatch {
 
   const std::string network_;
   const std::string container_;
-  std::mutex mutex_;
-  std::optional<std::string> address_;  // guarded by mutex_
-  std::string failure_;                 // guarded by mutex_
+  Mutex mutex_;
+  std::optional<std::string> address_ GUARDED_BY(mutex_);
+  std::string failure_ GUARDED_BY(mutex_);
   docker::StreamCancel cancel_;
   std::thread thread_;  // last: starts after the members it uses
 };

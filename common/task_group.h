@@ -12,9 +12,10 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <system_error>
 #include <thread>
+
+#include "sync/mutex.h"
 
 namespace tp {
 
@@ -33,7 +34,7 @@ class TaskGroup {
     std::list<Task> finished;
     bool started = false;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       for (auto it = tasks_.begin(); it != tasks_.end();) {
         const auto next = std::next(it);
         if (it->done->load()) finished.splice(finished.end(), tasks_, it);
@@ -63,7 +64,7 @@ class TaskGroup {
     while (true) {
       std::list<Task> running;
       {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         running.swap(tasks_);
       }
       if (running.empty()) return;
@@ -78,8 +79,8 @@ class TaskGroup {
   };
 
   const size_t limit_;
-  std::mutex mutex_;
-  std::list<Task> tasks_;  // guarded by mutex_
+  Mutex mutex_;
+  std::list<Task> tasks_ GUARDED_BY(mutex_);
 };
 
 }  // namespace tp

@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <memory>
+
+#include "sync/mutex.h"
 
 namespace tp {
 namespace {
@@ -12,21 +13,21 @@ namespace {
 class Gate {
  public:
   void Wait() {
-    std::unique_lock lock(mutex_);
-    opened_.wait(lock, [this] { return open_; });
+    MutexLock lock(mutex_);
+    opened_.Wait(mutex_, [this]() REQUIRES(mutex_) { return open_; });
   }
   void Open() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       open_ = true;
     }
-    opened_.notify_all();
+    opened_.NotifyAll();
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable opened_;
-  bool open_ = false;
+  Mutex mutex_;
+  CondVar opened_;
+  bool open_ GUARDED_BY(mutex_) = false;
 };
 
 TEST(TaskGroupTest, HasALimitByDefault) { EXPECT_LT(kDefaultTaskLimit, size_t{100000}); }

@@ -146,7 +146,7 @@ std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& o
 }
 
 CaptureTable::~CaptureTable() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(commit_mutex_);
   nft::Batch batch;
   batch.DeleteTable(Table(options_));
   if (const int error = socket_->Commit(batch)) {
@@ -156,7 +156,7 @@ CaptureTable::~CaptureTable() {
 }
 
 bool CaptureTable::ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(commit_mutex_);
   nft::Batch batch = ReplaceElementsBatch(options_, networks);
   if (const int refused = socket_->Commit(batch)) {
     error = "nftables refused the new subnets: " + nft::ErrorText(refused);

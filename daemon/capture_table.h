@@ -19,12 +19,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "daemon/capture_subnets.h"
 #include "nftables/socket.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -53,8 +53,10 @@ class CaptureTable {
       : options_(options), socket_(std::move(socket)) {}
 
   const CaptureTableOptions options_;
-  std::mutex mutex_;
-  const std::unique_ptr<nft::Socket> socket_;  // guarded by mutex_
+  // An operation lock: one transaction at a time on the one socket, held across its Commit (a
+  // netlink exchange with this host's kernel, never the network).
+  Mutex commit_mutex_;
+  const std::unique_ptr<nft::Socket> socket_ PT_GUARDED_BY(commit_mutex_);
 };
 
 // The name of the set in the table, for readers of `list table`.

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "sync/mutex.h"
+
 namespace tp::daemon::testing {
 namespace {
 
@@ -42,7 +44,7 @@ TcpEchoServer::TcpEchoServer(const std::string& address) {
 TcpEchoServer::~TcpEchoServer() {
   stopping_ = true;
   if (acceptor_.joinable()) acceptor_.join();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const UniqueFd& socket : sockets_) ::shutdown(socket.Get(), SHUT_RDWR);
   for (std::thread& thread : threads_) thread.join();
 }
@@ -54,7 +56,7 @@ void TcpEchoServer::AcceptLoop() {
     UniqueFd socket(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!socket.Valid()) continue;
     ++connections_;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const int raw = socket.Get();
     sockets_.push_back(std::move(socket));
     threads_.emplace_back([raw] { Echo(raw); });

@@ -6,11 +6,11 @@
 #include <atomic>
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon::testing {
 
@@ -35,9 +35,9 @@ class TcpEchoServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
-  std::mutex mutex_;
-  std::list<UniqueFd> sockets_;     // guarded by mutex_
-  std::list<std::thread> threads_;  // guarded by mutex_
+  Mutex mutex_;
+  std::list<UniqueFd> sockets_ GUARDED_BY(mutex_);
+  std::list<std::thread> threads_ GUARDED_BY(mutex_);
   std::thread acceptor_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sync/mutex.h"
+
 namespace tp::daemon {
 namespace {
 
@@ -18,13 +20,13 @@ ClusterCapture::~ClusterCapture() {
   stopping_ = true;
   thread_.join();
   client_.SetUdpReplyHandler(nullptr);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   capture_.reset();  // nothing new is captured from here on
   proxy_.reset();
 }
 
 api::CaptureStatus ClusterCapture::Status() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   api::CaptureStatus status;
   status.enabled = true;
   status.active = capture_ != nullptr;
@@ -35,7 +37,7 @@ api::CaptureStatus ClusterCapture::Status() const {
 }
 
 TransparentProxyCounters ClusterCapture::Counters() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return proxy_ ? proxy_->Counters() : TransparentProxyCounters{};
 }
 
@@ -76,7 +78,7 @@ bool ClusterCapture::Install(const std::vector<std::string>& subnets) {
   client_.SetUdpReplyHandler([raw_proxy](uint32_t flow_id, const tunnel::UdpReply& reply) {
     raw_proxy->DeliverUdpReply(flow_id, reply);
   });
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   proxy_ = std::move(proxy);
   capture_ = std::move(capture);
   return true;
@@ -85,7 +87,7 @@ bool ClusterCapture::Install(const std::vector<std::string>& subnets) {
 void ClusterCapture::Update(const std::vector<std::string>& subnets) {
   TrafficCapture* capture = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     capture = capture_.get();  // only the destructor, after joining this thread, resets it
   }
   std::string error;
@@ -98,7 +100,7 @@ void ClusterCapture::Update(const std::vector<std::string>& subnets) {
 }
 
 void ClusterCapture::SetError(const std::string& error) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   error_ = error;
 }
 

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "daemon/traffic_capture.h"
 #include "daemon/transparent_proxy.h"
 #include "daemon/tunnel_client.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -48,10 +48,10 @@ class ClusterCapture {
   TunnelClient& client_;
   const ClusterCaptureOptions options_;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;
-  std::unique_ptr<TransparentProxy> proxy_;  // guarded by mutex_ (set once)
-  std::unique_ptr<TrafficCapture> capture_;  // guarded by mutex_ (set once)
-  std::string error_;                        // guarded by mutex_
+  mutable Mutex mutex_;
+  std::unique_ptr<TransparentProxy> proxy_ GUARDED_BY(mutex_);  // set once
+  std::unique_ptr<TrafficCapture> capture_ GUARDED_BY(mutex_);  // set once
+  std::string error_ GUARDED_BY(mutex_);
   std::thread thread_;
 };
 

@@ -17,6 +17,7 @@
 #include "net/accept.h"
 #include "net/socket_address.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 namespace {
@@ -132,7 +133,7 @@ void ConnectionGate::BeginStop() {
 
 void ConnectionGate::Stop() {
   BeginStop();
-  std::lock_guard lock(join_mutex_);
+  MutexLock lock(join_mutex_);
   if (accept_thread_.joinable()) accept_thread_.join();
   relays_.JoinAll();
 }
@@ -167,7 +168,7 @@ void ConnectionGate::AcceptLoop() {
 }
 
 bool ConnectionGate::AdmitPeer(const std::string& peer) {
-  std::lock_guard lock(peers_mutex_);
+  MutexLock lock(peers_mutex_);
   size_t& open = open_by_peer_[peer];
   if (open >= options_.max_per_peer) return false;
   ++open;
@@ -175,7 +176,7 @@ bool ConnectionGate::AdmitPeer(const std::string& peer) {
 }
 
 void ConnectionGate::ReleasePeer(const std::string& peer) {
-  std::lock_guard lock(peers_mutex_);
+  MutexLock lock(peers_mutex_);
   const auto found = open_by_peer_.find(peer);
   if (found == open_by_peer_.end()) return;
   if (--found->second == 0) open_by_peer_.erase(found);

@@ -22,12 +22,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "common/task_group.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -78,11 +78,11 @@ class ConnectionGate {
   // Used by the accept thread only.
   Clock::time_point last_warning_{};
   size_t refused_since_warning_ = 0;
-  std::mutex peers_mutex_;
-  std::map<std::string, size_t> open_by_peer_;  // guarded by peers_mutex_
+  Mutex peers_mutex_;
+  std::map<std::string, size_t> open_by_peer_ GUARDED_BY(peers_mutex_);
   TaskGroup relays_;
   std::atomic<bool> stopping_{false};
-  std::mutex join_mutex_;  // one Stop() joins at a time
+  Mutex join_mutex_;  // one Stop() joins at a time
   std::thread accept_thread_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "net/accept.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -151,15 +152,15 @@ void DnsServer::Stop() {
   const uint64_t one = 1;
   [[maybe_unused]] const ssize_t written = ::write(stop_event_.Get(), &one, sizeof one);
   {
-    std::lock_guard lock(queue_mutex_);
-    queue_changed_.notify_all();
+    MutexLock lock(queue_mutex_);
+    queue_changed_.NotifyAll();
   }
   receiver_.join();
   tcp_acceptor_.join();
   for (std::thread& worker : workers_) worker.join();
   std::list<TcpConnection> connections;
   {
-    std::lock_guard lock(tcp_mutex_);
+    MutexLock lock(tcp_mutex_);
     connections.swap(tcp_connections_);
   }
   for (TcpConnection& connection : connections) connection.thread.join();
@@ -193,22 +194,23 @@ void DnsServer::ReceiveLoop() {
 }
 
 void DnsServer::Enqueue(PendingQuery query) {
-  std::lock_guard lock(queue_mutex_);
+  MutexLock lock(queue_mutex_);
   if (queue_.size() >= options_.max_queued_queries) {
     ++dropped_;
     return;
   }
   queue_.push_back(std::move(query));
-  queue_changed_.notify_one();
+  queue_changed_.NotifyOne();
 }
 
 void DnsServer::WorkLoop() {
   while (true) {
     PendingQuery query;
     {
-      std::unique_lock lock(queue_mutex_);
+      MutexLock lock(queue_mutex_);
       // An idle wait for work, ended by Stop(); the queries themselves carry deadlines.
-      queue_changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      queue_changed_.Wait(queue_mutex_,
+                          [this]() REQUIRES(queue_mutex_) { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       query = std::move(queue_.front());
       queue_.pop_front();
@@ -253,7 +255,7 @@ void DnsServer::AcceptLoop() {
       ServeTcp(socket->Get());
       done->store(true);
     });
-    std::lock_guard lock(tcp_mutex_);
+    MutexLock lock(tcp_mutex_);
     tcp_connections_.push_back({std::move(thread), std::move(done)});
   }
 }
@@ -262,7 +264,7 @@ size_t DnsServer::ReapTcpConnections() {
   std::list<TcpConnection> finished;
   size_t running = 0;
   {
-    std::lock_guard lock(tcp_mutex_);
+    MutexLock lock(tcp_mutex_);
     for (auto it = tcp_connections_.begin(); it != tcp_connections_.end();) {
       const auto next = std::next(it);
       if (it->done->load()) {

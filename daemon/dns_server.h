@@ -16,12 +16,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -30,6 +28,7 @@
 #include "daemon/dns_answerer.h"
 #include "daemon/dns_resolver.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -113,12 +112,12 @@ class DnsServer {
   std::atomic<uint64_t> deadline_missed_{0};
   std::atomic<uint64_t> tcp_connections_accepted_{0};
 
-  std::mutex queue_mutex_;
-  std::condition_variable queue_changed_;
-  std::deque<PendingQuery> queue_;  // guarded by queue_mutex_
+  Mutex queue_mutex_;
+  CondVar queue_changed_;
+  std::deque<PendingQuery> queue_ GUARDED_BY(queue_mutex_);
 
-  std::mutex tcp_mutex_;
-  std::list<TcpConnection> tcp_connections_;  // guarded by tcp_mutex_
+  Mutex tcp_mutex_;
+  std::list<TcpConnection> tcp_connections_ GUARDED_BY(tcp_mutex_);
 
   std::thread receiver_;
   std::vector<std::thread> workers_;

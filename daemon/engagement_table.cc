@@ -5,6 +5,7 @@
 
 #include "api/engagement_mode.h"
 #include "common/secret.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {
@@ -103,13 +104,13 @@ json ManagerEngageRequest(const api::EngageRequest& request) {
 }
 
 bool EngagementTable::Add(Engagement engagement) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const std::string id = engagement.id;
   return engagements_.emplace(id, std::move(engagement)).second;
 }
 
 std::optional<Engagement> EngagementTable::Find(const std::string& id) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found == engagements_.end()) return std::nullopt;
   return found->second;
@@ -117,7 +118,7 @@ std::optional<Engagement> EngagementTable::Find(const std::string& id) const {
 
 EngagementTable::SetHandlerResult EngagementTable::SetHandler(const std::string& id,
                                                               Handler handler, std::string& error) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found == engagements_.end()) {
     error = "no engagement " + id + " in this daemon";
@@ -139,13 +140,13 @@ EngagementTable::SetHandlerResult EngagementTable::SetHandler(const std::string&
 }
 
 void EngagementTable::ClearHandler(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found != engagements_.end()) found->second.handler.reset();
 }
 
 std::optional<Engagement> EngagementTable::Remove(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found == engagements_.end()) return std::nullopt;
   Engagement engagement = std::move(found->second);
@@ -154,7 +155,7 @@ std::optional<Engagement> EngagementTable::Remove(const std::string& id) {
 }
 
 std::vector<Engagement> EngagementTable::RemoveAll() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<Engagement> removed;
   for (auto& [id, engagement] : engagements_) removed.push_back(std::move(engagement));
   engagements_.clear();
@@ -162,7 +163,7 @@ std::vector<Engagement> EngagementTable::RemoveAll() {
 }
 
 std::vector<Engagement> EngagementTable::RemoveDead() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<Engagement> removed;
   for (auto it = engagements_.begin(); it != engagements_.end();) {
     if (!TunnelDead(it->second.tunnel)) {
@@ -176,14 +177,14 @@ std::vector<Engagement> EngagementTable::RemoveDead() {
 }
 
 std::vector<Engagement> EngagementTable::All() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<Engagement> all;
   for (const auto& [id, engagement] : engagements_) all.push_back(engagement);
   return all;
 }
 
 size_t EngagementTable::Size() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return engagements_.size();
 }
 
@@ -192,7 +193,7 @@ HandlerTarget EngagementTable::Lookup(std::string_view host, uint16_t port) cons
     return {"", 0, "the daemon takes streams for engagements only, not " + std::string(host)};
   }
   const std::string id(host.substr(kEngagementHostPrefix.size()));
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found == engagements_.end()) return {"", 0, "no engagement " + id + " in this daemon"};
   const Engagement& engagement = found->second;

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "api/engagement.h"
+#include "sync/mutex.h"
 
 namespace tp::tunnel {
 class TunnelConnection;
@@ -86,8 +86,8 @@ class EngagementTable {
   HandlerTarget Lookup(std::string_view host, uint16_t port) const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, Engagement> engagements_;  // by id; guarded by mutex_
+  mutable Mutex mutex_;
+  std::map<std::string, Engagement> engagements_ GUARDED_BY(mutex_);  // by id
 };
 
 }  // namespace tp::daemon

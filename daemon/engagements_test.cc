@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <list>
-#include <mutex>
 #include <thread>
 
 #include "common/secret.h"
@@ -20,6 +19,7 @@
 #include "common/testing/loopback_peer.h"
 #include "daemon/captured_tcp_relay.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 namespace {
@@ -111,14 +111,14 @@ class FakeManager {
   tunnel::TunnelConnection& peer() { return *peer_; }
   // The ops received, in order ("engage", "activate e-1", ...).
   std::vector<std::string> Ops() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return ops_;
   }
 
  private:
   tunnel::Reply Answer(const json& request) {
     const std::string op = request.at("op");
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ops_.push_back(op + (request.contains("id") ? " " + request["id"].get<std::string>() : ""));
     if (op == "list") {
       return {0, json{{"workloads",
@@ -158,9 +158,9 @@ class FakeManager {
 
   const uint16_t sftp_port_;
   std::shared_ptr<tunnel::TunnelConnection> peer_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> ops_;  // guarded by mutex_
-  bool engaged_ = false;          // guarded by mutex_
+  mutable Mutex mutex_;
+  std::vector<std::string> ops_ GUARDED_BY(mutex_);
+  bool engaged_ GUARDED_BY(mutex_) = false;
   StopEvent stop_;
   TaskGroup relays_{16};
 };

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -22,6 +21,7 @@
 #include "daemon/resolv_conf_keeper.h"
 #include "daemon/tunnel_client.h"
 #include "net/host_port.h"
+#include "sync/mutex.h"
 
 namespace {
 
@@ -174,12 +174,12 @@ class DnsStarter {
   ~DnsStarter() {
     stopping_ = true;
     thread_.join();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (server_) server_->Stop();
   }
   // "ip:port" and the search domains once serving; "" before.
   std::pair<std::string, std::vector<std::string>> Serving() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return {address_, search_domains_};
   }
   bool Failed() const { return failed_; }
@@ -216,7 +216,7 @@ class DnsStarter {
                                                                  std::move(*text), kResolvRecheck);
       }
     }
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     server_ = std::move(server);
     address_ = address;
     search_domains_ = welcome.search_domains;
@@ -245,10 +245,10 @@ class DnsStarter {
   TunnelClient& client_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};
-  mutable std::mutex mutex_;
-  std::unique_ptr<DnsServer> server_;                     // guarded by mutex_
-  std::string address_;                                   // guarded by mutex_
-  std::vector<std::string> search_domains_;               // guarded by mutex_
+  mutable Mutex mutex_;
+  std::unique_ptr<DnsServer> server_ GUARDED_BY(mutex_);
+  std::string address_ GUARDED_BY(mutex_);
+  std::vector<std::string> search_domains_ GUARDED_BY(mutex_);
   std::unique_ptr<ResolvConfKeeper> resolv_conf_keeper_;  // set once, by thread_
   std::thread thread_;
 };

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sync/mutex.h"
+
 namespace tp::daemon {
 namespace {
 
@@ -47,7 +49,7 @@ TrafficCapture::~TrafficCapture() { spdlog::info("capture: removing the table, r
 
 bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::string& error) {
   std::vector<Ipv4Prefix> networks = SelectLogged(cidrs);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (networks == networks_) return true;
   if (!table_->ReplaceSubnets(networks, error)) return false;
   networks_ = std::move(networks);
@@ -56,7 +58,7 @@ bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::s
 }
 
 std::vector<std::string> TrafficCapture::Subnets() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return PrefixTexts(networks_);
 }
 

@@ -7,12 +7,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "daemon/capture_table.h"
 #include "daemon/policy_routing.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -51,8 +51,8 @@ class TrafficCapture {
   // Destroyed in reverse order: the table goes first, so no packet is marked without a route.
   const std::unique_ptr<PolicyRouting> routing_;
   const std::unique_ptr<CaptureTable> table_;
-  mutable std::mutex mutex_;
-  std::vector<Ipv4Prefix> networks_;  // guarded by mutex_
+  mutable Mutex mutex_;
+  std::vector<Ipv4Prefix> networks_ GUARDED_BY(mutex_);
 };
 
 }  // namespace tp::daemon

@@ -12,6 +12,7 @@
 
 #include "daemon/captured_tcp_relay.h"
 #include "net/accept.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 namespace {
@@ -162,7 +163,7 @@ void TransparentProxy::Stop() {
   if (receiver_.joinable()) receiver_.join();
   std::list<Connection> connections;
   {
-    std::lock_guard lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     connections.swap(connections_);
   }
   for (Connection& connection : connections) connection.thread.join();
@@ -198,7 +199,7 @@ void TransparentProxy::AcceptLoop() {
     }
     auto done = std::make_shared<std::atomic<bool>>(false);
     auto owned = std::make_shared<UniqueFd>(std::move(client));
-    std::lock_guard lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     connections_.push_back({std::thread([this, owned, done] {
                               ServeConnection(std::move(*owned));
                               done->store(true);
@@ -211,7 +212,7 @@ size_t TransparentProxy::ReapConnections() {
   std::list<Connection> ended;
   size_t running = 0;
   {
-    std::lock_guard lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     for (auto it = connections_.begin(); it != connections_.end();) {
       const auto next = std::next(it);
       if (it->done->load()) {

@@ -21,13 +21,13 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "daemon/stop_event.h"
 #include "daemon/udp_flow_table.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::daemon {
@@ -99,8 +99,8 @@ class TransparentProxy {
   std::atomic<uint64_t> udp_dropped_{0};
   std::atomic<uint64_t> udp_replies_{0};
 
-  std::mutex connections_mutex_;
-  std::list<Connection> connections_;  // guarded by connections_mutex_
+  Mutex connections_mutex_;
+  std::list<Connection> connections_ GUARDED_BY(connections_mutex_);
 
   std::thread acceptor_;
   std::thread receiver_;

@@ -8,6 +8,7 @@
 
 #include "net/host_port.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -44,52 +45,54 @@ TunnelClient::TunnelClient(TunnelClientOptions options)
 TunnelClient::~TunnelClient() {
   std::shared_ptr<tunnel::TunnelConnection> current;
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     state_->stopping = true;
     current = std::move(state_->current);
   }
-  state_->changed.notify_all();
+  state_->changed.NotifyAll();
   if (current) current->Close("the daemon is stopping");
   thread_.join();
 }
 
 std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Current() const {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   return state_->current;
 }
 
 TunnelClientStatus TunnelClient::Status() const {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   return state_->status;
 }
 
 std::optional<tunnel::Welcome> TunnelClient::WaitUntilConnected(tunnel::Deadline deadline) const {
-  std::unique_lock lock(state_->mutex);
-  state_->changed.wait_until(lock, deadline,
-                             [this] { return state_->status.connected || state_->stopping; });
+  MutexLock lock(state_->mutex);
+  state_->changed.WaitUntil(state_->mutex, deadline, [this]() REQUIRES(state_->mutex) {
+    return state_->status.connected || state_->stopping;
+  });
   if (!state_->status.connected) return std::nullopt;
   return state_->status.welcome;
 }
 
 std::optional<std::vector<std::string>> TunnelClient::WaitForSubnets(
     const std::optional<std::vector<std::string>>& known, tunnel::Deadline deadline) const {
-  std::unique_lock lock(state_->mutex);
-  const auto current = [this]() -> std::optional<std::vector<std::string>> {
+  MutexLock lock(state_->mutex);
+  const auto current = [this]() REQUIRES(state_->mutex) -> std::optional<std::vector<std::string>> {
     if (!state_->status.welcome) return std::nullopt;
     return state_->status.welcome->subnets;
   };
-  state_->changed.wait_until(lock, deadline,
-                             [&] { return state_->stopping || current() != known; });
+  state_->changed.WaitUntil(state_->mutex, deadline, [&]() REQUIRES(state_->mutex) {
+    return state_->stopping || current() != known;
+  });
   return current();
 }
 
 void TunnelClient::SetUdpReplyHandler(UdpReplyHandler handler) {
-  std::lock_guard lock(state_->udp_reply_mutex);
+  MutexLock lock(state_->udp_reply_mutex);
   state_->udp_reply_handler = std::move(handler);
 }
 
 void TunnelClient::SetOpenTcpHandler(OpenTcpHandler handler) {
-  std::lock_guard lock(state_->open_tcp_mutex);
+  MutexLock lock(state_->open_tcp_mutex);
   state_->open_tcp_handler = std::move(handler);
 }
 
@@ -117,7 +120,7 @@ void TunnelClient::Run() {
 std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<bool> closed,
                                                                 bool& refused) {
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     ++state_->status.attempt_count;
   }
   DialResult dial =
@@ -140,22 +143,22 @@ std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<
     const std::shared_ptr<State> state = weak_state.lock();
     if (!state) return;
     {
-      std::lock_guard lock(state->mutex);
+      MutexLock lock(state->mutex);
       if (state->status.welcome) state->status.welcome->subnets = std::move(subnets);
     }
-    state->changed.notify_all();
+    state->changed.NotifyAll();
   };
   handlers.on_udp_reply = [weak_state](uint32_t flow_id, tunnel::UdpReply reply) {
     const std::shared_ptr<State> state = weak_state.lock();
     if (!state) return;
-    std::lock_guard lock(state->udp_reply_mutex);
+    MutexLock lock(state->udp_reply_mutex);
     if (state->udp_reply_handler) state->udp_reply_handler(flow_id, reply);
   };
   handlers.on_open_tcp = [weak_state](std::unique_ptr<tunnel::TunnelStream> stream,
                                       const tunnel::OpenTcp& request) {
     const std::shared_ptr<State> state = weak_state.lock();
     if (!state) return stream->Refuse(ECONNREFUSED, "the daemon is stopping");
-    std::lock_guard lock(state->open_tcp_mutex);
+    MutexLock lock(state->open_tcp_mutex);
     if (!state->open_tcp_handler) {
       return stream->Refuse(ECONNREFUSED, "the daemon takes no streams for " + request.host);
     }
@@ -165,10 +168,10 @@ std::shared_ptr<tunnel::TunnelConnection> TunnelClient::Connect(std::shared_ptr<
     const std::shared_ptr<State> state = weak_state.lock();
     if (!state) return;
     {
-      std::lock_guard lock(state->mutex);
+      MutexLock lock(state->mutex);
       *closed = true;
     }
-    state->changed.notify_all();
+    state->changed.NotifyAll();
   };
   std::shared_ptr<tunnel::TunnelConnection> connection = tunnel::TunnelConnection::Start(
       std::move(dial.socket), tunnel::Role::kClient, std::move(handlers), options_.connection);
@@ -180,7 +183,7 @@ void TunnelClient::Publish(std::shared_ptr<tunnel::TunnelConnection> connection,
                            tunnel::Welcome welcome) {
   bool reconnected = false;  // for the log line
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->stopping) {
       connection->Close("the daemon is stopping");
       return;
@@ -193,7 +196,7 @@ void TunnelClient::Publish(std::shared_ptr<tunnel::TunnelConnection> connection,
     status.welcome = std::move(welcome);
     state_->current = std::move(connection);
   }
-  state_->changed.notify_all();
+  state_->changed.NotifyAll();
   spdlog::info("tunnel to the traffic-manager at {} is up{}", manager_address_,
                reconnected ? " again" : "");
 }
@@ -201,31 +204,33 @@ void TunnelClient::Publish(std::shared_ptr<tunnel::TunnelConnection> connection,
 void TunnelClient::WatchUntilDead(const std::shared_ptr<tunnel::TunnelConnection>& connection,
                                   const bool& closed) {
   {
-    std::unique_lock lock(state_->mutex);
-    state_->changed.wait(lock, [&] { return state_->stopping || closed; });
+    MutexLock lock(state_->mutex);
+    state_->changed.Wait(state_->mutex,
+                         [&]() REQUIRES(state_->mutex) { return state_->stopping || closed; });
   }
   // Asked outside our lock: the connection has its own. Status readers then see "disconnected"
   // and its reason together.
   const std::string error = "tunnel lost: " + connection->FailureReason();
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->current == connection) state_->current.reset();
     state_->status.connected = false;
     if (state_->stopping) return;
     state_->status.last_error = error;
   }
-  state_->changed.notify_all();
+  state_->changed.NotifyAll();
   spdlog::warn("traffic-manager {}: {}", manager_address_, error);
 }
 
 bool TunnelClient::SleepUnlessStopping(std::chrono::milliseconds duration) {
-  std::unique_lock lock(state_->mutex);
-  return !state_->changed.wait_for(lock, duration, [this] { return state_->stopping; });
+  MutexLock lock(state_->mutex);
+  return !state_->changed.WaitFor(state_->mutex, duration,
+                                  [this]() REQUIRES(state_->mutex) { return state_->stopping; });
 }
 
 void TunnelClient::SetError(const std::string& error) {
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->status.last_error == error) return;  // log each new reason once
     state_->status.last_error = error;
   }

@@ -10,17 +10,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "daemon/dns_resolver.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 #include "tunnel/tunnel_frame.h"
 
@@ -102,21 +101,22 @@ class TunnelClient {
    private:
     const TunnelClient& client_;
   };
-  // Everything guarded by one mutex. Held by shared_ptr so that a connection's handlers (which
-  // keep a weak_ptr) never touch a destroyed client, even when a holder keeps the connection.
+  // The shared state, each member GUARDED_BY its mutex. Held by shared_ptr so that a connection's
+  // handlers (which keep a weak_ptr) never touch a destroyed client, even when a holder keeps the
+  // connection.
   struct State {
-    std::mutex mutex;
-    std::condition_variable changed;                    // connected or stopping changed
-    bool stopping = false;                              // guarded by mutex
-    std::shared_ptr<tunnel::TunnelConnection> current;  // guarded by mutex
-    TunnelClientStatus status;                          // guarded by mutex
+    Mutex mutex;
+    CondVar changed;  // connected or stopping changed
+    bool stopping GUARDED_BY(mutex) = false;
+    std::shared_ptr<tunnel::TunnelConnection> current GUARDED_BY(mutex);
+    TunnelClientStatus status GUARDED_BY(mutex);
     // Held while the handler runs, so that replacing it waits for a call in progress. Never
     // taken together with `mutex`.
-    std::mutex udp_reply_mutex;
-    UdpReplyHandler udp_reply_handler;  // guarded by udp_reply_mutex
+    Mutex udp_reply_mutex;
+    UdpReplyHandler udp_reply_handler GUARDED_BY(udp_reply_mutex);
     // The same for streams the manager opens.
-    std::mutex open_tcp_mutex;
-    OpenTcpHandler open_tcp_handler;  // guarded by open_tcp_mutex
+    Mutex open_tcp_mutex;
+    OpenTcpHandler open_tcp_handler GUARDED_BY(open_tcp_mutex);
   };
 
   void Run();

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sync/mutex.h"
+
 namespace tp::daemon {
 namespace {
 
@@ -42,7 +44,7 @@ UniqueFd TransparentUdpSocket(const Ipv4Endpoint& local, std::string& error) {
 std::optional<uint32_t> UdpFlowTable::FlowFor(const Ipv4Endpoint& client,
                                               const Ipv4Endpoint& destination, std::string& error) {
   const FlowKey key{client, destination};
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (const auto found = ids_.find(key); found != ids_.end()) {
     flows_.at(found->second).last_active = Clock::now();
     return found->second;
@@ -61,7 +63,7 @@ std::optional<uint32_t> UdpFlowTable::FlowFor(const Ipv4Endpoint& client,
 }
 
 bool UdpFlowTable::SendReply(uint32_t flow_id, std::span<const uint8_t> bytes) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = flows_.find(flow_id);
   if (found == flows_.end()) return false;
   Flow& flow = found->second;
@@ -73,7 +75,7 @@ bool UdpFlowTable::SendReply(uint32_t flow_id, std::span<const uint8_t> bytes) {
 
 size_t UdpFlowTable::ExpireIdle() {
   const Clock::time_point now = Clock::now();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<uint32_t> idle;
   for (const auto& [id, flow] : flows_) {
     if (now - flow.last_active > flow.idle_timeout) idle.push_back(id);
@@ -83,7 +85,7 @@ size_t UdpFlowTable::ExpireIdle() {
 }
 
 size_t UdpFlowTable::Size() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return flows_.size();
 }
 

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "common/ipv4.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 
 namespace tp::daemon {
 
@@ -56,14 +56,14 @@ class UdpFlowTable {
   };
 
   // Both need mutex_ held.
-  void EvictLeastRecentlyActive();
-  void Erase(uint32_t flow_id);
+  void EvictLeastRecentlyActive() REQUIRES(mutex_);
+  void Erase(uint32_t flow_id) REQUIRES(mutex_);
 
   const UdpFlowTableOptions options_;
-  mutable std::mutex mutex_;
-  std::map<FlowKey, uint32_t> ids_;           // guarded by mutex_
-  std::unordered_map<uint32_t, Flow> flows_;  // guarded by mutex_
-  uint32_t last_id_ = 0;                      // guarded by mutex_
+  mutable Mutex mutex_;
+  std::map<FlowKey, uint32_t> ids_ GUARDED_BY(mutex_);
+  std::unordered_map<uint32_t, Flow> flows_ GUARDED_BY(mutex_);
+  uint32_t last_id_ GUARDED_BY(mutex_) = 0;
 };
 
 // A UDP socket with IP_TRANSPARENT and SO_REUSEADDR bound to `local` (which need not be an

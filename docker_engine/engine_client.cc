@@ -4,9 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "sync/mutex.h"
 
 namespace tp::docker {
 namespace {
@@ -65,31 +66,31 @@ class DeadlineWatch {
  public:
   DeadlineWatch(StreamCancel& cancel, milliseconds deadline)
       : thread_([this, &cancel, deadline] {
-          std::unique_lock lock(mutex_);
-          if (!ended_cv_.wait_for(lock, deadline, [this] { return ended_; })) {
+          MutexLock lock(mutex_);
+          if (!ended_cv_.WaitFor(mutex_, deadline, [this]() REQUIRES(mutex_) { return ended_; })) {
             fired_ = true;
-            lock.unlock();
+            lock.Unlock();
             cancel.Cancel();
           }
         }) {}
   ~DeadlineWatch() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       ended_ = true;
     }
-    ended_cv_.notify_one();
+    ended_cv_.NotifyOne();
     thread_.join();
   }
   bool fired() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return fired_;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable ended_cv_;
-  bool ended_ = false;  // guarded by mutex_
-  bool fired_ = false;  // guarded by mutex_
+  Mutex mutex_;
+  CondVar ended_cv_;
+  bool ended_ GUARDED_BY(mutex_) = false;
+  bool fired_ GUARDED_BY(mutex_) = false;
   std::thread thread_;  // last: starts after the members it uses
 };
 
@@ -108,21 +109,21 @@ EngineResult<std::string> SocketPathFromDockerHost(std::optional<std::string_vie
 }
 
 void StreamCancel::Cancel() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   cancelled_ = true;
   // stop() only shuts the socket down (it does not block), so it may run under the lock.
   if (active_ != nullptr) active_->stop();
 }
 
 bool StreamCancel::Attach(httplib::Client* client) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (cancelled_) return false;
   active_ = client;
   return true;
 }
 
 void StreamCancel::Detach() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   active_ = nullptr;
 }
 

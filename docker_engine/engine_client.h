@@ -20,7 +20,6 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +27,7 @@
 
 #include "docker_engine/engine_result.h"
 #include "docker_engine/engine_types.h"
+#include "sync/mutex.h"
 
 namespace httplib {
 class Client;
@@ -57,8 +57,8 @@ class StreamCancel {
   void Detach();
 
   std::atomic<bool> cancelled_{false};
-  std::mutex mutex_;
-  httplib::Client* active_ = nullptr;  // guarded by mutex_; the stream's client while it runs
+  Mutex mutex_;
+  httplib::Client* active_ GUARDED_BY(mutex_) = nullptr;  // the stream's client while it runs
 };
 
 class EngineClient {

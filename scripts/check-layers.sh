@@ -9,11 +9,12 @@
 #     .cc; headers without one are not checked), so no target builds by the accident of a shared
 #     include path.
 # The layers, lowest first:
-#   0 net                                    sockets, addresses (libc only)
-#   1 api common dns nftables                contracts, shared utilities, the DNS codec, nftables
-#   2 sftp tunnel docker_engine              clients and protocols built on them
-#   3 cli daemon telemount teleroute cluster/*   one folder per executable
-#   4 bench test fuzz                        may use everything
+#   0 sync                                   Mutex, MutexLock, CondVar (header-only)
+#   1 net                                    sockets, addresses (libc only)
+#   2 api common dns nftables                contracts, shared utilities, the DNS codec, nftables
+#   3 sftp tunnel docker_engine              clients and protocols built on them
+#   4 cli daemon telemount teleroute cluster/*   one folder per executable
+#   5 bench test fuzz                        may use everything
 # usage: scripts/check-layers.sh [BUILD_DIR]
 set -euo pipefail
 
@@ -21,12 +22,13 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 declare -A layer=(
-  [net]=0
-  [api]=1 [common]=1 [dns]=1 [nftables]=1
-  [sftp]=2 [tunnel]=2 [docker_engine]=2
-  [cli]=3 [daemon]=3 [telemount]=3 [teleroute]=3
-  [cluster/agent]=3 [cluster/manager]=3 [cluster/sftp-export]=3 [cluster/echo-server]=3
-  [bench]=4 [test]=4 [fuzz]=4
+  [sync]=0
+  [net]=1
+  [api]=2 [common]=2 [dns]=2 [nftables]=2
+  [sftp]=3 [tunnel]=3 [docker_engine]=3
+  [cli]=4 [daemon]=4 [telemount]=4 [teleroute]=4
+  [cluster/agent]=4 [cluster/manager]=4 [cluster/sftp-export]=4 [cluster/echo-server]=4
+  [bench]=5 [test]=5 [fuzz]=5
 )
 
 # Sets `folder` to the folder a path belongs to: its first component, or the first two under

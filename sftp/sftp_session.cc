@@ -13,6 +13,7 @@
 #include "common/sftp_preface.h"
 #include "net/resolve.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 namespace tp::sftp {
 namespace {
@@ -163,14 +164,13 @@ void SftpSession::Break(const std::string& reason) {
   ::shutdown(socket_.Get(), SHUT_RDWR);
   std::map<uint32_t, std::promise<SftpReply>> failed;
   {
-    std::lock_guard lock(pending_mutex_);
+    MutexLock lock(pending_mutex_);
     failed.swap(pending_);
   }
   for (auto& [id, promise] : failed) promise.set_value(SftpReply{EIO, {}});
 }
 
 bool SftpSession::SendAll(const std::vector<uint8_t>& bytes) {
-  std::lock_guard lock(send_mutex_);
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(socket_.Get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -191,7 +191,7 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
 
   std::promise<SftpReply> promise;
   PendingReply reply = promise.get_future();
-  std::lock_guard lock(pending_mutex_);
+  MutexLock lock(pending_mutex_);
   if (broken_.load()) {
     promise.set_value(SftpReply{EIO, {}});
     outgoing->bytes.clear();
@@ -204,7 +204,34 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
 
 void SftpSession::Transmit(const Outgoing& outgoing) {
   if (outgoing.bytes.empty()) return;
-  if (!SendAll(outgoing.bytes)) Break(std::string("send failed: ") + std::strerror(errno));
+  MutexLock lock(send_mutex_);
+  send_queue_.push_back(&outgoing.bytes);
+  const uint64_t mine = ++queued_;
+  while (sent_ < mine) {
+    if (writing_) {
+      send_done_.Wait(send_mutex_);
+      continue;
+    }
+    // Become the writer: take the whole queue (it holds `mine`), send it without the lock.
+    writing_ = true;
+    std::deque<const std::vector<uint8_t>*> batch;
+    batch.swap(send_queue_);
+    const uint64_t last = sent_ + batch.size();
+    lock.Unlock();
+    std::string failure;
+    for (const std::vector<uint8_t>* bytes : batch) {
+      if (broken_.load()) break;  // the rest is dropped: their requests failed with EIO
+      if (!SendAll(*bytes)) {
+        failure = std::string("send failed: ") + std::strerror(errno);
+        break;
+      }
+    }
+    if (!failure.empty()) Break(failure);
+    lock.Lock();
+    sent_ = last;
+    writing_ = false;
+    send_done_.NotifyAll();
+  }
 }
 
 PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
@@ -243,7 +270,7 @@ void SftpSession::Deliver(PacketBytes packet) {
   const uint32_t id = BigEndian32(packet.data() + 1);
   std::promise<SftpReply> promise;
   {
-    std::lock_guard lock(pending_mutex_);
+    MutexLock lock(pending_mutex_);
     auto it = pending_.find(id);
     if (it == pending_.end()) {
       spdlog::debug("sftp {}: reply for unknown request {}", Describe(), id);
@@ -319,12 +346,13 @@ SftpConnection::SftpConnection(SessionOptions options, std::chrono::milliseconds
 SftpConnection::~SftpConnection() = default;
 
 std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
-  std::unique_lock lock(state_mutex_);
+  MutexLock lock(state_mutex_);
   if (current_ && !current_->broken()) return current_;
   if (connecting_) {
     // Another caller is connecting: take its outcome. Its attempt ends by the connect timeout.
-    const bool ended = attempt_ended_.wait_for(lock, options_.connect_timeout + kAttemptMargin,
-                                               [&] { return !connecting_; });
+    const bool ended =
+        attempt_ended_.WaitFor(state_mutex_, options_.connect_timeout + kAttemptMargin,
+                               [&]() REQUIRES(state_mutex_) { return !connecting_; });
     if (current_ && !current_->broken()) return current_;
     if (error) *error = ended ? last_error_ : "connection attempt did not end in time";
     return nullptr;
@@ -334,13 +362,13 @@ std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
     return nullptr;
   }
   connecting_ = true;
-  lock.unlock();
+  lock.Unlock();
   std::string reason;
   std::shared_ptr<SftpSession> session = SftpSession::Connect(options_, &reason);
   std::shared_ptr<SftpSession> previous;  // let go of after the lock: its end joins a thread
-  lock.lock();
+  lock.Lock();
   connecting_ = false;
-  attempt_ended_.notify_all();
+  attempt_ended_.NotifyAll();
   if (!session) {
     if (last_error_ != reason) spdlog::warn("sftp: {}", reason);
     last_failure_ = Clock::now();
@@ -351,7 +379,7 @@ std::shared_ptr<SftpSession> SftpConnection::Session(std::string* error) {
   if (current_) spdlog::info("sftp {}: reconnected", session->Describe());
   previous = std::exchange(current_, session);
   last_error_.clear();
-  lock.unlock();
+  lock.Unlock();
   return session;
 }
 

@@ -3,23 +3,24 @@
 // gets an id, a reader thread matches replies to them. Every wait has a deadline; when the link
 // fails or a request times out, the session is broken for good and every pending and later
 // request fails with EIO at once. SftpConnection replaces broken sessions by new ones.
-// Thread-safe.
+// Thread-safe. Packets reach the socket through one writer at a time without a lock held across
+// send(): see Transmit.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/unique_fd.h"
 #include "sftp/sftp_protocol.h"
+#include "sync/mutex.h"
 
 namespace tp::sftp {
 
@@ -76,20 +77,26 @@ class SftpSession {
   SftpSession(const SftpSession&) = delete;
   SftpSession& operator=(const SftpSession&) = delete;
 
-  // Sends a request of `type`: the session writes the id, `fill` writes the rest. Never blocks
-  // longer than the request timeout (a send that cannot finish breaks the session).
+  // Sends a request of `type`: the session writes the id, `fill` writes the rest. Returns once its
+  // bytes are on the socket (see Transmit).
   PendingReply Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
                     size_t payload_size_hint = 64);
   // Send in two steps, for callers that record the reply under a lock of their own and must not
   // send while holding it: Prepare registers the request and builds its bytes (no I/O, never
   // blocks); Transmit sends them (as Send does). Requests reach the server in the order of their
   // Transmit calls. A prepared request that is never transmitted times out like a lost one.
+  //
+  // Transmit queues the bytes and returns once they are on the socket (or dropped because the
+  // session broke): the back-pressure of a plain blocking send. The caller that finds no writer
+  // at work becomes the writer and sends everything queued so far, its own packet included, with
+  // no lock held; the others wait for it. A send that makes no progress for the request timeout
+  // breaks the session, and a writer on a broken session drops what it took.
   struct Outgoing {
     std::vector<uint8_t> bytes;  // empty when the session was already broken
   };
   PendingReply Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
                        Outgoing* outgoing, size_t payload_size_hint = 64);
-  void Transmit(const Outgoing& outgoing);
+  void Transmit(const Outgoing& outgoing) EXCLUDES(send_mutex_);
   // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
   SftpReply Await(PendingReply& reply);
   // Send + Await.
@@ -108,6 +115,7 @@ class SftpSession {
   void ReadReplies();
   // Receives exactly `size` bytes; breaks the session and returns false on failure.
   bool ReceiveInto(uint8_t* data, size_t size);
+  // Sends all of `bytes` (only the writer of Transmit calls it); false with errno on failure.
   bool SendAll(const std::vector<uint8_t>& bytes);
   void Deliver(PacketBytes packet);
 
@@ -117,10 +125,18 @@ class SftpSession {
   std::atomic<bool> broken_{false};
   std::atomic<uint32_t> next_id_{1};
 
-  std::mutex send_mutex_;  // serialises whole packets on the socket
+  // The send queue (see Transmit). Packets are numbered in queue order: those up to sent_ are
+  // sent or dropped, and the queue holds the ones after those the writer took. An entry points at
+  // its Transmit caller's bytes, which wait until the entry is done.
+  Mutex send_mutex_;
+  CondVar send_done_;  // with send_mutex_: sent_ grew
+  std::deque<const std::vector<uint8_t>*> send_queue_ GUARDED_BY(send_mutex_);
+  uint64_t queued_ GUARDED_BY(send_mutex_) = 0;  // the number of the last packet queued
+  uint64_t sent_ GUARDED_BY(send_mutex_) = 0;
+  bool writing_ GUARDED_BY(send_mutex_) = false;  // a Transmit call is sending a batch
 
-  std::mutex pending_mutex_;
-  std::map<uint32_t, std::promise<SftpReply>> pending_;  // guarded by pending_mutex_
+  Mutex pending_mutex_;
+  std::map<uint32_t, std::promise<SftpReply>> pending_ GUARDED_BY(pending_mutex_);
 
   std::thread reader_;
 };
@@ -143,12 +159,12 @@ class SftpConnection {
  private:
   const SessionOptions options_;
   const std::chrono::milliseconds retry_interval_;
-  std::mutex state_mutex_;
-  std::condition_variable attempt_ended_;  // with state_mutex_: `connecting_` turned false
-  bool connecting_ = false;                // guarded by state_mutex_
-  std::shared_ptr<SftpSession> current_;   // guarded by state_mutex_
-  std::chrono::steady_clock::time_point last_failure_{};  // guarded by state_mutex_
-  std::string last_error_;                                // guarded by state_mutex_
+  Mutex state_mutex_;
+  CondVar attempt_ended_;  // with state_mutex_: `connecting_` turned false
+  bool connecting_ GUARDED_BY(state_mutex_) = false;
+  std::shared_ptr<SftpSession> current_ GUARDED_BY(state_mutex_);
+  std::chrono::steady_clock::time_point last_failure_ GUARDED_BY(state_mutex_);
+  std::string last_error_ GUARDED_BY(state_mutex_);
 };
 
 }  // namespace tp::sftp

@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "common/secret.h"
 #include "common/sftp_preface.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 extern char** environ;
 
@@ -79,7 +79,7 @@ class SftpServerOnTcp {
   ~SftpServerOnTcp() {
     running_ = false;
     thread_.join();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (pid_t pid : sessions_) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
@@ -89,16 +89,16 @@ class SftpServerOnTcp {
   uint16_t port() const { return static_cast<uint16_t>(listener_.bound_port); }
   // Sends `signal` to every sftp-server started so far; returns how many there are.
   int SignalSessions(int signal) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (pid_t pid : sessions_) ::kill(pid, signal);
     return static_cast<int>(sessions_.size());
   }
   int sessions() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return static_cast<int>(sessions_.size());
   }
   std::vector<std::string> prefaces() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return prefaces_;
   }
 
@@ -108,7 +108,7 @@ class SftpServerOnTcp {
       std::string preface(kSftpPrefaceSize, '\0');
       const ssize_t n = ::recv(connection.Get(), preface.data(), preface.size(), MSG_WAITALL);
       preface.resize(n < 0 ? 0 : static_cast<size_t>(n));
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       prefaces_.push_back(preface);
     }
     posix_spawn_file_actions_t actions;
@@ -119,7 +119,7 @@ class SftpServerOnTcp {
     const char* argv[] = {kSftpServer, "-d", root.c_str(), "-l", "ERROR", nullptr};
     pid_t pid = -1;
     if (posix_spawn(&pid, kSftpServer, &actions, nullptr, const_cast<char**>(argv), environ) == 0) {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       sessions_.push_back(pid);
     }
     posix_spawn_file_actions_destroy(&actions);
@@ -130,9 +130,9 @@ class SftpServerOnTcp {
   const bool with_preface_;
   TcpListener listener_;
   std::atomic<bool> running_{true};
-  std::mutex mutex_;
-  std::vector<pid_t> sessions_;        // guarded by mutex_
-  std::vector<std::string> prefaces_;  // guarded by mutex_
+  Mutex mutex_;
+  std::vector<pid_t> sessions_ GUARDED_BY(mutex_);
+  std::vector<std::string> prefaces_ GUARDED_BY(mutex_);
   std::thread thread_;
 };
 
@@ -273,6 +273,34 @@ TEST_F(SftpSessionTest, ManyPipelinedRequestsEachGetTheirOwnReply) {
   for (int i = kFiles - 1; i >= 0; --i) {  // awaited in the other order
     EXPECT_EQ(SizeOf(session->Await(replies[i])), i);
   }
+}
+
+TEST_F(SftpSessionTest, ThreadsSendingAtOnceEachGetTheirOwnReplies) {
+  // Requests from many threads go through one writer at a time, whole and in order, each reply
+  // reaching its own caller.
+  constexpr int kThreads = 6;
+  constexpr int kCallsPerThread = 40;
+  WriteFile("big", 3);
+  SftpServerOnTcp server(root_);
+  std::string error;
+  auto session = SftpSession::Connect(OptionsFor(server.port()), &error);
+  ASSERT_NE(session, nullptr) << error;
+  std::atomic<int> right{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        const bool exists = (i + t) % 2 == 0;
+        const SftpReply reply = session->Call(PacketType::kLstat, [&](PacketWriter& w) {
+          w.String(Path(exists ? "big" : "missing" + std::to_string(t)));
+        });
+        if (SizeOf(reply) == (exists ? 3 : -ENOENT)) ++right;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(right.load(), kThreads * kCallsPerThread);
+  EXPECT_FALSE(session->broken());
 }
 
 TEST_F(SftpSessionTest, RepliesInAnotherOrderReachTheirOwnRequests) {

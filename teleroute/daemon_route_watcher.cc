@@ -79,30 +79,34 @@ DaemonRouteWatcher::DaemonRouteWatcher(TelerouteDriver& driver, std::chrono::mil
 
 DaemonRouteWatcher::~DaemonRouteWatcher() {
   {
-    std::lock_guard lock(stop_mu_);
+    MutexLock lock(stop_mutex_);
     stopping_ = true;
   }
-  stop_changed_.notify_all();
+  stop_changed_.NotifyAll();
   thread_.join();
 }
 
 void DaemonRouteWatcher::Run() {
-  std::unique_lock lock(stop_mu_);
-  while (!stop_changed_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(stop_mutex_);
+  while (!stop_changed_.WaitFor(stop_mutex_, interval_,
+                                [this]() REQUIRES(stop_mutex_) { return stopping_; })) {
+    lock.Unlock();
     CheckNow();
-    lock.lock();
+    lock.Lock();
   }
 }
 
 int DaemonRouteWatcher::CheckNow() {
-  std::lock_guard round(round_mu_);
+  MutexLock round(round_mutex_);
   int changed = 0;
   const std::vector<DaemonFeed> feeds = driver_.DaemonFeeds();
-  std::erase_if(reported_, [&](const auto& entry) {
-    return std::none_of(feeds.begin(), feeds.end(),
-                        [&](const DaemonFeed& feed) { return feed.network_id == entry.first; });
-  });
+  {
+    MutexLock lock(report_mutex_);
+    std::erase_if(reported_, [&](const auto& entry) {
+      return std::none_of(feeds.begin(), feeds.end(),
+                          [&](const DaemonFeed& feed) { return feed.network_id == entry.first; });
+    });
+  }
   for (const DaemonFeed& feed : feeds) {
     std::string error;
     std::optional<std::vector<Ipv4Prefix>> subnets = fetch_(feed, error);
@@ -127,14 +131,17 @@ int DaemonRouteWatcher::CheckNow() {
 }
 
 void DaemonRouteWatcher::Report(const std::string& network_id, const std::string& problem) {
-  std::string& last = reported_[network_id];
-  if (last == problem) return;
+  {
+    MutexLock lock(report_mutex_);
+    std::string& last = reported_[network_id];
+    if (last == problem) return;
+    last = problem;
+  }
   if (problem.empty()) {
     spdlog::info("network {}: routes follow the daemon again", Short(network_id));
   } else {
     spdlog::warn("network {}: routes not updated: {}", Short(network_id), problem);
   }
-  last = problem;
 }
 
 }  // namespace tp::teleroute

@@ -5,19 +5,22 @@
 // does not answer changes nothing: its containers keep the routes they have. Problems are logged
 // when they start and when they end, not at every round. One thread, from construction to
 // destruction.
+//
+// Thread-safe. round_mutex_ is an operation lock held for a whole round (across the HTTP
+// requests and the driver's route changes, on purpose: rounds must not interleave); the state
+// (what was reported, whether to stop) has its own locks, never held across I/O.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/ipv4.h"
+#include "sync/mutex.h"
 #include "teleroute/teleroute_driver.h"
 
 namespace tp::teleroute {
@@ -41,23 +44,25 @@ class DaemonRouteWatcher {
   DaemonRouteWatcher& operator=(const DaemonRouteWatcher&) = delete;
 
   // One round over every network, in the calling thread. Returns how many networks changed.
-  int CheckNow();
+  int CheckNow() EXCLUDES(round_mutex_);
 
  private:
   void Run();
   // Logs `problem` for the network when it differs from the last one logged ("" = all well).
-  void Report(const std::string& network_id, const std::string& problem);
+  void Report(const std::string& network_id, const std::string& problem) EXCLUDES(report_mutex_);
 
   TelerouteDriver& driver_;
   const std::chrono::milliseconds interval_;
   const SubnetFetcher fetch_;
 
-  std::mutex round_mu_;                          // one round at a time
-  std::map<std::string, std::string> reported_;  // guarded by round_mu_
+  Mutex round_mutex_;  // operation lock: one round at a time
 
-  std::mutex stop_mu_;
-  std::condition_variable stop_changed_;
-  bool stopping_ = false;  // guarded by stop_mu_
+  Mutex report_mutex_;
+  std::map<std::string, std::string> reported_ GUARDED_BY(report_mutex_);  // by network id
+
+  Mutex stop_mutex_;
+  CondVar stop_changed_;
+  bool stopping_ GUARDED_BY(stop_mutex_) = false;
   std::thread thread_;
 };
 

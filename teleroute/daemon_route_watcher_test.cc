@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "sync/mutex.h"
 #include "teleroute/fake_network_os.h"
 
 namespace tp::teleroute {
@@ -29,7 +30,7 @@ class FakeControlApi {
  public:
   FakeControlApi() {
     server_.Get("/status", [this](const httplib::Request&, httplib::Response& response) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       response.set_content(body_, "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");  // listening from here: clients may connect
@@ -40,7 +41,7 @@ class FakeControlApi {
     thread_.join();
   }
   void Answer(std::string body) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     body_ = std::move(body);
   }
   uint16_t port() const { return static_cast<uint16_t>(port_); }
@@ -49,8 +50,8 @@ class FakeControlApi {
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
-  std::mutex mu_;
-  std::string body_;
+  Mutex mu_;
+  std::string body_ GUARDED_BY(mu_);
 };
 
 TEST(FetchDaemonSubnets, ReadsTheSubnetsOfAConnectedDaemon) {

@@ -5,7 +5,8 @@
 
 #include <cerrno>
 #include <csignal>
-#include <mutex>
+
+#include "sync/mutex.h"
 
 namespace tp::tunnel {
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "sync/mutex.h"
 #include "tunnel/tunnel_link.h"
 
 namespace tp::tunnel {
@@ -35,19 +36,19 @@ OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Dea
   if (!link_->SendControl({state->id, tunnel::OpenTcp{host, port}})) {
     return {nullptr, ECONNRESET, "tunnel lost: " + link_->FailureReason()};
   }
-  std::unique_lock lock(state->mutex);
-  const bool answered =
-      state->WaitUntil(lock, deadline, [&] { return state->phase != StreamPhase::kOpening; });
+  MutexLock lock(state->mutex);
+  const bool answered = state->WaitUntil(
+      deadline, [&]() REQUIRES(state->mutex) { return state->phase != StreamPhase::kOpening; });
   if (!answered) {
-    lock.unlock();
+    lock.Unlock();
     return {nullptr, ETIMEDOUT, "no answer from the traffic-manager in time"};  // resets it
   }
   if (state->phase == StreamPhase::kFailed) {
     OpenResult failed{nullptr, state->error, state->failure_reason};
-    lock.unlock();
+    lock.Unlock();
     return failed;
   }
-  lock.unlock();
+  lock.Unlock();
   return {std::move(stream), 0, ""};
 }
 

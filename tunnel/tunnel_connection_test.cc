@@ -7,11 +7,11 @@
 
 #include <future>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/splice_pipe.h"
 #include "tunnel/tunnel_handshake.h"
 
@@ -122,28 +122,28 @@ class AcceptingServer {
     TunnelHandlers handlers;
     handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
       stream->Accept();
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       streams_.push_back(std::move(stream));
-      arrived_.notify_all();
+      arrived_.NotifyAll();
     };
     connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
   }
   ~AcceptingServer() {
     connection_->Close("test over");
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     streams_.clear();
   }
   TunnelConnection& connection() { return *connection_; }
   // The index-th accepted stream (waits for it), owned by the server until the end.
   TunnelStream* Stream(size_t index) {
-    std::unique_lock lock(mutex_);
-    arrived_.wait_until(lock, In(5s), [&] { return streams_.size() > index; });
+    MutexLock lock(mutex_);
+    arrived_.WaitUntil(mutex_, In(5s), [&]() REQUIRES(mutex_) { return streams_.size() > index; });
     return streams_.size() > index ? streams_[index].get() : nullptr;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable arrived_;
+  Mutex mutex_;
+  CondVar arrived_;
   std::vector<std::unique_ptr<TunnelStream>> streams_;
   std::unique_ptr<TunnelConnection> connection_;
 };
@@ -160,7 +160,7 @@ class EchoServer {
         return;
       }
       stream->Accept();
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (stopping_) return;  // the test is over: the stream is dropped
       if (request.host == "sink") {
         sinks_.push_back(std::move(stream));
@@ -188,19 +188,19 @@ class EchoServer {
     // no thread starts after this.
     std::list<std::thread> threads;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
       threads.swap(threads_);
     }
     for (auto& thread : threads) thread.join();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     sinks_.clear();
   }
   TunnelConnection& connection() { return *connection_; }
 
  private:
-  std::mutex mutex_;
-  bool stopping_ = false;  // guarded by mutex_
+  Mutex mutex_;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::list<std::thread> threads_;
   std::vector<std::unique_ptr<TunnelStream>> sinks_;
   std::unique_ptr<TunnelConnection> connection_;
@@ -323,22 +323,23 @@ TEST(TunnelConnection, CallWithoutAHandlerGetsEnosys) {
 
 TEST(TunnelConnection, ReplyMayComeLaterFromAnotherThreadAndCallsMatchTheirReplies) {
   SocketPair pair = MakeSocketPair();
-  std::mutex mutex;
+  Mutex mutex;
   std::vector<std::pair<uint32_t, std::string>> held;
-  std::condition_variable arrived;
+  CondVar arrived;
   TunnelHandlers handlers;
   handlers.on_request = [&](uint32_t id, Request request) {
-    std::lock_guard lock(mutex);
+    MutexLock lock(mutex);
     held.emplace_back(id, std::move(request.body));
-    arrived.notify_all();
+    arrived.NotifyAll();
   };
   auto server = TunnelConnection::Start(std::move(pair.server), Role::kServer, handlers);
   auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
   auto first = std::async(std::launch::async, [&] { return client->Call("first", In(5s)); });
   auto second = std::async(std::launch::async, [&] { return client->Call("second", In(5s)); });
   {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(arrived.wait_until(lock, In(2s), [&] { return held.size() == 2; }));
+    MutexLock lock(mutex);
+    ASSERT_TRUE(
+        arrived.WaitUntil(mutex, In(2s), [&]() REQUIRES(mutex) { return held.size() == 2; }));
   }
   std::thread answerer([&] {  // answers in reverse order of arrival, with an error for one
     for (auto it = held.rbegin(); it != held.rend(); ++it) {

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "sync/mutex.h"
+
 namespace tp::tunnel::detail {
 
 TunnelLink::TunnelLink(UniqueFd socket, Role role, TunnelHandlers handlers,
@@ -19,7 +21,7 @@ TunnelLink::TunnelLink(UniqueFd socket, Role role, TunnelHandlers handlers,
 }
 
 std::shared_ptr<StreamState> TunnelLink::NewLocalStream() {
-  std::lock_guard lock(streams_mutex_);
+  MutexLock lock(streams_mutex_);
   const uint32_t id = next_stream_id_;
   next_stream_id_ += 2;
   auto state = std::make_shared<StreamState>(id, StreamPhase::kOpening);
@@ -28,12 +30,12 @@ std::shared_ptr<StreamState> TunnelLink::NewLocalStream() {
 }
 
 void TunnelLink::Forget(uint32_t id) {
-  std::lock_guard lock(streams_mutex_);
+  MutexLock lock(streams_mutex_);
   streams_.erase(id);
 }
 
 size_t TunnelLink::StreamCount() const {
-  std::lock_guard lock(streams_mutex_);
+  MutexLock lock(streams_mutex_);
   return streams_.size();
 }
 
@@ -41,7 +43,7 @@ DnsResult TunnelLink::QueryDns(std::span<const uint8_t> message, Deadline deadli
   std::future<DnsResult> answer;
   uint32_t id = 0;
   {
-    std::lock_guard lock(dns_mutex_);
+    MutexLock lock(dns_mutex_);
     if (dead_.load()) return {ECONNRESET, {}};
     id = next_query_id_++;
     answer = pending_dns_[id].get_future();
@@ -49,7 +51,7 @@ DnsResult TunnelLink::QueryDns(std::span<const uint8_t> message, Deadline deadli
   const int error =
       SendDataFrame({id, DnsQuery{std::vector<uint8_t>(message.begin(), message.end())}}, deadline);
   if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
-  std::lock_guard lock(dns_mutex_);
+  MutexLock lock(dns_mutex_);
   pending_dns_.erase(id);
   return {error != 0 ? error : ETIMEDOUT, {}};
 }
@@ -58,50 +60,50 @@ CallResult TunnelLink::Call(std::string body, Deadline deadline) {
   std::future<CallResult> answer;
   uint32_t id = 0;
   {
-    std::lock_guard lock(calls_mutex_);
+    MutexLock lock(calls_mutex_);
     if (dead_.load()) return {ECONNRESET, {}};
     id = next_request_id_++;
     answer = pending_calls_[id].get_future();
   }
   const int error = SendDataFrame({id, Request{std::move(body)}}, deadline);
   if (error == 0 && answer.wait_until(deadline) == std::future_status::ready) return answer.get();
-  std::lock_guard lock(calls_mutex_);
+  MutexLock lock(calls_mutex_);
   pending_calls_.erase(id);
   return {error != 0 ? error : ETIMEDOUT, {}};
 }
 
 void TunnelLink::Break(const std::string& reason) {
   {
-    std::lock_guard lock(state_mutex_);
+    MutexLock lock(state_mutex_);
     if (dead_.load()) return;
     failure_reason_ = reason;
     dead_.store(true);
   }
-  state_changed_.notify_all();
+  state_changed_.NotifyAll();
   spdlog::info("{}: connection closed: {}", options_.name, reason);
   ::shutdown(socket_.Get(), SHUT_RDWR);
-  { std::lock_guard lock(queue_mutex_); }
-  writer_wakeup_.notify_all();
-  senders_wakeup_.notify_all();
+  { MutexLock lock(queue_mutex_); }
+  writer_wakeup_.NotifyAll();
+  senders_wakeup_.NotifyAll();
   FailAllStreams("tunnel lost: " + reason);
   FailAllQueries();
   FailAllCalls();
 }
 
 std::string TunnelLink::FailureReason() const {
-  std::lock_guard lock(state_mutex_);
+  MutexLock lock(state_mutex_);
   return failure_reason_;
 }
 
 bool TunnelLink::WaitUntilDead(Deadline deadline) const {
-  std::unique_lock lock(state_mutex_);
-  return state_changed_.wait_until(lock, deadline, [&] { return dead_.load(); });
+  MutexLock lock(state_mutex_);
+  return state_changed_.WaitUntil(state_mutex_, deadline, [&] { return dead_.load(); });
 }
 
 void TunnelLink::FailAllStreams(const std::string& reason) {
   std::map<uint32_t, std::shared_ptr<StreamState>> failed;
   {
-    std::lock_guard lock(streams_mutex_);
+    MutexLock lock(streams_mutex_);
     failed.swap(streams_);
   }
   for (auto& [id, state] : failed) state->Fail(ECONNRESET, reason);
@@ -110,7 +112,7 @@ void TunnelLink::FailAllStreams(const std::string& reason) {
 void TunnelLink::FailAllQueries() {
   std::map<uint32_t, std::promise<DnsResult>> failed;
   {
-    std::lock_guard lock(dns_mutex_);
+    MutexLock lock(dns_mutex_);
     failed.swap(pending_dns_);
   }
   for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
@@ -119,14 +121,14 @@ void TunnelLink::FailAllQueries() {
 void TunnelLink::FailAllCalls() {
   std::map<uint32_t, std::promise<CallResult>> failed;
   {
-    std::lock_guard lock(calls_mutex_);
+    MutexLock lock(calls_mutex_);
     failed.swap(pending_calls_);
   }
   for (auto& [id, promise] : failed) promise.set_value({ECONNRESET, {}});
 }
 
 std::shared_ptr<StreamState> TunnelLink::Find(uint32_t id) {
-  std::lock_guard lock(streams_mutex_);
+  MutexLock lock(streams_mutex_);
   const auto found = streams_.find(id);
   return found == streams_.end() ? nullptr : found->second;
 }

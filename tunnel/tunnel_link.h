@@ -30,18 +30,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 #include "tunnel/byte_ring.h"
 #include "tunnel/splice_pipe.h"
 #include "tunnel/tunnel_connection.h"
@@ -84,67 +83,69 @@ struct StreamState {
   explicit StreamState(uint32_t stream_id, StreamPhase initial) : id(stream_id), phase(initial) {}
 
   const uint32_t id;
-  std::mutex mutex;
-  std::condition_variable changed;
-  // All below guarded by mutex.
-  StreamPhase phase;
-  int error = 0;
-  std::string failure_reason;
-  ByteRing received;
+  Mutex mutex;
+  CondVar changed;
+  StreamPhase phase GUARDED_BY(mutex);
+  int error GUARDED_BY(mutex) = 0;
+  std::string failure_reason GUARDED_BY(mutex);
+  ByteRing received GUARDED_BY(mutex);
   // The buffer of a Read waiting while `received` is empty: the reader thread puts the stream's
   // next bytes there. `filling`: the reader thread is receiving into `lent` or into the ring's
-  // free space right now (without the lock), so neither may go away.
-  std::span<uint8_t> lent;
-  size_t lent_filled = 0;
-  bool filling = false;
-  bool filling_lent = false;
-  bool filling_pipe = false;
+  // free space right now (without the lock, through the iovecs it claimed under it), so neither
+  // may go away.
+  std::span<uint8_t> lent GUARDED_BY(mutex);
+  size_t lent_filled GUARDED_BY(mutex) = 0;
+  bool filling GUARDED_BY(mutex) = false;
+  bool filling_lent GUARDED_BY(mutex) = false;
+  bool filling_pipe GUARDED_BY(mutex) = false;
   // Made by the first ReadToSocket: the reader thread splices payloads into it while `received`
   // is empty and no Read lends a buffer; `piped` bytes in it are the stream's next, before any
   // in `received`. The reader may be splicing more in (`filling_pipe`) while a ReadToSocket
-  // splices up to `piped` out, both without the lock.
-  SplicePipe pipe;
-  bool pipe_refused = false;  // no pipe could be made: ReadToSocket copies from `received`
-  size_t piped = 0;
-  size_t receive_allowance = kInitialWindow;  // bytes the peer may still send
-  size_t consumed_since_grant = 0;
-  size_t send_credit = kInitialWindow;
-  bool peer_closed_write = false;
-  bool local_closed_write = false;
-  int waiters = 0;  // threads waiting on `changed`
+  // splices up to `piped` out, both without the lock (through the descriptors, which stay open
+  // while the stream lives).
+  SplicePipe pipe GUARDED_BY(mutex);
+  bool pipe_refused GUARDED_BY(mutex) = false;  // no pipe could be made: ReadToSocket copies
+  size_t piped GUARDED_BY(mutex) = 0;
+  size_t receive_allowance GUARDED_BY(mutex) = kInitialWindow;  // bytes the peer may still send
+  size_t consumed_since_grant GUARDED_BY(mutex) = 0;
+  size_t send_credit GUARDED_BY(mutex) = kInitialWindow;
+  bool peer_closed_write GUARDED_BY(mutex) = false;
+  bool local_closed_write GUARDED_BY(mutex) = false;
+  int waiters GUARDED_BY(mutex) = 0;  // threads waiting on `changed`
 
-  bool Finished() const {
+  bool Finished() const REQUIRES(mutex) {
     return phase == StreamPhase::kFailed || (peer_closed_write && local_closed_write);
   }
 
   // Waits on `changed`, counted in `waiters` so that wakers can skip the signal when nobody
   // waits. Every wait on `changed` goes through these.
+  // The predicate runs with `mutex` held: annotate it REQUIRES(mutex) (see sync/mutex.h).
   template <typename Predicate>
-  bool WaitUntil(std::unique_lock<std::mutex>& lock, Deadline deadline, Predicate ready) {
+  bool WaitUntil(Deadline deadline, Predicate ready) REQUIRES(mutex) {
     ++waiters;
-    const bool result = changed.wait_until(lock, deadline, ready);
+    const bool result = changed.WaitUntil(mutex, deadline, ready);
     --waiters;
     return result;
   }
   template <typename Predicate>
-  void Wait(std::unique_lock<std::mutex>& lock, Predicate ready) {
+  void Wait(Predicate ready) REQUIRES(mutex) {
     ++waiters;
-    changed.wait(lock, ready);
+    changed.Wait(mutex, ready);
     --waiters;
   }
-  // With `mutex` held: whether a change must be signalled (after unlocking).
-  bool ShouldWake() const { return waiters > 0; }
+  // Whether a change must be signalled (after unlocking).
+  bool ShouldWake() const REQUIRES(mutex) { return waiters > 0; }
 
   // Marks the stream failed (first failure wins) and wakes its waiters. Locks `mutex`.
-  void Fail(int error_code, const std::string& reason) {
+  void Fail(int error_code, const std::string& reason) EXCLUDES(mutex) {
     {
-      std::lock_guard lock(mutex);
+      MutexLock lock(mutex);
       if (phase == StreamPhase::kFailed) return;
       phase = StreamPhase::kFailed;
       error = error_code;
       failure_reason = reason;
     }
-    changed.notify_all();
+    changed.NotifyAll();
   }
 };
 
@@ -234,18 +235,18 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
 
   // Nobody sends, nothing begun waits to be finished, no data is queued: a sender may go
   // straight to the socket (taking the queued control frames along).
-  bool FreeForDirectLocked() const {
+  bool FreeForDirectLocked() const REQUIRES(queue_mutex_) {
     return owner_ == SocketOwner::kNone && partial_.empty() && data_queue_.empty();
   }
-  bool HasWorkLocked() const {
+  bool HasWorkLocked() const REQUIRES(queue_mutex_) {
     return !partial_.empty() || !control_queue_.empty() || !data_queue_.empty();
   }
   // Unlocks, then wakes the writer thread if it waits and could send now.
-  void WakeWriterAndUnlock(std::unique_lock<std::mutex>& lock);
+  void WakeWriterAndUnlock(MutexLock& lock) RELEASE(queue_mutex_);
   // The owner is done with the socket: wakes whoever can use it now. Unlocks.
-  void ReleaseSocket(std::unique_lock<std::mutex>& lock);
+  void ReleaseSocket(MutexLock& lock) RELEASE(queue_mutex_);
   // The owner's send failed: the link is dead. Unlocks; returns ECONNRESET.
-  int SendFailed(std::unique_lock<std::mutex>& lock, int error);
+  int SendFailed(MutexLock& lock, int error) RELEASE(queue_mutex_);
 
   // Sends `pieces` in order, by the socket's owner, without the lock; waits for room in the
   // socket until `deadline` if `may_wait`. Returns the bytes sent; `error` is 0 when all went,
@@ -261,12 +262,14 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // EIO when the pipe ran dry.
   size_t SpliceToSocket(int pipe, size_t count, Deadline deadline, int& error);
   // SendData's direct path: this thread takes the socket (and the queued control frames).
-  int SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
-                 Payload payload, Deadline deadline);
+  // Returns with the lock released.
+  int SendDirect(MutexLock& lock, std::span<const uint8_t> header, Payload payload,
+                 Deadline deadline) RELEASE(queue_mutex_);
   // After a frame was begun on the socket and the deadline passed: keeps its unsent part, from
   // `offset` on, in `partial_` (reading a piped payload out of its pipe). False when the pipe
   // held less than said.
-  bool KeepUnsentLocked(std::span<const uint8_t> header, Payload payload, size_t offset);
+  bool KeepUnsentLocked(std::span<const uint8_t> header, Payload payload, size_t offset)
+      REQUIRES(queue_mutex_);
 
   // --- Receiving: reader thread only. ---
 
@@ -298,7 +301,7 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // Read whose lent buffer is filling is woken once the reader would block, once bytes for
   // another stream come, or once kEarlyWakeBytes are there, so that one wake-up brings it all.
   enum class WakeUp { kNone, kSoon, kNow };
-  static WakeUp WakeUpNeeded(const StreamState& state);  // with state.mutex held
+  static WakeUp WakeUpNeeded(const StreamState& state) REQUIRES(state.mutex);
   void WakeReader(const std::shared_ptr<StreamState>& stream, WakeUp wake);
   void FlushWakeUp();
   std::string OnOpenTcp(uint32_t id, const OpenTcp& request);
@@ -319,35 +322,35 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   const ConnectionOptions options_;
   std::atomic<bool> dead_{false};
 
-  mutable std::mutex state_mutex_;
-  mutable std::condition_variable state_changed_;
-  std::string failure_reason_;  // guarded by state_mutex_
+  mutable Mutex state_mutex_;
+  mutable CondVar state_changed_;
+  std::string failure_reason_ GUARDED_BY(state_mutex_);
 
-  std::mutex queue_mutex_;
-  std::condition_variable writer_wakeup_;   // writer thread: work it may send now, or dead
-  std::condition_variable senders_wakeup_;  // SendData: the socket is free or the queue has room
-  // All below guarded by queue_mutex_.
-  SocketOwner owner_ = SocketOwner::kNone;
-  std::vector<uint8_t> partial_;  // the unsent end of a frame begun on the socket: goes first
-  std::deque<std::vector<uint8_t>> control_queue_;
-  size_t control_queue_bytes_ = 0;  // the bytes of control_queue_
-  std::deque<std::vector<uint8_t>> data_queue_;
-  size_t queued_data_bytes_ = 0;
-  bool writer_waiting_ = false;
-  int sender_waiters_ = 0;
+  Mutex queue_mutex_;
+  CondVar writer_wakeup_;   // writer thread: work it may send now, or dead
+  CondVar senders_wakeup_;  // SendData: the socket is free or the queue has room
+  SocketOwner owner_ GUARDED_BY(queue_mutex_) = SocketOwner::kNone;
+  // The unsent end of a frame begun on the socket: goes first.
+  std::vector<uint8_t> partial_ GUARDED_BY(queue_mutex_);
+  std::deque<std::vector<uint8_t>> control_queue_ GUARDED_BY(queue_mutex_);
+  size_t control_queue_bytes_ GUARDED_BY(queue_mutex_) = 0;  // the bytes of control_queue_
+  std::deque<std::vector<uint8_t>> data_queue_ GUARDED_BY(queue_mutex_);
+  size_t queued_data_bytes_ GUARDED_BY(queue_mutex_) = 0;
+  bool writer_waiting_ GUARDED_BY(queue_mutex_) = false;
+  int sender_waiters_ GUARDED_BY(queue_mutex_) = 0;
   std::vector<iovec> owner_pieces_;  // scratch of the socket's owner (used without the lock)
 
-  mutable std::mutex streams_mutex_;
-  std::map<uint32_t, std::shared_ptr<StreamState>> streams_;  // guarded by streams_mutex_
-  uint32_t next_stream_id_;                                   // guarded by streams_mutex_
+  mutable Mutex streams_mutex_;
+  std::map<uint32_t, std::shared_ptr<StreamState>> streams_ GUARDED_BY(streams_mutex_);
+  uint32_t next_stream_id_ GUARDED_BY(streams_mutex_);
 
-  std::mutex dns_mutex_;
-  std::map<uint32_t, std::promise<DnsResult>> pending_dns_;  // guarded by dns_mutex_
-  uint32_t next_query_id_ = 1;                               // guarded by dns_mutex_
+  Mutex dns_mutex_;
+  std::map<uint32_t, std::promise<DnsResult>> pending_dns_ GUARDED_BY(dns_mutex_);
+  uint32_t next_query_id_ GUARDED_BY(dns_mutex_) = 1;
 
-  std::mutex calls_mutex_;
-  std::map<uint32_t, std::promise<CallResult>> pending_calls_;  // guarded by calls_mutex_
-  uint32_t next_request_id_ = 1;                                // guarded by calls_mutex_
+  Mutex calls_mutex_;
+  std::map<uint32_t, std::promise<CallResult>> pending_calls_ GUARDED_BY(calls_mutex_);
+  uint32_t next_request_id_ GUARDED_BY(calls_mutex_) = 1;
 
   std::shared_ptr<StreamState> wake_pending_;  // reader thread only: see WakeReader
   std::atomic<Clock::rep> last_received_;      // steady clock ticks of the last byte from the peer

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "net/tcp_socket.h"
-
+#include "sync/mutex.h"
 #include "tunnel/tunnel_link.h"
 
 namespace tp::tunnel::detail {
@@ -19,7 +19,7 @@ std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) 
   incoming.stream = Find(id);
   if (!incoming.stream) return "";  // a stream we already reset; its last bytes are dropped
   StreamState& state = *incoming.stream;
-  std::lock_guard lock(state.mutex);
+  MutexLock lock(state.mutex);
   if (state.phase != StreamPhase::kOpen || state.peer_closed_write) {
     return "data on stream " + std::to_string(id) + " that is not open for it";
   }
@@ -35,7 +35,7 @@ void TunnelLink::Deliver(const std::shared_ptr<StreamState>& stream,
   StreamState& state = *stream;
   WakeUp wake = WakeUp::kNone;
   {
-    std::lock_guard lock(state.mutex);
+    MutexLock lock(state.mutex);
     if (state.phase == StreamPhase::kFailed) return;
     if (state.received.empty() && state.pipe.Valid() && state.lent.empty()) {
       // Behind what is in the pipe; what the pipe does not take goes to the ring after it.
@@ -58,7 +58,7 @@ void TunnelLink::Deliver(const std::shared_ptr<StreamState>& stream,
 }
 
 size_t TunnelLink::ClaimTarget(StreamState& state, size_t limit, iovec* pieces, size_t& count) {
-  std::lock_guard lock(state.mutex);
+  MutexLock lock(state.mutex);
   if (state.phase == StreamPhase::kFailed) return 0;
   state.filling = true;
   state.filling_pipe = false;
@@ -78,7 +78,7 @@ size_t TunnelLink::ClaimTarget(StreamState& state, size_t limit, iovec* pieces, 
 }
 
 int TunnelLink::ClaimPipe(StreamState& state) {
-  std::lock_guard lock(state.mutex);
+  MutexLock lock(state.mutex);
   if (state.phase == StreamPhase::kFailed || !state.pipe.Valid() || !state.received.empty() ||
       !state.lent.empty()) {
     return -1;
@@ -119,7 +119,7 @@ void TunnelLink::FinishTarget(const std::shared_ptr<StreamState>& stream, size_t
   StreamState& state = *stream;
   WakeUp wake = WakeUp::kNone;
   {
-    std::lock_guard lock(state.mutex);
+    MutexLock lock(state.mutex);
     if (state.filling_pipe) {
       state.piped += got;
       state.filling_pipe = false;
@@ -152,14 +152,14 @@ void TunnelLink::WakeReader(const std::shared_ptr<StreamState>& stream, WakeUp w
     return;
   }
   wake_pending_.reset();
-  stream->changed.notify_all();
+  stream->changed.NotifyAll();
 }
 
 void TunnelLink::FlushWakeUp() {
   if (!wake_pending_) return;
   const std::shared_ptr<StreamState> stream = std::move(wake_pending_);
   wake_pending_.reset();
-  stream->changed.notify_all();
+  stream->changed.NotifyAll();
 }
 
 std::string TunnelLink::OnOpenTcp(uint32_t id, const OpenTcp& request) {
@@ -167,7 +167,7 @@ std::string TunnelLink::OnOpenTcp(uint32_t id, const OpenTcp& request) {
   if (!id_from_peer || id == 0) return "OpenTcp with stream id " + std::to_string(id);
   auto state = std::make_shared<StreamState>(id, StreamPhase::kAccepting);
   {
-    std::lock_guard lock(streams_mutex_);
+    MutexLock lock(streams_mutex_);
     if (!streams_.emplace(id, state).second)
       return "OpenTcp reuses stream id " + std::to_string(id);
   }
@@ -187,12 +187,12 @@ void TunnelLink::OnClose(uint32_t id, CloseMode mode) {
   bool finished = false;
   bool wake = false;
   {
-    std::lock_guard lock(state->mutex);
+    MutexLock lock(state->mutex);
     state->peer_closed_write = true;
     finished = state->Finished();
     wake = state->ShouldWake();
   }
-  if (wake) state->changed.notify_all();
+  if (wake) state->changed.NotifyAll();
   if (finished) Forget(id);
 }
 
@@ -206,11 +206,11 @@ void TunnelLink::OnOpenAnswer(uint32_t id, int error, const std::string& reason)
   }
   bool wake = false;
   {
-    std::lock_guard lock(state->mutex);
+    MutexLock lock(state->mutex);
     if (state->phase == StreamPhase::kOpening) state->phase = StreamPhase::kOpen;
     wake = state->ShouldWake();
   }
-  if (wake) state->changed.notify_all();
+  if (wake) state->changed.NotifyAll();
 }
 
 void TunnelLink::OnWindow(uint32_t id, uint32_t credit) {
@@ -218,17 +218,17 @@ void TunnelLink::OnWindow(uint32_t id, uint32_t credit) {
   if (!state) return;
   bool wake = false;
   {
-    std::lock_guard lock(state->mutex);
+    MutexLock lock(state->mutex);
     state->send_credit += credit;
     wake = state->ShouldWake();
   }
-  if (wake) state->changed.notify_all();
+  if (wake) state->changed.NotifyAll();
 }
 
 void TunnelLink::OnDnsAnswer(uint32_t id, DnsAnswer& answer) {
   std::promise<DnsResult> promise;
   {
-    std::lock_guard lock(dns_mutex_);
+    MutexLock lock(dns_mutex_);
     const auto found = pending_dns_.find(id);
     if (found == pending_dns_.end()) return;  // timed out already
     promise = std::move(found->second);
@@ -249,7 +249,7 @@ void TunnelLink::OnRequest(uint32_t id, Request& request) {
 void TunnelLink::OnReply(uint32_t id, Reply& reply) {
   std::promise<CallResult> promise;
   {
-    std::lock_guard lock(calls_mutex_);
+    MutexLock lock(calls_mutex_);
     const auto found = pending_calls_.find(id);
     if (found == pending_calls_.end()) return;  // timed out already
     promise = std::move(found->second);

@@ -5,21 +5,22 @@
 #include <cstring>
 
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_link.h"
 
 namespace tp::tunnel::detail {
 
 bool TunnelLink::SendControl(const Frame& frame) {
   std::vector<uint8_t> bytes = EncodeFrame(frame);
-  std::unique_lock lock(queue_mutex_);
+  MutexLock lock(queue_mutex_);
   if (dead_.load()) return false;
   if (!FreeForDirectLocked() || !control_queue_.empty()) {
     if (control_queue_bytes_ + bytes.size() > kMaxQueuedControlBytes) {
       // A peer that reads nothing while it makes us answer (pongs, window updates, refusals)
       // would grow this queue without end: the link goes instead.
-      lock.unlock();
-      Break("the peer reads nothing: " + std::to_string(control_queue_bytes_) +
-            " bytes of control frames wait");
+      const size_t waiting = control_queue_bytes_;
+      lock.Unlock();
+      Break("the peer reads nothing: " + std::to_string(waiting) + " bytes of control frames wait");
       return false;
     }
     control_queue_bytes_ += bytes.size();
@@ -28,11 +29,11 @@ bool TunnelLink::SendControl(const Frame& frame) {
     return true;
   }
   owner_ = SocketOwner::kDirectControl;
-  lock.unlock();
+  lock.Unlock();
   iovec piece{bytes.data(), bytes.size()};
   int error = 0;
   const size_t sent = SendPieces(std::span(&piece, 1), false, Deadline::max(), error);
-  lock.lock();
+  lock.Lock();
   if (error != 0 && error != EAGAIN) return SendFailed(lock, error) == 0;
   if (sent == 0) {
     control_queue_bytes_ += bytes.size();
@@ -47,7 +48,7 @@ bool TunnelLink::SendControl(const Frame& frame) {
 int TunnelLink::SendData(std::span<const uint8_t> header, Payload payload, Deadline deadline,
                          std::vector<uint8_t>* owned) {
   const size_t size = header.size() + payload.size();
-  std::unique_lock lock(queue_mutex_);
+  MutexLock lock(queue_mutex_);
   while (true) {
     if (dead_.load()) return ECONNRESET;
     if (FreeForDirectLocked()) return SendDirect(lock, header, payload, deadline);
@@ -77,9 +78,9 @@ int TunnelLink::SendData(std::span<const uint8_t> header, Payload payload, Deadl
       return 0;
     }
     ++sender_waiters_;
-    const std::cv_status status = senders_wakeup_.wait_until(lock, deadline);
+    const bool woken = senders_wakeup_.WaitUntil(queue_mutex_, deadline);
     --sender_waiters_;
-    if (status == std::cv_status::timeout && Clock::now() >= deadline) {
+    if (!woken && Clock::now() >= deadline) {
       return dead_.load() ? ECONNRESET : ETIMEDOUT;
     }
   }
@@ -91,24 +92,24 @@ int TunnelLink::SendDataFrame(const Frame& frame, Deadline deadline) {
   return SendData(bytes, Payload{}, deadline, &bytes);
 }
 
-void TunnelLink::WakeWriterAndUnlock(std::unique_lock<std::mutex>& lock) {
+void TunnelLink::WakeWriterAndUnlock(MutexLock& lock) {
   const bool wake = writer_waiting_ && owner_ == SocketOwner::kNone;
-  lock.unlock();
-  if (wake) writer_wakeup_.notify_one();
+  lock.Unlock(queue_mutex_);
+  if (wake) writer_wakeup_.NotifyOne();
 }
 
-void TunnelLink::ReleaseSocket(std::unique_lock<std::mutex>& lock) {
+void TunnelLink::ReleaseSocket(MutexLock& lock) {
   owner_ = SocketOwner::kNone;
   const bool wake_writer = writer_waiting_ && HasWorkLocked();
   const bool wake_senders = sender_waiters_ > 0;
-  lock.unlock();
-  if (wake_writer) writer_wakeup_.notify_one();
-  if (wake_senders) senders_wakeup_.notify_all();
+  lock.Unlock(queue_mutex_);
+  if (wake_writer) writer_wakeup_.NotifyOne();
+  if (wake_senders) senders_wakeup_.NotifyAll();
 }
 
-int TunnelLink::SendFailed(std::unique_lock<std::mutex>& lock, int error) {
+int TunnelLink::SendFailed(MutexLock& lock, int error) {
   owner_ = SocketOwner::kNone;
-  lock.unlock();
+  lock.Unlock(queue_mutex_);
   Break(std::string("send failed: ") + std::strerror(error));
   return ECONNRESET;
 }
@@ -191,13 +192,13 @@ size_t TunnelLink::SendPieces(std::span<iovec> pieces, bool may_wait, Deadline d
   return total;
 }
 
-int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const uint8_t> header,
-                           Payload payload, Deadline deadline) {
+int TunnelLink::SendDirect(MutexLock& lock, std::span<const uint8_t> header, Payload payload,
+                           Deadline deadline) {
   owner_ = SocketOwner::kDirectData;
   std::deque<std::vector<uint8_t>> control;
   control.swap(control_queue_);
   control_queue_bytes_ = 0;
-  lock.unlock();
+  lock.Unlock(queue_mutex_);
 
   std::vector<iovec>& pieces = owner_pieces_;
   pieces.clear();
@@ -214,7 +215,7 @@ int TunnelLink::SendDirect(std::unique_lock<std::mutex>& lock, std::span<const u
     sent += SpliceToSocket(payload.pipe, payload.pipe_bytes, deadline, error);
   }
 
-  lock.lock();
+  lock.Lock(queue_mutex_);
   if (error != 0 && error != EAGAIN) return SendFailed(lock, error);
   int result = 0;
   const size_t frame_bytes = header.size() + payload.size();
@@ -262,10 +263,10 @@ bool TunnelLink::KeepUnsentLocked(std::span<const uint8_t> header, Payload paylo
 void TunnelLink::WriteLoop() {
   Deadline next_ping = Clock::now() + options_.keepalive_interval;
   std::vector<std::vector<uint8_t>> batch;
-  std::unique_lock lock(queue_mutex_);
+  MutexLock lock(queue_mutex_);
   while (true) {
     writer_waiting_ = true;
-    writer_wakeup_.wait_until(lock, next_ping, [&] {
+    writer_wakeup_.WaitUntil(queue_mutex_, next_ping, [&]() REQUIRES(queue_mutex_) {
       return dead_.load() || (owner_ == SocketOwner::kNone && HasWorkLocked());
     });
     writer_waiting_ = false;
@@ -297,21 +298,21 @@ void TunnelLink::WriteLoop() {
     }
     queued_data_bytes_ -= data_bytes;
     const bool wake_senders = data_bytes > 0 && sender_waiters_ > 0;
-    lock.unlock();
-    if (wake_senders) senders_wakeup_.notify_all();
+    lock.Unlock();
+    if (wake_senders) senders_wakeup_.NotifyAll();
 
     std::vector<iovec>& pieces = owner_pieces_;
     pieces.clear();
     for (auto& frame : batch) pieces.push_back({frame.data(), frame.size()});
     int error = 0;
     SendPieces(pieces, true, Deadline::max(), error);
-    lock.lock();
+    lock.Lock();
     if (error != 0) {
       SendFailed(lock, error);
       return;
     }
     ReleaseSocket(lock);
-    lock.lock();
+    lock.Lock();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 #include "tunnel/tunnel_link.h"
 
@@ -25,7 +26,7 @@ TunnelStream::~TunnelStream() {
   StreamPhase phase;
   bool finished = false;
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     phase = state_->phase;
     finished = state_->Finished();
   }
@@ -41,8 +42,8 @@ uint32_t TunnelStream::id() const { return state_->id; }
 
 namespace {
 
-// With state.mutex held: moves up to into.size() piped bytes out of the pipe by copy.
-size_t TakePiped(StreamState& state, std::span<uint8_t> into) {
+// Moves up to into.size() piped bytes out of the pipe by copy (they are there: no wait).
+size_t TakePiped(StreamState& state, std::span<uint8_t> into) REQUIRES(state.mutex) {
   const size_t ask = std::min(into.size(), state.piped);
   const ssize_t got = ::read(state.pipe.read_end.Get(), into.data(), ask);
   if (got <= 0) return 0;
@@ -50,9 +51,8 @@ size_t TakePiped(StreamState& state, std::span<uint8_t> into) {
   return static_cast<size_t>(got);
 }
 
-// With state.mutex held: `count` bytes were read. Returns the credit to grant the peer now (0:
-// none yet).
-uint32_t ConsumedLocked(StreamState& state, size_t count) {
+// `count` bytes were read. Returns the credit to grant the peer now (0: none yet).
+uint32_t ConsumedLocked(StreamState& state, size_t count) REQUIRES(state.mutex) {
   if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
   state.consumed_since_grant += count;
   if (state.consumed_since_grant < kWindowGrantStep || state.phase != StreamPhase::kOpen ||
@@ -72,11 +72,13 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
   IoResult result;
   uint32_t grant = 0;
   {
-    std::unique_lock lock(state.mutex);
-    const auto ended = [&] {
+    MutexLock lock(state.mutex);
+    const auto ended = [&]() REQUIRES(state.mutex) {
       return state.peer_closed_write || state.phase == StreamPhase::kFailed;
     };
-    const auto available = [&] { return state.piped > 0 || !state.received.empty(); };
+    const auto available = [&]() REQUIRES(state.mutex) {
+      return state.piped > 0 || !state.received.empty();
+    };
     if (state.piped > 0) {
       result.bytes = TakePiped(state, into);
     } else if (!state.received.empty()) {
@@ -86,15 +88,15 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       // it is receiving into the ring or the pipe right now land there instead.)
       state.lent = into;
       state.lent_filled = 0;
-      state.WaitUntil(lock, deadline, [&] {
+      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
         return (state.lent_filled > 0 || available() || ended()) && !state.filling;
       });
-      if (state.filling) state.Wait(lock, [&] { return !state.filling; });
+      if (state.filling) state.Wait([&]() REQUIRES(state.mutex) { return !state.filling; });
       result.bytes = state.lent_filled;
       state.lent = {};
       state.lent_filled = 0;
     } else if (!ended()) {
-      state.WaitUntil(lock, deadline, [&] { return available() || ended(); });
+      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) { return available() || ended(); });
     }
     if (result.bytes == 0) {
       if (state.piped > 0) {
@@ -120,7 +122,7 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
   IoResult result;
   uint32_t grant = 0;
   {
-    std::unique_lock lock(state.mutex);
+    MutexLock lock(state.mutex);
     if (!state.pipe.Valid() && !state.pipe_refused) {
       // A splice(2) into a blocking socket waits there holding the pipe, and with it the
       // reader thread that splices into the pipe: the whole tunnel would stall.
@@ -128,19 +130,19 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       state.pipe = SplicePipe::Make();
       state.pipe_refused = !state.pipe.Valid();
     }
-    const auto ready = [&] {
+    const auto ready = [&]() REQUIRES(state.mutex) {
       return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
              state.phase == StreamPhase::kFailed;
     };
-    if (!ready()) state.WaitUntil(lock, deadline, ready);
+    if (!ready()) state.WaitUntil(deadline, ready);
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = std::min(max, state.piped);
       const int pipe = state.pipe.read_end.Get();
-      lock.unlock();
+      lock.Unlock();
       const ssize_t moved = SpliceSome(pipe, socket, ask);
       const int error = errno;
-      lock.lock();
+      lock.Lock();
       if (moved <= 0) return {0, moved < 0 ? error : EPIPE};
       state.piped -= static_cast<size_t>(moved);
       result.bytes = static_cast<size_t>(moved);
@@ -185,8 +187,8 @@ IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_
   while (result.bytes < count) {
     size_t chunk = 0;
     {
-      std::unique_lock lock(state.mutex);
-      const bool ready = state.WaitUntil(lock, deadline, [&] {
+      MutexLock lock(state.mutex);
+      const bool ready = state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
         return state.send_credit > 0 || state.phase == StreamPhase::kFailed ||
                state.local_closed_write;
       });
@@ -214,7 +216,7 @@ IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_
       payload.bytes = bytes.subspan(result.bytes, chunk);
     }
     if (const int error = link_->SendData(header, payload, deadline); error != 0) {
-      std::lock_guard lock(state.mutex);
+      MutexLock lock(state.mutex);
       state.send_credit += chunk;  // not sent, so not spent
       result.error = error == EIO ? ECONNRESET : error;
       return result;
@@ -228,13 +230,13 @@ void TunnelStream::CloseWrite() {
   bool finished = false;
   bool wake = false;
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kOpen || state_->local_closed_write) return;
     state_->local_closed_write = true;
     finished = state_->Finished();
     wake = state_->ShouldWake();
   }
-  if (wake) state_->changed.notify_all();
+  if (wake) state_->changed.NotifyAll();
   // Behind this stream's data (sent or queued), so the peer reads everything first.
   std::vector<uint8_t> frame = EncodeFrame({state_->id, Close{CloseMode::kHalfClose}});
   if (link_->SendData(frame, detail::Payload{}, Clock::now() + kCloseQueueTimeout, &frame) != 0) {
@@ -245,7 +247,7 @@ void TunnelStream::CloseWrite() {
 
 void TunnelStream::Reset() {
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->Finished()) return;
   }
   state_->Fail(ECONNRESET, "stream reset locally");
@@ -256,18 +258,18 @@ void TunnelStream::Reset() {
 void TunnelStream::Accept() {
   bool wake = false;
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
     wake = state_->ShouldWake();
   }
-  if (wake) state_->changed.notify_all();
+  if (wake) state_->changed.NotifyAll();
   link_->SendControl({state_->id, Opened{}});
 }
 
 void TunnelStream::Refuse(int error_code, const std::string& reason) {
   {
-    std::lock_guard lock(state_->mutex);
+    MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
   }
   state_->Fail(error_code, reason);
@@ -276,12 +278,12 @@ void TunnelStream::Refuse(int error_code, const std::string& reason) {
 }
 
 bool TunnelStream::Failed() const {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   return state_->phase == StreamPhase::kFailed;
 }
 
 std::string TunnelStream::FailureReason() const {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   return state_->failure_reason;
 }
 

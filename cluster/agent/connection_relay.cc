@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "sync/mutex.h"
+
 namespace tp::agent {
 namespace {
 
@@ -193,18 +195,18 @@ WiretapCopy::WiretapCopy(Opener open, size_t max_queued)
 
 WiretapCopy::~WiretapCopy() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     client_done_ = true;
   }
   give_up_at_.store((Clock::now() + kWiretapDrainGrace).time_since_epoch().count());
-  changed_.notify_all();
+  changed_.NotifyAll();
   thread_.join();
 }
 
 void WiretapCopy::Push(std::span<const uint8_t> bytes) {
   if (dropped_.load()) return;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (bytes.empty()) {
       client_done_ = true;
     } else if (queued_bytes_ + bytes.size() > max_queued_) {
@@ -216,14 +218,14 @@ void WiretapCopy::Push(std::span<const uint8_t> bytes) {
       queued_bytes_ += bytes.size();
     }
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
 }
 
 bool WiretapCopy::SendQueued(tunnel::TunnelStream& stream) {
   while (!dropped_.load()) {
     std::vector<uint8_t> chunk;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (queue_.empty()) return true;
       chunk = std::move(queue_.front());
       queue_.pop_front();
@@ -258,9 +260,10 @@ void WiretapCopy::Run(Opener open) {
   while (!dropped_.load() && !PastGiveUp()) {
     bool client_done = false;
     {
-      std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, kWiretapWait,
-                        [this] { return !queue_.empty() || client_done_ || dropped_.load(); });
+      MutexLock lock(mutex_);
+      changed_.WaitFor(mutex_, kWiretapWait, [this]() REQUIRES(mutex_) {
+        return !queue_.empty() || client_done_ || dropped_.load();
+      });
       client_done = client_done_;
     }
     if (!SendQueued(*stream)) break;
@@ -271,7 +274,7 @@ void WiretapCopy::Run(Opener open) {
       if (read.error != 0 || read.bytes == 0) replies_done = true;
     }
     if (client_done && !write_closed) {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (queue_.empty()) {
         stream->CloseWrite();
         write_closed = true;

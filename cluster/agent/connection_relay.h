@@ -12,18 +12,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::agent {
@@ -78,11 +77,11 @@ class WiretapCopy {
   bool PastGiveUp() const;
 
   const size_t max_queued_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::vector<uint8_t>> queue_;  // guarded by mutex_
-  size_t queued_bytes_ = 0;                 // guarded by mutex_
-  bool client_done_ = false;                // guarded by mutex_
+  Mutex mutex_;
+  CondVar changed_;
+  std::deque<std::vector<uint8_t>> queue_ GUARDED_BY(mutex_);
+  size_t queued_bytes_ GUARDED_BY(mutex_) = 0;
+  bool client_done_ GUARDED_BY(mutex_) = false;
   std::atomic<bool> dropped_{false};
   std::atomic<uint64_t> copied_{0};
   std::atomic<int64_t> give_up_at_{0};  // steady_clock ticks; 0 until the destructor runs

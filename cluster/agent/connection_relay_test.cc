@@ -6,11 +6,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "cluster/agent/port_forwarder.h"
+#include "sync/mutex.h"
 
 namespace tp::agent {
 namespace {
@@ -122,19 +121,20 @@ class FakeManager {
   std::shared_ptr<tunnel::TunnelConnection> Client() const { return client_; }
   // Waits until the handler has seen `expected` (or the deadline); returns what it saw.
   std::string WaitForHandlerBytes(const std::string& expected) {
-    std::unique_lock lock(mutex_);
-    changed_.wait_until(lock, Clock::now() + kTimeout, [&] { return seen_ == expected; });
+    MutexLock lock(mutex_);
+    changed_.WaitUntil(mutex_, Clock::now() + kTimeout,
+                       [&]() REQUIRES(mutex_) { return seen_ == expected; });
     return seen_;
   }
   int Opens() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return opens_;
   }
 
  private:
   void Open(std::unique_ptr<tunnel::TunnelStream> stream, const tunnel::OpenTcp& request) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       ++opens_;
     }
     if (request.host != "engagement/e-1") return stream->Refuse(ECONNREFUSED, "no engagement");
@@ -151,9 +151,9 @@ class FakeManager {
             const tunnel::IoResult read = stream->Read(buffer, Clock::now() + kTimeout);
             if (read.error != 0 || read.bytes == 0) break;
             got.append(reinterpret_cast<char*>(buffer.data()), read.bytes);
-            std::lock_guard lock(mutex_);
+            MutexLock lock(mutex_);
             seen_ = got;
-            changed_.notify_all();
+            changed_.NotifyAll();
           }
           const std::string answer = "handler got " + got;
           stream->Write({reinterpret_cast<const uint8_t*>(answer.data()), answer.size()},
@@ -167,10 +167,10 @@ class FakeManager {
   std::shared_ptr<tunnel::TunnelConnection> client_;
   std::vector<std::thread> handlers_;                        // reader thread only
   std::vector<std::unique_ptr<tunnel::TunnelStream>> held_;  // reader thread only
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::string seen_;  // guarded by mutex_
-  int opens_ = 0;     // guarded by mutex_
+  Mutex mutex_;
+  CondVar changed_;
+  std::string seen_ GUARDED_BY(mutex_);
+  int opens_ GUARDED_BY(mutex_) = 0;
 };
 
 // A forwarder on 127.0.0.1:<any> for workload port 0, to the app's port.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::agent {
@@ -32,34 +33,36 @@ ManagerLink::ManagerLink(ManagerLinkOptions options)
 ManagerLink::~ManagerLink() {
   std::shared_ptr<tunnel::TunnelConnection> current;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     current = current_ ? current_ : connecting_;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
   if (current) current->Close("the agent is stopping");
   thread_.join();
 }
 
 std::shared_ptr<tunnel::TunnelConnection> ManagerLink::Current() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return current_;
 }
 
 std::optional<Engagement> ManagerLink::CurrentEngagement() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return engagement_;
 }
 
 bool ManagerLink::WaitUntilRegistered(tunnel::Deadline deadline) const {
-  std::unique_lock lock(mutex_);
-  return changed_.wait_until(lock, deadline, [this] { return current_ != nullptr; });
+  MutexLock lock(mutex_);
+  return changed_.WaitUntil(mutex_, deadline,
+                            [this]() REQUIRES(mutex_) { return current_ != nullptr; });
 }
 
 std::optional<Engagement> ManagerLink::WaitForEngagement(const std::optional<Engagement>& known,
                                                          tunnel::Deadline deadline) const {
-  std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, deadline, [&] { return engagement_ != known || stopping_; });
+  MutexLock lock(mutex_);
+  changed_.WaitUntil(mutex_, deadline,
+                     [&]() REQUIRES(mutex_) { return engagement_ != known || stopping_; });
   return engagement_;
 }
 
@@ -71,7 +74,7 @@ void ManagerLink::Run() {
       backoff = options_.initial_backoff;
       Watch(*connection);
       {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         if (current_ == connection) current_.reset();
       }
       SetEngagement(std::nullopt);
@@ -105,7 +108,7 @@ std::shared_ptr<tunnel::TunnelConnection> ManagerLink::Connect() {
   std::shared_ptr<tunnel::TunnelConnection> connection = tunnel::TunnelConnection::Start(
       std::move(dial.socket), tunnel::Role::kClient, {}, connection_options);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_) return nullptr;
     connecting_ = connection;  // so that the destructor can close it during register
   }
@@ -114,18 +117,18 @@ std::shared_ptr<tunnel::TunnelConnection> ManagerLink::Connect() {
   if (registered.error != 0) {
     LogError("register failed: " + ReplyErrorText(registered.body) + " (error " +
              std::to_string(registered.error) + ")");
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     connecting_.reset();
     return nullptr;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     connecting_.reset();
     if (stopping_) return nullptr;
     current_ = connection;
     last_error_.clear();
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
   spdlog::info("registered with the traffic-manager at {} as agent/{}", manager_address_,
                options_.registration.workload);
   return connection;
@@ -135,7 +138,7 @@ void ManagerLink::Watch(tunnel::TunnelConnection& connection) {
   uint64_t version = 0;
   while (!connection.Dead()) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (stopping_) return;
     }
     const tunnel::CallResult answer =
@@ -162,22 +165,22 @@ void ManagerLink::Watch(tunnel::TunnelConnection& connection) {
 
 void ManagerLink::SetEngagement(std::optional<Engagement> engagement) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (engagement_ == engagement) return;
     engagement_ = engagement;
   }
-  changed_.notify_all();
+  changed_.NotifyAll();
   spdlog::info("engagement: {}", DescribeEngagement(engagement));
 }
 
 bool ManagerLink::SleepUnlessStopping(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mutex_);
-  return !changed_.wait_for(lock, duration, [this] { return stopping_; });
+  MutexLock lock(mutex_);
+  return !changed_.WaitFor(mutex_, duration, [this]() REQUIRES(mutex_) { return stopping_; });
 }
 
 void ManagerLink::LogError(const std::string& error) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_ || last_error_ == error) return;  // log each new reason once
     last_error_ = error;
   }

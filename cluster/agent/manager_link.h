@@ -6,15 +6,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "cluster/agent/engagement.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::agent {
@@ -60,14 +59,14 @@ class ManagerLink {
 
   const ManagerLinkOptions options_;
   const std::string manager_address_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  bool stopping_ = false;                                 // guarded by mutex_
-  std::shared_ptr<tunnel::TunnelConnection> current_;     // guarded by mutex_; registered
-  std::shared_ptr<tunnel::TunnelConnection> connecting_;  // guarded by mutex_; registering
-  std::optional<Engagement> engagement_;                  // guarded by mutex_
-  std::string last_error_;                                // guarded by mutex_
-  std::thread thread_;                                    // last: starts after the members it uses
+  mutable Mutex mutex_;
+  mutable CondVar changed_;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::shared_ptr<tunnel::TunnelConnection> current_ GUARDED_BY(mutex_);     // registered
+  std::shared_ptr<tunnel::TunnelConnection> connecting_ GUARDED_BY(mutex_);  // registering
+  std::optional<Engagement> engagement_ GUARDED_BY(mutex_);
+  std::string last_error_ GUARDED_BY(mutex_);
+  std::thread thread_;  // last: starts after the members it uses
 };
 
 }  // namespace tp::agent

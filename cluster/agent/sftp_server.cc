@@ -19,6 +19,7 @@
 #include "common/sftp_preface.h"
 #include "net/accept.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 namespace tp::agent {
 namespace {
@@ -85,14 +86,14 @@ SftpServer::SftpServer(SftpServerOptions options, UniqueFd listener, uint16_t bo
 SftpServer::~SftpServer() {
   stopping_.store(true);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const pid_t pid : sessions_) ::kill(pid, SIGTERM);
   }
   tasks_.JoinAll();
 }
 
 size_t SftpServer::LiveSessions() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return sessions_.size();
 }
 
@@ -143,7 +144,7 @@ void SftpServer::RunSession(UniqueFd connection) {
   int status = 0;
   {
     // Under the lock, so that the destructor either sees the pid or runs before the spawn.
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!stopping_.load()) {
       status = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), env.data());
       if (status == 0) sessions_.insert(pid);
@@ -158,7 +159,7 @@ void SftpServer::RunSession(UniqueFd connection) {
   }
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   sessions_.erase(pid);
 }
 

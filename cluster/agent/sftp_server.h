@@ -13,13 +13,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/task_group.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 
 namespace tp::agent {
 
@@ -70,9 +70,9 @@ class SftpServer {
   UniqueFd listener_;
   uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;
-  std::set<pid_t> sessions_;  // guarded by mutex_
-  TaskGroup tasks_;           // the accept loop and the sessions; last: joined first
+  mutable Mutex mutex_;
+  std::set<pid_t> sessions_ GUARDED_BY(mutex_);
+  TaskGroup tasks_;  // the accept loop and the sessions; last: joined first
 };
 
 }  // namespace tp::agent

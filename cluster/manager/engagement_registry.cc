@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "sync/mutex.h"
+
 namespace tp::manager {
 namespace {
 
@@ -47,7 +49,7 @@ std::optional<Refusal> EngagementRegistry::RegisterAgent(SessionId agent, AgentI
   }
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     // A live agent's workload is not taken over: another agent may register it once that one's
     // tunnel has ended (UnregisterAgent), e.g. a restarted agent after its old tunnel is found
     // dead.
@@ -76,7 +78,7 @@ std::optional<Refusal> EngagementRegistry::RegisterAgent(SessionId agent, AgentI
 void EngagementRegistry::UnregisterAgent(SessionId agent) {
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     std::erase_if(watchers_, [&](const Watcher& watcher) { return watcher.agent == agent; });
     for (auto it = workloads_.begin(); it != workloads_.end(); ++it) {
       if (it->second.agent != agent) continue;
@@ -94,7 +96,7 @@ void EngagementRegistry::UnregisterAgent(SessionId agent) {
 }
 
 std::vector<WorkloadView> EngagementRegistry::List() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<WorkloadView> views;
   for (const auto& [name, workload] : workloads_) {
     WorkloadView view{workload.info, std::nullopt};
@@ -112,7 +114,7 @@ EngageOutcome EngagementRegistry::Engage(SessionId daemon, const EngageRequest& 
         Refuse(EINVAL, "mode \"" + request.mode + "\" is not one of " + api::EngagementModeNames());
     return outcome;
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = workloads_.find(request.workload);
   if (found == workloads_.end()) {
     outcome.refusal = Refuse(ENOENT, "no workload named " + request.workload +
@@ -148,7 +150,7 @@ EngageOutcome EngagementRegistry::Engage(SessionId daemon, const EngageRequest& 
 std::optional<Refusal> EngagementRegistry::Activate(SessionId daemon, const std::string& id) {
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto found = engagements_.find(id);
     if (found == engagements_.end() || found->second.daemon != daemon) {
       return Refuse(ENOENT, "no engagement " + id + " of this daemon");
@@ -164,7 +166,7 @@ std::optional<Refusal> EngagementRegistry::Activate(SessionId daemon, const std:
 std::optional<Refusal> EngagementRegistry::Leave(SessionId daemon, const std::string& id) {
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto found = engagements_.find(id);
     if (found == engagements_.end() || found->second.daemon != daemon) {
       return Refuse(ENOENT, "no engagement " + id + " of this daemon");
@@ -178,7 +180,7 @@ std::optional<Refusal> EngagementRegistry::Leave(SessionId daemon, const std::st
 void EngagementRegistry::EndDaemonSession(SessionId daemon) {
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto it = engagements_.begin(); it != engagements_.end();) {
       auto next = std::next(it);
       if (it->second.daemon == daemon) EndLocked(it, answers);
@@ -192,7 +194,7 @@ std::optional<Refusal> EngagementRegistry::Watch(SessionId agent, uint64_t versi
                                                  WatchAnswer answer, Clock::time_point now) {
   WatchState state;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto found = std::find_if(workloads_.begin(), workloads_.end(),
                                     [&](const auto& entry) { return entry.second.agent == agent; });
     if (found == workloads_.end()) return Refuse(EINVAL, "register before watching");
@@ -209,7 +211,7 @@ std::optional<Refusal> EngagementRegistry::Watch(SessionId agent, uint64_t versi
 void EngagementRegistry::ExpireWatches(Clock::time_point now) {
   Answers answers;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto it = watchers_.begin(); it != watchers_.end();) {
       if (it->deadline > now) {
         ++it;
@@ -224,14 +226,14 @@ void EngagementRegistry::ExpireWatches(Clock::time_point now) {
 }
 
 size_t EngagementRegistry::PendingWatchCount() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return watchers_.size();
 }
 
 EngagementRegistry::Route EngagementRegistry::RouteAgentStream(SessionId agent,
                                                                const std::string& id,
                                                                uint16_t port) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto found = engagements_.find(id);
   if (found == engagements_.end() || !found->second.active) {
     return {Refuse(ECONNREFUSED, "no active engagement " + id), 0};

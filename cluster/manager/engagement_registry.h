@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "api/engagement_mode.h"
+#include "sync/mutex.h"
 
 namespace tp::manager {
 
@@ -132,24 +132,26 @@ class EngagementRegistry {
   };
   using Answers = std::vector<std::function<void()>>;
 
-  const Engagement* EngagementOfLocked(const std::string& workload) const;
-  WatchState StateLocked(const std::string& workload) const;
+  const Engagement* EngagementOfLocked(const std::string& workload) const REQUIRES(mutex_);
+  WatchState StateLocked(const std::string& workload) const REQUIRES(mutex_);
   // The workload's state as its agent sees it changed: new version, due watchers collected.
-  void ChangedLocked(const std::string& workload, Answers& answers);
+  void ChangedLocked(const std::string& workload, Answers& answers) REQUIRES(mutex_);
   // Removes engagement `id` (an iterator into engagements_), collecting watch answers.
-  void EndLocked(std::map<std::string, Engagement>::iterator engagement, Answers& answers);
-  std::string NewEngagementIdLocked();
+  void EndLocked(std::map<std::string, Engagement>::iterator engagement, Answers& answers)
+      REQUIRES(mutex_);
+  std::string NewEngagementIdLocked() REQUIRES(mutex_);
   std::optional<Refusal> CheckPortsLocked(const AgentInfo& agent,
-                                          const std::vector<uint16_t>& ports) const;
+                                          const std::vector<uint16_t>& ports) const
+      REQUIRES(mutex_);
   static void Run(Answers& answers);
 
   const std::chrono::milliseconds watch_timeout_;
-  mutable std::mutex mutex_;
-  std::map<std::string, Workload> workloads_;      // by workload name; guarded by mutex_
-  std::map<std::string, Engagement> engagements_;  // by id; guarded by mutex_
-  std::vector<Watcher> watchers_;                  // guarded by mutex_
-  uint64_t last_version_ = 0;                      // guarded by mutex_
-  std::mt19937_64 random_;                         // guarded by mutex_
+  mutable Mutex mutex_;
+  std::map<std::string, Workload> workloads_ GUARDED_BY(mutex_);      // by workload name
+  std::map<std::string, Engagement> engagements_ GUARDED_BY(mutex_);  // by id
+  std::vector<Watcher> watchers_ GUARDED_BY(mutex_);
+  uint64_t last_version_ GUARDED_BY(mutex_) = 0;
+  std::mt19937_64 random_ GUARDED_BY(mutex_);
 };
 
 // "8080, 9090"

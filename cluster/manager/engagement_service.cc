@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/secret.h"
+#include "sync/mutex.h"
 
 namespace tp::manager {
 namespace {
@@ -174,23 +175,23 @@ void Pump(tunnel::TunnelStream& from, tunnel::TunnelStream& to, std::atomic<bool
 }  // namespace
 
 void SessionLink::Attach(tunnel::TunnelConnection* connection) {
-  std::unique_lock lock(mutex_);
+  WriterMutexLock lock(mutex_);
   connection_ = connection;
 }
 
 void SessionLink::Detach() {
-  std::unique_lock lock(mutex_);
+  WriterMutexLock lock(mutex_);
   connection_ = nullptr;
 }
 
 bool SessionLink::SendReply(uint32_t request_id, tunnel::Reply reply, tunnel::Deadline deadline) {
-  std::shared_lock lock(mutex_);
+  ReaderMutexLock lock(mutex_);
   return connection_ != nullptr && connection_->SendReply(request_id, std::move(reply), deadline);
 }
 
 tunnel::OpenResult SessionLink::OpenTcp(const std::string& host, uint16_t port,
                                         tunnel::Deadline deadline) {
-  std::shared_lock lock(mutex_);
+  ReaderMutexLock lock(mutex_);
   if (connection_ == nullptr) return {nullptr, ECONNRESET, "the daemon's tunnel is gone"};
   return connection_->OpenTcp(host, port, deadline);
 }
@@ -206,21 +207,21 @@ EngagementService::EngagementService(EngagementServiceConfig config)
 
 EngagementService::~EngagementService() {
   {
-    std::lock_guard lock(stop_mutex_);
+    MutexLock lock(stop_mutex_);
     stopping_ = true;
   }
-  stop_wakeup_.notify_all();
+  stop_wakeup_.NotifyAll();
   expirer_.join();
 }
 
 void EngagementService::Attach(const Peer& peer) {
-  std::lock_guard lock(links_mutex_);
+  MutexLock lock(links_mutex_);
   links_[peer.id] = peer.link;
 }
 
 void EngagementService::Detach(const Peer& peer) {
   {
-    std::lock_guard lock(links_mutex_);
+    MutexLock lock(links_mutex_);
     links_.erase(peer.id);
   }
   if (peer.kind == PeerKind::kAgent) {
@@ -336,17 +337,18 @@ void EngagementService::RelayAgentStream(const Peer& agent,
 }
 
 std::shared_ptr<SessionLink> EngagementService::LinkOf(SessionId session) {
-  std::lock_guard lock(links_mutex_);
+  MutexLock lock(links_mutex_);
   const auto found = links_.find(session);
   return found == links_.end() ? nullptr : found->second;
 }
 
 void EngagementService::ExpireLoop() {
-  std::unique_lock lock(stop_mutex_);
-  while (!stop_wakeup_.wait_for(lock, kExpirePeriod, [this] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(stop_mutex_);
+  while (!stop_wakeup_.WaitFor(stop_mutex_, kExpirePeriod,
+                               [this]() REQUIRES(stop_mutex_) { return stopping_; })) {
+    lock.Unlock();
     registry_.ExpireWatches();
-    lock.lock();
+    lock.Lock();
   }
 }
 

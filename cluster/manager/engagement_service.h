@@ -8,15 +8,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 
 #include "cluster/manager/engagement_registry.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::manager {
@@ -32,8 +30,11 @@ class SessionLink {
   tunnel::OpenResult OpenTcp(const std::string& host, uint16_t port, tunnel::Deadline deadline);
 
  private:
-  std::shared_mutex mutex_;
-  tunnel::TunnelConnection* connection_ = nullptr;  // guarded by mutex_
+  // A usage lock more than a state lock: SendReply and OpenTcp use the connection under the
+  // reader's side (so that Detach, the writer, waits until no call uses it any more); those calls
+  // end by their deadline.
+  SharedMutex mutex_;
+  tunnel::TunnelConnection* connection_ GUARDED_BY(mutex_) = nullptr;
 };
 
 enum class PeerKind { kDaemon, kAgent };
@@ -89,12 +90,12 @@ class EngagementService {
   const EngagementServiceConfig config_;
   EngagementRegistry registry_;
 
-  std::mutex links_mutex_;
-  std::map<SessionId, std::shared_ptr<SessionLink>> links_;  // guarded by links_mutex_
+  Mutex links_mutex_;
+  std::map<SessionId, std::shared_ptr<SessionLink>> links_ GUARDED_BY(links_mutex_);
 
-  std::mutex stop_mutex_;
-  std::condition_variable stop_wakeup_;
-  bool stopping_ = false;  // guarded by stop_mutex_
+  Mutex stop_mutex_;
+  CondVar stop_wakeup_;
+  bool stopping_ GUARDED_BY(stop_mutex_) = false;
   std::thread expirer_;
 };
 

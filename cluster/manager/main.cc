@@ -1,9 +1,7 @@
 // traffic-manager: the cluster end of the tunnel. See --help.
 #include <unistd.h>
 
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -14,6 +12,7 @@
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 
 namespace {
 
@@ -61,27 +60,27 @@ class SubnetWatcher {
       : thread_([this, &manager] { Watch(manager); }) {}
   ~SubnetWatcher() {
     {
-      std::lock_guard lock(mutex_);
+      tp::MutexLock lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.NotifyAll();
     thread_.join();
   }
 
  private:
   void Watch(tp::manager::TrafficManager& manager) {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, kInterval, [this] { return stopping_; })) {
-      lock.unlock();
+    tp::MutexLock lock(mutex_);
+    while (!wake_.WaitFor(mutex_, kInterval, [this]() REQUIRES(mutex_) { return stopping_; })) {
+      lock.Unlock();
       manager.UpdateSubnets(tp::manager::InterfaceSubnets());
-      lock.lock();
+      lock.Lock();
     }
   }
 
   static constexpr std::chrono::seconds kInterval{5};
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
+  tp::Mutex mutex_;
+  tp::CondVar wake_;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 

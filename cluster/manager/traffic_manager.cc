@@ -14,6 +14,7 @@
 #include "cluster/manager/udp_flows.h"
 #include "net/accept.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::manager {
@@ -76,7 +77,7 @@ class Session {
 
   // Tells the client about new subnets now, or as soon as its tunnel runs.
   void PushSubnets(const std::vector<std::string>& subnets) {
-    std::lock_guard lock(connection_mutex_);
+    MutexLock lock(connection_mutex_);
     if (connection_) {
       connection_->SendSubnetsChanged(subnets);
     } else {
@@ -96,11 +97,13 @@ class Session {
     peer_.name = greeting.hello.client_name;
     tunnel::ConnectionOptions options = config_.connection;
     options.name = "tunnel " + greeting.hello.client_name;
+    tunnel::TunnelConnection* connection = nullptr;  // only Run() sets connection_
     {
       // Handlers that run before this ends wait for it in Connection().
-      std::lock_guard lock(connection_mutex_);
+      MutexLock lock(connection_mutex_);
       connection_ = tunnel::TunnelConnection::Start(std::move(socket_), tunnel::Role::kServer,
                                                     Handlers(), options);
+      connection = connection_.get();
       peer_.link->Attach(connection_.get());
       engagements_.Attach(peer_);
       if (subnets_after_welcome_ && *subnets_after_welcome_ != welcome_.subnets) {
@@ -108,7 +111,7 @@ class Session {
       }
     }
     active_.store(true);
-    while (!connection_->WaitUntilDead(Clock::now() + std::chrono::seconds(1))) {
+    while (!connection->WaitUntilDead(Clock::now() + std::chrono::seconds(1))) {
     }
     active_.store(false);
     engagements_.Detach(peer_);
@@ -172,7 +175,7 @@ class Session {
 
   // The connection once Run() has stored it (handlers may run a moment before that).
   tunnel::TunnelConnection* Connection() {
-    std::lock_guard lock(connection_mutex_);
+    MutexLock lock(connection_mutex_);
     return connection_.get();
   }
 
@@ -192,10 +195,10 @@ class Session {
   std::atomic<bool> active_{false};
   std::atomic<int> live_streams_{0};
   std::atomic<int> dns_in_flight_{0};
-  std::mutex connection_mutex_;
-  std::unique_ptr<tunnel::TunnelConnection> connection_;  // guarded by connection_mutex_ for
-                                                          // writes; Run() reads it freely
-  std::optional<std::vector<std::string>> subnets_after_welcome_;  // guarded by connection_mutex_
+  Mutex connection_mutex_;
+  // Set once by Run(), which uses it without the lock afterwards.
+  std::unique_ptr<tunnel::TunnelConnection> connection_ GUARDED_BY(connection_mutex_);
+  std::optional<std::vector<std::string>> subnets_after_welcome_ GUARDED_BY(connection_mutex_);
   UdpFlows udp_flows_;
   TaskGroup tasks_;
 };
@@ -233,14 +236,14 @@ void TrafficManager::Stop() {
   if (::write(stop_event_.Get(), &one, sizeof one) < 0) spdlog::warn("cannot wake the acceptor");
   if (acceptor_.joinable()) acceptor_.join();
   {
-    std::lock_guard lock(sessions_mutex_);
+    MutexLock lock(sessions_mutex_);
     for (Session* session : sessions_) session->Shutdown();
   }
   session_threads_.JoinAll();
 }
 
 size_t TrafficManager::ActiveTunnelCount() const {
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   size_t count = 0;
   for (const Session* session : sessions_) count += session->Active() ? 1 : 0;
   return count;
@@ -267,7 +270,7 @@ void TrafficManager::AcceptLoop() {
 }
 
 void TrafficManager::UpdateSubnets(std::vector<std::string> subnets) {
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   if (subnets == welcome_.subnets) return;
   spdlog::info("cluster subnets changed: {} subnets", subnets.size());
   welcome_.subnets = std::move(subnets);
@@ -278,18 +281,18 @@ void TrafficManager::RunSession(UniqueFd socket) {
   tunnel::Welcome welcome;
   SessionId id = 0;
   {
-    std::lock_guard lock(sessions_mutex_);
+    MutexLock lock(sessions_mutex_);
     welcome = welcome_;
     id = next_session_id_++;
   }
   Session session(std::move(socket), config_, std::move(welcome), id, engagements_);
   {
-    std::lock_guard lock(sessions_mutex_);
+    MutexLock lock(sessions_mutex_);
     if (stopping_.load()) return;
     sessions_.insert(&session);
   }
   session.Run();
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   sessions_.erase(&session);
 }
 

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +20,7 @@
 #include "common/task_group.h"
 #include "net/socket_address.h"
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
 namespace tp::manager {
@@ -74,10 +74,10 @@ class TrafficManager {
   const int listen_port_;
   std::atomic<bool> stopping_{false};
 
-  mutable std::mutex sessions_mutex_;
-  std::set<Session*> sessions_;    // guarded by sessions_mutex_; live, registered by RunSession
-  tunnel::Welcome welcome_;        // guarded by sessions_mutex_: what new tunnels are told
-  SessionId next_session_id_ = 1;  // guarded by sessions_mutex_
+  mutable Mutex sessions_mutex_;
+  std::set<Session*> sessions_ GUARDED_BY(sessions_mutex_);  // live, registered by RunSession
+  tunnel::Welcome welcome_ GUARDED_BY(sessions_mutex_);      // what new tunnels are told
+  SessionId next_session_id_ GUARDED_BY(sessions_mutex_) = 1;
 
   EngagementService engagements_;  // outlives the sessions
 

@@ -17,7 +17,6 @@
 #include <fstream>
 #include <future>
 #include <list>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -25,6 +24,7 @@
 #include "cluster/manager/manager_options.h"
 #include "common/testing/loopback_udp_responder.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::manager {
@@ -54,7 +54,7 @@ class TcpEchoServer {
   ~TcpEchoServer() {
     stopping_ = true;
     acceptor_.join();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (int socket : sockets_) ::shutdown(socket, SHUT_RDWR);
     for (auto& thread : threads_) thread.join();
   }
@@ -68,7 +68,7 @@ class TcpEchoServer {
       auto socket = std::make_shared<UniqueFd>(
           ::accept4(listener_.socket.Get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!socket->Valid()) continue;
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       sockets_.push_back(socket->Get());
       threads_.emplace_back([socket] { Echo(socket->Get()); });
     }
@@ -85,7 +85,7 @@ class TcpEchoServer {
 
   TcpListener listener_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
+  Mutex mutex_;
   std::vector<int> sockets_;
   std::list<std::thread> threads_;
   std::thread acceptor_;
@@ -112,9 +112,9 @@ class UdpEchoServer {
 struct ClientTunnel {
   tunnel::ClientHandshakeResult handshake;
   std::unique_ptr<TunnelConnection> connection;
-  std::mutex replies_mutex;
-  std::vector<tunnel::UdpReply> udp_replies;            // guarded by replies_mutex
-  std::vector<std::vector<std::string>> subnet_pushes;  // guarded by replies_mutex
+  Mutex replies_mutex;
+  std::vector<tunnel::UdpReply> udp_replies GUARDED_BY(replies_mutex);
+  std::vector<std::vector<std::string>> subnet_pushes GUARDED_BY(replies_mutex);
 };
 
 std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
@@ -132,11 +132,11 @@ std::unique_ptr<ClientTunnel> ConnectClient(int port, const std::string& secret,
   tunnel::TunnelHandlers handlers;
   ClientTunnel* raw = client.get();
   handlers.on_udp_reply = [raw](uint32_t, tunnel::UdpReply reply) {
-    std::lock_guard lock(raw->replies_mutex);
+    MutexLock lock(raw->replies_mutex);
     raw->udp_replies.push_back(std::move(reply));
   };
   handlers.on_subnets_changed = [raw](std::vector<std::string> subnets) {
-    std::lock_guard lock(raw->replies_mutex);
+    MutexLock lock(raw->replies_mutex);
     raw->subnet_pushes.push_back(std::move(subnets));
   };
   options.name = "test client";
@@ -241,14 +241,14 @@ TEST_F(TrafficManagerTest, NewSubnetsArePushedToLiveTunnelsAndWelcomeNewOnes) {
   const auto deadline = In(2s);
   while (Clock::now() < deadline) {
     {
-      std::lock_guard lock(client->replies_mutex);
+      MutexLock lock(client->replies_mutex);
       if (!client->subnet_pushes.empty()) break;
     }
     std::this_thread::sleep_for(10ms);
   }
   std::this_thread::sleep_for(50ms);
   {
-    std::lock_guard lock(client->replies_mutex);
+    MutexLock lock(client->replies_mutex);
     ASSERT_EQ(client->subnet_pushes.size(), 1u);
     EXPECT_EQ(client->subnet_pushes[0], changed);
   }
@@ -340,12 +340,12 @@ TEST_F(TrafficManagerTest, UdpDatagramComesBack) {
   const auto deadline = In(3s);
   while (Clock::now() < deadline) {
     {
-      std::lock_guard lock(client->replies_mutex);
+      MutexLock lock(client->replies_mutex);
       if (!client->udp_replies.empty()) break;
     }
     std::this_thread::sleep_for(10ms);
   }
-  std::lock_guard lock(client->replies_mutex);
+  MutexLock lock(client->replies_mutex);
   ASSERT_EQ(client->udp_replies.size(), 1u);
   const tunnel::UdpReply& reply = client->udp_replies[0];
   EXPECT_EQ(reply.address, "127.0.0.1");
@@ -452,7 +452,7 @@ class EngagementPeer {
     connection_->Close("test over");
     std::list<std::thread> threads;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
       threads.swap(threads_);
     }
@@ -468,13 +468,13 @@ class EngagementPeer {
   }
   void RefuseStreams() { refuse_.store(true); }
   std::vector<tunnel::OpenTcp> Opens() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return opens_;
   }
 
  private:
   void OnOpen(std::unique_ptr<TunnelStream> stream, const tunnel::OpenTcp& request) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     opens_.push_back(request);
     if (refuse_.load() || stopping_) {
       stream->Refuse(ECONNREFUSED, "no handler yet");
@@ -492,10 +492,10 @@ class EngagementPeer {
     });
   }
 
-  std::mutex mutex_;
-  bool stopping_ = false;               // guarded by mutex_
-  std::list<std::thread> threads_;      // guarded by mutex_
-  std::vector<tunnel::OpenTcp> opens_;  // guarded by mutex_
+  Mutex mutex_;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::list<std::thread> threads_ GUARDED_BY(mutex_);
+  std::vector<tunnel::OpenTcp> opens_ GUARDED_BY(mutex_);
   std::atomic<bool> refuse_{false};
   std::unique_ptr<TunnelConnection> connection_;
 };

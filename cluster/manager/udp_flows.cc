@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/socket_address.h"
+#include "sync/mutex.h"
 
 namespace tp::manager {
 namespace {
@@ -27,14 +28,14 @@ void UdpFlows::StopAll() {
   stopping_.store(true);
   std::map<uint32_t, std::unique_ptr<Flow>> flows;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     flows.swap(flows_);
   }
   for (auto& [id, flow] : flows) flow->receiver.join();
 }
 
 size_t UdpFlows::ActiveFlowCount() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   size_t count = 0;
   for (const auto& [id, flow] : flows_) count += flow->ended.load() ? 0 : 1;
   return count;
@@ -42,7 +43,7 @@ size_t UdpFlows::ActiveFlowCount() const {
 
 UdpFlows::Flow* UdpFlows::FlowFor(uint32_t flow_id, int family, std::string& error) {
   std::unique_ptr<Flow> expired;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopping_.load()) {
     error = "stopping";
     return nullptr;

@@ -9,10 +9,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "net/unique_fd.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_frame.h"
 
 namespace tp::manager {
@@ -46,8 +46,8 @@ class UdpFlows {
   const ReplySink sink_;
   const std::chrono::milliseconds idle_timeout_;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;
-  std::map<uint32_t, std::unique_ptr<Flow>> flows_;  // guarded by mutex_
+  mutable Mutex mutex_;
+  std::map<uint32_t, std::unique_ptr<Flow>> flows_ GUARDED_BY(mutex_);
 };
 
 }  // namespace tp::manager

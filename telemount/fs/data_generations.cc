@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "sync/mutex.h"
+
 namespace tp::telemount {
 
 std::shared_ptr<DataGenerations::Counter> DataGenerations::ForPath(const std::string& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::weak_ptr<Counter>& slot = counters_[path];
   if (auto counter = slot.lock()) return counter;
   auto counter = std::make_shared<Counter>(0);
@@ -20,7 +22,7 @@ std::shared_ptr<DataGenerations::Counter> DataGenerations::ForPath(const std::st
 void DataGenerations::Bump(const std::string& path) {
   std::shared_ptr<Counter> counter;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = counters_.find(path);
     if (it == counters_.end()) return;
     counter = it->second.lock();

@@ -9,9 +9,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "sync/mutex.h"
 
 namespace tp::telemount {
 
@@ -25,9 +26,9 @@ class DataGenerations {
   void Bump(const std::string& path);
 
  private:
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::weak_ptr<Counter>> counters_;  // guarded by mutex_
-  size_t prune_at_ = 1024;                                            // guarded by mutex_
+  Mutex mutex_;
+  std::unordered_map<std::string, std::weak_ptr<Counter>> counters_ GUARDED_BY(mutex_);
+  size_t prune_at_ GUARDED_BY(mutex_) = 1024;
 };
 
 }  // namespace tp::telemount

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "sync/mutex.h"
+
 namespace tp::telemount {
 
 bool DetachStaleMount(const std::string& path) {
@@ -92,16 +94,16 @@ FuseMount::FuseMount(std::string mountpoint, fuse* handle, unsigned connection_i
     config.clone_fd = 0;
     config.max_idle_threads = 16;
     fuse_loop_mt(handle, &config);
-    std::lock_guard lock(state->mutex);
+    MutexLock lock(state->mutex);
     state->loop_finished = true;
-    state->loop_done.notify_all();
+    state->loop_done.NotifyAll();
   });
 }
 
 FuseMount::~FuseMount() {
   Unmount();
   Wait();
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   if (state_->abandoned && !state_->loop_finished) {
     loop_.detach();  // its state is shared; the fuse object is leaked on purpose
     return;
@@ -126,7 +128,7 @@ bool FuseMount::AbortConnection() {
 
 void FuseMount::Unmount() {
   {
-    std::lock_guard lock(unmount_mutex_);
+    MutexLock lock(unmount_mutex_);
     if (unmounted_) return;
     unmounted_ = true;
   }
@@ -135,22 +137,25 @@ void FuseMount::Unmount() {
   fuse_unmount(fuse_);
   // The loop ends once the kernel lets go of the connection; a process still holding a file
   // open would keep it alive, so cut the connection after a grace period.
-  auto finished = [state = state_] { return state->loop_finished; };
-  std::unique_lock lock(state_->mutex);
-  if (state_->loop_done.wait_for(lock, std::chrono::seconds(2), finished)) return;
+  auto finished = [this]() REQUIRES(state_->mutex) { return state_->loop_finished; };
+  MutexLock lock(state_->mutex);
+  if (state_->loop_done.WaitFor(state_->mutex, std::chrono::seconds(2), finished)) return;
   spdlog::warn("{} still busy after unmount; aborting its FUSE connection", mountpoint_);
-  lock.unlock();
+  lock.Unlock();
   const bool aborted = AbortConnection();
-  lock.lock();
-  if (aborted && state_->loop_done.wait_for(lock, std::chrono::seconds(2), finished)) return;
+  lock.Lock();
+  if (aborted && state_->loop_done.WaitFor(state_->mutex, std::chrono::seconds(2), finished))
+    return;
   spdlog::error("{}: cannot end the FUSE connection; leaving it to process exit", mountpoint_);
   state_->abandoned = true;
-  state_->loop_done.notify_all();
+  state_->loop_done.NotifyAll();
 }
 
 void FuseMount::Wait() {
-  std::unique_lock lock(state_->mutex);
-  state_->loop_done.wait(lock, [this] { return state_->loop_finished || state_->abandoned; });
+  MutexLock lock(state_->mutex);
+  state_->loop_done.Wait(state_->mutex, [this]() REQUIRES(state_->mutex) {
+    return state_->loop_finished || state_->abandoned;
+  });
 }
 
 }  // namespace tp::telemount

@@ -6,12 +6,12 @@
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "sync/mutex.h"
 
 namespace tp::telemount {
 
@@ -41,18 +41,18 @@ class FuseMount {
 
   // What the loop thread shares with this object; it outlives an abandoned mount.
   struct LoopState {
-    std::mutex mutex;
-    std::condition_variable loop_done;
-    bool loop_finished = false;  // guarded by mutex
-    bool abandoned = false;      // guarded by mutex: the connection could not be ended
+    Mutex mutex;
+    CondVar loop_done;
+    bool loop_finished GUARDED_BY(mutex) = false;
+    bool abandoned GUARDED_BY(mutex) = false;  // the connection could not be ended
   };
 
   const std::string mountpoint_;
   fuse* fuse_;
   const unsigned connection_id_;  // the minor device number: /sys/fs/fuse/connections/<id>
   std::thread loop_;
-  std::mutex unmount_mutex_;
-  bool unmounted_ = false;  // guarded by unmount_mutex_
+  Mutex unmount_mutex_;
+  bool unmounted_ GUARDED_BY(unmount_mutex_) = false;
   std::shared_ptr<LoopState> state_ = std::make_shared<LoopState>();
 };
 

@@ -1,33 +1,35 @@
 #include "telemount/fs/metadata_cache.h"
 
+#include "sync/mutex.h"
+
 namespace tp::telemount {
 
 MetadataCache::MetadataCache(std::chrono::milliseconds lifetime)
     : attributes_(lifetime), listings_(lifetime) {}
 
 std::optional<sftp::FileAttributes> MetadataCache::Attributes(const std::string& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return attributes_.Get(path);
 }
 
 bool MetadataCache::KnownAbsent(const std::string& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return listings_.KnownAbsent(path);
 }
 
 bool MetadataCache::RecordMiss(const std::string& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return listings_.RecordMiss(path);
 }
 
 MetadataCache::FillTicket MetadataCache::StartFill() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return FillTicket{attribute_changes_.Now(), listing_changes_.Now()};
 }
 
 bool MetadataCache::PutAttributes(const std::string& path, const sftp::FileAttributes& attributes,
                                   const FillTicket& ticket) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!attribute_changes_.UnchangedSince(path, ticket.attributes)) return false;
   attributes_.Put(path, attributes);
   return true;
@@ -39,7 +41,7 @@ void MetadataCache::PutListing(const std::string& folder,
   const std::string prefix = folder == "/" ? "" : folder;
   std::vector<std::string> names;
   names.reserve(entries.size());
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& entry : entries) {
     names.push_back(entry.filename);
     if (entry.filename == "." || entry.filename == "..") continue;
@@ -59,13 +61,13 @@ void MetadataCache::ChangedLocked(const std::string& path) {
 }
 
 void MetadataCache::Changed(const std::string& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ChangedLocked(path);
 }
 
 void MetadataCache::Added(const std::string& path) {
   const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ChangedLocked(path);
   ChangedLocked(folder);
   listing_changes_.Changed(folder);
@@ -74,7 +76,7 @@ void MetadataCache::Added(const std::string& path) {
 
 void MetadataCache::NameAdded(const std::string& path) {
   const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   listing_changes_.Changed(folder);
   listings_.Added(path);
 }
@@ -89,7 +91,7 @@ void MetadataCache::ChangedTreeLocked(const std::string& path, const std::string
 
 void MetadataCache::Removed(const std::string& path) {
   const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ChangedTreeLocked(path, folder);
   listing_changes_.Changed(folder);
   listings_.Removed(path);
@@ -97,13 +99,13 @@ void MetadataCache::Removed(const std::string& path) {
 
 void MetadataCache::ChangedTree(const std::string& path) {
   const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ChangedTreeLocked(path, folder);
 }
 
 void MetadataCache::Uncertain(const std::string& path) {
   const std::string folder = SplitPath(path).first;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   attribute_changes_.ChangedTree(path);
   attributes_.InvalidateTree(path);
   ChangedLocked(folder);

@@ -9,12 +9,12 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sftp/sftp_protocol.h"
+#include "sync/mutex.h"
 #include "telemount/fs/attribute_cache.h"
 #include "telemount/fs/folder_listing_cache.h"
 #include "telemount/fs/write_generations.h"
@@ -62,16 +62,15 @@ class MetadataCache {
   void Uncertain(const std::string& path);
 
  private:
-  // Requires mutex_.
-  void ChangedLocked(const std::string& path);
-  // `path`, everything below it, and `folder` (path's folder) changed. Requires mutex_.
-  void ChangedTreeLocked(const std::string& path, const std::string& folder);
+  void ChangedLocked(const std::string& path) REQUIRES(mutex_);
+  // `path`, everything below it, and `folder` (path's folder) changed.
+  void ChangedTreeLocked(const std::string& path, const std::string& folder) REQUIRES(mutex_);
 
-  std::mutex mutex_;
-  AttributeCache attributes_;           // guarded by mutex_
-  FolderListingCache listings_;         // guarded by mutex_
-  WriteGenerations attribute_changes_;  // guarded by mutex_: keys are paths
-  WriteGenerations listing_changes_;    // guarded by mutex_: keys are folders
+  Mutex mutex_;
+  AttributeCache attributes_ GUARDED_BY(mutex_);
+  FolderListingCache listings_ GUARDED_BY(mutex_);
+  WriteGenerations attribute_changes_ GUARDED_BY(mutex_);  // keys are paths
+  WriteGenerations listing_changes_ GUARDED_BY(mutex_);    // keys are folders
 };
 
 }  // namespace tp::telemount

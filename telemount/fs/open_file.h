@@ -9,10 +9,10 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "sftp/sftp_session.h"
+#include "sync/mutex.h"
 #include "telemount/fs/data_generations.h"
 #include "telemount/fs/sftp_filesystem.h"
 
@@ -51,17 +51,19 @@ struct SftpFileSystem::OpenFile {
   std::shared_ptr<DataGenerations::Counter> data_generation;
 
   // Guards the members below; never held across a send or a wait.
-  std::mutex mutex;
+  Mutex mutex;
   // Read-ahead: chunk index -> its READ request, all asked for at `chunks_generation`.
-  std::map<uint64_t, std::shared_future<sftp::SftpReply>> chunks;
-  uint64_t chunks_generation = 0;
-  uint64_t next_offset = UINT64_MAX;  // nothing read yet: the first read prefetches nothing
-  size_t window = 0;
-  uint64_t end_chunk_hint = UINT64_MAX;  // the chunk where the file ended when last seen
+  std::map<uint64_t, std::shared_future<sftp::SftpReply>> chunks GUARDED_BY(mutex);
+  uint64_t chunks_generation GUARDED_BY(mutex) = 0;
+  // Nothing read yet: the first read prefetches nothing.
+  uint64_t next_offset GUARDED_BY(mutex) = UINT64_MAX;
+  size_t window GUARDED_BY(mutex) = 0;
+  // The chunk where the file ended when last seen.
+  uint64_t end_chunk_hint GUARDED_BY(mutex) = UINT64_MAX;
   // Pipelined writes.
-  std::deque<PendingWrite> writes;
-  size_t write_bytes_in_flight = 0;
-  int write_error = 0;
+  std::deque<PendingWrite> writes GUARDED_BY(mutex);
+  size_t write_bytes_in_flight GUARDED_BY(mutex) = 0;
+  int write_error GUARDED_BY(mutex) = 0;
 
   // Registers the READ of chunk `index`; the caller transmits `outgoing` after unlocking.
   std::shared_future<sftp::SftpReply> PrepareChunk(uint64_t index,
@@ -75,8 +77,8 @@ struct SftpFileSystem::OpenFile {
             outgoing)
         .share();
   }
-  // Drops the read-ahead when the file changed since it was asked for. Requires mutex.
-  void DropStaleChunks() {
+  // Drops the read-ahead when the file changed since it was asked for.
+  void DropStaleChunks() REQUIRES(mutex) {
     const uint64_t now = data_generation->load();
     if (now == chunks_generation) return;
     chunks.clear();
@@ -84,8 +86,8 @@ struct SftpFileSystem::OpenFile {
     end_chunk_hint = UINT64_MAX;
     chunks_generation = now;
   }
-  // Takes the acknowledged writes off the queue, keeping the first error. Requires mutex.
-  void ReapAcknowledgedWrites() {
+  // Takes the acknowledged writes off the queue, keeping the first error.
+  void ReapAcknowledgedWrites() REQUIRES(mutex) {
     while (!writes.empty() &&
            writes.front().reply.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
       if (int failure = writes.front().reply.get().Errno(); failure != 0 && write_error == 0) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "sync/mutex.h"
 #include "telemount/fs/mount_paths.h"
 #include "telemount/fs/open_file.h"
 #include "telemount/fs/sftp_filesystem.h"
@@ -86,14 +87,18 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   file->remote_path = remote;
   file->timeout = connection_->options().request_timeout;
   file->data_generation = data_generations_.ForPath(remote);
-  file->chunks_generation = file->data_generation->load();
-  // A file opened for reading is about to be read: ask for its start now, so the kernel's
-  // first READ finds the data on its way (one round trip less for small files).
-  if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
-    SftpSession::Outgoing outgoing;
-    file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
-    session->Transmit(outgoing);
+  // Not shared yet: the lock (uncontended) only tells the analysis so.
+  SftpSession::Outgoing outgoing;
+  {
+    MutexLock lock(file->mutex);
+    file->chunks_generation = file->data_generation->load();
+    // A file opened for reading is about to be read: ask for its start now, so the kernel's
+    // first READ finds the data on its way (one round trip less for small files).
+    if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
+      file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
+    }
   }
+  session->Transmit(outgoing);  // nothing when nothing was prepared
   fi->fh = reinterpret_cast<uint64_t>(file.release());
   fi->direct_io = 0;
   fi->keep_cache = 0;
@@ -110,7 +115,7 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
   std::vector<SftpSession::Outgoing> requests;
   uint64_t generation;
   {
-    std::lock_guard lock(file->mutex);
+    MutexLock lock(file->mutex);
     if (int failure = file->write_error) return -failure;
     file->DropStaleChunks();
     generation = file->chunks_generation;
@@ -139,7 +144,7 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
 
   // Where the file ends, as this read saw it (nothing to learn if it changed meanwhile).
   const auto note_end = [&](uint64_t index) {
-    std::lock_guard lock(file->mutex);
+    MutexLock lock(file->mutex);
     if (file->chunks_generation != generation) return;
     file->end_chunk_hint = index;
     file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
@@ -174,7 +179,7 @@ int SftpFileSystem::WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes) {
   for (;;) {
     std::shared_future<SftpReply> oldest;
     {
-      std::lock_guard lock(file.mutex);
+      MutexLock lock(file.mutex);
       file.ReapAcknowledgedWrites();
       if (file.writes.empty() || file.write_bytes_in_flight <= keep_in_flight_bytes) {
         return file.write_error;
@@ -192,7 +197,7 @@ int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_fi
   std::vector<SftpSession::Outgoing> requests;
   file->data_generation->fetch_add(1);
   {
-    std::lock_guard lock(file->mutex);
+    MutexLock lock(file->mutex);
     for (size_t done = 0; done < size;) {
       const size_t count = std::min(kWriteChunk, size - done);
       auto reply = file->session->Prepare(
@@ -218,7 +223,7 @@ int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_fi
 int SftpFileSystem::Flush(fuse_file_info* fi) {
   auto* file = reinterpret_cast<OpenFile*>(fi->fh);
   WaitForWrites(*file, 0);
-  std::lock_guard lock(file->mutex);
+  MutexLock lock(file->mutex);
   return -std::exchange(file->write_error, 0);  // reported once, like close(2)
 }
 

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "sync/mutex.h"
+
 namespace tp::telemount {
 
 class FakeRemoteMountFactory::FakeMount : public RemoteMount {
@@ -10,7 +12,7 @@ class FakeRemoteMountFactory::FakeMount : public RemoteMount {
   FakeMount(FakeRemoteMountFactory& factory, std::string mountpoint)
       : factory_(factory), mountpoint_(std::move(mountpoint)) {}
   ~FakeMount() override {
-    std::lock_guard lock(factory_.mu_);
+    MutexLock lock(factory_.mu_);
     factory_.live_.erase(factory_.live_.find(mountpoint_));
   }
   const std::string& mountpoint() const override { return mountpoint_; }
@@ -34,19 +36,19 @@ std::unique_ptr<RemoteMount> FakeRemoteMountFactory::Mount(const RemoteEndpoint&
                              std::to_string(endpoint.port) + ": Connection refused");
   }
   std::filesystem::create_directories(mountpoint);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++mounts_made_;
   live_.insert(mountpoint);
   return std::make_unique<FakeMount>(*this, mountpoint);
 }
 
 int FakeRemoteMountFactory::mounts_made() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return mounts_made_;
 }
 
 std::multiset<std::string> FakeRemoteMountFactory::live_mountpoints() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return live_;
 }
 

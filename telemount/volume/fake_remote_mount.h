@@ -5,10 +5,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "sync/mutex.h"
 #include "telemount/remote_mount.h"
 
 namespace tp::telemount {
@@ -29,9 +29,9 @@ class FakeRemoteMountFactory : public RemoteMountFactory {
   class FakeMount;
   const std::string server_root_;
   std::set<uint16_t> unreachable_ports_;
-  mutable std::mutex mu_;
-  int mounts_made_ = 0;              // guarded by mu_
-  std::multiset<std::string> live_;  // guarded by mu_
+  mutable Mutex mu_;
+  int mounts_made_ GUARDED_BY(mu_) = 0;
+  std::multiset<std::string> live_ GUARDED_BY(mu_);
 };
 
 }  // namespace tp::telemount

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "common/atomic_file.h"
+#include "sync/mutex.h"
 
 namespace tp::telemount {
 namespace {
@@ -56,7 +57,7 @@ void VolumeRegistry::Create(const std::string& name, const VolumeOptions& option
   }
   std::shared_ptr<EndpointMount> slot;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = volumes_.find(name);
     if (it != volumes_.end()) {
       if (it->second.options == options) return;
@@ -65,12 +66,12 @@ void VolumeRegistry::Create(const std::string& name, const VolumeOptions& option
     slot = SlotFor(spec.endpoint);
   }
 
-  std::lock_guard connect_lock(slot->connect_mu);
+  MutexLock connect_lock(slot->connect_mu);
   ConnectLocked(*slot, spec.endpoint);
   std::string problem = slot->mount->CheckFolder(spec.remote_folder);
   bool unmount = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (problem.empty()) problem = AddVolumeLocked(name, options, spec);
     unmount = !problem.empty() && !EndpointInUse(spec.endpoint);
   }
@@ -100,7 +101,7 @@ std::string VolumeRegistry::AddVolumeLocked(const std::string& name, const Volum
 void VolumeRegistry::Remove(const std::string& name) {
   RemoteEndpoint endpoint;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = volumes_.find(name);
     if (it == volumes_.end()) {
       // Idempotent, so `docker volume rm` can always clear a volume this plugin forgot.
@@ -130,16 +131,16 @@ std::string VolumeRegistry::Mount(const std::string& name, const std::string& mo
   VolumeSpec spec;
   std::shared_ptr<EndpointMount> slot;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     spec = Find(name).spec;
     slot = SlotFor(spec.endpoint);
   }
   {
-    std::lock_guard connect_lock(slot->connect_mu);
+    MutexLock connect_lock(slot->connect_mu);
     ConnectLocked(*slot, spec.endpoint);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = volumes_.find(name);
     if (it != volumes_.end()) {
       it->second.mount_ids.insert(mount_id);
@@ -153,7 +154,7 @@ std::string VolumeRegistry::Mount(const std::string& name, const std::string& mo
 }
 
 void VolumeRegistry::Unmount(const std::string& name, const std::string& mount_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = volumes_.find(name);
   if (it == volumes_.end() || it->second.mount_ids.erase(mount_id) == 0) {
     spdlog::info("unmount of volume {} for unknown mount {} ignored", name, mount_id);
@@ -164,17 +165,17 @@ void VolumeRegistry::Unmount(const std::string& name, const std::string& mount_i
 }
 
 std::string VolumeRegistry::Path(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return VolumePath(Find(name).spec);
 }
 
 VolumeInfo VolumeRegistry::Get(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return Describe(name, Find(name));
 }
 
 std::vector<VolumeInfo> VolumeRegistry::List() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<VolumeInfo> volumes;
   for (const auto& [name, volume] : volumes_) volumes.push_back(Describe(name, volume));
   return volumes;
@@ -183,11 +184,11 @@ std::vector<VolumeInfo> VolumeRegistry::List() {
 void VolumeRegistry::UnmountAll() {
   std::vector<std::shared_ptr<EndpointMount>> slots;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, slot] : endpoint_mounts_) slots.push_back(slot);
   }
   for (const auto& slot : slots) {
-    std::lock_guard connect_lock(slot->connect_mu);
+    MutexLock connect_lock(slot->connect_mu);
     slot->mount.reset();
     slot->mounted = false;
   }
@@ -260,15 +261,15 @@ void VolumeRegistry::ConnectLocked(EndpointMount& slot, const RemoteEndpoint& en
 void VolumeRegistry::DisconnectIfUnused(const RemoteEndpoint& endpoint) {
   std::shared_ptr<EndpointMount> slot;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (EndpointInUse(endpoint)) return;
     auto it = endpoint_mounts_.find(endpoint.Key());
     if (it == endpoint_mounts_.end()) return;
     slot = it->second;
   }
-  std::lock_guard connect_lock(slot->connect_mu);
+  MutexLock connect_lock(slot->connect_mu);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (EndpointInUse(endpoint)) return;  // a Create took it while we waited
   }
   UnmountLocked(*slot, endpoint);
@@ -287,6 +288,7 @@ void VolumeRegistry::Load() {
     fs::rename(state_file_, aside, ignored);
     return;
   }
+  MutexLock lock(mu_);  // in the constructor: uncontended
   for (const json& entry : state["volumes"]) {
     try {
       const std::string name = entry.at("name").get<std::string>();

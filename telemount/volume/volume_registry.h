@@ -11,11 +11,11 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "sync/mutex.h"
 #include "telemount/remote_mount.h"
 #include "telemount/volume/volume_driver.h"
 #include "telemount/volume/volume_options.h"
@@ -56,35 +56,35 @@ class VolumeRegistry : public VolumeDriver {
   // One per endpoint ever used; never erased, so all connects and unmounts of an endpoint
   // serialize on one connect_mu and two mounts never race for the same folder.
   struct EndpointMount {
-    std::mutex connect_mu;
-    std::unique_ptr<RemoteMount> mount;  // guarded by connect_mu
-    std::atomic<bool> mounted{false};    // mirrors mount != nullptr for lock-free status
+    Mutex connect_mu;
+    std::unique_ptr<RemoteMount> mount GUARDED_BY(connect_mu);
+    std::atomic<bool> mounted{false};  // mirrors mount != nullptr for lock-free status
   };
 
   std::string MountpointOf(const RemoteEndpoint& endpoint) const;
   std::string VolumePath(const VolumeSpec& spec) const;
-  VolumeInfo Describe(const std::string& name, const Volume& volume) const;  // requires mu_
-  const Volume& Find(const std::string& name) const;                         // requires mu_; throws
-  std::shared_ptr<EndpointMount> SlotFor(const RemoteEndpoint& endpoint);    // requires mu_
-  bool EndpointInUse(const RemoteEndpoint& endpoint) const;                  // requires mu_
-  void ConnectLocked(EndpointMount& slot, const RemoteEndpoint& endpoint);   // requires connect_mu
-  // Unmounts `slot` and removes its empty mountpoint folder. Requires slot.connect_mu.
-  void UnmountLocked(EndpointMount& slot, const RemoteEndpoint& endpoint);
+  VolumeInfo Describe(const std::string& name, const Volume& volume) const REQUIRES(mu_);
+  const Volume& Find(const std::string& name) const REQUIRES(mu_);  // throws
+  std::shared_ptr<EndpointMount> SlotFor(const RemoteEndpoint& endpoint) REQUIRES(mu_);
+  bool EndpointInUse(const RemoteEndpoint& endpoint) const REQUIRES(mu_);
+  void ConnectLocked(EndpointMount& slot, const RemoteEndpoint& endpoint) REQUIRES(slot.connect_mu);
+  // Unmounts `slot` and removes its empty mountpoint folder.
+  void UnmountLocked(EndpointMount& slot, const RemoteEndpoint& endpoint) REQUIRES(slot.connect_mu);
   void DisconnectIfUnused(const RemoteEndpoint& endpoint);
-  // Adds a checked volume and saves the state; returns "" or the problem. Requires mu_.
+  // Adds a checked volume and saves the state; returns "" or the problem.
   std::string AddVolumeLocked(const std::string& name, const VolumeOptions& options,
-                              const VolumeSpec& spec);
-  void Load();
-  void Save() const;  // requires mu_; throws std::runtime_error
+                              const VolumeSpec& spec) REQUIRES(mu_);
+  void Load() EXCLUDES(mu_);
+  void Save() const REQUIRES(mu_);  // throws std::runtime_error
 
   RemoteMountFactory& factory_;
   const std::string mount_root_;
   const std::string state_dir_;
   const std::string state_file_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, Volume> volumes_;                                  // guarded by mu_
-  std::map<std::string, std::shared_ptr<EndpointMount>> endpoint_mounts_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Volume> volumes_ GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<EndpointMount>> endpoint_mounts_ GUARDED_BY(mu_);
 };
 
 }  // namespace tp::telemount

@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "cluster/manager/traffic_manager.h"
 #include "common/testing/loopback_udp_responder.h"
 #include "net/tcp_socket.h"
+#include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
 
 namespace tp::daemon {
@@ -71,7 +71,7 @@ class FakeClusterResolver : public DnsResolver {
   std::optional<std::vector<uint8_t>> Resolve(std::span<const uint8_t> query,
                                               std::chrono::milliseconds timeout) override {
     if (const auto parsed = dns::ParseMessage(query); parsed.message) {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       asked_.push_back(parsed.message->questions.at(0).name.ToText());
     }
     if (IsSilentFor(query)) {
@@ -82,26 +82,26 @@ class FakeClusterResolver : public DnsResolver {
   }
   // "" (the root): every name; "svc.cluster.local": names under it.
   void SetSilentFor(std::string_view suffix) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     silent_suffix_ = Name(suffix);
   }
   std::vector<std::string> Asked() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return asked_;
   }
 
  private:
   bool IsSilentFor(std::span<const uint8_t> query) {
     const auto parsed = dns::ParseMessage(query);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return silent_suffix_ && parsed.message &&
            parsed.message->questions.at(0).name.EndsWith(*silent_suffix_);
   }
 
   const AddressBook book_;
-  std::mutex mutex_;
-  std::vector<std::string> asked_;        // guarded by mutex_
-  std::optional<DnsName> silent_suffix_;  // guarded by mutex_
+  Mutex mutex_;
+  std::vector<std::string> asked_ GUARDED_BY(mutex_);
+  std::optional<DnsName> silent_suffix_ GUARDED_BY(mutex_);
 };
 
 // A DNS server on 127.0.0.1:<any> answering from an address book.

@@ -17,13 +17,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "sync/mutex.h"
 
 extern char** environ;
 
@@ -611,7 +612,7 @@ class RaceTest : public MountTest {
  protected:
   // Records a violation (at most a few are kept, all are counted).
   void Violation(const std::string& what) {
-    std::lock_guard lock(violations_mutex_);
+    tp::MutexLock lock(violations_mutex_);
     if (violations_.size() < 5) violations_.push_back(what);
     ++violation_count_;
   }
@@ -640,9 +641,9 @@ class RaceTest : public MountTest {
     }
   }
 
-  std::mutex violations_mutex_;
-  std::vector<std::string> violations_;
-  int violation_count_ = 0;
+  tp::Mutex violations_mutex_;
+  std::vector<std::string> violations_ GUARDED_BY(violations_mutex_);
+  int violation_count_ GUARDED_BY(violations_mutex_) = 0;
 };
 
 TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
@@ -725,6 +726,7 @@ TEST_F(RaceTest, ReadsRacingWritesNeverShowOldDataAfterTheWriteReturned) {
   }
   ::close(held);
   EXPECT_GT(rounds, 20) << "too few rounds to race anything";
+  tp::MutexLock lock(violations_mutex_);
   EXPECT_EQ(violation_count_, 0) << violation_count_ << " stale answers in " << rounds
                                  << " rounds; the first: " << ::testing::PrintToString(violations_);
 }
