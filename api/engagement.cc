@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
-
 #include "api/json_fields.h"
 
 namespace tp::api {
@@ -11,86 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-std::string NotA(std::string_view field, std::string_view expected) {
-  return "field '" + std::string(field) + "' is not " + std::string(expected);
-}
-
-// The field, or nullptr when it is absent or null.
-const json* Find(const json& object, std::string_view field) {
-  auto found = object.find(field);
-  if (found == object.end() || found->is_null()) return nullptr;
-  return &*found;
-}
-
-// A JSON integer 1..65535.
-std::optional<uint16_t> PortOf(const json& value) {
-  if (!value.is_number_integer()) return std::nullopt;
-  const int64_t number = value.get<int64_t>();
-  if (number < 1 || number > 65535) return std::nullopt;
-  return static_cast<uint16_t>(number);
-}
-
-// Decimal text 1..65535 (a JSON object's key).
-std::optional<uint16_t> PortOfText(std::string_view text) {
-  int64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end != text.data() + text.size() || number < 1 || number > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(number);
-}
-
-std::string ReadPorts(const json& object, std::string_view field, std::vector<uint16_t>& target) {
-  const json* value = Find(object, field);
-  if (value == nullptr) return "";
-  if (!value->is_array()) return NotA(field, "a list of ports (1..65535)");
-  std::vector<uint16_t> ports;
-  for (const json& item : *value) {
-    const std::optional<uint16_t> port = PortOf(item);
-    if (!port) return NotA(field, "a list of ports (1..65535)");
-    ports.push_back(*port);
-  }
-  target = std::move(ports);
-  return "";
-}
-
-std::string ReadPortMap(const json& object, std::string_view field,
-                        std::map<uint16_t, uint16_t>& target) {
-  const json* value = Find(object, field);
-  if (value == nullptr) return "";
-  const std::string expected = "a map of workload ports to handler ports (1..65535)";
-  if (!value->is_object()) return NotA(field, expected);
-  std::map<uint16_t, uint16_t> ports;
-  for (const auto& [key, item] : value->items()) {
-    const std::optional<uint16_t> from = PortOfText(key);
-    const std::optional<uint16_t> to = PortOf(item);
-    if (!from || !to)
-      return NotA(field, expected + "; \"" + key + "\": " + item.dump() + " is not");
-    ports[*from] = *to;
-  }
-  target = std::move(ports);
-  return "";
-}
-
-std::string ReadStringMap(const json& object, std::string_view field,
-                          std::map<std::string, std::string>& target) {
-  const json* value = Find(object, field);
-  if (value == nullptr) return "";
-  if (!value->is_object()) return NotA(field, "a map of strings");
-  std::map<std::string, std::string> strings;
-  for (const auto& [key, item] : value->items()) {
-    if (!item.is_string()) return NotA(field, "a map of strings");
-    strings[key] = item.get<std::string>();
-  }
-  target = std::move(strings);
-  return "";
-}
-
 std::string ReadMode(const json& object, EngagementMode& target) {
   std::string text;
   if (std::string problem = ReadString(object, "mode", text); !problem.empty()) return problem;
   const std::optional<EngagementMode> mode = ParseEngagementMode(text);
-  if (!mode) return NotA("mode", "one of " + EngagementModeNames());
+  if (!mode) return FieldIsNot("mode", "one of " + EngagementModeNames());
   target = *mode;
   return "";
 }
@@ -131,9 +54,9 @@ std::string ReadWorkload(const json& object, WorkloadInfo& workload) {
                                       ReadPorts(object, "ports", workload.ports),
                                       ReadStrings(object, "mounts", workload.mounts)});
   if (!problem.empty()) return problem;
-  const json* engagement = Find(object, "engagement");
+  const json* engagement = FindField(object, "engagement");
   if (engagement == nullptr) return "";
-  if (!engagement->is_object()) return NotA("engagement", "an object");
+  if (!engagement->is_object()) return FieldIsNot("engagement", "an object");
   workload.engagement = EngagementSummary{};
   return ReadSummary(*engagement, *workload.engagement);
 }
@@ -142,9 +65,9 @@ std::string ReadWorkload(const json& object, WorkloadInfo& workload) {
 template <typename T, typename Read>
 std::optional<std::vector<T>> ReadList(const json& body, std::string_view field, std::string& error,
                                        Read read) {
-  const json* list = body.is_object() ? Find(body, field) : nullptr;
+  const json* list = body.is_object() ? FindField(body, field) : nullptr;
   if (list == nullptr || !list->is_array()) {
-    error = body.is_object() ? NotA(field, "a list") : "not a JSON object";
+    error = body.is_object() ? FieldIsNot(field, "a list") : "not a JSON object";
     return std::nullopt;
   }
   std::vector<T> items;
@@ -174,11 +97,12 @@ std::optional<EngageRequest> EngageRequestFromJson(const json& body, std::string
                                         ReadString(object, "name", request.name),
                                         ReadString(object, "sftp_client", request.sftp_client)});
     if (!problem.empty()) return problem;
-    if (request.workload.empty()) return NotA("workload", "a workload's name");
-    if (Find(object, "mode") == nullptr) return NotA("mode", "one of " + EngagementModeNames());
+    if (request.workload.empty()) return FieldIsNot("workload", "a workload's name");
+    if (FindField(object, "mode") == nullptr)
+      return FieldIsNot("mode", "one of " + EngagementModeNames());
     if (problem = ReadMode(object, request.mode); !problem.empty()) return problem;
     if (!request.sftp_client.empty() && !IsIpv4(request.sftp_client)) {
-      return NotA("sftp_client", "an IPv4 address");
+      return FieldIsNot("sftp_client", "an IPv4 address");
     }
     return std::string();
   });
@@ -197,7 +121,7 @@ std::optional<HandlerBody> HandlerBodyFromJson(const json& body, std::string& er
     std::string problem = FirstProblem({ReadString(object, "address", handler.address),
                                         ReadPortMap(object, "ports", handler.ports)});
     if (!problem.empty()) return problem;
-    if (!IsIpv4(handler.address)) return NotA("address", "the handler's IPv4 address");
+    if (!IsIpv4(handler.address)) return FieldIsNot("address", "the handler's IPv4 address");
     return std::string();
   });
 }
@@ -220,7 +144,7 @@ std::optional<EngagementGrant> EngagementGrantFromJson(const json& body, std::st
          ReadString(object, "sftp_token", grant.sftp_token),
          ReadStringMap(object, "env", grant.env), ReadStrings(object, "mounts", grant.mounts)});
     if (!problem.empty()) return problem;
-    if (grant.id.empty()) return NotA("id", "an engagement's id");
+    if (grant.id.empty()) return FieldIsNot("id", "an engagement's id");
     return std::string();
   });
 }

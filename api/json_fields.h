@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -19,6 +20,21 @@ std::string ReadBool(const nlohmann::json& object, std::string_view field, bool&
 std::string ReadCount(const nlohmann::json& object, std::string_view field, uint64_t& target);
 // A port number 0..65535.
 std::string ReadPort(const nlohmann::json& object, std::string_view field, uint16_t& target);
+
+// A list of ports 1..65535.
+std::string ReadPorts(const nlohmann::json& object, std::string_view field,
+                      std::vector<uint16_t>& target);
+// An object whose keys are ports 1..65535 in decimal and whose values are ports 1..65535.
+std::string ReadPortMap(const nlohmann::json& object, std::string_view field,
+                        std::map<uint16_t, uint16_t>& target);
+// An object of strings.
+std::string ReadStringMap(const nlohmann::json& object, std::string_view field,
+                          std::map<std::string, std::string>& target);
+
+// For readers of types of their own: "field 'NAME' is not EXPECTED", and the field (nullptr when
+// it is absent or null).
+std::string FieldIsNot(std::string_view field, std::string_view expected);
+const nlohmann::json* FindField(const nlohmann::json& object, std::string_view field);
 
 // The first of `problems` that is not "" (each a Read* result); "" when all are.
 std::string FirstProblem(std::initializer_list<std::string> problems);
