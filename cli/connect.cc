@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <system_error>
 
@@ -99,27 +100,28 @@ std::string StoppedDaemonMessage(const std::string& container, const docker::Con
   return message + "; to watch it, " + ForegroundHint(spec);
 }
 
-// Removes the daemon container when connect fails after starting it, unless Keep() was called.
-class StartedContainer {
+// Undoes a step of connect (runs `undo`) when connect fails after it, that is when destroyed
+// without Keep(); says what was left behind when the undo fails.
+class UndoUnlessKept {
  public:
-  StartedContainer(DockerApi& docker, std::string name, std::ostream& err)
-      : docker_(docker), name_(std::move(name)), err_(err) {}
-  ~StartedContainer() {
+  UndoUnlessKept(std::string what, std::function<Status()> undo, std::ostream& err)
+      : what_(std::move(what)), undo_(std::move(undo)), err_(err) {}
+  ~UndoUnlessKept() {
     if (kept_) return;
-    Status removed = docker_.Remove(DockerResource::kContainer, {name_});
-    if (!removed.ok()) {
-      err_ << "telepresence connect: could not remove the daemon container " << name_ << ": "
-           << removed.error().message << "; run telepresence quit\n";
+    Status undone = undo_();
+    if (!undone.ok()) {
+      err_ << "telepresence connect: could not remove " << what_ << ": " << undone.error().message
+           << "; run telepresence quit\n";
     }
   }
-  StartedContainer(const StartedContainer&) = delete;
-  StartedContainer& operator=(const StartedContainer&) = delete;
+  UndoUnlessKept(const UndoUnlessKept&) = delete;
+  UndoUnlessKept& operator=(const UndoUnlessKept&) = delete;
 
   void Keep() { kept_ = true; }
 
  private:
-  DockerApi& docker_;
-  const std::string name_;
+  const std::string what_;
+  const std::function<Status()> undo_;
   std::ostream& err_;
   bool kept_ = false;
 };
@@ -141,31 +143,6 @@ class ProgressLine {
  private:
   std::ostream& err_;
   int dots_ = 0;
-};
-
-// Removes the network when connect fails after creating it, unless Keep() was called.
-class CreatedNetwork {
- public:
-  CreatedNetwork(DockerApi& docker, std::string name, std::ostream& err)
-      : docker_(docker), name_(std::move(name)), err_(err) {}
-  ~CreatedNetwork() {
-    if (kept_) return;
-    Result<std::vector<std::string>> removed = RemoveTelerouteNetwork(docker_, name_);
-    if (!removed.ok()) {
-      err_ << "telepresence connect: could not remove the network " << name_ << ": "
-           << removed.error().message << "; run telepresence quit\n";
-    }
-  }
-  CreatedNetwork(const CreatedNetwork&) = delete;
-  CreatedNetwork& operator=(const CreatedNetwork&) = delete;
-
-  void Keep() { kept_ = true; }
-
- private:
-  DockerApi& docker_;
-  const std::string name_;
-  std::ostream& err_;
-  bool kept_ = false;
 };
 
 std::string NetworkFailure(const std::string& what, const std::string& network,
@@ -217,7 +194,14 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
   if (Status created = docker.CreateNetwork(NetworkCreateSpec(spec)); !created.ok()) {
     return CliError{NetworkFailure("create", network, created.error())};
   }
-  CreatedNetwork guard(docker, network, io.err);
+  UndoUnlessKept guard(
+      "the network " + network,
+      [&]() -> Status {
+        Result<std::vector<std::string>> removed = RemoveTelerouteNetwork(docker, network);
+        if (!removed.ok()) return removed.error();
+        return Ok{};
+      },
+      io.err);
   const std::string container = DaemonContainerName(context_name);
   if (Status attached = docker.ConnectToNetwork(network, container, spec.daemon.ToString());
       !attached.ok()) {
@@ -392,7 +376,9 @@ int StartAndWait(const Context& context, const docker::ContainerSpec& spec,
   if (!id.ok()) {
     return Fail(io, kCommand, "cannot start the daemon container: " + id.error().message);
   }
-  StartedContainer started(services.docker, container, io.err);
+  UndoUnlessKept started(
+      "the daemon container " + container,
+      [&] { return services.docker.Remove(DockerResource::kContainer, {container}); }, io.err);
   Result<std::unique_ptr<ContainerWatch>> watch = services.docker.WatchContainer(id.value());
   if (!watch.ok()) return Fail(io, kCommand, watch.error().message);
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
