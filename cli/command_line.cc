@@ -101,35 +101,31 @@ Result<Command> ParseQuit(std::span<const std::string> args, GlobalFlags& global
   return ParseContextOnlyCommand<QuitCommand>("quit", args, global);
 }
 
-Result<Command> ParseCurl(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "curl";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kPassThrough);
+// A command whose words after its own flags go on to another program (curl, docker run):
+// CommandType{context_name, words}, or an error that says `needs` when there are none.
+template <typename CommandType>
+Result<Command> ParsePassThroughCommand(std::string_view command, std::span<const std::string> args,
+                                        GlobalFlags& global, std::string_view needs) {
+  auto flags = ParseFlags(command, args, WithCommonFlags({}), UnknownWords::kPassThrough);
   if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  auto context_name = ContextFlag(kCommand, flags.value());
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(command)};
+  auto context_name = ContextFlag(command, flags.value());
   if (!context_name.ok()) return context_name.error();
-  if (flags.value().rest.empty()) {
-    return CliError{"curl needs at least a URL, e.g. telepresence curl http://echo.default:8080" +
-                    SeeHelp(kCommand)};
-  }
+  if (flags.value().rest.empty()) return CliError{std::string(needs) + SeeHelp(command)};
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return CurlCommand{.context_name = context_name.value(), .curl_args = flags.value().rest};
+  return CommandType{context_name.value(), flags.value().rest};
+}
+
+Result<Command> ParseCurl(std::span<const std::string> args, GlobalFlags& global) {
+  return ParsePassThroughCommand<CurlCommand>(
+      "curl", args, global,
+      "curl needs at least a URL, e.g. telepresence curl http://echo.default:8080");
 }
 
 Result<Command> ParseDockerRun(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "docker-run";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({}), UnknownWords::kPassThrough);
-  if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  auto context_name = ContextFlag(kCommand, flags.value());
-  if (!context_name.ok()) return context_name.error();
-  if (flags.value().rest.empty()) {
-    return CliError{
-        "docker-run needs at least an image, e.g. telepresence docker-run --rm busybox" +
-        SeeHelp(kCommand)};
-  }
-  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return DockerRunCommand{.context_name = context_name.value(), .docker_args = flags.value().rest};
+  return ParsePassThroughCommand<DockerRunCommand>(
+      "docker-run", args, global,
+      "docker-run needs at least an image, e.g. telepresence docker-run --rm busybox");
 }
 
 Result<Command> ParseList(std::span<const std::string> args, GlobalFlags& global) {
