@@ -71,9 +71,9 @@ check_includes() {
   done < <(git grep -E '^#include "' -- '*.cc' '*.h')
 }
 
-# Every target's folder, and those of the targets it depends on, from CMake's file API.
-check_targets() {
-  local build=$1 query="$1/.cmake/api/v1/query/codemodel-v2" reply index
+# The file API's reply folder and codemodel file of build folder $1 (made on first use).
+codemodel_of() {
+  local build=$1 query="$1/.cmake/api/v1/query/codemodel-v2" index
   if [[ ! -e $query ]]; then
     mkdir -p "$(dirname "$query")"
     touch "$query"
@@ -81,8 +81,13 @@ check_targets() {
   fi
   index=$(find "$build/.cmake/api/v1/reply" -name 'index-*.json' | sort | tail -n 1)
   reply=$(dirname "$index")
-  local codemodel
   codemodel="$reply/$(jq -r '.reply["codemodel-v2"].jsonFile' "$index")"
+}
+
+# Every target's folder, and those of the targets it depends on, from CMake's file API.
+check_targets() {
+  local reply codemodel
+  codemodel_of "$1"
   declare -A folder_by_id=() name_by_id=()
   local id name file folder
   while IFS=$'\t' read -r id name file; do
@@ -103,19 +108,6 @@ check_targets() {
         complain "target ${name_by_id[$id]} ($from) depends on ${name_by_id[$dependency]} ($to)"
     done < <(jq -r '.dependencies[]?.id' "$reply/$file")
   done
-}
-
-# The file API's reply folder and codemodel file of build folder $1 (made on first use).
-codemodel_of() {
-  local build=$1 query="$1/.cmake/api/v1/query/codemodel-v2" index
-  if [[ ! -e $query ]]; then
-    mkdir -p "$(dirname "$query")"
-    touch "$query"
-    cmake -S "$repo" -B "$build" >/dev/null
-  fi
-  index=$(find "$build/.cmake/api/v1/reply" -name 'index-*.json' | sort | tail -n 1)
-  reply=$(dirname "$index")
-  codemodel="$reply/$(jq -r '.reply["codemodel-v2"].jsonFile' "$index")"
 }
 
 # Every quoted project include of every target's files is of the target or of one it links.
