@@ -46,8 +46,9 @@ class ContainerWatch {
 
   virtual ~ContainerWatch() = default;
   virtual bool Stopped() = 0;
-  // The container's last lines so far, oldest first (empty when it wrote nothing, or stopped
-  // before the watch could read its log).
+  // The container's last lines, oldest first, for when it stopped (or seems to): waits up to a
+  // second for the last of them. Empty when it wrote nothing, or went (--rm) before the watch
+  // could read its log.
   virtual std::vector<std::string> LastLogLines() = 0;
 };
 

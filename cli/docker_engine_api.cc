@@ -29,6 +29,8 @@ constexpr std::chrono::seconds kAddressWatchLookBack{2};
 constexpr std::chrono::hours kStopWatchDeadline{1};
 // How long a stopped container's last log lines may take to arrive after its stop was seen.
 constexpr milliseconds kLogSettleTime{1000};
+// How long reading a stopped container's whole log once more may take.
+constexpr milliseconds kLogRereadDeadline{2000};
 // Each engine call's deadline (creating a container or a plugin's volume may take a while).
 constexpr std::chrono::seconds kEngineCallDeadline{60};
 
@@ -60,8 +62,10 @@ class ChildForegroundRun : public ForegroundRun {
 class EngineContainerWatch : public ContainerWatch {
  public:
   EngineContainerWatch(const docker::EngineClient& engine, const std::string& id)
-      : events_thread_([this, engine, id] { FollowEvents(engine, id); }),
-        log_thread_([this, engine, id] { FollowLog(engine, id); }) {}
+      : engine_(engine),
+        id_(id),
+        events_thread_([this] { FollowEvents(); }),
+        log_thread_([this] { FollowLog(); }) {}
   ~EngineContainerWatch() override {
     cancel_events_.Cancel();
     cancel_log_.Cancel();
@@ -70,20 +74,26 @@ class EngineContainerWatch : public ContainerWatch {
   }
   bool Stopped() override { return stopped_.load(); }
   std::vector<std::string> LastLogLines() override {
-    MutexLock lock(log_mutex_);
-    // The log and the events are two streams: a stopped container's last lines may still be on
-    // their way when its stop is seen; its log ends when they are all there.
-    if (stopped_.load()) {
+    std::vector<std::string> followed;
+    {
+      MutexLock lock(log_mutex_);
+      // Asked when the container stopped (or seems to): its last lines may still be on their way
+      // (the log and the events are two streams); its followed log ends when they are all there.
       log_ended_changed_.WaitUntil(log_mutex_, std::chrono::steady_clock::now() + kLogSettleTime,
                                    [this]() REQUIRES(log_mutex_) { return log_ended_; });
+      followed = log_.Lines();
     }
-    return log_.Lines();
+    // dockerd 20.10 may end a followed log before its last lines (seen here with a line written
+    // just before the exit): the log read once more, whole, has them, unless the container
+    // is gone already (--rm).
+    std::optional<std::vector<std::string>> whole = ReadWholeLog();
+    return whole ? *whole : followed;
   }
 
  private:
-  void FollowEvents(const docker::EngineClient& engine, const std::string& id) {
-    (void)engine.Events(
-        {{"type", {"container"}}, {"container", {id}}, {"event", {"die", "destroy"}}},
+  void FollowEvents() {
+    (void)engine_.Events(
+        {{"type", {"container"}}, {"container", {id_}}, {"event", {"die", "destroy"}}},
         std::chrono::system_clock::now() - kStopWatchLookBack, kStopWatchDeadline,
         [this](const docker::EngineEvent&) {
           stopped_ = true;
@@ -91,9 +101,20 @@ class EngineContainerWatch : public ContainerWatch {
         },
         &cancel_events_);
   }
-  void FollowLog(const docker::EngineClient& engine, const std::string& id) {
-    (void)engine.Logs(
-        id, /*follow=*/true, kStopWatchDeadline,
+  // The container's last lines, read once (not followed); nullopt when they cannot be read.
+  std::optional<std::vector<std::string>> ReadWholeLog() const {
+    LogTail tail(kLogLines);
+    const docker::EngineStatus read = engine_.Logs(id_, /*follow=*/false, kLogRereadDeadline,
+                                                   [&tail](const docker::LogDemuxer::Frame& frame) {
+                                                     tail.Feed(frame.payload);
+                                                     return true;
+                                                   });
+    if (!read.ok()) return std::nullopt;
+    return tail.Lines();
+  }
+  void FollowLog() {
+    (void)engine_.Logs(
+        id_, /*follow=*/true, kStopWatchDeadline,
         [this](const docker::LogDemuxer::Frame& frame) {
           MutexLock lock(log_mutex_);
           log_.Feed(frame.payload);
@@ -105,6 +126,8 @@ class EngineContainerWatch : public ContainerWatch {
     log_ended_changed_.NotifyAll();
   }
 
+  const docker::EngineClient engine_;
+  const std::string id_;
   std::atomic<bool> stopped_{false};
   docker::StreamCancel cancel_events_;
   docker::StreamCancel cancel_log_;
