@@ -65,6 +65,14 @@ uint32_t ConsumedLocked(StreamState& state, size_t count) REQUIRES(state.mutex) 
   return grant;
 }
 
+// What a read that found no bytes returns: the stream's failure, ETIMEDOUT while the peer may
+// still send, else the end of the stream (bytes 0, no error).
+IoResult NothingToRead(const StreamState& state) REQUIRES(state.mutex) {
+  if (state.phase == StreamPhase::kFailed) return {0, state.error};
+  if (!state.peer_closed_write) return {0, ETIMEDOUT};
+  return {};
+}
+
 }  // namespace
 
 IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
@@ -103,12 +111,8 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
         result.bytes = TakePiped(state, into);
       } else if (!state.received.empty()) {
         result.bytes = state.received.Take(into);
-      } else if (state.phase == StreamPhase::kFailed) {
-        return {0, state.error};
-      } else if (!state.peer_closed_write) {
-        return {0, ETIMEDOUT};
       } else {
-        return {};  // end of stream
+        return NothingToRead(state);
       }
     }
     grant = ConsumedLocked(state, result.bytes);
@@ -159,12 +163,8 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       if (sent <= 0) return {0, sent < 0 ? errno : EPIPE};
       state.received.Drop(static_cast<size_t>(sent));
       result.bytes = static_cast<size_t>(sent);
-    } else if (state.phase == StreamPhase::kFailed) {
-      return {0, state.error};
-    } else if (!state.peer_closed_write) {
-      return {0, ETIMEDOUT};
     } else {
-      return {};  // end of stream
+      return NothingToRead(state);
     }
     grant = ConsumedLocked(state, result.bytes);
   }
