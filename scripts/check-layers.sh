@@ -12,7 +12,7 @@
 #   0 sync                                   Mutex, MutexLock, CondVar (header-only)
 #   1 net                                    sockets, addresses (libc only)
 #   2 api common dns nftables                contracts, shared utilities, the DNS codec, nftables
-#   3 sftp tunnel docker_engine              clients and protocols built on them
+#   3 sftp tunnel docker_engine webui        clients and protocols built on them (webui: the UI server)
 #   4 cli daemon telemount teleroute cluster/*   one folder per executable
 #   5 bench test fuzz                        may use everything
 # usage: scripts/check-layers.sh [BUILD_DIR]
@@ -25,7 +25,7 @@ declare -A layer=(
   [sync]=0
   [net]=1
   [api]=2 [common]=2 [dns]=2 [nftables]=2
-  [sftp]=3 [tunnel]=3 [docker_engine]=3
+  [sftp]=3 [tunnel]=3 [docker_engine]=3 [webui]=3
   [cli]=4 [daemon]=4 [telemount]=4 [teleroute]=4
   [cluster/agent]=4 [cluster/manager]=4 [cluster/sftp-export]=4 [cluster/echo-server]=4
   [bench]=5 [test]=5 [fuzz]=5
