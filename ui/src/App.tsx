@@ -114,15 +114,12 @@ export function App() {
 
   // The contexts, once.
   useEffect(() => {
-    api.contexts().then(
-      (r) => {
-        reached();
-        const names = (r.contexts ?? []).map((c) => c.name);
-        const chosen = names.includes(r.default) ? r.default : (names[0] ?? "default");
-        dispatch({ type: "contexts", contexts: r.contexts ?? [], chosen });
-      },
-      failed,
-    );
+    api.contexts().then((r) => {
+      reached();
+      const names = (r.contexts ?? []).map((c) => c.name);
+      const chosen = names.includes(r.default) ? r.default : (names[0] ?? "default");
+      dispatch({ type: "contexts", contexts: r.contexts ?? [], chosen });
+    }, failed);
   }, [api, failed, reached]);
 
   // Status and engagements of the chosen context.
@@ -154,7 +151,9 @@ export function App() {
 
   // Workloads once connected, and again whenever an engagement changes state.
   const connected = state.status?.connected === true;
-  const engagementStates = state.engagementOrder.map((id) => `${id}:${state.engagements[id]?.state}`).join(",");
+  const engagementStates = state.engagementOrder
+    .map((id) => `${id}:${state.engagements[id]?.state}`)
+    .join(",");
   useEffect(() => {
     if (connected) {
       void refreshWorkloads(state.context);
@@ -222,8 +221,8 @@ export function App() {
         {unreachable && (
           <Alert severity="warning" data-testid="api-unreachable" role="alert">
             <AlertTitle>telepresence ui cannot be reached</AlertTitle>
-            It may have stopped: start it again with <code>telepresence ui</code> and open the address it prints.
-            This page keeps retrying on its own.
+            It may have stopped: start it again with <code>telepresence ui</code> and open the address it
+            prints. This page keeps retrying on its own.
           </Alert>
         )}
         {pageAction && !running["engage"] && <ActionProgress label={runningLabel} lines={pageAction.lines} />}

@@ -8,8 +8,15 @@ describe("server events", () => {
       action: "connect",
       line: "Launching",
     });
-    expect(parseServerEvent("log", '{"container":"c","line":"hi"}')).toEqual({ type: "log", container: "c", line: "hi" });
-    const st = parseServerEvent("status", '{"context":"default","status":{"connected":false,"context":"default","container":null}}');
+    expect(parseServerEvent("log", '{"container":"c","line":"hi"}')).toEqual({
+      type: "log",
+      container: "c",
+      line: "hi",
+    });
+    const st = parseServerEvent(
+      "status",
+      '{"context":"default","status":{"connected":false,"context":"default","container":null}}',
+    );
     expect(st?.type).toBe("status");
     const e = parseServerEvent("engagement", '{"id":"e-1","workload":"echo","env":{"A":"1","N":2}}');
     expect(e).toEqual({

@@ -18,7 +18,12 @@ describe("HttpTelepresenceApi", () => {
   it("POSTs JSON with same-origin credentials", async () => {
     const calls: Call[] = [];
     const api = new HttpTelepresenceApi({ fetchImpl: fakeFetch(201, '{"container":"tp-run-1"}', calls) });
-    const r = await api.dockerRun({ context: "default", image: "nginx", docker_args: ["-e", "A=b c"], args: [] });
+    const r = await api.dockerRun({
+      context: "default",
+      image: "nginx",
+      docker_args: ["-e", "A=b c"],
+      args: [],
+    });
     expect(r).toEqual({ container: "tp-run-1" });
     expect(calls[0].url).toBe("/api/docker-run");
     expect(calls[0].init.method).toBe("POST");
@@ -37,12 +42,17 @@ describe("HttpTelepresenceApi", () => {
     const api = new HttpTelepresenceApi({ fetchImpl: fakeFetch(200, "{}", calls) });
     await api.leave("my ctx", "e-1");
     await api.workloads("a&b");
-    expect(calls.map((c) => c.url)).toEqual(["/api/engagements/e-1?context=my%20ctx", "/api/workloads?context=a%26b"]);
+    expect(calls.map((c) => c.url)).toEqual([
+      "/api/engagements/e-1?context=my%20ctx",
+      "/api/workloads?context=a%26b",
+    ]);
     expect(calls[0].init.method).toBe("DELETE");
   });
 
   it("rejects with the API's error sentence verbatim", async () => {
-    const api = new HttpTelepresenceApi({ fetchImpl: fakeFetch(409, '{"error":"Not connected: run connect first."}', []) });
+    const api = new HttpTelepresenceApi({
+      fetchImpl: fakeFetch(409, '{"error":"Not connected: run connect first."}', []),
+    });
     const e = await api.workloads("default").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ApiError);
     expect((e as ApiError).status).toBe(409);

@@ -34,8 +34,17 @@ export function DockerRunPanel(p: Props) {
   useEffect(() => {
     let live = true;
     api.images().then(
-      (list) => live && (setImages(list), setImagesError(null)),
-      (e: unknown) => live && setImagesError(`The local images could not be listed: ${errorText(e)}`),
+      (list) => {
+        if (live) {
+          setImages(list);
+          setImagesError(null);
+        }
+      },
+      (e: unknown) => {
+        if (live) {
+          setImagesError(`The local images could not be listed: ${errorText(e)}`);
+        }
+      },
     );
     return () => {
       live = false;

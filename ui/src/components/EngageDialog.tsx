@@ -13,7 +13,13 @@ import TextField from "@mui/material/TextField";
 import useMediaQuery from "@mui/material/useMediaQuery";
 import { useTheme } from "@mui/material/styles";
 import { errorText, ApiError } from "../api/TelepresenceApi";
-import { ENGAGE_MODES, type EngageMode, type EngageRequest, type Engagement, type Workload } from "../api/types";
+import {
+  ENGAGE_MODES,
+  type EngageMode,
+  type EngageRequest,
+  type Engagement,
+  type Workload,
+} from "../api/types";
 import { argsToSend } from "../logic/args";
 import { checkPortField } from "../logic/ports";
 import { useApi } from "./ApiContext";
@@ -40,7 +46,15 @@ const MODE_HELP: Record<EngageMode, string> = {
 };
 
 /** Engages one workload: mode, image or build folder, ports, docker and image arguments. */
-export function EngageDialog({ workload, context, progressLines, onStarted, onEngaged, onUnreachable, onClose }: Props) {
+export function EngageDialog({
+  workload,
+  context,
+  progressLines,
+  onStarted,
+  onEngaged,
+  onUnreachable,
+  onClose,
+}: Props) {
   const api = useApi();
   const theme = useTheme();
   const narrow = useMediaQuery(theme.breakpoints.down("sm"));
@@ -93,7 +107,8 @@ export function EngageDialog({ workload, context, progressLines, onStarted, onEn
 
   const portCheck = checkPortField(ports, mode === "intercept");
   const imageMissing = source === "image" ? image.trim() === "" : buildFolder.trim() === "";
-  const folderRelative = source === "build" && buildFolder.trim() !== "" && !buildFolder.trim().startsWith("/");
+  const folderRelative =
+    source === "build" && buildFolder.trim() !== "" && !buildFolder.trim().startsWith("/");
   const invalid = portCheck.error !== null || imageMissing || folderRelative;
 
   async function submit() {
@@ -187,14 +202,21 @@ export function EngageDialog({ workload, context, progressLines, onStarted, onEn
                   workload?.ports.length ? ` The workload's ports: ${workload.ports.join(", ")}.` : ""
                 }`
               }
-              slotProps={{ htmlInput: { "data-testid": "engage-port", inputMode: "text", spellCheck: false } }}
+              slotProps={{
+                htmlInput: { "data-testid": "engage-port", inputMode: "text", spellCheck: false },
+              }}
             />
             <RadioGroup
               row
               value={source}
               onChange={(e) => setSource(e.target.value === "build" ? "build" : "image")}
             >
-              <FormControlLabel value="image" control={<Radio size="small" />} label="Image" disabled={busy} />
+              <FormControlLabel
+                value="image"
+                control={<Radio size="small" />}
+                label="Image"
+                disabled={busy}
+              />
               <FormControlLabel
                 value="build"
                 control={<Radio size="small" />}
@@ -213,7 +235,7 @@ export function EngageDialog({ workload, context, progressLines, onStarted, onEn
                 helperText={
                   tried && imageMissing
                     ? "Pick or type an image."
-                    : imagesError ?? "A local image, or any name docker can pull."
+                    : (imagesError ?? "A local image, or any name docker can pull.")
                 }
               />
             ) : (

@@ -33,7 +33,12 @@ export function EngagementCard({ engagement: e, logs, leaving, busy, onLeave, on
           <Typography variant="h3" component="h3" sx={{ overflowWrap: "anywhere" }}>
             {e.mode} {e.workload}
           </Typography>
-          <Chip size="small" color={stateColor(e.state)} label={e.state || "unknown"} data-testid="engagement-state" />
+          <Chip
+            size="small"
+            color={stateColor(e.state)}
+            label={e.state || "unknown"}
+            data-testid="engagement-state"
+          />
           <Box sx={{ flexGrow: 1 }} />
           {ended ? (
             <Button size="small" onClick={onDismiss}>
@@ -52,8 +57,14 @@ export function EngagementCard({ engagement: e, logs, leaving, busy, onLeave, on
           </Button>
         </Stack>
         <Typography variant="body2" color="text.secondary" sx={{ overflowWrap: "anywhere" }}>
-          Container <Box component="span" sx={mono}>{e.container || "—"}</Box> from{" "}
-          <Box component="span" sx={mono}>{e.image || "—"}</Box>
+          Container{" "}
+          <Box component="span" sx={mono}>
+            {e.container || "—"}
+          </Box>{" "}
+          from{" "}
+          <Box component="span" sx={mono}>
+            {e.image || "—"}
+          </Box>
         </Typography>
         {e.message ? (
           <Typography variant="body2" sx={{ overflowWrap: "anywhere", whiteSpace: "pre-wrap" }}>

@@ -44,7 +44,11 @@ export function LogBox({ container, lines }: Props) {
         bgcolor: "action.hover",
       }}
     >
-      {text || <Box component="span" sx={{ color: "text.secondary" }}>No output yet.</Box>}
+      {text || (
+        <Box component="span" sx={{ color: "text.secondary" }}>
+          No output yet.
+        </Box>
+      )}
     </Box>
   );
 }

@@ -9,7 +9,20 @@ describe("port mappings", () => {
   });
 
   it("rejects everything else, saying why", () => {
-    for (const bad of ["", "0", "65536", "8080:", ":8080", "a", "80:90:100", "-1", "8080:0", "1e3", "80 80", "99999"]) {
+    for (const bad of [
+      "",
+      "0",
+      "65536",
+      "8080:",
+      ":8080",
+      "a",
+      "80:90:100",
+      "-1",
+      "8080:0",
+      "1e3",
+      "80 80",
+      "99999",
+    ]) {
       expect(isValidPortMapping(bad), bad).toBe(false);
     }
     expect(portMappingError("65536")).toMatch(/65536.*1 to 65535/);

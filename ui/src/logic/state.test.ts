@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Engagement, Workload } from "../api/types";
-import { engagementOfWorkload, initialState, pageReducer, serverUnreachable, type PageAction, type PageState } from "./state";
+import {
+  engagementOfWorkload,
+  initialState,
+  pageReducer,
+  serverUnreachable,
+  type PageAction,
+  type PageState,
+} from "./state";
 
 const fold = (actions: PageAction[], from: PageState = initialState) => actions.reduce(pageReducer, from);
 
@@ -22,10 +29,29 @@ const echo: Workload = { name: "echo", namespace: "default", ports: [8080], enga
 describe("page reducer", () => {
   it("takes status events of the current context only", () => {
     const s = fold([
-      { type: "event", event: { type: "status", context: "other", status: { connected: true, context: "other", container: null } } },
+      {
+        type: "event",
+        event: {
+          type: "status",
+          context: "other",
+          status: { connected: true, context: "other", container: null },
+        },
+      },
     ]);
     expect(s.status).toBeNull();
-    const t = fold([{ type: "event", event: { type: "status", context: "default", status: { connected: true, context: "default", container: "tp-default" } } }], s);
+    const t = fold(
+      [
+        {
+          type: "event",
+          event: {
+            type: "status",
+            context: "default",
+            status: { connected: true, context: "default", container: "tp-default" },
+          },
+        },
+      ],
+      s,
+    );
     expect(t.status?.connected).toBe(true);
   });
 
@@ -36,7 +62,14 @@ describe("page reducer", () => {
     ]);
     expect(s.workloads).toHaveLength(1);
     expect(s.workloadsKnown).toBe(true);
-    const t = pageReducer(s, { type: "event", event: { type: "status", context: "default", status: { connected: false, context: "default", container: null } } });
+    const t = pageReducer(s, {
+      type: "event",
+      event: {
+        type: "status",
+        context: "default",
+        status: { connected: false, context: "default", container: null },
+      },
+    });
     expect(t.workloads).toEqual([]);
     expect(t.workloadsKnown).toBe(false);
   });
@@ -65,11 +98,18 @@ describe("page reducer", () => {
 
   it("clears a workload's engagement when it ends", () => {
     const s = fold([
-      { type: "workloads", context: "default", workloads: [{ ...echo, engagement: { id: "e-1", mode: "replace", ports: [8080] } }] },
+      {
+        type: "workloads",
+        context: "default",
+        workloads: [{ ...echo, engagement: { id: "e-1", mode: "replace", ports: [8080] } }],
+      },
       { type: "engagement", engagement: eng({ state: "active" }) },
     ]);
     expect(engagementOfWorkload(s, s.workloads[0])).toEqual({ id: "e-1", mode: "replace", state: "active" });
-    const t = pageReducer(s, { type: "event", event: { type: "engagement", engagement: eng({ state: "ended", message: "bye" }) } });
+    const t = pageReducer(s, {
+      type: "event",
+      event: { type: "engagement", engagement: eng({ state: "ended", message: "bye" }) },
+    });
     expect(t.workloads[0].engagement).toBeNull();
     expect(engagementOfWorkload(t, t.workloads[0])).toBeNull();
   });
@@ -103,7 +143,10 @@ describe("page reducer", () => {
     expect(serverUnreachable(down)).toBe(true);
     const api = pageReducer(initialState, { type: "api-reachable", up: false });
     expect(serverUnreachable(api)).toBe(true);
-    const back = pageReducer(fold([{ type: "api-reachable", up: false }], down), { type: "event", event: { type: "stream", up: true } });
+    const back = pageReducer(fold([{ type: "api-reachable", up: false }], down), {
+      type: "event",
+      event: { type: "stream", up: true },
+    });
     expect(serverUnreachable(back)).toBe(false);
   });
 
