@@ -81,7 +81,7 @@ export function EngageDialog({
     setSource("image");
     setImage("");
     setBuildFolder("");
-    setPorts(workload.ports.length ? String(workload.ports[0]) : "");
+    setPorts("");
     setDockerArgs([]);
     setImageArgs([]);
     setError(null);
@@ -175,7 +175,14 @@ export function EngageDialog({
               size="small"
               value={mode}
               disabled={busy}
-              onChange={(e) => setMode(e.target.value as EngageMode)}
+              onChange={(e) => {
+                const next = e.target.value as EngageMode;
+                setMode(next);
+                // intercept needs a port: start from the workload's first one.
+                if (next === "intercept" && ports.trim() === "" && workload?.ports.length) {
+                  setPorts(String(workload.ports[0]));
+                }
+              }}
               helperText={MODE_HELP[mode]}
               slotProps={{
                 select: { native: true },
