@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./TelepresenceApi";
+export { HttpTelepresenceApi } from "./http";
+export { parseServerEvent, normalizeEngagement } from "./events";
