@@ -5,7 +5,7 @@ TSA_BUILD  ?= build/tsa
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo \
+.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo ui \
 	demo-cluster demo-cluster-down clean format check-layers check-locks deps-graph
 
 all: build
@@ -95,6 +95,14 @@ demo: runtime
 	demo/connect.sh $(BUILD)
 	demo/telemount.sh $(BUILD)
 	demo/engage.sh $(BUILD)
+	@echo "To do the same in a browser: make ui"
+
+# The page of `telepresence ui` on the demo cluster (docs/ui.md), until Ctrl-C.
+ui: runtime
+	$(MAKE) --no-print-directory plugins
+	scripts/ensure-dockerd.sh
+	demo/cluster/up.sh $(BUILD)
+	$(BUILD)/bin/telepresence ui
 
 # The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
 # 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.

@@ -30,6 +30,7 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, EngageCommand>) return RunEngage(command, io, services);
         if constexpr (std::is_same_v<T, ListCommand>) return RunList(command, io, services);
         if constexpr (std::is_same_v<T, LeaveCommand>) return RunLeave(command, io, services);
+        if constexpr (std::is_same_v<T, UiCommand>) return RunUi(command, io, services);
       },
       command_line.value().command);
 }

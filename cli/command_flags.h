@@ -39,6 +39,8 @@ inline constexpr FlagSpec kDockerRunFlag{"--docker-run", "", ""};
 inline constexpr FlagSpec kDockerBuildFlag{"--docker-build", "", "DIR"};
 inline constexpr FlagSpec kDockerBuildOptFlag{"--docker-build-opt", "", "KEY=VALUE", true};
 inline constexpr FlagSpec kDockerDebugFlag{"--docker-debug", "", "DIR"};
+inline constexpr FlagSpec kUiPortFlag{"--port", "", "N"};
+inline constexpr FlagSpec kNoOpenFlag{"--no-open", "", ""};
 
 // What ParseFlags does with a word that is not one of the command's flags.
 enum class UnknownWords {

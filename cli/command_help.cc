@@ -188,14 +188,32 @@ std::string EngageHelp(std::string_view mode, std::string_view what) {
 }
 
 constexpr std::string_view kListHelp =
-    R"help(Usage: telepresence list [--context NAME]
+    R"help(Usage: telepresence list [--context NAME] [--output json]
 
 Lists the cluster's workloads that have a traffic-agent (GET /workloads on the daemon): one row
 per workload with its ports and its engagement ("NAME (MODE PORTS)", or "-"). Needs a running
-daemon (telepresence connect --docker).
+daemon (telepresence connect --docker). With --output json: {"workloads": [{"workload", "ports",
+"mounts", "engagement": {"id", "mode", "name", "ports"} or null}]}.
 
 Flags:
   --context NAME       the context (default: default)
+  -o, --output json    print the workloads as JSON
+  -h, --help           show this help
+)help";
+
+constexpr std::string_view kUiHelp =
+    R"help(Usage: telepresence ui [--port N] [--no-open] [--context NAME]
+
+Serves a page that connects, lists the workloads, engages them with a local container, shows its
+logs and leaves again, all in a browser. It listens on 127.0.0.1 only and prints its address with
+a secret made for this start (http://127.0.0.1:7670/?token=...): only a browser that opened that
+address gets in. Runs until Ctrl-C, then stops the containers it started; a connected daemon stays
+connected. See docs/ui.md.
+
+Flags:
+  --port N             the port (default 7670; 0: any free port)
+  --no-open            do not open a browser (xdg-open), just print the address
+  --context NAME       the context the page starts on (default: default)
   -h, --help           show this help
 )help";
 
@@ -230,6 +248,7 @@ std::string CommandHelp(std::string_view command) {
   if (command == "docker-run") return std::string(kDockerRunHelp);
   if (command == "list") return std::string(kListHelp);
   if (command == "leave") return std::string(kLeaveHelp);
+  if (command == "ui") return std::string(kUiHelp);
   if (command == "replace") return EngageHelp(command, kReplaceSentence);
   if (command == "intercept") return EngageHelp(command, kInterceptSentence);
   if (command == "ingest") return EngageHelp(command, kIngestSentence);

@@ -10,9 +10,21 @@
 #include "cli/engage_command_line.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
+#include "net/host_port.h"
 
 namespace tp::cli {
 namespace {
+
+// --output json (kJson), absent (kText), or an error naming the one format there is.
+Result<OutputFormat> OutputFlag(std::string_view command, const FlagValues& flags) {
+  std::optional<std::string> format = flags.Get(kOutputFlag.name);
+  if (!format) return OutputFormat::kText;
+  if (*format != "json") {
+    return CliError{"unsupported --output format '" + *format + "' for " + std::string(command) +
+                    ": only json is supported" + SeeHelp(command)};
+  }
+  return OutputFormat::kJson;
+}
 
 Result<std::chrono::seconds> TimeoutFlag(std::string_view command, const FlagValues& flags) {
   std::optional<std::string> text = flags.Get(kTimeoutFlag.name);
@@ -71,14 +83,9 @@ Result<Command> ParseStatus(std::span<const std::string> args, GlobalFlags& glob
   if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
   auto context_name = ContextFlag(kCommand, flags.value());
   if (!context_name.ok()) return context_name.error();
-  StatusCommand status_command{.context_name = context_name.value()};
-  if (auto format = flags.value().Get(kOutputFlag.name)) {
-    if (*format != "json") {
-      return CliError{"unsupported --output format '" + *format +
-                      "' for status: only json is supported" + SeeHelp(kCommand)};
-    }
-    status_command.output = OutputFormat::kJson;
-  }
+  auto output = OutputFlag(kCommand, flags.value());
+  if (!output.ok()) return output.error();
+  StatusCommand status_command{.context_name = context_name.value(), .output = output.value()};
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
   return status_command;
 }
@@ -129,7 +136,40 @@ Result<Command> ParseDockerRun(std::span<const std::string> args, GlobalFlags& g
 }
 
 Result<Command> ParseList(std::span<const std::string> args, GlobalFlags& global) {
-  return ParseContextOnlyCommand<ListCommand>("list", args, global);
+  constexpr std::string_view kCommand = "list";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kOutputFlag}), UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  auto output = OutputFlag(kCommand, flags.value());
+  if (!output.ok()) return output.error();
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return ListCommand{.context_name = context_name.value(), .output = output.value()};
+}
+
+Result<Command> ParseUi(std::span<const std::string> args, GlobalFlags& global) {
+  constexpr std::string_view kCommand = "ui";
+  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kUiPortFlag, kNoOpenFlag}),
+                          UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(kCommand, flags.value());
+  if (!context_name.ok()) return context_name.error();
+  UiCommand ui{.context_name = context_name.value(),
+               .open_browser = !flags.value().Has(kNoOpenFlag.name)};
+  if (std::optional<std::string> port = flags.value().Get(kUiPortFlag.name)) {
+    std::optional<uint16_t> number = ParsePort(*port);
+    if (!number) {
+      return CliError{"invalid --port '" + *port +
+                      "': use a port number 1-65535, or 0 for any free port" + SeeHelp(kCommand)};
+    }
+    ui.port = *number;
+  }
+  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
+  return ui;
 }
 
 Result<Command> ParseLeave(std::span<const std::string> args, GlobalFlags& global) {
@@ -172,6 +212,7 @@ constexpr std::array kCommands{
     CommandSpec{"wiretap", "run a container that gets a copy of a workload's traffic",
                 ParseWiretap},
     CommandSpec{"list", "list the workloads and their engagements", ParseList},
+    CommandSpec{"ui", "serve the page that does all of this in a browser", ParseUi},
     CommandSpec{"leave", "end an engagement", ParseLeave},
 };
 

@@ -131,9 +131,19 @@ struct EngageCommand {
   DockerRunArgs docker_args{};  // image is "IMAGE" for the build sources
 };
 
-// `telepresence list [--context NAME]`
+// `telepresence list [--context NAME] [--output json]`
 struct ListCommand {
   std::optional<std::string> context_name{};
+  OutputFormat output = OutputFormat::kText;
+};
+
+inline constexpr uint16_t kDefaultUiPort = 7670;
+
+// `telepresence ui [--port N] [--no-open] [--context NAME]` (docs/ui.md)
+struct UiCommand {
+  std::optional<std::string> context_name{};  // the context the page starts on
+  uint16_t port = kDefaultUiPort;             // 0: any free port
+  bool open_browser = true;
 };
 
 // `telepresence leave NAME [--context NAME]`
@@ -143,7 +153,7 @@ struct LeaveCommand {
 };
 
 using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
-                             DockerRunCommand, EngageCommand, ListCommand, LeaveCommand>;
+                             DockerRunCommand, EngageCommand, ListCommand, LeaveCommand, UiCommand>;
 
 struct CommandLine {
   GlobalFlags global;

@@ -133,6 +133,29 @@ TEST(CommandLineTest, StatusOtherOutputFormatRejected) {
   EXPECT_CONTAINS(error, "only json");
 }
 
+TEST(CommandLineTest, ListOutputJson) {
+  EXPECT_EQ(ParseAs<ListCommand>({"list"}).output, OutputFormat::kText);
+  ListCommand list = ParseAs<ListCommand>({"list", "-o", "json", "--context", "dev"});
+  EXPECT_EQ(list.output, OutputFormat::kJson);
+  EXPECT_EQ(list.context_name, "dev");
+  EXPECT_CONTAINS(ParseError({"list", "--output", "table"}),
+                  "unsupported --output format 'table' for list: only json is supported");
+}
+
+TEST(CommandLineTest, UiPortAndBrowser) {
+  UiCommand defaults = ParseAs<UiCommand>({"ui"});
+  EXPECT_EQ(defaults.port, kDefaultUiPort);
+  EXPECT_TRUE(defaults.open_browser);
+  UiCommand chosen = ParseAs<UiCommand>({"ui", "--port", "0", "--no-open", "--context", "dev"});
+  EXPECT_EQ(chosen.port, 0);
+  EXPECT_FALSE(chosen.open_browser);
+  EXPECT_EQ(chosen.context_name, "dev");
+  for (const char* bad : {"65536", "-1", "http", "80x"}) {
+    EXPECT_CONTAINS(ParseError({"ui", "--port", bad}), "use a port number 1-65535, or 0");
+  }
+  EXPECT_CONTAINS(ParseError({"ui", "extra"}), "ui");
+}
+
 TEST(CommandLineTest, QuitWithContext) {
   EXPECT_EQ(ParseAs<QuitCommand>({"quit", "--context", "dev"}).context_name, "dev");
 }

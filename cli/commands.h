@@ -29,6 +29,9 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
 int RunList(const ListCommand& command, const CliIo& io, CliServices& services);
 int RunLeave(const LeaveCommand& command, const CliIo& io, CliServices& services);
 
+// ui_command.cc: the page's server (docs/ui.md) until Ctrl-C.
+int RunUi(const UiCommand& command, const CliIo& io, CliServices& services);
+
 // The name of the context a command acts on: the one given with --context, else "default".
 std::string ContextNameOrDefault(const std::optional<std::string>& context_name);
 

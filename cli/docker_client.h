@@ -72,6 +72,8 @@ class DockerApi {
   // The container's state ("running", "exited", "created", ...); nullopt when it does not exist.
   virtual Result<std::optional<std::string>> ContainerState(const std::string& container) = 0;
   virtual Result<bool> ImageExists(const std::string& image) = 0;
+  // Every tag of the engine's images ("name:tag"), sorted.
+  virtual Result<std::vector<std::string>> ListImageTags() = 0;
   // Creates and starts the container (like docker run -d, never pulling); its id.
   virtual Result<std::string> RunDetached(const docker::ContainerSpec& spec) = 0;
   // Starts watching the container `id` (see ContainerWatch); a stop shortly before the call

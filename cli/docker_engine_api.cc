@@ -225,6 +225,12 @@ Result<bool> DockerEngineApi::ImageExists(const std::string& image) {
   return info.value().has_value();
 }
 
+Result<std::vector<std::string>> DockerEngineApi::ListImageTags() {
+  auto tags = engine_.ListImageTags();
+  if (!tags.ok()) return Failed(tags.error());
+  return tags.value();
+}
+
 Result<std::string> DockerEngineApi::RunDetached(const docker::ContainerSpec& spec) {
   docker::EngineResult<std::string> id = engine_.RunContainer(spec);
   if (!id.ok()) return Failed(id.error());

@@ -26,6 +26,7 @@ class DockerEngineApi : public DockerApi {
 
   Result<std::optional<std::string>> ContainerState(const std::string& container) override;
   Result<bool> ImageExists(const std::string& image) override;
+  Result<std::vector<std::string>> ListImageTags() override;
   Result<std::string> RunDetached(const docker::ContainerSpec& spec) override;
   Result<std::unique_ptr<ContainerWatch>> WatchContainer(const std::string& id) override;
   Result<std::unique_ptr<AddressWatch>> WatchForAddress(const std::string& network,

@@ -505,7 +505,11 @@ int RunList(const ListCommand& command, const CliIo& io, CliServices& services) 
   if (!listed.ok()) return Fail(io, kCommand, listed.error().message);
   Result<std::vector<WorkloadInfo>> workloads = ParseWorkloads(listed.value());
   if (!workloads.ok()) return Fail(io, kCommand, workloads.error().message);
-  io.out << FormatWorkloadTable(workloads.value());
+  if (command.output == OutputFormat::kJson) {
+    io.out << api::WorkloadListToJson(workloads.value()).dump() << "\n";
+  } else {
+    io.out << FormatWorkloadTable(workloads.value());
+  }
   return kExitOk;
 }
 

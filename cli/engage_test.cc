@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/engagement.h"
 #include "cli/app.h"
 #include "cli/test_fakes.h"
 #include "cli/test_temp_dir.h"
@@ -449,6 +450,18 @@ TEST_F(EngageTest, ListAndLeave) {
   EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
   EXPECT_EQ(Run({"leave", "other"}), kExitFailure);
   EXPECT_CONTAINS(err_.str(), "no engagement named other; the engagements are echo");
+}
+
+TEST_F(EngageTest, ListAsJsonIsTheWorkloadListCodec) {
+  EXPECT_EQ(Run({"list", "--output", "json"}), kExitOk) << err_.str();
+  std::string error;
+  std::optional<std::vector<api::WorkloadInfo>> workloads =
+      api::WorkloadListFromJson(json::parse(out_.str()), error);
+  ASSERT_TRUE(workloads) << error << ": " << out_.str();
+  ASSERT_EQ(workloads->size(), 1u);
+  EXPECT_EQ(workloads->at(0).workload, "echo");
+  EXPECT_EQ(workloads->at(0).ports, (std::vector<uint16_t>{8080, 9090}));
+  EXPECT_FALSE(workloads->at(0).engagement);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "cli/app.h"
 #include "cli/docker_engine_api.h"
+#include "webui/assets.h"
 
 namespace {
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
       .plugin_installer = plugin_installer,
       .clock = clock,
       .engagement_guard = tp::cli::StartForkedEngagementGuard,
+      .ui_assets = tp::webui::EmbeddedAssets(),
   };
   return tp::cli::RunTelepresence(args, io, services);
 }

@@ -13,6 +13,7 @@
 #include "cli/engagement_guard.h"
 #include "cli/images.h"
 #include "cli/plugins.h"
+#include "webui/assets.h"
 
 namespace tp::cli {
 
@@ -34,6 +35,8 @@ struct CliServices {
   Clock& clock;
   // Keeps an engagement from outliving a killed command (none: unguarded, as in tests).
   EngagementGuardFactory engagement_guard = nullptr;
+  // The page `telepresence ui` serves (the binary's embedded build of ui/; none in tests).
+  webui::AssetTable ui_assets{};
 };
 
 }  // namespace tp::cli

@@ -90,6 +90,10 @@ class FakeDocker : public DockerApi {
     if (fail_everything) return CliError{*fail_everything};
     return images.contains(image);
   }
+  Result<std::vector<std::string>> ListImageTags() override {
+    if (fail_everything) return CliError{*fail_everything};
+    return std::vector<std::string>(images.begin(), images.end());
+  }
   Result<std::string> RunDetached(const docker::ContainerSpec& spec) override {
     if (fail_everything) return CliError{*fail_everything};
     run_detached.push_back(spec);

@@ -426,6 +426,12 @@ EngineResult<std::optional<ImageInfo>> EngineClient::InspectImage(std::string_vi
   return std::optional<ImageInfo>(std::move(info).value());
 }
 
+EngineResult<std::vector<std::string>> EngineClient::ListImageTags() const {
+  EngineResult<std::string> body = Call(Method::kGet, Path("/images/json"), "list images");
+  if (!body.ok()) return body.error();
+  return DecodeImageListTags(body.value());
+}
+
 EngineResult<std::vector<NetworkInfo>> EngineClient::ListNetworks(const Filters& filters) const {
   EngineResult<std::string> body =
       Call(Method::kGet, Path("/networks?" + FilterQuery(filters)), "list networks");

@@ -113,6 +113,8 @@ class EngineClient {
 
   // Images, by name:tag or id.
   EngineResult<std::optional<ImageInfo>> InspectImage(std::string_view image) const;
+  // Every tag of the engine's images, sorted (DecodeImageListTags).
+  EngineResult<std::vector<std::string>> ListImageTags() const;
 
   // Networks, by name or id. ListNetworks' entries carry no containers; InspectNetwork's do.
   // InspectNetwork only returns the network of exactly that name or id (Docker also matches id

@@ -310,6 +310,20 @@ EngineResult<ImageInfo> DecodeImageInspect(std::string_view body) {
   });
 }
 
+EngineResult<std::vector<std::string>> DecodeImageListTags(std::string_view body) {
+  return Decode(body, "image list", [](const json& list) {
+    std::vector<std::string> tags;
+    for (const json& entry : Array(list, "the image list")) {
+      for (std::string& tag : StringList(entry, "RepoTags")) {
+        if (tag != "<none>:<none>") tags.push_back(std::move(tag));
+      }
+    }
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    return tags;
+  });
+}
+
 EngineResult<EngineEvent> DecodeEvent(std::string_view line) {
   return Decode(line, "event", [](const json& object) {
     const json& actor = Object(object, "Actor");

@@ -153,6 +153,9 @@ struct ImageInfo {
   Labels labels{};
 };
 EngineResult<ImageInfo> DecodeImageInspect(std::string_view body);
+// GET /images/json: the tags of every image ("name:tag"; untagged images have none), sorted,
+// without "<none>:<none>".
+EngineResult<std::vector<std::string>> DecodeImageListTags(std::string_view body);
 
 // One message of GET /events.
 struct EngineEvent {

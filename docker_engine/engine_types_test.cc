@@ -66,6 +66,17 @@ TEST(EngineTypesTest, MalformedAnswersAreProtocolErrorsNamingTheField) {
   EXPECT_FALSE(DecodeNetworkList(R"({"Name":"x"})").ok());
 }
 
+TEST(EngineTypesTest, ImageListGivesSortedTagsWithoutUntagged) {
+  EngineResult<std::vector<std::string>> tags = DecodeImageListTags(R"([
+      {"Id":"sha256:1","RepoTags":["tp-echo:latest","tp-echo:dev"]},
+      {"Id":"sha256:2","RepoTags":["<none>:<none>"]},
+      {"Id":"sha256:3","RepoTags":null},
+      {"Id":"sha256:4","RepoTags":["alpine:3"]}])");
+  ASSERT_TRUE(tags.ok()) << tags.error().message;
+  EXPECT_EQ(tags.value(), (std::vector<std::string>{"alpine:3", "tp-echo:dev", "tp-echo:latest"}));
+  EXPECT_FALSE(DecodeImageListTags(R"({"not":"a list"})").ok());
+}
+
 TEST(EngineTypesTest, NullsAndMissingFieldsAreEmpty) {
   EngineResult<ContainerInfo> info =
       DecodeContainerInspect(R"({"Id":"x","Config":{"Labels":null,"Env":null}})");

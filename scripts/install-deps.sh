@@ -11,6 +11,7 @@ packages=(
   libgtest-dev
   fuse3 docker.io openssh-sftp-server sshfs busybox-static
   iproute2 nftables curl psmisc procps
+  nodejs chromium
 )
 
 missing=()
@@ -18,6 +19,10 @@ for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$package")
 done
+# The page's build (ui/) needs npm: part of NodeSource's nodejs, a package of its own in Debian's.
+if ! command -v npm >/dev/null && [[ " ${missing[*]} " != *" nodejs "* ]]; then
+  missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   exit 0
@@ -34,4 +39,7 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
 echo "install-deps: done"

@@ -5,7 +5,7 @@ import { DockerMuiV6ThemeProvider } from "@docker/docker-mui-theme";
 import { HttpTelepresenceApi } from "./api/http";
 import { ApiContext } from "./components/ApiContext";
 import { ErrorBoundary } from "./components/ErrorBoundary";
-import { installFallbackThemes } from "./theme/packagedThemes";
+import { installFallbackThemes } from "./theme/fallbackThemes";
 import { App } from "./App";
 
 installFallbackThemes();

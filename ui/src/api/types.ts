@@ -18,35 +18,49 @@ export interface TelerouteNetwork {
   daemon: string;
 }
 
-/** `telepresence status --output json`; only `connected` and `context` are always there. */
+/** The daemon's traffic capture (api/daemon_status.h). */
+export interface Capture {
+  enabled: boolean;
+  active: boolean;
+  port: number;
+  subnets: string[];
+  error: string;
+}
+
+/**
+ * `telepresence status --output json` (cli/daemon_status.h); only `connected`, `context` and
+ * `container` are always there. `container_state` when the daemon container exists but does not run.
+ */
 export interface Status {
   connected: boolean;
   context: string;
-  container: string | null | Record<string, unknown>;
+  container: string | null;
+  container_state?: string;
   teleroute_network?: TelerouteNetwork | null;
   manager?: string;
   subnets?: string[];
-  dns_server?: string;
-  dns_search?: string[] | string;
-  capture?: unknown;
+  dns?: { address: string; search: string[] };
+  capture?: Capture;
   reconnects?: number;
   error?: string;
-  [other: string]: unknown;
 }
 
 export type EngageMode = "replace" | "intercept" | "ingest" | "wiretap";
 export const ENGAGE_MODES: readonly EngageMode[] = ["replace", "intercept", "ingest", "wiretap"];
 
+/** An engagement as `telepresence list --output json` shows it (api/engagement.h). */
 export interface WorkloadEngagement {
   id: string;
   mode: EngageMode | string;
-  ports: Array<number | string>;
+  name: string;
+  ports: number[];
 }
 
+/** One workload of `telepresence list --output json`. */
 export interface Workload {
-  name: string;
-  namespace: string;
+  workload: string;
   ports: number[];
+  mounts: string[];
   engagement: WorkloadEngagement | null;
 }
 

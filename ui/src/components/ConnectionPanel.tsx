@@ -6,7 +6,7 @@ import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import Alert from "@mui/material/Alert";
-import type { ContextInfo, Status } from "../api/types";
+import type { Capture, ContextInfo, Status } from "../api/types";
 
 interface Props {
   contexts: ContextInfo[];
@@ -37,6 +37,13 @@ function show(v: unknown): string {
     return JSON.stringify(v);
   }
   return String(v);
+}
+
+function captureText(capture: Capture | undefined): string | null {
+  if (!capture) return null;
+  if (!capture.enabled) return "off";
+  if (!capture.active) return `not active: ${capture.error}`;
+  return `TCP and UDP to ${capture.subnets.join(", ")} on port ${capture.port}`;
 }
 
 function Row({ label, value, testid }: { label: string; value: unknown; testid?: string }) {
@@ -130,11 +137,12 @@ export function ConnectionPanel(p: Props) {
           <Row label="Manager" value={p.status?.manager ?? info?.manager} testid="status-manager" />
           <Row label="Cluster network" value={info?.cluster_network} />
           <Row label="Subnets" value={p.status?.subnets ?? info?.cluster_subnets} testid="status-subnets" />
-          <Row label="DNS server" value={p.status?.dns_server} testid="status-dns" />
-          <Row label="DNS search" value={p.status?.dns_search} />
+          <Row label="DNS server" value={p.status?.dns?.address} testid="status-dns" />
+          <Row label="DNS search" value={p.status?.dns?.search} />
+          <Row label="Capture" value={captureText(p.status?.capture)} />
           <Row
             label="Teleroute network"
-            value={tr ? `${tr.name}${tr.subnet ? ` (${tr.subnet})` : ""}` : null}
+            value={tr ? `${tr.name}${tr.subnet ? ` (${tr.subnet}, daemon ${tr.daemon})` : ""}` : null}
             testid="status-teleroute"
           />
           {typeof p.status?.reconnects === "number" && p.status.reconnects > 0 ? (

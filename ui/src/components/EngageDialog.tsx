@@ -118,7 +118,7 @@ export function EngageDialog({
     }
     const request: EngageRequest = {
       context,
-      workload: workload.name,
+      workload: workload.workload,
       mode,
       ports: portCheck.ports,
       docker_args: argsToSend(dockerArgs),
@@ -157,7 +157,7 @@ export function EngageDialog({
       aria-labelledby="engage-title"
     >
       <DialogTitle id="engage-title" sx={{ overflowWrap: "anywhere" }}>
-        Engage {workload?.name}
+        Engage {workload?.workload}
       </DialogTitle>
       <DialogContent dividers>
         <Box
@@ -279,7 +279,7 @@ export function EngageDialog({
               onChange={setImageArgs}
               disabled={busy}
             />
-            {busy && <ActionProgress label={`Engaging ${workload?.name ?? ""}…`} lines={progressLines} />}
+            {busy && <ActionProgress label={`Engaging ${workload?.workload ?? ""}…`} lines={progressLines} />}
             <ErrorAlert message={error} onClose={() => setError(null)} />
           </Stack>
         </Box>

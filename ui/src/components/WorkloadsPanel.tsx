@@ -42,8 +42,8 @@ export function WorkloadsPanel({ connected, known, rows, busy, onEngage }: Props
         <Stack spacing={1}>
           {rows.map(({ workload: w, engagement: e }) => (
             <Box
-              key={`${w.namespace}/${w.name}`}
-              data-testid={`workload-row-${w.name}`}
+              key={w.workload}
+              data-testid={`workload-row-${w.workload}`}
               sx={{
                 display: "flex",
                 flexWrap: "wrap",
@@ -58,11 +58,13 @@ export function WorkloadsPanel({ connected, known, rows, busy, onEngage }: Props
             >
               <Box sx={{ flex: "1 1 160px", minWidth: 0 }}>
                 <Typography variant="body1" sx={{ fontWeight: 600, overflowWrap: "anywhere" }}>
-                  {w.name}
+                  {w.workload}
                 </Typography>
-                <Typography variant="caption" color="text.secondary">
-                  {w.namespace}
-                </Typography>
+                {w.mounts.length > 0 && (
+                  <Typography variant="caption" color="text.secondary" sx={{ overflowWrap: "anywhere" }}>
+                    mounts {w.mounts.join(", ")}
+                  </Typography>
+                )}
               </Box>
               <Stack direction="row" spacing={0.5} useFlexGap flexWrap="wrap" sx={{ flex: "1 1 100px" }}>
                 {w.ports.length === 0 ? (
@@ -75,7 +77,7 @@ export function WorkloadsPanel({ connected, known, rows, busy, onEngage }: Props
               </Stack>
               <Typography
                 variant="body2"
-                data-testid={`engagement-of-${w.name}`}
+                data-testid={`engagement-of-${w.workload}`}
                 sx={{ flex: "1 1 120px" }}
                 color={e ? "primary" : "text.secondary"}
               >
@@ -84,7 +86,7 @@ export function WorkloadsPanel({ connected, known, rows, busy, onEngage }: Props
               <Button
                 size="small"
                 variant="contained"
-                data-testid={`engage-button-${w.name}`}
+                data-testid={`engage-button-${w.workload}`}
                 disabled={busy || e !== null}
                 onClick={() => onEngage(w)}
               >

@@ -24,7 +24,7 @@ const eng = (over: Partial<Engagement> = {}): Engagement => ({
   ...over,
 });
 
-const echo: Workload = { name: "echo", namespace: "default", ports: [8080], engagement: null };
+const echo: Workload = { workload: "echo", ports: [8080], mounts: [], engagement: null };
 
 describe("page reducer", () => {
   it("takes status events of the current context only", () => {
@@ -101,7 +101,7 @@ describe("page reducer", () => {
       {
         type: "workloads",
         context: "default",
-        workloads: [{ ...echo, engagement: { id: "e-1", mode: "replace", ports: [8080] } }],
+        workloads: [{ ...echo, engagement: { id: "e-1", mode: "replace", name: "echo", ports: [8080] } }],
       },
       { type: "engagement", engagement: eng({ state: "active" }) },
     ]);

@@ -70,7 +70,7 @@ function upsertEngagement(state: PageState, e: Engagement): PageState {
     engagements: { ...state.engagements, [e.id]: e },
     engagementOrder: known ? state.engagementOrder : [...state.engagementOrder, e.id],
     workloads: state.workloads.map((w) =>
-      w.name === e.workload && e.state === "ended" && w.engagement?.id === e.id
+      w.workload === e.workload && e.state === "ended" && w.engagement?.id === e.id
         ? { ...w, engagement: null }
         : w,
     ),
@@ -198,7 +198,7 @@ export function engagementOfWorkload(
   }
   for (const id of state.engagementOrder) {
     const e = state.engagements[id];
-    if (e && e.workload === w.name && e.state !== "ended") {
+    if (e && e.workload === w.workload && e.state !== "ended") {
       return { id: e.id, mode: e.mode, state: e.state };
     }
   }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# End-to-end test of `telepresence ui` (docs/ui.md) against the local demo cluster, in a real
+# browser: Debian's chromium, headless, driven by playwright-core (ui/e2e/browser.e2e.mjs).
+#   The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
+#   printed address it connects, lists echo with its ports, fits a 360 px window and disconnects.
+#   Ctrl-C ends the server with status 0 and closes its port.
+# Screenshots of each step: BUILD_DIR/ui-screenshots/.
+#
+# usage: test/docker/ui.sh BUILD_DIR
+# shellcheck source=test/docker/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+telepresence=$TP_BUILD_DIR/bin/telepresence
+ui_dir=$TP_REPO/ui
+chromium=${TP_CHROMIUM:-/usr/bin/chromium}
+
+[[ -x $chromium ]] || die "no chromium at $chromium (run scripts/install-deps.sh)"
+[[ -d $ui_dir/node_modules/playwright-core ]] ||
+  die "ui/node_modules has no playwright-core (the build runs npm ci in ui/: run make build)"
+require_plugins telemount:latest teleroute:latest
+use_demo_cluster
+start_disconnected
+
+work=$(mktemp -d)
+defer rm -rf "$work"
+ui_log=$work/ui.log
+stop_ui() { if [[ -n ${ui_pid:-} ]]; then kill -INT "$ui_pid" 2>/dev/null || true; fi; }
+defer stop_ui
+
+heading "telepresence ui prints its address with a secret"
+# (A background job of a script starts with SIGINT ignored; the CLI gets it back, as from a
+# terminal.)
+env --default-signal=INT "$telepresence" ui --port 0 --no-open >"$ui_log" 2>&1 &
+ui_pid=$!
+address=$(wait_until_output 15 "the UI's address" grep -o 'http://127\.0\.0\.1:[0-9]*/?token=[0-9a-f]*' "$ui_log") ||
+  die "telepresence ui printed no address: $(cat "$ui_log")"
+pass "the address is $address"
+port=${address#http://127.0.0.1:}
+port=${port%%/*}
+
+heading "the page in chromium"
+screenshots=$TP_BUILD_DIR/ui-screenshots
+rm -rf "$screenshots"
+browser_output=$work/browser.out
+node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" >"$browser_output" 2>&1
+browser_status=$?
+while IFS= read -r line; do
+  case $line in
+    PASS:*) pass "${line#PASS: }" ;;
+    FAIL:*) fail "${line#FAIL: }" ;;
+    *) echo "$line" ;;
+  esac
+done <"$browser_output"
+((browser_status == 0)) || fail "the browser test exited with $browser_status"
+check_output "the page left the context disconnected" "Connected: no" "$telepresence" status
+
+heading "Ctrl-C ends telepresence ui"
+kill -INT "$ui_pid"
+wait_until 15 "telepresence ui to end" pid_ended "$ui_pid" || die "telepresence ui does not end on SIGINT"
+wait "$ui_pid"
+check_equal "telepresence ui exits with 0 on Ctrl-C" 0 "$?"
+ui_pid=
+# port_refuses PORT: nothing accepts a connection on 127.0.0.1:PORT.
+port_refuses() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+check "its port is closed" port_refuses "$port"

@@ -1,0 +1,157 @@
+// The page of `telepresence ui` in a real browser (Debian's chromium, headless, driven by
+// playwright-core): run by test/docker/ui.sh against a running `telepresence ui` on the demo
+// cluster, with the address it printed. Prints "PASS: ..." / "FAIL: ..." per check and the
+// measured times ("TIME: ..."); exits 1 when a check failed. Screenshots of each step go to
+// SCREENSHOT_DIR.
+//
+// usage: node ui/e2e/browser.e2e.mjs URL_WITH_TOKEN SCREENSHOT_DIR
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const [address, shots] = process.argv.slice(2);
+if (!address || !shots) {
+  console.error("usage: node browser.e2e.mjs URL_WITH_TOKEN SCREENSHOT_DIR");
+  process.exit(2);
+}
+const url = new URL(address);
+const origin = url.origin;
+const token = url.searchParams.get("token");
+fs.mkdirSync(shots, { recursive: true });
+
+let failed = 0;
+function check(name, ok, detail = "") {
+  console.log(`${ok ? "PASS" : "FAIL"}: ${name}${ok || !detail ? "" : ` (${detail})`}`);
+  if (!ok) failed += 1;
+}
+
+// A raw request with the headers given, as a hostile page or program would send it.
+function rawGet(pathname, headers) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: url.hostname, port: url.port, path: pathname, method: "GET", headers },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode, body }));
+      },
+    );
+    request.on("error", reject);
+    request.setTimeout(5000, () => request.destroy(new Error("no answer within 5 s")));
+    request.end();
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.TP_CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  await page.screenshot({ path: path.join(shots, `${String(step).padStart(2, "0")}-${name}.png`) });
+}
+
+try {
+  // --- Who may reach it -------------------------------------------------------------------------
+  const stranger = await browser.newContext();
+  const strangerPage = await stranger.newPage();
+  const refused = await strangerPage.goto(`${origin}/`);
+  const refusedText = await strangerPage.content();
+  check("a page opened without the secret gets 401", refused?.status() === 401, `${refused?.status()}`);
+  check(
+    "a page opened without the secret gets no script, only how to get in",
+    !refusedText.includes("<script") && refusedText.includes("telepresence ui"),
+    refusedText.slice(0, 200),
+  );
+  const wrongToken = await strangerPage.goto(`${origin}/?token=${"f".repeat(32)}`);
+  check("a wrong secret gets 401", wrongToken?.status() === 401, `${wrongToken?.status()}`);
+  const api = await stranger.request.get(`${origin}/api/status`);
+  check("the API without the secret answers 401", api.status() === 401, `${api.status()}`);
+  await stranger.close();
+  const foreign = await rawGet("/api/status", {
+    Host: `rebound.example:${url.port}`,
+    Cookie: `tp_ui=${token}`,
+  });
+  check(
+    "a request with a foreign Host gets 403, even with the secret",
+    foreign.status === 403,
+    `${foreign.status}`,
+  );
+  check("a request with a foreign Host gets no status", !foreign.body.includes("connected"), foreign.body);
+
+  // --- The page ---------------------------------------------------------------------------------
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  await page.goto(address);
+  check("the secret in the address is dropped from it", page.url() === `${origin}/`, page.url());
+  const cookies = await context.cookies();
+  const session = cookies.find((cookie) => cookie.name === "tp_ui");
+  check(
+    "the session cookie is HttpOnly and SameSite=Strict",
+    session?.httpOnly === true && session?.sameSite === "Strict",
+    JSON.stringify(session),
+  );
+  const connected = page.getByTestId("status-connected");
+  await connected.waitFor({ timeout: 15000 });
+  check(
+    "the page starts disconnected",
+    (await connected.innerText()) === "Not connected",
+    await connected.innerText(),
+  );
+  await shot(page, "opened");
+
+  const connectStart = Date.now();
+  await page.getByTestId("connect-button").click();
+  await page
+    .getByTestId("status-connected")
+    .filter({ hasText: /^Connected$/ })
+    .waitFor({ timeout: 60000 });
+  const connectSeconds = (Date.now() - connectStart) / 1000;
+  console.log(`TIME: click on Connect to "Connected": ${connectSeconds.toFixed(2)} s`);
+  check("Connect connects", true);
+  const statusText = await page.getByTestId("status-panel").innerText();
+  check("the status shows the Teleroute network", /tp-default/.test(statusText), statusText);
+  check("the status shows the cluster's subnet", /10\.213\.0\.0\/24/.test(statusText), statusText);
+  await shot(page, "connected");
+
+  const echoRow = page.getByTestId("workload-row-echo");
+  await echoRow.waitFor({ timeout: 15000 });
+  const echoText = await echoRow.innerText();
+  check("echo is listed with its ports", /8080/.test(echoText) && /9090/.test(echoText), echoText);
+  await shot(page, "workloads");
+
+  await page.setViewportSize({ width: 360, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check("a 360 px window needs no horizontal scrolling", overflow <= 0, `${overflow} px too wide`);
+  await shot(page, "narrow");
+  await page.setViewportSize({ width: 1200, height: 900 });
+
+  await page.getByTestId("disconnect-button").click();
+  await page
+    .getByTestId("status-connected")
+    .filter({ hasText: /^Not connected$/ })
+    .waitFor({ timeout: 60000 });
+  check("Disconnect disconnects", true);
+  await shot(page, "disconnected");
+  check("the page logged no errors", consoleErrors.length === 0, consoleErrors.join(" | "));
+} catch (error) {
+  check("the page flow ran to its end", false, String(error));
+} finally {
+  await browser.close();
+}
+process.exit(failed === 0 ? 0 : 1);
