@@ -23,6 +23,11 @@ int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& 
 // The daemon's address on the context's Teleroute network tp-<ctx>. Error (saying to connect):
 // no daemon runs, no network, the daemon is not on it.
 Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, DockerApi& docker);
+// `telepresence docker-run`'s docker run argv for the context's network and DNS, the user's
+// words after ours. Error (saying to connect): as DaemonAddressOnNetwork, or no daemon answer.
+Result<Argv> DockerRunOnNetworkArgv(const std::string& context_name,
+                                    const std::vector<std::string>& docker_args,
+                                    CliServices& services);
 
 // engage.cc: replace, intercept, ingest, wiretap (docs/engagements.md, "The CLI"); list; leave.
 int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& services);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,13 +17,15 @@
 #include "cli/docker_network.h"
 #include "cli/process.h"
 #include "cli/result.h"
+#include "cli/stop_source.h"
 #include "docker_engine/engine_types.h"
 
 namespace tp::cli {
 
-// A `docker run` in the foreground with this process's stdin, stdout and stderr. While it lives,
-// SIGINT and SIGTERM to this process do not end it: Wait reports them, so that the caller can
-// stop the container and clean up. Destroying it kills (SIGKILL) a docker run still running.
+// A `docker run` in the foreground (with this process's stdin, stdout and stderr on the command
+// line). A stop request (StopSource: Ctrl-C, or the page's button) does not end it: Wait reports
+// it, so that the caller can stop the container and clean up. Destroying it kills (SIGKILL) a
+// docker run still running.
 class ForegroundRun {
  public:
   enum class Event { kRunning, kExited, kInterrupted };
@@ -31,8 +34,15 @@ class ForegroundRun {
     ExitCode exit_code = 0;  // for kExited
   };
   virtual ~ForegroundRun() = default;
-  // Waits up to `timeout` for docker run to end or a SIGINT/SIGTERM; kRunning when neither came.
+  // Waits up to `timeout` for docker run to end or a stop request; kRunning when neither came.
   virtual Outcome Wait(std::chrono::milliseconds timeout) = 0;
+};
+
+// A container's log followed on a thread of its own (DockerApi::FollowLogs); destroying it stops
+// following and waits for the thread.
+class LogFollow {
+ public:
+  virtual ~LogFollow() = default;
 };
 
 // Watches one container from just after its start: whether it has stopped (died or was
@@ -111,10 +121,20 @@ class DockerApi {
   virtual Status CreateVolume(const docker::VolumeSpec& spec) = 0;
   // Runs a `docker build -q ...` argv (DockerBuildCommand); the built image's id.
   virtual Result<std::string> BuildImage(const Argv& argv) = 0;
+  // Runs a `docker run -d ...` argv (the user's own words, honoured exactly); the container's id.
+  virtual Result<std::string> RunDetachedArgv(const Argv& argv) = 0;
   // docker stop CONTAINER (a container that is gone already counts as stopped).
   virtual Status StopContainer(const std::string& container) = 0;
-  // Starts a `docker run ...` argv in the foreground (see ForegroundRun).
-  virtual Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) = 0;
+  // Starts a `docker run ...` argv in the foreground (see ForegroundRun), its streams as given;
+  // its Wait reports `stop`'s requests (which must outlive the run).
+  virtual Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv,
+                                                                 const StopSource& stop,
+                                                                 ChildStreams streams) = 0;
+  // Follows the container's log (stdout and stderr, from its start) on a thread of its own:
+  // each line (without its newline) goes to on_line until the container's log ends or the
+  // LogFollow is destroyed (which waits for that thread).
+  virtual Result<std::unique_ptr<LogFollow>> FollowLogs(
+      const std::string& container, std::function<void(std::string_view line)> on_line) = 0;
 };
 
 // How long RemoveVolumeWithin retries by default: Docker releases a volume just after the

@@ -27,6 +27,8 @@ constexpr std::chrono::seconds kStopWatchLookBack{5};
 constexpr std::chrono::seconds kAddressWatchLookBack{2};
 // How long a stop watch follows the events at most (longer than any wait of the CLI).
 constexpr std::chrono::hours kStopWatchDeadline{1};
+// How long FollowLogs follows a container at most (a day of engagement).
+constexpr std::chrono::hours kLogFollowDeadline{24};
 // How long a stopped container's last log lines may take to arrive after its stop was seen.
 constexpr milliseconds kLogSettleTime{1000};
 // How long reading a stopped container's whole log once more may take.
@@ -38,8 +40,8 @@ CliError Failed(const docker::EngineError& error) { return CliError{error.messag
 
 class ChildForegroundRun : public ForegroundRun {
  public:
-  ChildForegroundRun(std::unique_ptr<StopSignals> signals, ChildProcess child)
-      : signals_(std::move(signals)), child_(std::move(child)) {}
+  ChildForegroundRun(const StopSource& stop, ChildProcess child)
+      : stop_(stop), child_(std::move(child)) {}
 
   Outcome Wait(milliseconds timeout) override {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -48,13 +50,47 @@ class ChildForegroundRun : public ForegroundRun {
       auto left =
           std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return {Event::kRunning, 0};
-      if (signals_->WaitFor(std::min(left, kChildPollInterval))) return {Event::kInterrupted, 0};
+      if (stop_.WaitFor(std::min(left, kChildPollInterval))) return {Event::kInterrupted, 0};
     }
   }
 
  private:
-  std::unique_ptr<StopSignals> signals_;  // outlives the child (declared first)
+  const StopSource& stop_;  // outlives the run (the caller's)
   ChildProcess child_;
+};
+
+// A container's log, line by line, on a thread of its own until the log ends or the follow is
+// destroyed.
+class EngineLogFollow : public LogFollow {
+ public:
+  EngineLogFollow(const docker::EngineClient& engine, const std::string& container,
+                  std::function<void(std::string_view)> on_line)
+      : engine_(engine),
+        container_(container),
+        on_line_(std::move(on_line)),
+        thread_([this] { Follow(); }) {}
+  ~EngineLogFollow() override {
+    cancel_.Cancel();
+    thread_.join();
+  }
+
+ private:
+  void Follow() {
+    docker::LineSplitter lines;
+    (void)engine_.Logs(
+        container_, /*follow=*/true, kLogFollowDeadline,
+        [&](const docker::LogDemuxer::Frame& frame) {
+          for (const std::string& line : lines.Feed(frame.payload)) on_line_(line);
+          return true;
+        },
+        &cancel_);
+  }
+
+  const docker::EngineClient engine_;
+  const std::string container_;
+  const std::function<void(std::string_view)> on_line_;
+  docker::StreamCancel cancel_;
+  std::thread thread_;  // last: starts once the rest is set
 };
 
 // Follows the engine's events for the container's die or destroy, and its log, each on a thread
@@ -355,16 +391,25 @@ Status DockerEngineApi::CreateVolume(const docker::VolumeSpec& spec) {
   return Ok{};
 }
 
-Result<std::string> DockerEngineApi::BuildImage(const Argv& argv) {
-  Result<CapturedOutput> result = RunCaptured(argv, kBuildTimeout);
+// Runs a docker command that prints an id as its last line (docker build -q, docker run -d).
+Result<std::string> DockerEngineApi::RunForId(const Argv& argv, milliseconds timeout) {
+  Result<CapturedOutput> result = RunCaptured(argv, timeout);
   if (!result.ok()) return CliError{result.error().message + "; is Docker installed?"};
   const CapturedOutput& output = result.value();
   if (output.exit_code != 0) {
     return CliError{DockerFailureMessage(argv, output.exit_code, output.err)};
   }
   std::vector<std::string> lines = OutputLines(output.out);
-  if (lines.empty()) return CliError{"docker build printed no image id"};
+  if (lines.empty()) return CliError{"docker printed no id"};
   return lines.back();
+}
+
+Result<std::string> DockerEngineApi::BuildImage(const Argv& argv) {
+  return RunForId(argv, kBuildTimeout);
+}
+
+Result<std::string> DockerEngineApi::RunDetachedArgv(const Argv& argv) {
+  return RunForId(argv, kEngineCallDeadline);
 }
 
 Status DockerEngineApi::StopContainer(const std::string& container) {
@@ -373,12 +418,19 @@ Status DockerEngineApi::StopContainer(const std::string& container) {
   return Ok{};
 }
 
-Result<std::unique_ptr<ForegroundRun>> DockerEngineApi::StartForeground(const Argv& argv) {
-  auto signals = std::make_unique<StopSignals>();
-  Result<ChildProcess> child = ChildProcess::Spawn(argv, ChildStreams::kInherited);
+Result<std::unique_ptr<ForegroundRun>> DockerEngineApi::StartForeground(const Argv& argv,
+                                                                        const StopSource& stop,
+                                                                        ChildStreams streams) {
+  Result<ChildProcess> child = ChildProcess::Spawn(argv, streams);
   if (!child.ok()) return CliError{child.error().message + "; is Docker installed?"};
   return std::unique_ptr<ForegroundRun>(
-      std::make_unique<ChildForegroundRun>(std::move(signals), std::move(child).value()));
+      std::make_unique<ChildForegroundRun>(stop, std::move(child).value()));
+}
+
+Result<std::unique_ptr<LogFollow>> DockerEngineApi::FollowLogs(
+    const std::string& container, std::function<void(std::string_view line)> on_line) {
+  return std::unique_ptr<LogFollow>(
+      std::make_unique<EngineLogFollow>(engine_, container, std::move(on_line)));
 }
 
 }  // namespace tp::cli

@@ -46,10 +46,16 @@ class DockerEngineApi : public DockerApi {
   Status DisconnectFromNetwork(const std::string& network, const std::string& container) override;
   Status CreateVolume(const docker::VolumeSpec& spec) override;
   Result<std::string> BuildImage(const Argv& argv) override;
+  Result<std::string> RunDetachedArgv(const Argv& argv) override;
   Status StopContainer(const std::string& container) override;
-  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) override;
+  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv, const StopSource& stop,
+                                                         ChildStreams streams) override;
+  Result<std::unique_ptr<LogFollow>> FollowLogs(
+      const std::string& container, std::function<void(std::string_view line)> on_line) override;
 
  private:
+  Result<std::string> RunForId(const Argv& argv, std::chrono::milliseconds timeout);
+
   const docker::EngineClient engine_;
 };
 

@@ -33,26 +33,32 @@ Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, Dock
   return network.value()->daemon_address;
 }
 
-int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& services) {
-  const std::string context_name = ContextNameOrDefault(command.context_name);
+Result<Argv> DockerRunOnNetworkArgv(const std::string& context_name,
+                                    const std::vector<std::string>& docker_args,
+                                    CliServices& services) {
   Result<std::string> daemon = DaemonAddressOnNetwork(context_name, services.docker);
-  if (!daemon.ok()) return Fail(io, kCommand, daemon.error().message);
+  if (!daemon.ok()) return daemon.error();
   const std::string container = DaemonContainerName(context_name);
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
   Result<DaemonStatus> status = endpoint.ok()
                                     ? FetchDaemonStatus(*services.daemon_control(endpoint.value()))
                                     : Result<DaemonStatus>(endpoint.error());
   if (!status.ok()) {
-    return Fail(io, kCommand,
-                "the daemon container " + container +
+    return CliError{"the daemon container " + container +
                     " runs but its control API does not answer: " + status.error().message +
-                    "; run telepresence quit, then telepresence connect --docker");
+                    "; run telepresence quit, then telepresence connect --docker"};
   }
-  Argv argv = DockerRunOnNetworkCommand(TelerouteNetworkName(context_name), daemon.value(),
-                                        status.value().dns_search, command.docker_args);
+  return DockerRunOnNetworkCommand(TelerouteNetworkName(context_name), daemon.value(),
+                                   status.value().dns_search, docker_args);
+}
+
+int RunDockerRun(const DockerRunCommand& command, const CliIo& io, CliServices& services) {
+  const std::string context_name = ContextNameOrDefault(command.context_name);
+  Result<Argv> argv = DockerRunOnNetworkArgv(context_name, command.docker_args, services);
+  if (!argv.ok()) return Fail(io, kCommand, argv.error().message);
   io.out.flush();
   io.err.flush();
-  Result<ExitCode> exit_code = services.docker.RunAttached(argv);
+  Result<ExitCode> exit_code = services.docker.RunAttached(argv.value());
   if (!exit_code.ok()) return Fail(io, kCommand, exit_code.error().message);
   return exit_code.value();
 }

@@ -290,8 +290,13 @@ std::string EngageAgainAdvice(std::string_view command, const std::string& workl
 class HandlerSession {
  public:
   HandlerSession(std::string_view command, const EngagementPlan& plan, ConnectedDaemon& daemon,
-                 const CliIo& io, CliServices& services)
-      : command_(command), plan_(plan), daemon_(daemon), io_(io), services_(services) {}
+                 const StopSource& stop, const CliIo& io, CliServices& services)
+      : command_(command),
+        plan_(plan),
+        daemon_(daemon),
+        stop_(stop),
+        io_(io),
+        services_(services) {}
 
   // docker's exit code, or 1 when the engagement failed.
   int Run() {
@@ -300,7 +305,8 @@ class HandlerSession {
     if (!watch.ok()) return Fail(io_, command_, watch.error().message);
     io_.out.flush();
     io_.err.flush();
-    Result<std::unique_ptr<ForegroundRun>> run = services_.docker.StartForeground(plan_.run);
+    Result<std::unique_ptr<ForegroundRun>> run =
+        services_.docker.StartForeground(plan_.run, stop_, services_.handler_streams);
     if (!run.ok()) return Fail(io_, command_, run.error().message);
     const SteadyTime deadline = services_.clock.Now() + kHandlerAddressDeadline;
     while (true) {
@@ -364,6 +370,7 @@ class HandlerSession {
     }
     io_.err << "Engaged: the handler " << plan_.container << " (" << address
             << ") gets the engagement " << plan_.engagement_id << std::endl;
+    if (services_.engagement_observer) services_.engagement_observer->Active(address);
   }
 
   // The engagement ends with the daemon (quit, docker rm -f), and without a word to the daemon
@@ -400,6 +407,7 @@ class HandlerSession {
   const std::string_view command_;
   const EngagementPlan& plan_;
   ConnectedDaemon& daemon_;
+  const StopSource& stop_;
   const CliIo& io_;
   CliServices& services_;
   bool handler_set_ = false;
@@ -427,8 +435,8 @@ Status WriteEnvFiles(const EngagementPlan& plan, const std::string& private_path
 // Runs the plan: env files, guard, volumes, the handler's docker run; ends the engagement after
 // it (cleanup). Only I/O: every decision is in the plan.
 int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std::string& env_path,
-                ConnectedDaemon& daemon, EngagementCleanup& cleanup,
-                const StopSignals& stop_signals, const CliIo& io, CliServices& services) {
+                ConnectedDaemon& daemon, EngagementCleanup& cleanup, const StopSource& stop,
+                const CliIo& io, CliServices& services) {
   if (Status written = WriteEnvFiles(plan, env_path, command, io); !written.ok()) {
     return Fail(io, command, written.error().message);
   }
@@ -436,7 +444,7 @@ int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std:
   std::unique_ptr<EngagementGuard> guard =
       StartGuard(plan, daemon.endpoint, env_path, io, services);
   const Status created = CreateVolumes(plan.volumes, services.docker, cleanup);
-  if (stop_signals.Take()) {
+  if (stop.Take()) {
     cleanup.Finish();
     return Fail(io, command, kInterrupted, kExitInterrupted);
   }
@@ -444,7 +452,7 @@ int ExecutePlan(std::string_view command, const EngagementPlan& plan, const std:
     cleanup.Finish();
     return Fail(io, command, created.error().message);
   }
-  const int exit_code = HandlerSession(command, plan, daemon, io, services).Run();
+  const int exit_code = HandlerSession(command, plan, daemon, stop, io, services).Run();
   cleanup.Finish();
   guard.reset();
   return exit_code;
@@ -470,12 +478,14 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
                           .workload_ports = WorkloadPorts(workloads.value(), command.workload)};
   const EngageStart start = PlanEngageStart(command, inputs.workload_ports, inputs.daemon);
   inputs.ports = start.ports;
-  // From here on a Ctrl-C waits to be taken, so that what was made is undone before exiting.
-  const StopSignals stop_signals;
+  // From here on a Ctrl-C (or the page's stop) waits to be taken, so that what was made is undone
+  // before exiting.
+  const std::unique_ptr<StopSource> stop =
+      services.stop_source ? services.stop_source() : std::make_unique<StopSignals>();
   Result<std::string> image = HandlerImageOf(command, start.build, io, services.docker);
   if (!image.ok()) return Fail(io, kCommand, image.error().message);
   inputs.image = image.value();
-  if (stop_signals.Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
+  if (stop->Take()) return Fail(io, kCommand, kInterrupted, kExitInterrupted);
 
   Result<json> engaged =
       control.Call("POST", "/engagements", api::EngageRequestToJson(start.engage_request));
@@ -492,8 +502,10 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
 
   Result<EngagementPlan> plan = PlanEngagement(command, inputs);
   if (!plan.ok()) return Fail(io, kCommand, plan.error().message);
-  return ExecutePlan(kCommand, plan.value(), inputs.env_file_path, daemon.value(), cleanup,
-                     stop_signals, io, services);
+  if (services.engagement_observer)
+    services.engagement_observer->Planned(plan.value(), inputs.grant);
+  return ExecutePlan(kCommand, plan.value(), inputs.env_file_path, daemon.value(), cleanup, *stop,
+                     io, services);
 }
 
 int RunList(const ListCommand& command, const CliIo& io, CliServices& services) {

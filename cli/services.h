@@ -11,8 +11,10 @@
 #include "cli/daemon_control.h"
 #include "cli/docker_client.h"
 #include "cli/engagement_guard.h"
+#include "cli/engagement_observer.h"
 #include "cli/images.h"
 #include "cli/plugins.h"
+#include "cli/stop_source.h"
 #include "webui/assets.h"
 
 namespace tp::cli {
@@ -37,6 +39,11 @@ struct CliServices {
   EngagementGuardFactory engagement_guard = nullptr;
   // The page `telepresence ui` serves (the binary's embedded build of ui/; none in tests).
   webui::AssetTable ui_assets{};
+  // Where an engagement's stop request comes from (none: Ctrl-C, StopSignals), where its handler's
+  // docker run writes, and who hears of its steps (none: nobody). `telepresence ui` sets them.
+  StopSourceFactory stop_source = nullptr;
+  ChildStreams handler_streams = ChildStreams::kInherited;
+  EngagementObserver* engagement_observer = nullptr;
 };
 
 }  // namespace tp::cli

@@ -9,19 +9,20 @@
 
 #include <chrono>
 
+#include "cli/stop_source.h"
+
 namespace tp::cli {
 
-class StopSignals {
+class StopSignals : public StopSource {
  public:
   StopSignals();
-  ~StopSignals();
+  ~StopSignals() override;
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  // Takes a pending SIGINT, SIGTERM or SIGHUP without waiting; true when there was one.
-  bool Take() const { return WaitFor(std::chrono::milliseconds(0)); }
-  // Waits up to `timeout` for one of them; true when one came.
-  bool WaitFor(std::chrono::milliseconds timeout) const;
+  // Waits up to `timeout` for SIGINT, SIGTERM or SIGHUP and takes it; true when one came (Take:
+  // without waiting).
+  bool WaitFor(std::chrono::milliseconds timeout) const override;
 
  private:
   sigset_t signals_{};

@@ -265,6 +265,10 @@ class FakeDocker : public DockerApi {
     if (fail_volume_create) return CliError{*fail_volume_create};
     return Ok{};
   }
+  Result<std::string> RunDetachedArgv(const Argv& argv) override {
+    run_foreground.push_back(argv);
+    return kRunId + std::to_string(run_foreground.size());
+  }
   Result<std::string> BuildImage(const Argv& argv) override {
     builds.push_back(argv);
     return build_result;
@@ -284,10 +288,17 @@ class FakeDocker : public DockerApi {
     FakeDocker& docker_;
     int calls_ = 0;
   };
-  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv) override {
+  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv, const StopSource&,
+                                                         ChildStreams) override {
     run_foreground.push_back(argv);
     if (fail_foreground_start) return CliError{*fail_foreground_start};
     return std::unique_ptr<ForegroundRun>(std::make_unique<FakeForegroundRun>(*this));
+  }
+
+  class NoLogFollow : public LogFollow {};
+  Result<std::unique_ptr<LogFollow>> FollowLogs(const std::string&,
+                                                std::function<void(std::string_view)>) override {
+    return std::unique_ptr<LogFollow>(std::make_unique<NoLogFollow>());
   }
 
   static std::string ValueAfter(const Argv& argv, std::string_view flag) {

@@ -52,8 +52,9 @@ int RunUi(const UiCommand& command, const CliIo& io, CliServices& services) {
   if (command.open_browser) OpenBrowser(url, io);
   while (!stop_signals.WaitFor(std::chrono::seconds(1))) {
   }
-  io.err << "Stopping the UI" << std::endl;
+  io.err << "Stopping the UI: leaving its engagements" << std::endl;
   server.Stop();
+  driver.Shutdown();
   return kExitOk;
 }
 

@@ -25,6 +25,12 @@ std::string ErrorSentence(std::string_view line) {
   return std::string(line);
 }
 
+// How long POST /api/engagements waits for the engagement to become active (a build may be
+// long); after that it answers 202 and the page follows the `engagement` events.
+constexpr std::chrono::minutes kEngageWait{10};
+// How long leaving may take: the handler's stop (docker stop's grace), the daemon, the volumes.
+constexpr std::chrono::milliseconds kLeaveWait{60000};
+
 std::optional<UiReply> RefuseBadContext(const std::string& context) {
   if (IsValidContextName(context)) return std::nullopt;
   return ErrorReply(400, "\"" + context +
@@ -130,6 +136,7 @@ UiReply CliUiDriver::Quit(const std::string& context) {
   if (!BeginAction(context)) {
     return ErrorReply(409, "another action runs on context " + context + "; wait for it to end");
   }
+  LeaveAll(context);
   Outcome outcome = RunCommand("quit", [&](const CliIo& io) {
     return RunQuit(QuitCommand{.context_name = context}, io, services_);
   });
@@ -155,27 +162,131 @@ UiReply CliUiDriver::Images() {
   return UiReply{200, {{"images", tags.value()}}};
 }
 
-UiReply CliUiDriver::Engage(const webui::EngageForm&) {
-  return ErrorReply(501, "engaging from the page is not there yet; use telepresence replace");
+UiReply CliUiDriver::Engage(const webui::EngageForm& form) {
+  if (auto refused = RefuseBadContext(form.context)) return *refused;
+  const std::vector<std::string> words =
+      EngageWords(form.context, form.mode, form.workload, form.ports, form.image, form.build_folder,
+                  form.docker_args, form.args);
+  Result<CommandLine> parsed = ParseCommandLine(words);
+  if (!parsed.ok()) return ErrorReply(400, parsed.error().message);
+  const EngageCommand* command = std::get_if<EngageCommand>(&parsed.value().command);
+  if (command == nullptr)
+    return ErrorReply(400, "\"" + form.workload + "\" is not a workload name");
+  auto engagement = std::make_shared<UiEngagement>(
+      form.context, *command,
+      form.build_folder.empty() ? form.image : "built from " + form.build_folder, environment_,
+      services_, events_);
+  {
+    MutexLock lock(mutex_);
+    std::erase_if(engagements_,
+                  [](const auto& kept) { return kept->state() == UiEngagement::State::kEnded; });
+    engagements_.push_back(engagement);
+  }
+  engagement->Start();
+  const UiEngagement::State state = engagement->WaitUntilSettled(kEngageWait);
+  if (state == UiEngagement::State::kEnded) return ErrorReply(500, engagement->message());
+  return UiReply{state == UiEngagement::State::kActive ? 201 : 202, engagement->ToJson()};
 }
 
 UiReply CliUiDriver::Engagements(const std::string& context) {
   if (auto refused = RefuseBadContext(context)) return *refused;
-  return UiReply{200, {{"engagements", json::array()}}};
+  std::vector<std::shared_ptr<UiEngagement>> engagements;
+  {
+    MutexLock lock(mutex_);
+    engagements = engagements_;
+  }
+  json list = json::array();
+  for (const auto& engagement : engagements) {
+    if (engagement->context() == context) list.push_back(engagement->ToJson());
+  }
+  return UiReply{200, {{"engagements", std::move(list)}}};
 }
 
-UiReply CliUiDriver::Leave(const std::string&, const std::string& engagement_id) {
-  return ErrorReply(404, "no engagement " + engagement_id + " was started by this page");
+std::shared_ptr<UiEngagement> CliUiDriver::FindEngagement(const std::string& context,
+                                                          const std::string& id) {
+  MutexLock lock(mutex_);
+  for (const auto& engagement : engagements_) {
+    if (engagement->context() == context && engagement->id() == id) return engagement;
+  }
+  return nullptr;
 }
 
-UiReply CliUiDriver::DockerRun(const webui::DockerRunForm&) {
-  return ErrorReply(501,
-                    "running a container from the page is not there yet; use telepresence "
-                    "docker-run");
+UiReply CliUiDriver::Leave(const std::string& context, const std::string& engagement_id) {
+  if (auto refused = RefuseBadContext(context)) return *refused;
+  std::shared_ptr<UiEngagement> engagement = FindEngagement(context, engagement_id);
+  if (!engagement) {
+    return ErrorReply(404, "no engagement " + engagement_id + " of context " + context +
+                               " was started by this page (telepresence leave NAME ends others)");
+  }
+  if (!engagement->Leave(kLeaveWait)) {
+    return ErrorReply(500, "the engagement " + engagement_id + " did not end within " +
+                               std::to_string(kLeaveWait.count() / 1000) +
+                               " s; see the terminal of telepresence ui");
+  }
+  return UiReply{200, engagement->ToJson()};
+}
+
+void CliUiDriver::LeaveAll(const std::string& context) {
+  std::vector<std::shared_ptr<UiEngagement>> engagements;
+  {
+    MutexLock lock(mutex_);
+    engagements = engagements_;
+  }
+  for (const auto& engagement : engagements) {
+    if (context.empty() || engagement->context() == context) engagement->Leave(kLeaveWait);
+  }
+}
+
+void CliUiDriver::Shutdown() {
+  LeaveAll("");
+  std::vector<std::string> containers;
+  {
+    MutexLock lock(mutex_);
+    for (const auto& [name, logs] : containers_) containers.push_back(name);
+  }
+  for (const std::string& name : containers) StopContainer(name);
+}
+
+UiReply CliUiDriver::DockerRun(const webui::DockerRunForm& form) {
+  if (auto refused = RefuseBadContext(form.context)) return *refused;
+  // Detached, and labelled like a handler so that `telepresence quit` removes it with the daemon.
+  std::vector<std::string> words = {"--detach", "--label",
+                                    std::string(kDaemonLabel) + "=" + form.context};
+  words.insert(words.end(), form.docker_args.begin(), form.docker_args.end());
+  words.push_back(form.image);
+  words.insert(words.end(), form.args.begin(), form.args.end());
+  Result<Argv> argv = DockerRunOnNetworkArgv(form.context, words, services_);
+  if (!argv.ok()) return ErrorReply(409, argv.error().message);
+  Result<std::string> id = services_.docker.RunDetachedArgv(argv.value());
+  if (!id.ok()) return ErrorReply(500, id.error().message);
+  const std::string name = id.value().substr(0, 12);
+  Result<std::unique_ptr<LogFollow>> logs =
+      services_.docker.FollowLogs(name, [this, name](std::string_view line) {
+        events_.Publish("log", {{"container", name}, {"line", line}});
+      });
+  {
+    MutexLock lock(mutex_);
+    containers_[name] = logs.ok() ? std::move(logs).value() : nullptr;
+  }
+  return UiReply{201, {{"container", name}}};
 }
 
 UiReply CliUiDriver::StopContainer(const std::string& container) {
-  return ErrorReply(404, "no container " + container + " was started by this page");
+  std::unique_ptr<LogFollow> logs;
+  {
+    MutexLock lock(mutex_);
+    auto found = containers_.find(container);
+    if (found == containers_.end()) {
+      return ErrorReply(404, "no container " + container + " was started by this page");
+    }
+    logs = std::move(found->second);
+    containers_.erase(found);
+  }
+  const ::tp::cli::Status removed =
+      services_.docker.Remove(DockerResource::kContainer, {container});
+  logs.reset();  // its log ended with it
+  if (!removed.ok()) return ErrorReply(500, removed.error().message);
+  return UiReply{200, {{"container", container}}};
 }
 
 }  // namespace tp::cli

@@ -6,16 +6,20 @@
 // `progress` events; its stdout (JSON, with --output json) becomes the reply. A failed command's
 // reply is 500 {"error": the sentence the CLI prints, without "telepresence COMMAND: "}.
 // One action (connect, quit) runs per context at a time; another meanwhile gets 409.
+// Engagements run in the background (ui_engagements.h) until left, quit, or Shutdown().
 //
 // Thread safety: every method may be called from several server threads at once.
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "cli/services.h"
+#include "cli/ui_engagements.h"
 #include "sync/mutex.h"
 #include "webui/event_hub.h"
 #include "webui/ui_driver.h"
@@ -40,7 +44,16 @@ class CliUiDriver : public webui::UiDriver {
   webui::UiReply DockerRun(const webui::DockerRunForm& form) override;
   webui::UiReply StopContainer(const std::string& container) override;
 
+  // Leaves every engagement this page started and waits for them, and removes the containers it
+  // ran (the end of `telepresence ui`).
+  void Shutdown() EXCLUDES(mutex_);
+
  private:
+  // Leaves the page's engagements of `context` ("": all) and waits for each (at most a minute).
+  void LeaveAll(const std::string& context) EXCLUDES(mutex_);
+  std::shared_ptr<UiEngagement> FindEngagement(const std::string& context, const std::string& id)
+      EXCLUDES(mutex_);
+
   struct Outcome {
     int exit_code = 0;
     std::string out;    // what the command wrote to stdout
@@ -63,6 +76,9 @@ class CliUiDriver : public webui::UiDriver {
   const std::string default_context_;
   Mutex mutex_;
   std::set<std::string> busy_contexts_ GUARDED_BY(mutex_);
+  std::vector<std::shared_ptr<UiEngagement>> engagements_ GUARDED_BY(mutex_);  // oldest first
+  // The containers POST /api/docker-run started (by short id), with their log follows.
+  std::map<std::string, std::unique_ptr<LogFollow>> containers_ GUARDED_BY(mutex_);
 };
 
 }  // namespace tp::cli

@@ -2,7 +2,9 @@
 # End-to-end test of `telepresence ui` (docs/ui.md) against the local demo cluster, in a real
 # browser: Debian's chromium, headless, driven by playwright-core (ui/e2e/browser.e2e.mjs).
 #   The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
-#   printed address it connects, lists echo with its ports, fits a 360 px window and disconnects.
+#   printed address it connects, lists echo with its ports, replaces echo with a locally built
+#   image (a request from greeter reaches it; its env, volume and log line are in the page),
+#   leaves (echo answers again), fits a 360 px window and disconnects.
 #   Ctrl-C ends the server with status 0 and closes its port.
 # Screenshots of each step: BUILD_DIR/ui-screenshots/.
 #
@@ -23,6 +25,24 @@ start_disconnected
 
 work=$(mktemp -d)
 defer rm -rf "$work"
+remove_handlers() {
+  docker ps -aq --filter name=intercept-echo | xargs -r docker rm -f
+}
+defer remove_handlers
+
+heading "a local image to replace echo with"
+handler_image=$TP_PREFIX-handler:latest
+# The echo server under another name: its answers say "echo from local-ui".
+if docker build -q -t "$handler_image" - >/dev/null <<'EOF'
+FROM tp-echo:latest
+CMD ["--name", "local-ui", "--port", "8080", "--port", "9090"]
+EOF
+then
+  pass "built $handler_image"
+else
+  die "cannot build $handler_image from tp-echo:latest"
+fi
+defer docker image rm -f "$handler_image"
 ui_log=$work/ui.log
 stop_ui() { if [[ -n ${ui_pid:-} ]]; then kill -INT "$ui_pid" 2>/dev/null || true; fi; }
 defer stop_ui
@@ -42,7 +62,7 @@ heading "the page in chromium"
 screenshots=$TP_BUILD_DIR/ui-screenshots
 rm -rf "$screenshots"
 browser_output=$work/browser.out
-node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" >"$browser_output" 2>&1
+node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" "$handler_image" >"$browser_output" 2>&1
 browser_status=$?
 while IFS= read -r line; do
   case $line in

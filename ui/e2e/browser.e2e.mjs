@@ -4,13 +4,19 @@
 // measured times ("TIME: ..."); exits 1 when a check failed. Screenshots of each step go to
 // SCREENSHOT_DIR.
 //
-// usage: node ui/e2e/browser.e2e.mjs URL_WITH_TOKEN SCREENSHOT_DIR
+// With HANDLER_IMAGE (a locally built image whose container serves echo's ports and logs a line
+// when it listens) it also replaces echo with it from the page, checks from inside the cluster
+// (`docker exec greeter wget ...`) that the local container answers, sees its log line in the
+// page, leaves, and sees echo answer again.
+//
+// usage: node ui/e2e/browser.e2e.mjs URL_WITH_TOKEN SCREENSHOT_DIR [HANDLER_IMAGE]
+import { execFile } from "node:child_process";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
-const [address, shots] = process.argv.slice(2);
+const [address, shots, handlerImage] = process.argv.slice(2);
 if (!address || !shots) {
   console.error("usage: node browser.e2e.mjs URL_WITH_TOKEN SCREENSHOT_DIR");
   process.exit(2);
@@ -41,6 +47,30 @@ function rawGet(pathname, headers) {
     request.setTimeout(5000, () => request.destroy(new Error("no answer within 5 s")));
     request.end();
   });
+}
+
+// What echo.default:8080 answers to a request from inside the cluster (greeter), or "".
+function fromCluster() {
+  return new Promise((resolve) => {
+    execFile(
+      "docker",
+      ["exec", "greeter", "timeout", "5", "wget", "-qO-", "http://echo.default:8080/from-the-page"],
+      { timeout: 10000 },
+      (error, stdout) => resolve(error ? "" : stdout),
+    );
+  });
+}
+
+// Polls fromCluster() until its answer contains `text`, at most `seconds`; the last answer.
+async function untilClusterAnswers(text, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  let answer = "";
+  while (Date.now() < deadline) {
+    answer = await fromCluster();
+    if (answer.includes(text)) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return answer;
 }
 
 const browser = await chromium.launch({
@@ -134,6 +164,52 @@ try {
   const echoText = await echoRow.innerText();
   check("echo is listed with its ports", /8080/.test(echoText) && /9090/.test(echoText), echoText);
   await shot(page, "workloads");
+
+  if (handlerImage) {
+    await page.getByTestId("engage-button-echo").click();
+    const dialog = page.getByTestId("engage-dialog");
+    await dialog.waitFor({ timeout: 10000 });
+    await page.getByTestId("engage-mode").selectOption("replace");
+    await page.getByTestId("engage-image").fill(handlerImage);
+    await page.keyboard.press("Escape"); // closes the image list, not the dialog
+    await shot(page, "engage-dialog");
+    const replaceStart = Date.now();
+    await page.getByTestId("engage-submit").click();
+    const card = page.locator('[data-testid^="engagement-card-e-"]');
+    await card
+      .getByTestId("engagement-state")
+      .filter({ hasText: /^active$/ })
+      .waitFor({ timeout: 60000 });
+    const answer = await untilClusterAnswers("echo from local-ui", 30);
+    const replaceSeconds = (Date.now() - replaceStart) / 1000;
+    console.log(
+      `TIME: click on Replace to the first request answered locally: ${replaceSeconds.toFixed(2)} s`,
+    );
+    check(
+      "a request inside the cluster reaches the local container",
+      answer.includes("echo from local-ui"),
+      answer,
+    );
+    const cardText = await card.innerText();
+    check("the page shows the environment the container got", /ECHO_MESSAGE/.test(cardText), cardText);
+    check("the page shows the volume the container got", /\/srv\/echo-data/.test(cardText), cardText);
+    const logs = card.locator('[data-testid^="logs-"]');
+    await logs.filter({ hasText: /local-ui listening/ }).waitFor({ timeout: 15000 });
+    check("the page shows the local container's log line", true);
+    const row = await page.getByTestId("engagement-of-echo").innerText();
+    check("the workload row says echo is replaced", /replace/.test(row), row);
+    await shot(page, "replaced");
+
+    const cardId = await card.getAttribute("data-testid");
+    await page.getByTestId(cardId.replace("engagement-card-", "leave-button-")).click();
+    await card
+      .getByTestId("engagement-state")
+      .filter({ hasText: /^ended$/ })
+      .waitFor({ timeout: 60000 });
+    const after = await untilClusterAnswers("echo from echo", 15);
+    check("after Leave, echo answers again", after.includes("echo from echo"), after);
+    await shot(page, "left");
+  }
 
   await page.setViewportSize({ width: 360, height: 800 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
