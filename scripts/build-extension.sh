@@ -7,12 +7,14 @@
 #   linux/telepresence                BUILD_DIR/bin/telepresence, its debug sections stripped
 # The image's URLs (icon, screenshots, publisher, documentation) start with EXTENSION_BASE_URL
 # (default https://example.com/telepresence-docker): set it before publishing the image.
+# EXTENSION_IMAGE (another image name, tagged VERSION only) and EXTENSION_CONTEXT (another staging
+# folder) are for tests.
 # usage: scripts/build-extension.sh BUILD_DIR
 set -euo pipefail
 
 build=$(cd "${1:?usage: scripts/build-extension.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-image=telepresence-docker-extension
+image=${EXTENSION_IMAGE:-telepresence-docker-extension}
 version=$(tr -d ' \n' <"$repo/VERSION")
 base_url=${EXTENSION_BASE_URL:-https://example.com/telepresence-docker}
 
@@ -22,7 +24,7 @@ binary=$build/bin/telepresence
   exit 1
 }
 
-context=$build/extension/context
+context=${EXTENSION_CONTEXT:-$build/extension/context}
 rm -rf "$context"
 mkdir -p "$context/linux"
 cp "$repo/extension/Dockerfile" "$repo/extension/metadata.json" "$repo/extension/telepresence.svg" "$context/"
@@ -31,9 +33,11 @@ strip --strip-debug -o "$context/linux/telepresence" "$binary"
 
 # The label holds the changelog as one line of HTML.
 changelog=$(tr '\n' ' ' <"$repo/extension/changelog.html")
+tags=(-t "$image:$version")
+[[ -n ${EXTENSION_IMAGE:-} ]] || tags+=(-t "$image:latest")
 docker build --pull=false -q \
   --build-arg "VERSION=$version" \
   --build-arg "CHANGELOG=$changelog" \
   --build-arg "BASE_URL=$base_url" \
-  -t "$image:$version" -t "$image:latest" "$context" >/dev/null
-echo "build-extension: built $image:$version (and :latest)"
+  "${tags[@]}" "$context" >/dev/null
+if [[ -n ${EXTENSION_IMAGE:-} ]]; then echo "build-extension: built $image:$version"; else echo "build-extension: built $image:$version (and :latest)"; fi
