@@ -5,7 +5,7 @@ TSA_BUILD  ?= build/tsa
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo ui \
+.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo ui extension \
 	demo-cluster demo-cluster-down clean format check-layers check-locks deps-graph
 
 all: build
@@ -103,6 +103,12 @@ ui: runtime
 	scripts/ensure-dockerd.sh
 	demo/cluster/up.sh $(BUILD)
 	$(BUILD)/bin/telepresence ui
+
+# The Docker Desktop extension image telepresence-docker-extension:VERSION (and :latest), built
+# locally from extension/ (scripts/build-extension.sh; VERSION is the file of that name).
+extension: runtime
+	scripts/ensure-dockerd.sh
+	scripts/build-extension.sh $(BUILD)
 
 # The local demo cluster (network tp-demo, workloads echo and greeter, the traffic-manager on a
 # 127.0.0.1 port) and the default context that points at it. See demo/cluster/up.sh.

@@ -2,10 +2,12 @@
 # Builds the page of `telepresence ui` (ui/: TypeScript, React, Vite) into OUT_DIR. Installs its
 # npm packages first (npm ci, from the committed lock file) when they are missing or older than
 # the lock file. Several builds (build/, build/asan, build/tsa) may call it at once: one at a time.
-# usage: scripts/build-ui.sh OUT_DIR
+# MODE "extension" builds the page for the Docker Desktop extension (scripts/build-extension.sh).
+# usage: scripts/build-ui.sh OUT_DIR [MODE]
 set -euo pipefail
 
-out=${1:?usage: scripts/build-ui.sh OUT_DIR}
+out=${1:?usage: scripts/build-ui.sh OUT_DIR [MODE]}
+mode=${2:-production}
 ui=$(cd "$(dirname "${BASH_SOURCE[0]}")/../ui" && pwd)
 cd "$ui"
 if ! command -v npm >/dev/null; then
@@ -20,4 +22,4 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 mkdir -p "$out"
 # tsc --noEmit (the types hold), then vite build into $out.
-npm run --silent build -- --logLevel warn --outDir "$out" --emptyOutDir
+npm run --silent build -- --mode "$mode" --logLevel warn --outDir "$out" --emptyOutDir

@@ -2,10 +2,12 @@ import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
 // The page is served at "/" by `telepresence ui`, whose CSP allows only 'self': no inline
-// script, no external fonts or CDNs.
-export default defineConfig({
+// script, no external fonts or CDNs. `--mode extension` builds the same page for the Docker
+// Desktop extension (src/api/extension.ts instead of HTTP), loaded from the extension's ui/
+// folder: its paths are relative.
+export default defineConfig(({ mode }) => ({
   plugins: [react()],
-  base: "/",
+  base: mode === "extension" ? "./" : "/",
   build: {
     outDir: "dist",
     assetsDir: "assets",
@@ -18,4 +20,4 @@ export default defineConfig({
     environment: "node",
     include: ["src/**/*.test.ts"],
   },
-});
+}));
