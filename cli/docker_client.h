@@ -38,11 +38,11 @@ class ForegroundRun {
   virtual Outcome Wait(std::chrono::milliseconds timeout) = 0;
 };
 
-// A container's log followed on a thread of its own (DockerApi::FollowLogs); destroying it stops
-// following and waits for the thread.
-class LogFollow {
+// A stream of the engine (a container's log, its events) followed on a thread of its own
+// (DockerApi::FollowLogs, FollowEvents); destroying it stops following and waits for the thread.
+class StreamFollow {
  public:
-  virtual ~LogFollow() = default;
+  virtual ~StreamFollow() = default;
 };
 
 // Watches one container from just after its start: whether it has stopped (died or was
@@ -132,9 +132,14 @@ class DockerApi {
                                                                  ChildStreams streams) = 0;
   // Follows the container's log (stdout and stderr, from its start) on a thread of its own:
   // each line (without its newline) goes to on_line until the container's log ends or the
-  // LogFollow is destroyed (which waits for that thread).
-  virtual Result<std::unique_ptr<LogFollow>> FollowLogs(
+  // StreamFollow is destroyed (which waits for that thread).
+  virtual Result<std::unique_ptr<StreamFollow>> FollowLogs(
       const std::string& container, std::function<void(std::string_view line)> on_line) = 0;
+  // Follows the engine's events that match `filters`, from now on, on a thread of its own: each
+  // goes to on_event until the StreamFollow is destroyed.
+  virtual Result<std::unique_ptr<StreamFollow>> FollowEvents(
+      const docker::Filters& filters,
+      std::function<void(const docker::EngineEvent& event)> on_event) = 0;
 };
 
 // How long RemoveVolumeWithin retries by default: Docker releases a volume just after the

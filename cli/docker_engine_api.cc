@@ -28,7 +28,7 @@ constexpr std::chrono::seconds kAddressWatchLookBack{2};
 // How long a stop watch follows the events at most (longer than any wait of the CLI).
 constexpr std::chrono::hours kStopWatchDeadline{1};
 // How long FollowLogs follows a container at most (a day of engagement).
-constexpr std::chrono::hours kLogFollowDeadline{24};
+constexpr std::chrono::hours kStreamFollowDeadline{24};
 // How long a stopped container's last log lines may take to arrive after its stop was seen.
 constexpr milliseconds kLogSettleTime{1000};
 // How long reading a stopped container's whole log once more may take.
@@ -61,15 +61,15 @@ class ChildForegroundRun : public ForegroundRun {
 
 // A container's log, line by line, on a thread of its own until the log ends or the follow is
 // destroyed.
-class EngineLogFollow : public LogFollow {
+class EngineLogStream : public StreamFollow {
  public:
-  EngineLogFollow(const docker::EngineClient& engine, const std::string& container,
+  EngineLogStream(const docker::EngineClient& engine, const std::string& container,
                   std::function<void(std::string_view)> on_line)
       : engine_(engine),
         container_(container),
         on_line_(std::move(on_line)),
         thread_([this] { Follow(); }) {}
-  ~EngineLogFollow() override {
+  ~EngineLogStream() override {
     cancel_.Cancel();
     thread_.join();
   }
@@ -78,7 +78,7 @@ class EngineLogFollow : public LogFollow {
   void Follow() {
     docker::LineSplitter lines;
     (void)engine_.Logs(
-        container_, /*follow=*/true, kLogFollowDeadline,
+        container_, /*follow=*/true, kStreamFollowDeadline,
         [&](const docker::LogDemuxer::Frame& frame) {
           for (const std::string& line : lines.Feed(frame.payload)) on_line_(line);
           return true;
@@ -427,10 +427,49 @@ Result<std::unique_ptr<ForegroundRun>> DockerEngineApi::StartForeground(const Ar
       std::make_unique<ChildForegroundRun>(stop, std::move(child).value()));
 }
 
-Result<std::unique_ptr<LogFollow>> DockerEngineApi::FollowLogs(
+// The engine's events matching the filters, from now on, until destroyed.
+class EngineEventStream : public StreamFollow {
+ public:
+  EngineEventStream(const docker::EngineClient& engine, docker::Filters filters,
+                    std::function<void(const docker::EngineEvent&)> on_event)
+      : engine_(engine),
+        filters_(std::move(filters)),
+        on_event_(std::move(on_event)),
+        thread_([this] { Follow(); }) {}
+  ~EngineEventStream() override {
+    cancel_.Cancel();
+    thread_.join();
+  }
+
+ private:
+  void Follow() {
+    (void)engine_.Events(
+        filters_, std::chrono::system_clock::now(), kStreamFollowDeadline,
+        [this](const docker::EngineEvent& event) {
+          on_event_(event);
+          return true;
+        },
+        &cancel_);
+  }
+
+  const docker::EngineClient engine_;
+  const docker::Filters filters_;
+  const std::function<void(const docker::EngineEvent&)> on_event_;
+  docker::StreamCancel cancel_;
+  std::thread thread_;  // last: starts once the rest is set
+};
+
+Result<std::unique_ptr<StreamFollow>> DockerEngineApi::FollowEvents(
+    const docker::Filters& filters,
+    std::function<void(const docker::EngineEvent& event)> on_event) {
+  return std::unique_ptr<StreamFollow>(
+      std::make_unique<EngineEventStream>(engine_, filters, std::move(on_event)));
+}
+
+Result<std::unique_ptr<StreamFollow>> DockerEngineApi::FollowLogs(
     const std::string& container, std::function<void(std::string_view line)> on_line) {
-  return std::unique_ptr<LogFollow>(
-      std::make_unique<EngineLogFollow>(engine_, container, std::move(on_line)));
+  return std::unique_ptr<StreamFollow>(
+      std::make_unique<EngineLogStream>(engine_, container, std::move(on_line)));
 }
 
 }  // namespace tp::cli

@@ -50,8 +50,11 @@ class DockerEngineApi : public DockerApi {
   Status StopContainer(const std::string& container) override;
   Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv, const StopSource& stop,
                                                          ChildStreams streams) override;
-  Result<std::unique_ptr<LogFollow>> FollowLogs(
+  Result<std::unique_ptr<StreamFollow>> FollowLogs(
       const std::string& container, std::function<void(std::string_view line)> on_line) override;
+  Result<std::unique_ptr<StreamFollow>> FollowEvents(
+      const docker::Filters& filters,
+      std::function<void(const docker::EngineEvent& event)> on_event) override;
 
  private:
   Result<std::string> RunForId(const Argv& argv, std::chrono::milliseconds timeout);

@@ -295,10 +295,14 @@ class FakeDocker : public DockerApi {
     return std::unique_ptr<ForegroundRun>(std::make_unique<FakeForegroundRun>(*this));
   }
 
-  class NoLogFollow : public LogFollow {};
-  Result<std::unique_ptr<LogFollow>> FollowLogs(const std::string&,
-                                                std::function<void(std::string_view)>) override {
-    return std::unique_ptr<LogFollow>(std::make_unique<NoLogFollow>());
+  class NoStreamFollow : public StreamFollow {};
+  Result<std::unique_ptr<StreamFollow>> FollowLogs(const std::string&,
+                                                   std::function<void(std::string_view)>) override {
+    return std::unique_ptr<StreamFollow>(std::make_unique<NoStreamFollow>());
+  }
+  Result<std::unique_ptr<StreamFollow>> FollowEvents(
+      const docker::Filters&, std::function<void(const docker::EngineEvent&)>) override {
+    return std::unique_ptr<StreamFollow>(std::make_unique<NoStreamFollow>());
   }
 
   static std::string ValueAfter(const Argv& argv, std::string_view flag) {

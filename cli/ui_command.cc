@@ -44,6 +44,7 @@ int RunUi(const UiCommand& command, const CliIo& io, CliServices& services) {
   const StopSignals stop_signals;
   webui::EventHub events;
   CliUiDriver driver(io.environment, services, events, ContextNameOrDefault(command.context_name));
+  driver.WatchDaemons();
   webui::UiServer server(driver, events, services.ui_assets);
   if (!server.Listen(command.port, *token, error)) return Fail(io, kCommand, error);
   server.Start();

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/line_sink.h"
+#include "cli/teleroute_network.h"
 #include "cli/validation.h"
 
 namespace tp::cli {
@@ -237,7 +238,41 @@ void CliUiDriver::LeaveAll(const std::string& context) {
   }
 }
 
+namespace {
+
+// The context whose daemon container or Teleroute network an event is about, or "".
+std::string ContextOfDaemonEvent(const docker::EngineEvent& event) {
+  auto attribute = [&event](const std::string& key) {
+    auto found = event.attributes.find(key);
+    return found == event.attributes.end() ? std::string() : found->second;
+  };
+  const std::string name = attribute("name");
+  if (event.type == "container") {
+    const std::string context = attribute(std::string(kDaemonLabel));
+    return !context.empty() && name == DaemonContainerName(context) ? context : "";
+  }
+  constexpr std::string_view kNetworkPrefix = "tp-";
+  if (event.type != "network" || name.rfind(kNetworkPrefix, 0) != 0) return "";
+  const std::string context = name.substr(kNetworkPrefix.size());
+  return IsValidContextName(context) && TelerouteNetworkName(context) == name ? context : "";
+}
+
+}  // namespace
+
+void CliUiDriver::WatchDaemons() {
+  Result<std::unique_ptr<StreamFollow>> events = services_.docker.FollowEvents(
+      {{"type", {"container", "network"}},
+       {"event", {"start", "die", "destroy", "connect", "disconnect"}}},
+      [this](const docker::EngineEvent& event) {
+        const std::string context = ContextOfDaemonEvent(event);
+        if (!context.empty()) PublishStatus(context);
+      });
+  // Without the events the page still gets the status after its own actions and on reload.
+  if (events.ok()) daemon_events_ = std::move(events).value();
+}
+
 void CliUiDriver::Shutdown() {
+  daemon_events_.reset();
   LeaveAll("");
   std::vector<std::string> containers;
   {
@@ -260,7 +295,7 @@ UiReply CliUiDriver::DockerRun(const webui::DockerRunForm& form) {
   Result<std::string> id = services_.docker.RunDetachedArgv(argv.value());
   if (!id.ok()) return ErrorReply(500, id.error().message);
   const std::string name = id.value().substr(0, 12);
-  Result<std::unique_ptr<LogFollow>> logs =
+  Result<std::unique_ptr<StreamFollow>> logs =
       services_.docker.FollowLogs(name, [this, name](std::string_view line) {
         events_.Publish("log", {{"container", name}, {"line", line}});
       });
@@ -272,7 +307,7 @@ UiReply CliUiDriver::DockerRun(const webui::DockerRunForm& form) {
 }
 
 UiReply CliUiDriver::StopContainer(const std::string& container) {
-  std::unique_ptr<LogFollow> logs;
+  std::unique_ptr<StreamFollow> logs;
   {
     MutexLock lock(mutex_);
     auto found = containers_.find(container);

@@ -44,6 +44,11 @@ class CliUiDriver : public webui::UiDriver {
   webui::UiReply DockerRun(const webui::DockerRunForm& form) override;
   webui::UiReply StopContainer(const std::string& container) override;
 
+  // Follows Docker's events of the daemon containers and their Teleroute networks: each start,
+  // stop, attach or detach publishes that context's status (no polling). Call once, before
+  // serving; Shutdown() stops it.
+  void WatchDaemons();
+
   // Leaves every engagement this page started and waits for them, and removes the containers it
   // ran (the end of `telepresence ui`).
   void Shutdown() EXCLUDES(mutex_);
@@ -78,7 +83,8 @@ class CliUiDriver : public webui::UiDriver {
   std::set<std::string> busy_contexts_ GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<UiEngagement>> engagements_ GUARDED_BY(mutex_);  // oldest first
   // The containers POST /api/docker-run started (by short id), with their log follows.
-  std::map<std::string, std::unique_ptr<LogFollow>> containers_ GUARDED_BY(mutex_);
+  std::map<std::string, std::unique_ptr<StreamFollow>> containers_ GUARDED_BY(mutex_);
+  std::unique_ptr<StreamFollow> daemon_events_;  // set by WatchDaemons, reset by Shutdown
 };
 
 }  // namespace tp::cli

@@ -107,7 +107,7 @@ void UiEngagement::Run() {
     err.flush();
     last_line = progress.last_line();
   }
-  std::unique_ptr<LogFollow> logs;
+  std::unique_ptr<StreamFollow> logs;
   {
     MutexLock lock(mutex_);
     state_ = State::kEnded;
@@ -147,7 +147,7 @@ void UiEngagement::Active(const std::string&) {
     MutexLock lock(mutex_);
     container = container_;
   }
-  Result<std::unique_ptr<LogFollow>> logs =
+  Result<std::unique_ptr<StreamFollow>> logs =
       services_.docker.FollowLogs(container, [this, container](std::string_view line) {
         events_.Publish("log", {{"container", container}, {"line", line}});
       });

@@ -70,7 +70,7 @@ class UiEngagement : public EngagementObserver {
   std::string message_ GUARDED_BY(mutex_);  // why it ended
   std::map<std::string, std::string> env_ GUARDED_BY(mutex_);
   nlohmann::json volumes_ GUARDED_BY(mutex_) = nlohmann::json::array();
-  std::unique_ptr<LogFollow> logs_ GUARDED_BY(mutex_);
+  std::unique_ptr<StreamFollow> logs_ GUARDED_BY(mutex_);
   std::thread thread_;
 };
 

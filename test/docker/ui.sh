@@ -4,7 +4,8 @@
 #   The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
 #   printed address it connects, lists echo with its ports, replaces echo with a locally built
 #   image (a request from greeter reaches it; its env, volume and log line are in the page),
-#   leaves (echo answers again), fits a 360 px window and disconnects.
+#   leaves (echo answers again), fits a 360 px window and disconnects; a connect and a quit made
+#   in a terminal show in the open page (Docker's events, no reload).
 #   Ctrl-C ends the server with status 0 and closes its port.
 # Screenshots of each step: BUILD_DIR/ui-screenshots/.
 #
@@ -62,7 +63,7 @@ heading "the page in chromium"
 screenshots=$TP_BUILD_DIR/ui-screenshots
 rm -rf "$screenshots"
 browser_output=$work/browser.out
-node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" "$handler_image" >"$browser_output" 2>&1
+TP_TELEPRESENCE=$telepresence node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" "$handler_image" >"$browser_output" 2>&1
 browser_status=$?
 while IFS= read -r line; do
   case $line in

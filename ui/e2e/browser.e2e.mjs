@@ -224,6 +224,25 @@ try {
     .waitFor({ timeout: 60000 });
   check("Disconnect disconnects", true);
   await shot(page, "disconnected");
+
+  const telepresence = process.env.TP_TELEPRESENCE;
+  if (telepresence) {
+    // A connect and a quit in a terminal reach the open page through Docker's events.
+    const run = (args) =>
+      new Promise((resolve) => execFile(telepresence, args, { timeout: 60000 }, (error) => resolve(!error)));
+    check("telepresence connect --docker in a terminal succeeds", await run(["connect", "--docker"]));
+    await page
+      .getByTestId("status-connected")
+      .filter({ hasText: /^Connected$/ })
+      .waitFor({ timeout: 15000 });
+    check("the page sees a connect made in a terminal without a reload", true);
+    check("telepresence quit in a terminal succeeds", await run(["quit"]));
+    await page
+      .getByTestId("status-connected")
+      .filter({ hasText: /^Not connected$/ })
+      .waitFor({ timeout: 15000 });
+    check("the page sees a quit made in a terminal without a reload", true);
+  }
   check("the page logged no errors", consoleErrors.length === 0, consoleErrors.join(" | "));
 } catch (error) {
   check("the page flow ran to its end", false, String(error));
