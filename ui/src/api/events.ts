@@ -56,7 +56,7 @@ export function normalizeEngagement(v: Record<string, unknown>): Engagement {
   const volumes = Array.isArray(v.volumes)
     ? v.volumes.filter(isObject).map((x) => ({ name: str(x.name), path: str(x.path) }))
     : [];
-  return {
+  const engagement: Engagement = {
     id: str(v.id),
     workload: str(v.workload),
     mode: str(v.mode),
@@ -67,4 +67,8 @@ export function normalizeEngagement(v: Record<string, unknown>): Engagement {
     env,
     volumes,
   };
+  if (typeof v.note === "string" && v.note !== "") {
+    engagement.note = v.note;
+  }
+  return engagement;
 }

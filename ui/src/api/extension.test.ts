@@ -2,13 +2,20 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "./TelepresenceApi";
 import {
   ExtensionTelepresenceApi,
-  NOT_IN_EXTENSION_YET,
   NO_DOCKER_DESKTOP,
   commandError,
   commandErrorText,
+  containerIdOf,
+  dockerRunWords,
+  endedMessage,
+  engageFailedMessage,
+  engageWords,
+  engagementNote,
   imageNames,
+  parseEngagedLine,
   toStatus,
   toWorkloads,
+  withoutCommandPrefix,
   type DesktopClient,
   type StreamCallbacks,
 } from "./extension";
@@ -230,19 +237,6 @@ describe("ExtensionTelepresenceApi", () => {
     expect(await new ExtensionTelepresenceApi(client).images()).toEqual(["my-echo:dev"]);
   });
 
-  it("says that engagements and docker-run are not in the extension yet", async () => {
-    const { client, calls } = fakeClient(() => ({}));
-    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
-    const request = { context: "default", image: "x", docker_args: [], args: [] };
-    await expect(api.engage({ ...request, workload: "echo", mode: "replace", ports: [] })).rejects.toThrow(
-      NOT_IN_EXTENSION_YET,
-    );
-    await expect(api.dockerRun(request)).rejects.toThrow(/not available in the extension yet/);
-    await expect(api.leave("default", "e-1")).rejects.toThrow(NOT_IN_EXTENSION_YET);
-    expect(await api.engagements("default")).toEqual([]);
-    expect(calls).toEqual([]);
-  });
-
   it("fails every call with one sentence outside Docker Desktop", async () => {
     const api = new ExtensionTelepresenceApi(null);
     await expect(api.contexts()).rejects.toMatchObject({ message: NO_DOCKER_DESKTOP, status: 503 });
@@ -270,5 +264,360 @@ describe("ExtensionTelepresenceApi", () => {
     const before = calls.length;
     await api.poll();
     expect(calls.length).toBe(before);
+  });
+});
+
+describe("the pure parts of engagements and docker-run", () => {
+  const request = {
+    context: "default",
+    workload: "echo",
+    mode: "replace" as const,
+    ports: ["8080:9090"],
+    image: "my-echo:dev",
+    docker_args: ["-e", "X=a b"],
+    args: ["--verbose"],
+  };
+
+  it("makes the words of cli/ui_engagements.cc's EngageWords", () => {
+    expect(engageWords(request)).toEqual([
+      "replace",
+      "echo",
+      "--context",
+      "default",
+      "--port",
+      "8080:9090",
+      "--docker-run",
+      "--",
+      "-e",
+      "X=a b",
+      "my-echo:dev",
+      "--verbose",
+    ]);
+    expect(
+      engageWords({
+        ...request,
+        mode: "intercept",
+        ports: [],
+        image: undefined,
+        build_folder: "/src/echo",
+        args: [],
+      }),
+    ).toEqual([
+      "intercept",
+      "echo",
+      "--context",
+      "default",
+      "--docker-build",
+      "/src/echo",
+      "--",
+      "-e",
+      "X=a b",
+      "IMAGE",
+    ]);
+  });
+
+  it("makes the words of a detached docker-run", () => {
+    expect(
+      dockerRunWords({
+        context: "dev",
+        image: "busybox",
+        docker_args: ["-p", "80:80"],
+        args: ["sleep", "9"],
+      }),
+    ).toEqual(["docker-run", "--context", "dev", "--", "--detach", "-p", "80:80", "busybox", "sleep", "9"]);
+  });
+
+  it("reads the Engaged: line", () => {
+    expect(
+      parseEngagedLine("Engaged: the handler replace-echo-8080 (10.200.0.130) gets the engagement e-42"),
+    ).toEqual({ container: "replace-echo-8080", address: "10.200.0.130", id: "e-42" });
+    expect(parseEngagedLine("Engaged: something else")).toBeNull();
+    expect(parseEngagedLine("Building the handler's image from /src")).toBeNull();
+  });
+
+  it("says why an engagement ended, as the CLI said it", () => {
+    expect(withoutCommandPrefix("telepresence replace: unknown workload ech")).toBe("unknown workload ech");
+    expect(withoutCommandPrefix("telepresence: the daemon container tp-default-cn is gone")).toBe(
+      "the daemon container tp-default-cn is gone",
+    );
+    expect(withoutCommandPrefix("GET / 200")).toBeNull();
+    expect(endedMessage("telepresence: the engagement e-1 of echo ended", "replace-echo-8080", 137)).toBe(
+      "the engagement e-1 of echo ended",
+    );
+    expect(endedMessage("listening on :8080", "replace-echo-8080", 3)).toBe(
+      "the handler container replace-echo-8080 ended (exit code 3)",
+    );
+    expect(engageFailedMessage("replace", "telepresence replace: echo is engaged already", 1)).toBe(
+      "echo is engaged already",
+    );
+    expect(engageFailedMessage("replace", "docker: Error response from daemon: no such image", 125)).toBe(
+      "docker: Error response from daemon: no such image",
+    );
+    expect(engageFailedMessage("wiretap", "", 1)).toMatch(/telepresence wiretap ended \(exit code 1\)/);
+  });
+
+  it("takes the container id from the last stdout line", () => {
+    const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    expect(containerIdOf(`Unable to find image\n${id}\n`)).toBe(id);
+    expect(containerIdOf("no id here\n")).toBeNull();
+    expect(containerIdOf("")).toBeNull();
+  });
+});
+
+/** A streamed process of the fake desktop, driven by the test. */
+interface FakeProcess {
+  cmd: string;
+  args: string[];
+  closed: boolean;
+  err(line: string): void;
+  out(line: string): void;
+  exit(code: number): void;
+}
+
+/**
+ * A stand-in for window.ddClient whose streamed processes the test drives. onClose(process) is
+ * what a close() of the handle does (default: the process exits 143, as on SIGTERM); answer()
+ * answers the non-streamed runs.
+ */
+function drivenClient(
+  answer: (cmd: string, args: string[]) => Script = () => ({}),
+  onClosed: (p: FakeProcess) => void = (p) => p.exit(143),
+) {
+  const processes: FakeProcess[] = [];
+  const runs: string[] = [];
+  const exec = (cmd: string, args: string[], options?: { stream: StreamCallbacks }): unknown => {
+    if (!options) {
+      runs.push([cmd, ...args].join(" "));
+      const a = answer(cmd, args);
+      const result = { stdout: a.stdout ?? "", stderr: a.stderr ?? "", code: a.code ?? 0 };
+      return a.reject && result.code !== 0 ? Promise.reject(result) : Promise.resolve(result);
+    }
+    let exited = false;
+    const p: FakeProcess = {
+      cmd,
+      args,
+      closed: false,
+      err: (line) => options.stream.onOutput?.({ stderr: line }),
+      out: (line) => options.stream.onOutput?.({ stdout: line }),
+      exit: (code) => {
+        if (!exited) {
+          exited = true;
+          options.stream.onClose?.(code);
+        }
+      },
+    };
+    processes.push(p);
+    // A streamed run that the test does not drive answers from the table, like fakeClient.
+    const a = answer(cmd, args);
+    if (a.stdout !== undefined || a.stderr !== undefined || a.code !== undefined) {
+      queueMicrotask(() => {
+        for (const l of (a.stderr ?? "").split("\n").filter((x) => x !== "")) p.err(l);
+        for (const l of (a.stdout ?? "").split("\n").filter((x) => x !== "")) p.out(l);
+        p.exit(a.code ?? 0);
+      });
+    }
+    return {
+      close() {
+        p.closed = true;
+        onClosed(p);
+      },
+    };
+  };
+  const client: DesktopClient = {
+    extension: { host: { cli: { exec: (cmd, args, options) => exec(cmd, args, options) } } },
+    docker: {
+      listImages: () => Promise.resolve([]),
+      cli: { exec: (cmd, args, options) => exec(`docker ${cmd}`, args, options) },
+    },
+  };
+  return { client, processes, runs };
+}
+
+const ENGAGED = "Engaged: the handler replace-echo-8080 (10.200.0.130) gets the engagement e-42";
+const REQUEST = {
+  context: "default",
+  workload: "echo",
+  mode: "replace" as const,
+  ports: [],
+  image: "my-echo:dev",
+  docker_args: [],
+  args: [],
+};
+
+describe("engagements in the extension", () => {
+  it("engages: progress until the Engaged: line, then the engagement, then the handler's log", async () => {
+    const { client, processes } = drivenClient();
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    const events: ApiEvent[] = [];
+    api.subscribe((e) => events.push(e));
+    const engaged = api.engage(REQUEST);
+    const p = processes[0];
+    expect([p.cmd, ...p.args]).toEqual(["telepresence", ...engageWords(REQUEST)]);
+    p.err("Engaging echo (replace)");
+    p.out("listening on :8080"); // before the container's name is known: kept
+    p.err(ENGAGED);
+    const e = await engaged;
+    expect(e).toEqual({
+      id: "e-42",
+      workload: "echo",
+      mode: "replace",
+      container: "replace-echo-8080",
+      image: "my-echo:dev",
+      state: "active",
+      message: "",
+      env: {},
+      volumes: [],
+      note: engagementNote("replace-echo-8080"),
+    });
+    p.out("GET / 200");
+    p.err("a warning of the handler");
+    expect(events).toEqual([
+      { type: "progress", action: "engage", line: "Engaging echo (replace)" },
+      { type: "progress", action: "engage", line: ENGAGED },
+      { type: "engagement", engagement: e },
+      { type: "log", container: "replace-echo-8080", line: "listening on :8080" },
+      { type: "log", container: "replace-echo-8080", line: "GET / 200" },
+      { type: "log", container: "replace-echo-8080", line: "a warning of the handler" },
+    ]);
+    expect(await api.engagements("default")).toEqual([e]);
+    expect(await api.engagements("other")).toEqual([]);
+
+    // The handler ends by itself: the engagement ends, with the CLI's last word.
+    p.err(
+      "telepresence: the handler container replace-echo-8080 ended and the daemon container is not running",
+    );
+    p.exit(1);
+    expect(events[events.length - 1]).toEqual({
+      type: "engagement",
+      engagement: {
+        ...e,
+        state: "ended",
+        message: "the handler container replace-echo-8080 ended and the daemon container is not running",
+      },
+    });
+    expect((await api.engagements("default"))[0].state).toBe("ended");
+  });
+
+  it("rejects an engage that ends before it is active with the CLI's sentence", async () => {
+    const { client, processes } = drivenClient();
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    const engaged = api.engage({ ...REQUEST, build_folder: "/src/echo", image: undefined });
+    expect(processes[0].args).toContain("IMAGE");
+    processes[0].err("Building the handler's image from /src/echo");
+    processes[0].err("telepresence replace: the workload echo has no traffic-agent");
+    processes[0].exit(1);
+    await expect(engaged).rejects.toMatchObject({
+      status: 500,
+      message: "the workload echo has no traffic-agent",
+    });
+    expect(await api.engagements("default")).toEqual([]);
+  });
+
+  it("leaves by closing the engage process, and checks that the engagement is gone", async () => {
+    const { client, processes, runs } = drivenClient((_cmd, args) =>
+      args[0] === "list" ? { stdout: '{"workloads":[{"workload":"echo","engagement":null}]}' } : {},
+    );
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    const events: ApiEvent[] = [];
+    api.subscribe((e) => events.push(e));
+    const engaged = api.engage(REQUEST);
+    processes[0].err(ENGAGED);
+    await engaged;
+    await api.leave("default", "e-42");
+    expect(processes[0].closed).toBe(true);
+    expect(runs).toEqual(["telepresence list --output json"]);
+    expect(events[events.length - 1]).toMatchObject({
+      type: "engagement",
+      engagement: { id: "e-42", state: "ended", message: "left from the page" },
+    });
+    await api.leave("default", "e-42"); // once ended: nothing more to do
+    expect(runs.length).toBe(1);
+  });
+
+  it("runs telepresence leave NAME when the closed process does not end in time", async () => {
+    const { client, processes, runs } = drivenClient(
+      (_cmd, args) =>
+        args[0] === "list"
+          ? {
+              stdout:
+                '{"workloads":[{"workload":"echo","engagement":{"id":"e-42","mode":"replace","name":"my-echo","ports":[8080]}}]}',
+            }
+          : args[0] === "leave"
+            ? { stderr: "Left my-echo\n" }
+            : {},
+      () => {}, // the process ignores close()
+    );
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0, leaveMs: 10 });
+    const events: ApiEvent[] = [];
+    api.subscribe((e) => events.push(e));
+    const engaged = api.engage(REQUEST);
+    processes[0].err(ENGAGED);
+    await engaged;
+    await api.leave("default", "e-42");
+    expect(runs).toEqual(["telepresence list --output json"]);
+    expect([processes[1].cmd, ...processes[1].args].join(" ")).toBe(
+      "telepresence leave my-echo --context default",
+    );
+    expect(events).toContainEqual({ type: "progress", action: "leave", line: "Left my-echo" });
+    expect(events[events.length - 1]).toMatchObject({ type: "engagement", engagement: { state: "ended" } });
+  });
+
+  it("leaves an engagement it did not start through telepresence list and leave", async () => {
+    const list =
+      '{"workloads":[{"workload":"echo","engagement":{"id":"e-7","mode":"intercept","name":"echo","ports":[8080]}}]}';
+    const { client, processes } = drivenClient((_cmd, args) =>
+      args[0] === "list" ? { stdout: list } : args[0] === "leave" ? { code: 0 } : {},
+    );
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    await api.leave("dev", "e-7");
+    expect(processes.map((p) => [p.cmd, ...p.args].join(" "))).toEqual([
+      "telepresence leave echo --context dev",
+    ]);
+    await expect(api.leave("dev", "e-8")).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("docker-run in the extension", () => {
+  const ID = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+
+  it("runs detached, follows the logs, and removes the container", async () => {
+    const { client, processes, runs } = drivenClient((cmd, args) =>
+      cmd === "telepresence" && args[0] === "docker-run" ? { stdout: `${ID}\n` } : {},
+    );
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    const events: ApiEvent[] = [];
+    api.subscribe((e) => events.push(e));
+    const r = await api.dockerRun({
+      context: "default",
+      image: "busybox",
+      docker_args: [],
+      args: ["sleep", "99"],
+    });
+    expect(r).toEqual({ container: "abcdef012345" });
+    const logs = processes[1];
+    expect([logs.cmd, ...logs.args].join(" ")).toBe("docker logs -f abcdef012345");
+    logs.out("hello");
+    logs.err("oops");
+    expect(events.filter((e) => e.type === "log")).toEqual([
+      { type: "log", container: "abcdef012345", line: "hello" },
+      { type: "log", container: "abcdef012345", line: "oops" },
+    ]);
+    await api.stopContainer("default", "abcdef012345");
+    expect(logs.closed).toBe(true);
+    expect(runs).toEqual(["docker rm -f abcdef012345"]);
+    await expect(api.stopContainer("default", "abcdef012345")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("rejects a failed docker-run with its sentence", async () => {
+    const { client } = drivenClient(() => ({
+      stderr: "telepresence docker-run: not connected; run telepresence connect --docker first\n",
+      code: 1,
+    }));
+    const api = new ExtensionTelepresenceApi(client, { pollMs: 0 });
+    await expect(
+      api.dockerRun({ context: "default", image: "x", docker_args: [], args: [] }),
+    ).rejects.toMatchObject({
+      status: 409,
+    });
   });
 });

@@ -81,6 +81,11 @@ export interface Engagement {
   message: string;
   env: Record<string, string>;
   volumes: Volume[];
+  /**
+   * Not part of docs/ui.md's JSON: set when env and volumes are not known (the Docker Desktop
+   * extension), the sentence that says so and where to look instead.
+   */
+  note?: string;
 }
 
 export interface EngageRequest {

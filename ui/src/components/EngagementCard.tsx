@@ -71,48 +71,66 @@ export function EngagementCard({ engagement: e, logs, leaving, busy, onLeave, on
             {e.message}
           </Typography>
         ) : null}
-        <Box>
-          <Typography variant="body2" sx={{ fontWeight: 600 }}>
-            Environment ({env.length})
-          </Typography>
-          <Box
-            data-testid="engagement-env"
-            sx={{ ...mono, maxHeight: 200, overflowY: "auto", overflowWrap: "anywhere", minWidth: 0 }}
-          >
-            {env.length === 0 ? (
-              <Typography variant="caption" color="text.secondary">
-                none yet
-              </Typography>
-            ) : (
-              env.map(([k, v]) => (
-                <Box key={k} sx={{ py: 0.25 }}>
-                  <Box component="span" sx={{ fontWeight: 600 }}>
-                    {k}
-                  </Box>
-                  ={v}
-                </Box>
-              ))
-            )}
+        {e.note ? (
+          <Box>
+            <Typography variant="body2" sx={{ fontWeight: 600 }}>
+              Environment and volumes
+            </Typography>
+            <Typography
+              variant="caption"
+              color="text.secondary"
+              data-testid="engagement-note"
+              sx={{ overflowWrap: "anywhere" }}
+            >
+              {e.note}
+            </Typography>
           </Box>
-        </Box>
-        <Box>
-          <Typography variant="body2" sx={{ fontWeight: 600 }}>
-            Volumes ({e.volumes.length})
-          </Typography>
-          <Box data-testid="engagement-volumes" sx={{ ...mono, overflowWrap: "anywhere", minWidth: 0 }}>
-            {e.volumes.length === 0 ? (
-              <Typography variant="caption" color="text.secondary">
-                none
+        ) : (
+          <>
+            <Box>
+              <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                Environment ({env.length})
               </Typography>
-            ) : (
-              e.volumes.map((v) => (
-                <Box key={`${v.name}:${v.path}`} sx={{ py: 0.25 }}>
-                  {v.path} ← {v.name}
-                </Box>
-              ))
-            )}
-          </Box>
-        </Box>
+              <Box
+                data-testid="engagement-env"
+                sx={{ ...mono, maxHeight: 200, overflowY: "auto", overflowWrap: "anywhere", minWidth: 0 }}
+              >
+                {env.length === 0 ? (
+                  <Typography variant="caption" color="text.secondary">
+                    none yet
+                  </Typography>
+                ) : (
+                  env.map(([k, v]) => (
+                    <Box key={k} sx={{ py: 0.25 }}>
+                      <Box component="span" sx={{ fontWeight: 600 }}>
+                        {k}
+                      </Box>
+                      ={v}
+                    </Box>
+                  ))
+                )}
+              </Box>
+            </Box>
+            <Box>
+              <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                Volumes ({e.volumes.length})
+              </Typography>
+              <Box data-testid="engagement-volumes" sx={{ ...mono, overflowWrap: "anywhere", minWidth: 0 }}>
+                {e.volumes.length === 0 ? (
+                  <Typography variant="caption" color="text.secondary">
+                    none
+                  </Typography>
+                ) : (
+                  e.volumes.map((v) => (
+                    <Box key={`${v.name}:${v.path}`} sx={{ py: 0.25 }}>
+                      {v.path} ← {v.name}
+                    </Box>
+                  ))
+                )}
+              </Box>
+            </Box>
+          </>
+        )}
         {e.container ? (
           <Box>
             <Typography variant="body2" sx={{ fontWeight: 600 }}>
