@@ -7,7 +7,8 @@
 #   names is in the image; the host binary taken out of the image finds its shared libraries and
 #   runs; the page's index.html and its script are there, and the page loads in headless chromium
 #   (ui/e2e/extension.e2e.mjs): its title and a clear error without Docker Desktop, and with a
-#   stand-in Docker Desktop client the status, Connect and the workloads.
+#   stand-in Docker Desktop client the status, Connect, the workloads, and an engage/leave round
+#   trip (a stand-in engage process: the card active with its log line, Leave closes it).
 # Screenshots: BUILD_DIR/extension-screenshots/.
 #
 # usage: test/docker/extension.sh BUILD_DIR

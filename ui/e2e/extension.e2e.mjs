@@ -5,7 +5,10 @@
 //      that it needs Docker Desktop, not a blank page;
 //   2. with a stand-in for Docker Desktop's client (window.ddClient answering `telepresence ...`
 //      as the host binary would): the page shows "Not connected", Connect streams `connect
-//      --docker`, then the page shows "Connected" and the workload echo.
+//      --docker`, then the page shows "Connected" and the workload echo; Engage runs `telepresence
+//      replace echo ... --docker-run -- IMAGE` streamed (the stand-in prints the "Engaged:" line
+//      and a log line, and runs until closed): the card shows active, the log line and the note
+//      about the environment; Leave closes that process and the card shows ended.
 // Prints "PASS: ..." / "FAIL: ..." per check; exits 1 when a check failed. Screenshots go to
 // SCREENSHOT_DIR.
 //
@@ -61,7 +64,9 @@ const browser = await chromium.launch({
 // Runs in the page before its script: a stand-in for Docker Desktop's client.
 function installFakeDesktop() {
   let connected = false;
+  let engaged = false;
   const calls = [];
+  window.__tpClosed = [];
   const status = () =>
     JSON.stringify(
       connected
@@ -73,7 +78,14 @@ function installFakeDesktop() {
     if (args[0] === "list")
       return {
         stdout: JSON.stringify({
-          workloads: [{ workload: "echo", ports: [8080], mounts: [], engagement: null }],
+          workloads: [
+            {
+              workload: "echo",
+              ports: [8080],
+              mounts: [],
+              engagement: engaged ? { id: "e-1", mode: "replace", name: "echo", ports: [8080] } : null,
+            },
+          ],
         }),
         stderr: "",
         code: 0,
@@ -95,6 +107,28 @@ function installFakeDesktop() {
         cli: {
           exec(cmd, args, options) {
             calls.push([cmd, ...args].join(" "));
+            if (args[0] === "replace" && options && options.stream) {
+              // The engage process: progress, the Engaged: line, a log line; then it runs until
+              // closed, and ends the way Ctrl-C ends it.
+              const s = options.stream;
+              setTimeout(() => s.onOutput({ stderr: "Engaging echo (replace)" }), 50);
+              setTimeout(() => {
+                engaged = true;
+                s.onOutput({
+                  stderr: "Engaged: the handler replace-echo-8080 (10.200.0.130) gets the engagement e-1",
+                });
+                s.onOutput({ stdout: "stand-in handler listening" });
+              }, 100);
+              return {
+                close() {
+                  window.__tpClosed.push(args.join(" "));
+                  setTimeout(() => {
+                    engaged = false;
+                    s.onClose(130);
+                  }, 50);
+                },
+              };
+            }
             const result = answer(args);
             if (options && options.stream) {
               setTimeout(() => {
@@ -172,8 +206,44 @@ try {
         calls.includes("telepresence list --output json"),
       calls.join(", "),
     );
-    check("and throws no uncaught error", errors.length === 0, errors.join("; "));
     await page.screenshot({ path: path.join(shots, "2-connected.png"), fullPage: true });
+
+    await page.getByTestId("engage-button-echo").click();
+    await page.getByTestId("engage-dialog").waitFor({ timeout: 10000 });
+    await page.getByTestId("engage-mode").selectOption("replace");
+    await page.getByTestId("engage-image").fill("tp-echo:latest");
+    await page.keyboard.press("Escape"); // closes the image list, not the dialog
+    await page.getByTestId("engage-submit").click();
+    const card = page.getByTestId("engagement-card-e-1");
+    const state = card.getByTestId("engagement-state");
+    await state
+      .filter({ hasText: /^active$/ })
+      .waitFor({ timeout: 15000 })
+      .catch(() => {});
+    check("Engage runs replace streamed and the card shows active", (await state.textContent()) === "active");
+    const engageCall = (await page.evaluate(() => window.__tpCalls)).find((c) => c.includes(" replace "));
+    check(
+      "with the words of the command line",
+      engageCall === "telepresence replace echo --context default --docker-run -- tp-echo:latest",
+      String(engageCall),
+    );
+    const cardText = (await card.innerText().catch(() => "")) ?? "";
+    check("the card shows the handler's log line", /stand-in handler listening/.test(cardText), cardText);
+    check("and says where the environment is", /Not shown in the extension/.test(cardText), cardText);
+    await page.screenshot({ path: path.join(shots, "3-engaged.png"), fullPage: true });
+    await page.getByTestId("leave-button-e-1").click();
+    await state
+      .filter({ hasText: /^ended$/ })
+      .waitFor({ timeout: 15000 })
+      .catch(() => {});
+    check(
+      "Leave closes the engage process and the card shows ended",
+      (await state.textContent()) === "ended",
+    );
+    const closed = await page.evaluate(() => window.__tpClosed);
+    check("the engage process was closed once", closed.length === 1, closed.join(", "));
+    check("and throws no uncaught error", errors.length === 0, errors.join("; "));
+    await page.screenshot({ path: path.join(shots, "4-left.png"), fullPage: true });
     await page.close();
   }
 } catch (e) {
