@@ -11,6 +11,7 @@
 #include "cli/app.h"
 #include "cli/test_fakes.h"
 #include "cli/test_temp_dir.h"
+#include "cli/ui_driver.h"
 
 namespace tp::cli {
 namespace {
@@ -86,9 +87,18 @@ class EngageTest : public ::testing::Test {
     return json::object();
   }
 
+  EnvironmentLookup Environment() const {
+    return FixedEnvironment({{"TMPDIR", tmp_.path().string()}});
+  }
+
   int Run(const std::vector<std::string>& args) {
-    CliIo io{out_, err_, FixedEnvironment({{"TMPDIR", tmp_.path().string()}})};
-    CliServices services{
+    CliIo io{out_, err_, Environment()};
+    CliServices services = Services();
+    return RunTelepresence(args, io, services);
+  }
+
+  CliServices Services() {
+    return CliServices{
         .docker = docker_,
         .daemon_control = [this](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
           return std::make_unique<FakeDaemonControl>(
@@ -106,7 +116,6 @@ class EngageTest : public ::testing::Test {
           return std::unique_ptr<EngagementGuard>(std::make_unique<RecordingGuard>(this));
         },
     };
-    return RunTelepresence(args, io, services);
   }
 
   std::vector<std::string> Paths() const {
@@ -462,6 +471,70 @@ TEST_F(EngageTest, ListAsJsonIsTheWorkloadListCodec) {
   EXPECT_EQ(workloads->at(0).workload, "echo");
   EXPECT_EQ(workloads->at(0).ports, (std::vector<uint16_t>{8080, 9090}));
   EXPECT_FALSE(workloads->at(0).engagement);
+}
+
+// `telepresence ui`'s engagements are the same command, run on a thread with a stop flag.
+TEST_F(EngageTest, ThePageEngagesWithTheCommandLinesCodeAndLeaves) {
+  docker_.foreground_script = [](FakeDocker& docker, int call) {
+    if (call == 1) {
+      docker.networks["tp-default"].containers.push_back(
+          {"h-id", "intercept-echo-8080", "10.200.0.130/24"});
+    }
+    // Runs until docker stop stopped it.
+    if (!docker.stopped.empty()) return ForegroundRun::Outcome{Event::kExited, 0};
+    return ForegroundRun::Outcome{Event::kRunning, 0};
+  };
+  webui::EventHub events;
+  std::shared_ptr<webui::EventSubscription> subscription = events.Subscribe();
+  CliServices services = Services();
+  CliUiDriver driver(Environment(), services, events, "default");
+  const webui::UiReply engaged = driver.Engage({.context = "default",
+                                                .workload = "echo",
+                                                .mode = "replace",
+                                                .image = "my-echo:dev",
+                                                .docker_args = {"-e", "X=1"}});
+  ASSERT_EQ(engaged.status, 201) << engaged.body.dump();
+  EXPECT_EQ(engaged.body["state"], "active");
+  EXPECT_EQ(engaged.body["id"], "e-1");
+  EXPECT_EQ(engaged.body["container"], "intercept-echo-8080");
+  EXPECT_EQ(engaged.body["env"]["ECHO_MESSAGE"], "hello");
+  EXPECT_EQ(engaged.body["volumes"][0]["path"], "/srv/echo-data");
+  EXPECT_EQ(driver.Engagements("default").body["engagements"].size(), 1u);
+  EXPECT_EQ(driver.Engagements("other").body["engagements"].size(), 0u);
+
+  const webui::UiReply left = driver.Leave("default", "e-1");
+  ASSERT_EQ(left.status, 200) << left.body.dump();
+  EXPECT_EQ(left.body["state"], "ended");
+  EXPECT_EQ(left.body["message"], "left from the page");
+  EXPECT_EQ(docker_.stopped, std::vector<std::string>{"intercept-echo-8080"});
+  EXPECT_EQ(Paths().back(), "DELETE /engagements/e-1");
+  ASSERT_EQ(docker_.run_foreground.size(), 1u);
+  EXPECT_EQ(FakeDocker::ValueAfter(docker_.run_foreground[0], "-e"), "X=1");
+  bool engaged_line = false;
+  while (std::optional<webui::ServerEvent> event =
+             subscription->Next(std::chrono::milliseconds(0))) {
+    engaged_line = engaged_line || (event->type == "progress" &&
+                                    event->data.find("Engaged: the handler") != std::string::npos);
+  }
+  EXPECT_TRUE(engaged_line);
+}
+
+TEST_F(EngageTest, ThePageGetsTheCommandLinesRefusalsAsSentences) {
+  webui::EventHub events;
+  CliServices services = Services();
+  CliUiDriver driver(Environment(), services, events, "default");
+  const webui::UiReply bad_port = driver.Engage(
+      {.workload = "echo", .mode = "replace", .ports = {"99999"}, .image = "my-echo:dev"});
+  EXPECT_EQ(bad_port.status, 400);
+  EXPECT_CONTAINS(bad_port.body.dump(), "99999");
+  EXPECT_EQ(driver.Leave("default", "e-9").status, 404);
+  EXPECT_EQ(driver.StopContainer("0123456789ab").status, 404);
+  EXPECT_EQ(driver.Status("../etc").status, 400);
+  docker_.containers.clear();
+  const webui::UiReply workloads = driver.Workloads("default");
+  EXPECT_EQ(workloads.status, 409);
+  EXPECT_CONTAINS(workloads.body.dump(), "connect");
+  EXPECT_TRUE(docker_.run_foreground.empty());
 }
 
 }  // namespace

@@ -20,24 +20,29 @@ class StopSource {
   bool Take() const { return WaitFor(std::chrono::milliseconds(0)); }
 };
 
-// A stop request set by another thread. Once requested it stays requested (every WaitFor and
-// Take answers true), so that no step of the command misses it. Thread-safe.
+// A stop request set by another thread. Like a signal, each request is taken once: the command
+// acts on it where it takes it (stops its handler, undoes its steps) and then waits for that to
+// finish without being asked again. Thread-safe.
 class StopFlag : public StopSource {
  public:
   void Request() EXCLUDES(mutex_) {
     MutexLock lock(mutex_);
-    requested_ = true;
+    pending_ = true;
     changed_.NotifyAll();
   }
   bool WaitFor(std::chrono::milliseconds timeout) const override EXCLUDES(mutex_) {
     MutexLock lock(mutex_);
-    return changed_.WaitFor(mutex_, timeout, [this]() REQUIRES(mutex_) { return requested_; });
+    if (!changed_.WaitFor(mutex_, timeout, [this]() REQUIRES(mutex_) { return pending_; })) {
+      return false;
+    }
+    pending_ = false;
+    return true;
   }
 
  private:
   mutable Mutex mutex_;
-  mutable CondVar changed_;  // with mutex_: requested_ became true
-  bool requested_ GUARDED_BY(mutex_) = false;
+  mutable CondVar changed_;  // with mutex_: a request came
+  mutable bool pending_ GUARDED_BY(mutex_) = false;
 };
 
 // Makes the StopSource of one command run; nullptr in CliServices means StopSignals.

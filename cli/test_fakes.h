@@ -277,22 +277,25 @@ class FakeDocker : public DockerApi {
     stopped.push_back(container);
     return Ok{};
   }
+  // Reports a stop request first (as the real one does), else what the script says.
   class FakeForegroundRun : public ForegroundRun {
    public:
-    explicit FakeForegroundRun(FakeDocker& docker) : docker_(docker) {}
+    FakeForegroundRun(FakeDocker& docker, const StopSource& stop) : docker_(docker), stop_(stop) {}
     Outcome Wait(std::chrono::milliseconds) override {
+      if (stop_.Take()) return {Event::kInterrupted, 0};
       return docker_.foreground_script(docker_, calls_++);
     }
 
    private:
     FakeDocker& docker_;
+    const StopSource& stop_;
     int calls_ = 0;
   };
-  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv, const StopSource&,
+  Result<std::unique_ptr<ForegroundRun>> StartForeground(const Argv& argv, const StopSource& stop,
                                                          ChildStreams) override {
     run_foreground.push_back(argv);
     if (fail_foreground_start) return CliError{*fail_foreground_start};
-    return std::unique_ptr<ForegroundRun>(std::make_unique<FakeForegroundRun>(*this));
+    return std::unique_ptr<ForegroundRun>(std::make_unique<FakeForegroundRun>(*this, stop));
   }
 
   class NoStreamFollow : public StreamFollow {};

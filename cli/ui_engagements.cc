@@ -85,7 +85,7 @@ UiEngagement::UiEngagement(std::string context, EngageCommand command, std::stri
 }
 
 UiEngagement::~UiEngagement() {
-  stop_.Request();
+  Leave(std::chrono::milliseconds(0));
   if (thread_.joinable()) thread_.join();
 }
 
@@ -112,7 +112,7 @@ void UiEngagement::Run() {
     MutexLock lock(mutex_);
     state_ = State::kEnded;
     // The command's own last word when it failed, else how the handler's docker run ended.
-    if (stop_.Take()) {
+    if (leaving_) {
       message_ = "left from the page";
     } else if (last_line.rfind("telepresence ", 0) == 0) {
       message_ = WithoutCommandPrefix(last_line);
@@ -168,8 +168,11 @@ UiEngagement::State UiEngagement::WaitUntilSettled(std::chrono::milliseconds tim
 }
 
 bool UiEngagement::Leave(std::chrono::milliseconds timeout) {
-  stop_.Request();
   MutexLock lock(mutex_);
+  if (state_ != State::kEnded && !leaving_) {
+    leaving_ = true;
+    stop_.Request();
+  }
   return changed_.WaitFor(mutex_, timeout,
                           [this]() REQUIRES(mutex_) { return state_ == State::kEnded; });
 }

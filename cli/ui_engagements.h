@@ -67,7 +67,8 @@ class UiEngagement : public EngagementObserver {
   State state_ GUARDED_BY(mutex_) = State::kStarting;
   std::string id_ GUARDED_BY(mutex_);
   std::string container_ GUARDED_BY(mutex_);
-  std::string message_ GUARDED_BY(mutex_);  // why it ended
+  std::string message_ GUARDED_BY(mutex_);   // why it ended
+  bool leaving_ GUARDED_BY(mutex_) = false;  // Leave() asked it to end
   std::map<std::string, std::string> env_ GUARDED_BY(mutex_);
   nlohmann::json volumes_ GUARDED_BY(mutex_) = nlohmann::json::array();
   std::unique_ptr<StreamFollow> logs_ GUARDED_BY(mutex_);

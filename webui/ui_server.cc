@@ -78,6 +78,9 @@ UiServer::UiServer(UiDriver& driver, EventHub& events, AssetTable assets)
       http_(std::make_unique<httplib::Server>()) {
   http_->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   http_->set_payload_max_length(kMaxBodyBytes);
+  // A connection that sends no request for 5 s is closed, so idle ones cannot hold the workers.
+  http_->set_read_timeout(5, 0);
+  http_->set_keep_alive_timeout(5);
   AddRoutes();
 }
 
