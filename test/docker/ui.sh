@@ -4,7 +4,8 @@
 #   The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
 #   printed address it connects, lists echo with its ports, replaces echo with a locally built
 #   image (a request from greeter reaches it; its env, volume and log line are in the page),
-#   leaves (echo answers again), fits a 360 px window and disconnects; a connect and a quit made
+#   leaves (echo answers again), runs a busybox on the cluster network that reaches echo by name
+#   (its log in the page; Stop removes it), fits a 360 px window and disconnects; a connect and a quit made
 #   in a terminal show in the open page (Docker's events, no reload).
 #   Ctrl-C ends the server with status 0 and closes its port.
 # Screenshots of each step: BUILD_DIR/ui-screenshots/.

@@ -209,6 +209,32 @@ try {
     const after = await untilClusterAnswers("echo from echo", 15);
     check("after Leave, echo answers again", after.includes("echo from echo"), after);
     await shot(page, "left");
+
+    // A plain container on the cluster network, like `telepresence docker-run`.
+    await page.getByTestId("docker-run-image").fill("tp-busybox:latest");
+    await page.keyboard.press("Escape");
+    const words = ["sh", "-c", "wget -qO- http://echo.default:8080/from-docker-run; sleep 600"];
+    for (const [i, word] of words.entries()) {
+      await page.getByTestId("docker-run-add-arg").click();
+      await page.getByTestId(`docker-run-arg-${i}`).fill(word);
+    }
+    await page.getByTestId("docker-run-submit").click();
+    const containerCard = page.locator('[data-testid^="container-card-"]');
+    await containerCard
+      .locator('[data-testid^="logs-"]')
+      .filter({ hasText: /path: \/from-docker-run/ })
+      .waitFor({
+        timeout: 30000,
+      });
+    check("a container run from the page reaches echo by its cluster name; its log is in the page", true);
+    await shot(page, "docker-run");
+    const containerName = (await containerCard.getAttribute("data-testid")).replace("container-card-", "");
+    await page.getByTestId(`stop-container-${containerName}`).click();
+    await containerCard.waitFor({ state: "detached", timeout: 30000 });
+    const gone = await new Promise((resolve) =>
+      execFile("docker", ["container", "inspect", containerName], (error) => resolve(Boolean(error))),
+    );
+    check("Stop removes the container", gone, containerName);
   }
 
   await page.setViewportSize({ width: 360, height: 800 });
