@@ -75,22 +75,29 @@ Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& glo
   return connect;
 }
 
-Result<Command> ParseStatus(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "status";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kOutputFlag}), UnknownWords::kReject);
+// A command that takes the common flags and --output (status, list):
+// CommandType{context_name, output}.
+template <typename CommandType>
+Result<Command> ParseContextAndOutputCommand(std::string_view command,
+                                             std::span<const std::string> args,
+                                             GlobalFlags& global) {
+  auto flags = ParseFlags(command, args, WithCommonFlags({kOutputFlag}), UnknownWords::kReject);
   if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
-  auto context_name = ContextFlag(kCommand, flags.value());
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(command)};
+  if (auto status = RejectPositionals(command, flags.value()); !status.ok()) return status.error();
+  auto context_name = ContextFlag(command, flags.value());
   if (!context_name.ok()) return context_name.error();
-  auto output = OutputFlag(kCommand, flags.value());
+  auto output = OutputFlag(command, flags.value());
   if (!output.ok()) return output.error();
-  StatusCommand status_command{.context_name = context_name.value(), .output = output.value()};
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return status_command;
+  return CommandType{.context_name = context_name.value(), .output = output.value()};
 }
 
-// A command that takes the common flags and nothing else (quit, list): CommandType{context_name}.
+Result<Command> ParseStatus(std::span<const std::string> args, GlobalFlags& global) {
+  return ParseContextAndOutputCommand<StatusCommand>("status", args, global);
+}
+
+// A command that takes the common flags and nothing else (quit): CommandType{context_name}.
 template <typename CommandType>
 Result<Command> ParseContextOnlyCommand(std::string_view command, std::span<const std::string> args,
                                         GlobalFlags& global) {
@@ -136,17 +143,7 @@ Result<Command> ParseDockerRun(std::span<const std::string> args, GlobalFlags& g
 }
 
 Result<Command> ParseList(std::span<const std::string> args, GlobalFlags& global) {
-  constexpr std::string_view kCommand = "list";
-  auto flags = ParseFlags(kCommand, args, WithCommonFlags({kOutputFlag}), UnknownWords::kReject);
-  if (!flags.ok()) return flags.error();
-  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
-  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
-  auto context_name = ContextFlag(kCommand, flags.value());
-  if (!context_name.ok()) return context_name.error();
-  auto output = OutputFlag(kCommand, flags.value());
-  if (!output.ok()) return output.error();
-  global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  return ListCommand{.context_name = context_name.value(), .output = output.value()};
+  return ParseContextAndOutputCommand<ListCommand>("list", args, global);
 }
 
 Result<Command> ParseUi(std::span<const std::string> args, GlobalFlags& global) {

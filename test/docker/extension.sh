@@ -106,15 +106,7 @@ screenshots=$TP_BUILD_DIR/extension-screenshots
 rm -rf "$screenshots"
 browser_output=$work/browser.out
 node "$ui_dir/e2e/extension.e2e.mjs" "$files$ui_root" "$screenshots" >"$browser_output" 2>&1
-browser_status=$?
-while IFS= read -r line; do
-  case $line in
-    PASS:*) pass "${line#PASS: }" ;;
-    FAIL:*) fail "${line#FAIL: }" ;;
-    *) echo "$line" ;;
-  esac
-done <"$browser_output"
-((browser_status == 0)) || fail "the browser test exited with $browser_status"
+relay_checks "$browser_output" $?
 
 heading "cleanup"
 remove_image

@@ -85,6 +85,21 @@ check_fails() {
   fi
 }
 
+# relay_checks OUTPUT_FILE STATUS: counts the "PASS: ..." / "FAIL: ..." lines another program (a
+# browser test, ui/e2e/) wrote to OUTPUT_FILE as this test's own, echoes its other lines, and
+# fails when it exited with a STATUS other than 0 (a crash before its checks counts).
+relay_checks() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      PASS:*) pass "${line#PASS: }" ;;
+      FAIL:*) fail "${line#FAIL: }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$1"
+  (($2 == 0)) || fail "the browser test exited with $2"
+}
+
 # check_equal DESCRIPTION EXPECTED ACTUAL
 check_equal() {
   if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: expected \"$2\", got \"$3\""; fi

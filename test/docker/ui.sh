@@ -65,15 +65,7 @@ screenshots=$TP_BUILD_DIR/ui-screenshots
 rm -rf "$screenshots"
 browser_output=$work/browser.out
 TP_TELEPRESENCE=$telepresence node "$ui_dir/e2e/browser.e2e.mjs" "$address" "$screenshots" "$handler_image" >"$browser_output" 2>&1
-browser_status=$?
-while IFS= read -r line; do
-  case $line in
-    PASS:*) pass "${line#PASS: }" ;;
-    FAIL:*) fail "${line#FAIL: }" ;;
-    *) echo "$line" ;;
-  esac
-done <"$browser_output"
-((browser_status == 0)) || fail "the browser test exited with $browser_status"
+relay_checks "$browser_output" $?
 check_output "the page left the context disconnected" "Connected: no" "$telepresence" status
 
 heading "Ctrl-C ends telepresence ui"

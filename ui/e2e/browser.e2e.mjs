@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { Checks, launchChromium } from "./harness.mjs";
 
 const [address, shots, handlerImage] = process.argv.slice(2);
 if (!address || !shots) {
@@ -26,11 +26,8 @@ const origin = url.origin;
 const token = url.searchParams.get("token");
 fs.mkdirSync(shots, { recursive: true });
 
-let failed = 0;
-function check(name, ok, detail = "") {
-  console.log(`${ok ? "PASS" : "FAIL"}: ${name}${ok || !detail ? "" : ` (${detail})`}`);
-  if (!ok) failed += 1;
-}
+const checks = new Checks();
+const check = (name, ok, detail = "") => checks.check(name, ok, detail);
 
 // A raw request with the headers given, as a hostile page or program would send it.
 function rawGet(pathname, headers) {
@@ -73,19 +70,7 @@ async function untilClusterAnswers(text, seconds) {
   return answer;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.TP_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let step = 0;
 async function shot(page, name) {
   step += 1;
@@ -275,4 +260,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failed === 0 ? 0 : 1);
+process.exit(checks.exitCode());

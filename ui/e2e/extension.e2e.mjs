@@ -16,7 +16,7 @@
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { Checks, launchChromium } from "./harness.mjs";
 
 const [uiDir, shots] = process.argv.slice(2);
 if (!uiDir || !shots) {
@@ -25,11 +25,8 @@ if (!uiDir || !shots) {
 }
 fs.mkdirSync(shots, { recursive: true });
 
-let failed = 0;
-function check(name, ok, detail = "") {
-  console.log(`${ok ? "PASS" : "FAIL"}: ${name}${ok || !detail ? "" : ` (${detail})`}`);
-  if (!ok) failed += 1;
-}
+const checks = new Checks();
+const check = (name, ok, detail = "") => checks.check(name, ok, detail);
 
 // A static server of UI_DIR only, on a free loopback port.
 const types = { ".html": "text/html", ".js": "text/javascript", ".svg": "image/svg+xml", ".css": "text/css" };
@@ -47,19 +44,7 @@ const server = http.createServer((request, response) => {
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const address = `http://127.0.0.1:${server.address().port}/index.html`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.TP_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 
 // Runs in the page before its script: a stand-in for Docker Desktop's client.
 function installFakeDesktop() {
@@ -252,4 +237,4 @@ try {
   await browser.close();
   server.close();
 }
-process.exit(failed === 0 ? 0 : 1);
+process.exit(checks.exitCode());

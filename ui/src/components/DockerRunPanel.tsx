@@ -1,10 +1,10 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
-import { errorText } from "../api/TelepresenceApi";
+import { useLocalImages } from "./useLocalImages";
 import { argsToSend } from "../logic/args";
 import { useApi } from "./ApiContext";
 import { ArgListEditor } from "./ArgListEditor";
@@ -28,28 +28,7 @@ export function DockerRunPanel(p: Props) {
   const [image, setImage] = useState("");
   const [dockerArgs, setDockerArgs] = useState<string[]>([]);
   const [args, setArgs] = useState<string[]>([]);
-  const [images, setImages] = useState<string[]>([]);
-  const [imagesError, setImagesError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api.images().then(
-      (list) => {
-        if (live) {
-          setImages(list);
-          setImagesError(null);
-        }
-      },
-      (e: unknown) => {
-        if (live) {
-          setImagesError(`The local images could not be listed: ${errorText(e)}`);
-        }
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, p.connected]);
+  const { images, error: imagesError } = useLocalImages(api, p.connected);
 
   async function run() {
     if (image.trim() === "") {

@@ -27,6 +27,7 @@ import { ActionProgress } from "./ActionProgress";
 import { ArgListEditor } from "./ArgListEditor";
 import { ErrorAlert } from "./ErrorAlert";
 import { ImagePicker } from "./ImagePicker";
+import { useLocalImages } from "./useLocalImages";
 
 interface Props {
   workload: Workload | null;
@@ -65,8 +66,7 @@ export function EngageDialog({
   const [ports, setPorts] = useState("");
   const [dockerArgs, setDockerArgs] = useState<string[]>([]);
   const [imageArgs, setImageArgs] = useState<string[]>([]);
-  const [images, setImages] = useState<string[]>([]);
-  const [imagesError, setImagesError] = useState<string | null>(null);
+  const { images, error: imagesError } = useLocalImages(api, workload);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [tried, setTried] = useState(false);
@@ -86,24 +86,7 @@ export function EngageDialog({
     setImageArgs([]);
     setError(null);
     setTried(false);
-    let live = true;
-    api.images().then(
-      (list) => {
-        if (live) {
-          setImages(list);
-          setImagesError(null);
-        }
-      },
-      (e: unknown) => {
-        if (live) {
-          setImagesError(`The local images could not be listed: ${errorText(e)}`);
-        }
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [workload, api]);
+  }, [workload]);
 
   const portCheck = checkPortField(ports, mode === "intercept");
   const imageMissing = source === "image" ? image.trim() === "" : buildFolder.trim() === "";
