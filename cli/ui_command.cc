@@ -54,8 +54,10 @@ int RunUi(const UiCommand& command, const CliIo& io, CliServices& services) {
   while (!stop_signals.WaitFor(std::chrono::seconds(1))) {
   }
   io.err << "Stopping the UI: leaving its engagements" << std::endl;
-  server.Stop();
+  // The engagements first: a request still waiting for one gets its answer, and then the server's
+  // workers can stop.
   driver.Shutdown();
+  server.Stop();
   return kExitOk;
 }
 

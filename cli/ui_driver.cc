@@ -179,6 +179,7 @@ UiReply CliUiDriver::Engage(const webui::EngageForm& form) {
       services_, events_);
   {
     MutexLock lock(mutex_);
+    if (closing_) return ErrorReply(503, "telepresence ui is stopping; start it again to engage");
     std::erase_if(engagements_,
                   [](const auto& kept) { return kept->state() == UiEngagement::State::kEnded; });
     engagements_.push_back(engagement);
@@ -272,6 +273,10 @@ void CliUiDriver::WatchDaemons() {
 }
 
 void CliUiDriver::Shutdown() {
+  {
+    MutexLock lock(mutex_);
+    closing_ = true;
+  }
   daemon_events_.reset();
   LeaveAll("");
   std::vector<std::string> containers;
@@ -290,6 +295,10 @@ UiReply CliUiDriver::DockerRun(const webui::DockerRunForm& form) {
   words.insert(words.end(), form.docker_args.begin(), form.docker_args.end());
   words.push_back(form.image);
   words.insert(words.end(), form.args.begin(), form.args.end());
+  {
+    MutexLock lock(mutex_);
+    if (closing_) return ErrorReply(503, "telepresence ui is stopping; start it again to run one");
+  }
   Result<Argv> argv = DockerRunOnNetworkArgv(form.context, words, services_);
   if (!argv.ok()) return ErrorReply(409, argv.error().message);
   Result<std::string> id = services_.docker.RunDetachedArgv(argv.value());
@@ -299,9 +308,15 @@ UiReply CliUiDriver::DockerRun(const webui::DockerRunForm& form) {
       services_.docker.FollowLogs(name, [this, name](std::string_view line) {
         events_.Publish("log", {{"container", name}, {"line", line}});
       });
+  bool closing = false;
   {
     MutexLock lock(mutex_);
-    containers_[name] = logs.ok() ? std::move(logs).value() : nullptr;
+    closing = closing_;
+    if (!closing) containers_[name] = logs.ok() ? std::move(logs).value() : nullptr;
+  }
+  if (closing) {  // Shutdown() began meanwhile and may have missed it
+    (void)services_.docker.Remove(DockerResource::kContainer, {name});
+    return ErrorReply(503, "telepresence ui is stopping; the container was removed again");
   }
   return UiReply{201, {{"container", name}}};
 }

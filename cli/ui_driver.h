@@ -50,7 +50,9 @@ class CliUiDriver : public webui::UiDriver {
   void WatchDaemons();
 
   // Leaves every engagement this page started and waits for them, and removes the containers it
-  // ran (the end of `telepresence ui`).
+  // ran (the end of `telepresence ui`). From then on Engage and DockerRun answer 503, and a
+  // POST /api/engagements still waiting gets its answer (the engagement ended), so that the
+  // server's workers can stop.
   void Shutdown() EXCLUDES(mutex_);
 
  private:
@@ -81,6 +83,7 @@ class CliUiDriver : public webui::UiDriver {
   const std::string default_context_;
   Mutex mutex_;
   std::set<std::string> busy_contexts_ GUARDED_BY(mutex_);
+  bool closing_ GUARDED_BY(mutex_) = false;                                    // Shutdown() began
   std::vector<std::shared_ptr<UiEngagement>> engagements_ GUARDED_BY(mutex_);  // oldest first
   // The containers POST /api/docker-run started (by short id), with their log follows.
   std::map<std::string, std::unique_ptr<StreamFollow>> containers_ GUARDED_BY(mutex_);
