@@ -31,6 +31,7 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, ListCommand>) return RunList(command, io, services);
         if constexpr (std::is_same_v<T, LeaveCommand>) return RunLeave(command, io, services);
         if constexpr (std::is_same_v<T, UiCommand>) return RunUi(command, io, services);
+        if constexpr (std::is_same_v<T, ContextsCommand>) return RunContexts(command, io);
       },
       command_line.value().command);
 }

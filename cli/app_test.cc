@@ -118,6 +118,25 @@ TEST_F(AppTest, HelpExitsZeroOnEveryCommand) {
   EXPECT_TRUE(docker_.run_detached.empty());
 }
 
+TEST_F(AppTest, ContextsListsTheContextFilesAsATableOrJson) {
+  EXPECT_EQ(Run({"contexts"}), kExitOk) << err_.str();
+  EXPECT_NE(out_.str().find("No contexts in"), std::string::npos) << out_.str();
+  WriteContext();
+  WriteFile(config_home_.path() / "telepresence-docker/contexts/broken.json", "{not json");
+  EXPECT_EQ(Run({"contexts"}), kExitOk) << err_.str();
+  EXPECT_NE(out_.str().find("default         " + std::string(kManager)), std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("broken          unreadable: "), std::string::npos) << out_.str();
+  EXPECT_EQ(Run({"contexts", "--output", "json"}), kExitOk) << err_.str();
+  const nlohmann::json listed = nlohmann::json::parse(out_.str());
+  ASSERT_EQ(listed["contexts"].size(), 2u);
+  EXPECT_EQ(listed["contexts"][0]["name"], "broken");
+  EXPECT_TRUE(listed["contexts"][0].contains("error"));
+  EXPECT_EQ(listed["contexts"][1]["manager"], kManager);
+  EXPECT_EQ(listed["contexts"][1]["cluster_subnets"][0], "10.213.0.0/24");
+  EXPECT_EQ(Run({"contexts", "--context", "x"}), kExitUsage);
+}
+
 TEST_F(AppTest, ArgumentErrorsExitTwoWithTheSentence) {
   EXPECT_EQ(Run({"connect", "--docker", "--x"}), kExitUsage);
   EXPECT_EQ(err_.str(),

@@ -201,6 +201,19 @@ Flags:
   -h, --help           show this help
 )help";
 
+constexpr std::string_view kContextsHelp =
+    R"help(Usage: telepresence contexts [--output json]
+
+Lists the contexts: the files of ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/
+(make demo-cluster writes "default"), one row per context with its traffic-manager and cluster
+network; a file that cannot be read says why. With --output json: {"contexts": [{"name",
+"manager", "cluster_network", "cluster_subnets"} or {"name", "error"}]}.
+
+Flags:
+  -o, --output json    print the contexts as JSON
+  -h, --help           show this help
+)help";
+
 constexpr std::string_view kUiHelp =
     R"help(Usage: telepresence ui [--port N] [--no-open] [--context NAME]
 
@@ -249,6 +262,7 @@ std::string CommandHelp(std::string_view command) {
   if (command == "list") return std::string(kListHelp);
   if (command == "leave") return std::string(kLeaveHelp);
   if (command == "ui") return std::string(kUiHelp);
+  if (command == "contexts") return std::string(kContextsHelp);
   if (command == "replace") return EngageHelp(command, kReplaceSentence);
   if (command == "intercept") return EngageHelp(command, kInterceptSentence);
   if (command == "ingest") return EngageHelp(command, kIngestSentence);

@@ -146,6 +146,18 @@ Result<Command> ParseList(std::span<const std::string> args, GlobalFlags& global
   return ParseContextAndOutputCommand<ListCommand>("list", args, global);
 }
 
+Result<Command> ParseContexts(std::span<const std::string> args, GlobalFlags&) {
+  constexpr std::string_view kCommand = "contexts";
+  const FlagSpec specs[] = {kHelpFlag, kOutputFlag};
+  auto flags = ParseFlags(kCommand, args, specs, UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  auto output = OutputFlag(kCommand, flags.value());
+  if (!output.ok()) return output.error();
+  return ContextsCommand{.output = output.value()};
+}
+
 Result<Command> ParseUi(std::span<const std::string> args, GlobalFlags& global) {
   constexpr std::string_view kCommand = "ui";
   auto flags = ParseFlags(kCommand, args, WithCommonFlags({kUiPortFlag, kNoOpenFlag}),
@@ -209,8 +221,9 @@ constexpr std::array kCommands{
     CommandSpec{"wiretap", "run a container that gets a copy of a workload's traffic",
                 ParseWiretap},
     CommandSpec{"list", "list the workloads and their engagements", ParseList},
-    CommandSpec{"ui", "serve the page that does all of this in a browser", ParseUi},
     CommandSpec{"leave", "end an engagement", ParseLeave},
+    CommandSpec{"contexts", "list the contexts (the clusters to connect to)", ParseContexts},
+    CommandSpec{"ui", "serve the page that does all of this in a browser", ParseUi},
 };
 
 const CommandSpec* FindCommand(std::string_view name) {

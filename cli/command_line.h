@@ -137,6 +137,11 @@ struct ListCommand {
   OutputFormat output = OutputFormat::kText;
 };
 
+// `telepresence contexts [--output json]`
+struct ContextsCommand {
+  OutputFormat output = OutputFormat::kText;
+};
+
 inline constexpr uint16_t kDefaultUiPort = 7670;
 
 // `telepresence ui [--port N] [--no-open] [--context NAME]` (docs/ui.md)
@@ -153,7 +158,8 @@ struct LeaveCommand {
 };
 
 using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
-                             DockerRunCommand, EngageCommand, ListCommand, LeaveCommand, UiCommand>;
+                             DockerRunCommand, EngageCommand, ListCommand, LeaveCommand, UiCommand,
+                             ContextsCommand>;
 
 struct CommandLine {
   GlobalFlags global;

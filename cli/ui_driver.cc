@@ -84,21 +84,11 @@ void CliUiDriver::EndAction(const std::string& context) {
 }
 
 UiReply CliUiDriver::Contexts() {
-  Result<std::filesystem::path> directory = ContextsDirectory(environment_);
-  if (!directory.ok()) return ErrorReply(500, directory.error().message);
-  json contexts = json::array();
-  for (const std::string& name : ListContextNames(directory.value())) {
-    Result<Context> context = LoadContext(name, directory.value());
-    if (!context.ok()) {
-      contexts.push_back({{"name", name}, {"error", context.error().message}});
-      continue;
-    }
-    contexts.push_back({{"name", name},
-                        {"manager", context.value().manager},
-                        {"cluster_network", context.value().cluster_network},
-                        {"cluster_subnets", context.value().cluster_subnets}});
-  }
-  return UiReply{200, {{"contexts", std::move(contexts)}, {"default", default_context_}}};
+  UiReply reply = JsonReply(RunCommand("contexts", [&](const CliIo& io) {
+    return RunContexts(ContextsCommand{.output = OutputFormat::kJson}, io);
+  }));
+  if (reply.status == 200) reply.body["default"] = default_context_;
+  return reply;
 }
 
 UiReply CliUiDriver::Status(const std::string& context) {
