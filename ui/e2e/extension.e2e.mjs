@@ -60,6 +60,12 @@ function installFakeDesktop() {
     );
   const answer = (args) => {
     if (args[0] === "status") return { stdout: status(), stderr: "", code: 0 };
+    if (args[0] === "contexts")
+      return {
+        stdout: JSON.stringify({ contexts: [{ name: "default", manager: "172.17.0.1:18081" }] }),
+        stderr: "",
+        code: 0,
+      };
     if (args[0] === "list")
       return {
         stdout: JSON.stringify({

@@ -169,6 +169,23 @@ describe("ExtensionTelepresenceApi", () => {
     ]);
   });
 
+  it("lists the contexts with telepresence contexts --output json", async () => {
+    const { client, calls } = fakeClient(() => ({
+      stdout:
+        '{"contexts":[{"name":"default","manager":"172.17.0.1:18081"},{"name":"staging","error":"bad"}]}',
+    }));
+    const listed = await new ExtensionTelepresenceApi(client, { pollMs: 0 }).contexts();
+    expect(listed.contexts.map((c) => c.name)).toEqual(["default", "staging"]);
+    expect(listed.default).toBe("default");
+    expect(calls[0]).toEqual({
+      cmd: "telepresence",
+      args: ["contexts", "--output", "json"],
+      streamed: false,
+    });
+    const { client: other } = fakeClient(() => ({ stdout: '{"contexts":[{"name":"staging"}]}' }));
+    expect((await new ExtensionTelepresenceApi(other, { pollMs: 0 }).contexts()).default).toBe("staging");
+  });
+
   it("turns a failed command into its sentence, rejected or resolved with a code", async () => {
     const notConnected = "telepresence list: not connected; run telepresence connect --docker first";
     for (const reject of [true, false]) {

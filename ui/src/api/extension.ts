@@ -1,6 +1,7 @@
 import { ApiError, errorText, type TelepresenceApi } from "./TelepresenceApi";
 import type {
   ApiEvent,
+  ContextInfo,
   ContextsResponse,
   DockerRunRequest,
   EngageRequest,
@@ -381,9 +382,11 @@ export class ExtensionTelepresenceApi implements TelepresenceApi {
   }
 
   async contexts(): Promise<ContextsResponse> {
-    this.desktop();
-    // The CLI has no command that lists the contexts yet: the default one.
-    return { contexts: [{ name: "default" }], default: "default" };
+    const args = ["contexts", "--output", "json"];
+    const listed = parseJsonOutput(args, await this.run(args)) as { contexts?: ContextInfo[] };
+    const contexts = Array.isArray(listed.contexts) ? listed.contexts : [];
+    const names = contexts.map((c) => c.name);
+    return { contexts, default: names.includes("default") || names.length === 0 ? "default" : names[0] };
   }
 
   async status(context: string): Promise<Status> {
