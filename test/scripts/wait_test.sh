@@ -78,7 +78,7 @@ fi
 sleep 30 &
 sleeper=$!
 if pid_ended "$sleeper"; then fail "pid_ended says a running process ended"; fi
-kill "$sleeper"
+kill -9 "$sleeper"  # (a SIGTERM could be blocked by whoever started the tests)
 if wait_until 5 "the sleeper to end" pid_ended "$sleeper"; then
   pass "pid_ended sees a process go"
 else
