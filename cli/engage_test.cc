@@ -530,6 +530,13 @@ TEST_F(EngageTest, ThePageGetsTheCommandLinesRefusalsAsSentences) {
   EXPECT_EQ(driver.Leave("default", "e-9").status, 404);
   EXPECT_EQ(driver.StopContainer("0123456789ab").status, 404);
   EXPECT_EQ(driver.Status("../etc").status, 400);
+  docker_.fail_everything = "Cannot connect to the Docker daemon";
+  const webui::UiReply no_docker = driver.Status("default");
+  EXPECT_EQ(no_docker.status, 200);
+  EXPECT_EQ(no_docker.body["connected"], false);
+  EXPECT_CONTAINS(no_docker.body["error"].get<std::string>(),
+                  "Cannot connect to the Docker daemon");
+  docker_.fail_everything.reset();
   docker_.containers.clear();
   const webui::UiReply workloads = driver.Workloads("default");
   EXPECT_EQ(workloads.status, 409);

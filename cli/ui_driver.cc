@@ -93,10 +93,18 @@ UiReply CliUiDriver::Contexts() {
 
 UiReply CliUiDriver::Status(const std::string& context) {
   if (auto refused = RefuseBadContext(context)) return *refused;
-  return JsonReply(RunCommand("status", [&](const CliIo& io) {
+  UiReply reply = JsonReply(RunCommand("status", [&](const CliIo& io) {
     return RunStatus(StatusCommand{.context_name = context, .output = OutputFormat::kJson}, io,
                      services_);
   }));
+  if (reply.status == 200) return reply;
+  // No status to read right now (a daemon starting or stopping, Docker away): not connected, and
+  // why, for the page to show; `telepresence status` says the same as an error.
+  return UiReply{200,
+                 {{"connected", false},
+                  {"context", context},
+                  {"container", DaemonContainerName(context)},
+                  {"error", reply.body.value("error", std::string("no status"))}}};
 }
 
 UiReply CliUiDriver::PublishStatus(const std::string& context) {
