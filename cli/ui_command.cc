@@ -1,9 +1,12 @@
 // `telepresence ui` (docs/ui.md): the page's server in the foreground until Ctrl-C.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
@@ -18,19 +21,39 @@ namespace tp::cli {
 namespace {
 
 constexpr std::string_view kCommand = "ui";
+constexpr std::chrono::milliseconds kOpenerWait{3000};
+constexpr std::chrono::milliseconds kOpenerPoll{50};
 
-// Opens `url` with xdg-open when there is one; says so when there is none. Never waits for the
-// browser: xdg-open returns once it handed the address over.
+// Whether the opener ended with a failure within kOpenerWait (one still running opened a
+// browser, as far as anyone can tell; it is reaped when it ends, or by init after this process).
+bool OpenerFailed(pid_t child) {
+  const auto deadline = std::chrono::steady_clock::now() + kOpenerWait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    const pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    if (done < 0) return true;
+    std::this_thread::sleep_for(kOpenerPoll);
+  }
+  return false;
+}
+
+// Opens `url` with xdg-open (its own chatter discarded); when there is none, or it finds no
+// browser, says to open the address by hand. Waits for xdg-open at most kOpenerWait: some run the
+// browser in the foreground, and Ctrl-C must still stop the UI.
 void OpenBrowser(const std::string& url, const CliIo& io) {
   std::string opener = "xdg-open";
   char* argv[] = {opener.data(), const_cast<char*>(url.c_str()), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t child = 0;
-  if (posix_spawnp(&child, opener.c_str(), nullptr, nullptr, argv, environ) != 0) {
-    io.err << "(no xdg-open here: open the address above in a browser)" << std::endl;
-    return;
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
+  const int spawned = posix_spawnp(&child, opener.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned == 0 && !OpenerFailed(child)) return;
+  io.err << "(no browser could be opened here: open the address above in one)" << std::endl;
 }
 
 }  // namespace
