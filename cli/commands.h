@@ -49,5 +49,8 @@ Result<DaemonStatus> FetchDaemonStatus(DaemonControl& control);
 // Writes "telepresence COMMAND: MESSAGE" to io.err and returns exit_code.
 int Fail(const CliIo& io, std::string_view command, std::string_view message,
          int exit_code = kExitFailure);
+// Whether `line` is such an error line, and its MESSAGE (the line itself when it is not one).
+bool IsFailLine(std::string_view line);
+std::string FailSentence(std::string_view line);
 
 }  // namespace tp::cli

@@ -108,6 +108,16 @@ int Fail(const CliIo& io, std::string_view command, std::string_view message, in
   return exit_code;
 }
 
+bool IsFailLine(std::string_view line) {
+  constexpr std::string_view kPrefix = "telepresence ";
+  return line.substr(0, kPrefix.size()) == kPrefix && line.find(": ") != std::string_view::npos;
+}
+
+std::string FailSentence(std::string_view line) {
+  if (!IsFailLine(line)) return std::string(line);
+  return std::string(line.substr(line.find(": ") + 2));
+}
+
 Result<DaemonStatus> FetchDaemonStatus(DaemonControl& control) {
   Result<nlohmann::json> body = control.GetStatus();
   if (!body.ok()) return body.error();

@@ -59,38 +59,20 @@ class ChildForegroundRun : public ForegroundRun {
   ChildProcess child_;
 };
 
-// A container's log, line by line, on a thread of its own until the log ends or the follow is
-// destroyed.
-class EngineLogStream : public StreamFollow {
+// One stream of the engine (a log, the events) followed on a thread of its own until it ends or
+// this is destroyed, which cancels it and waits for the thread.
+class EngineStreamThread : public StreamFollow {
  public:
-  EngineLogStream(const docker::EngineClient& engine, const std::string& container,
-                  std::function<void(std::string_view)> on_line)
-      : engine_(engine),
-        container_(container),
-        on_line_(std::move(on_line)),
-        thread_([this] { Follow(); }) {}
-  ~EngineLogStream() override {
+  explicit EngineStreamThread(std::function<void(docker::StreamCancel*)> follow)
+      : thread_([this, follow = std::move(follow)] { follow(&cancel_); }) {}
+  ~EngineStreamThread() override {
     cancel_.Cancel();
     thread_.join();
   }
 
  private:
-  void Follow() {
-    docker::LineSplitter lines;
-    (void)engine_.Logs(
-        container_, /*follow=*/true, kStreamFollowDeadline,
-        [&](const docker::LogDemuxer::Frame& frame) {
-          for (const std::string& line : lines.Feed(frame.payload)) on_line_(line);
-          return true;
-        },
-        &cancel_);
-  }
-
-  const docker::EngineClient engine_;
-  const std::string container_;
-  const std::function<void(std::string_view)> on_line_;
   docker::StreamCancel cancel_;
-  std::thread thread_;  // last: starts once the rest is set
+  std::thread thread_;  // last: starts once cancel_ is there
 };
 
 // Follows the engine's events for the container's die or destroy, and its log, each on a thread
@@ -427,49 +409,34 @@ Result<std::unique_ptr<ForegroundRun>> DockerEngineApi::StartForeground(const Ar
       std::make_unique<ChildForegroundRun>(stop, std::move(child).value()));
 }
 
-// The engine's events matching the filters, from now on, until destroyed.
-class EngineEventStream : public StreamFollow {
- public:
-  EngineEventStream(const docker::EngineClient& engine, docker::Filters filters,
-                    std::function<void(const docker::EngineEvent&)> on_event)
-      : engine_(engine),
-        filters_(std::move(filters)),
-        on_event_(std::move(on_event)),
-        thread_([this] { Follow(); }) {}
-  ~EngineEventStream() override {
-    cancel_.Cancel();
-    thread_.join();
-  }
-
- private:
-  void Follow() {
-    (void)engine_.Events(
-        filters_, std::chrono::system_clock::now(), kStreamFollowDeadline,
-        [this](const docker::EngineEvent& event) {
-          on_event_(event);
-          return true;
-        },
-        &cancel_);
-  }
-
-  const docker::EngineClient engine_;
-  const docker::Filters filters_;
-  const std::function<void(const docker::EngineEvent&)> on_event_;
-  docker::StreamCancel cancel_;
-  std::thread thread_;  // last: starts once the rest is set
-};
-
 Result<std::unique_ptr<StreamFollow>> DockerEngineApi::FollowEvents(
     const docker::Filters& filters,
     std::function<void(const docker::EngineEvent& event)> on_event) {
-  return std::unique_ptr<StreamFollow>(
-      std::make_unique<EngineEventStream>(engine_, filters, std::move(on_event)));
+  return std::unique_ptr<StreamFollow>(std::make_unique<EngineStreamThread>(
+      [engine = engine_, filters, on_event = std::move(on_event)](docker::StreamCancel* cancel) {
+        (void)engine.Events(
+            filters, std::chrono::system_clock::now(), kStreamFollowDeadline,
+            [&](const docker::EngineEvent& event) {
+              on_event(event);
+              return true;
+            },
+            cancel);
+      }));
 }
 
 Result<std::unique_ptr<StreamFollow>> DockerEngineApi::FollowLogs(
     const std::string& container, std::function<void(std::string_view line)> on_line) {
-  return std::unique_ptr<StreamFollow>(
-      std::make_unique<EngineLogStream>(engine_, container, std::move(on_line)));
+  return std::unique_ptr<StreamFollow>(std::make_unique<EngineStreamThread>(
+      [engine = engine_, container, on_line = std::move(on_line)](docker::StreamCancel* cancel) {
+        docker::LineSplitter lines;
+        (void)engine.Logs(
+            container, /*follow=*/true, kStreamFollowDeadline,
+            [&](const docker::LogDemuxer::Frame& frame) {
+              for (const std::string& line : lines.Feed(frame.payload)) on_line(line);
+              return true;
+            },
+            cancel);
+      }));
 }
 
 }  // namespace tp::cli

@@ -1,12 +1,10 @@
 #include "cli/ui_driver.h"
 
-#include <ostream>
-#include <sstream>
 #include <utility>
 
 #include "cli/commands.h"
-#include "cli/line_sink.h"
 #include "cli/teleroute_network.h"
+#include "cli/ui_progress.h"
 #include "cli/validation.h"
 
 namespace tp::cli {
@@ -15,16 +13,6 @@ namespace {
 using nlohmann::json;
 using webui::ErrorReply;
 using webui::UiReply;
-
-// "telepresence connect: SENTENCE" -> "SENTENCE".
-std::string ErrorSentence(std::string_view line) {
-  constexpr std::string_view kPrefix = "telepresence ";
-  if (line.substr(0, kPrefix.size()) == kPrefix) {
-    const size_t colon = line.find(": ");
-    if (colon != std::string_view::npos) return std::string(line.substr(colon + 2));
-  }
-  return std::string(line);
-}
 
 // How long POST /api/engagements waits for the engagement to become active (a build may be
 // long); after that it answers 202 and the page follows the `engagement` events.
@@ -50,19 +38,10 @@ CliUiDriver::CliUiDriver(EnvironmentLookup environment, CliServices& services,
 
 CliUiDriver::Outcome CliUiDriver::RunCommand(std::string_view action,
                                              const std::function<int(const CliIo&)>& command) {
-  std::ostringstream out;
-  Outcome outcome;
-  {
-    LineSink progress([&](std::string_view line, bool partial) {
-      events_.Publish("progress", {{"action", action}, {"line", line}, {"partial", partial}});
-    });
-    std::ostream err(&progress);
-    outcome.exit_code = command(CliIo{out, err, environment_});
-    err.flush();
-    if (outcome.exit_code != kExitOk) outcome.error = ErrorSentence(progress.last_line());
-  }
-  outcome.out = out.str();
-  return outcome;
+  ProgressRun run = RunWithProgress(action, events_, environment_, command);
+  return Outcome{.exit_code = run.exit_code,
+                 .out = std::move(run.out),
+                 .error = run.exit_code == kExitOk ? "" : FailSentence(run.last_line)};
 }
 
 UiReply CliUiDriver::JsonReply(const Outcome& outcome) {

@@ -1,12 +1,10 @@
 #include "cli/ui_engagements.h"
 
-#include <ostream>
-#include <sstream>
 #include <utility>
 
 #include "cli/commands.h"
 #include "cli/engagement_plan.h"
-#include "cli/line_sink.h"
+#include "cli/ui_progress.h"
 
 namespace tp::cli {
 namespace {
@@ -22,14 +20,6 @@ class StopFlagView : public StopSource {
  private:
   const StopFlag& flag_;
 };
-
-// "telepresence replace: SENTENCE" -> "SENTENCE".
-std::string WithoutCommandPrefix(std::string_view line) {
-  constexpr std::string_view kPrefix = "telepresence ";
-  if (line.substr(0, kPrefix.size()) != kPrefix) return std::string(line);
-  const size_t colon = line.find(": ");
-  return colon == std::string_view::npos ? std::string(line) : std::string(line.substr(colon + 2));
-}
 
 }  // namespace
 
@@ -95,18 +85,9 @@ void UiEngagement::Start() {
 }
 
 void UiEngagement::Run() {
-  std::ostringstream out;
-  std::string last_line;
-  int exit_code = 0;
-  {
-    LineSink progress([&](std::string_view line, bool partial) {
-      events_.Publish("progress", {{"action", "engage"}, {"line", line}, {"partial", partial}});
-    });
-    std::ostream err(&progress);
-    exit_code = RunEngage(command_, CliIo{out, err, environment_}, services_);
-    err.flush();
-    last_line = progress.last_line();
-  }
+  const ProgressRun run = RunWithProgress("engage", events_, environment_, [this](const CliIo& io) {
+    return RunEngage(command_, io, services_);
+  });
   std::unique_ptr<StreamFollow> logs;
   {
     MutexLock lock(mutex_);
@@ -114,11 +95,11 @@ void UiEngagement::Run() {
     // The command's own last word when it failed, else how the handler's docker run ended.
     if (leaving_) {
       message_ = "left from the page";
-    } else if (last_line.rfind("telepresence ", 0) == 0) {
-      message_ = WithoutCommandPrefix(last_line);
+    } else if (IsFailLine(run.last_line)) {
+      message_ = FailSentence(run.last_line);
     } else {
       message_ = "the handler container " + container_ + " ended (exit code " +
-                 std::to_string(exit_code) + ")";
+                 std::to_string(run.exit_code) + ")";
     }
     logs = std::move(logs_);
     changed_.NotifyAll();

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "nftables/owned.h"
+#include "nftables/tproxy_rule_example.h"
 
 namespace tp::nft {
 namespace {
@@ -91,20 +92,7 @@ std::vector<std::pair<Bytes, uint32_t>> ElementsOf(const nlmsghdr* message) {
 }
 
 // `ip daddr @cluster_subnets meta l4proto 6 tproxy to :15001 meta mark set 0x7470 accept`
-Rule TproxyRule(const Set& set) {
-  Rule rule(NFPROTO_IPV4, "telepresence", "prerouting");
-  const Bytes tcp{6};
-  rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1)
-      .Lookup(NFT_REG_1, set)
-      .LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
-      .Compare(NFT_REG_1, NFT_CMP_EQ, tcp)
-      .LoadImmediate(NFT_REG_1, BigEndian16(15001))
-      .Tproxy(NFPROTO_IPV4, NFT_REG_1)
-      .LoadImmediate(NFT_REG_1, HostOrder32(0x7470))
-      .SetMeta(NFT_META_MARK, NFT_REG_1)
-      .Verdict(NF_ACCEPT);
-  return rule;
-}
+Rule TproxyRule(const Set& set) { return ExampleTproxyRule("telepresence", set, 6); }
 
 Set SubnetSet() {
   Set set;

@@ -15,6 +15,7 @@
 
 #include "nftables/batch.h"
 #include "nftables/socket.h"
+#include "nftables/tproxy_rule_example.h"
 
 namespace tp::nft {
 namespace {
@@ -54,18 +55,7 @@ Set SubnetSet(std::vector<Ipv4Range> ranges) {
 
 // `ip daddr @subnets meta l4proto PROTOCOL tproxy to :15001 meta mark set 0x7470 accept`
 Rule TproxyRule(const Set& set, uint8_t protocol) {
-  Rule rule(NFPROTO_IPV4, kTable, "prerouting");
-  const Bytes protocol_bytes{protocol};
-  rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1)
-      .Lookup(NFT_REG_1, set)
-      .LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
-      .Compare(NFT_REG_1, NFT_CMP_EQ, protocol_bytes)
-      .LoadImmediate(NFT_REG_1, BigEndian16(15001))
-      .Tproxy(NFPROTO_IPV4, NFT_REG_1)
-      .LoadImmediate(NFT_REG_1, HostOrder32(0x7470))
-      .SetMeta(NFT_META_MARK, NFT_REG_1)
-      .Verdict(NF_ACCEPT);
-  return rule;
+  return ExampleTproxyRule(kTable, set, protocol);
 }
 
 // `ip daddr @subnets meta l4proto { 6, 17 } meta mark set 0x7470`, with its anonymous set.
