@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of `telepresence ui` (docs/ui.md) against the local demo cluster, in a real
 # browser: Debian's chromium, headless, driven by playwright-core (ui/e2e/browser.e2e.mjs).
-#   The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
+#   A container on Docker's bridge cannot reach it; one on the host's network gets 401 without the
+#   secret. The page refuses a browser without the secret, a wrong secret and a foreign Host; with the
 #   printed address it connects, lists echo with its ports, replaces echo with a locally built
 #   image (a request from greeter reaches it; its env, volume and log line are in the page),
 #   leaves (echo answers again), runs a busybox on the cluster network that reaches echo by name
@@ -59,6 +60,20 @@ address=$(wait_until_output 15 "the UI's address" grep -o 'http://127\.0\.0\.1:[
 pass "the address is $address"
 port=${address#http://127.0.0.1:}
 port=${port%%/*}
+
+heading "a neighbour container cannot use it"
+# From a container on Docker's bridge: the UI listens on the host's loopback only, so the host's
+# bridge address refuses it.
+gateway=$(docker_bridge_gateway) || die "cannot find Docker's bridge gateway"
+# shellcheck disable=SC2016  # $1 is expanded by the sh in the container
+check_fails "a container on Docker's bridge cannot reach the UI at the host's bridge address" \
+  "refused" docker run --rm --pull never tp-busybox:latest \
+  sh -c 'timeout 5 wget -qO- "$1" 2>&1; exit 1' sh "http://$gateway:$port/"
+# From a container that shares the host's network (and so its loopback): no secret, no page.
+# shellcheck disable=SC2016  # $1 is expanded by the sh in the container
+check_fails "a container on the host's network gets 401 without the secret" "401" \
+  docker run --rm --pull never --network host tp-busybox:latest \
+  sh -c 'timeout 5 wget -qO- "$1" 2>&1; exit 1' sh "http://127.0.0.1:$port/api/status"
 
 heading "the page in chromium"
 screenshots=$TP_BUILD_DIR/ui-screenshots
