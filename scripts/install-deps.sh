@@ -12,6 +12,7 @@ packages=(
   fuse3 docker.io openssh-sftp-server sshfs busybox-static
   iproute2 nftables curl psmisc procps
   nodejs chromium
+  docker-registry docker-compose libyaml-cpp-dev python3-yaml
 )
 
 missing=()
