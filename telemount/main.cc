@@ -25,7 +25,7 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   tp::ShutdownSignal shutdown;  // first: every thread started later inherits the signal mask
-  tp::InitLogging("telemount");
+  tp::InitLogging("telemount", tp::LogStreams::kSplitByLevel);
   // Replies and FUSE read buffers are a few hundred KiB each: keep them on the heap rather than
   // in a fresh mapping each (whose every page would fault in), and keep freed memory for reuse.
   mallopt(M_MMAP_THRESHOLD, 8 << 20);

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   // glibc would give each server thread its own malloc arena; two keep the resident heap small.
   mallopt(M_ARENA_MAX, 2);
   tp::ShutdownSignal shutdown;  // first: every thread started later inherits the signal mask
-  tp::InitLogging("teleroute");
+  tp::InitLogging("teleroute", tp::LogStreams::kSplitByLevel);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

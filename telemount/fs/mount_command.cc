@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstdio>
 #include <thread>
@@ -197,13 +198,16 @@ int RunMountCommand(int argc, char** argv, ShutdownSignal& shutdown) {
   spdlog::info("mounted {}:{}:{} at {}", request->host, request->port, request->remote_path,
                request->mountpoint);
   // Whichever comes first: a signal (unmount ourselves) or an external unmount (loop ends).
+  std::atomic<bool> unmounted_from_outside{false};
   std::thread signal_waiter([&] {
     const int signal = shutdown.Wait();
+    if (unmounted_from_outside) return;
     spdlog::info("signal {}: unmounting", signal);
     mount->Unmount();
   });
   mount->Wait();
-  ShutdownSignal::Trigger();  // wakes the waiter if the mount ended by itself
+  unmounted_from_outside = true;
+  ShutdownSignal::Trigger();  // wakes the waiter, which has nothing left to do
   signal_waiter.join();
   mount.reset();
   spdlog::info("unmounted {}", request->mountpoint);
