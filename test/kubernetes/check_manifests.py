@@ -7,9 +7,11 @@ The ports, paths and image names the manifests must use are read from the source
 (regexes on the exact constants), so the test fails when either side changes alone. A
 self-check feeds the checker mutated copies and asserts that it reports each problem. When
 kubectl is installed, `kubectl kustomize` (offline) applies the agent patch to the example
-Deployment and the result is checked again; without kubectl that part is skipped, loudly.
+Deployment (the result is checked again) and then docs/kubernetes.md's removal patch (the
+example must come back); without kubectl that part is skipped, loudly.
 """
 import copy
+import json
 import pathlib
 import re
 import shutil
@@ -344,33 +346,62 @@ def self_check(docs, facts):
     return failures
 
 
-def check_patch_applies(root, problems):
-    """kubectl kustomize (offline) merges the agent patch into the example Deployment."""
-    kubectl = shutil.which("kubectl")
-    if not kubectl:
-        print("*** SKIPPED: kubectl is not installed, so the strategic merge of "
-              f"{AGENT_PATCH} into {EXAMPLE} was NOT checked ***")
-        return
+def kustomize(kubectl, files, patch):
+    """The documents `kubectl kustomize` (offline) makes of `files` with `patch` applied."""
     with tempfile.TemporaryDirectory() as work:
-        for name in (EXAMPLE, AGENT_PATCH):
-            shutil.copy(root / name, pathlib.Path(work) / pathlib.Path(name).name)
+        for name, text in files.items():
+            (pathlib.Path(work) / name).write_text(text)
         (pathlib.Path(work) / "kustomization.yaml").write_text(
-            "resources: [echo.yaml]\npatches: [{path: echo-patch.yaml}]\n")
+            f"resources: [{', '.join(set(files) - {patch})}]\npatches: [{{path: {patch}}}]\n")
         run = subprocess.run([kubectl, "kustomize", work], capture_output=True, text=True,
                              timeout=120, check=False, env={"KUBECONFIG": "/dev/null"})
     if run.returncode != 0:
-        problems.append(f"kubectl kustomize failed: {run.stderr.strip()}")
+        raise RuntimeError(f"kubectl kustomize failed: {run.stderr.strip()}")
+    return [("merged", d) for d in yaml.safe_load_all(run.stdout) if d]
+
+
+def removal_patch(repo):
+    """docs/kubernetes.md's patch that takes the agent out of echo, as a YAML document."""
+    text = (repo / "docs/kubernetes.md").read_text()
+    match = re.search(r"patch deployment echo --type strategic -p '([^']*)'", text)
+    if not match:
+        raise RuntimeError("docs/kubernetes.md has no removal patch for echo")
+    header = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "echo", "namespace": "default"}}
+    return yaml.safe_dump(dict(header, **json.loads(match.group(1))))
+
+
+def check_patch_applies(repo, root, problems):
+    """kubectl kustomize merges the agent patch into the example Deployment, and the docs'
+    removal patch gives the example back."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        print("*** SKIPPED: kubectl is not installed, so the strategic merges of "
+              f"{AGENT_PATCH} and of the docs' removal patch were NOT checked ***")
         return
-    merged = [("merged", d) for d in yaml.safe_load_all(run.stdout) if d]
+    try:
+        merged = kustomize(kubectl, {"echo.yaml": (root / EXAMPLE).read_text(),
+                                     "patch.yaml": (root / AGENT_PATCH).read_text()},
+                           "patch.yaml")
+        removed = kustomize(kubectl, {"merged.yaml": yaml.safe_dump_all(d for _, d in merged),
+                                      "remove.yaml": removal_patch(repo)}, "remove.yaml")
+    except RuntimeError as error:
+        problems.append(str(error))
+        return
     pod = pod_spec(find(merged, "Deployment", "echo") or {}) or {}
-    names = [c["name"] for c in pod.get("containers", [])]
+    names = sorted(c["name"] for c in pod.get("containers", []))
     volumes = sorted(v["name"] for v in pod.get("volumes", []))
-    if names != ["traffic-agent", "echo"] and names != ["echo", "traffic-agent"]:
+    if names != ["echo", "traffic-agent"]:
         problems.append(f"the merged echo Deployment has containers {names}")
     if volumes != ["echo-data", "tp-agent-secret", "tp-app-env"]:
         problems.append(f"the merged echo Deployment has volumes {volumes}")
     check_pod("merged echo Deployment", pod, problems)
-    print(f"kubectl kustomize: the patched echo has containers {names}, volumes {volumes}")
+    example = yaml.safe_load_all((root / EXAMPLE).read_text())
+    original = next(d for d in example if d["kind"] == "Deployment")
+    if find(removed, "Deployment", "echo")["spec"] != original["spec"]:
+        problems.append("docs/kubernetes.md's removal patch does not give back the example")
+    print(f"kubectl kustomize: the patched echo has containers {names}, volumes {volumes}; "
+          "the docs' removal patch gives back the example's Deployment")
 
 
 def main():
@@ -382,7 +413,7 @@ def main():
           f"{facts['manager_port']}, agent SFTP port {facts['sftp_port']}, exports "
           f"{facts['exports']}, images {' '.join(sorted(facts['images']))}")
     problems = check(docs, facts)
-    check_patch_applies(root, problems)
+    check_patch_applies(repo, root, problems)
     for problem in problems:
         print(f"FAIL: {problem}")
     failures = len(problems) + self_check(docs, facts)
