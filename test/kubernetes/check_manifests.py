@@ -272,7 +272,7 @@ def check_env_file(docs, pod, box, app_box, path, problems):
             config = find(docs, "ConfigMap", source["name"])
             text = ((config or {}).get("data") or {}).get(path.rsplit("/", 1)[1], "")
             wanted = sorted(f"{e['name']}={e['value']}" for e in app_box.get("env", []))
-            if sorted(text.split()) != wanted:
+            if sorted(line for line in text.splitlines() if line) != wanted:
                 problems.append(f"--app-env-file {path} is not the app's env {wanted}")
             return
     problems.append(f"--app-env-file {path} is no file of a ConfigMap volume")
