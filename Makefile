@@ -5,7 +5,7 @@ TSA_BUILD  ?= build/tsa
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins images demo ui extension \
+.PHONY: all deps build build-asan runtime test test-unit test-docker fuzz bench plugins plugins-push dist images demo ui extension \
 	demo-cluster demo-cluster-down clean format check-layers check-locks deps-graph
 
 all: build
@@ -78,6 +78,19 @@ plugins: runtime
 images: runtime
 	scripts/ensure-dockerd.sh
 	scripts/build-images.sh $(BUILD)
+
+# Pushes telemount and teleroute to REGISTRY (host:port[/path]) as NAME:TAG (default: VERSION) and
+# NAME:latest, for `docker plugin install` elsewhere (scripts/push-plugins.sh).
+plugins-push: runtime
+	@test -n "$(REGISTRY)" || { echo "usage: make plugins-push REGISTRY=host:port[/path] [TAG=...]" >&2; exit 2; }
+	scripts/ensure-dockerd.sh
+	scripts/push-plugins.sh $(BUILD) $(REGISTRY) $(TAG)
+
+# The air-gapped release file build/dist/telepresence-docker-VERSION.tar.gz: the CLI, the images
+# and both plugins (scripts/dist.sh); `telepresence plugins install --from FILE` installs them.
+dist: runtime
+	scripts/ensure-dockerd.sh
+	scripts/dist.sh $(BUILD)
 
 bench: build
 	$(MAKE) --no-print-directory plugins

@@ -32,6 +32,8 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, LeaveCommand>) return RunLeave(command, io, services);
         if constexpr (std::is_same_v<T, UiCommand>) return RunUi(command, io, services);
         if constexpr (std::is_same_v<T, ContextsCommand>) return RunContexts(command, io);
+        if constexpr (std::is_same_v<T, PluginsCommand>) return RunPlugins(command, io, services);
+        if constexpr (std::is_same_v<T, VersionCommand>) return RunVersion(io);
       },
       command_line.value().command);
 }

@@ -11,6 +11,7 @@
 
 #include "cli/test_fakes.h"
 #include "cli/test_temp_dir.h"
+#include "cli/version.h"
 
 namespace tp::cli {
 namespace {
@@ -693,6 +694,82 @@ TEST_F(AppTest, ConnectInstallsMissingPluginsAndEnablesDisabledOnes) {
   EXPECT_EQ(docker_.enabled_plugins, std::vector<std::string>{"teleroute:latest"});
   EXPECT_CONTAINS(err_.str(), "Enabling the Docker plugin teleroute:latest");
   EXPECT_EQ(plugin_installer_.installs.size(), 1u);
+}
+
+TEST_F(AppTest, ConnectInstallsMissingPluginsFromTheSettingsRegistryAndTheFlagOverridesIt) {
+  WriteContext();
+  daemon_status_ = [](int) { return Result<json>(StatusBody(true)); };
+  const std::string version(TelepresenceVersion());
+  for (const std::string registry : {"settings.example:5000", "flag.example:5000"}) {
+    for (std::string_view name : kManagedPluginNames) {
+      docker_.registry_plugins[PluginRemote(registry, name, version)] = version;
+    }
+  }
+  WriteFile(config_home_.path() / "telepresence-docker/config.json",
+            R"({"plugin_registry": "settings.example:5000"})");
+  docker_.plugins.clear();
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitOk) << err_.str();
+  EXPECT_EQ(docker_.plugin_pulls,
+            (std::vector<std::string>{
+                "settings.example:5000/teleroute:" + version + " as teleroute:latest",
+                "settings.example:5000/telemount:" + version + " as telemount:latest"}));
+  EXPECT_TRUE(plugin_installer_.installs.empty());
+
+  docker_.plugins.erase("telemount:latest");
+  docker_.plugin_pulls.clear();
+  EXPECT_EQ(Run({"connect", "--docker", "--plugin-registry", "flag.example:5000"}), kExitOk)
+      << err_.str();
+  EXPECT_EQ(
+      docker_.plugin_pulls,
+      std::vector<std::string>{"flag.example:5000/telemount:" + version + " as telemount:latest"});
+}
+
+TEST_F(AppTest, ConnectRefusesAPluginOfAnotherVersionBeforeStartingTheDaemon) {
+  WriteContext();
+  docker_.plugin_versions["teleroute:latest"] = "0.0.1";
+  EXPECT_EQ(Run({"connect", "--docker"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "teleroute:latest is version 0.0.1");
+  EXPECT_CONTAINS(err_.str(), "--upgrade-plugins");
+  EXPECT_TRUE(docker_.run_detached.empty());
+}
+
+TEST_F(AppTest, ABrokenSettingsFileIsAnErrorThatNamesIt) {
+  WriteContext();
+  WriteFile(config_home_.path() / "telepresence-docker/config.json", R"({"plugin_registry": 5})");
+  EXPECT_EQ(Run({"plugins", "install"}), kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "telepresence-docker/config.json: plugin_registry must be");
+}
+
+TEST_F(AppTest, PluginsStatusListsBothWithTheirState) {
+  docker_.plugins = {{"teleroute:latest", false}};
+  docker_.plugin_versions["teleroute:latest"] = "0.0.1";
+  EXPECT_EQ(Run({"plugins", "status", "--output", "json"}), kExitOk) << err_.str();
+  json status = json::parse(out_.str());
+  EXPECT_EQ(status["version"], TelepresenceVersion());
+  EXPECT_EQ(status["plugins"][0]["name"], "teleroute:latest");
+  EXPECT_EQ(status["plugins"][0]["state"], "other version");
+  EXPECT_EQ(status["plugins"][0]["version"], "0.0.1");
+  EXPECT_EQ(status["plugins"][1]["state"], "missing");
+  EXPECT_FALSE(status["plugins"][1]["installed"]);
+
+  EXPECT_EQ(Run({"plugins", "status"}), kExitOk) << err_.str();
+  EXPECT_CONTAINS(out_.str(), "teleroute:latest  0.0.1     no       other version");
+  EXPECT_CONTAINS(out_.str(), "telemount:latest  -         -        missing");
+}
+
+TEST_F(AppTest, PluginsInstallFromANonReleaseFileSaysSoAndCreatesNothing) {
+  docker_.plugins.clear();
+  WriteFile(config_home_.path() / "not-a-release.tar.gz", "text");
+  EXPECT_EQ(Run({"plugins", "install", "--from",
+                 (config_home_.path() / "not-a-release.tar.gz").string()}),
+            kExitFailure);
+  EXPECT_CONTAINS(err_.str(), "as a release file of make dist");
+  EXPECT_TRUE(docker_.plugin_creates.empty());
+}
+
+TEST_F(AppTest, VersionPrintsTheProjectsVersion) {
+  EXPECT_EQ(Run({"version"}), kExitOk);
+  EXPECT_EQ(out_.str(), "telepresence " + std::string(TelepresenceVersion()) + "\n");
 }
 
 TEST_F(AppTest, ConnectFailsBeforeStartingTheDaemonWhenPluginsCannotBeInstalled) {

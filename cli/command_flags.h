@@ -41,6 +41,10 @@ inline constexpr FlagSpec kDockerBuildOptFlag{"--docker-build-opt", "", "KEY=VAL
 inline constexpr FlagSpec kDockerDebugFlag{"--docker-debug", "", "DIR"};
 inline constexpr FlagSpec kUiPortFlag{"--port", "", "N"};
 inline constexpr FlagSpec kNoOpenFlag{"--no-open", "", ""};
+inline constexpr FlagSpec kPluginRegistryFlag{"--plugin-registry", "", "HOST[:PORT][/PATH]"};
+inline constexpr FlagSpec kUpgradePluginsFlag{"--upgrade-plugins", "", ""};
+inline constexpr FlagSpec kUpgradeFlag{"--upgrade", "", ""};
+inline constexpr FlagSpec kFromFlag{"--from", "", "FILE"};
 
 // What ParseFlags does with a word that is not one of the command's flags.
 enum class UnknownWords {

@@ -6,12 +6,18 @@ namespace {
 constexpr std::string_view kConnectHelp =
     R"help(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
                                      [--timeout SECONDS] [--docker-subnet CIDR]
+                                     [--plugin-registry HOST[:PORT][/PATH]] [--upgrade-plugins]
 
 Starts the daemon container tp-<context>-cn on Docker's default bridge network and waits until
 it is connected to the cluster's traffic-manager and serves DNS for cluster names. Builds the
 images tp-daemon:latest and tp-curl:latest first when they are missing (from a build tree; else
-run make images), and installs or enables the Docker plugins teleroute:latest and
-telemount:latest when they are missing or disabled (from a build tree; else run make plugins).
+run make images). The Docker plugins teleroute:latest and telemount:latest must be installed,
+enabled and of this telepresence's version (telepresence version): a missing one is installed
+from the plugin registry (--plugin-registry, or "plugin_registry" in
+${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/config.json: REGISTRY/NAME:VERSION), else
+from a build tree (make plugins); a disabled one is enabled; one of another version is an error
+that says how to upgrade it, or, with --upgrade-plugins, is upgraded from the registry in place
+(its volumes and networks stay).
 A daemon of the context that already runs connected is kept; one that runs but is not
 connected, or has stopped, is removed and started afresh.
 
@@ -44,6 +50,9 @@ Flags:
   --timeout SECONDS    how long to wait for the connection (default 20)
   --docker-subnet CIDR the Teleroute network's IPv4 subnet, prefix length 16 to 29 (e.g.
                        10.200.0.0/24); it must not overlap the cluster's or Docker's subnets
+  --plugin-registry HOST[:PORT][/PATH]
+                       where missing plugins come from (overrides the settings file)
+  --upgrade-plugins    upgrade plugins of another version from the registry
   -h, --help           show this help
 
 Exit codes: 0 connected, 1 failed (the message says why and what to check), 2 bad arguments.
@@ -230,6 +239,40 @@ Flags:
   -h, --help           show this help
 )help";
 
+constexpr std::string_view kPluginsHelp =
+    R"help(Usage: telepresence plugins status [--output json]
+       telepresence plugins install [--plugin-registry HOST[:PORT][/PATH] | --from FILE]
+                                    [--upgrade]
+
+status lists the Docker plugins telepresence needs, teleroute:latest and telemount:latest: their
+version, whether they are enabled, where they came from, and "ok", "missing", "disabled" or
+"other version" (this telepresence wants its own version). With --output json: {"version",
+"plugins": [{"name", "state", "installed", "enabled", "version", "reference"}]}.
+
+install makes them ready, as connect --docker does, without connecting: from the registry
+(--plugin-registry, or "plugin_registry" in the settings file
+${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/config.json; REGISTRY/NAME:VERSION,
+installed as NAME:latest, granting what they ask for), else from a build tree; with --upgrade,
+plugins of another version are upgraded in place from the registry, keeping their volumes and
+networks. --from FILE installs them from a release file of make dist
+(telepresence-docker-VERSION.tar.gz), with no registry; it does not upgrade (Docker upgrades a
+plugin only from a registry).
+
+Flags:
+  --plugin-registry HOST[:PORT][/PATH]   the registry (overrides the settings file)
+  --from FILE          a release file of make dist
+  --upgrade            upgrade plugins of another version (from the registry)
+  -o, --output json    status as JSON
+  -h, --help           show this help
+)help";
+
+constexpr std::string_view kVersionHelp =
+    R"help(Usage: telepresence version
+
+Prints "telepresence VERSION": the version this telepresence is, and that its Docker plugins
+must be (telepresence plugins status).
+)help";
+
 constexpr std::string_view kLeaveHelp =
     R"help(Usage: telepresence leave NAME [--context NAME]
 
@@ -263,6 +306,8 @@ std::string CommandHelp(std::string_view command) {
   if (command == "leave") return std::string(kLeaveHelp);
   if (command == "ui") return std::string(kUiHelp);
   if (command == "contexts") return std::string(kContextsHelp);
+  if (command == "plugins") return std::string(kPluginsHelp);
+  if (command == "version") return std::string(kVersionHelp);
   if (command == "replace") return EngageHelp(command, kReplaceSentence);
   if (command == "intercept") return EngageHelp(command, kInterceptSentence);
   if (command == "ingest") return EngageHelp(command, kIngestSentence);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "cli/cli_config.h"
 #include "cli/command_flags.h"
 #include "cli/command_help.h"
 #include "cli/engage_command_line.h"
@@ -42,11 +43,23 @@ Result<std::chrono::seconds> TimeoutFlag(std::string_view command, const FlagVal
   return std::chrono::seconds(seconds);
 }
 
+Result<std::optional<std::string>> PluginRegistryFlag(std::string_view command,
+                                                      const FlagValues& flags) {
+  std::optional<std::string> registry = flags.Get(kPluginRegistryFlag.name);
+  if (registry && !IsValidPluginRegistry(*registry)) {
+    return CliError{"invalid --plugin-registry '" + *registry +
+                    "': use HOST[:PORT][/PATH], e.g. registry.example.com:5000/telepresence" +
+                    SeeHelp(command)};
+  }
+  return registry;
+}
+
 Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& global) {
   constexpr std::string_view kCommand = "connect";
-  auto flags =
-      ParseFlags(kCommand, args, WithCommonFlags({kManagerFlag, kTimeoutFlag, kDockerSubnetFlag}),
-                 UnknownWords::kReject);
+  auto flags = ParseFlags(kCommand, args,
+                          WithCommonFlags({kManagerFlag, kTimeoutFlag, kDockerSubnetFlag,
+                                           kPluginRegistryFlag, kUpgradePluginsFlag}),
+                          UnknownWords::kReject);
   if (!flags.ok()) return flags.error();
   if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
   if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
@@ -66,6 +79,10 @@ Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& glo
     if (!subnet.ok()) return CliError{subnet.error().message + SeeHelp(kCommand)};
     connect.docker_subnet = subnet.value();
   }
+  auto registry = PluginRegistryFlag(kCommand, flags.value());
+  if (!registry.ok()) return registry.error();
+  connect.plugin_registry = registry.value();
+  connect.upgrade_plugins = flags.value().Has(kUpgradePluginsFlag.name);
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
   if (!global.docker) {
     return CliError{
@@ -158,6 +175,51 @@ Result<Command> ParseContexts(std::span<const std::string> args, GlobalFlags&) {
   return ContextsCommand{.output = output.value()};
 }
 
+Result<Command> ParsePlugins(std::span<const std::string> args, GlobalFlags&) {
+  constexpr std::string_view kCommand = "plugins";
+  const FlagSpec specs[] = {kHelpFlag, kOutputFlag, kPluginRegistryFlag, kFromFlag, kUpgradeFlag};
+  auto flags = ParseFlags(kCommand, args, specs, UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  const std::vector<std::string>& rest = flags.value().rest;
+  if (rest.size() != 1 || (rest[0] != "status" && rest[0] != "install")) {
+    return CliError{"plugins needs one action: status or install" + SeeHelp(kCommand)};
+  }
+  PluginsCommand plugins{.action = rest[0] == "status" ? PluginsCommand::Action::kStatus
+                                                       : PluginsCommand::Action::kInstall};
+  auto output = OutputFlag(kCommand, flags.value());
+  if (!output.ok()) return output.error();
+  plugins.output = output.value();
+  auto registry = PluginRegistryFlag(kCommand, flags.value());
+  if (!registry.ok()) return registry.error();
+  plugins.plugin_registry = registry.value();
+  plugins.from_file = flags.value().Get(kFromFlag.name);
+  plugins.upgrade = flags.value().Has(kUpgradeFlag.name);
+  const bool install_flags = plugins.plugin_registry || plugins.from_file || plugins.upgrade;
+  if (plugins.action == PluginsCommand::Action::kStatus && install_flags) {
+    return CliError{"--plugin-registry, --from and --upgrade are for plugins install" +
+                    SeeHelp(kCommand)};
+  }
+  if (plugins.plugin_registry && plugins.from_file) {
+    return CliError{"give either --plugin-registry or --from, not both" + SeeHelp(kCommand)};
+  }
+  if (plugins.from_file && plugins.from_file->empty()) {
+    return CliError{"--from needs a file, e.g. --from telepresence-docker-0.1.0.tar.gz" +
+                    SeeHelp(kCommand)};
+  }
+  return plugins;
+}
+
+Result<Command> ParseVersion(std::span<const std::string> args, GlobalFlags&) {
+  constexpr std::string_view kCommand = "version";
+  const FlagSpec specs[] = {kHelpFlag};
+  auto flags = ParseFlags(kCommand, args, specs, UnknownWords::kReject);
+  if (!flags.ok()) return flags.error();
+  if (flags.value().Has(kHelpFlag.name)) return HelpRequest{std::string(kCommand)};
+  if (auto status = RejectPositionals(kCommand, flags.value()); !status.ok()) return status.error();
+  return VersionCommand{};
+}
+
 Result<Command> ParseUi(std::span<const std::string> args, GlobalFlags& global) {
   constexpr std::string_view kCommand = "ui";
   auto flags = ParseFlags(kCommand, args, WithCommonFlags({kUiPortFlag, kNoOpenFlag}),
@@ -224,6 +286,9 @@ constexpr std::array kCommands{
     CommandSpec{"leave", "end an engagement", ParseLeave},
     CommandSpec{"contexts", "list the contexts (the clusters to connect to)", ParseContexts},
     CommandSpec{"ui", "serve the page that does all of this in a browser", ParseUi},
+    CommandSpec{"plugins", "show or install the Docker plugins teleroute and telemount",
+                ParsePlugins},
+    CommandSpec{"version", "print this telepresence's version", ParseVersion},
 };
 
 const CommandSpec* FindCommand(std::string_view name) {

@@ -59,6 +59,8 @@ struct ConnectCommand {
   std::optional<std::string> manager_override{};          // HOST:PORT when set
   std::chrono::seconds timeout = kDefaultConnectTimeout;  // 1..kMaxConnectTimeout
   std::optional<Ipv4Prefix> docker_subnet{};  // the Teleroute network's subnet (ParseDockerSubnet)
+  std::optional<std::string> plugin_registry{};  // IsValidPluginRegistry; plugins.h
+  bool upgrade_plugins = false;
 };
 
 // `telepresence status [--context NAME] [--output json]`
@@ -151,6 +153,20 @@ struct UiCommand {
   bool open_browser = true;
 };
 
+// `telepresence plugins status [--output json]`,
+// `telepresence plugins install [--plugin-registry REGISTRY | --from FILE] [--upgrade]`
+struct PluginsCommand {
+  enum class Action { kStatus, kInstall };
+  Action action = Action::kStatus;
+  OutputFormat output = OutputFormat::kText;
+  std::optional<std::string> plugin_registry{};  // IsValidPluginRegistry
+  std::optional<std::string> from_file{};        // a release file of make dist
+  bool upgrade = false;
+};
+
+// `telepresence version`
+struct VersionCommand {};
+
 // `telepresence leave NAME [--context NAME]`
 struct LeaveCommand {
   std::string name{};
@@ -159,7 +175,7 @@ struct LeaveCommand {
 
 using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
                              DockerRunCommand, EngageCommand, ListCommand, LeaveCommand, UiCommand,
-                             ContextsCommand>;
+                             ContextsCommand, PluginsCommand, VersionCommand>;
 
 struct CommandLine {
   GlobalFlags global;

@@ -114,6 +114,38 @@ TEST(CommandLineTest, InvalidManager) {
   EXPECT_CONTAINS(error, "HOST:PORT");
 }
 
+TEST(CommandLineTest, ConnectPluginRegistryAndUpgrade) {
+  auto connect = ParseAs<ConnectCommand>(
+      {"connect", "--docker", "--plugin-registry", "127.0.0.1:5000/tp", "--upgrade-plugins"});
+  EXPECT_EQ(connect.plugin_registry, "127.0.0.1:5000/tp");
+  EXPECT_TRUE(connect.upgrade_plugins);
+  EXPECT_FALSE(ParseAs<ConnectCommand>({"connect", "--docker"}).upgrade_plugins);
+  std::string error =
+      ParseError({"connect", "--docker", "--plugin-registry", "http://r:5000; rm -rf /"});
+  EXPECT_CONTAINS(error, "invalid --plugin-registry");
+  EXPECT_CONTAINS(error, "HOST[:PORT][/PATH]");
+}
+
+TEST(CommandLineTest, PluginsStatusAndInstall) {
+  auto status = ParseAs<PluginsCommand>({"plugins", "status", "-o", "json"});
+  EXPECT_EQ(status.action, PluginsCommand::Action::kStatus);
+  EXPECT_EQ(status.output, OutputFormat::kJson);
+  auto install = ParseAs<PluginsCommand>(
+      {"plugins", "install", "--plugin-registry", "r.example/tp", "--upgrade"});
+  EXPECT_EQ(install.action, PluginsCommand::Action::kInstall);
+  EXPECT_EQ(install.plugin_registry, "r.example/tp");
+  EXPECT_TRUE(install.upgrade);
+  EXPECT_EQ(ParseAs<PluginsCommand>({"plugins", "install", "--from", "r.tar.gz"}).from_file,
+            "r.tar.gz");
+  EXPECT_CONTAINS(ParseError({"plugins"}), "plugins needs one action: status or install");
+  EXPECT_CONTAINS(ParseError({"plugins", "remove"}), "status or install");
+  EXPECT_CONTAINS(ParseError({"plugins", "status", "--upgrade"}), "are for plugins install");
+  EXPECT_CONTAINS(ParseError({"plugins", "install", "--from", "f", "--plugin-registry", "r"}),
+                  "not both");
+  ParseAs<VersionCommand>({"version"});
+  EXPECT_CONTAINS(ParseError({"version", "now"}), "version takes no arguments");
+}
+
 TEST(CommandLineTest, PositionalArgumentsRejected) {
   std::string error = ParseError({"quit", "now"});
   EXPECT_CONTAINS(error, "quit takes no arguments, got 'now'");

@@ -37,6 +37,14 @@ int RunLeave(const LeaveCommand& command, const CliIo& io, CliServices& services
 // contexts_command.cc: the context files, as a table or JSON.
 int RunContexts(const ContextsCommand& command, const CliIo& io);
 
+// plugins_command.cc: the managed plugins' status and installation (plugins.h); the version.
+int RunPlugins(const PluginsCommand& command, const CliIo& io, CliServices& services);
+int RunVersion(const CliIo& io);
+// Where plugins come from: the --plugin-registry flag, else the settings file (cli_config.h).
+// Error: a settings file that cannot be read.
+Result<PluginPolicy> PluginPolicyFor(const std::optional<std::string>& registry_flag, bool upgrade,
+                                     const EnvironmentLookup& environment);
+
 // ui_command.cc: the page's server (docs/ui.md) until Ctrl-C.
 int RunUi(const UiCommand& command, const CliIo& io, CliServices& services);
 

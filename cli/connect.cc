@@ -430,9 +430,11 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
   Result<std::optional<DaemonStatus>> reused =
       ReuseOrClearExistingDaemon(context, DaemonContainerName(context.name), io, services);
   if (!reused.ok()) return Fail(io, kCommand, reused.error().message);
+  Result<PluginPolicy> plugin_policy =
+      PluginPolicyFor(command.plugin_registry, command.upgrade_plugins, io.environment);
+  if (!plugin_policy.ok()) return Fail(io, kCommand, plugin_policy.error().message);
   Status plugins =
-      EnsurePlugins(services.docker, services.plugin_installer,
-                    {std::string(kTeleroutePlugin), std::string(kTelemountPlugin)}, io.err);
+      EnsurePlugins(services.docker, services.plugin_installer, plugin_policy.value(), io.err);
   if (!plugins.ok()) return Fail(io, kCommand, plugins.error().message);
   if (reused.value()) return KeepConnectedDaemon(context, *reused.value(), command, io, services);
   Status images = EnsureImages(services.docker, services.image_builder,

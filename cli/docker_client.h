@@ -102,10 +102,22 @@ class DockerApi {
   // Runs a `docker run ...` argv in the foreground with this process's streams; its exit code.
   virtual Result<ExitCode> RunAttached(const Argv& argv) = 0;
 
-  // A managed plugin ("teleroute:latest"): nullopt when it is not installed, else whether it is
-  // enabled.
-  virtual Result<std::optional<bool>> PluginEnabled(const std::string& plugin) = 0;
+  // A managed plugin ("teleroute:latest"): nullopt when it is not installed.
+  virtual Result<std::optional<docker::PluginInfo>> InspectPlugin(const std::string& plugin) = 0;
   virtual Status EnablePlugin(const std::string& plugin) = 0;
+  // Stops it; `force`: also while volumes or networks use it (they stay, for its next start).
+  virtual Status DisablePlugin(const std::string& plugin, bool force) = 0;
+  // Pulls `remote` ("registry:5000/telemount:0.1.0") and installs it as `name`
+  // ("telemount:latest"), granting what it asks for; disabled until EnablePlugin. What it was
+  // granted.
+  virtual Result<std::vector<docker::PluginPrivilege>> InstallPlugin(const std::string& remote,
+                                                                     const std::string& name) = 0;
+  // Gives the disabled plugin `name` the rootfs and config of `remote`, keeping its settings and
+  // its state; what it was granted.
+  virtual Result<std::vector<docker::PluginPrivilege>> UpgradePlugin(const std::string& name,
+                                                                     const std::string& remote) = 0;
+  // Creates the plugin `name` from a tar of its config.json and rootfs/; disabled.
+  virtual Status CreatePlugin(const std::string& name, const std::string& tar) = 0;
   // Every network, with its subnets and options (not its containers: InspectNetwork has them).
   virtual Result<std::vector<DockerNetwork>> ListNetworks() = 0;
   // One network by name; nullopt when it does not exist.

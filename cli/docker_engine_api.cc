@@ -19,6 +19,8 @@ constexpr std::chrono::minutes kBuildTimeout{15};
 constexpr milliseconds kChildPollInterval{50};
 // How long enabling a plugin may take (it starts the plugin and waits for its socket).
 constexpr milliseconds kPluginEnableDeadline{60000};
+// Pulling (or creating) a plugin of a few MB from a registry, or from a file.
+constexpr milliseconds kPluginPullDeadline{180000};
 // docker stop's grace period before SIGKILL.
 constexpr std::chrono::seconds kStopGrace{10};
 // How far back a stop watch looks (a stop just before the watch began counts).
@@ -322,16 +324,48 @@ Result<ExitCode> DockerEngineApi::RunAttached(const Argv& argv) {
   return tp::cli::RunAttached(argv, ChildStreams::kInherited);
 }
 
-Result<std::optional<bool>> DockerEngineApi::PluginEnabled(const std::string& plugin) {
+Result<std::optional<docker::PluginInfo>> DockerEngineApi::InspectPlugin(
+    const std::string& plugin) {
   auto info = engine_.InspectPlugin(plugin);
   if (!info.ok()) return Failed(info.error());
-  if (!info.value()) return std::optional<bool>();
-  return std::optional<bool>(info.value()->enabled);
+  return std::move(info).value();
 }
 
 Status DockerEngineApi::EnablePlugin(const std::string& plugin) {
   docker::EngineStatus enabled = engine_.EnablePlugin(plugin, kPluginEnableDeadline);
   if (!enabled.ok()) return Failed(enabled.error());
+  return Ok{};
+}
+
+Status DockerEngineApi::DisablePlugin(const std::string& plugin, bool force) {
+  docker::EngineStatus disabled = engine_.DisablePlugin(plugin, force);
+  if (!disabled.ok()) return Failed(disabled.error());
+  return Ok{};
+}
+
+Result<std::vector<docker::PluginPrivilege>> DockerEngineApi::InstallPlugin(
+    const std::string& remote, const std::string& name) {
+  auto privileges = engine_.PluginPrivileges(remote);
+  if (!privileges.ok()) return Failed(privileges.error());
+  docker::EngineStatus installed =
+      engine_.InstallPlugin(remote, name, privileges.value(), kPluginPullDeadline);
+  if (!installed.ok()) return Failed(installed.error());
+  return std::move(privileges).value();
+}
+
+Result<std::vector<docker::PluginPrivilege>> DockerEngineApi::UpgradePlugin(
+    const std::string& name, const std::string& remote) {
+  auto privileges = engine_.PluginPrivileges(remote);
+  if (!privileges.ok()) return Failed(privileges.error());
+  docker::EngineStatus upgraded =
+      engine_.UpgradePlugin(name, remote, privileges.value(), kPluginPullDeadline);
+  if (!upgraded.ok()) return Failed(upgraded.error());
+  return std::move(privileges).value();
+}
+
+Status DockerEngineApi::CreatePlugin(const std::string& name, const std::string& tar) {
+  docker::EngineStatus created = engine_.CreatePlugin(name, tar, kPluginPullDeadline);
+  if (!created.ok()) return Failed(created.error());
   return Ok{};
 }
 

@@ -36,8 +36,14 @@ class DockerEngineApi : public DockerApi {
                                                 const std::string& label) override;
   Status Remove(DockerResource kind, const std::vector<std::string>& names) override;
   Result<ExitCode> RunAttached(const Argv& argv) override;
-  Result<std::optional<bool>> PluginEnabled(const std::string& plugin) override;
+  Result<std::optional<docker::PluginInfo>> InspectPlugin(const std::string& plugin) override;
   Status EnablePlugin(const std::string& plugin) override;
+  Status DisablePlugin(const std::string& plugin, bool force) override;
+  Result<std::vector<docker::PluginPrivilege>> InstallPlugin(const std::string& remote,
+                                                             const std::string& name) override;
+  Result<std::vector<docker::PluginPrivilege>> UpgradePlugin(const std::string& name,
+                                                             const std::string& remote) override;
+  Status CreatePlugin(const std::string& name, const std::string& tar) override;
   Result<std::vector<DockerNetwork>> ListNetworks() override;
   Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) override;
   Status CreateNetwork(const docker::NetworkSpec& spec) override;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/services.h"
+#include "cli/version.h"
 
 namespace tp::cli::testing {
 
@@ -40,6 +41,14 @@ class FakeDocker : public DockerApi {
   std::map<std::string, std::vector<std::string>> labelled_volumes;   // by label
   // Installed plugins: enabled or not.
   std::map<std::string, bool> plugins{{"teleroute:latest", true}, {"telemount:latest", true}};
+  // Their versions when not this telepresence's own.
+  std::map<std::string, std::string> plugin_versions;
+  // What a registry holds: reference -> the version of the plugin there.
+  std::map<std::string, std::string> registry_plugins;
+  std::vector<std::string> plugin_pulls;      // "REMOTE as NAME"
+  std::vector<std::string> plugin_upgrades;   // "NAME to REMOTE"
+  std::vector<std::string> plugin_creates;    // "NAME from N bytes"
+  std::vector<std::string> disabled_plugins;  // "NAME" or "NAME (forced)"
   // Every network by name (ListNetworks, InspectNetwork, CreateNetwork, Connect/Disconnect).
   std::map<std::string, DockerNetwork> networks{
       {"bridge",
@@ -201,17 +210,59 @@ class FakeDocker : public DockerApi {
     run_attached.push_back(argv);
     return attached_exit_code;
   }
-  Result<std::optional<bool>> PluginEnabled(const std::string& plugin) override {
+  Result<std::optional<docker::PluginInfo>> InspectPlugin(const std::string& plugin) override {
     if (fail_everything) return CliError{*fail_everything};
     auto found = plugins.find(plugin);
-    if (found == plugins.end()) return std::optional<bool>();
-    return std::optional<bool>(found->second);
+    if (found == plugins.end()) return std::optional<docker::PluginInfo>();
+    auto version = plugin_versions.find(plugin);
+    return std::optional<docker::PluginInfo>(docker::PluginInfo{
+        .name = plugin,
+        .enabled = found->second,
+        .version =
+            version == plugin_versions.end() ? std::string(TelepresenceVersion()) : version->second,
+        .reference = "docker.io/library/" + plugin});
   }
   Status EnablePlugin(const std::string& plugin) override {
     if (fail_everything) return CliError{*fail_everything};
     if (!plugins.contains(plugin)) return CliError{"plugin \"" + plugin + "\" not found"};
     enabled_plugins.push_back(plugin);
     plugins[plugin] = true;
+    return Ok{};
+  }
+  Status DisablePlugin(const std::string& plugin, bool force) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (!plugins.contains(plugin)) return CliError{"plugin \"" + plugin + "\" not found"};
+    disabled_plugins.push_back(plugin + (force ? " (forced)" : ""));
+    plugins[plugin] = false;
+    return Ok{};
+  }
+  Result<std::vector<docker::PluginPrivilege>> InstallPlugin(const std::string& remote,
+                                                             const std::string& name) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (plugins.contains(name)) return CliError{"plugin " + name + " already exists"};
+    if (!registry_plugins.contains(remote)) {
+      return CliError{"Docker cannot read the privileges of plugin " + remote + ": not found"};
+    }
+    plugin_pulls.push_back(remote + " as " + name);
+    plugins[name] = false;
+    plugin_versions[name] = registry_plugins.at(remote);
+    return std::vector<docker::PluginPrivilege>{{"network", "", {"host"}}};
+  }
+  Result<std::vector<docker::PluginPrivilege>> UpgradePlugin(const std::string& name,
+                                                             const std::string& remote) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (!plugins.contains(name)) return CliError{"plugin " + name + " not found"};
+    if (plugins.at(name)) return CliError{"the plugin must be disabled before upgrading"};
+    if (!registry_plugins.contains(remote)) return CliError{"no " + remote};
+    plugin_upgrades.push_back(name + " to " + remote);
+    plugin_versions[name] = registry_plugins.at(remote);
+    return std::vector<docker::PluginPrivilege>{{"network", "", {"host"}}};
+  }
+  Status CreatePlugin(const std::string& name, const std::string& tar) override {
+    if (fail_everything) return CliError{*fail_everything};
+    if (plugins.contains(name)) return CliError{"plugin " + name + " already exists"};
+    plugin_creates.push_back(name + " from " + std::to_string(tar.size()) + " bytes");
+    plugins[name] = false;
     return Ok{};
   }
   Result<std::vector<DockerNetwork>> ListNetworks() override {

@@ -159,7 +159,8 @@ EngineError EngineClient::TransportError(std::string_view what, httplib::Error e
 
 EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const std::string& path,
                                                          const std::string& body,
-                                                         milliseconds deadline) const {
+                                                         milliseconds deadline,
+                                                         std::string_view content_type) const {
   if (unusable_) return *unusable_;
   std::unique_ptr<httplib::Client> client = NewClient(socket_path_, deadline);
   httplib::Result result = [&] {
@@ -167,7 +168,7 @@ EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const st
       case Method::kGet:
         return client->Get(path);
       case Method::kPost:
-        return client->Post(path, body, "application/json");
+        return client->Post(path, body, std::string(content_type));
       case Method::kDelete:
         return client->Delete(path);
     }
@@ -182,8 +183,9 @@ EngineResult<EngineClient::Answer> EngineClient::Request(Method method, const st
 
 EngineResult<std::string> EngineClient::Call(Method method, const std::string& path,
                                              const std::string& body, std::string_view what,
-                                             milliseconds deadline) const {
-  EngineResult<Answer> answer = Request(method, path, body, deadline);
+                                             milliseconds deadline,
+                                             std::string_view content_type) const {
+  EngineResult<Answer> answer = Request(method, path, body, deadline, content_type);
   if (!answer.ok()) {
     EngineError error = answer.error();
     if (error.kind == EngineErrorKind::kTimeout) {
@@ -543,6 +545,67 @@ EngineStatus EngineClient::EnablePlugin(std::string_view plugin, milliseconds de
       Call(Method::kPost,
            Path("/plugins/" + Segment(plugin) + "/enable?timeout=" + std::to_string(seconds)), "",
            "enable plugin " + std::string(plugin), deadline + deadline_);
+  if (!body.ok()) return body.error();
+  return Done{};
+}
+
+EngineStatus EngineClient::DisablePlugin(std::string_view plugin, bool force) const {
+  EngineResult<std::string> body = Call(
+      Method::kPost, Path("/plugins/" + Segment(plugin) + "/disable" + (force ? "?force=1" : "")),
+      "", "disable plugin " + std::string(plugin), deadline_);
+  if (!body.ok()) return body.error();
+  return Done{};
+}
+
+EngineStatus EngineClient::RemovePlugin(std::string_view plugin, bool force) const {
+  EngineResult<std::string> body =
+      Call(Method::kDelete, Path("/plugins/" + Segment(plugin) + (force ? "?force=1" : "")), "",
+           "remove plugin " + std::string(plugin), deadline_);
+  if (!body.ok() && body.error().kind != EngineErrorKind::kNotFound) return body.error();
+  return Done{};
+}
+
+EngineResult<std::vector<PluginPrivilege>> EngineClient::PluginPrivileges(
+    std::string_view remote) const {
+  EngineResult<std::string> body =
+      Call(Method::kGet, Path("/plugins/privileges?remote=" + PercentEncode(remote)),
+           "read the privileges of plugin " + std::string(remote));
+  if (!body.ok()) return body.error();
+  return DecodePluginPrivileges(body.value());
+}
+
+EngineStatus EngineClient::InstallPlugin(std::string_view remote, std::string_view name,
+                                         const std::vector<PluginPrivilege>& privileges,
+                                         milliseconds deadline) const {
+  const std::string what = "install plugin " + std::string(remote) + " as " + std::string(name);
+  EngineResult<std::string> body =
+      Call(Method::kPost,
+           Path("/plugins/pull?remote=" + PercentEncode(remote) + "&name=" + PercentEncode(name)),
+           EncodePluginPrivileges(privileges), what, deadline);
+  if (!body.ok()) return body.error();
+  EngineResult<std::monostate> progress = DecodePluginProgress(body.value(), what);
+  if (!progress.ok()) return progress.error();
+  return Done{};
+}
+
+EngineStatus EngineClient::UpgradePlugin(std::string_view name, std::string_view remote,
+                                         const std::vector<PluginPrivilege>& privileges,
+                                         milliseconds deadline) const {
+  const std::string what = "upgrade plugin " + std::string(name) + " to " + std::string(remote);
+  EngineResult<std::string> body = Call(
+      Method::kPost, Path("/plugins/" + Segment(name) + "/upgrade?remote=" + PercentEncode(remote)),
+      EncodePluginPrivileges(privileges), what, deadline);
+  if (!body.ok()) return body.error();
+  EngineResult<std::monostate> progress = DecodePluginProgress(body.value(), what);
+  if (!progress.ok()) return progress.error();
+  return Done{};
+}
+
+EngineStatus EngineClient::CreatePlugin(std::string_view name, const std::string& tar,
+                                        milliseconds deadline) const {
+  EngineResult<std::string> body =
+      Call(Method::kPost, Path("/plugins/create?name=" + PercentEncode(name)), tar,
+           "create plugin " + std::string(name), deadline, "application/x-tar");
   if (!body.ok()) return body.error();
   return Done{};
 }

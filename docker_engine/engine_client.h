@@ -139,6 +139,26 @@ class EngineClient {
   EngineResult<std::optional<PluginInfo>> InspectPlugin(std::string_view plugin) const;
   // Enabling starts the plugin: it may take up to `deadline`.
   EngineStatus EnablePlugin(std::string_view plugin, std::chrono::milliseconds deadline) const;
+  // Disabling stops it; `force` also when volumes or networks use it.
+  EngineStatus DisablePlugin(std::string_view plugin, bool force) const;
+  EngineStatus RemovePlugin(std::string_view plugin, bool force) const;
+  // What installing `remote` ("127.0.0.1:5000/telemount:0.1.0") asks for, to be granted as is
+  // to InstallPlugin or UpgradePlugin.
+  EngineResult<std::vector<PluginPrivilege>> PluginPrivileges(std::string_view remote) const;
+  // Pulls `remote` and installs it as `name` ("telemount:latest", like docker plugin install
+  // --alias), granting `privileges`; the plugin is disabled until EnablePlugin. Up to `deadline`.
+  EngineStatus InstallPlugin(std::string_view remote, std::string_view name,
+                             const std::vector<PluginPrivilege>& privileges,
+                             std::chrono::milliseconds deadline) const;
+  // Gives the disabled plugin `name` the rootfs and config of `remote`, keeping its id, its
+  // settings and what it keeps outside its rootfs (docker plugin upgrade --skip-remote-check).
+  EngineStatus UpgradePlugin(std::string_view name, std::string_view remote,
+                             const std::vector<PluginPrivilege>& privileges,
+                             std::chrono::milliseconds deadline) const;
+  // Creates the plugin `name` from `tar` (config.json and rootfs/, as docker plugin create
+  // sends a folder); disabled until EnablePlugin.
+  EngineStatus CreatePlugin(std::string_view name, const std::string& tar,
+                            std::chrono::milliseconds deadline) const;
 
  private:
   struct Answer {
@@ -149,10 +169,12 @@ class EngineClient {
 
   // One request; an error for transport failures only (any HTTP status is an Answer).
   EngineResult<Answer> Request(Method method, const std::string& path, const std::string& body,
-                               std::chrono::milliseconds deadline) const;
+                               std::chrono::milliseconds deadline,
+                               std::string_view content_type = "application/json") const;
   // Request + a non-2xx status as an error describing `what` ("create container x").
   EngineResult<std::string> Call(Method method, const std::string& path, const std::string& body,
-                                 std::string_view what, std::chrono::milliseconds deadline) const;
+                                 std::string_view what, std::chrono::milliseconds deadline,
+                                 std::string_view content_type = "application/json") const;
   EngineResult<std::string> Call(Method method, const std::string& path,
                                  std::string_view what) const;
   // Like Call, nullopt on 404.

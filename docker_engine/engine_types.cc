@@ -161,9 +161,24 @@ NetworkInfo ReadNetwork(const json& object) {
   return network;
 }
 
+std::string PluginVersion(const json& config) {
+  const json* env = Find(config, "Env");
+  if (env == nullptr || !env->is_array()) return "";
+  for (const json& entry : *env) {
+    if (entry.is_object() && String(entry, "Name") == kPluginVersionEnv) {
+      return String(entry, "Value");
+    }
+  }
+  return "";
+}
+
 PluginInfo ReadPlugin(const json& object) {
   const json* enabled = Find(object, "Enabled");
-  return {.name = String(object, "Name"), .enabled = enabled != nullptr && enabled->get<bool>()};
+  const json* config = Find(object, "Config");
+  return {.name = String(object, "Name"),
+          .enabled = enabled != nullptr && enabled->get<bool>(),
+          .version = config != nullptr && config->is_object() ? PluginVersion(*config) : "",
+          .reference = String(object, "PluginReference")};
 }
 
 json StringMapJson(const std::map<std::string, std::string>& values) {
@@ -300,6 +315,46 @@ EngineResult<std::vector<PluginInfo>> DecodePluginList(std::string_view body) {
     for (const json& entry : Array(list, "the plugin list")) plugins.push_back(ReadPlugin(entry));
     return plugins;
   });
+}
+
+EngineResult<std::vector<PluginPrivilege>> DecodePluginPrivileges(std::string_view body) {
+  return Decode(body, "plugin privileges", [](const json& list) {
+    std::vector<PluginPrivilege> privileges;
+    for (const json& entry : Array(list, "the privileges")) {
+      privileges.push_back({.name = String(entry, "Name"),
+                            .description = String(entry, "Description"),
+                            .values = StringList(entry, "Value")});
+    }
+    return privileges;
+  });
+}
+
+std::string EncodePluginPrivileges(const std::vector<PluginPrivilege>& privileges) {
+  json list = json::array();
+  for (const PluginPrivilege& privilege : privileges) {
+    list.push_back({{"Name", privilege.name},
+                    {"Description", privilege.description},
+                    {"Value", privilege.values}});
+  }
+  return list.dump();
+}
+
+EngineResult<std::monostate> DecodePluginProgress(std::string_view body, std::string_view what) {
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find('\n', start);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view line = body.substr(start, end - start);
+    start = end + 1;
+    const json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!message.is_object()) continue;
+    const json* error = Find(message, "error");
+    if (error != nullptr && error->is_string()) {
+      return EngineError{EngineErrorKind::kRejected, 0,
+                         "Docker cannot " + std::string(what) + ": " + error->get<std::string>()};
+    }
+  }
+  return std::monostate{};
 }
 
 EngineResult<ImageInfo> DecodeImageInspect(std::string_view body) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "docker_engine/engine_result.h"
@@ -140,12 +141,33 @@ struct VolumeInfo {
 // GET /volumes: {"Volumes": [...]}.
 EngineResult<std::vector<VolumeInfo>> DecodeVolumeList(std::string_view body);
 
+// The env entry of a plugin's config that carries its version (scripts/lib/plugin_dir.sh).
+inline constexpr std::string_view kPluginVersionEnv = "TELEPRESENCE_VERSION";
+
 struct PluginInfo {
   std::string name{};  // with its tag: "teleroute:latest"
   bool enabled = false;
+  // Config.Env's kPluginVersionEnv ("" for a plugin without one). Config, not Settings: an
+  // upgrade keeps the old Settings.Env but brings the new config.
+  std::string version{};
+  std::string reference{};  // where it came from: "127.0.0.1:5000/telemount:0.1.0"
 };
 EngineResult<PluginInfo> DecodePlugin(std::string_view body);
 EngineResult<std::vector<PluginInfo>> DecodePluginList(std::string_view body);
+// One privilege a plugin asks for (GET /plugins/privileges): "network" ["host"],
+// "capabilities" ["CAP_SYS_ADMIN"], "mount" [...], "device" ["/dev/fuse"], ...
+struct PluginPrivilege {
+  std::string name{};
+  std::string description{};
+  std::vector<std::string> values{};
+};
+EngineResult<std::vector<PluginPrivilege>> DecodePluginPrivileges(std::string_view body);
+// The body that grants them (POST /plugins/pull, /upgrade): the engine compares it with what the
+// plugin asks for, field by field.
+std::string EncodePluginPrivileges(const std::vector<PluginPrivilege>& privileges);
+// The body of POST /plugins/pull and /plugins/{name}/upgrade: JSON progress messages, one per
+// line; an {"error": ...} among them means the operation failed (kRejected quoting it).
+EngineResult<std::monostate> DecodePluginProgress(std::string_view body, std::string_view what);
 
 struct ImageInfo {
   std::string id{};

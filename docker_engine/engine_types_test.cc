@@ -142,6 +142,45 @@ TEST(EngineTypesTest, EventsPluginsVolumesAndErrors) {
   EXPECT_EQ(DecodeErrorMessage("plain text\n"), "plain text");
 }
 
+TEST(EngineTypesTest, APluginsVersionIsItsConfigsNotItsSettings) {
+  // After `docker plugin upgrade` the settings keep the old value; the config has the new one.
+  EngineResult<PluginInfo> plugin = DecodePlugin(R"({"Name":"telemount:latest","Enabled":false,
+      "PluginReference":"127.0.0.1:5000/telemount:0.2.0",
+      "Settings":{"Env":["DEBUG=0","TELEPRESENCE_VERSION=0.1.0"]},
+      "Config":{"Env":[{"Name":"DEBUG","Value":"0"},
+                       {"Name":"TELEPRESENCE_VERSION","Settable":[],"Value":"0.2.0"}]}})");
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message;
+  EXPECT_EQ(plugin.value().version, "0.2.0");
+  EXPECT_EQ(plugin.value().reference, "127.0.0.1:5000/telemount:0.2.0");
+  EngineResult<PluginInfo> unversioned =
+      DecodePlugin(R"({"Name":"x:latest","Config":{"Env":[{"Name":"DEBUG","Value":"0"}]}})");
+  ASSERT_TRUE(unversioned.ok());
+  EXPECT_EQ(unversioned.value().version, "");
+}
+
+TEST(EngineTypesTest, PluginPrivilegesAreGrantedBackExactlyAsAsked) {
+  const std::string asked =
+      R"([{"Name":"network","Description":"permissions to access a network","Value":["host"]},)"
+      R"({"Name":"capabilities","Description":"list of additional capabilities required",)"
+      R"("Value":["CAP_SYS_ADMIN"]}])";
+  EngineResult<std::vector<PluginPrivilege>> privileges = DecodePluginPrivileges(asked);
+  ASSERT_TRUE(privileges.ok()) << privileges.error().message;
+  ASSERT_EQ(privileges.value().size(), 2u);
+  EXPECT_EQ(privileges.value()[1].values, std::vector<std::string>{"CAP_SYS_ADMIN"});
+  EXPECT_EQ(nlohmann::json::parse(EncodePluginPrivileges(privileges.value())),
+            nlohmann::json::parse(asked));
+}
+
+TEST(EngineTypesTest, PluginProgressFailsOnAnErrorMessageAmongTheLines) {
+  EXPECT_TRUE(DecodePluginProgress("{\"status\":\"Pulling\"}\n{\"status\":\"Done\"}\n", "x").ok());
+  EXPECT_TRUE(DecodePluginProgress("", "x").ok());
+  EngineResult<std::monostate> failed = DecodePluginProgress(
+      "{\"status\":\"Pulling\"}\n{\"errorDetail\":{\"message\":\"denied\"},\"error\":\"denied\"}\n",
+      "install plugin r/t:1");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message, "Docker cannot install plugin r/t:1: denied");
+}
+
 TEST(EngineTypesTest, FiltersAreJsonOfLists) {
   EXPECT_EQ(EncodeFilters({{"label", {"tp.daemon=x"}}, {"type", {"container"}}}),
             R"({"label":["tp.daemon=x"],"type":["container"]})");

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the managed Docker plugins telemount:latest and teleroute:latest (or the ones named)
-# from BUILD_DIR/bin without `docker build`: each rootfs is the binary, the shared libraries ldd
-# names and the dynamic loader. Then (re)installs and enables them. Idempotent: an existing
-# plugin is disabled and removed first; only when dockerd refuses to disable it because volumes
-# or networks use it are those (test leftovers) and the containers holding them removed.
+# from BUILD_DIR/bin without `docker build` (scripts/lib/plugin_dir.sh), then (re)installs and
+# enables them. Idempotent: an existing plugin is disabled and removed first; only when dockerd
+# refuses to disable it because volumes or networks use it are those (test leftovers) and the
+# containers holding them removed.
 #
 # usage: scripts/build-plugins.sh BUILD_DIR [telemount|teleroute]...
 set -euo pipefail
@@ -17,36 +17,17 @@ plugins=("$@")
 
 # shellcheck source=scripts/lib/rootfs.sh
 source "$(dirname "$(readlink -f "$0")")/lib/rootfs.sh"
+# shellcheck source=scripts/lib/plugin_dir.sh
+source "$(dirname "$(readlink -f "$0")")/lib/plugin_dir.sh"
 
 say() { echo "build-plugins: $*"; }
 
 # build_rootfs NAME: BUILD_DIR/plugins/NAME/{config.json,rootfs/}.
 build_rootfs() {
-  local name=$1
-  local binary=$build_dir/bin/$name plugin_dir=$build_dir/plugins/$name
-  local rootfs=$plugin_dir/rootfs
-  [[ -x "$binary" ]] || { echo "build-plugins: $binary is missing; run make build" >&2; exit 1; }
-  rm -rf "$plugin_dir"
-  mkdir -p "$rootfs"
-  copy_with_libraries "$binary" "$rootfs" "/$name"
-  strip --strip-unneeded "$rootfs/$name"
-  # libfuse falls back to fusermount3 when a direct mount(2) is refused.
-  if [[ $name == telemount && -x /usr/bin/fusermount3 ]]; then
-    copy_with_libraries /usr/bin/fusermount3 "$rootfs"
-  fi
-  mkdir -p "$rootfs"/{run/docker/plugins,tmp,dev,proc,sys,etc}
-  case $name in
-    telemount) mkdir -p "$rootfs"/{mnt/volumes,var/lib/telemount/state} ;;
-    teleroute) mkdir -p "$rootfs"/{var/lib/teleroute,var/run/docker/netns} ;;
-  esac
-  chmod 1777 "$rootfs/tmp"
-  # dockerd bind-mounts the host's /etc/hosts and /etc/resolv.conf over these for host networking.
-  touch "$rootfs/etc/hosts" "$rootfs/etc/resolv.conf"
-  printf 'hosts: files dns\npasswd: files\ngroup: files\n' >"$rootfs/etc/nsswitch.conf"
-  printf 'root:x:0:0:root:/:/%s\n' "$name" >"$rootfs/etc/passwd"
-  printf 'root:x:0:\n' >"$rootfs/etc/group"
-  cp "$repo/plugin-configs/$name/config.json" "$plugin_dir/config.json"
-  say "rootfs of $name ready in $rootfs ($(du -sh "$rootfs" | cut -f1))"
+  local name=$1 plugin_dir=$build_dir/plugins/$1
+  build_plugin_dir "$name" "$build_dir" "$repo" "$plugin_dir"
+  say "rootfs of $name $(plugin_version "$repo") ready in $plugin_dir/rootfs" \
+    "($(du -sh "$plugin_dir/rootfs" | cut -f1))"
 }
 
 remove_containers() {

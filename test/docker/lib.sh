@@ -180,6 +180,22 @@ start_sftp_export() {
   SFTP_PORT=$(cat "$port_file")
 }
 
+# start_registry: Debian's docker-registry (distribution 2.8) on 127.0.0.1:5000 of the test's
+# network namespace (an isolated engine's: dockerd trusts 127.0.0.0/8 over
+# plain HTTP), storing in a temporary folder; stopped and removed at exit. Sets TP_REGISTRY.
+start_registry() {
+  local port=5000 dir
+  dir=$(mktemp -d "/tmp/$TP_PREFIX-registry.XXXXXX")
+  defer rm -rf "$dir"
+  printf '%s\n' 'version: 0.1' 'log:' '  level: warn' 'storage:' '  filesystem:' \
+    "    rootdirectory: $dir/data" 'http:' "  addr: 127.0.0.1:$port" >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  defer kill "$!"
+  TP_REGISTRY=127.0.0.1:$port
+  wait_until 20 "the registry to answer" curl -sf "http://$TP_REGISTRY/v2/" ||
+    { echo "the registry's log: $(cat "$dir/log")"; return 1; }
+}
+
 # closed_port: prints a 127.0.0.1 port nothing listens on (one an exporter just released).
 closed_port() {
   local port_file=/tmp/$TP_PREFIX-closed.port

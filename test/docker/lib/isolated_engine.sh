@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# A second, isolated dockerd for a test that must see an engine as a new user's machine has it
+# (no images, no plugins, first-start defaults) or that removes plugins, leaving the machine's own
+# engine, its images, plugins, networks and volumes alone:
+#   * its own network namespace (tp-NAME-PID), where it creates its own docker0 and iptables
+#     rules; its loopback is the test's own (a registry on 127.0.0.1 there is the test's);
+#   * its own --data-root (/var/lib/tp-NAME-PID), --exec-root and pid file (/run/tp-NAME-PID:
+#     short, for containerd's socket paths) and API socket; its own containerd (started by
+#     dockerd under the exec root). Managed plugin sockets are under the exec root too; only the
+#     folder /var/run/docker/netns that the Teleroute plugin mounts is shared (it is just a mount
+#     point: this engine's sandboxes are under its own exec root).
+# Source it from the test script, then call run_in_isolated_engine; the script runs again, inside
+# the namespace, with DOCKER_HOST pointing at the new engine, a fresh XDG_CONFIG_HOME,
+# TP_ENGINE_LOG naming the engine's log file, and "--inside" as its second argument. The engine,
+# its folders, mounts and namespace are removed when the script exits, also when a check fails.
+
+# run_in_isolated_engine NAME SCRIPT BUILD_DIR: exits with the inside run's status.
+run_in_isolated_engine() {
+  local short=$1 script=$2 build_dir=$3
+  engine_name=tp-$short-$$
+  engine_runtime=/run/$engine_name  # exec root, pid file, API socket
+  engine_data=/var/lib/$engine_name # data root (overlay2 needs a real file system, not tmpfs)
+  engine_log=/tmp/$engine_name-dockerd.log
+  engine_status=1
+  trap isolated_engine_teardown EXIT
+  trap 'exit 130' INT TERM
+
+  local tool
+  for tool in nsenter dockerd ip; do
+    command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing"; echo "0 passed, 1 failed"; exit 1; }
+  done
+  mkdir -p "$engine_runtime" "$engine_data" "$engine_runtime/config"
+  ip netns add "$engine_name" || { echo "FAIL: cannot create network namespace $engine_name"; exit 1; }
+  ip -n "$engine_name" link set lo up
+  local started=$SECONDS socket=$engine_runtime/docker.sock
+  # (nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts dockerd needs.)
+  setsid nsenter --net="/var/run/netns/$engine_name" dockerd --data-root "$engine_data" \
+    --exec-root "$engine_runtime/exec" --pidfile "$engine_runtime/dockerd.pid" \
+    -H "unix://$socket" >"$engine_log" 2>&1 </dev/null &
+  if ! wait_until 60 "the test engine to answer on $socket" env DOCKER_HOST="unix://$socket" \
+    docker info; then
+    echo "FAIL: the test engine did not answer on $socket within 60 s"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  echo "the test engine answers on $socket after $((SECONDS - started)) s"
+  nsenter --net="/var/run/netns/$engine_name" env DOCKER_HOST="unix://$socket" \
+    XDG_CONFIG_HOME="$engine_runtime/config" TP_ENGINE_LOG="$engine_log" \
+    bash "$script" "$build_dir" --inside
+  engine_status=$?
+  echo "$(basename "$script"): $((SECONDS - started)) s with the engine's start and its steps"
+  exit "$engine_status"
+}
+
+isolated_engine_teardown() {
+  if [[ -f "$engine_runtime/dockerd.pid" ]]; then
+    local pid
+    pid=$(cat "$engine_runtime/dockerd.pid")
+    kill "$pid" 2>/dev/null
+    wait_until 40 "the test engine to stop" pid_ended "$pid" || kill -9 "$pid" 2>/dev/null
+  fi
+  # What the engine left mounted (overlays, the namespace files, plugin mounts), deepest first.
+  local mount
+  while read -r mount; do
+    umount -l "$mount" 2>/dev/null
+  done < <(awk -v a="$engine_runtime" -v b="$engine_data" \
+    'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  ip netns delete "$engine_name" 2>/dev/null
+  rm -rf "$engine_runtime" "$engine_data"
+  if ((engine_status != 0)) && [[ -f "$engine_log" ]]; then
+    echo "--- the test engine's last log lines ($engine_log):"
+    tail -30 "$engine_log"
+  else
+    rm -f "$engine_log"
+  fi
+}
