@@ -153,8 +153,13 @@ if [[ "${2:-}" == --inside ]]; then
     "$telepresence" plugins install --from /etc/hostname
   check_output "plugins install --from the file creates both, no registry involved" "ok" \
     "$telepresence" plugins install --from "$release"
-  check_equal "both come from the file" "docker.io/library/telemount:latest" \
-    "$(docker plugin inspect -f '{{.PluginReference}}' telemount)"
+  check_equal "both come from the file (no registry reference), of version $version" \
+    "telemount:latest $version|teleroute:latest $version" \
+    "$(docker plugin ls --format '{{.Name}}' | sort | while read -r plugin; do
+        echo "$(docker plugin inspect -f '{{.PluginReference}}' "$plugin") $(docker plugin \
+          inspect -f '{{range .Config.Env}}{{if eq .Name "TELEPRESENCE_VERSION"}}{{.Value}}{{end}}{{end}}' \
+          "$plugin")"
+      done | paste -sd '|')"
   check "a telemount volume is created again" \
     create_volume "$TP_PREFIX-vol2" host=127.0.0.1 port="$SFTP_PORT" path="$TP_EXPORT_ROOT/data"
   check_output "and read" "from the remote" \
