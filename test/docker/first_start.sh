@@ -13,76 +13,64 @@
 # usage: test/docker/first_start.sh BUILD_DIR
 set -uo pipefail
 
-build_dir=$(cd "${1:?usage: first_start.sh BUILD_DIR}" && pwd)
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=scripts/lib/wait.sh
-source "$repo/scripts/lib/wait.sh"
-
-# --- inside the namespace: the new user's steps ------------------------------------------------
-if [[ "${2:-}" == --inside ]]; then
-  # shellcheck source=test/docker/lib.sh
-  source "$repo/test/docker/lib.sh" "$build_dir"
-  telepresence=$TP_BUILD_DIR/bin/telepresence
-
-  heading "an engine on its first start"
-  check_equal "the default bridge's IPAM has no Gateway yet (what a first start shows)" "" \
-    "$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')"
-  docker0=$(ip -4 -o addr show dev docker0 | awk '{ split($4, a, "/"); print a[1]; exit }')
-  check_equal "the one gateway rule finds docker0's address anyway" "$docker0" \
-    "$(docker_bridge_gateway)"
-  check_equal "no images" "" "$(docker images -q)"
-  check_equal "no plugins" "" "$(docker plugin ls -q)"
-
-  heading "the plugins in a registry, the images and the demo cluster from scratch"
-  start_registry || die "the registry does not start"
-  check "make plugins-push puts both plugins in the registry" \
-    make -C "$TP_REPO" --no-print-directory plugins-push REGISTRY="$TP_REGISTRY" \
-    BUILD="$TP_BUILD_DIR"
-  check_equal "and leaves none installed" "" "$(docker plugin ls -q)"
-  check_output "the demo cluster starts (make demo-cluster)" "The demo cluster is up" \
-    "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
-  check_output "the context names the bridge's gateway" "\"manager\":\"$docker0:" \
-    cat "$XDG_CONFIG_HOME/telepresence-docker/contexts/default.json"
-  ((TP_FAILED == 0)) || die "without plugins and the demo cluster the rest cannot run"
-
-  heading "connect, curl, replace, quit"
-  defer "$telepresence" quit
-  check_output "connect --docker installs the plugins from the registry and connects" \
-    "Connected to $docker0:" \
-    timeout 120 "$telepresence" connect --docker --plugin-registry "$TP_REGISTRY"
-  ((TP_FAILED == 0)) || die "not connected: the rest cannot run"
-  check_output "the plugins are the registry's, of this telepresence's version" \
-    "$TP_REGISTRY/telemount:$(cat "$TP_REPO/VERSION")" docker plugin ls --format '{{.PluginReference}}'
-  check_equal "both are ready" "ok ok" \
-    "$("$telepresence" plugins status --output json | jq -r '[.plugins[].state] | join(" ")')"
-  check_output "curl reaches a service by name" "echo from echo" \
-    timeout 20 "$telepresence" curl --silent --max-time 5 http://echo:8080/
-  from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
-  work=$(mktemp -d)
-  defer rm -rf "$work"
-  env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull never \
-    --entrypoint echo-server tp-echo:latest --name local-echo --port 8080 --port 9090 \
-    >"$work/replace.log" 2>&1 &
-  replace_pid=$!
-  defer kill -INT "$replace_pid"
-  local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
-  check_output "the workload's in-cluster traffic reaches the local container" \
-    "echo from local-echo" wait_until_output 60 "the local container to answer" local_echo_answers
-  check "the handler stops" docker stop -t 2 intercept-echo-8080
-  if wait_until 30 "replace to end" pid_ended "$replace_pid"; then
-    pass "the replace command ends with its container"
-  else
-    fail "replace still runs 30 s after its container stopped: $(cat "$work/replace.log")"
-  fi
-  check_output "the workload answers itself again" "echo from echo" \
-    wait_until_output 10 "echo to answer" from_cluster again
-  check_output "quit disconnects" "Disconnected" "$telepresence" quit
-  check_equal "no daemon container is left" "" \
-    "$(docker ps -aq --filter name=tp-default-cn)"
-  exit 0
-fi
-
-# --- outside: the engine's life (test/docker/lib/isolated_engine.sh) --------------------------
 # shellcheck source=test/docker/lib/isolated_engine.sh
-source "$repo/test/docker/lib/isolated_engine.sh"
-run_in_isolated_engine fs "${BASH_SOURCE[0]}" "$build_dir"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/isolated_engine.sh" fs "$@"
+# From here on: inside the test's own engine.
+telepresence=$TP_BUILD_DIR/bin/telepresence
+
+heading "an engine on its first start"
+check_equal "the default bridge's IPAM has no Gateway yet (what a first start shows)" "" \
+  "$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')"
+docker0=$(ip -4 -o addr show dev docker0 | awk '{ split($4, a, "/"); print a[1]; exit }')
+check_equal "the one gateway rule finds docker0's address anyway" "$docker0" \
+  "$(docker_bridge_gateway)"
+check_equal "no images" "" "$(docker images -q)"
+check_equal "no plugins" "" "$(docker plugin ls -q)"
+
+heading "the plugins in a registry, the images and the demo cluster from scratch"
+start_registry || die "the registry does not start"
+check "make plugins-push puts both plugins in the registry" \
+  make -C "$TP_REPO" --no-print-directory plugins-push REGISTRY="$TP_REGISTRY" \
+  BUILD="$TP_BUILD_DIR"
+check_equal "and leaves none installed" "" "$(docker plugin ls -q)"
+check_output "the demo cluster starts (make demo-cluster)" "The demo cluster is up" \
+  "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
+check_output "the context names the bridge's gateway" "\"manager\":\"$docker0:" \
+  cat "$XDG_CONFIG_HOME/telepresence-docker/contexts/default.json"
+((TP_FAILED == 0)) || die "without plugins and the demo cluster the rest cannot run"
+
+heading "connect, curl, replace, quit"
+defer "$telepresence" quit
+check_output "connect --docker installs the plugins from the registry and connects" \
+  "Connected to $docker0:" \
+  timeout 120 "$telepresence" connect --docker --plugin-registry "$TP_REGISTRY"
+((TP_FAILED == 0)) || die "not connected: the rest cannot run"
+check_output "the plugins are the registry's, of this telepresence's version" \
+  "$TP_REGISTRY/telemount:$(cat "$TP_REPO/VERSION")" docker plugin ls --format '{{.PluginReference}}'
+check_equal "both are ready" "ok ok" \
+  "$("$telepresence" plugins status --output json | jq -r '[.plugins[].state] | join(" ")')"
+check_output "curl reaches a service by name" "echo from echo" \
+  timeout 20 "$telepresence" curl --silent --max-time 5 http://echo:8080/
+from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
+work=$(mktemp -d)
+defer rm -rf "$work"
+env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull never \
+  --entrypoint echo-server tp-echo:latest --name local-echo --port 8080 --port 9090 \
+  >"$work/replace.log" 2>&1 &
+replace_pid=$!
+defer kill -INT "$replace_pid"
+local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
+check_output "the workload's in-cluster traffic reaches the local container" \
+  "echo from local-echo" wait_until_output 60 "the local container to answer" local_echo_answers
+check "the handler stops" docker stop -t 2 intercept-echo-8080
+if wait_until 30 "replace to end" pid_ended "$replace_pid"; then
+  pass "the replace command ends with its container"
+else
+  fail "replace still runs 30 s after its container stopped: $(cat "$work/replace.log")"
+fi
+check_output "the workload answers itself again" "echo from echo" \
+  wait_until_output 10 "echo to answer" from_cluster again
+check_output "quit disconnects" "Disconnected" "$telepresence" quit
+check_equal "no daemon container is left" "" \
+  "$(docker ps -aq --filter name=tp-default-cn)"
+exit 0

@@ -9,10 +9,20 @@
 #     dockerd under the exec root). Managed plugin sockets are under the exec root too; only the
 #     folder /var/run/docker/netns that the Teleroute plugin mounts is shared (it is just a mount
 #     point: this engine's sandboxes are under its own exec root).
-# Source it from the test script, then call run_in_isolated_engine; the script runs again, inside
-# the namespace, with DOCKER_HOST pointing at the new engine, a fresh XDG_CONFIG_HOME,
-# TP_ENGINE_LOG naming the engine's log file, and "--inside" as its second argument. The engine,
-# its folders, mounts and namespace are removed when the script exits, also when a check fails.
+#
+# usage, at the top of a test script (after set -uo pipefail):
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib/isolated_engine.sh" NAME "$@"
+# Outside, this starts the engine, runs the script again inside the namespace (with DOCKER_HOST
+# pointing at the new engine, a fresh XDG_CONFIG_HOME, TP_ENGINE_LOG naming the engine's log file,
+# and "--inside" after BUILD_DIR), removes the engine, its folders, mounts and namespace (also
+# when a check fails), and exits with the inside run's status. Inside, it sources
+# test/docker/lib.sh and returns: the rest of the script is the test.
+
+isolated_engine_script=$(readlink -f "${BASH_SOURCE[1]}")
+build_dir=$(cd "${2:?usage: $(basename "$isolated_engine_script") BUILD_DIR}" && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# shellcheck source=scripts/lib/wait.sh
+source "$repo/scripts/lib/wait.sh"
 
 # run_in_isolated_engine NAME SCRIPT BUILD_DIR: exits with the inside run's status.
 run_in_isolated_engine() {
@@ -74,3 +84,10 @@ isolated_engine_teardown() {
     rm -f "$engine_log"
   fi
 }
+
+if [[ "${3:-}" == --inside ]]; then
+  # shellcheck source=test/docker/lib.sh
+  source "$repo/test/docker/lib.sh" "$build_dir"
+  return 0
+fi
+run_in_isolated_engine "$1" "$isolated_engine_script" "$build_dir"
