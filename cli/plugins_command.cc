@@ -35,8 +35,8 @@ std::string ReportTable(const std::vector<PluginReport>& reports) {
         << "FROM\n";
   for (const PluginReport& report : reports) {
     const bool installed = report.info.has_value();
-    const std::string version =
-        installed && !report.info->version.empty() ? report.info->version : "-";
+    std::string version = "-";
+    if (installed) version = report.info->version.empty() ? "unknown" : report.info->version;
     table << std::setw(18) << report.name << std::setw(10) << version << std::setw(9)
           << (installed ? (report.info->enabled ? "yes" : "no") : "-") << std::setw(15)
           << PluginConditionName(report.condition)

@@ -8,7 +8,7 @@
 #   * with a volume, a network and a container on that network in place: disable, upgrade to a
 #     newer tag and enable keep them usable (the plugins keep their state outside the rootfs that
 #     an upgrade replaces); a container that held the volume gets it back when restarted;
-#   * docker plugin set DEBUG=1 takes effect after a re-enable (debug lines in dockerd's log),
+#   * docker plugin set DEBUG=true takes effect after a re-enable (debug lines in dockerd's log),
 #     and dockerd logs the plugins' info lines as level=info, never level=error;
 #   * telepresence plugins status tells a plugin of another version, and plugins install
 #     --upgrade brings it back to this version in place;
@@ -111,8 +111,8 @@ check_output "and reads the volume again" "from the remote" \
   docker exec "$TP_PREFIX-holder" cat /v/hello
 
 heading "settings and logs"
-check "docker plugin set telemount DEBUG=1 (disabled first)" \
-  bash -c 'docker plugin disable -f telemount && docker plugin set telemount DEBUG=1'
+check "docker plugin set telemount DEBUG=true (disabled first)" \
+  bash -c 'docker plugin disable -f telemount && docker plugin set telemount DEBUG=true'
 check "enable" docker plugin enable telemount
 check_output "a new mount works" "from the remote" read_hello
 plugin_lines() { grep -F "plugin=$(docker plugin inspect -f '{{.Id}}' telemount)" "$TP_ENGINE_LOG"; }

@@ -48,8 +48,10 @@ bool WaitFor(Condition condition, std::chrono::milliseconds timeout) {
 // A child process, killed and reaped when destroyed.
 class ChildProcess {
  public:
+  // With `output`, the child's stdout and stderr go to output->first and output->second.
   explicit ChildProcess(const std::vector<std::string>& argv,
-                        const std::vector<std::string>& extra_environment = {}) {
+                        const std::vector<std::string>& extra_environment = {},
+                        const std::optional<std::pair<fs::path, fs::path>>& output = {}) {
     std::vector<std::string> environment(extra_environment);
     for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
     std::vector<char*> args, envp;
@@ -57,7 +59,15 @@ class ChildProcess {
     for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
     args.push_back(nullptr);
     envp.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (output) {
+      constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC;
+      posix_spawn_file_actions_addopen(&actions, 1, output->first.c_str(), kFlags, 0600);
+      posix_spawn_file_actions_addopen(&actions, 2, output->second.c_str(), kFlags, 0600);
+    }
+    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
   }
   ~ChildProcess() {
     if (pid_ > 0 && !exit_status_) {
@@ -161,7 +171,8 @@ class MountTest : public ::testing::Test {
                                      mountpoint_.string()};
     argv.insert(argv.end(), options.begin(), options.end());
     mount_ = std::make_unique<ChildProcess>(
-        argv, std::vector<std::string>{"TELEMOUNT_REQUEST_TIMEOUT=3"});
+        argv, std::vector<std::string>{"TELEMOUNT_REQUEST_TIMEOUT=3"},
+        std::make_pair(base_ / "mount.out", base_ / "mount.err"));
     ASSERT_TRUE(WaitFor([&] { return IsMounted(mountpoint_.string()); }, 5s))
         << "telemount did not mount";
   }
@@ -503,6 +514,19 @@ TEST_F(MountTest, ExternalUnmountEndsTheProcess) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   mount_.reset();
   EXPECT_FALSE(IsMounted(mountpoint_.string()));
+  // Info lines go to stdout (dockerd would log stderr as errors), and no signal is claimed.
+  const std::string out = ReadFile(base_ / "mount.out");
+  EXPECT_NE(out.find(" info mounted "), std::string::npos) << out;
+  EXPECT_NE(out.find(" info unmounted "), std::string::npos) << out;
+  EXPECT_EQ(out.find("signal"), std::string::npos) << out;
+  EXPECT_EQ(ReadFile(base_ / "mount.err"), "");
+}
+
+TEST_F(MountTest, SigtermSaysItUnmountsOnTheSignal) {
+  Mount();
+  Unmount();
+  EXPECT_NE(ReadFile(base_ / "mount.out").find(" info signal 15: unmounting"), std::string::npos)
+      << ReadFile(base_ / "mount.out");
 }
 
 TEST_F(MountTest, SigtermUnmountsEvenWithABusyMount) {
