@@ -32,6 +32,7 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, LeaveCommand>) return RunLeave(command, io, services);
         if constexpr (std::is_same_v<T, UiCommand>) return RunUi(command, io, services);
         if constexpr (std::is_same_v<T, ContextsCommand>) return RunContexts(command, io);
+        if constexpr (std::is_same_v<T, ComposeCommand>) return RunCompose(command, io, services);
       },
       command_line.value().command);
 }
