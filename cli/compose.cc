@@ -363,11 +363,13 @@ class ComposeUp {
   }
 
   // docker-compose up in the foreground; handlers set as their containers come; the engagements
-  // end with it (Ctrl-C reaches docker-compose too, which stops the containers).
+  // end with it (Ctrl-C reaches docker-compose too, which stops the containers; a stop request
+  // to this command alone stops them with docker-compose stop).
   int RunForeground(const Argv& argv) {
-    StopSignals stop;
+    const std::unique_ptr<StopSource> stop =
+        services_.stop_source ? services_.stop_source() : std::make_unique<StopSignals>();
     Result<std::unique_ptr<ForegroundRun>> run =
-        services_.docker.StartForeground(argv, stop, ChildStreams::kInherited);
+        services_.docker.StartForeground(argv, *stop, ChildStreams::kInherited);
     if (!run.ok()) return Undo(run.error().message);
     ExitCode exit_code = 0;
     while (true) {
@@ -375,6 +377,10 @@ class ComposeUp {
       if (outcome.event == ForegroundRun::Event::kExited) {
         exit_code = outcome.exit_code;
         break;
+      }
+      if (outcome.event == ForegroundRun::Event::kInterrupted) {
+        StopContainers();
+        continue;
       }
       if (!AllSet()) {
         if (Status set = TrySetHandlers(); !set.ok()) {
@@ -387,6 +393,15 @@ class ComposeUp {
                "removes the containers and volumes"
             << std::endl;
     return exit_code;
+  }
+
+  // A stop request (SIGINT, SIGTERM, SIGHUP) to this command alone: docker-compose stop ends the
+  // foreground docker-compose up (a Ctrl-C in the terminal reaches both; then this is a no-op).
+  void StopContainers() {
+    if (stopping_) return;
+    stopping_ = true;
+    io_.err << "telepresence compose: interrupted; stopping the project's containers" << std::endl;
+    (void)services_.docker.RunAttached(ComposeArgv(setup_, /*with_override=*/true, {"stop"}));
   }
 
   void EndEngagementsOnly() {
@@ -437,6 +452,7 @@ class ComposeUp {
   CliServices& services_;
   ComposeState state_;
   std::vector<ServiceHandler> handlers_;
+  bool stopping_ = false;
 };
 
 int RunUp(const ComposeCommand& command, const ComposeSetup& setup, const CliIo& io,
