@@ -205,6 +205,7 @@ bool EndProject(const ComposeSetup& setup, const std::optional<ComposeState>& st
   std::error_code error;
   fs::remove_all(setup.directory, error);
   if (error) say("could not remove " + setup.directory.string() + ": " + error.message());
+  fs::remove(setup.directory.parent_path(), error);  // the compose folder, when it is empty
   return clean;
 }
 

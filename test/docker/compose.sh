@@ -11,6 +11,8 @@
 #   passes through; a second up is refused while the project is up.
 #   down: echo answers itself again; no engagement, container, volume, network or file of the
 #   project is left.
+#   up in the foreground: engages while docker-compose runs; a SIGINT to the CLI stops the
+#   containers, docker-compose ends, and the engagement with it; down leaves nothing.
 # A demo cluster that was up before the test is left up; one the test started is removed.
 #
 # usage: test/docker/compose.sh BUILD_DIR
@@ -75,6 +77,7 @@ services:
   caller:
     image: tp-busybox:latest
     command: ["sleep", "3600"]
+    stop_grace_period: 1s
 EOF
 }
 
@@ -132,3 +135,29 @@ check_output "the workload answers itself again" "echo from echo" \
   wait_until_text 20 "echo from echo" from_cluster 8080 after
 check "no engagement, container, volume, network or file of the project is left" \
   wait_until 20 "nothing of the project to be left" nothing_left
+
+heading "up in the foreground"
+stop_foreground_up() { if [[ -n ${up_pid:-} ]]; then kill -INT "$up_pid" 2>/dev/null || true; fi; }
+defer stop_foreground_up
+# (A background job of a script starts with SIGINT ignored; the CLI gets it back, as from a
+# terminal.)
+(cd "$project_dir" && exec env --default-signal=INT "$telepresence" compose up) \
+  >"$work/up.log" 2>&1 &
+up_pid=$!
+check_output "echo's traffic reaches the compose service while compose up runs" \
+  "echo from compose" wait_until_text 60 "echo from compose" from_cluster 8080 foreground
+kill -INT "$up_pid"
+if wait_until 60 "the CLI to end" pid_ended "$up_pid"; then
+  wait "$up_pid"
+  pass "a SIGINT to the CLI stops the containers, and the CLI ends (exit status $?)"
+  up_pid=
+else
+  fail "the CLI still ran 60 s after SIGINT; its output: $(cat "$work/up.log")"
+fi
+check_output "the engagement ended with docker-compose" "and the engagements with it" \
+  cat "$work/up.log"
+check_output "the workload answers itself again" "echo from echo" \
+  wait_until_text 20 "echo from echo" from_cluster 8080 after-foreground
+check_output "compose down removes the stopped containers" "Removing" compose down
+check "and nothing of the project is left" wait_until 20 "nothing of the project to be left" \
+  nothing_left
