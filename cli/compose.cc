@@ -159,54 +159,69 @@ Status RequireWorkloads(const ComposeProject& project, const std::vector<Workloa
   return Ok{};
 }
 
-// Ends the engagements of `state` that the daemon still has, removes the volumes labelled with
-// the project and the project's folder. Problems are said on err; none
-// stops the rest. False when one came up.
-bool EndProject(const ComposeSetup& setup, const std::optional<ComposeState>& state,
-                const CliIo& io, CliServices& services) {
-  bool clean = true;
-  auto say = [&io, &clean](const std::string& problem) {
-    io.err << "telepresence compose: " << problem << std::endl;
-    clean = false;
-  };
-  if (state && !state->engagements.empty()) {
-    Result<DaemonConnection> daemon = ConnectToDaemon(state->context_name, services);
-    Result<json> listed = daemon.ok() ? daemon.value().control->Call("GET", "/engagements", nullptr)
-                                      : Result<json>(daemon.error());
-    Result<std::vector<EngagementSummary>> live =
-        listed.ok() ? ParseEngagements(listed.value())
-                    : Result<std::vector<EngagementSummary>>(listed.error());
-    for (const ComposeEngagementRecord& record : state->engagements) {
-      if (!live.ok()) continue;  // no daemon: the engagements went with it
-      auto same = [&record](const EngagementSummary& summary) { return summary.id == record.id; };
-      if (std::none_of(live.value().begin(), live.value().end(), same)) continue;
-      Result<json> left =
-          daemon.value().control->Call("DELETE", "/engagements/" + record.id, nullptr);
-      if (!left.ok()) {
-        say("could not end the engagement " + record.id + ": " + left.error().message);
-        continue;
-      }
-      io.err << "Ended the engagement " << record.id << " of " << record.workload << " (service "
-             << record.service << ")" << std::endl;
-    }
+// Says a clean-up problem on err and remembers that there was one; none stops the rest.
+class CleanupReport {
+ public:
+  explicit CleanupReport(const CliIo& io) : io_(io) {}
+  void Problem(const std::string& problem) {
+    io_.err << "telepresence compose: " << problem << std::endl;
+    clean_ = false;
   }
-  // Every volume made for the project carries its label (recorded or not: a run that stopped
-  // half-way made some).
+  bool clean() const { return clean_; }
+
+ private:
+  const CliIo& io_;
+  bool clean_ = true;
+};
+
+// Ends the engagements of `state` that the daemon still has (none when no daemon runs: they went
+// with it), so that the workloads answer their traffic again at once.
+void EndEngagements(const std::optional<ComposeState>& state, const CliIo& io,
+                    CliServices& services, CleanupReport& report) {
+  if (!state || state->engagements.empty()) return;
+  Result<DaemonConnection> daemon = ConnectToDaemon(state->context_name, services);
+  if (!daemon.ok()) return;
+  Result<json> listed = daemon.value().control->Call("GET", "/engagements", nullptr);
+  Result<std::vector<EngagementSummary>> live =
+      listed.ok() ? ParseEngagements(listed.value())
+                  : Result<std::vector<EngagementSummary>>(listed.error());
+  if (!live.ok()) {
+    report.Problem("cannot list the daemon's engagements: " + live.error().message);
+    return;
+  }
+  for (const ComposeEngagementRecord& record : state->engagements) {
+    auto same = [&record](const EngagementSummary& summary) { return summary.id == record.id; };
+    if (std::none_of(live.value().begin(), live.value().end(), same)) continue;
+    Result<json> left =
+        daemon.value().control->Call("DELETE", "/engagements/" + record.id, nullptr);
+    if (!left.ok()) {
+      report.Problem("could not end the engagement " + record.id + ": " + left.error().message);
+      continue;
+    }
+    io.err << "Ended the engagement " << record.id << " of " << record.workload << " (service "
+           << record.service << ")" << std::endl;
+  }
+}
+
+// Removes the volumes labelled with the project (recorded or not: a run that stopped half-way
+// made some) and the project's folder. Call it once the containers that use them are gone.
+void RemoveProjectFiles(const ComposeSetup& setup, CliServices& services, CleanupReport& report) {
   const std::string label = std::string(kComposeProjectLabel) + "=" + setup.project;
   Result<std::vector<std::string>> labelled =
       services.docker.ListLabelled(DockerResource::kVolume, label);
-  if (!labelled.ok()) say("cannot list the project's volumes: " + labelled.error().message);
+  if (!labelled.ok())
+    report.Problem("cannot list the project's volumes: " + labelled.error().message);
   for (const std::string& volume : labelled.ok() ? labelled.value() : std::vector<std::string>{}) {
     if (Status removed = RemoveVolumeWithin(services.docker, services.clock, volume);
         !removed.ok()) {
-      say("could not remove the volume " + volume + ": " + removed.error().message);
+      report.Problem("could not remove the volume " + volume + ": " + removed.error().message);
     }
   }
   std::error_code error;
   fs::remove_all(setup.directory, error);
-  if (error) say("could not remove " + setup.directory.string() + ": " + error.message());
+  if (error)
+    report.Problem("could not remove " + setup.directory.string() + ": " + error.message());
   fs::remove(setup.directory.parent_path(), error);  // the compose folder, when it is empty
-  return clean;
 }
 
 // One engaged service of an `up`: what the daemon granted, where its traffic goes.
@@ -332,7 +347,9 @@ class ComposeUp {
   // Says why, ends what was made, and fails.
   int Undo(const std::string& why) {
     io_.err << "telepresence compose: " << why << "; undoing what was made" << std::endl;
-    EndProject(setup_, state_, io_, services_);
+    CleanupReport report(io_);
+    EndEngagements(state_, io_, services_, report);
+    RemoveProjectFiles(setup_, services_, report);
     return kExitFailure;
   }
 
@@ -476,14 +493,18 @@ int RunDown(const ComposeSetup& setup, const std::vector<std::string>& words, co
             CliServices& services) {
   Result<std::optional<ComposeState>> state = LoadState(setup);
   if (!state.ok()) return Fail(io, kCommand, state.error().message);
+  // The engagements first, so that the workloads answer at once; the volumes once docker-compose
+  // has removed the containers that use them.
+  CleanupReport report(io);
+  EndEngagements(state.value(), io, services, report);
   io.out.flush();
   io.err.flush();
   Result<ExitCode> exit_code =
       services.docker.RunAttached(ComposeArgv(setup, fs::exists(setup.OverrideFile()), words));
   if (!exit_code.ok()) return Fail(io, kCommand, exit_code.error().message);
-  const bool clean = EndProject(setup, state.value(), io, services);
+  RemoveProjectFiles(setup, services, report);
   if (exit_code.value() != 0) return exit_code.value();
-  return clean ? kExitOk : kExitFailure;
+  return report.clean() ? kExitOk : kExitFailure;
 }
 
 int RunPassThrough(const ComposeSetup& setup, const std::vector<std::string>& words,
