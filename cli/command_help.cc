@@ -245,6 +245,8 @@ connect --docker first.
             env files and the override: nothing of the project is left.
   OTHERS    (ps, logs, exec, config, ...) docker-compose COMMAND ARGS with the same files.
 
+telepresence quit takes the context's projects down first, as compose down would.
+
 The override and the env files (the workload's secrets, mode 0600) live in
 ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/compose/PROJECT/ while the project is up.
 Its exit code is docker-compose's.

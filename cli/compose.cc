@@ -71,11 +71,23 @@ Result<std::vector<std::string>> ComposeFiles(const ComposeCommand& command) {
   return files;
 }
 
+// The files as absolute paths (as docker-compose reads them from here), so that quit can take the
+// project down from anywhere.
+std::vector<std::string> Absolute(const std::vector<std::string>& files,
+                                  const fs::path& working_directory) {
+  std::vector<std::string> absolute;
+  for (const std::string& file : files) {
+    absolute.push_back((working_directory / file).lexically_normal().string());
+  }
+  return absolute;
+}
+
 Result<ComposeSetup> SetUp(const ComposeCommand& command, const CliIo& io) {
   Result<std::vector<std::string>> files = ComposeFiles(command);
   if (!files.ok()) return files.error();
   std::error_code error;
   const fs::path working_directory = fs::current_path(error);
+  files = Absolute(files.value(), working_directory);
   Result<std::string> project =
       ComposeProjectName(command.project_name, io.environment("COMPOSE_PROJECT_NAME"),
                          files.value(), working_directory);
@@ -243,6 +255,7 @@ class ComposeUp {
       : setup_(setup), project_(project), daemon_(daemon), io_(io), services_(services) {
     state_.project = setup.project;
     state_.context_name = daemon.placement.context_name;
+    state_.files = setup.files;
   }
 
   int Run(const std::vector<std::string>& words) {
@@ -517,7 +530,44 @@ int RunPassThrough(const ComposeSetup& setup, const std::vector<std::string>& wo
   return exit_code.value();
 }
 
+// Takes one project down as `compose down` would, from its state alone.
+bool TakeDown(const fs::path& directory, const ComposeState& state, const CliIo& io,
+              CliServices& services) {
+  const ComposeSetup setup{.files = state.files, .project = state.project, .directory = directory};
+  io.err << "Taking down the compose project " << state.project << std::endl;
+  CleanupReport report(io);
+  EndEngagements(state, io, services, report);
+  io.out.flush();
+  io.err.flush();
+  Result<ExitCode> exit_code =
+      services.docker.RunAttached(ComposeArgv(setup, fs::exists(setup.OverrideFile()), {"down"}));
+  if (!exit_code.ok() || exit_code.value() != 0) {
+    report.Problem("docker-compose down failed for the project " + state.project);
+  }
+  RemoveProjectFiles(setup, services, report);
+  return report.clean();
+}
+
 }  // namespace
+
+bool TakeDownComposeProjects(const std::string& context_name, const CliIo& io,
+                             CliServices& services) {
+  Result<fs::path> contexts = ContextsDirectory(io.environment);
+  if (!contexts.ok()) return true;
+  const fs::path projects = ComposeStateDirectory(contexts.value(), "-").parent_path();
+  std::error_code error;
+  bool clean = true;
+  for (const fs::directory_entry& entry : fs::directory_iterator(projects, error)) {
+    std::ifstream in(entry.path() / "state.json");
+    if (!in) continue;
+    Result<ComposeState> state =
+        ComposeStateFromJson(json::parse(in, nullptr, /*allow_exceptions=*/false),
+                             (entry.path() / "state.json").string());
+    if (!state.ok() || state.value().context_name != context_name) continue;
+    clean = TakeDown(entry.path(), state.value(), io, services) && clean;
+  }
+  return clean;
+}
 
 int RunCompose(const ComposeCommand& command, const CliIo& io, CliServices& services) {
   Result<ComposeSetup> setup = SetUp(command, io);

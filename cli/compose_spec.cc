@@ -168,8 +168,20 @@ Result<std::optional<ServiceEngagement>> ParseServiceTele(const YAML::Node& tele
   return std::optional<ServiceEngagement>(engagement);
 }
 
+// docker-compose's rule for service names (they name our env files and volumes too).
+bool IsServiceName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
 Result<ComposeService> ParseService(const std::string& name, const YAML::Node& node,
                                     const std::string& file) {
+  if (!IsServiceName(name) || name == "." || name == "..") {
+    return CliError{file + ": invalid service name '" + name +
+                    "': use letters, digits, '.', '_' and '-'"};
+  }
   ComposeService service{.name = name};
   if (!node.IsMap()) return service;  // docker-compose says what is wrong with it
   service.has_networks = static_cast<bool>(node["networks"]);

@@ -107,6 +107,8 @@ TEST(ComposeSpecTest, ClearSentencesForWhatIsWrong) {
             std::string::npos);
   EXPECT_EQ(ErrorOf("x-tele: {connections: []}\nservices: {}\n"),
             "compose.yml: x-tele: unknown key connections (the keys are context)");
+  EXPECT_EQ(ErrorOf("services:\n  a/b: {image: x}\n"),
+            "compose.yml: invalid service name 'a/b': use letters, digits, '.', '_' and '-'");
   EXPECT_NE(ErrorOf("services: [a, b]\n").find("services must be a mapping"), std::string::npos);
   EXPECT_NE(ErrorOf("services: {a: {x-tele: {type: [replace]}}}\n").find("needs a type"),
             std::string::npos);

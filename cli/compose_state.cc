@@ -55,14 +55,17 @@ json ComposeStateToJson(const ComposeState& state) {
                            {"id", record.id},
                            {"volumes", record.volumes}});
   }
-  return {
-      {"project", state.project}, {"context", state.context_name}, {"engagements", engagements}};
+  return {{"project", state.project},
+          {"context", state.context_name},
+          {"files", state.files},
+          {"engagements", engagements}};
 }
 
 Result<ComposeState> ComposeStateFromJson(const json& body, const std::string& source) {
   try {
     ComposeState state{.project = body.at("project").get<std::string>(),
-                       .context_name = body.at("context").get<std::string>()};
+                       .context_name = body.at("context").get<std::string>(),
+                       .files = body.at("files").get<std::vector<std::string>>()};
     for (const json& record : body.at("engagements")) {
       state.engagements.push_back(
           {.service = record.at("service").get<std::string>(),

@@ -42,6 +42,7 @@ struct ComposeEngagementRecord {
 struct ComposeState {
   std::string project{};
   std::string context_name{};
+  std::vector<std::string> files{};  // the compose files, absolute (for quit's compose down)
   std::vector<ComposeEngagementRecord> engagements{};
   bool operator==(const ComposeState&) const = default;
 };

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/app.h"
+#include "cli/commands.h"
 #include "cli/test_fakes.h"
 #include "cli/test_temp_dir.h"
 
@@ -98,10 +99,19 @@ class ComposeTest : public ::testing::Test {
   }
 
   int Run(const Args& args) {
-    CliIo io{out_, err_,
-             FixedEnvironment({{"XDG_CONFIG_HOME", (tmp_.path() / "config").string()},
-                               {"TMPDIR", tmp_.path().string()}})};
-    CliServices services{
+    CliIo io = Io();
+    CliServices services = Services();
+    return RunTelepresence(args, io, services);
+  }
+
+  CliIo Io() {
+    return CliIo{out_, err_,
+                 FixedEnvironment({{"XDG_CONFIG_HOME", (tmp_.path() / "config").string()},
+                                   {"TMPDIR", tmp_.path().string()}})};
+  }
+
+  CliServices Services() {
+    return CliServices{
         .docker = docker_,
         .daemon_control = [this](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
           return std::make_unique<FakeDaemonControl>(
@@ -114,7 +124,6 @@ class ComposeTest : public ::testing::Test {
         .plugin_installer = plugin_installer_,
         .clock = clock_,
     };
-    return RunTelepresence(args, io, services);
   }
 
   Args Compose(const Args& words) {
@@ -249,6 +258,22 @@ TEST_F(ComposeTest, AnXTeleMistakeNamesTheFileAndTheKey) {
   EXPECT_EQ(Run(Compose({"up", "-d"})), kExitFailure);
   EXPECT_CONTAINS(err_.str(), File().string() + ": service a: x-tele: unknown key port");
   EXPECT_TRUE(calls_.empty());
+}
+
+TEST_F(ComposeTest, QuitTakesTheContextsProjectsDownFirst) {
+  ComposeStartsTheContainers();
+  ASSERT_EQ(Run(Compose({"up", "-d"})), kExitOk) << err_.str();
+  calls_.clear();
+  CliIo io = Io();
+  CliServices services = Services();
+  EXPECT_TRUE(TakeDownComposeProjects("other", io, services));  // another context's quit
+  EXPECT_TRUE(calls_.empty());
+  EXPECT_TRUE(fs::exists(StateDirectory()));
+  EXPECT_TRUE(TakeDownComposeProjects("default", io, services)) << err_.str();
+  EXPECT_EQ(docker_.run_attached.back(), ComposeArgv({"down"}, true));
+  EXPECT_EQ(calls_, (Args{"GET /engagements", "DELETE /engagements/e-1"}));
+  EXPECT_FALSE(fs::exists(StateDirectory()));
+  EXPECT_CONTAINS(err_.str(), "Taking down the compose project shop");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #   project is left.
 #   up in the foreground: engages while docker-compose runs; a SIGINT to the CLI stops the
 #   containers, docker-compose ends, and the engagement with it; down leaves nothing.
+#   quit with the project up takes it down first: nothing of it is left.
 # A demo cluster that was up before the test is left up; one the test started is removed.
 #
 # usage: test/docker/compose.sh BUILD_DIR
@@ -160,4 +161,11 @@ check_output "the workload answers itself again" "echo from echo" \
   wait_until_text 20 "echo from echo" from_cluster 8080 after-foreground
 check_output "compose down removes the stopped containers" "Removing" compose down
 check "and nothing of the project is left" wait_until 20 "nothing of the project to be left" \
+  nothing_left
+
+heading "quit with the project up"
+check_output "compose up -d again" "Engaged: the service local-echo" compose up -d
+check_output "quit takes the project down first" "Taking down the compose project $project" \
+  "$telepresence" quit
+check "nothing of the project is left" wait_until 20 "nothing of the project to be left" \
   nothing_left
