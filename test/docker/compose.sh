@@ -13,7 +13,8 @@
 #   project is left.
 #   up in the foreground: engages while docker-compose runs; a SIGINT to the CLI stops the
 #   containers, docker-compose ends, and the engagement with it; down leaves nothing.
-#   quit with the project up takes it down first: nothing of it is left.
+#   quit with the project up takes it down first: nothing of it is left. (The mount policy
+#   remoteReadOnly gives a read-only volume.)
 # A demo cluster that was up before the test is left up; one the test started is removed.
 #
 # usage: test/docker/compose.sh BUILD_DIR
@@ -66,6 +67,7 @@ service_container() {
     --filter "label=com.docker.compose.service=$1"
 }
 
+# write_compose_file WORKLOAD [MOUNT_POLICY]
 write_compose_file() {
   cat >"$project_dir/docker-compose.yml" <<EOF
 services:
@@ -75,6 +77,7 @@ services:
     x-tele:
       type: replace
       name: $1
+      mounts: [{path: /srv/echo-data, policy: ${2:-remote}}]
   caller:
     image: tp-busybox:latest
     command: ["sleep", "3600"]
@@ -121,8 +124,8 @@ local_echo=$(service_container local-echo)
 check_output "local-echo has the workload's environment" "ECHO_MESSAGE=hello-from-echo" \
   docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$local_echo"
 volume=$(project_volumes | head -1)
-check_output "and a telemount volume at the workload's mount path" "$volume /srv/echo-data" \
-  docker inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}' "$local_echo"
+check_output "and a telemount volume at the workload's mount path" "$volume /srv/echo-data true" \
+  docker inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}} {{.RW}}{{end}}' "$local_echo"
 check_output "which holds the workload's files" "message" \
   docker run --rm --pull never -v "$volume:/data:ro" tp-busybox:latest ls /data
 check_output "list shows the engagement" "replace" "$telepresence" list
@@ -163,8 +166,12 @@ check_output "compose down removes the stopped containers" "Removing" compose do
 check "and nothing of the project is left" wait_until 20 "nothing of the project to be left" \
   nothing_left
 
-heading "quit with the project up"
+heading "quit with the project up (and a read-only mount)"
+write_compose_file echo remoteReadOnly
 check_output "compose up -d again" "Engaged: the service local-echo" compose up -d
+check_output "the mount policy remoteReadOnly gives a read-only volume" "/srv/echo-data false" \
+  docker inspect -f '{{range .Mounts}}{{.Destination}} {{.RW}}{{end}}' \
+  "$(service_container local-echo)"
 check_output "quit takes the project down first" "Taking down the compose project $project" \
   "$telepresence" quit
 check "nothing of the project is left" wait_until 20 "nothing of the project to be left" \
