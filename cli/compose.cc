@@ -377,7 +377,9 @@ class ComposeUp {
     }
     const SteadyTime deadline = services_.clock.Now() + kHandlerAddressDeadline;
     while (!AllSet()) {
-      if (Status set = TrySetHandlers(); !set.ok()) return Fail(io_, kCommand, set.error().message);
+      if (Status set = TrySetHandlers(); !set.ok()) {
+        return Fail(io_, kCommand, set.error().message + "; telepresence compose down ends it all");
+      }
       if (AllSet()) break;
       if (services_.clock.Now() >= deadline) {
         return Fail(io_, kCommand,
