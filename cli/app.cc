@@ -34,6 +34,7 @@ int RunTelepresence(std::span<const std::string> args, const CliIo& io, CliServi
         if constexpr (std::is_same_v<T, ContextsCommand>) return RunContexts(command, io);
         if constexpr (std::is_same_v<T, PluginsCommand>) return RunPlugins(command, io, services);
         if constexpr (std::is_same_v<T, VersionCommand>) return RunVersion(io);
+        if constexpr (std::is_same_v<T, ComposeCommand>) return RunCompose(command, io, services);
       },
       command_line.value().command);
 }

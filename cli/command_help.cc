@@ -223,6 +223,51 @@ Flags:
   -h, --help           show this help
 )help";
 
+constexpr std::string_view kComposeHelp =
+    R"help(Usage: telepresence compose [--context NAME] [-f FILE]... [-p NAME] COMMAND [ARGS]
+
+Runs docker-compose (1.29) COMMAND on the compose files (-f, else docker-compose.yml,
+docker-compose.yaml, compose.yaml or compose.yml and its docker-compose.override.yml in this
+folder) and an override file that puts the services on the cluster. A service's x-tele says how:
+
+  services:
+    local-echo:
+      image: tp-echo
+      x-tele:
+        type: replace          # connect, replace, intercept, ingest or wiretap
+        name: echo             # the workload (default: the service's name)
+        ports: ["8080:8081"]   # as --port LOCAL[:CONTAINER]
+        mounts: [{path: /srv/echo-data, policy: remoteReadOnly}]  # remote, remoteReadOnly, local
+
+Every service (but one with network_mode) joins the Teleroute network tp-<context> and uses the
+daemon's DNS, so it reaches cluster services by name; a service without x-tele is just that
+(connect). An engaged service also gets the workload's environment (env_file) and a telemount
+volume per remote mount, and the workload's traffic as the type says. A top-level
+`x-tele: {context: NAME}` chooses the context (--context wins). Needs a daemon: run telepresence
+connect --docker first.
+
+  up        engages the workloads, then docker-compose up ARGS. With -d (--detach) the
+            engagements stay (the daemon holds them) until compose down or telepresence quit;
+            without, they end when docker-compose ends (Ctrl-C), and compose down removes the
+            containers.
+  down      docker-compose down ARGS, then ends the engagements and removes their volumes, the
+            env files and the override: nothing of the project is left.
+  OTHERS    (ps, logs, exec, config, ...) docker-compose COMMAND ARGS with the same files.
+
+telepresence quit takes the context's projects down first, as compose down would.
+
+The override and the env files (the workload's secrets, mode 0600) live in
+${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/compose/PROJECT/ while the project is up.
+Its exit code is docker-compose's.
+
+Flags:
+  --context NAME       the context (default: x-tele's context, else "default")
+  -f, --file FILE      a compose file (repeatable, merged in order as docker-compose does)
+  -p, --project-name NAME   the project (default: COMPOSE_PROJECT_NAME, else the first
+                       file's folder)
+  -h, --help           show this help (docker-compose's: telepresence compose COMMAND --help)
+)help";
+
 constexpr std::string_view kUiHelp =
     R"help(Usage: telepresence ui [--port N] [--no-open] [--context NAME]
 
@@ -308,6 +353,7 @@ std::string CommandHelp(std::string_view command) {
   if (command == "contexts") return std::string(kContextsHelp);
   if (command == "plugins") return std::string(kPluginsHelp);
   if (command == "version") return std::string(kVersionHelp);
+  if (command == "compose") return std::string(kComposeHelp);
   if (command == "replace") return EngageHelp(command, kReplaceSentence);
   if (command == "intercept") return EngageHelp(command, kInterceptSentence);
   if (command == "ingest") return EngageHelp(command, kIngestSentence);

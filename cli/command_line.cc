@@ -8,6 +8,7 @@
 #include "cli/cli_config.h"
 #include "cli/command_flags.h"
 #include "cli/command_help.h"
+#include "cli/compose_command_line.h"
 #include "cli/engage_command_line.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
@@ -284,6 +285,8 @@ constexpr std::array kCommands{
                 ParseWiretap},
     CommandSpec{"list", "list the workloads and their engagements", ParseList},
     CommandSpec{"leave", "end an engagement", ParseLeave},
+    CommandSpec{"compose", "docker-compose with services engaging workloads (x-tele)",
+                ParseCompose},
     CommandSpec{"contexts", "list the contexts (the clusters to connect to)", ParseContexts},
     CommandSpec{"ui", "serve the page that does all of this in a browser", ParseUi},
     CommandSpec{"plugins", "show or install the Docker plugins teleroute and telemount",

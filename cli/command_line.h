@@ -173,9 +173,19 @@ struct LeaveCommand {
   std::optional<std::string> context_name{};
 };
 
+// `telepresence compose [--context NAME] [-f FILE]... [-p NAME] COMMAND [ARGS]`: docker-compose
+// with the x-tele extension (compose_spec.h). The first word that is not one of these flags is
+// docker-compose's command; it and every word after it go to docker-compose unchanged.
+struct ComposeCommand {
+  std::optional<std::string> context_name{};
+  std::vector<std::string> files{};           // -f/--file, in order; empty: the default files
+  std::optional<std::string> project_name{};  // -p/--project-name
+  std::vector<std::string> compose_args{};    // never empty: COMMAND [ARGS]
+};
+
 using Command = std::variant<HelpRequest, ConnectCommand, StatusCommand, QuitCommand, CurlCommand,
                              DockerRunCommand, EngageCommand, ListCommand, LeaveCommand, UiCommand,
-                             ContextsCommand, PluginsCommand, VersionCommand>;
+                             ContextsCommand, PluginsCommand, VersionCommand, ComposeCommand>;
 
 struct CommandLine {
   GlobalFlags global;

@@ -399,5 +399,28 @@ TEST(CommandLineTest, UnknownGlobalFlag) {
   EXPECT_CONTAINS(error, "telepresence --help");
 }
 
+TEST(ComposeCommandLineTest, OwnFlagsThenDockerComposeWordsVerbatim) {
+  const auto compose =
+      ParseAs<ComposeCommand>({"compose", "--context", "dev", "-f", "a.yml", "--file=b.yml", "-p",
+                               "shop", "up", "-d", "--context", "x", "-f", "c.yml"});
+  EXPECT_EQ(compose.context_name, "dev");
+  EXPECT_EQ(compose.files, (Args{"a.yml", "b.yml"}));
+  EXPECT_EQ(compose.project_name, "shop");
+  EXPECT_EQ(compose.compose_args, (Args{"up", "-d", "--context", "x", "-f", "c.yml"}));
+  const auto plain = ParseAs<ComposeCommand>({"compose", "logs", "--help"});
+  EXPECT_TRUE(plain.files.empty());
+  EXPECT_FALSE(plain.project_name);
+  EXPECT_EQ(plain.compose_args, (Args{"logs", "--help"}));
+}
+
+TEST(ComposeCommandLineTest, HelpAndErrors) {
+  EXPECT_EQ(ParseAs<HelpRequest>({"compose", "--help"}).command, "compose");
+  EXPECT_EQ(ParseError({"compose", "-f", "a.yml"}),
+            "compose needs a docker-compose command, e.g. telepresence compose up -d; see "
+            "telepresence compose --help");
+  EXPECT_NE(HelpText("compose").find("x-tele"), std::string::npos);
+  EXPECT_NE(HelpText("").find("compose"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tp::cli

@@ -34,6 +34,14 @@ int RunEngage(const EngageCommand& command, const CliIo& io, CliServices& servic
 int RunList(const ListCommand& command, const CliIo& io, CliServices& services);
 int RunLeave(const LeaveCommand& command, const CliIo& io, CliServices& services);
 
+// compose.cc: docker-compose with the x-tele extension (compose_spec.h, compose_override.h).
+int RunCompose(const ComposeCommand& command, const CliIo& io, CliServices& services);
+// Takes down every compose project that `compose up` left up on the context (as compose down
+// would: the engagements, docker-compose down, the volumes and files); quit calls it first.
+// False when a problem came up (said on io.err).
+bool TakeDownComposeProjects(const std::string& context_name, const CliIo& io,
+                             CliServices& services);
+
 // contexts_command.cc: the context files, as a table or JSON.
 int RunContexts(const ContextsCommand& command, const CliIo& io);
 

@@ -166,6 +166,7 @@ int RunQuit(const QuitCommand& command, const CliIo& io, CliServices& services) 
   const std::string container = DaemonContainerName(context_name);
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
   if (!state.ok()) return Fail(io, kCommand, state.error().message);
+  (void)TakeDownComposeProjects(context_name, io, services);  // says its problems itself
   if (IsRunning(state.value())) AskToQuitAndWait(container, io, services);
   Result<ContextResources> resources = ListContextResources(services.docker, context_name);
   if (!resources.ok()) return Fail(io, kCommand, resources.error().message);

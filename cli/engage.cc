@@ -1,29 +1,19 @@
 // `telepresence replace|intercept|ingest|wiretap`, `list` and `leave`: see their --help
 // (command_line.cc) and docs/engagements.md ("The CLI"). The pure parts are in
 // engagement_plan.h; this file talks to the daemon (DaemonControl::Call) and Docker (DockerApi).
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 
 #include "cli/commands.h"
+#include "cli/connected_daemon.h"
 #include "cli/engagement_guard.h"
 #include "cli/engagement_plan.h"
-#include "cli/host_interfaces.h"
 #include "cli/private_file.h"
 #include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
-#include "net/unique_fd.h"
 
 namespace tp::cli {
 namespace {
@@ -44,76 +34,11 @@ constexpr milliseconds kRunWaitSlice{1000};
 constexpr int kExitInterrupted = 130;
 constexpr std::string_view kInterrupted = "interrupted before the handler container started";
 
-std::string ContextFlagText(const std::string& context_name) {
-  return context_name == kDefaultContextName ? "" : " --context " + context_name;
-}
-
-CliError NotConnected(const std::string& context_name) {
-  return CliError{"not connected (no daemon container " + DaemonContainerName(context_name) +
-                  " runs); run telepresence connect --docker" + ContextFlagText(context_name) +
-                  " first"};
-}
-
-// The control API of the context's running daemon, and where it is.
-struct DaemonConnection {
-  std::unique_ptr<DaemonControl> control;
-  DaemonEndpoint endpoint;
-};
-
-Result<DaemonConnection> ConnectToDaemon(const std::string& context_name, CliServices& services) {
-  const std::string container = DaemonContainerName(context_name);
-  Result<std::optional<std::string>> state = services.docker.ContainerState(container);
-  if (!state.ok()) return state.error();
-  if (state.value() != "running") return NotConnected(context_name);
-  Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
-  if (!endpoint.ok()) return endpoint.error();
-  return DaemonConnection{services.daemon_control(endpoint.value()), endpoint.value()};
-}
-
 Result<std::unique_ptr<DaemonControl>> ControlOf(const std::string& context_name,
                                                  CliServices& services) {
   Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);
   if (!connection.ok()) return connection.error();
   return std::move(connection.value().control);
-}
-
-// What an engagement needs of the connected daemon.
-struct ConnectedDaemon {
-  std::unique_ptr<DaemonControl> control;
-  DaemonEndpoint endpoint;
-  std::string container;  // tp-<ctx>-cn
-  DaemonPlacement placement;
-};
-
-Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
-                                            CliServices& services) {
-  Result<std::string> dns = DaemonAddressOnNetwork(context_name, services.docker);
-  if (!dns.ok()) return dns.error();
-  Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);
-  if (!connection.ok()) return connection.error();
-  Result<DaemonStatus> status = FetchDaemonStatus(*connection.value().control);
-  if (!status.ok()) return status.error();
-  const std::string container = DaemonContainerName(context_name);
-  Result<std::optional<DockerNetwork>> bridge = services.docker.InspectNetwork("bridge");
-  if (!bridge.ok()) return bridge.error();
-  const std::optional<std::string> address =
-      bridge.value() ? ContainerAddressIn(*bridge.value(), container) : std::nullopt;
-  const std::optional<Ipv4Address> gateway =
-      bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
-  if (!address || !gateway) {
-    return CliError{"the daemon container " + container +
-                    " has no address on Docker's bridge network, which the remote volumes are "
-                    "mounted from; run telepresence quit, then telepresence connect --docker"};
-  }
-  return ConnectedDaemon{.control = std::move(connection.value().control),
-                         .endpoint = connection.value().endpoint,
-                         .container = container,
-                         .placement = {.context_name = context_name,
-                                       .network = TelerouteNetworkName(context_name),
-                                       .dns = dns.value(),
-                                       .dns_search = status.value().dns_search,
-                                       .bridge_address = *address,
-                                       .bridge_gateway = gateway->ToString()}};
 }
 
 // Connects like `telepresence connect --docker` when no daemon runs (its output goes to err).
@@ -186,23 +111,6 @@ class EngagementCleanup {
   std::unique_ptr<PrivateFile> env_file_;
   bool finished_ = false;
 };
-
-// The workload's environment holds its secrets: the file is the user's only (0600), also when it
-// existed before with wider permissions.
-Status WritePrivateText(const std::string& path, const std::string& text) {
-  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!file.Valid() || ::fchmod(file.Get(), 0600) != 0) {
-    return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
-  }
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(file.Get(), text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
-    written += static_cast<size_t>(n);
-  }
-  return Ok{};
-}
 
 // The handler's image: the user's, or the one `build` makes.
 Result<std::string> HandlerImageOf(const EngageCommand& command, const std::optional<Argv>& build,

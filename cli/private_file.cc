@@ -1,11 +1,16 @@
 #include "cli/private_file.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
+
+#include "net/unique_fd.h"
 
 namespace tp::cli {
 
@@ -29,6 +34,21 @@ Result<std::unique_ptr<PrivateFile>> PrivateFile::Create(const std::string& name
 PrivateFile::~PrivateFile() {
   std::error_code ignored;
   std::filesystem::remove(path_, ignored);
+}
+
+Status WritePrivateText(const std::string& path, const std::string& text) {
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!file.Valid() || ::fchmod(file.Get(), 0600) != 0) {
+    return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
+  }
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(file.Get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return CliError{"cannot write the env file " + path + ": " + std::strerror(errno)};
+    written += static_cast<size_t>(n);
+  }
+  return Ok{};
 }
 
 }  // namespace tp::cli

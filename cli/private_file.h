@@ -28,4 +28,9 @@ class PrivateFile {
   std::string path_;
 };
 
+// Writes `text` to `path`, created or truncated, readable by this user only (0600, also when it
+// existed before with wider permissions; a symbolic link there is refused): for the workload's
+// environment, which holds its secrets.
+Status WritePrivateText(const std::string& path, const std::string& text);
+
 }  // namespace tp::cli
