@@ -111,19 +111,11 @@ class ComposeTest : public ::testing::Test {
   }
 
   CliServices Services() {
-    return CliServices{
-        .docker = docker_,
-        .daemon_control = [this](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
-          return std::make_unique<FakeDaemonControl>(
-              [](int) { return Result<json>(StatusBody(true)); }, [] { return Status(Ok{}); },
-              [this](std::string_view method, std::string_view path, const json& body) {
-                return Answer(method, path, body);
-              });
-        },
-        .image_builder = image_builder_,
-        .plugin_installer = plugin_installer_,
-        .clock = clock_,
-    };
+    return ServicesWithConnectedDaemon(
+        docker_, image_builder_, plugin_installer_, clock_,
+        [this](std::string_view method, std::string_view path, const json& body) {
+          return Answer(method, path, body);
+        });
   }
 
   Args Compose(const Args& words) {

@@ -98,24 +98,17 @@ class EngageTest : public ::testing::Test {
   }
 
   CliServices Services() {
-    return CliServices{
-        .docker = docker_,
-        .daemon_control = [this](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
-          return std::make_unique<FakeDaemonControl>(
-              [](int) { return Result<json>(StatusBody(true)); }, [] { return Status(Ok{}); },
-              [this](std::string_view method, std::string_view path, const json& body) {
-                return Answer(method, path, body);
-              });
-        },
-        .image_builder = image_builder_,
-        .plugin_installer = plugin_installer_,
-        .clock = clock_,
-        .engagement_guard = [this](const GuardedEngagement& engagement)
-            -> Result<std::unique_ptr<EngagementGuard>> {
-          guarded_.push_back(engagement);
-          return std::unique_ptr<EngagementGuard>(std::make_unique<RecordingGuard>(this));
-        },
+    CliServices services = ServicesWithConnectedDaemon(
+        docker_, image_builder_, plugin_installer_, clock_,
+        [this](std::string_view method, std::string_view path, const json& body) {
+          return Answer(method, path, body);
+        });
+    services.engagement_guard =
+        [this](const GuardedEngagement& engagement) -> Result<std::unique_ptr<EngagementGuard>> {
+      guarded_.push_back(engagement);
+      return std::unique_ptr<EngagementGuard>(std::make_unique<RecordingGuard>(this));
     };
+    return services;
   }
 
   std::vector<std::string> Paths() const {

@@ -439,4 +439,23 @@ inline nlohmann::json StatusBody(bool connected, const std::string& error = "",
           {"reconnects", 0}};
 }
 
+// CliServices over the fakes with a daemon that is connected and answers every other control API
+// call with `answer`.
+inline CliServices ServicesWithConnectedDaemon(FakeDocker& docker, FakeImageBuilder& image_builder,
+                                               FakePluginInstaller& plugin_installer, Clock& clock,
+                                               FakeDaemonControl::CallScript answer) {
+  return CliServices{
+      .docker = docker,
+      .daemon_control =
+          [answer = std::move(answer)](const DaemonEndpoint&) -> std::unique_ptr<DaemonControl> {
+        return std::make_unique<FakeDaemonControl>(
+            [](int) { return Result<nlohmann::json>(StatusBody(true)); },
+            [] { return Status(Ok{}); }, answer);
+      },
+      .image_builder = image_builder,
+      .plugin_installer = plugin_installer,
+      .clock = clock,
+  };
+}
+
 }  // namespace tp::cli::testing
