@@ -11,6 +11,7 @@
 # Environment:
 #   BENCH_REPEAT=N                 runs per case (median is reported), default 3
 #   BENCH_TELEMOUNT_STANDIN=sshfs  put sshfs in the telemount column (to develop this script)
+#   BENCH_WORKLOADS="ls find"      only these workloads (default: all; to work on one case)
 #   BENCH_DROP_CACHES=1            also drop the page cache before every run (server side cold:
 #                                  then the disk takes part in the read figures)
 # Needs root for /proc/sys/vm/drop_caches (used once, before the test files are warmed).
@@ -332,7 +333,13 @@ raw_sftp_limit() {
   fi
 }
 
-WORKLOADS=(seq_read seq_write ls small_read create find delayed_read)
+ALL_WORKLOADS=(seq_read seq_write ls small_read create find delayed_read)
+# shellcheck disable=SC2206  # a list of words on purpose
+WORKLOADS=(${BENCH_WORKLOADS:-${ALL_WORKLOADS[*]}})
+for workload in "${WORKLOADS[@]}"; do
+  [[ " ${ALL_WORKLOADS[*]} " == *" $workload "* ]] ||
+    { echo "bench: unknown workload '$workload' in BENCH_WORKLOADS (${ALL_WORKLOADS[*]})" >&2; exit 2; }
+done
 declare -A LABEL=(
   [seq_read]="sequential read $SEQ_READ_MIB MiB"
   [seq_write]="sequential write $SEQ_WRITE_MIB MiB + fsync"
