@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "net/host_port.h"
+
 namespace tp::cli {
 namespace fs = std::filesystem;
 
@@ -24,15 +26,6 @@ bool IsValidHost(std::string_view host) {
     if (!IsHostCharacter(c)) return false;
   }
   return true;
-}
-
-bool IsValidPort(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-  }
-  const int number = std::stoi(std::string(port));
-  return number >= 1 && number <= 65535;
 }
 
 bool IsValidPath(std::string_view path) {
@@ -60,7 +53,9 @@ bool IsValidPluginRegistry(std::string_view registry) {
       slash == std::string_view::npos ? std::string_view() : registry.substr(slash + 1);
   if (slash != std::string_view::npos && path.empty()) return false;
   const size_t colon = authority.find(':');
-  if (colon != std::string_view::npos && !IsValidPort(authority.substr(colon + 1))) return false;
+  if (colon != std::string_view::npos && !ParseServicePort(authority.substr(colon + 1))) {
+    return false;
+  }
   return IsValidHost(authority.substr(0, colon)) && IsValidPath(path);
 }
 

@@ -343,24 +343,34 @@ Status DockerEngineApi::DisablePlugin(const std::string& plugin, bool force) {
   return Ok{};
 }
 
+namespace {
+
+// Reads what `remote` asks to be granted, then runs `grant` with that; what was granted.
+template <typename Grant>
+Result<std::vector<docker::PluginPrivilege>> GrantingWhatItAsks(const docker::EngineClient& engine,
+                                                                const std::string& remote,
+                                                                Grant grant) {
+  auto privileges = engine.PluginPrivileges(remote);
+  if (!privileges.ok()) return Failed(privileges.error());
+  docker::EngineStatus done = grant(privileges.value());
+  if (!done.ok()) return Failed(done.error());
+  return std::move(privileges).value();
+}
+
+}  // namespace
+
 Result<std::vector<docker::PluginPrivilege>> DockerEngineApi::InstallPlugin(
     const std::string& remote, const std::string& name) {
-  auto privileges = engine_.PluginPrivileges(remote);
-  if (!privileges.ok()) return Failed(privileges.error());
-  docker::EngineStatus installed =
-      engine_.InstallPlugin(remote, name, privileges.value(), kPluginPullDeadline);
-  if (!installed.ok()) return Failed(installed.error());
-  return std::move(privileges).value();
+  return GrantingWhatItAsks(engine_, remote, [&](const auto& privileges) {
+    return engine_.InstallPlugin(remote, name, privileges, kPluginPullDeadline);
+  });
 }
 
 Result<std::vector<docker::PluginPrivilege>> DockerEngineApi::UpgradePlugin(
     const std::string& name, const std::string& remote) {
-  auto privileges = engine_.PluginPrivileges(remote);
-  if (!privileges.ok()) return Failed(privileges.error());
-  docker::EngineStatus upgraded =
-      engine_.UpgradePlugin(name, remote, privileges.value(), kPluginPullDeadline);
-  if (!upgraded.ok()) return Failed(upgraded.error());
-  return std::move(privileges).value();
+  return GrantingWhatItAsks(engine_, remote, [&](const auto& privileges) {
+    return engine_.UpgradePlugin(name, remote, privileges, kPluginPullDeadline);
+  });
 }
 
 Status DockerEngineApi::CreatePlugin(const std::string& name, const std::string& tar) {
