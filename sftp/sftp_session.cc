@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -170,13 +171,36 @@ void SftpSession::Break(const std::string& reason) {
   for (auto& [id, promise] : failed) promise.set_value(SftpReply{EIO, {}});
 }
 
-bool SftpSession::SendAll(const std::vector<uint8_t>& bytes) {
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = ::send(socket_.Get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+bool SftpSession::SendAll(const std::deque<const std::vector<uint8_t>*>& packets) {
+  // Up to kMaxPieces packets per sendmsg; a partial send resumes inside the packet it stopped in.
+  constexpr size_t kMaxPieces = 64;
+  size_t next = 0;     // the first packet not yet (wholly) sent
+  size_t done_in = 0;  // bytes of packets[next] already sent
+  while (next < packets.size()) {
+    iovec pieces[kMaxPieces];
+    size_t count = 0;
+    for (size_t i = next; i < packets.size() && count < kMaxPieces; ++i, ++count) {
+      const size_t skip = i == next ? done_in : 0;
+      pieces[count].iov_base = const_cast<uint8_t*>(packets[i]->data() + skip);
+      pieces[count].iov_len = packets[i]->size() - skip;
+    }
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = count;
+    ssize_t n = ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
+    size_t sent = static_cast<size_t>(n);
+    while (sent > 0) {
+      const size_t left = packets[next]->size() - done_in;
+      if (sent < left) {
+        done_in += sent;
+        break;
+      }
+      sent -= left;
+      ++next;
+      done_in = 0;
+    }
   }
   return true;
 }
@@ -202,31 +226,29 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
   return reply;
 }
 
-void SftpSession::Transmit(const Outgoing& outgoing) {
-  if (outgoing.bytes.empty()) return;
+void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
   MutexLock lock(send_mutex_);
-  send_queue_.push_back(&outgoing.bytes);
-  const uint64_t mine = ++queued_;
+  for (const Outgoing& packet : outgoing) {
+    if (packet.bytes.empty()) continue;
+    send_queue_.push_back(&packet.bytes);
+    ++queued_;
+  }
+  const uint64_t mine = queued_;
   while (sent_ < mine) {
     if (writing_) {
       send_done_.Wait(send_mutex_);
       continue;
     }
-    // Become the writer: take the whole queue (it holds `mine`), send it without the lock.
+    // Become the writer: take the whole queue (it holds ours), send it without the lock.
     writing_ = true;
     std::deque<const std::vector<uint8_t>*> batch;
     batch.swap(send_queue_);
     const uint64_t last = sent_ + batch.size();
     lock.Unlock();
-    std::string failure;
-    for (const std::vector<uint8_t>* bytes : batch) {
-      if (broken_.load()) break;  // the rest is dropped: their requests failed with EIO
-      if (!SendAll(*bytes)) {
-        failure = std::string("send failed: ") + std::strerror(errno);
-        break;
-      }
+    // On a broken session the batch is dropped: its requests failed with EIO.
+    if (!broken_.load() && !SendAll(batch)) {
+      Break(std::string("send failed: ") + std::strerror(errno));
     }
-    if (!failure.empty()) Break(failure);
     lock.Lock();
     sent_ = last;
     writing_ = false;
@@ -250,10 +272,14 @@ PendingReply SftpSession::SendExtended(std::string_view name,
   });
 }
 
-SftpReply SftpSession::Await(PendingReply& reply) {
+void SftpSession::AwaitReady(const PendingReply& reply) {
   if (reply.wait_for(options_.request_timeout) != std::future_status::ready) {
     Break("no reply within " + std::to_string(options_.request_timeout.count()) + " ms");
   }
+}
+
+SftpReply SftpSession::Await(PendingReply& reply) {
+  AwaitReady(reply);
   return reply.get();
 }
 

@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,17 +89,23 @@ class SftpSession {
   //
   // Transmit queues the bytes and returns once they are on the socket (or dropped because the
   // session broke): the back-pressure of a plain blocking send. The caller that finds no writer
-  // at work becomes the writer and sends everything queued so far, its own packet included, with
-  // no lock held; the others wait for it. A send that makes no progress for the request timeout
-  // breaks the session, and a writer on a broken session drops what it took.
+  // at work becomes the writer and sends everything queued so far, its own packets included, with
+  // no lock held and as few system calls as the socket takes (one sendmsg for many packets); the
+  // others wait for it. A send that makes no progress for the request timeout breaks the session,
+  // and a writer on a broken session drops what it took. Transmitting several packets in one call
+  // keeps them together in that order.
   struct Outgoing {
     std::vector<uint8_t> bytes;  // empty when the session was already broken
   };
   PendingReply Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
                        Outgoing* outgoing, size_t payload_size_hint = 64);
-  void Transmit(const Outgoing& outgoing) EXCLUDES(send_mutex_);
+  void Transmit(const Outgoing& outgoing) EXCLUDES(send_mutex_) { Transmit({&outgoing, 1}); }
+  void Transmit(std::span<const Outgoing> outgoing) EXCLUDES(send_mutex_);
   // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
   SftpReply Await(PendingReply& reply);
+  // Waits until `reply` is ready, with Await's deadline. The server answers in order, so waiting
+  // for the last of several requests first costs one wake-up where waiting for each costs many.
+  void AwaitReady(const PendingReply& reply);
   // Send + Await.
   SftpReply Call(PacketType type, const std::function<void(PacketWriter&)>& fill);
   // Sends an SSH_FXP_EXTENDED request named `name`.
@@ -115,8 +122,9 @@ class SftpSession {
   void ReadReplies();
   // Receives exactly `size` bytes; breaks the session and returns false on failure.
   bool ReceiveInto(uint8_t* data, size_t size);
-  // Sends all of `bytes` (only the writer of Transmit calls it); false with errno on failure.
-  bool SendAll(const std::vector<uint8_t>& bytes);
+  // Sends all of `packets` (only the writer of Transmit calls it), many per sendmsg; false with
+  // errno on failure.
+  bool SendAll(const std::deque<const std::vector<uint8_t>*>& packets);
   void Deliver(PacketBytes packet);
 
   const SessionOptions options_;

@@ -58,6 +58,8 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     // round trip either.
     parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
   }
+  // The server answers in order: once the last has come, so have the others (one wake-up).
+  if (parent_stat) session->AwaitReady(*parent_stat);
   SftpReply reply = session->Await(opened);
   if (creating && reply.Errno(PacketType::kHandle) == 0) {
     cache_.NameAdded(remote);
@@ -102,6 +104,8 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   fi->fh = reinterpret_cast<uint64_t>(file.release());
   fi->direct_io = 0;
   fi->keep_cache = 0;
+  // Nothing to report at close of a file that cannot be written: no FLUSH round trip.
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   return 0;
 }
 
@@ -140,7 +144,7 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     }
     file->next_offset = start + size;
   }
-  for (const auto& request : requests) file->session->Transmit(request);
+  file->session->Transmit(requests);
 
   // Where the file ends, as this read saw it (nothing to learn if it changed meanwhile).
   const auto note_end = [&](uint64_t index) {
@@ -149,6 +153,8 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     file->end_chunk_hint = index;
     file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
   };
+  // Chunks asked for in order arrive in order: wait once, for the last of them.
+  if (needed.size() > 1) AwaitShared(*file->session, needed.back().second, file->timeout);
   size_t copied = 0;
   for (auto& [index, pending] : needed) {
     const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
@@ -213,7 +219,7 @@ int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_fi
       done += count;
     }
   }
-  for (const auto& request : requests) file->session->Transmit(request);
+  file->session->Transmit(requests);
   // Sent: read-ahead and attributes asked for from now on see this write on the server.
   file->data_generation->fetch_add(1);
   cache_.Changed(file->remote_path);

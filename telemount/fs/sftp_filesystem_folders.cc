@@ -2,7 +2,6 @@
 // whether a folder has entries.
 #include <atomic>
 #include <cerrno>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +20,21 @@ using sftp::StatusCode;
 
 namespace {
 
-constexpr int kReaddirInFlight = 8;
+// READDIRs sent together: OpenSSH's sftp-server answers each with up to 100 names, so one batch
+// lists most folders, and a larger folder takes a batch per 800 names.
+constexpr int kReaddirBatch = 8;
+
+std::vector<sftp::PendingReply> SendReaddirBatch(SftpSession& session, const std::string& handle) {
+  std::vector<SftpSession::Outgoing> requests(kReaddirBatch);
+  std::vector<sftp::PendingReply> replies;
+  replies.reserve(kReaddirBatch);
+  for (auto& request : requests) {
+    replies.push_back(session.Prepare(
+        PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); }, &request));
+  }
+  session.Transmit(requests);
+  return replies;
+}
 
 }  // namespace
 
@@ -76,34 +89,30 @@ int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
 
 int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
   SftpSession& session = *directory.session;
+  // Listed when the kernel asks, not ahead: the kernel drops attributes that a READDIRPLUS
+  // brings if the file changed after it sent the request, which only holds for answers the
+  // server gave after that.
   const auto ticket = cache_.StartFill();
-  auto request = [&] {
-    return session.Send(PacketType::kReaddir, [&](PacketWriter& w) { w.String(directory.handle); });
-  };
-  // Several READDIRs in flight: the server answers them in order, batch after batch.
-  std::deque<sftp::PendingReply> in_flight;
-  for (int i = 0; i < kReaddirInFlight; ++i) in_flight.push_back(request());
-  bool finished = false;
-  int result = 0;
-  while (!in_flight.empty()) {
-    SftpReply reply = session.Await(in_flight.front());
-    in_flight.pop_front();
-    if (finished) continue;  // drain the extra requests
-    if (reply.error == 0 && reply.type() == PacketType::kStatus &&
-        reply.Status() == StatusCode::kEof) {
-      finished = true;
-      continue;
+  // Batch after batch: the server answers in order, names until an EOF (or an error), which
+  // also answers the rest of its batch.
+  for (bool finished = false; !finished;) {
+    auto batch = SendReaddirBatch(session, directory.handle);
+    session.AwaitReady(batch.back());
+    for (auto& pending : batch) {
+      SftpReply reply = session.Await(pending);
+      if (finished) continue;
+      if (reply.error == 0 && reply.type() == PacketType::kStatus &&
+          reply.Status() == StatusCode::kEof) {
+        finished = true;
+      } else if (int failure = reply.Errno(PacketType::kName)) {
+        return -failure;
+      } else {
+        for (auto& entry : reply.Payload().Names()) directory.entries.push_back(std::move(entry));
+      }
     }
-    if (int failure = reply.Errno(PacketType::kName)) {
-      result = -failure;
-      finished = true;
-      continue;
-    }
-    for (auto& entry : reply.Payload().Names()) directory.entries.push_back(std::move(entry));
-    in_flight.push_back(request());
   }
-  if (result == 0) cache_.PutListing(directory.remote_path, directory.entries, ticket);
-  return result;
+  cache_.PutListing(directory.remote_path, directory.entries, ticket);
+  return 0;
 }
 
 void SftpFileSystem::RefreshListing(const std::string& folder) {
