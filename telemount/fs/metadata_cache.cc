@@ -5,7 +5,11 @@
 namespace tp::telemount {
 
 MetadataCache::MetadataCache(std::chrono::milliseconds lifetime)
-    : attributes_(lifetime), listings_(lifetime) {}
+    : MetadataCache(lifetime, lifetime) {}
+
+MetadataCache::MetadataCache(std::chrono::milliseconds lifetime,
+                             std::chrono::milliseconds listing_lifetime)
+    : attributes_(lifetime), listings_(listing_lifetime) {}
 
 std::optional<sftp::FileAttributes> MetadataCache::Attributes(const std::string& path) {
   MutexLock lock(mutex_);

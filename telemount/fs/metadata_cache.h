@@ -29,7 +29,10 @@ class MetadataCache {
     WriteGenerations::Generation listings = 0;
   };
 
+  // Attributes live `lifetime`; folder listings (which answer "no such file") live
+  // `listing_lifetime`, by default the same.
   explicit MetadataCache(std::chrono::milliseconds lifetime);
+  MetadataCache(std::chrono::milliseconds lifetime, std::chrono::milliseconds listing_lifetime);
 
   // Lookups.
   std::optional<sftp::FileAttributes> Attributes(const std::string& path);

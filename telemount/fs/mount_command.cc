@@ -28,7 +28,8 @@ constexpr const char* kUsage =
     "  debug                print every FUSE request (libfuse's debug output)\n"
     "  connect_timeout=S    seconds to connect (default 3)\n"
     "  request_timeout=S    seconds before a request fails with EIO (default 4)\n"
-    "  cache_timeout=S      seconds attributes and names are cached (default 1)\n";
+    "  cache_timeout=S      seconds attributes and names are cached (default 20; every open\n"
+    "                       fetches the file's attributes afresh)\n";
 
 bool ParseSeconds(std::string_view text, std::chrono::milliseconds* value) {
   double seconds = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -47,6 +48,8 @@ struct SftpFileSystem::OpenFile {
   std::string handle;
   std::string remote_path;
   std::chrono::milliseconds timeout;
+  // Set by the first write: the file's attributes on the server change until it is closed.
+  std::atomic<bool> wrote{false};
   // Moves with every change of the file's contents made through this mount (DataGenerations).
   std::shared_ptr<DataGenerations::Counter> data_generation;
 

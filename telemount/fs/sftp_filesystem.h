@@ -33,6 +33,10 @@
 
 namespace tp::telemount {
 
+// The longest that folder listings (they answer "no such file") and the kernel's copy of
+// attributes are kept, whatever the cache timeout.
+inline constexpr std::chrono::milliseconds kShortCacheTimeout{1000};
+
 class SftpFileSystem {
  public:
   SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection, std::string remote_root,

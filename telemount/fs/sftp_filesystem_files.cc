@@ -22,6 +22,15 @@ using sftp::SftpReply;
 using sftp::SftpSession;
 using sftp::StatusCode;
 
+namespace {
+
+bool ChangedOnServer(const FileAttributes& before, const FileAttributes& now) {
+  return before.size != now.size || before.mtime != now.mtime ||
+         before.permissions != now.permissions;
+}
+
+}  // namespace
+
 int SftpFileSystem::Open(const char* path, fuse_file_info* fi) { return Create(path, 0, fi); }
 
 int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
@@ -39,27 +48,29 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     attributes.permissions = mode & 07777;
   }
   if (truncating) data_generations_.Bump(remote);
+  // What the kernel may hold of the file (it got its attributes from this cache).
+  const std::optional<FileAttributes> known = cache_.Attributes(remote);
   auto opened = session->Send(PacketType::kOpen, [&](PacketWriter& w) {
     w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
   });
   // Noted once sent: whatever is asked from here on reaches the server after the open.
-  cache_.Changed(remote);
+  if (creating || truncating) cache_.Changed(remote);
   if (creating) cache_.Changed(parent);
   if (truncating) data_generations_.Bump(remote);
   const auto ticket = cache_.StartFill();
-  // The server answers in order, so the attributes of the new file can ride along: the stat
-  // the kernel sends right after a create then costs no round trip.
-  std::optional<sftp::PendingReply> stat;
+  // The server answers in order, so the file's attributes as of its opening can ride along: the
+  // stat that follows an open (cat's fstat, the kernel's after a create) then costs no round
+  // trip, and attributes that the kernel keeps for longer are current at each open.
+  std::optional<sftp::PendingReply> stat =
+      session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
   std::optional<sftp::PendingReply> parent_stat;
   if (creating) {
-    stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
-    // So does the folder's: the kernel asks for it before the next create in it (the create
-    // made it stale; default_permissions checks the folder's modes), which then costs no
-    // round trip either.
+    // So do the folder's: the kernel asks for them before the next create in it (the create
+    // made them stale; default_permissions checks the folder's modes).
     parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
   }
   // The server answers in order: once the last has come, so have the others (one wake-up).
-  if (parent_stat) session->AwaitReady(*parent_stat);
+  session->AwaitReady(parent_stat ? *parent_stat : *stat);
   SftpReply reply = session->Await(opened);
   if (creating && reply.Errno(PacketType::kHandle) == 0) {
     cache_.NameAdded(remote);
@@ -67,6 +78,7 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     cache_.Uncertain(remote);
   }
   if (int failure = reply.Errno(PacketType::kHandle)) {
+    cache_.Changed(remote);  // gone or changed on the server: ask again next time
     if (failure == EIO && reply.error == 0 && (fi->flags & O_EXCL)) {
       FileAttributes existing;
       if (Lstat(remote, &existing) == 0) return -EEXIST;
@@ -74,15 +86,21 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     return -failure;
   }
   const auto keep_attributes = [&](std::optional<sftp::PendingReply>& pending,
-                                   const std::string& of) {
-    if (!pending) return;
+                                   const std::string& of) -> std::optional<FileAttributes> {
+    if (!pending) return std::nullopt;
     SftpReply stat_reply = session->Await(*pending);
-    if (stat_reply.Errno(PacketType::kAttrs) == 0) {
-      cache_.PutAttributes(of, stat_reply.Payload().Attributes(), ticket);
-    }
+    if (stat_reply.Errno(PacketType::kAttrs) != 0) return std::nullopt;
+    FileAttributes fresh = stat_reply.Payload().Attributes();
+    cache_.PutAttributes(of, fresh, ticket);
+    return fresh;
   };
-  keep_attributes(stat, remote);
+  const std::optional<FileAttributes> fresh = keep_attributes(stat, remote);
   keep_attributes(parent_stat, parent);
+  // Close-to-open: a file changed on the server since the kernel got its attributes has them
+  // dropped there, so that reads go to the new end of the file.
+  if (!creating && !truncating && known && fresh && ChangedOnServer(*known, *fresh)) {
+    fuse_invalidate_path(fuse_get_context()->fuse, path);
+  }
   auto file = std::make_unique<OpenFile>();
   file->session = session;
   file->handle = reply.Payload().String();
@@ -202,6 +220,7 @@ int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_fi
   if (file->session->broken()) return -EIO;
   std::vector<SftpSession::Outgoing> requests;
   file->data_generation->fetch_add(1);
+  file->wrote = true;
   {
     MutexLock lock(file->mutex);
     for (size_t done = 0; done < size;) {
@@ -248,7 +267,7 @@ int SftpFileSystem::Release(fuse_file_info* fi) {
   if (WaitForWrites(*file, 0) != 0) {
     spdlog::warn("write to {} failed after its last flush", file->remote_path);
   }
-  cache_.Changed(file->remote_path);
+  if (file->wrote) cache_.Changed(file->remote_path);
   // The server handles requests in order, so nobody needs to wait for the close.
   file->session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(file->handle); });
   return 0;

@@ -13,7 +13,10 @@ namespace tp::telemount {
 struct SftpMountSettings {
   std::chrono::milliseconds connect_timeout{3000};  // TCP connect + SFTP init
   std::chrono::milliseconds request_timeout{4000};  // any one SFTP request
-  std::chrono::milliseconds cache_timeout{1000};    // attributes, names and folder listings
+  // Attributes and names (as sshfs's 20 s cache); every open fetches the file's attributes
+  // afresh. Folder listings, which answer "no such file", and the kernel's own copy of
+  // attributes last at most kShortCacheTimeout (sftp_filesystem.h).
+  std::chrono::milliseconds cache_timeout{20000};
 };
 
 // Reads TELEMOUNT_CONNECT_TIMEOUT, TELEMOUNT_REQUEST_TIMEOUT and TELEMOUNT_CACHE_TIMEOUT

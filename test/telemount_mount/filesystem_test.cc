@@ -251,6 +251,34 @@ TEST_F(MountTest, FilesMadeOnTheServerShowUpWithinTheCacheTime) {
   EXPECT_EQ(ReadFile(Server("shared/newdir/inside")), "in");
 }
 
+TEST_F(MountTest, CachedAttributesGiveWayToTheServersAtEachOpen) {
+  // Attributes and names are cached for 20 s (as sshfs's), far past the kernel's 1 s.
+  fs::create_directories(Server("kept"));
+  WriteFile(Server("kept/removed"), "soon gone");
+  WriteFile(Server("kept/grown"), "short");
+  WriteFile(Server("kept/shrunk"), "long enough to shrink");
+  Mount();
+  ASSERT_EQ(ReadFile(Mounted("kept/removed")), "soon gone");
+  ASSERT_EQ(ReadFile(Mounted("kept/grown")), "short");
+  ASSERT_EQ(ReadFile(Mounted("kept/shrunk")), "long enough to shrink");
+  fs::remove(Server("kept/removed"));
+  WriteFile(Server("kept/grown"), "much longer than before");
+  WriteFile(Server("kept/shrunk"), "short");
+  // Close-to-open: a file changed on the server reads as it is now at its next open, although
+  // the kernel still had the old size.
+  EXPECT_EQ(ReadFile(Mounted("kept/grown")), "much longer than before");
+  EXPECT_EQ(ReadFile(Mounted("kept/shrunk")), "short");
+  EXPECT_EQ(fs::file_size(Mounted("kept/grown")), 23u);
+  // A name removed on the server fails to open at once, and stat follows within the kernel's
+  // attribute time.
+  const int fd = ::open(Mounted("kept/removed").c_str(), O_RDONLY);
+  const int open_errno = errno;
+  if (fd >= 0) ::close(fd);
+  EXPECT_EQ(fd, -1);
+  EXPECT_EQ(open_errno, ENOENT);
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(Mounted("kept/removed")); }, 2500ms));
+}
+
 TEST_F(MountTest, WritesAppendsAndTruncatesLandOnTheServer) {
   Mount();
   WriteFile(Mounted("new.txt"), "first line\n");
