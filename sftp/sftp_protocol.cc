@@ -39,6 +39,12 @@ PacketWriter& PacketWriter::Bytes(std::span<const uint8_t> value) {
   return *this;
 }
 
+PacketWriter& PacketWriter::TrailingBytes(std::span<const uint8_t> value) {
+  U32(static_cast<uint32_t>(value.size()));
+  trailer_ = value;
+  return *this;
+}
+
 PacketWriter& PacketWriter::Attributes(const FileAttributes& attributes) {
   const uint32_t flags = attributes.flags & ~FileAttributes::kExtended;
   U32(flags);
@@ -50,7 +56,7 @@ PacketWriter& PacketWriter::Attributes(const FileAttributes& attributes) {
 }
 
 std::vector<uint8_t> PacketWriter::Finish() && {
-  const uint32_t length = static_cast<uint32_t>(bytes_.size() - 4);
+  const uint32_t length = static_cast<uint32_t>(bytes_.size() - 4 + trailer_.size());
   for (int i = 0; i < 4; ++i) bytes_[i] = static_cast<uint8_t>(length >> (24 - 8 * i));
   return std::move(bytes_);
 }

@@ -107,11 +107,17 @@ class PacketWriter {
   PacketWriter& U64(uint64_t value);
   PacketWriter& String(std::string_view value);
   PacketWriter& Bytes(std::span<const uint8_t> value);  // as an SFTP string (length + bytes)
+  // Ends the packet with `value` as an SFTP string whose bytes are not copied: Finish() counts
+  // them in the length but leaves them out, and whoever sends the packet sends trailer() after
+  // it (a WRITE's data goes from the caller's buffer to the socket). Nothing may follow it.
+  PacketWriter& TrailingBytes(std::span<const uint8_t> value);
   PacketWriter& Attributes(const FileAttributes& attributes);
   std::vector<uint8_t> Finish() &&;
+  std::span<const uint8_t> trailer() const { return trailer_; }
 
  private:
   std::vector<uint8_t> bytes_;
+  std::span<const uint8_t> trailer_;
 };
 
 // Reads fields from a packet body (after the length). A read past the end or a malformed field

@@ -17,6 +17,25 @@ TEST(PacketWriter, EncodesLengthTypeAndBigEndianFields) {
   EXPECT_EQ(packet, expected);
 }
 
+TEST(PacketWriter, TrailingBytesCountInTheLengthButAreLeftToTheSender) {
+  const std::vector<uint8_t> data = {'d', 'a', 't', 'a', '!'};
+  PacketWriter writer(PacketType::kWrite);
+  writer.U32(9).String("h").U64(0).TrailingBytes(data);
+  ASSERT_EQ(writer.trailer().data(), data.data());  // not copied
+  ASSERT_EQ(writer.trailer().size(), data.size());
+  std::vector<uint8_t> packet = std::move(writer).Finish();
+  // length | type | id | "h" | offset | data length (the data itself follows on the wire)
+  ASSERT_EQ(packet.size(), 4u + 1 + 4 + 5 + 8 + 4);
+  EXPECT_EQ(packet[3], packet.size() - 4 + data.size());
+  packet.insert(packet.end(), data.begin(), data.end());
+  PacketReader reader(std::span<const uint8_t>(packet).subspan(5));
+  EXPECT_EQ(reader.U32(), 9u);
+  EXPECT_EQ(reader.String(), "h");
+  EXPECT_EQ(reader.U64(), 0u);
+  EXPECT_EQ(reader.String(), "data!");
+  EXPECT_TRUE(reader.ok() && reader.AtEnd());
+}
+
 TEST(PacketRoundTrip, AttributesWithEveryField) {
   FileAttributes attributes;
   attributes.flags = FileAttributes::kSize | FileAttributes::kUidGid |

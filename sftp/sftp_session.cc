@@ -171,28 +171,35 @@ void SftpSession::Break(const std::string& reason) {
   for (auto& [id, promise] : failed) promise.set_value(SftpReply{EIO, {}});
 }
 
-bool SftpSession::SendAll(const std::deque<const std::vector<uint8_t>*>& packets) {
-  // Up to kMaxPieces packets per sendmsg; a partial send resumes inside the packet it stopped in.
+bool SftpSession::SendAll(const std::deque<const Outgoing*>& packets) {
+  // Each packet is one or two pieces (its bytes, its trailer); up to kMaxPieces go per sendmsg,
+  // and a partial send resumes inside the piece it stopped in.
   constexpr size_t kMaxPieces = 64;
-  size_t next = 0;     // the first packet not yet (wholly) sent
-  size_t done_in = 0;  // bytes of packets[next] already sent
-  while (next < packets.size()) {
-    iovec pieces[kMaxPieces];
+  std::vector<std::span<const uint8_t>> pieces;
+  pieces.reserve(packets.size() * 2);
+  for (const Outgoing* packet : packets) {
+    pieces.emplace_back(packet->bytes);
+    if (!packet->trailer.empty()) pieces.push_back(packet->trailer);
+  }
+  size_t next = 0;     // the first piece not yet (wholly) sent
+  size_t done_in = 0;  // bytes of pieces[next] already sent
+  while (next < pieces.size()) {
+    iovec vector[kMaxPieces];
     size_t count = 0;
-    for (size_t i = next; i < packets.size() && count < kMaxPieces; ++i, ++count) {
+    for (size_t i = next; i < pieces.size() && count < kMaxPieces; ++i, ++count) {
       const size_t skip = i == next ? done_in : 0;
-      pieces[count].iov_base = const_cast<uint8_t*>(packets[i]->data() + skip);
-      pieces[count].iov_len = packets[i]->size() - skip;
+      vector[count].iov_base = const_cast<uint8_t*>(pieces[i].data() + skip);
+      vector[count].iov_len = pieces[i].size() - skip;
     }
     msghdr message{};
-    message.msg_iov = pieces;
+    message.msg_iov = vector;
     message.msg_iovlen = count;
     ssize_t n = ::sendmsg(socket_.Get(), &message, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     size_t sent = static_cast<size_t>(n);
     while (sent > 0) {
-      const size_t left = packets[next]->size() - done_in;
+      const size_t left = pieces[next].size() - done_in;
       if (sent < left) {
         done_in += sent;
         break;
@@ -211,6 +218,7 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
   PacketWriter writer(type, payload_size_hint + 4);
   writer.U32(id);
   fill(writer);
+  const std::span<const uint8_t> trailer = writer.trailer();
   std::vector<uint8_t> bytes = std::move(writer).Finish();
 
   std::promise<SftpReply> promise;
@@ -219,10 +227,12 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
   if (broken_.load()) {
     promise.set_value(SftpReply{EIO, {}});
     outgoing->bytes.clear();
+    outgoing->trailer = {};
     return reply;
   }
   pending_.emplace(id, std::move(promise));
   outgoing->bytes = std::move(bytes);
+  outgoing->trailer = trailer;
   return reply;
 }
 
@@ -230,7 +240,7 @@ void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
   MutexLock lock(send_mutex_);
   for (const Outgoing& packet : outgoing) {
     if (packet.bytes.empty()) continue;
-    send_queue_.push_back(&packet.bytes);
+    send_queue_.push_back(&packet);
     ++queued_;
   }
   const uint64_t mine = queued_;
@@ -241,7 +251,7 @@ void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
     }
     // Become the writer: take the whole queue (it holds ours), send it without the lock.
     writing_ = true;
-    std::deque<const std::vector<uint8_t>*> batch;
+    std::deque<const Outgoing*> batch;
     batch.swap(send_queue_);
     const uint64_t last = sent_ + batch.size();
     lock.Unlock();

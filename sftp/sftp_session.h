@@ -96,6 +96,9 @@ class SftpSession {
   // keeps them together in that order.
   struct Outgoing {
     std::vector<uint8_t> bytes;  // empty when the session was already broken
+    // Sent right after `bytes`, from the caller's memory (PacketWriter::TrailingBytes): it must
+    // stay valid until Transmit returns.
+    std::span<const uint8_t> trailer;
   };
   PendingReply Prepare(PacketType type, const std::function<void(PacketWriter&)>& fill,
                        Outgoing* outgoing, size_t payload_size_hint = 64);
@@ -124,7 +127,7 @@ class SftpSession {
   bool ReceiveInto(uint8_t* data, size_t size);
   // Sends all of `packets` (only the writer of Transmit calls it), many per sendmsg; false with
   // errno on failure.
-  bool SendAll(const std::deque<const std::vector<uint8_t>*>& packets);
+  bool SendAll(const std::deque<const Outgoing*>& packets);
   void Deliver(PacketBytes packet);
 
   const SessionOptions options_;
@@ -138,7 +141,7 @@ class SftpSession {
   // its Transmit caller's bytes, which wait until the entry is done.
   Mutex send_mutex_;
   CondVar send_done_;  // with send_mutex_: sent_ grew
-  std::deque<const std::vector<uint8_t>*> send_queue_ GUARDED_BY(send_mutex_);
+  std::deque<const Outgoing*> send_queue_ GUARDED_BY(send_mutex_);
   uint64_t queued_ GUARDED_BY(send_mutex_) = 0;  // the number of the last packet queued
   uint64_t sent_ GUARDED_BY(send_mutex_) = 0;
   bool writing_ GUARDED_BY(send_mutex_) = false;  // a Transmit call is sending a batch

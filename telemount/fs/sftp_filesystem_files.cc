@@ -230,9 +230,9 @@ int SftpFileSystem::Write(const char* buffer, size_t size, off_t offset, fuse_fi
           [&](PacketWriter& w) {
             w.String(file->handle)
                 .U64(static_cast<uint64_t>(offset) + done)
-                .Bytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
+                .TrailingBytes({reinterpret_cast<const uint8_t*>(buffer) + done, count});
           },
-          &requests.emplace_back(), count + file->handle.size() + 16);
+          &requests.emplace_back(), file->handle.size() + 16);
       file->writes.push_back({reply.share(), count});
       file->write_bytes_in_flight += count;
       done += count;
