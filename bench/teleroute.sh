@@ -7,7 +7,8 @@
 #     both ways; the overhead is the difference of the medians;
 #   * `docker run --rm IMAGE true` on the Teleroute network against Docker's default bridge, and
 #     `telepresence docker-run` itself;
-#   * the resident memory of the teleroute plugin (VmRSS, and VmHWM: the peak).
+#   * the resident memory of the teleroute and telemount plugins (VmRSS, its anonymous and file
+#     parts, and VmHWM: the peak).
 # Each figure is the median of RUNS runs (default 3). The demo cluster is started if it is not up
 # (and removed again at the end); the connection is made for the run and closed after.
 #
@@ -83,8 +84,17 @@ for ((run = 0; run < starts; run++)); do
   docker_run_starts+=("$(seconds_of "$telepresence" docker-run --rm --pull never tp-busybox:latest true)")
 done
 
-plugin_pid=$(pgrep -f '^/teleroute plugin' | head -1)
-plugin_kib() { awk -v field="$1:" '$1 == field { print $2 }' "/proc/$plugin_pid/status"; }
+# plugin_kib PLUGIN FIELD: a field of /proc/PID/status of the plugin's process, in KiB (0 when
+# the plugin is not running).
+plugin_kib() {
+  local pid
+  pid=$(pgrep -f "^/$1 plugin" | head -1)
+  if [[ -z $pid ]]; then
+    echo 0
+    return
+  fi
+  awk -v field="$2:" '$1 == field { print $2 }' "/proc/$pid/status"
+}
 
 direct_rate=$(printf '%s\n' "${direct_rates[@]}" | median)
 teleroute_rate=$(printf '%s\n' "${teleroute_rates[@]}" | median)
@@ -108,5 +118,10 @@ printf '%-44s %12.3f %12.3f %12.2f   (bridge column: Docker default bridge; medi
   "$(calc "$teleroute_start / $bridge_start")" "$starts"
 printf '%-44s %12s %12.3f %12s\n' "telepresence docker-run --rm busybox true, s" "" \
   "$docker_run_start" ""
-printf '%-44s %12s %9.1f MiB %12s   (peak %.1f MiB, target 10)\n' "RSS of the teleroute plugin" "" \
-  "$(calc "$(plugin_kib VmRSS) / 1024")" "" "$(calc "$(plugin_kib VmHWM) / 1024")"
+for plugin in teleroute telemount; do
+  printf '%-44s %12s %9.1f MiB %12s   (anon %.1f, files %.1f, peak %.1f MiB; target 10)\n' \
+    "RSS of the $plugin plugin" "" "$(calc "$(plugin_kib "$plugin" VmRSS) / 1024")" "" \
+    "$(calc "$(plugin_kib "$plugin" RssAnon) / 1024")" \
+    "$(calc "$(plugin_kib "$plugin" RssFile) / 1024")" \
+    "$(calc "$(plugin_kib "$plugin" VmHWM) / 1024")"
+done
