@@ -22,7 +22,7 @@ namespace tp::telemount {
 inline constexpr uint64_t kReadChunk =
     192 * 1024;                                 // one READ request (OpenSSH serves up to 255 KiB)
 inline constexpr size_t kMinWindowChunks = 4;   // prefetch once a reader is sequential
-inline constexpr size_t kMaxWindowChunks = 32;  // 6 MiB ahead at most
+inline constexpr size_t kMaxWindowChunks = 64;  // 12 MiB ahead at most
 inline constexpr size_t kWriteChunk = 192 * 1024;      // one WRITE request
 inline constexpr size_t kMaxWriteInFlight = 16 << 20;  // bytes written but not yet acknowledged
 
