@@ -9,7 +9,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfuse3-dev libnl-3-dev libnl-route-3-dev
   libnftnl-dev libmnl-dev
   libgtest-dev
-  fuse3 docker.io openssh-sftp-server sshfs busybox-static
+  fuse3 docker.io openssh-sftp-server sshfs busybox-static rclone openssh-server
   iproute2 nftables curl psmisc procps
   nodejs chromium
   docker-registry docker-compose libyaml-cpp-dev python3-yaml
