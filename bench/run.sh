@@ -19,7 +19,7 @@
 #   BENCH_LINK_REPEAT=N            runs per case on the 50 ms RTT link, default 1 (time bound)
 #   BENCH_RCLONE_REPEAT=N          runs per rclone case, default 1 (rclone is slow; time bound)
 #   BENCH_RCLONE_TIMEOUT=S         seconds an rclone run may take before it counts as "timeout",
-#                                  default 45 (other clients: 180)
+#                                  default 60 (other clients: 180)
 #   BENCH_RCLONE=0                 leave the rclone column out
 #   BENCH_TELEMOUNT_STANDIN=sshfs  put sshfs in the telemount column (to develop this script)
 #   BENCH_WORKLOADS="ls find"      only these workloads (default: all; to work on one case)
@@ -41,7 +41,7 @@ source "$(dirname "$0")/../scripts/lib/wait.sh"
 REPEAT=${BENCH_REPEAT:-3}
 LINK_REPEAT=${BENCH_LINK_REPEAT:-1}
 RCLONE_REPEAT=${BENCH_RCLONE_REPEAT:-1}
-RCLONE_TIMEOUT=${BENCH_RCLONE_TIMEOUT:-45}
+RCLONE_TIMEOUT=${BENCH_RCLONE_TIMEOUT:-60}
 WANT_RCLONE=${BENCH_RCLONE:-1}
 STANDIN=${BENCH_TELEMOUNT_STANDIN:-}
 DROP_CACHES_EACH_RUN=${BENCH_DROP_CACHES:-0}
@@ -174,15 +174,16 @@ start_on_free_port() {
     for arg in "$@"; do args+=("${arg//PORT/$port}"); done
     "${args[@]}" >"$WORK/$name.out" 2>"$WORK/$name.log" &
     pid=$!
+    BACKGROUND_PIDS+=("$pid")  # at once: an interrupt while it starts must end it too
     listening_or_ended() { listening_on "$port" || pid_ended "$pid"; }
     WAIT_POLL=0.05 wait_until 10 "$name to listen on $port" listening_or_ended
     if listening_on "$port" && ! pid_ended "$pid"; then
-      BACKGROUND_PIDS+=("$pid")
       LISTENER_PORT=$port
       return 0
     fi
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    unset 'BACKGROUND_PIDS[-1]'
     log "$name did not listen on port $port (try $attempt):"
     tail -n 5 "$WORK/$name.log" >&2
   done
@@ -726,13 +727,15 @@ print_report() {
       "$(ratio "$native" "$telemount")"
   done
   print_link_table
-  echo
-  [[ " ${WORKLOADS[*]} " == *" seq_read "* ]] &&
-    raw_sftp_limit "${SERVER_PORT[sftp]}" "$ROOT/big.bin" "$SEQ_READ_MIB MiB, loopback"
-  if [[ " ${WORKLOADS[*]} " == *" link_read "* ]]; then
-    raw_sftp_limit "${SERVER_PORT[sftp_link]}" "$ROOT/delay.bin" \
-      "$DELAY_READ_MIB MiB, ${RTT_MS} ms RTT"
-    echo "$CEILING_NOTE"
+  if [[ " ${WORKLOADS[*]} " == *" seq_read "* || " ${WORKLOADS[*]} " == *" link_read "* ]]; then
+    echo
+    [[ " ${WORKLOADS[*]} " == *" seq_read "* ]] &&
+      raw_sftp_limit "${SERVER_PORT[sftp]}" "$ROOT/big.bin" "$SEQ_READ_MIB MiB, loopback"
+    if [[ " ${WORKLOADS[*]} " == *" link_read "* ]]; then
+      raw_sftp_limit "${SERVER_PORT[sftp_link]}" "$ROOT/delay.bin" \
+        "$DELAY_READ_MIB MiB, ${RTT_MS} ms RTT"
+      echo "$CEILING_NOTE"
+    fi
   fi
   echo
   for workload in "${WORKLOADS[@]}"; do
