@@ -382,7 +382,7 @@ make_test_data() {
 
 # ---------------------------------------------------------------------------------------------
 # Workloads: each takes the base folder and the client name, does its work, output discarded.
-# They run in a child bash (under `timeout`), hence the exports. The link_* ones run through
+# They run in a child bash (under `timeout`), hence the exports. The delayed_* ones run through
 # the delay-proxy (see is_link_workload).
 
 workload_seq_read() { dd if="$1/big.bin" of=/dev/null bs=1M status=none; }
@@ -396,14 +396,14 @@ workload_create() {
   for ((i = 0; i < CREATE_FILES; i++)); do echo "created $i" >"$dir/f$i" || return 1; done
 }
 workload_find() { find "$1/tree" >/dev/null; }
-workload_link_read() { dd if="$1/delay.bin" of=/dev/null bs=1M status=none; }
-workload_link_small_read() { cat "$1"/link-small/* >/dev/null; }
-workload_link_ls() { ls -l "$1/link-list" >/dev/null; }
+workload_delayed_read() { dd if="$1/delay.bin" of=/dev/null bs=1M status=none; }
+workload_delayed_small_read() { cat "$1"/link-small/* >/dev/null; }
+workload_delayed_ls() { ls -l "$1/link-list" >/dev/null; }
 export SEQ_WRITE_MIB CREATE_FILES
 export -f workload_seq_read workload_seq_write workload_ls workload_small_read workload_create \
-  workload_find workload_link_read workload_link_small_read workload_link_ls
+  workload_find workload_delayed_read workload_delayed_small_read workload_delayed_ls
 
-is_link_workload() { [[ $1 == link_* ]]; }
+is_link_workload() { [[ $1 == delayed_* ]]; }
 
 # Untimed preparation before each run, done on the server folder directly.
 prepare_workload() {
@@ -522,7 +522,7 @@ probe_rclone() {
   elif ! command -v ssh-keygen >/dev/null; then
     SKIP_REASON="ssh-keygen is not installed (Debian package openssh-client)"
   elif start_sshd; then
-    if [[ " ${WORKLOADS[*]} " == *" link_"* ]]; then
+    if [[ " ${WORKLOADS[*]} " == *" delayed_"* ]]; then
       start_delay_proxy delay-proxy-ssh "${SERVER_PORT[ssh]}" &&
         SERVER_PORT[ssh_link]=$LISTENER_PORT
     fi
@@ -561,7 +561,7 @@ measure_ceiling() {
   CEILING_NOTE="plain-TCP ceiling over the link: $CEILING_MBPS MB/s (curl GET of $DELAY_READ_MIB MiB from echo-server through a delay-proxy with the same ${DELAY_MS} ms each way, best of ${#rates[@]}, in this run)"
 }
 
-ALL_WORKLOADS=(seq_read seq_write ls small_read create find link_read link_small_read link_ls)
+ALL_WORKLOADS=(seq_read seq_write ls small_read create find delayed_read delayed_small_read delayed_ls)
 # shellcheck disable=SC2206  # a list of words on purpose
 WORKLOADS=(${BENCH_WORKLOADS:-${ALL_WORKLOADS[*]}})
 for workload in "${WORKLOADS[@]}"; do
@@ -575,9 +575,9 @@ declare -A LABEL=(
   [small_read]="cat $SMALL_FILES small files"
   [create]="create $CREATE_FILES small files"
   [find]="find, $((TREE_DIRS * TREE_FILES_PER_DIR)) files"
-  [link_read]="${RTT_MS} ms RTT: seq read $DELAY_READ_MIB MiB"
-  [link_small_read]="${RTT_MS} ms RTT: cat $LINK_SMALL_FILES x $((LINK_SMALL_BYTES / 1024)) KiB"
-  [link_ls]="${RTT_MS} ms RTT: ls -l, $LINK_LIST_ENTRIES entries"
+  [delayed_read]="${RTT_MS} ms RTT: seq read $DELAY_READ_MIB MiB"
+  [delayed_small_read]="${RTT_MS} ms RTT: cat $LINK_SMALL_FILES x $((LINK_SMALL_BYTES / 1024)) KiB"
+  [delayed_ls]="${RTT_MS} ms RTT: ls -l, $LINK_LIST_ENTRIES entries"
 )
 declare -A TARGET=([seq_read]=2 [seq_write]=1.5 [ls]=3 [small_read]=2 [create]=1.5)
 declare -A RESULT
@@ -604,7 +604,7 @@ main() {
     log "$RCLONE_NOTE"
   fi
   CEILING_NOTE="" CEILING_MBPS=-
-  if [[ " ${WORKLOADS[*]} " == *" link_read "* ]]; then
+  if [[ " ${WORKLOADS[*]} " == *" delayed_read "* ]]; then
     start_ceiling_servers
     measure_ceiling
     log "$CEILING_NOTE"
@@ -727,11 +727,11 @@ print_report() {
       "$(ratio "$native" "$telemount")"
   done
   print_link_table
-  if [[ " ${WORKLOADS[*]} " == *" seq_read "* || " ${WORKLOADS[*]} " == *" link_read "* ]]; then
+  if [[ " ${WORKLOADS[*]} " == *" seq_read "* || " ${WORKLOADS[*]} " == *" delayed_read "* ]]; then
     echo
     [[ " ${WORKLOADS[*]} " == *" seq_read "* ]] &&
       raw_sftp_limit "${SERVER_PORT[sftp]}" "$ROOT/big.bin" "$SEQ_READ_MIB MiB, loopback"
-    if [[ " ${WORKLOADS[*]} " == *" link_read "* ]]; then
+    if [[ " ${WORKLOADS[*]} " == *" delayed_read "* ]]; then
       raw_sftp_limit "${SERVER_PORT[sftp_link]}" "$ROOT/delay.bin" \
         "$DELAY_READ_MIB MiB, ${RTT_MS} ms RTT"
       echo "$CEILING_NOTE"
@@ -768,7 +768,7 @@ print_link_table() {
     local s=${RESULT[$workload,sshfs]:--} t=${RESULT[$workload,telemount]:--}
     local r=${RESULT[$workload,rclone]:--}
     case $workload in
-      link_read)
+      delayed_read)
         printf '%-50s %9s %11s %9s\n' "seq read $DELAY_READ_MIB MiB: MB/s" "$(link_rate "$s")" \
           "$(link_rate "$t")" "$(link_rate "$r")"
         local shares=() rate
@@ -782,14 +782,14 @@ print_link_table() {
         printf '%-50s %9s %11s %9s\n' "  share of the plain-TCP ceiling ($CEILING_MBPS MB/s)" \
           "${shares[@]}"
         ;;
-      link_small_read)
+      delayed_small_read)
         printf '%-50s %9s %11s %9s\n' \
           "cat $LINK_SMALL_FILES files: round trips per file" \
           "$(round_trips "$s" "$LINK_SMALL_FILES" "$CASE_TIMEOUT")" \
           "$(round_trips "$t" "$LINK_SMALL_FILES" "$CASE_TIMEOUT")" \
           "$(round_trips "$r" "$LINK_SMALL_FILES" "$limit_rclone")"
         ;;
-      link_ls)
+      delayed_ls)
         printf '%-50s %9s %11s %9s\n' \
           "ls -l $LINK_LIST_ENTRIES: round trips (protocol: $LS_PROTOCOL_ROUND_TRIPS)" \
           "$(round_trips "$s" 1 "$CASE_TIMEOUT")" "$(round_trips "$t" 1 "$CASE_TIMEOUT")" \
@@ -815,27 +815,27 @@ goal_line() {
 # Issue 18's goals for the 50 ms RTT rows.
 print_goals() {
   local telemount sshfs
-  if [[ " ${WORKLOADS[*]} " == *" link_read "* ]]; then
-    telemount=${RESULT[link_read,telemount]:--} sshfs=${RESULT[link_read,sshfs]:--}
-    goal_line "telemount >= 20x sshfs on ${LABEL[link_read]}" \
+  if [[ " ${WORKLOADS[*]} " == *" delayed_read "* ]]; then
+    telemount=${RESULT[delayed_read,telemount]:--} sshfs=${RESULT[delayed_read,sshfs]:--}
+    goal_line "telemount >= 20x sshfs on ${LABEL[delayed_read]}" \
       "$(ratio "$sshfs" "$telemount")" x '>=' 20
     local rate share=-
     rate=$(link_rate "$telemount")
     is_number "$rate" && is_number "$CEILING_MBPS" &&
       share=$(calc '%.0f' "100 * $rate / $CEILING_MBPS")
-    goal_line "telemount >= 85 % of the plain-TCP ceiling on ${LABEL[link_read]} ($rate of $CEILING_MBPS MB/s)" \
+    goal_line "telemount >= 85 % of the plain-TCP ceiling on ${LABEL[delayed_read]} ($rate of $CEILING_MBPS MB/s)" \
       "$share" ' %' '>=' 85
   fi
-  if [[ " ${WORKLOADS[*]} " == *" link_small_read "* ]]; then
-    telemount=${RESULT[link_small_read,telemount]:--} sshfs=${RESULT[link_small_read,sshfs]:--}
-    goal_line "telemount >= 2x sshfs on ${LABEL[link_small_read]}" \
+  if [[ " ${WORKLOADS[*]} " == *" delayed_small_read "* ]]; then
+    telemount=${RESULT[delayed_small_read,telemount]:--} sshfs=${RESULT[delayed_small_read,sshfs]:--}
+    goal_line "telemount >= 2x sshfs on ${LABEL[delayed_small_read]}" \
       "$(ratio "$sshfs" "$telemount")" x '>=' 2
-    goal_line "telemount <= 1.5 round trips per file on ${LABEL[link_small_read]}" \
+    goal_line "telemount <= 1.5 round trips per file on ${LABEL[delayed_small_read]}" \
       "$(round_trips "$telemount" "$LINK_SMALL_FILES" "$CASE_TIMEOUT")" '' '<=' 1.5
   fi
-  if [[ " ${WORKLOADS[*]} " == *" link_ls "* ]]; then
-    telemount=${RESULT[link_ls,telemount]:--}
-    goal_line "telemount ${LABEL[link_ls]} in <= $LS_PROTOCOL_ROUND_TRIPS round trips, what SFTP needs one request at a time (LSTAT, OPENDIR, READDIRs of <= $SFTP_READDIR_BATCH names with . and .. until EOF; 3 with the READDIRs pipelined; +0.5 allowed for local work)" \
+  if [[ " ${WORKLOADS[*]} " == *" delayed_ls "* ]]; then
+    telemount=${RESULT[delayed_ls,telemount]:--}
+    goal_line "telemount ${LABEL[delayed_ls]} in <= $LS_PROTOCOL_ROUND_TRIPS round trips, what SFTP needs one request at a time (LSTAT, OPENDIR, READDIRs of <= $SFTP_READDIR_BATCH names with . and .. until EOF; 3 with the READDIRs pipelined; +0.5 allowed for local work)" \
       "$(round_trips "$telemount" 1 "$CASE_TIMEOUT")" '' '<' "$LS_PROTOCOL_ROUND_TRIPS.5"
   fi
 }
