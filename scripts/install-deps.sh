@@ -4,12 +4,15 @@
 # packages are present.
 set -euo pipefail
 
+# rclone and openssh-server: bench/run.sh's rclone column (rclone needs a real SSH server; the
+# bench runs an sshd of its own on loopback, not the package's service; note that outside a
+# container that forbids it, installing openssh-server also starts the system's sshd on port 22).
 packages=(
   build-essential cmake pkg-config clang-format ccache jq shellcheck clang libclang-rt-14-dev
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfuse3-dev libnl-3-dev libnl-route-3-dev
   libnftnl-dev libmnl-dev
   libgtest-dev
-  fuse3 docker.io openssh-sftp-server sshfs busybox-static
+  fuse3 docker.io openssh-sftp-server sshfs busybox-static rclone openssh-server
   iproute2 nftables curl psmisc procps
   nodejs chromium
   docker-registry docker-compose libyaml-cpp-dev python3-yaml
