@@ -1,13 +1,19 @@
 #include "common/plugin_server.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
-#include "common/unix_http_server.h"
+#include "common/unix_listener.h"
+#include "net/http_head.h"
 
 namespace tp {
 namespace {
@@ -20,10 +26,7 @@ std::string JsonText(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void Reply(httplib::Response& response, int status, const nlohmann::json& body) {
-  response.status = status;
-  response.set_content(JsonText(body) + "\n", kContentType);
-}
+using Clock = std::chrono::steady_clock;
 
 // Docker's requests nest four levels at most. Deeper bodies are refused before anything walks
 // them: printing a JSON value recurses once per level, and 1 MiB of "[" would overflow a stack.
@@ -46,51 +49,192 @@ PluginAnswer Answer(int status, const nlohmann::json& body) {
 
 }  // namespace
 
-PluginServer::PluginServer(std::string socket_path, std::vector<std::string> implements)
-    : socket_path_(std::move(socket_path)),
-      implements_(std::move(implements)),
-      http_(std::make_unique<UnixHttpServer>()) {
-  http_->set_read_timeout(30, 0);
-  http_->set_write_timeout(30, 0);
-  http_->Post("/Plugin.Activate", [this](const httplib::Request&, httplib::Response& response) {
-    Reply(response, 200, {{"Implements", implements_}});
-  });
-  http_->set_error_handler([](const httplib::Request& request, httplib::Response& response) {
-    if (response.status == 404) {
-      Reply(response, 404, ErrorReply("unknown plugin method " + request.path));
-    }
-  });
+namespace {
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    default:
+      return "Unknown";
+  }
 }
+
+std::string ResponseText(const PluginAnswer& answer, bool close) {
+  return "HTTP/1.1 " + std::to_string(answer.status) + " " + ReasonPhrase(answer.status) +
+         "\r\nContent-Type: " + kContentType +
+         "\r\nContent-Length: " + std::to_string(answer.body.size()) +
+         (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + answer.body;
+}
+
+enum class Wait { kReady, kTimeout, kStopped };
+
+// Waits until `fd` has `events`, Stop began (`stop_event` readable) or `deadline` passed.
+Wait WaitForSocket(int fd, short events, int stop_event, Clock::time_point deadline) {
+  while (true) {
+    pollfd waiters[2] = {{fd, events, 0}, {stop_event, POLLIN, 0}};
+    const int left = static_cast<int>(std::max<int64_t>(
+        0, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+    const int ready = ::poll(waiters, 2, left);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0 || waiters[1].revents != 0) return Wait::kStopped;
+    if (ready == 0) return Wait::kTimeout;
+    return Wait::kReady;
+  }
+}
+
+}  // namespace
+
+PluginServer::PluginServer(std::string socket_path, std::vector<std::string> implements)
+    : socket_path_(std::move(socket_path)), implements_(std::move(implements)) {}
 
 PluginServer::~PluginServer() { Stop(); }
 
 void PluginServer::AddRoutes(const std::vector<PluginRoute>& routes) {
-  for (const PluginRoute& route : routes) {
-    http_->Post("/" + route.method,
-                [route](const httplib::Request& request, httplib::Response& response) {
-                  const PluginAnswer answer = AnswerPluginCall(route, request.body);
-                  response.status = answer.status;
-                  response.set_content(answer.body, kContentType);
-                });
-  }
+  for (const PluginRoute& route : routes) routes_["/" + route.method] = route;
 }
 
 void PluginServer::Start() {
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(socket_path_).parent_path(), ignored);
   std::string error;
-  if (!http_->ListenUnix(socket_path_, 0660, error)) throw std::runtime_error(error);
-  serve_thread_ = std::thread([this] { http_->Serve(); });
-  // stop() is a no-op until the accept loop runs, so Start returns only once it does.
-  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  listener_ = ListenUnix(socket_path_, 0660, error);
+  if (!listener_.Valid()) throw std::runtime_error(error);
+  stop_event_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_event_.Valid())
+    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
   spdlog::info("serving {} on {}", implements_.empty() ? "" : implements_.front(), socket_path_);
 }
 
 void PluginServer::Stop() {
-  if (!serve_thread_.joinable()) return;
-  http_->stop();
-  serve_thread_.join();
+  if (!accept_thread_.joinable()) return;
+  const uint64_t one = 1;
+  if (::write(stop_event_.Get(), &one, sizeof one) < 0) {
+    spdlog::warn("cannot signal the plugin server to stop: {}", std::strerror(errno));
+  }
+  accept_thread_.join();
+  {
+    MutexLock lock(connections_mutex_);
+    while (connections_ > 0) connections_done_.Wait(connections_mutex_);
+  }
+  listener_.Reset();
   ::unlink(socket_path_.c_str());
+}
+
+void PluginServer::AcceptLoop() {
+  while (WaitForSocket(listener_.Get(), POLLIN, stop_event_.Get(), Clock::time_point::max()) ==
+         Wait::kReady) {
+    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.Valid()) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // do not spin
+      }
+      continue;
+    }
+    {
+      MutexLock lock(connections_mutex_);
+      if (connections_ >= kMaxPluginConnections) {
+        spdlog::warn("{}: {} connections already, closing a new one", socket_path_,
+                     kMaxPluginConnections);
+        continue;  // `connection` closes here
+      }
+      ++connections_;
+    }
+    std::thread([this, connection = std::move(connection)]() mutable {
+      Serve(std::move(connection));
+      MutexLock lock(connections_mutex_);
+      if (--connections_ == 0) connections_done_.NotifyAll();
+    }).detach();
+  }
+}
+
+void PluginServer::Serve(UniqueFd connection) {
+  const int fd = connection.Get();
+  std::string received;
+  char buffer[16 * 1024];
+  // Receives more bytes into `received` before `deadline`; false when the connection ends.
+  const auto receive_more = [&](Clock::time_point deadline) {
+    if (WaitForSocket(fd, POLLIN, stop_event_.Get(), deadline) != Wait::kReady) return false;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n <= 0) return false;
+    received.append(buffer, static_cast<size_t>(n));
+    return true;
+  };
+  const auto send_all = [&](const std::string& text) {
+    const auto deadline = Clock::now() + kPluginRequestTimeout;
+    for (size_t sent = 0; sent < text.size();) {
+      if (WaitForSocket(fd, POLLOUT, stop_event_.Get(), deadline) != Wait::kReady) return false;
+      const ssize_t n =
+          ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  // Answers {"Err"} and closes; what the peer still sends meanwhile is read and dropped for a
+  // moment (at most kMaxPluginBodyBytes more), so that it gets to read the answer rather than
+  // a reset.
+  const auto refuse = [&](int status, const std::string& why) {
+    spdlog::warn("{}: {}", socket_path_, why);
+    if (!send_all(ResponseText(Answer(status, ErrorReply(why)), /*close=*/true))) return;
+    ::shutdown(fd, SHUT_WR);
+    const auto linger_until = Clock::now() + std::chrono::seconds(1);
+    for (size_t dropped = 0; dropped < kMaxPluginBodyBytes; dropped += received.size()) {
+      received.clear();
+      if (!receive_more(linger_until)) return;
+    }
+  };
+  while (true) {
+    // The head: an idle connection, and a request that trickles in, get the same deadline.
+    const auto deadline = Clock::now() + kPluginRequestTimeout;
+    HttpHead head;
+    std::string problem;
+    HttpHeadState state;
+    while ((state = ParseHttpRequestHead(received, &head, &problem)) ==
+           HttpHeadState::kIncomplete) {
+      if (!receive_more(deadline)) return;
+    }
+    if (state == HttpHeadState::kMalformed) return refuse(400, "malformed request: " + problem);
+    if (head.chunked) return refuse(501, "chunked request bodies are not supported");
+    const size_t body_size = head.content_length.value_or(0);
+    if (body_size > kMaxPluginBodyBytes) {
+      return refuse(413, "request body of " + std::to_string(body_size) + " bytes (at most " +
+                             std::to_string(kMaxPluginBodyBytes) + ")");
+    }
+    while (received.size() < head.size + body_size) {
+      if (!receive_more(deadline)) return;
+    }
+    const std::string body = received.substr(head.size, body_size);
+    received.erase(0, head.size + body_size);
+    const PluginAnswer answer = Dispatch(head.method, head.target, body);
+    if (!send_all(ResponseText(answer, head.close)) || head.close) return;
+  }
+}
+
+PluginAnswer PluginServer::Dispatch(const std::string& method, const std::string& target,
+                                    const std::string& body) const {
+  if (method != "POST") return Answer(405, ErrorReply("plugin methods are called with POST"));
+  if (target == "/Plugin.Activate") return Answer(200, {{"Implements", implements_}});
+  const auto route = routes_.find(target);
+  if (route == routes_.end()) return Answer(404, ErrorReply("unknown plugin method " + target));
+  return AnswerPluginCall(route->second, body);
 }
 
 std::string RequireString(const nlohmann::json& request, const char* field) {

@@ -1,7 +1,7 @@
 // UnixHttpServer is a cpp-httplib server that listens on a Unix socket. httplib 0.11.4 can only
 // bind TCP itself, but its listening socket member is protected: ListenUnix binds and listens an
-// AF_UNIX socket and hands it over, and Serve() then runs httplib's own accept loop on it. Used by
-// the Docker plugins (PluginServer) and by the daemon's control API behind its ConnectionGate.
+// AF_UNIX socket (common/unix_listener.h) and hands it over, and Serve() then runs httplib's own
+// accept loop on it. Used by the daemon's control API behind its ConnectionGate.
 // Routes, timeouts and stop() are httplib's; the owner removes the socket file when done.
 #pragma once
 
@@ -21,10 +21,8 @@ class UnixHttpServer : public httplib::Server {
   UnixHttpServer(const UnixHttpServer&) = delete;
   UnixHttpServer& operator=(const UnixHttpServer&) = delete;
 
-  // Binds `path` (replacing a stale socket file there; its folder must exist) and listens, then
-  // gives the file `mode`. Between bind and chmod the file has the umask's mode: a socket that
-  // others must never reach belongs in a folder only its owner can enter. False with `error` set
-  // when the socket cannot be bound.
+  // tp::ListenUnix for this server (see common/unix_listener.h). False with `error` set when the
+  // socket cannot be bound.
   bool ListenUnix(const std::string& path, mode_t mode, std::string& error);
 
   // Runs the accept loop on the socket of ListenUnix until stop(); false when there was none.

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 readonly all_targets=(fuzz_sftp_reply fuzz_tunnel_frame fuzz_dns_message fuzz_volume_request
-  fuzz_network_request)
+  fuzz_network_request fuzz_http_head)
 
 if (($# < 1)) || ! [[ "$1" =~ ^[0-9]+$ ]] || (($1 < 1)); then
   echo "usage: fuzz/run.sh SECONDS [TARGET...]   (targets: ${all_targets[*]})" >&2

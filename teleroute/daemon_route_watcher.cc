@@ -1,18 +1,18 @@
 #include "teleroute/daemon_route_watcher.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "api/daemon_status.h"
+#include "net/http_get.h"
 
 namespace tp::teleroute {
 namespace {
 
-constexpr time_t kConnectSeconds = 1;
-constexpr time_t kReadSeconds = 2;
+// The whole poll (connection and answer) of a daemon on the same host.
+constexpr std::chrono::milliseconds kStatusTimeout{3000};
 
 std::string Short(const std::string& id) { return id.substr(0, 12); }
 
@@ -52,23 +52,18 @@ std::optional<std::vector<Ipv4Prefix>> FetchFromControlApi(const DaemonFeed& fee
 
 std::optional<std::vector<Ipv4Prefix>> FetchDaemonSubnets(const std::string& host, uint16_t port,
                                                           std::string& error) {
-  httplib::Client client(host, port);
-  client.set_connection_timeout(kConnectSeconds, 0);
-  client.set_read_timeout(kReadSeconds, 0);
-  client.set_write_timeout(kReadSeconds, 0);
-  const httplib::Result result = client.Get("/status");
+  const HttpGetResult result = HttpGet(host, port, "/status", kStatusTimeout);
   const std::string where = host + ":" + std::to_string(port);
-  if (!result) {
-    error = "the daemon's control API at " + where + " does not answer (" +
-            httplib::to_string(result.error()) + ")";
+  if (result.status == 0) {
+    error = "the daemon's control API at " + where + " does not answer (" + result.error + ")";
     return std::nullopt;
   }
-  if (result->status != 200) {
+  if (result.status != 200) {
     error = "the daemon's control API at " + where + " answers status " +
-            std::to_string(result->status);
+            std::to_string(result.status);
     return std::nullopt;
   }
-  return SubnetsFromStatus(result->body, error);
+  return SubnetsFromStatus(result.body, error);
 }
 
 DaemonRouteWatcher::DaemonRouteWatcher(TelerouteDriver& driver, std::chrono::milliseconds interval,

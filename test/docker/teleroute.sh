@@ -99,7 +99,7 @@ check_output "its route to echo goes via the daemon" "via $daemon_ip" \
   docker exec "$TP_PREFIX-one" ip route get "$echo_ip"
 check_fails "a container on a plain bridge network cannot reach echo directly" "" \
   docker run --rm --pull never --network bridge tp-busybox:latest \
-  sh -c "timeout 4 wget -qO- http://$echo_ip:8080/"
+  sh -c "timeout 4 wget -qO- http://$echo_ip:8080/; exit \$?"  # sh stays PID 1: SIGTERM kills wget
 
 heading "a subnet the cluster gains reaches running containers"
 extra_network=$TP_PREFIX-extra
