@@ -14,6 +14,7 @@
 
 #include "common/unix_listener.h"
 #include "net/http_head.h"
+#include "net/socket_wait.h"
 
 namespace tp {
 namespace {
@@ -81,22 +82,6 @@ std::string ResponseText(const PluginAnswer& answer, bool close) {
          (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + answer.body;
 }
 
-enum class Wait { kReady, kTimeout, kStopped };
-
-// Waits until `fd` has `events`, Stop began (`stop_event` readable) or `deadline` passed.
-Wait WaitForSocket(int fd, short events, int stop_event, Clock::time_point deadline) {
-  while (true) {
-    pollfd waiters[2] = {{fd, events, 0}, {stop_event, POLLIN, 0}};
-    const int left = static_cast<int>(std::max<int64_t>(
-        0, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count()));
-    const int ready = ::poll(waiters, 2, left);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0 || waiters[1].revents != 0) return Wait::kStopped;
-    if (ready == 0) return Wait::kTimeout;
-    return Wait::kReady;
-  }
-}
-
 }  // namespace
 
 PluginServer::PluginServer(std::string socket_path, std::vector<std::string> implements)
@@ -137,8 +122,8 @@ void PluginServer::Stop() {
 }
 
 void PluginServer::AcceptLoop() {
-  while (WaitForSocket(listener_.Get(), POLLIN, stop_event_.Get(), Clock::time_point::max()) ==
-         Wait::kReady) {
+  while (WaitForSocket(listener_.Get(), POLLIN, Clock::time_point::max(), stop_event_.Get()) ==
+         SocketWait::kReady) {
     UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!connection.Valid()) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -169,7 +154,7 @@ void PluginServer::Serve(UniqueFd connection) {
   char buffer[16 * 1024];
   // Receives more bytes into `received` before `deadline`; false when the connection ends.
   const auto receive_more = [&](Clock::time_point deadline) {
-    if (WaitForSocket(fd, POLLIN, stop_event_.Get(), deadline) != Wait::kReady) return false;
+    if (WaitForSocket(fd, POLLIN, deadline, stop_event_.Get()) != SocketWait::kReady) return false;
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
     if (n <= 0) return false;
@@ -177,16 +162,7 @@ void PluginServer::Serve(UniqueFd connection) {
     return true;
   };
   const auto send_all = [&](const std::string& text) {
-    const auto deadline = Clock::now() + kPluginRequestTimeout;
-    for (size_t sent = 0; sent < text.size();) {
-      if (WaitForSocket(fd, POLLOUT, stop_event_.Get(), deadline) != Wait::kReady) return false;
-      const ssize_t n =
-          ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
+    return SendAllBefore(fd, text, Clock::now() + kPluginRequestTimeout, stop_event_.Get());
   };
   // Answers {"Err"} and closes; what the peer still sends meanwhile is read and dropped for a
   // moment (at most kMaxPluginBodyBytes more), so that it gets to read the answer rather than

@@ -8,35 +8,13 @@
 
 #include "net/host_port.h"
 #include "net/http_head.h"
+#include "net/socket_wait.h"
 #include "net/tcp_socket.h"
 
 namespace tp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Waits for `events` on `fd` until `deadline`; false on timeout or error.
-bool WaitFor(int fd, short events, Clock::time_point deadline) {
-  while (true) {
-    pollfd waiter{fd, events, 0};
-    const int ready = ::poll(&waiter, 1, MillisecondsUntil(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    return ready == 1;
-  }
-}
-
-bool SendAll(int fd, const std::string& bytes, Clock::time_point deadline) {
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    if (!WaitFor(fd, POLLOUT, deadline)) return false;
-    const ssize_t n =
-        ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -53,7 +31,7 @@ HttpGetResult HttpGet(const std::string& host, uint16_t port, const std::string&
   const int fd = dial.socket.Get();
   const std::string request =
       "GET " + path + " HTTP/1.1\r\nHost: " + where + "\r\nConnection: close\r\n\r\n";
-  if (!SendAll(fd, request, deadline)) {
+  if (!SendAllBefore(fd, request, deadline)) {
     result.error = "cannot send the request to " + where;
     return result;
   }
@@ -65,7 +43,7 @@ HttpGetResult HttpGet(const std::string& host, uint16_t port, const std::string&
     if (have_head && head.content_length && received.size() - head.size >= *head.content_length) {
       break;
     }
-    if (!WaitFor(fd, POLLIN, deadline)) {
+    if (WaitForSocket(fd, POLLIN, deadline) != SocketWait::kReady) {
       result.error = where + " did not answer within " + std::to_string(timeout.count()) + " ms";
       return result;
     }

@@ -111,7 +111,13 @@ HttpHeadState ParseHeaders(std::string_view lines, HttpHead* head, std::string* 
 
 }  // namespace
 
-HttpHeadState ParseHttpRequestHead(std::string_view bytes, HttpHead* head, std::string* error) {
+namespace {
+
+// Finds the head, parses its first line with `first_line` (which fills *head or returns
+// kMalformed with *error set), then the headers.
+template <typename FirstLineParser>
+HttpHeadState ParseHead(std::string_view bytes, HttpHead* head, std::string* error,
+                        FirstLineParser first_line) {
   *head = HttpHead{};
   std::string_view text;
   if (HttpHeadState state = FindHead(bytes, &text, error); state != HttpHeadState::kComplete) {
@@ -119,50 +125,55 @@ HttpHeadState ParseHttpRequestHead(std::string_view bytes, HttpHead* head, std::
   }
   head->size = text.size();
   const size_t line_end = text.find("\r\n");
-  const std::string_view line = text.substr(0, line_end);
-  const size_t first_space = line.find(' ');
-  const size_t second_space =
-      line.find(' ', first_space == std::string_view::npos ? 0 : first_space + 1);
-  if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
-    return Malformed(error, "request line is not METHOD TARGET VERSION");
+  if (HttpHeadState state = first_line(text.substr(0, line_end));
+      state != HttpHeadState::kComplete) {
+    return state;
   }
-  const std::string_view method = line.substr(0, first_space);
-  const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
-  if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
-    return Malformed(error, "bad method");
-  }
-  if (target.empty() || target.front() != '/' ||
-      std::any_of(target.begin(), target.end(),
-                  [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; })) {
-    return Malformed(error, "bad request target");
-  }
-  if (!ParseVersion(line.substr(second_space + 1), &head->minor_version)) {
-    return Malformed(error, "not HTTP/1.x");
-  }
-  head->method = std::string(method);
-  head->target = std::string(target);
   return ParseHeaders(text.substr(line_end + 2), head, error);
 }
 
+}  // namespace
+
+HttpHeadState ParseHttpRequestHead(std::string_view bytes, HttpHead* head, std::string* error) {
+  return ParseHead(bytes, head, error, [&](std::string_view line) {
+    const size_t first_space = line.find(' ');
+    const size_t second_space =
+        line.find(' ', first_space == std::string_view::npos ? 0 : first_space + 1);
+    if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
+      return Malformed(error, "request line is not METHOD TARGET VERSION");
+    }
+    const std::string_view method = line.substr(0, first_space);
+    const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
+    if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
+      return Malformed(error, "bad method");
+    }
+    if (target.empty() || target.front() != '/' ||
+        std::any_of(target.begin(), target.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; })) {
+      return Malformed(error, "bad request target");
+    }
+    if (!ParseVersion(line.substr(second_space + 1), &head->minor_version)) {
+      return Malformed(error, "not HTTP/1.x");
+    }
+    head->method = std::string(method);
+    head->target = std::string(target);
+    return HttpHeadState::kComplete;
+  });
+}
+
 HttpHeadState ParseHttpResponseHead(std::string_view bytes, HttpHead* head, std::string* error) {
-  *head = HttpHead{};
-  std::string_view text;
-  if (HttpHeadState state = FindHead(bytes, &text, error); state != HttpHeadState::kComplete) {
-    return state;
-  }
-  head->size = text.size();
-  const size_t line_end = text.find("\r\n");
-  const std::string_view line = text.substr(0, line_end);
-  // "HTTP/1.1 200 OK": the version, a space, three digits, then a space or the end.
-  if (line.size() < 12 || !ParseVersion(line.substr(0, 8), &head->minor_version) ||
-      line[8] != ' ' ||
-      !std::all_of(line.begin() + 9, line.begin() + 12,
-                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }) ||
-      (line.size() > 12 && line[12] != ' ')) {
-    return Malformed(error, "bad status line");
-  }
-  head->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-  return ParseHeaders(text.substr(line_end + 2), head, error);
+  return ParseHead(bytes, head, error, [&](std::string_view line) {
+    // "HTTP/1.1 200 OK": the version, a space, three digits, then a space or the end.
+    if (line.size() < 12 || !ParseVersion(line.substr(0, 8), &head->minor_version) ||
+        line[8] != ' ' ||
+        !std::all_of(line.begin() + 9, line.begin() + 12,
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }) ||
+        (line.size() > 12 && line[12] != ' ')) {
+      return Malformed(error, "bad status line");
+    }
+    head->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    return HttpHeadState::kComplete;
+  });
 }
 
 }  // namespace tp
