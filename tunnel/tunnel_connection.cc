@@ -33,6 +33,10 @@ TunnelConnection::~TunnelConnection() {
 OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Deadline deadline) {
   std::shared_ptr<StreamState> state = link_->NewLocalStream();
   std::unique_ptr<TunnelStream> stream(new TunnelStream(state, link_));
+  {
+    MutexLock lock(state->mutex);
+    state->open_sent = detail::Clock::now();
+  }
   if (!link_->SendControl({state->id, tunnel::OpenTcp{host, port}})) {
     return {nullptr, ECONNRESET, "tunnel lost: " + link_->FailureReason()};
   }

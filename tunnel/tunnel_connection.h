@@ -26,7 +26,9 @@
 
 namespace tp::tunnel {
 
-// Every stream starts with this much credit in each direction.
+// Every stream starts with this much credit in each direction. A receiver grows a stream's window
+// past it (up to ConnectionOptions::max_stream_window) while the stream's reader keeps up with a
+// window's worth in less than two round trips: see TunnelLink::GrowWindowLocked.
 inline constexpr uint32_t kInitialWindow = 1024 * 1024;
 
 using Deadline = std::chrono::steady_clock::time_point;
@@ -40,6 +42,12 @@ struct ConnectionOptions {
   // Frames waiting for the socket that carry data (Data, Close, datagrams, queries), all streams
   // together. Control frames (Window, Ping, Pong, Open*) jump this queue.
   size_t max_queued_bytes = 4 * 1024 * 1024;
+  // Receive windows: each stream's grows from kInitialWindow up to this (doubling while the
+  // window, not the reader, limits the stream: a window read in under two round trips), and
+  // the growth of all streams together stays within max_window_growth, so what a peer may make
+  // us buffer is at most streams x kInitialWindow + max_window_growth.
+  size_t max_stream_window = 32 * 1024 * 1024;
+  size_t max_window_growth = 64 * 1024 * 1024;
 };
 
 struct IoResult {

@@ -7,6 +7,7 @@
 
 #include <future>
 #include <list>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -80,6 +81,7 @@ class RawPeer {
       if (decoded.status == DecodeStatus::kFrame) {
         pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(decoded.consumed));
         if (const auto* ping = std::get_if<Ping>(&decoded.frame.body)) {
+          std::this_thread::sleep_for(answer_delay);
           Send(EncodeFrame({0, Pong{ping->nonce}}));
           continue;
         }
@@ -110,6 +112,39 @@ class RawPeer {
     return bytes;
   }
 
+  // Sends `total` bytes of Data on stream `id` as fast as the peer's credit allows, the stream's
+  // credit kept in credits[id] (from kInitialWindow); then takes Window frames until none came
+  // for `quiet`. credits[id] is then the stream's receive window less what the receiver has
+  // read and not granted back yet (under a quarter of it). False when the link broke.
+  bool SendWithinCredit(uint32_t id, size_t total, std::map<uint32_t, size_t>& credits,
+                        std::chrono::milliseconds quiet = 300ms) {
+    credits.try_emplace(id, kInitialWindow);
+    const std::vector<uint8_t> chunk(64 * 1024, 0x3c);
+    for (size_t sent = 0; sent < total;) {
+      if (credits[id] > 0) {
+        const size_t count = std::min({credits[id], chunk.size(), total - sent});
+        std::vector<uint8_t> frame;
+        AppendDataFrame(id, std::span(chunk).first(count), frame);
+        if (!Send(frame)) return false;
+        credits[id] -= count;
+        sent += count;
+        continue;
+      }
+      std::optional<Frame> frame = NextFrame(In(5s));
+      if (!frame) return false;
+      if (const auto* window = std::get_if<Window>(&frame->body))
+        credits[frame->id] += window->credit;
+    }
+    while (std::optional<Frame> frame = NextFrame(Clock::now() + quiet)) {
+      if (const auto* window = std::get_if<Window>(&frame->body))
+        credits[frame->id] += window->credit;
+    }
+    return true;
+  }
+
+  // How long to wait before answering a Ping: the round trip the other side measures.
+  std::chrono::milliseconds answer_delay{0};
+
  private:
   UniqueFd socket_;
   std::vector<uint8_t> pending_;
@@ -118,7 +153,7 @@ class RawPeer {
 // A server connection whose accepted streams the test takes, in order of arrival.
 class AcceptingServer {
  public:
-  explicit AcceptingServer(UniqueFd socket) {
+  explicit AcceptingServer(UniqueFd socket, ConnectionOptions options = {}) {
     TunnelHandlers handlers;
     handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
       stream->Accept();
@@ -126,7 +161,7 @@ class AcceptingServer {
       streams_.push_back(std::move(stream));
       arrived_.NotifyAll();
     };
-    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
+    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers, options);
   }
   ~AcceptingServer() {
     connection_->Close("test over");
@@ -475,6 +510,95 @@ TEST(TunnelConnection, DataBeyondTheWindowKillsTheLink) {
   EXPECT_NE(server->FailureReason().find("credit window"), std::string::npos);
   writer.join();
   server.reset();
+}
+
+// A raw client that answers Pings 30 ms late (a link of 30 ms round trip) opens a stream to a
+// server that reads fast: the server's receive window for it grows past kInitialWindow, up to
+// max_stream_window and no further.
+TEST(TunnelConnection, ReceiveWindowGrowsWhileTheReaderKeepsUpUpToItsMaximum) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 4 * kInitialWindow;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t total = 16 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  reader.join();
+  EXPECT_GT(credits[1], kInitialWindow);
+  EXPECT_LE(credits[1], options.max_stream_window);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// Without a round trip worth growing for (a socket pair answers Pings at once), a window stays
+// at kInitialWindow however fast its reader is.
+TEST(TunnelConnection, ReceiveWindowStaysPutOnAShortRoundTrip) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  EXPECT_FALSE(client.NextFrame(In(150ms)));  // answers the first Pings at once
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t total = 8 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  reader.join();
+  EXPECT_LE(credits[1], kInitialWindow);
+}
+
+// The growth of all streams' windows together stays within max_window_growth: a second stream
+// finds the budget spent by the first; a peer that sends past what it was granted loses the link.
+TEST(TunnelConnection, WindowGrowthIsCappedPerLinkAndTheGrantedWindowIsEnforced) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 8 * kInitialWindow;
+  options.max_window_growth = 3 * kInitialWindow / 2;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  ASSERT_TRUE(client.Send(EncodeFrame({3, OpenTcp{"x", 1}})));
+  const size_t total = 16 * kInitialWindow;
+  std::thread reader([&] {
+    for (size_t index = 0; index < 2; ++index) {
+      TunnelStream* stream = server.Stream(index);
+      ASSERT_NE(stream, nullptr);
+      EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+    }
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  EXPECT_TRUE(client.SendWithinCredit(3, total, credits));
+  reader.join();
+  EXPECT_GT(credits[1], kInitialWindow);  // the first stream grew
+  EXPECT_LE(credits[1] + credits[3], 2 * kInitialWindow + options.max_window_growth);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+
+  // One byte past the credit granted to stream 1 (nobody reads it any more).
+  const std::vector<uint8_t> chunk(kMaxDataChunk, 0);
+  std::vector<uint8_t> bytes;
+  for (size_t left = credits[1]; left > 0;) {
+    const size_t count = std::min(left, chunk.size());
+    AppendDataFrame(1, std::span(chunk).first(count), bytes);
+    left -= count;
+  }
+  AppendDataFrame(1, std::span(chunk).first(1), bytes);
+  std::thread writer([&] { client.Send(bytes); });
+  EXPECT_TRUE(server.connection().WaitUntilDead(In(5s)));
+  EXPECT_NE(server.connection().FailureReason().find("credit window"), std::string::npos)
+      << server.connection().FailureReason();
+  writer.join();
 }
 
 TEST(TunnelConnection, FramesSplitAcrossReadsAreReassembled) {

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "sync/mutex.h"
 
 namespace tp::tunnel::detail {
@@ -70,6 +72,48 @@ CallResult TunnelLink::Call(std::string body, Deadline deadline) {
   MutexLock lock(calls_mutex_);
   pending_calls_.erase(id);
   return {error != 0 ? error : ETIMEDOUT, {}};
+}
+
+size_t TunnelLink::GrowWindowLocked(StreamState& state, size_t granted, Clock::time_point now) {
+  state.consumed_in_epoch += granted;
+  if (state.consumed_in_epoch < state.receive_window) return 0;
+  const Clock::duration took = now - state.epoch_start;
+  state.epoch_start = now;
+  state.consumed_in_epoch = 0;
+  const Clock::duration round_trip = MinRoundTrip();
+  if (round_trip < kMinGrowthRoundTrip || took >= 2 * round_trip ||
+      state.receive_window >= options_.max_stream_window) {
+    return 0;
+  }
+  const size_t extra = ReserveWindowGrowth(
+      std::min(state.receive_window, options_.max_stream_window - state.receive_window));
+  state.receive_window += extra;
+  state.window_growth += extra;
+  return extra;
+}
+
+size_t TunnelLink::ReserveWindowGrowth(size_t wanted) {
+  size_t in_use = window_growth_in_use_.load();
+  while (true) {
+    const size_t room =
+        in_use < options_.max_window_growth ? options_.max_window_growth - in_use : 0;
+    const size_t taken = std::min(wanted, room);
+    if (taken == 0) return 0;
+    if (window_growth_in_use_.compare_exchange_weak(in_use, in_use + taken)) return taken;
+  }
+}
+
+void TunnelLink::ReleaseWindowGrowth(size_t bytes) {
+  if (bytes > 0) window_growth_in_use_.fetch_sub(bytes);
+}
+
+void TunnelLink::NoteRoundTrip(Clock::duration round_trip) {
+  if (round_trip <= Clock::duration::zero() || round_trip > kMaxRoundTrip) return;
+  const Clock::rep ticks = round_trip.count();
+  Clock::rep shortest = min_round_trip_.load();
+  while ((shortest == 0 || ticks < shortest) &&
+         !min_round_trip_.compare_exchange_weak(shortest, ticks)) {
+  }
 }
 
 void TunnelLink::Break(const std::string& reason) {

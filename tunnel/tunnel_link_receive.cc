@@ -205,11 +205,14 @@ void TunnelLink::OnOpenAnswer(uint32_t id, int error, const std::string& reason)
     return;
   }
   bool wake = false;
+  Clock::time_point open_sent;
   {
     MutexLock lock(state->mutex);
     if (state->phase == StreamPhase::kOpening) state->phase = StreamPhase::kOpen;
     wake = state->ShouldWake();
+    open_sent = state->open_sent;
   }
+  if (open_sent != Clock::time_point()) NoteRoundTrip(Clock::now() - open_sent);
   if (wake) state->changed.NotifyAll();
 }
 
@@ -244,6 +247,13 @@ void TunnelLink::OnRequest(uint32_t id, Request& request) {
   }
   // Small and never waiting: the reader thread must not block on a full queue.
   SendControl({id, Reply{ENOSYS, R"({"error":"this side of the tunnel takes no requests"})"}});
+}
+
+void TunnelLink::OnPong(uint64_t nonce) {
+  const Clock::rep sent = static_cast<Clock::rep>(nonce);
+  const Clock::rep now = Clock::now().time_since_epoch().count();
+  if (sent <= 0 || sent > now) return;  // not a Ping of ours
+  NoteRoundTrip(Clock::duration(now - sent));
 }
 
 void TunnelLink::OnReply(uint32_t id, Reply& reply) {
@@ -304,6 +314,7 @@ std::string TunnelLink::Dispatch(Frame& frame) {
       SendControl({0, Pong{std::get<Ping>(frame.body).nonce}});
       return "";
     case FrameType::kPong:
+      OnPong(std::get<Pong>(frame.body).nonce);
       return "";
     case FrameType::kSubnetsChanged:
       if (handlers_.on_subnets_changed) {

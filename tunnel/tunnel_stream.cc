@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
@@ -14,7 +15,7 @@ namespace tp::tunnel {
 using detail::Clock;
 using detail::kCloseQueueTimeout;
 using detail::kRingKeepBytes;
-using detail::kWindowGrantStep;
+using detail::kWindowGrantDivisor;
 using detail::StreamPhase;
 using detail::StreamState;
 using detail::TunnelLink;
@@ -35,6 +36,12 @@ TunnelStream::~TunnelStream() {
   } else if (!finished) {
     Reset();
   }
+  size_t growth = 0;
+  {
+    MutexLock lock(state_->mutex);
+    growth = std::exchange(state_->window_growth, 0);
+  }
+  link_->ReleaseWindowGrowth(growth);
   link_->Forget(state_->id);
 }
 
@@ -51,18 +58,21 @@ size_t TakePiped(StreamState& state, std::span<uint8_t> into) REQUIRES(state.mut
   return static_cast<size_t>(got);
 }
 
-// `count` bytes were read. Returns the credit to grant the peer now (0: none yet).
-uint32_t ConsumedLocked(StreamState& state, size_t count) REQUIRES(state.mutex) {
+// `count` bytes were read. Returns the credit to grant the peer now (0: none yet): what was read
+// since the last grant, once that is a quarter of the window, plus the window's growth.
+uint32_t ConsumedLocked(TunnelLink& link, StreamState& state, size_t count) REQUIRES(state.mutex) {
   if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
+  if (count > 0 && state.epoch_start == Clock::time_point()) state.epoch_start = Clock::now();
   state.consumed_since_grant += count;
-  if (state.consumed_since_grant < kWindowGrantStep || state.phase != StreamPhase::kOpen ||
-      state.peer_closed_write) {
+  if (state.consumed_since_grant < state.receive_window / kWindowGrantDivisor ||
+      state.phase != StreamPhase::kOpen || state.peer_closed_write) {
     return 0;
   }
-  const auto grant = static_cast<uint32_t>(state.consumed_since_grant);
-  state.receive_allowance += grant;
+  size_t grant = state.consumed_since_grant;
   state.consumed_since_grant = 0;
-  return grant;
+  grant += link.GrowWindowLocked(state, grant, Clock::now());
+  state.receive_allowance += grant;
+  return static_cast<uint32_t>(grant);
 }
 
 // What a read that found no bytes returns: the stream's failure, ETIMEDOUT while the peer may
@@ -115,7 +125,7 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
         return NothingToRead(state);
       }
     }
-    grant = ConsumedLocked(state, result.bytes);
+    grant = ConsumedLocked(*link_, state, result.bytes);
   }
   if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
@@ -166,7 +176,7 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
     } else {
       return NothingToRead(state);
     }
-    grant = ConsumedLocked(state, result.bytes);
+    grant = ConsumedLocked(*link_, state, result.bytes);
   }
   if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
