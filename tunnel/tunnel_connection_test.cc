@@ -601,6 +601,157 @@ TEST(TunnelConnection, WindowGrowthIsCappedPerLinkAndTheGrantedWindowIsEnforced)
   writer.join();
 }
 
+// A server whose handler keeps each stream unanswered until the test accepts or refuses it.
+class DeferringServer {
+ public:
+  explicit DeferringServer(UniqueFd socket) {
+    TunnelHandlers handlers;
+    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
+      MutexLock lock(mutex_);
+      streams_.push_back(std::move(stream));
+      arrived_.NotifyAll();
+    };
+    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
+  }
+  ~DeferringServer() {
+    connection_->Close("test over");
+    MutexLock lock(mutex_);
+    streams_.clear();
+  }
+  TunnelConnection& connection() { return *connection_; }
+  TunnelStream* Stream(size_t index) {
+    MutexLock lock(mutex_);
+    arrived_.WaitUntil(mutex_, In(5s), [&]() REQUIRES(mutex_) { return streams_.size() > index; });
+    return streams_.size() > index ? streams_[index].get() : nullptr;
+  }
+
+ private:
+  Mutex mutex_;
+  CondVar arrived_;
+  std::vector<std::unique_ptr<TunnelStream>> streams_ GUARDED_BY(mutex_);
+  std::unique_ptr<TunnelConnection> connection_;
+};
+
+// The opener writes and half-closes at once, without waiting for Opened; the accepting side
+// keeps the bytes until its handler accepts, then reads them all and the end.
+TEST(TunnelConnection, EarlyDataTravelsWithTheOpenAndWaitsForTheAccept) {
+  SocketPair pair = MakeSocketPair();
+  DeferringServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
+  const std::vector<uint8_t> request = Pattern(100000, 3);
+  ASSERT_TRUE(stream->Write(request, In(1s)).ok());
+  stream->CloseWrite();
+  EXPECT_FALSE(stream->WasOpened());
+  TunnelStream* accepted = server.Stream(0);
+  ASSERT_NE(accepted, nullptr);
+  std::this_thread::sleep_for(50ms);  // the bytes arrive before the accept
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+  accepted->Accept();
+  EXPECT_EQ(ReadFully(*accepted, request.size() + 1, In(2s)), request);  // then the end
+  const std::vector<uint8_t> answer = {'o', 'k'};
+  ASSERT_TRUE(accepted->Write(answer, In(1s)).ok());
+  accepted->CloseWrite();
+  EXPECT_EQ(ReadFully(*stream, 3, In(2s)), answer);
+  EXPECT_TRUE(stream->WasOpened());
+}
+
+// Before the answer the opener may send kInitialWindow and no more; the rest follows the accept.
+TEST(TunnelConnection, EarlyDataIsBoundedByTheInitialWindow) {
+  SocketPair pair = MakeSocketPair();
+  DeferringServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
+  const std::vector<uint8_t> sent = Pattern(2 * kInitialWindow + 7, 8);
+  const IoResult early = stream->Write(sent, In(300ms));
+  EXPECT_EQ(early.error, ETIMEDOUT);
+  EXPECT_EQ(early.bytes, kInitialWindow);
+  TunnelStream* accepted = server.Stream(0);
+  ASSERT_NE(accepted, nullptr);
+  accepted->Accept();
+  std::thread writer(
+      [&] { EXPECT_TRUE(stream->Write(std::span(sent).subspan(early.bytes), In(5s)).ok()); });
+  EXPECT_EQ(ReadFully(*accepted, sent.size(), In(5s)), sent);
+  writer.join();
+}
+
+// A refused open fails the stream that already carried data: its reads and writes get the
+// refusal, the link stays up (the early bytes are dropped, no protocol violation), and the next
+// stream works.
+TEST(TunnelConnection, EarlyDataToARefusedOpenEndsInTheRefusal) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> refused = client->OpenTcpEarly("refuse", 7, In(5s));
+  const std::vector<uint8_t> request = Pattern(300000, 4);
+  // Within the initial window: sent at once, unless the refusal is back already.
+  const IoResult early = refused->Write(request, In(1s));
+  EXPECT_TRUE(early.ok() || early.error == ECONNREFUSED) << early.error;
+  std::vector<uint8_t> buffer(16);
+  const IoResult read = refused->Read(buffer, In(2s));
+  EXPECT_EQ(read.error, ECONNREFUSED);
+  EXPECT_EQ(refused->FailureReason(), "refused by test");
+  EXPECT_FALSE(refused->WasOpened());
+  EXPECT_EQ(refused->Write(request, In(1s)).error, ECONNREFUSED);
+
+  std::unique_ptr<TunnelStream> next = client->OpenTcpEarly("echo", 7, In(5s));
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  ASSERT_TRUE(next->Write(hello, In(1s)).ok());
+  EXPECT_EQ(ReadFully(*next, 2, In(2s)), hello);
+  EXPECT_FALSE(client->Dead()) << client->FailureReason();
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// On the wire: OpenTcp, Data and a half-close in one write, before any Opened, are no violation.
+TEST(TunnelConnection, DataRightAfterOpenTcpOnTheWireIsKept) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  std::vector<uint8_t> bytes = EncodeFrame({1, OpenTcp{"x", 1}});
+  const std::vector<uint8_t> request = {'G', 'E', 'T'};
+  AppendDataFrame(1, request, bytes);
+  AppendFrame({1, Close{CloseMode::kHalfClose}}, bytes);
+  ASSERT_TRUE(client.Send(bytes));
+  TunnelStream* stream = server.Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(ReadFully(*stream, 4, In(2s)), request);
+  std::optional<Frame> answer = client.NextFrame(In(2s));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type(), FrameType::kOpened);
+}
+
+// An early open nobody answers is reset at its answer deadline (the peer is told); a refusal
+// with ETIMEDOUT (the far side's dial timed out) fails reads with ECONNRESET, never with the
+// "try again" of a read deadline.
+TEST(TunnelConnection, EarlyOpenWithoutAnAnswerIsResetAndATimedOutDialReadsAsReset) {
+  SocketPair pair = MakeSocketPair();
+  RawPeer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> timed_out = client->OpenTcpEarly("x", 1, In(5s));
+  std::unique_ptr<TunnelStream> unanswered = client->OpenTcpEarly("y", 1, In(200ms));
+  std::optional<Frame> first = server.NextFrame(In(2s));
+  std::optional<Frame> second = server.NextFrame(In(2s));
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(first->type(), FrameType::kOpenTcp);
+  ASSERT_EQ(second->type(), FrameType::kOpenTcp);
+  ASSERT_TRUE(server.Send(EncodeFrame({first->id, OpenFailed{ETIMEDOUT, "dial timed out"}})));
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(timed_out->Read(buffer, In(2s)).error, ECONNRESET);
+  EXPECT_EQ(timed_out->FailureReason(), "dial timed out");
+
+  const auto start = Clock::now();
+  IoResult read;
+  while ((read = unanswered->Read(buffer, In(2s))).error == ETIMEDOUT) {
+  }
+  EXPECT_EQ(read.error, ECONNRESET);
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_EQ(unanswered->FailureReason(), "no answer to the open in time");
+  std::optional<Frame> reset = server.NextFrame(In(2s));
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->id, second->id);
+  EXPECT_EQ(std::get<Close>(reset->body).mode, CloseMode::kReset);
+}
+
 TEST(TunnelConnection, FramesSplitAcrossReadsAreReassembled) {
   SocketPair pair = MakeSocketPair();
   AcceptingServer server(std::move(pair.server));
@@ -931,6 +1082,28 @@ TEST(Handshake, WrongSecretIsRefusedAndRightOneWelcomed) {
       EXPECT_TRUE(server_result.hello.secret.empty());
     }
   }
+}
+
+// A peer of another protocol version (one that would take early Data for a violation) is
+// refused with a reason that names both versions.
+TEST(Handshake, AnotherProtocolVersionIsRefusedSayingBoth) {
+  const Welcome welcome{{"10.0.0.0/8"}, {}, "cluster.local"};
+  SocketPair pair = MakeSocketPair();
+  ServerHandshakeResult server_result;
+  std::thread server([&] {
+    server_result = ServerHandshake(
+        pair.server.Get(), [](std::string_view) { return std::string("right"); }, welcome, In(2s));
+  });
+  const ClientHandshakeResult client_result =
+      ClientHandshake(pair.client.Get(), Hello{kProtocolVersion - 1, "test", "right"}, In(2s));
+  server.join();
+  EXPECT_TRUE(client_result.refused);
+  EXPECT_FALSE(client_result.welcome);
+  EXPECT_EQ(client_result.error, "refused by the traffic-manager: protocol version " +
+                                     std::to_string(kProtocolVersion - 1) +
+                                     " not supported (this manager speaks " +
+                                     std::to_string(kProtocolVersion) + ")");
+  EXPECT_FALSE(server_result.accepted);
 }
 
 }  // namespace

@@ -84,8 +84,9 @@ inline constexpr size_t kRingKeepBytes = 256 * 1024;
 inline constexpr std::chrono::seconds kCloseQueueTimeout{10};
 
 enum class StreamPhase {
-  kOpening,    // client: OpenTcp sent, waiting for Opened / OpenFailed
-  kAccepting,  // server: OpenTcp received, waiting for the handler's Accept / Refuse
+  kOpening,    // client: OpenTcp sent, waiting for Opened / OpenFailed (may send meanwhile)
+  kAccepting,  // server: OpenTcp received, waiting for the handler's Accept / Refuse (may
+               // receive meanwhile, within kInitialWindow)
   kOpen,
   kFailed,  // reset, refused, or the tunnel died
 };
@@ -127,8 +128,11 @@ struct StreamState {
   // Since when, and how much of, the current window's worth has been read (for its growth).
   Clock::time_point epoch_start GUARDED_BY(mutex);
   size_t consumed_in_epoch GUARDED_BY(mutex) = 0;
-  // Client: when OpenTcp went (its answer measures a round trip).
+  // Client: when OpenTcp went (its answer measures a round trip), and until when its answer may
+  // take (see TunnelConnection::OpenTcpEarly).
   Clock::time_point open_sent GUARDED_BY(mutex);
+  Clock::time_point answer_deadline GUARDED_BY(mutex) = Clock::time_point::max();
+  bool opened GUARDED_BY(mutex) = false;  // Opened came, or the handler accepted
   size_t send_credit GUARDED_BY(mutex) = kInitialWindow;
   bool peer_closed_write GUARDED_BY(mutex) = false;
   bool local_closed_write GUARDED_BY(mutex) = false;

@@ -20,7 +20,10 @@ std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) 
   if (!incoming.stream) return "";  // a stream we already reset; its last bytes are dropped
   StreamState& state = *incoming.stream;
   MutexLock lock(state.mutex);
-  if (state.phase != StreamPhase::kOpen || state.peer_closed_write) {
+  // Before the handler accepts, the opener may send its first bytes (protocol version 2).
+  const bool open_for_data =
+      state.phase == StreamPhase::kOpen || state.phase == StreamPhase::kAccepting;
+  if (!open_for_data || state.peer_closed_write) {
     return "data on stream " + std::to_string(id) + " that is not open for it";
   }
   if (size > state.receive_allowance) {
@@ -208,7 +211,10 @@ void TunnelLink::OnOpenAnswer(uint32_t id, int error, const std::string& reason)
   Clock::time_point open_sent;
   {
     MutexLock lock(state->mutex);
-    if (state->phase == StreamPhase::kOpening) state->phase = StreamPhase::kOpen;
+    if (state->phase == StreamPhase::kOpening) {
+      state->phase = StreamPhase::kOpen;
+      state->opened = true;
+    }
     wake = state->ShouldWake();
     open_sent = state->open_sent;
   }

@@ -75,17 +75,43 @@ uint32_t ConsumedLocked(TunnelLink& link, StreamState& state, size_t count) REQU
   return static_cast<uint32_t>(grant);
 }
 
+// The error reads and writes report for a failed stream: its own, unless that would read as
+// "deadline passed, try again" (a refusal with ETIMEDOUT or EAGAIN, from a dial that timed out
+// on the far side): then ECONNRESET.
+int FailureError(const StreamState& state) REQUIRES(state.mutex) {
+  return state.error == 0 || state.error == ETIMEDOUT || state.error == EAGAIN ? ECONNRESET
+                                                                               : state.error;
+}
+
+// How long a wait may last: until `deadline`, and while an open is unanswered, until its
+// answer's deadline at the latest.
+Deadline WaitLimit(const StreamState& state, Deadline deadline) REQUIRES(state.mutex) {
+  return state.phase == StreamPhase::kOpening ? std::min(deadline, state.answer_deadline)
+                                              : deadline;
+}
+
 // What a read that found no bytes returns: the stream's failure, ETIMEDOUT while the peer may
 // still send, else the end of the stream (bytes 0, no error).
 IoResult NothingToRead(const StreamState& state) REQUIRES(state.mutex) {
-  if (state.phase == StreamPhase::kFailed) return {0, state.error};
+  if (state.phase == StreamPhase::kFailed) return {0, FailureError(state)};
   if (!state.peer_closed_write) return {0, ETIMEDOUT};
   return {};
 }
 
 }  // namespace
 
+void TunnelStream::ExpireUnansweredOpen() {
+  {
+    MutexLock lock(state_->mutex);
+    if (state_->phase != StreamPhase::kOpening || Clock::now() < state_->answer_deadline) return;
+  }
+  state_->Fail(ECONNRESET, "no answer to the open in time");
+  link_->SendControl({state_->id, Close{CloseMode::kReset}});
+  link_->Forget(state_->id);
+}
+
 IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   uint32_t grant = 0;
@@ -106,7 +132,7 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       // it is receiving into the ring or the pipe right now land there instead.)
       state.lent = into;
       state.lent_filled = 0;
-      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
+      state.WaitUntil(WaitLimit(state, deadline), [&]() REQUIRES(state.mutex) {
         return (state.lent_filled > 0 || available() || ended()) && !state.filling;
       });
       if (state.filling) state.Wait([&]() REQUIRES(state.mutex) { return !state.filling; });
@@ -114,7 +140,8 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       state.lent = {};
       state.lent_filled = 0;
     } else if (!ended()) {
-      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) { return available() || ended(); });
+      state.WaitUntil(WaitLimit(state, deadline),
+                      [&]() REQUIRES(state.mutex) { return available() || ended(); });
     }
     if (result.bytes == 0) {
       if (state.piped > 0) {
@@ -132,6 +159,7 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
 }
 
 IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   uint32_t grant = 0;
@@ -148,7 +176,7 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
              state.phase == StreamPhase::kFailed;
     };
-    if (!ready()) state.WaitUntil(deadline, ready);
+    if (!ready()) state.WaitUntil(WaitLimit(state, deadline), ready);
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = std::min(max, state.piped);
@@ -192,18 +220,19 @@ IoResult TunnelStream::WriteFromPipe(int pipe, size_t count, Deadline deadline) 
 
 IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count,
                                  Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   while (result.bytes < count) {
     size_t chunk = 0;
     {
       MutexLock lock(state.mutex);
-      const bool ready = state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
+      const bool ready = state.WaitUntil(WaitLimit(state, deadline), [&]() REQUIRES(state.mutex) {
         return state.send_credit > 0 || state.phase == StreamPhase::kFailed ||
                state.local_closed_write;
       });
       if (state.phase == StreamPhase::kFailed) {
-        result.error = state.error;
+        result.error = FailureError(state);
         return result;
       }
       if (state.local_closed_write) {
@@ -241,7 +270,9 @@ void TunnelStream::CloseWrite() {
   bool wake = false;
   {
     MutexLock lock(state_->mutex);
-    if (state_->phase != StreamPhase::kOpen || state_->local_closed_write) return;
+    const bool writable =
+        state_->phase == StreamPhase::kOpen || state_->phase == StreamPhase::kOpening;
+    if (!writable || state_->local_closed_write) return;
     state_->local_closed_write = true;
     finished = state_->Finished();
     wake = state_->ShouldWake();
@@ -271,6 +302,7 @@ void TunnelStream::Accept() {
     MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
+    state_->opened = true;
     wake = state_->ShouldWake();
   }
   if (wake) state_->changed.NotifyAll();
@@ -285,6 +317,11 @@ void TunnelStream::Refuse(int error_code, const std::string& reason) {
   state_->Fail(error_code, reason);
   link_->SendControl({state_->id, OpenFailed{error_code, reason}});
   link_->Forget(state_->id);
+}
+
+bool TunnelStream::WasOpened() const {
+  MutexLock lock(state_->mutex);
+  return state_->opened;
 }
 
 bool TunnelStream::Failed() const {
