@@ -81,7 +81,10 @@ size_t TunnelLink::GrowWindowLocked(StreamState& state, size_t granted, Clock::t
   state.epoch_start = now;
   state.consumed_in_epoch = 0;
   const Clock::duration round_trip = MinRoundTrip();
+  // Bytes that wait for the reader: the reader, not the window, limits the stream.
+  const size_t waiting = state.received.size() + state.piped;
   if (round_trip < kMinGrowthRoundTrip || took >= 2 * round_trip ||
+      waiting > state.receive_window / kWindowGrantDivisor ||
       state.receive_window >= options_.max_stream_window) {
     return 0;
   }

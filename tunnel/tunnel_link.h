@@ -239,8 +239,10 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
 
   // Receive windows. `granted` bytes were read from the stream and are about to be granted
   // back: when they complete a window's worth read in less than two round trips (the window,
-  // not the reader, limits the stream), the window doubles, as far as max_stream_window and the
-  // link's budget allow. Returns the extra credit to grant.
+  // not the reader, limits the stream; and no more than a quarter of a window waits unread, as
+  // it does when the reader is the limit and round trips measured behind queued bytes look
+  // long), the window doubles, as far as max_stream_window and the link's budget allow. Returns
+  // the extra credit to grant.
   size_t GrowWindowLocked(StreamState& state, size_t granted, Clock::time_point now)
       REQUIRES(state.mutex);
   // Takes up to `wanted` bytes of window growth from the link's budget; returns how many.
