@@ -537,6 +537,41 @@ TEST(TunnelConnection, ReceiveWindowGrowsWhileTheReaderKeepsUpUpToItsMaximum) {
   EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
 }
 
+// The same link, then a reader that falls behind (never finding the stream empty): the window
+// gives its growth back, so that what the peer may make us buffer shrinks again.
+TEST(TunnelConnection, ReceiveWindowGivesUpItsGrowthWhenTheReaderIsTheLimit) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 4 * kInitialWindow;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t fast = 16 * kInitialWindow;
+  const size_t slow = 12 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, fast, In(20s)).size(), fast);
+    std::this_thread::sleep_for(200ms);  // the window fills up
+    std::vector<uint8_t> buffer(128 * 1024);
+    for (size_t got = 0; got < slow;) {
+      std::this_thread::sleep_for(5ms);
+      const IoResult read = stream->Read(buffer, In(5s));
+      if (!read.ok() || read.bytes == 0) break;
+      got += read.bytes;
+    }
+  });
+  std::map<uint32_t, size_t> credits;
+  ASSERT_TRUE(client.SendWithinCredit(1, fast, credits, 100ms));
+  const size_t grown = credits[1] + kInitialWindow / 4;  // at most that much not granted yet
+  EXPECT_GT(credits[1], kInitialWindow);
+  ASSERT_TRUE(client.SendWithinCredit(1, slow, credits));
+  reader.join();
+  EXPECT_LT(credits[1] + kInitialWindow / 4, grown);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
 // Without a round trip worth growing for (a socket pair answers Pings at once), a window stays
 // at kInitialWindow however fast its reader is.
 TEST(TunnelConnection, ReceiveWindowStaysPutOnAShortRoundTrip) {

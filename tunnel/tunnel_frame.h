@@ -26,7 +26,7 @@ inline constexpr uint32_t kProtocolVersion = 2;
 // Every stream starts with this much credit in each direction, known to both sides without a
 // Window frame. A receiver grows a stream's window past it (up to
 // ConnectionOptions::max_stream_window) while the stream's reader keeps up with a window's worth
-// in less than two round trips: see TunnelLink::GrowWindowLocked.
+// in less than two round trips: see TunnelLink::AdjustWindowLocked.
 inline constexpr uint32_t kInitialWindow = 1024 * 1024;
 // u32 length + u8 type + u32 id.
 inline constexpr size_t kFrameHeaderSize = 9;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "sync/mutex.h"
 
@@ -74,25 +75,41 @@ CallResult TunnelLink::Call(std::string body, Deadline deadline) {
   return {error != 0 ? error : ETIMEDOUT, {}};
 }
 
-size_t TunnelLink::GrowWindowLocked(StreamState& state, size_t granted, Clock::time_point now) {
-  state.consumed_in_epoch += granted;
-  if (state.consumed_in_epoch < state.receive_window) return 0;
+size_t TunnelLink::AdjustWindowLocked(StreamState& state, size_t consumed, Clock::time_point now) {
+  size_t grant = consumed;
+  if (state.shrink_pending > 0) {
+    // Shrinking: part of what was read is not granted back, and leaves the window.
+    const size_t kept = std::min({grant, state.shrink_pending, state.window_growth});
+    grant -= kept;
+    state.shrink_pending -= kept;
+    state.receive_window -= kept;
+    state.window_growth -= kept;
+    ReleaseWindowGrowth(kept);
+    if (state.window_growth == 0) state.shrink_pending = 0;
+  }
+  state.consumed_in_epoch += consumed;
+  if (state.consumed_in_epoch < state.receive_window) return grant;
   const Clock::duration took = now - state.epoch_start;
   state.epoch_start = now;
   state.consumed_in_epoch = 0;
+  // A reader that never found the stream empty over a whole window is the limit itself: the
+  // window's part above kInitialWindow only holds bytes in memory (and pushes a relay's payloads
+  // out of its splice pipe into the ring: copies), so it halves. (Round trips measured behind
+  // those queued bytes look long: they would make it grow.)
+  if (!std::exchange(state.reader_starved, false)) {
+    if (state.shrink_pending == 0) state.shrink_pending = (state.window_growth + 1) / 2;
+    return grant;
+  }
   const Clock::duration round_trip = MinRoundTrip();
-  // Bytes that wait for the reader: the reader, not the window, limits the stream.
-  const size_t waiting = state.received.size() + state.piped;
-  if (round_trip < kMinGrowthRoundTrip || took >= 2 * round_trip ||
-      waiting > state.receive_window / kWindowGrantDivisor ||
+  if (round_trip < kMinGrowthRoundTrip || took >= 2 * round_trip || state.shrink_pending > 0 ||
       state.receive_window >= options_.max_stream_window) {
-    return 0;
+    return grant;
   }
   const size_t extra = ReserveWindowGrowth(
       std::min(state.receive_window, options_.max_stream_window - state.receive_window));
   state.receive_window += extra;
   state.window_growth += extra;
-  return extra;
+  return grant + extra;
 }
 
 size_t TunnelLink::ReserveWindowGrowth(size_t wanted) {

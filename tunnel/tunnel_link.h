@@ -125,6 +125,8 @@ struct StreamState {
   // above kInitialWindow, drawn from the link's budget (TunnelLink::ReserveWindowGrowth).
   size_t receive_window GUARDED_BY(mutex) = kInitialWindow;
   size_t window_growth GUARDED_BY(mutex) = 0;
+  size_t shrink_pending GUARDED_BY(mutex) = 0;    // growth to give up from the next grants
+  bool reader_starved GUARDED_BY(mutex) = false;  // a read found nothing in this window's worth
   // Since when, and how much of, the current window's worth has been read (for its growth).
   Clock::time_point epoch_start GUARDED_BY(mutex);
   size_t consumed_in_epoch GUARDED_BY(mutex) = 0;
@@ -237,13 +239,14 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // Sends a Request and waits for its Reply until `deadline`.
   CallResult Call(std::string body, Deadline deadline);
 
-  // Receive windows. `granted` bytes were read from the stream and are about to be granted
-  // back: when they complete a window's worth read in less than two round trips (the window,
-  // not the reader, limits the stream; and no more than a quarter of a window waits unread, as
-  // it does when the reader is the limit and round trips measured behind queued bytes look
-  // long), the window doubles, as far as max_stream_window and the link's budget allow. Returns
-  // the extra credit to grant.
-  size_t GrowWindowLocked(StreamState& state, size_t granted, Clock::time_point now)
+  // Receive windows. `consumed` bytes were read from the stream since the last grant; returns
+  // the credit to grant back now. At the end of each window's worth read: when it took less
+  // than two round trips and a read found the stream empty meanwhile (the window, not the
+  // reader, limits the stream), the window doubles, as far as max_stream_window and the link's
+  // budget allow; when no read found it empty (the reader is the limit; round trips measured
+  // behind the bytes it leaves queued look long too), half its growth is given up from the
+  // next grants.
+  size_t AdjustWindowLocked(StreamState& state, size_t consumed, Clock::time_point now)
       REQUIRES(state.mutex);
   // Takes up to `wanted` bytes of window growth from the link's budget; returns how many.
   size_t ReserveWindowGrowth(size_t wanted);

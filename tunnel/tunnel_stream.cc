@@ -68,9 +68,8 @@ uint32_t ConsumedLocked(TunnelLink& link, StreamState& state, size_t count) REQU
       state.phase != StreamPhase::kOpen || state.peer_closed_write) {
     return 0;
   }
-  size_t grant = state.consumed_since_grant;
+  const size_t grant = link.AdjustWindowLocked(state, state.consumed_since_grant, Clock::now());
   state.consumed_since_grant = 0;
-  grant += link.GrowWindowLocked(state, grant, Clock::now());
   state.receive_allowance += grant;
   return static_cast<uint32_t>(grant);
 }
@@ -132,6 +131,7 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       // it is receiving into the ring or the pipe right now land there instead.)
       state.lent = into;
       state.lent_filled = 0;
+      state.reader_starved = true;
       state.WaitUntil(WaitLimit(state, deadline), [&]() REQUIRES(state.mutex) {
         return (state.lent_filled > 0 || available() || ended()) && !state.filling;
       });
@@ -140,6 +140,7 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       state.lent = {};
       state.lent_filled = 0;
     } else if (!ended()) {
+      state.reader_starved = true;
       state.WaitUntil(WaitLimit(state, deadline),
                       [&]() REQUIRES(state.mutex) { return available() || ended(); });
     }
@@ -176,7 +177,10 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
              state.phase == StreamPhase::kFailed;
     };
-    if (!ready()) state.WaitUntil(WaitLimit(state, deadline), ready);
+    if (!ready()) {
+      state.reader_starved = true;
+      state.WaitUntil(WaitLimit(state, deadline), ready);
+    }
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = std::min(max, state.piped);
