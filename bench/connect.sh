@@ -32,7 +32,8 @@ source "$repo/scripts/lib/defer.sh"
 trap run_deferred EXIT
 
 say "tunnel-bench: the tunnel on loopback and over a link of 10 ms each way"
-tunnel_report=$("$build_dir/bin/tunnel-bench" --delay-ms 10)
+tunnel_report=$("$build_dir/bin/tunnel-bench" --delay-ms 10) ||
+  tunnel_report="tunnel-bench FAILED (exit $?): the rest of the benchmark goes on"
 
 # shellcheck source=demo/cluster/common.sh
 source "$repo/demo/cluster/common.sh"
