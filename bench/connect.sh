@@ -7,7 +7,10 @@
 #     time_starttransfer, one connection per request), through the tunnel and direct; the
 #     overhead is the difference of the medians;
 #   * the time `telepresence connect --docker` takes until ready, with the images present;
-#   * the resident memory of the daemon and of the traffic-manager (VmRSS, and VmHWM: the peak).
+#   * the resident memory of the daemon and of the traffic-manager (VmRSS, and VmHWM: the peak);
+#   * first, without Docker, tunnel-bench: the tunnel alone on loopback, and over a link of 10 ms
+#     each way (a delaying proxy) against plain TCP through the same proxy (the link's ceiling):
+#     download rate, and the time to the first byte of a new connection in round trips.
 # Each figure is the median of RUNS runs (default 3). The demo cluster is started if it is not up
 # (and removed again at the end); a connection that was up before is closed and made again.
 #
@@ -27,6 +30,10 @@ say() { echo "bench-connect: $*" >&2; }
 # shellcheck source=scripts/lib/defer.sh
 source "$repo/scripts/lib/defer.sh"
 trap run_deferred EXIT
+
+say "tunnel-bench: the tunnel on loopback and over a link of 10 ms each way"
+tunnel_report=$("$build_dir/bin/tunnel-bench" --delay-ms 10) ||
+  tunnel_report="tunnel-bench FAILED (exit $?): the rest of the benchmark goes on"
 
 # shellcheck source=demo/cluster/common.sh
 source "$repo/demo/cluster/common.sh"
@@ -110,3 +117,6 @@ for container in "$daemon" tp-traffic-manager; do
     "$(calc "$(memory_kib "$container" VmRSS) / 1024")" "" \
     "$(calc "$(memory_kib "$container" VmHWM) / 1024")"
 done
+echo
+echo "tunnel-bench (the tunnel alone, this process as the daemon; one run)"
+echo "$tunnel_report"

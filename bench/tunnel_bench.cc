@@ -1,8 +1,12 @@
 // tunnel-bench: one TCP stream's throughput and connection set-up time through the tunnel
 // (this process as the daemon, a traffic-manager child process on loopback) against the same
-// transfers over direct loopback TCP, in one run, printed as ratios. Loopback only.
+// transfers over direct loopback TCP, in one run, printed as ratios. Then the same over a link
+// with latency: the tunnel to the manager through a delaying proxy (bench/proxy_acceptor.h, in
+// this process, --delay-ms each way) against plain TCP through the same kind of proxy to the
+// server (the link's ceiling), and the time to the first byte of a new connection in round trips.
 //
 //   tunnel-bench [--megabytes N] [--connections N] [--manager PATH]
+//                [--delay-ms MS] [--link-megabytes N] [--link-runs N] [--link-connections N]
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/proxy_acceptor.h"
 #include "net/tcp_socket.h"
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
@@ -271,8 +276,8 @@ std::optional<double> Download(const ChannelOpener& open, uint64_t size) {
 }
 
 // Milliseconds from "connect" to the first echoed byte, per connection, sorted; and to the
-// end of the connect alone (through the tunnel: the OpenTcp round trip, the manager's dial
-// included) in `open_times`.
+// end of the connect alone (through the tunnel: the open, which does not wait for its answer)
+// in `open_times`.
 std::vector<double> SetupTimes(const ChannelOpener& open, int connections,
                                std::vector<double>& open_times) {
   std::vector<double> times;
@@ -308,6 +313,10 @@ struct BenchOptions {
   uint64_t megabytes = 512;
   int connections = 300;
   std::string manager = DefaultManagerPath();
+  int delay_ms = 10;  // one way; 0: no link case
+  uint64_t link_megabytes = 512;
+  int link_runs = 3;  // downloads each way, alternating; the median is printed
+  int link_connections = 20;
 };
 
 std::optional<BenchOptions> ParseOptions(int argc, char** argv) {
@@ -322,6 +331,14 @@ std::optional<BenchOptions> ParseOptions(int argc, char** argv) {
       options.connections = std::stoi(value);
     } else if (flag == "--manager") {
       options.manager = value;
+    } else if (flag == "--delay-ms") {
+      options.delay_ms = std::stoi(value);
+    } else if (flag == "--link-megabytes") {
+      options.link_megabytes = std::stoull(value);
+    } else if (flag == "--link-runs") {
+      options.link_runs = std::max(1, std::stoi(value));
+    } else if (flag == "--link-connections") {
+      options.link_connections = std::stoi(value);
     } else {
       return std::nullopt;
     }
@@ -365,13 +382,120 @@ void PrintThroughput(const char* label, const Measured& direct, const Measured& 
       tunnel.cpu_seconds / gigabytes);
 }
 
+// A tunnel client connection (handshake done) to the manager at 127.0.0.1:port, or null.
+std::unique_ptr<tp::tunnel::TunnelConnection> ConnectTunnel(uint16_t port) {
+  auto dial = tp::DialTcp("127.0.0.1", port, In(2s));
+  if (!dial.socket.Valid()) {
+    std::fprintf(stderr, "tunnel-bench: %s\n", dial.message.c_str());
+    return nullptr;
+  }
+  const auto greeting = tp::tunnel::ClientHandshake(
+      dial.socket.Get(), {tp::tunnel::kProtocolVersion, "tunnel-bench", kSecret}, In(5s));
+  if (!greeting.welcome) {
+    std::fprintf(stderr, "tunnel-bench: %s\n", greeting.error.c_str());
+    return nullptr;
+  }
+  return tp::tunnel::TunnelConnection::Start(std::move(dial.socket), tp::tunnel::Role::kClient, {});
+}
+
+ChannelOpener DirectOpener(uint16_t port) {
+  return [port]() -> std::unique_ptr<Channel> {
+    auto dialed = tp::DialTcp("127.0.0.1", port, In(2s));
+    if (!dialed.socket.Valid()) return nullptr;
+    return std::make_unique<SocketChannel>(std::move(dialed.socket));
+  };
+}
+
+// Streams to the bench server at 127.0.0.1:port through `connection`, opened the way the
+// daemon opens them: the first bytes go right behind the open, without waiting for its answer.
+ChannelOpener TunnelOpener(tp::tunnel::TunnelConnection& connection, uint16_t port) {
+  return [&connection, port]() -> std::unique_ptr<Channel> {
+    return std::make_unique<StreamChannel>(connection.OpenTcpEarly("127.0.0.1", port, In(5s)));
+  };
+}
+
+// A delaying proxy in this process: 127.0.0.1:<port()> -> 127.0.0.1:target, `delay` each way.
+class DelayedLink {
+ public:
+  DelayedLink(uint16_t target, std::chrono::milliseconds delay) {
+    std::string error;
+    tp::TcpListener listener = tp::ListenTcp("127.0.0.1:0", error);
+    port_ = static_cast<uint16_t>(listener.bound_port);
+    proxy_ = std::make_unique<tp::bench::ProxyAcceptor>(std::move(listener),
+                                                        tp::HostPort{"127.0.0.1", target}, delay);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  uint16_t port_ = 0;
+  std::unique_ptr<tp::bench::ProxyAcceptor> proxy_;
+};
+
+// The tunnel over a link with `delay_ms` each way against plain TCP through the same kind of
+// proxy: download rate, and the time to the first byte of a new connection in round trips.
+void RunLinkCase(const BenchOptions& options, const ManagerChild& manager, uint16_t server_port) {
+  const uint16_t manager_port = manager.port();
+  const auto delay = std::chrono::milliseconds(options.delay_ms);
+  const double round_trip_ms = 2.0 * options.delay_ms;
+  DelayedLink to_manager(manager_port, delay);
+  DelayedLink to_server(server_port, delay);
+  auto connection = ConnectTunnel(to_manager.port());
+  if (!connection) return;
+  const ChannelOpener ceiling = DirectOpener(to_server.port());
+  const ChannelOpener tunneled = TunnelOpener(*connection, server_port);
+  const uint64_t size = options.link_megabytes * 1000 * 1000;
+  std::printf(
+      "\nover a link of %d ms each way (RTT %.0f ms; delaying proxy in this process), %llu MB "
+      "download, median of %d runs each (a new stream each); %d connections for set-up time\n",
+      options.delay_ms, round_trip_ms, static_cast<unsigned long long>(options.link_megabytes),
+      options.link_runs, options.link_connections);
+  std::vector<double> ceiling_rates, tunnel_rates, ceiling_cpu, tunnel_cpu;
+  const double gigabytes = static_cast<double>(size) / 1e9;
+  for (int run = 0; run < options.link_runs; ++run) {
+    const Measured plain = Measure(manager, [&] { return Download(ceiling, size); });
+    const Measured tunnel = Measure(manager, [&] { return Download(tunneled, size); });
+    if (!plain.megabytes_per_second || !tunnel.megabytes_per_second) break;
+    ceiling_rates.push_back(*plain.megabytes_per_second);
+    tunnel_rates.push_back(*tunnel.megabytes_per_second);
+    ceiling_cpu.push_back(plain.cpu_seconds / gigabytes);
+    tunnel_cpu.push_back(tunnel.cpu_seconds / gigabytes);
+  }
+  if (static_cast<int>(tunnel_rates.size()) < options.link_runs) {
+    std::printf("%-22s FAILED\n", "link download");
+  } else {
+    for (auto* values : {&ceiling_rates, &tunnel_rates, &ceiling_cpu, &tunnel_cpu}) {
+      std::sort(values->begin(), values->end());
+    }
+    const double plain_rate = Percentile(ceiling_rates, 0.5);
+    const double tunnel_rate = Percentile(tunnel_rates, 0.5);
+    std::printf(
+        "%-22s plain TCP %8.0f MB/s   tunnel %8.0f MB/s   tunnel/plain %.2f   (target >= 0.50)   "
+        "CPU s/GB plain %.2f tunnel %.2f (with the proxy's)\n",
+        "link download", plain_rate, tunnel_rate, tunnel_rate / plain_rate,
+        Percentile(ceiling_cpu, 0.5), Percentile(tunnel_cpu, 0.5));
+  }
+  std::vector<double> ceiling_opens;
+  std::vector<double> tunnel_opens;
+  const auto ceiling_times = SetupTimes(ceiling, options.link_connections, ceiling_opens);
+  const auto tunnel_times = SetupTimes(tunneled, options.link_connections, tunnel_opens);
+  const double ceiling_median = Percentile(ceiling_times, 0.5);
+  const double tunnel_median = Percentile(tunnel_times, 0.5);
+  std::printf(
+      "%-22s plain TCP %6.1f ms = %.2f RTT   tunnel %6.1f ms = %.2f RTT (p90 %.1f ms)   "
+      "(target <= 1.2 RTT)\n",
+      "link first byte", ceiling_median, ceiling_median / round_trip_ms, tunnel_median,
+      tunnel_median / round_trip_ms, Percentile(tunnel_times, 0.9));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const auto options = ParseOptions(argc, argv);
   if (!options) {
     std::fprintf(stderr,
-                 "usage: tunnel-bench [--megabytes N] [--connections N] [--manager PATH]\n");
+                 "usage: tunnel-bench [--megabytes N] [--connections N] [--manager PATH]\n"
+                 "                    [--delay-ms MS] [--link-megabytes N] [--link-runs N] "
+                 "[--link-connections N]\n");
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -382,26 +506,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tunnel-bench: %s did not start\n", options->manager.c_str());
     return 1;
   }
-  auto dial = tp::DialTcp("127.0.0.1", manager.port(), In(2s));
-  const auto greeting = tp::tunnel::ClientHandshake(
-      dial.socket.Get(), {tp::tunnel::kProtocolVersion, "tunnel-bench", kSecret}, In(2s));
-  if (!greeting.welcome) {
-    std::fprintf(stderr, "tunnel-bench: %s\n", greeting.error.c_str());
-    return 1;
-  }
-  auto connection =
-      tp::tunnel::TunnelConnection::Start(std::move(dial.socket), tp::tunnel::Role::kClient, {});
+  auto connection = ConnectTunnel(manager.port());
+  if (!connection) return 1;
   const uint16_t port = server.port();
-  const ChannelOpener direct = [port]() -> std::unique_ptr<Channel> {
-    auto dialed = tp::DialTcp("127.0.0.1", port, In(2s));
-    if (!dialed.socket.Valid()) return nullptr;
-    return std::make_unique<SocketChannel>(std::move(dialed.socket));
-  };
-  const ChannelOpener tunneled = [&connection, port]() -> std::unique_ptr<Channel> {
-    auto opened = connection->OpenTcp("127.0.0.1", port, In(2s));
-    if (!opened.stream) return nullptr;
-    return std::make_unique<StreamChannel>(std::move(opened.stream));
-  };
+  const ChannelOpener direct = DirectOpener(port);
+  const ChannelOpener tunneled = TunnelOpener(*connection, port);
 
   const uint64_t size = options->megabytes * 1000 * 1000;
   std::printf("one stream, %llu MB each way, loopback; %d connections for set-up time\n",
@@ -428,10 +537,11 @@ int main(int argc, char** argv) {
       direct_median, Percentile(direct_times, 0.9), tunnel_median, Percentile(tunnel_times, 0.9),
       direct_median > 0 ? tunnel_median / direct_median : 0.0, tunnel_median - direct_median);
   std::printf(
-      "connect alone          direct median %.3f ms p90 %.3f ms   tunnel (OpenTcp round trip) "
-      "median %.3f ms p90 %.3f ms\n",
+      "connect alone          direct median %.3f ms p90 %.3f ms   tunnel (open, its answer not "
+      "awaited) median %.3f ms p90 %.3f ms\n",
       Percentile(direct_opens, 0.5), Percentile(direct_opens, 0.9), Percentile(tunnel_opens, 0.5),
       Percentile(tunnel_opens, 0.9));
+  if (options->delay_ms > 0) RunLinkCase(*options, manager, port);
   std::printf("traffic-manager memory  %s   %s (peak)\n", manager.Status("VmRSS").c_str(),
               manager.Status("VmHWM").c_str());
   return 0;

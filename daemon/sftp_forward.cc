@@ -104,18 +104,22 @@ void SftpForward::Serve(UniqueFd client) {
   if (!tunnel) return refuse("no tunnel to the traffic-manager");
   const int yes = 1;
   ::setsockopt(client.Get(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-  tunnel::OpenResult opened = tunnel->OpenTcp(options_.target_host, options_.target_port,
-                                              Clock::now() + options_.open_timeout);
-  if (!opened.stream) {
-    return refuse(
-        "the agent cannot be reached (" +
-        (opened.reason.empty() ? std::string(std::strerror(opened.error)) : opened.reason) + ")");
-  }
-  if (!options_.agent_token.empty() && !SendPreface(*opened.stream)) {
-    opened.stream->Reset();
+  // The preface and the client's first requests go right behind the open, without waiting for
+  // its answer. A refused open resets the client.
+  const std::unique_ptr<tunnel::TunnelStream> stream = tunnel->OpenTcpEarly(
+      options_.target_host, options_.target_port, Clock::now() + options_.open_timeout);
+  const auto unreachable = [&] {
+    const std::string reason = stream->FailureReason();
+    refuse("the agent cannot be reached (" +
+           (reason.empty() ? std::string("stream reset") : reason) + ")");
+  };
+  if (!options_.agent_token.empty() && !SendPreface(*stream)) {
+    if (stream->Failed() && !stream->WasOpened()) return unreachable();
+    stream->Reset();
     return refuse("the agent's stream took no preface");
   }
-  if (RelayCapturedTcp(client.Get(), *opened.stream, stop_) == RelayEnd::kReset) {
+  if (RelayCapturedTcp(client.Get(), *stream, stop_) == RelayEnd::kReset) {
+    if (!stream->WasOpened()) return unreachable();
     ResetAndClose(std::move(client));
   }
 }

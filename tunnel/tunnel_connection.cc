@@ -30,12 +30,25 @@ TunnelConnection::~TunnelConnection() {
   writer_.join();
 }
 
-OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Deadline deadline) {
+std::unique_ptr<TunnelStream> TunnelConnection::OpenTcpEarly(const std::string& host, uint16_t port,
+                                                             Deadline answer_deadline) {
   std::shared_ptr<StreamState> state = link_->NewLocalStream();
   std::unique_ptr<TunnelStream> stream(new TunnelStream(state, link_));
-  if (!link_->SendControl({state->id, tunnel::OpenTcp{host, port}})) {
-    return {nullptr, ECONNRESET, "tunnel lost: " + link_->FailureReason()};
+  {
+    MutexLock lock(state->mutex);
+    state->open_sent = detail::Clock::now();
+    state->answer_deadline = answer_deadline;
   }
+  // Sent before any of the stream's Data: control frames never fall behind data frames.
+  if (!link_->SendControl({state->id, tunnel::OpenTcp{host, port}})) {
+    state->Fail(ECONNRESET, "tunnel lost: " + link_->FailureReason());
+  }
+  return stream;
+}
+
+OpenResult TunnelConnection::OpenTcp(const std::string& host, uint16_t port, Deadline deadline) {
+  std::unique_ptr<TunnelStream> stream = OpenTcpEarly(host, port, deadline);
+  const std::shared_ptr<StreamState>& state = stream->state_;
   MutexLock lock(state->mutex);
   const bool answered = state->WaitUntil(
       deadline, [&]() REQUIRES(state->mutex) { return state->phase != StreamPhase::kOpening; });

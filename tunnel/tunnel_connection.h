@@ -26,9 +26,6 @@
 
 namespace tp::tunnel {
 
-// Every stream starts with this much credit in each direction.
-inline constexpr uint32_t kInitialWindow = 1024 * 1024;
-
 using Deadline = std::chrono::steady_clock::time_point;
 
 enum class Role { kClient, kServer };
@@ -40,12 +37,20 @@ struct ConnectionOptions {
   // Frames waiting for the socket that carry data (Data, Close, datagrams, queries), all streams
   // together. Control frames (Window, Ping, Pong, Open*) jump this queue.
   size_t max_queued_bytes = 4 * 1024 * 1024;
+  // Receive windows: each stream's grows from kInitialWindow up to this (doubling while the
+  // window, not the reader, limits the stream: a window read in under two round trips), and
+  // the growth of all streams together stays within max_window_growth, so what a peer may make
+  // us buffer is at most streams x kInitialWindow + max_window_growth.
+  size_t max_stream_window = 32 * 1024 * 1024;
+  size_t max_window_growth = 64 * 1024 * 1024;
 };
 
 struct IoResult {
   size_t bytes = 0;
   // 0, or ETIMEDOUT (deadline passed; the stream stays usable), ECONNRESET (the peer reset the
-  // stream or the tunnel died), EPIPE (write after CloseWrite).
+  // stream, the tunnel died, or an open was not answered in time), EPIPE (write after
+  // CloseWrite), or for a stream of OpenTcpEarly the peer's refusal (ECONNREFUSED,
+  // EHOSTUNREACH...; ECONNRESET for a refusal that would read as "try again": ETIMEDOUT, EAGAIN).
   int error = 0;
   bool ok() const { return error == 0; }
 };
@@ -94,6 +99,8 @@ class TunnelStream {
   void Refuse(int error_code, const std::string& reason);
   // True once the stream was reset, refused, or its tunnel died.
   bool Failed() const;
+  // True once the peer accepted the stream (Opened), or for a received stream once accepted.
+  bool WasOpened() const;
   // Why the stream failed ("" while it has not).
   std::string FailureReason() const;
 
@@ -104,6 +111,8 @@ class TunnelStream {
                std::shared_ptr<detail::TunnelLink> link);
   // Write and WriteFromPipe: from `bytes`, or `count` bytes from `pipe` when it is >= 0.
   IoResult WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count, Deadline deadline);
+  // An open of OpenTcpEarly still unanswered past its deadline: resets the stream.
+  void ExpireUnansweredOpen();
 
   std::shared_ptr<detail::StreamState> state_;
   std::shared_ptr<detail::TunnelLink> link_;
@@ -156,6 +165,13 @@ class TunnelConnection {
 
   // Asks the peer to open a TCP stream to host:port; waits for the answer until `deadline`.
   OpenResult OpenTcp(const std::string& host, uint16_t port, Deadline deadline);
+  // The same without waiting: the stream may be written at once (its first kInitialWindow bytes
+  // travel right behind the OpenTcp, so a request's first byte costs no extra round trip) and
+  // closed for writing; its reads wait for the answer, then for bytes. A refusal fails the
+  // stream with the peer's errno (see IoResult), a dead tunnel with ECONNRESET; an open still
+  // unanswered at `answer_deadline` is reset (ECONNRESET). Never null.
+  std::unique_ptr<TunnelStream> OpenTcpEarly(const std::string& host, uint16_t port,
+                                             Deadline answer_deadline);
   // Datagram and DNS traffic; false when the tunnel is dead or its queue stays full until
   // `deadline` (the datagram is dropped, as UDP may).
   bool SendUdpDatagram(uint32_t flow_id, UdpDatagram datagram, Deadline deadline);

@@ -7,6 +7,7 @@
 
 #include <future>
 #include <list>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -80,6 +81,7 @@ class RawPeer {
       if (decoded.status == DecodeStatus::kFrame) {
         pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(decoded.consumed));
         if (const auto* ping = std::get_if<Ping>(&decoded.frame.body)) {
+          std::this_thread::sleep_for(answer_delay);
           Send(EncodeFrame({0, Pong{ping->nonce}}));
           continue;
         }
@@ -110,6 +112,39 @@ class RawPeer {
     return bytes;
   }
 
+  // Sends `total` bytes of Data on stream `id` as fast as the peer's credit allows, the stream's
+  // credit kept in credits[id] (from kInitialWindow); then takes Window frames until none came
+  // for `quiet`. credits[id] is then the stream's receive window less what the receiver has
+  // read and not granted back yet (under a quarter of it). False when the link broke.
+  bool SendWithinCredit(uint32_t id, size_t total, std::map<uint32_t, size_t>& credits,
+                        std::chrono::milliseconds quiet = 300ms) {
+    credits.try_emplace(id, kInitialWindow);
+    const std::vector<uint8_t> chunk(64 * 1024, 0x3c);
+    for (size_t sent = 0; sent < total;) {
+      if (credits[id] > 0) {
+        const size_t count = std::min({credits[id], chunk.size(), total - sent});
+        std::vector<uint8_t> frame;
+        AppendDataFrame(id, std::span(chunk).first(count), frame);
+        if (!Send(frame)) return false;
+        credits[id] -= count;
+        sent += count;
+        continue;
+      }
+      std::optional<Frame> frame = NextFrame(In(5s));
+      if (!frame) return false;
+      if (const auto* window = std::get_if<Window>(&frame->body))
+        credits[frame->id] += window->credit;
+    }
+    while (std::optional<Frame> frame = NextFrame(Clock::now() + quiet)) {
+      if (const auto* window = std::get_if<Window>(&frame->body))
+        credits[frame->id] += window->credit;
+    }
+    return true;
+  }
+
+  // How long to wait before answering a Ping: the round trip the other side measures.
+  std::chrono::milliseconds answer_delay{0};
+
  private:
   UniqueFd socket_;
   std::vector<uint8_t> pending_;
@@ -118,7 +153,7 @@ class RawPeer {
 // A server connection whose accepted streams the test takes, in order of arrival.
 class AcceptingServer {
  public:
-  explicit AcceptingServer(UniqueFd socket) {
+  explicit AcceptingServer(UniqueFd socket, ConnectionOptions options = {}) {
     TunnelHandlers handlers;
     handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
       stream->Accept();
@@ -126,7 +161,7 @@ class AcceptingServer {
       streams_.push_back(std::move(stream));
       arrived_.NotifyAll();
     };
-    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
+    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers, options);
   }
   ~AcceptingServer() {
     connection_->Close("test over");
@@ -477,6 +512,281 @@ TEST(TunnelConnection, DataBeyondTheWindowKillsTheLink) {
   server.reset();
 }
 
+// A raw client that answers Pings 30 ms late (a link of 30 ms round trip) opens a stream to a
+// server that reads fast: the server's receive window for it grows past kInitialWindow, up to
+// max_stream_window and no further.
+TEST(TunnelConnection, ReceiveWindowGrowsWhileTheReaderKeepsUpUpToItsMaximum) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 4 * kInitialWindow;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t total = 16 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  reader.join();
+  EXPECT_GT(credits[1], kInitialWindow);
+  EXPECT_LE(credits[1], options.max_stream_window);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// The same link, then a reader that falls behind (never finding the stream empty): the window
+// gives its growth back, so that what the peer may make us buffer shrinks again.
+TEST(TunnelConnection, ReceiveWindowGivesUpItsGrowthWhenTheReaderIsTheLimit) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 4 * kInitialWindow;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t fast = 16 * kInitialWindow;
+  const size_t slow = 12 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, fast, In(20s)).size(), fast);
+    std::this_thread::sleep_for(200ms);  // the window fills up
+    std::vector<uint8_t> buffer(128 * 1024);
+    for (size_t got = 0; got < slow;) {
+      std::this_thread::sleep_for(5ms);
+      const IoResult read = stream->Read(buffer, In(5s));
+      if (!read.ok() || read.bytes == 0) break;
+      got += read.bytes;
+    }
+  });
+  std::map<uint32_t, size_t> credits;
+  ASSERT_TRUE(client.SendWithinCredit(1, fast, credits, 100ms));
+  const size_t grown = credits[1] + kInitialWindow / 4;  // at most that much not granted yet
+  EXPECT_GT(credits[1], kInitialWindow);
+  ASSERT_TRUE(client.SendWithinCredit(1, slow, credits));
+  reader.join();
+  EXPECT_LT(credits[1] + kInitialWindow / 4, grown);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// Without a round trip worth growing for (a socket pair answers Pings at once), a window stays
+// at kInitialWindow however fast its reader is.
+TEST(TunnelConnection, ReceiveWindowStaysPutOnAShortRoundTrip) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  EXPECT_FALSE(client.NextFrame(In(150ms)));  // answers the first Pings at once
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  const size_t total = 8 * kInitialWindow;
+  std::thread reader([&] {
+    TunnelStream* stream = server.Stream(0);
+    ASSERT_NE(stream, nullptr);
+    EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  reader.join();
+  EXPECT_LE(credits[1], kInitialWindow);
+}
+
+// The growth of all streams' windows together stays within max_window_growth: a second stream
+// finds the budget spent by the first; a peer that sends past what it was granted loses the link.
+TEST(TunnelConnection, WindowGrowthIsCappedPerLinkAndTheGrantedWindowIsEnforced) {
+  SocketPair pair = MakeSocketPair();
+  ConnectionOptions options;
+  options.max_stream_window = 8 * kInitialWindow;
+  options.max_window_growth = 3 * kInitialWindow / 2;
+  AcceptingServer server(std::move(pair.server), options);
+  RawPeer client(std::move(pair.client));
+  client.answer_delay = 30ms;
+  ASSERT_TRUE(client.Send(EncodeFrame({1, OpenTcp{"x", 1}})));
+  ASSERT_TRUE(client.Send(EncodeFrame({3, OpenTcp{"x", 1}})));
+  const size_t total = 16 * kInitialWindow;
+  std::thread reader([&] {
+    for (size_t index = 0; index < 2; ++index) {
+      TunnelStream* stream = server.Stream(index);
+      ASSERT_NE(stream, nullptr);
+      EXPECT_EQ(ReadFully(*stream, total, In(20s)).size(), total);
+    }
+  });
+  std::map<uint32_t, size_t> credits;
+  EXPECT_TRUE(client.SendWithinCredit(1, total, credits));
+  EXPECT_TRUE(client.SendWithinCredit(3, total, credits));
+  reader.join();
+  EXPECT_GT(credits[1], kInitialWindow);  // the first stream grew
+  EXPECT_LE(credits[1] + credits[3], 2 * kInitialWindow + options.max_window_growth);
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+
+  // One byte past the credit granted to stream 1 (nobody reads it any more).
+  const std::vector<uint8_t> chunk(kMaxDataChunk, 0);
+  std::vector<uint8_t> bytes;
+  for (size_t left = credits[1]; left > 0;) {
+    const size_t count = std::min(left, chunk.size());
+    AppendDataFrame(1, std::span(chunk).first(count), bytes);
+    left -= count;
+  }
+  AppendDataFrame(1, std::span(chunk).first(1), bytes);
+  std::thread writer([&] { client.Send(bytes); });
+  EXPECT_TRUE(server.connection().WaitUntilDead(In(5s)));
+  EXPECT_NE(server.connection().FailureReason().find("credit window"), std::string::npos)
+      << server.connection().FailureReason();
+  writer.join();
+}
+
+// A server whose handler keeps each stream unanswered until the test accepts or refuses it.
+class DeferringServer {
+ public:
+  explicit DeferringServer(UniqueFd socket) {
+    TunnelHandlers handlers;
+    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
+      MutexLock lock(mutex_);
+      streams_.push_back(std::move(stream));
+      arrived_.NotifyAll();
+    };
+    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
+  }
+  ~DeferringServer() {
+    connection_->Close("test over");
+    MutexLock lock(mutex_);
+    streams_.clear();
+  }
+  TunnelConnection& connection() { return *connection_; }
+  TunnelStream* Stream(size_t index) {
+    MutexLock lock(mutex_);
+    arrived_.WaitUntil(mutex_, In(5s), [&]() REQUIRES(mutex_) { return streams_.size() > index; });
+    return streams_.size() > index ? streams_[index].get() : nullptr;
+  }
+
+ private:
+  Mutex mutex_;
+  CondVar arrived_;
+  std::vector<std::unique_ptr<TunnelStream>> streams_ GUARDED_BY(mutex_);
+  std::unique_ptr<TunnelConnection> connection_;
+};
+
+// The opener writes and half-closes at once, without waiting for Opened; the accepting side
+// keeps the bytes until its handler accepts, then reads them all and the end.
+TEST(TunnelConnection, EarlyDataTravelsWithTheOpenAndWaitsForTheAccept) {
+  SocketPair pair = MakeSocketPair();
+  DeferringServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
+  const std::vector<uint8_t> request = Pattern(100000, 3);
+  ASSERT_TRUE(stream->Write(request, In(1s)).ok());
+  stream->CloseWrite();
+  EXPECT_FALSE(stream->WasOpened());
+  TunnelStream* accepted = server.Stream(0);
+  ASSERT_NE(accepted, nullptr);
+  std::this_thread::sleep_for(50ms);  // the bytes arrive before the accept
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+  accepted->Accept();
+  EXPECT_EQ(ReadFully(*accepted, request.size() + 1, In(2s)), request);  // then the end
+  const std::vector<uint8_t> answer = {'o', 'k'};
+  ASSERT_TRUE(accepted->Write(answer, In(1s)).ok());
+  accepted->CloseWrite();
+  EXPECT_EQ(ReadFully(*stream, 3, In(2s)), answer);
+  EXPECT_TRUE(stream->WasOpened());
+}
+
+// Before the answer the opener may send kInitialWindow and no more; the rest follows the accept.
+TEST(TunnelConnection, EarlyDataIsBoundedByTheInitialWindow) {
+  SocketPair pair = MakeSocketPair();
+  DeferringServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
+  const std::vector<uint8_t> sent = Pattern(2 * kInitialWindow + 7, 8);
+  const IoResult early = stream->Write(sent, In(300ms));
+  EXPECT_EQ(early.error, ETIMEDOUT);
+  EXPECT_EQ(early.bytes, kInitialWindow);
+  TunnelStream* accepted = server.Stream(0);
+  ASSERT_NE(accepted, nullptr);
+  accepted->Accept();
+  std::thread writer(
+      [&] { EXPECT_TRUE(stream->Write(std::span(sent).subspan(early.bytes), In(5s)).ok()); });
+  EXPECT_EQ(ReadFully(*accepted, sent.size(), In(5s)), sent);
+  writer.join();
+}
+
+// A refused open fails the stream that already carried data: its reads and writes get the
+// refusal, the link stays up (the early bytes are dropped, no protocol violation), and the next
+// stream works.
+TEST(TunnelConnection, EarlyDataToARefusedOpenEndsInTheRefusal) {
+  SocketPair pair = MakeSocketPair();
+  EchoServer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> refused = client->OpenTcpEarly("refuse", 7, In(5s));
+  const std::vector<uint8_t> request = Pattern(300000, 4);
+  // Within the initial window: sent at once, unless the refusal is back already.
+  const IoResult early = refused->Write(request, In(1s));
+  EXPECT_TRUE(early.ok() || early.error == ECONNREFUSED) << early.error;
+  std::vector<uint8_t> buffer(16);
+  const IoResult read = refused->Read(buffer, In(2s));
+  EXPECT_EQ(read.error, ECONNREFUSED);
+  EXPECT_EQ(refused->FailureReason(), "refused by test");
+  EXPECT_FALSE(refused->WasOpened());
+  EXPECT_EQ(refused->Write(request, In(1s)).error, ECONNREFUSED);
+
+  std::unique_ptr<TunnelStream> next = client->OpenTcpEarly("echo", 7, In(5s));
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  ASSERT_TRUE(next->Write(hello, In(1s)).ok());
+  EXPECT_EQ(ReadFully(*next, 2, In(2s)), hello);
+  EXPECT_FALSE(client->Dead()) << client->FailureReason();
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// On the wire: OpenTcp, Data and a half-close in one write, before any Opened, are no violation.
+TEST(TunnelConnection, DataRightAfterOpenTcpOnTheWireIsKept) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server));
+  RawPeer client(std::move(pair.client));
+  std::vector<uint8_t> bytes = EncodeFrame({1, OpenTcp{"x", 1}});
+  const std::vector<uint8_t> request = {'G', 'E', 'T'};
+  AppendDataFrame(1, request, bytes);
+  AppendFrame({1, Close{CloseMode::kHalfClose}}, bytes);
+  ASSERT_TRUE(client.Send(bytes));
+  TunnelStream* stream = server.Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(ReadFully(*stream, 4, In(2s)), request);
+  std::optional<Frame> answer = client.NextFrame(In(2s));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type(), FrameType::kOpened);
+}
+
+// An early open nobody answers is reset at its answer deadline (the peer is told); a refusal
+// with ETIMEDOUT (the far side's dial timed out) fails reads with ECONNRESET, never with the
+// "try again" of a read deadline.
+TEST(TunnelConnection, EarlyOpenWithoutAnAnswerIsResetAndATimedOutDialReadsAsReset) {
+  SocketPair pair = MakeSocketPair();
+  RawPeer server(std::move(pair.server));
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> timed_out = client->OpenTcpEarly("x", 1, In(5s));
+  std::unique_ptr<TunnelStream> unanswered = client->OpenTcpEarly("y", 1, In(200ms));
+  std::optional<Frame> first = server.NextFrame(In(2s));
+  std::optional<Frame> second = server.NextFrame(In(2s));
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(first->type(), FrameType::kOpenTcp);
+  ASSERT_EQ(second->type(), FrameType::kOpenTcp);
+  ASSERT_TRUE(server.Send(EncodeFrame({first->id, OpenFailed{ETIMEDOUT, "dial timed out"}})));
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(timed_out->Read(buffer, In(2s)).error, ECONNRESET);
+  EXPECT_EQ(timed_out->FailureReason(), "dial timed out");
+
+  const auto start = Clock::now();
+  IoResult read;
+  while ((read = unanswered->Read(buffer, In(2s))).error == ETIMEDOUT) {
+  }
+  EXPECT_EQ(read.error, ECONNRESET);
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_EQ(unanswered->FailureReason(), "no answer to the open in time");
+  std::optional<Frame> reset = server.NextFrame(In(2s));
+  ASSERT_TRUE(reset);
+  EXPECT_EQ(reset->id, second->id);
+  EXPECT_EQ(std::get<Close>(reset->body).mode, CloseMode::kReset);
+}
+
 TEST(TunnelConnection, FramesSplitAcrossReadsAreReassembled) {
   SocketPair pair = MakeSocketPair();
   AcceptingServer server(std::move(pair.server));
@@ -807,6 +1117,28 @@ TEST(Handshake, WrongSecretIsRefusedAndRightOneWelcomed) {
       EXPECT_TRUE(server_result.hello.secret.empty());
     }
   }
+}
+
+// A peer of another protocol version (one that would take early Data for a violation) is
+// refused with a reason that names both versions.
+TEST(Handshake, AnotherProtocolVersionIsRefusedSayingBoth) {
+  const Welcome welcome{{"10.0.0.0/8"}, {}, "cluster.local"};
+  SocketPair pair = MakeSocketPair();
+  ServerHandshakeResult server_result;
+  std::thread server([&] {
+    server_result = ServerHandshake(
+        pair.server.Get(), [](std::string_view) { return std::string("right"); }, welcome, In(2s));
+  });
+  const ClientHandshakeResult client_result =
+      ClientHandshake(pair.client.Get(), Hello{kProtocolVersion - 1, "test", "right"}, In(2s));
+  server.join();
+  EXPECT_TRUE(client_result.refused);
+  EXPECT_FALSE(client_result.welcome);
+  EXPECT_EQ(client_result.error, "refused by the traffic-manager: protocol version " +
+                                     std::to_string(kProtocolVersion - 1) +
+                                     " not supported (this manager speaks " +
+                                     std::to_string(kProtocolVersion) + ")");
+  EXPECT_FALSE(server_result.accepted);
 }
 
 }  // namespace

@@ -18,7 +18,16 @@
 
 namespace tp::tunnel {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// Version 2: a stream's opener may send Data (and a half-close) right after its OpenTcp, without
+// waiting for Opened, within kInitialWindow; the accepting side keeps those bytes until its
+// handler accepts the stream, and drops them when it refuses (OpenFailed). Version 1 peers would
+// take such Data for a protocol violation: a Hello of another version is Refused, saying both.
+inline constexpr uint32_t kProtocolVersion = 2;
+// Every stream starts with this much credit in each direction, known to both sides without a
+// Window frame. A receiver grows a stream's window past it (up to
+// ConnectionOptions::max_stream_window) while the stream's reader keeps up with a window's worth
+// in less than two round trips: see TunnelLink::AdjustWindowLocked.
+inline constexpr uint32_t kInitialWindow = 1024 * 1024;
 // u32 length + u8 type + u32 id.
 inline constexpr size_t kFrameHeaderSize = 9;
 // Largest whole frame (length field included) either side sends or accepts.

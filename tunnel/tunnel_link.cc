@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "sync/mutex.h"
 
 namespace tp::tunnel::detail {
@@ -70,6 +73,67 @@ CallResult TunnelLink::Call(std::string body, Deadline deadline) {
   MutexLock lock(calls_mutex_);
   pending_calls_.erase(id);
   return {error != 0 ? error : ETIMEDOUT, {}};
+}
+
+size_t TunnelLink::AdjustWindowLocked(StreamState& state, size_t consumed, Clock::time_point now) {
+  size_t grant = consumed;
+  if (state.shrink_pending > 0) {
+    // Shrinking: part of what was read is not granted back, and leaves the window.
+    const size_t kept = std::min({grant, state.shrink_pending, state.window_growth});
+    grant -= kept;
+    state.shrink_pending -= kept;
+    state.receive_window -= kept;
+    state.window_growth -= kept;
+    ReleaseWindowGrowth(kept);
+    if (state.window_growth == 0) state.shrink_pending = 0;
+  }
+  state.consumed_in_epoch += consumed;
+  if (state.consumed_in_epoch < state.receive_window) return grant;
+  const Clock::duration took = now - state.epoch_start;
+  state.epoch_start = now;
+  state.consumed_in_epoch = 0;
+  // A reader that never found the stream empty over a whole window is the limit itself: the
+  // window's part above kInitialWindow only holds bytes in memory (and pushes a relay's payloads
+  // out of its splice pipe into the ring: copies), so it halves. (Round trips measured behind
+  // those queued bytes look long: they would make it grow.)
+  if (!std::exchange(state.reader_starved, false)) {
+    if (state.shrink_pending == 0) state.shrink_pending = (state.window_growth + 1) / 2;
+    return grant;
+  }
+  const Clock::duration round_trip = MinRoundTrip();
+  if (round_trip < kMinGrowthRoundTrip || took >= 2 * round_trip || state.shrink_pending > 0 ||
+      state.receive_window >= options_.max_stream_window) {
+    return grant;
+  }
+  const size_t extra = ReserveWindowGrowth(
+      std::min(state.receive_window, options_.max_stream_window - state.receive_window));
+  state.receive_window += extra;
+  state.window_growth += extra;
+  return grant + extra;
+}
+
+size_t TunnelLink::ReserveWindowGrowth(size_t wanted) {
+  size_t in_use = window_growth_in_use_.load();
+  while (true) {
+    const size_t room =
+        in_use < options_.max_window_growth ? options_.max_window_growth - in_use : 0;
+    const size_t taken = std::min(wanted, room);
+    if (taken == 0) return 0;
+    if (window_growth_in_use_.compare_exchange_weak(in_use, in_use + taken)) return taken;
+  }
+}
+
+void TunnelLink::ReleaseWindowGrowth(size_t bytes) {
+  if (bytes > 0) window_growth_in_use_.fetch_sub(bytes);
+}
+
+void TunnelLink::NoteRoundTrip(Clock::duration round_trip) {
+  if (round_trip <= Clock::duration::zero() || round_trip > kMaxRoundTrip) return;
+  const Clock::rep ticks = round_trip.count();
+  Clock::rep shortest = min_round_trip_.load();
+  while ((shortest == 0 || ticks < shortest) &&
+         !min_round_trip_.compare_exchange_weak(shortest, ticks)) {
+  }
 }
 
 void TunnelLink::Break(const std::string& reason) {

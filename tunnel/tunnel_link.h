@@ -50,8 +50,20 @@ namespace tp::tunnel::detail {
 
 using Clock = std::chrono::steady_clock;
 
-// Credit goes back to the peer in grants of at least this much, to keep Window frames few.
-inline constexpr size_t kWindowGrantStep = kInitialWindow / 4;
+// Credit goes back to the peer in grants of at least this part of the stream's receive window
+// (a quarter), to keep Window frames few.
+inline constexpr size_t kWindowGrantDivisor = 4;
+// A round trip measured by a Ping longer than this is not taken as the link's.
+inline constexpr std::chrono::seconds kMaxRoundTrip{30};
+// Windows grow only on a link whose round trip is at least this: below, kInitialWindow already
+// allows 500 MB/s and more, and a larger window costs copies (payloads that overflow a relay's
+// splice pipe land in the ring) and memory, while round trips measured on a busy machine are
+// mostly scheduling delay.
+inline constexpr std::chrono::milliseconds kMinGrowthRoundTrip{2};
+// After the first Ping (sent at once), this many more follow at this interval before the
+// keepalive interval takes over, so that the shortest round trip is known early.
+inline constexpr int kEarlyPings = 4;
+inline constexpr std::chrono::milliseconds kEarlyPingInterval{25};
 // The writer thread sends at most this much data per batch (control frames come on top).
 inline constexpr size_t kWriteBatchBytes = 512 * 1024;
 // Control frames waiting for a peer that does not read: past this, the link is closed.
@@ -72,8 +84,9 @@ inline constexpr size_t kRingKeepBytes = 256 * 1024;
 inline constexpr std::chrono::seconds kCloseQueueTimeout{10};
 
 enum class StreamPhase {
-  kOpening,    // client: OpenTcp sent, waiting for Opened / OpenFailed
-  kAccepting,  // server: OpenTcp received, waiting for the handler's Accept / Refuse
+  kOpening,    // client: OpenTcp sent, waiting for Opened / OpenFailed (may send meanwhile)
+  kAccepting,  // server: OpenTcp received, waiting for the handler's Accept / Refuse (may
+               // receive meanwhile, within kInitialWindow)
   kOpen,
   kFailed,  // reset, refused, or the tunnel died
 };
@@ -108,6 +121,20 @@ struct StreamState {
   size_t piped GUARDED_BY(mutex) = 0;
   size_t receive_allowance GUARDED_BY(mutex) = kInitialWindow;  // bytes the peer may still send
   size_t consumed_since_grant GUARDED_BY(mutex) = 0;
+  // The receive window (allowance + bytes received and not yet granted back) and the part of it
+  // above kInitialWindow, drawn from the link's budget (TunnelLink::ReserveWindowGrowth).
+  size_t receive_window GUARDED_BY(mutex) = kInitialWindow;
+  size_t window_growth GUARDED_BY(mutex) = 0;
+  size_t shrink_pending GUARDED_BY(mutex) = 0;    // growth to give up from the next grants
+  bool reader_starved GUARDED_BY(mutex) = false;  // a read found nothing in this window's worth
+  // Since when, and how much of, the current window's worth has been read (for its growth).
+  Clock::time_point epoch_start GUARDED_BY(mutex);
+  size_t consumed_in_epoch GUARDED_BY(mutex) = 0;
+  // Client: when OpenTcp went (its answer measures a round trip), and until when its answer may
+  // take (see TunnelConnection::OpenTcpEarly).
+  Clock::time_point open_sent GUARDED_BY(mutex);
+  Clock::time_point answer_deadline GUARDED_BY(mutex) = Clock::time_point::max();
+  bool opened GUARDED_BY(mutex) = false;  // Opened came, or the handler accepted
   size_t send_credit GUARDED_BY(mutex) = kInitialWindow;
   bool peer_closed_write GUARDED_BY(mutex) = false;
   bool local_closed_write GUARDED_BY(mutex) = false;
@@ -212,6 +239,25 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   // Sends a Request and waits for its Reply until `deadline`.
   CallResult Call(std::string body, Deadline deadline);
 
+  // Receive windows. `consumed` bytes were read from the stream since the last grant; returns
+  // the credit to grant back now. At the end of each window's worth read: when it took less
+  // than two round trips and a read found the stream empty meanwhile (the window, not the
+  // reader, limits the stream), the window doubles, as far as max_stream_window and the link's
+  // budget allow; when no read found it empty (the reader is the limit; round trips measured
+  // behind the bytes it leaves queued look long too), half its growth is given up from the
+  // next grants.
+  size_t AdjustWindowLocked(StreamState& state, size_t consumed, Clock::time_point now)
+      REQUIRES(state.mutex);
+  // Takes up to `wanted` bytes of window growth from the link's budget; returns how many.
+  size_t ReserveWindowGrowth(size_t wanted);
+  // Gives back growth taken by a stream that is gone.
+  void ReleaseWindowGrowth(size_t bytes);
+  size_t WindowGrowthInUse() const { return window_growth_in_use_.load(); }
+  // A round trip measured (a Ping's, or an OpenTcp's answer: at least one round trip).
+  void NoteRoundTrip(Clock::duration round_trip);
+  // The shortest round trip measured so far; zero before the first.
+  Clock::duration MinRoundTrip() const { return Clock::duration(min_round_trip_.load()); }
+
   // Makes the link dead for good and fails everything waiting on it. Idempotent, any thread.
   void Break(const std::string& reason);
 
@@ -311,6 +357,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
   void OnDnsAnswer(uint32_t id, DnsAnswer& answer);
   void OnRequest(uint32_t id, Request& request);
   void OnReply(uint32_t id, Reply& reply);
+  // A Pong carries back the steady clock ticks at which we sent its Ping: a round trip.
+  void OnPong(uint64_t nonce);
   // Decodes and dispatches every whole frame in buffer[begin, end), streams Data payloads;
   // false when the link broke.
   bool DispatchBuffered(std::vector<uint8_t>& buffer, size_t& begin, size_t end, Incoming& incoming,
@@ -354,7 +402,8 @@ class TunnelLink : public std::enable_shared_from_this<TunnelLink> {
 
   std::shared_ptr<StreamState> wake_pending_;  // reader thread only: see WakeReader
   std::atomic<Clock::rep> last_received_;      // steady clock ticks of the last byte from the peer
-  uint64_t next_ping_nonce_ = 1;               // writer thread only
+  std::atomic<Clock::rep> min_round_trip_{0};  // see MinRoundTrip
+  std::atomic<size_t> window_growth_in_use_{0};  // the streams' window_growth, together
 };
 
 }  // namespace tp::tunnel::detail

@@ -20,7 +20,10 @@ std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) 
   if (!incoming.stream) return "";  // a stream we already reset; its last bytes are dropped
   StreamState& state = *incoming.stream;
   MutexLock lock(state.mutex);
-  if (state.phase != StreamPhase::kOpen || state.peer_closed_write) {
+  // Before the handler accepts, the opener may send its first bytes (protocol version 2).
+  const bool open_for_data =
+      state.phase == StreamPhase::kOpen || state.phase == StreamPhase::kAccepting;
+  if (!open_for_data || state.peer_closed_write) {
     return "data on stream " + std::to_string(id) + " that is not open for it";
   }
   if (size > state.receive_allowance) {
@@ -205,11 +208,17 @@ void TunnelLink::OnOpenAnswer(uint32_t id, int error, const std::string& reason)
     return;
   }
   bool wake = false;
+  Clock::time_point open_sent;
   {
     MutexLock lock(state->mutex);
-    if (state->phase == StreamPhase::kOpening) state->phase = StreamPhase::kOpen;
+    if (state->phase == StreamPhase::kOpening) {
+      state->phase = StreamPhase::kOpen;
+      state->opened = true;
+    }
     wake = state->ShouldWake();
+    open_sent = state->open_sent;
   }
+  if (open_sent != Clock::time_point()) NoteRoundTrip(Clock::now() - open_sent);
   if (wake) state->changed.NotifyAll();
 }
 
@@ -244,6 +253,13 @@ void TunnelLink::OnRequest(uint32_t id, Request& request) {
   }
   // Small and never waiting: the reader thread must not block on a full queue.
   SendControl({id, Reply{ENOSYS, R"({"error":"this side of the tunnel takes no requests"})"}});
+}
+
+void TunnelLink::OnPong(uint64_t nonce) {
+  const Clock::rep sent = static_cast<Clock::rep>(nonce);
+  const Clock::rep now = Clock::now().time_since_epoch().count();
+  if (sent <= 0 || sent > now) return;  // not a Ping of ours
+  NoteRoundTrip(Clock::duration(now - sent));
 }
 
 void TunnelLink::OnReply(uint32_t id, Reply& reply) {
@@ -304,6 +320,7 @@ std::string TunnelLink::Dispatch(Frame& frame) {
       SendControl({0, Pong{std::get<Ping>(frame.body).nonce}});
       return "";
     case FrameType::kPong:
+      OnPong(std::get<Pong>(frame.body).nonce);
       return "";
     case FrameType::kSubnetsChanged:
       if (handlers_.on_subnets_changed) {

@@ -261,7 +261,9 @@ bool TunnelLink::KeepUnsentLocked(std::span<const uint8_t> header, Payload paylo
 }
 
 void TunnelLink::WriteLoop() {
-  Deadline next_ping = Clock::now() + options_.keepalive_interval;
+  // The first Ping goes at once: its Pong gives the round trip that receive windows grow by.
+  Deadline next_ping = Clock::now();
+  int early_pings = kEarlyPings;
   std::vector<std::vector<uint8_t>> batch;
   MutexLock lock(queue_mutex_);
   while (true) {
@@ -272,9 +274,14 @@ void TunnelLink::WriteLoop() {
     writer_waiting_ = false;
     if (dead_.load()) return;
     if (Clock::now() >= next_ping) {
-      control_queue_.push_back(EncodeFrame({0, Ping{next_ping_nonce_++}}));
+      // The nonce is the time of sending, which the Pong brings back (OnPong).
+      const auto now = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+      control_queue_.push_back(EncodeFrame({0, Ping{now}}));
       control_queue_bytes_ += control_queue_.back().size();
-      next_ping = Clock::now() + options_.keepalive_interval;
+      next_ping = Clock::now() +
+                  (early_pings-- > 0
+                       ? std::min<Clock::duration>(kEarlyPingInterval, options_.keepalive_interval)
+                       : options_.keepalive_interval);
     }
     // Someone else sends: it takes the Ping along, or wakes us when it is done.
     if (owner_ != SocketOwner::kNone || !HasWorkLocked()) continue;

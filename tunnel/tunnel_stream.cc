@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
@@ -14,7 +15,7 @@ namespace tp::tunnel {
 using detail::Clock;
 using detail::kCloseQueueTimeout;
 using detail::kRingKeepBytes;
-using detail::kWindowGrantStep;
+using detail::kWindowGrantDivisor;
 using detail::StreamPhase;
 using detail::StreamState;
 using detail::TunnelLink;
@@ -35,6 +36,12 @@ TunnelStream::~TunnelStream() {
   } else if (!finished) {
     Reset();
   }
+  size_t growth = 0;
+  {
+    MutexLock lock(state_->mutex);
+    growth = std::exchange(state_->window_growth, 0);
+  }
+  link_->ReleaseWindowGrowth(growth);
   link_->Forget(state_->id);
 }
 
@@ -51,31 +58,59 @@ size_t TakePiped(StreamState& state, std::span<uint8_t> into) REQUIRES(state.mut
   return static_cast<size_t>(got);
 }
 
-// `count` bytes were read. Returns the credit to grant the peer now (0: none yet).
-uint32_t ConsumedLocked(StreamState& state, size_t count) REQUIRES(state.mutex) {
+// `count` bytes were read. Returns the credit to grant the peer now (0: none yet): what was read
+// since the last grant, once that is a quarter of the window, plus the window's growth.
+uint32_t ConsumedLocked(TunnelLink& link, StreamState& state, size_t count) REQUIRES(state.mutex) {
   if (!state.filling) state.received.ResetIfEmpty(kRingKeepBytes);
+  if (count > 0 && state.epoch_start == Clock::time_point()) state.epoch_start = Clock::now();
   state.consumed_since_grant += count;
-  if (state.consumed_since_grant < kWindowGrantStep || state.phase != StreamPhase::kOpen ||
-      state.peer_closed_write) {
+  if (state.consumed_since_grant < state.receive_window / kWindowGrantDivisor ||
+      state.phase != StreamPhase::kOpen || state.peer_closed_write) {
     return 0;
   }
-  const auto grant = static_cast<uint32_t>(state.consumed_since_grant);
-  state.receive_allowance += grant;
+  const size_t grant = link.AdjustWindowLocked(state, state.consumed_since_grant, Clock::now());
   state.consumed_since_grant = 0;
-  return grant;
+  state.receive_allowance += grant;
+  return static_cast<uint32_t>(grant);
+}
+
+// The error reads and writes report for a failed stream: its own, unless that would read as
+// "deadline passed, try again" (a refusal with ETIMEDOUT or EAGAIN, from a dial that timed out
+// on the far side): then ECONNRESET.
+int FailureError(const StreamState& state) REQUIRES(state.mutex) {
+  return state.error == 0 || state.error == ETIMEDOUT || state.error == EAGAIN ? ECONNRESET
+                                                                               : state.error;
+}
+
+// How long a wait may last: until `deadline`, and while an open is unanswered, until its
+// answer's deadline at the latest.
+Deadline WaitLimit(const StreamState& state, Deadline deadline) REQUIRES(state.mutex) {
+  return state.phase == StreamPhase::kOpening ? std::min(deadline, state.answer_deadline)
+                                              : deadline;
 }
 
 // What a read that found no bytes returns: the stream's failure, ETIMEDOUT while the peer may
 // still send, else the end of the stream (bytes 0, no error).
 IoResult NothingToRead(const StreamState& state) REQUIRES(state.mutex) {
-  if (state.phase == StreamPhase::kFailed) return {0, state.error};
+  if (state.phase == StreamPhase::kFailed) return {0, FailureError(state)};
   if (!state.peer_closed_write) return {0, ETIMEDOUT};
   return {};
 }
 
 }  // namespace
 
+void TunnelStream::ExpireUnansweredOpen() {
+  {
+    MutexLock lock(state_->mutex);
+    if (state_->phase != StreamPhase::kOpening || Clock::now() < state_->answer_deadline) return;
+  }
+  state_->Fail(ECONNRESET, "no answer to the open in time");
+  link_->SendControl({state_->id, Close{CloseMode::kReset}});
+  link_->Forget(state_->id);
+}
+
 IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   uint32_t grant = 0;
@@ -96,7 +131,8 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       // it is receiving into the ring or the pipe right now land there instead.)
       state.lent = into;
       state.lent_filled = 0;
-      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
+      state.reader_starved = true;
+      state.WaitUntil(WaitLimit(state, deadline), [&]() REQUIRES(state.mutex) {
         return (state.lent_filled > 0 || available() || ended()) && !state.filling;
       });
       if (state.filling) state.Wait([&]() REQUIRES(state.mutex) { return !state.filling; });
@@ -104,7 +140,9 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
       state.lent = {};
       state.lent_filled = 0;
     } else if (!ended()) {
-      state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) { return available() || ended(); });
+      state.reader_starved = true;
+      state.WaitUntil(WaitLimit(state, deadline),
+                      [&]() REQUIRES(state.mutex) { return available() || ended(); });
     }
     if (result.bytes == 0) {
       if (state.piped > 0) {
@@ -115,13 +153,14 @@ IoResult TunnelStream::Read(std::span<uint8_t> into, Deadline deadline) {
         return NothingToRead(state);
       }
     }
-    grant = ConsumedLocked(state, result.bytes);
+    grant = ConsumedLocked(*link_, state, result.bytes);
   }
   if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
 }
 
 IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   uint32_t grant = 0;
@@ -138,7 +177,10 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
              state.phase == StreamPhase::kFailed;
     };
-    if (!ready()) state.WaitUntil(deadline, ready);
+    if (!ready()) {
+      state.reader_starved = true;
+      state.WaitUntil(WaitLimit(state, deadline), ready);
+    }
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = std::min(max, state.piped);
@@ -166,7 +208,7 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
     } else {
       return NothingToRead(state);
     }
-    grant = ConsumedLocked(state, result.bytes);
+    grant = ConsumedLocked(*link_, state, result.bytes);
   }
   if (grant > 0) link_->SendControl({state.id, Window{grant}});
   return result;
@@ -182,18 +224,19 @@ IoResult TunnelStream::WriteFromPipe(int pipe, size_t count, Deadline deadline) 
 
 IoResult TunnelStream::WriteFrom(std::span<const uint8_t> bytes, int pipe, size_t count,
                                  Deadline deadline) {
+  ExpireUnansweredOpen();
   StreamState& state = *state_;
   IoResult result;
   while (result.bytes < count) {
     size_t chunk = 0;
     {
       MutexLock lock(state.mutex);
-      const bool ready = state.WaitUntil(deadline, [&]() REQUIRES(state.mutex) {
+      const bool ready = state.WaitUntil(WaitLimit(state, deadline), [&]() REQUIRES(state.mutex) {
         return state.send_credit > 0 || state.phase == StreamPhase::kFailed ||
                state.local_closed_write;
       });
       if (state.phase == StreamPhase::kFailed) {
-        result.error = state.error;
+        result.error = FailureError(state);
         return result;
       }
       if (state.local_closed_write) {
@@ -231,7 +274,9 @@ void TunnelStream::CloseWrite() {
   bool wake = false;
   {
     MutexLock lock(state_->mutex);
-    if (state_->phase != StreamPhase::kOpen || state_->local_closed_write) return;
+    const bool writable =
+        state_->phase == StreamPhase::kOpen || state_->phase == StreamPhase::kOpening;
+    if (!writable || state_->local_closed_write) return;
     state_->local_closed_write = true;
     finished = state_->Finished();
     wake = state_->ShouldWake();
@@ -261,6 +306,7 @@ void TunnelStream::Accept() {
     MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
+    state_->opened = true;
     wake = state_->ShouldWake();
   }
   if (wake) state_->changed.NotifyAll();
@@ -275,6 +321,11 @@ void TunnelStream::Refuse(int error_code, const std::string& reason) {
   state_->Fail(error_code, reason);
   link_->SendControl({state_->id, OpenFailed{error_code, reason}});
   link_->Forget(state_->id);
+}
+
+bool TunnelStream::WasOpened() const {
+  MutexLock lock(state_->mutex);
+  return state_->opened;
 }
 
 bool TunnelStream::Failed() const {
