@@ -83,7 +83,10 @@ int main(int argc, char** argv) {
   }
   char source_text[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &source.sin_addr, source_text, sizeof source_text);
-  std::cerr << "reply from " << source_text << ":" << ntohs(source.sin_port) << "\n";
+  // One write: std::cerr is unbuffered, and a line written in pieces interleaves with stdout's
+  // where both reach one stream (docker run).
+  std::cerr << ("reply from " + std::string(source_text) + ":" +
+                std::to_string(ntohs(source.sin_port)) + "\n");
   std::cout << reply.substr(0, static_cast<size_t>(size)) << "\n";
   return 0;
 }
