@@ -150,13 +150,16 @@ class RawPeer {
   std::vector<uint8_t> pending_;
 };
 
-// A server connection whose accepted streams the test takes, in order of arrival.
+// A server connection whose arriving streams the test takes, in order of arrival: accepted at
+// once, or (Answer::kDeferred) left for the test to accept or refuse.
 class AcceptingServer {
  public:
-  explicit AcceptingServer(UniqueFd socket, ConnectionOptions options = {}) {
+  enum class Answer { kAcceptAtOnce, kDeferred };
+  explicit AcceptingServer(UniqueFd socket, ConnectionOptions options = {},
+                           Answer answer = Answer::kAcceptAtOnce) {
     TunnelHandlers handlers;
-    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
-      stream->Accept();
+    handlers.on_open_tcp = [this, answer](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
+      if (answer == Answer::kAcceptAtOnce) stream->Accept();
       MutexLock lock(mutex_);
       streams_.push_back(std::move(stream));
       arrived_.NotifyAll();
@@ -169,7 +172,7 @@ class AcceptingServer {
     streams_.clear();
   }
   TunnelConnection& connection() { return *connection_; }
-  // The index-th accepted stream (waits for it), owned by the server until the end.
+  // The index-th arrived stream (waits for it), owned by the server until the end.
   TunnelStream* Stream(size_t index) {
     MutexLock lock(mutex_);
     arrived_.WaitUntil(mutex_, In(5s), [&]() REQUIRES(mutex_) { return streams_.size() > index; });
@@ -179,7 +182,7 @@ class AcceptingServer {
  private:
   Mutex mutex_;
   CondVar arrived_;
-  std::vector<std::unique_ptr<TunnelStream>> streams_;
+  std::vector<std::unique_ptr<TunnelStream>> streams_ GUARDED_BY(mutex_);
   std::unique_ptr<TunnelConnection> connection_;
 };
 
@@ -636,42 +639,11 @@ TEST(TunnelConnection, WindowGrowthIsCappedPerLinkAndTheGrantedWindowIsEnforced)
   writer.join();
 }
 
-// A server whose handler keeps each stream unanswered until the test accepts or refuses it.
-class DeferringServer {
- public:
-  explicit DeferringServer(UniqueFd socket) {
-    TunnelHandlers handlers;
-    handlers.on_open_tcp = [this](std::unique_ptr<TunnelStream> stream, const OpenTcp&) {
-      MutexLock lock(mutex_);
-      streams_.push_back(std::move(stream));
-      arrived_.NotifyAll();
-    };
-    connection_ = TunnelConnection::Start(std::move(socket), Role::kServer, handlers);
-  }
-  ~DeferringServer() {
-    connection_->Close("test over");
-    MutexLock lock(mutex_);
-    streams_.clear();
-  }
-  TunnelConnection& connection() { return *connection_; }
-  TunnelStream* Stream(size_t index) {
-    MutexLock lock(mutex_);
-    arrived_.WaitUntil(mutex_, In(5s), [&]() REQUIRES(mutex_) { return streams_.size() > index; });
-    return streams_.size() > index ? streams_[index].get() : nullptr;
-  }
-
- private:
-  Mutex mutex_;
-  CondVar arrived_;
-  std::vector<std::unique_ptr<TunnelStream>> streams_ GUARDED_BY(mutex_);
-  std::unique_ptr<TunnelConnection> connection_;
-};
-
 // The opener writes and half-closes at once, without waiting for Opened; the accepting side
 // keeps the bytes until its handler accepts, then reads them all and the end.
 TEST(TunnelConnection, EarlyDataTravelsWithTheOpenAndWaitsForTheAccept) {
   SocketPair pair = MakeSocketPair();
-  DeferringServer server(std::move(pair.server));
+  AcceptingServer server(std::move(pair.server), {}, AcceptingServer::Answer::kDeferred);
   auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
   std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
   const std::vector<uint8_t> request = Pattern(100000, 3);
@@ -694,7 +666,7 @@ TEST(TunnelConnection, EarlyDataTravelsWithTheOpenAndWaitsForTheAccept) {
 // Before the answer the opener may send kInitialWindow and no more; the rest follows the accept.
 TEST(TunnelConnection, EarlyDataIsBoundedByTheInitialWindow) {
   SocketPair pair = MakeSocketPair();
-  DeferringServer server(std::move(pair.server));
+  AcceptingServer server(std::move(pair.server), {}, AcceptingServer::Answer::kDeferred);
   auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
   std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
   const std::vector<uint8_t> sent = Pattern(2 * kInitialWindow + 7, 8);
