@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "common/unix_listener.h"
+#include "net/accept.h"
 #include "net/http_head.h"
 #include "net/socket_wait.h"
 
@@ -124,13 +125,8 @@ void PluginServer::Stop() {
 void PluginServer::AcceptLoop() {
   while (WaitForSocket(listener_.Get(), POLLIN, Clock::time_point::max(), stop_event_.Get()) ==
          SocketWait::kReady) {
-    UniqueFd connection(::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!connection.Valid()) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // do not spin
-      }
-      continue;
-    }
+    UniqueFd connection = AcceptConnection(listener_.Get());  // backs off when out of fds
+    if (!connection.Valid()) continue;
     {
       MutexLock lock(connections_mutex_);
       if (connections_ >= kMaxPluginConnections) {

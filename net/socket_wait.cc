@@ -3,9 +3,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cstdint>
+
+#include "net/tcp_socket.h"
 
 namespace tp {
 
@@ -13,10 +13,7 @@ SocketWait WaitForSocket(int fd, short events, std::chrono::steady_clock::time_p
                          int stop_fd) {
   while (true) {
     pollfd waiters[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    const int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT32_MAX));
-    const int ready = ::poll(waiters, stop_fd >= 0 ? 2 : 1, timeout);
+    const int ready = ::poll(waiters, stop_fd >= 0 ? 2 : 1, MillisecondsUntil(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0 || (stop_fd >= 0 && waiters[1].revents != 0)) return SocketWait::kStopped;
     if (ready == 0) return SocketWait::kTimeout;

@@ -42,7 +42,8 @@ inline DialResult DialTcp(const HostPort& address, std::chrono::steady_clock::ti
   return DialTcp(address.host, address.port, deadline);
 }
 
-// Milliseconds left until `deadline`, at least 0, for poll().
+// Milliseconds left until `deadline`, at least 0 and at most INT_MAX (a far deadline such as
+// time_point::max() waits "forever"), for poll().
 int MillisecondsUntil(std::chrono::steady_clock::time_point deadline);
 
 // Sets TCP_NODELAY: requests and replies go out at once instead of waiting for more data.

@@ -1,7 +1,5 @@
 // SftpFileSystem's libfuse operation table and its init: each entry finds the file system in
 // fuse_get_context()->private_data and calls its method.
-#include <algorithm>
-
 #include "telemount/fs/sftp_filesystem.h"
 
 namespace tp::telemount {
@@ -12,7 +10,7 @@ SftpFileSystem& Self() { return *static_cast<SftpFileSystem*>(fuse_get_context()
 void* Init(fuse_conn_info* connection, fuse_config* config) {
   SftpFileSystem& self = Self();
   const double cache_seconds = self.cache_timeout().count() / 1000.0;
-  const double short_seconds = std::min(self.cache_timeout(), kShortCacheTimeout).count() / 1000.0;
+  const double short_seconds = self.short_cache_timeout().count() / 1000.0;
   config->use_ino = 0;
   config->nullpath_ok = 1;
   config->hard_remove = 1;  // unlink really unlinks; open handles keep working on the server

@@ -25,7 +25,7 @@ SftpFileSystem::SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection,
     : connection_(std::move(connection)),
       remote_root_(remote_root == "/" ? "" : std::move(remote_root)),
       cache_timeout_(cache_timeout),
-      cache_(cache_timeout, std::min(cache_timeout, kShortCacheTimeout)) {}
+      cache_(cache_timeout, short_cache_timeout()) {}
 
 std::string SftpFileSystem::RemotePath(const char* path) const {
   return RemotePathOf(remote_root_, path);

@@ -20,6 +20,7 @@
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -46,6 +47,10 @@ class SftpFileSystem {
   static const fuse_operations& Operations();
 
   std::chrono::milliseconds cache_timeout() const { return cache_timeout_; }
+  // How long folder listings and the kernel's copy of attributes last.
+  std::chrono::milliseconds short_cache_timeout() const {
+    return std::min(cache_timeout_, kShortCacheTimeout);
+  }
 
   // The FUSE operations (paths are mount-relative, absolute; results are 0 or -errno).
   int GetAttr(const char* path, struct stat* st, fuse_file_info* fi);
