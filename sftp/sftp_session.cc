@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -236,13 +237,30 @@ PendingReply SftpSession::Prepare(PacketType type, const std::function<void(Pack
   return reply;
 }
 
-void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
-  MutexLock lock(send_mutex_);
-  for (const Outgoing& packet : outgoing) {
-    if (packet.bytes.empty()) continue;
-    send_queue_.push_back(&packet);
-    ++queued_;
+std::optional<std::string> SftpSession::Enqueue(const Outgoing& outgoing) {
+  const std::vector<uint8_t>& bytes = outgoing.bytes;
+  if (bytes.empty()) return std::nullopt;
+  send_queue_.push_back(&outgoing);
+  ++queued_;
+  // length(4) type(1) id(4), then for a CLOSE its handle as a string.
+  if (bytes.size() < 9) return std::nullopt;
+  const auto type = static_cast<PacketType>(bytes[4]);
+  const uint32_t id = BigEndian32(bytes.data() + 5);
+  if (type == PacketType::kOpen || type == PacketType::kOpendir) {
+    MutexLock lock(predictor_mutex_);
+    return predictor_.OpenSent(id);
   }
+  if (type == PacketType::kClose && bytes.size() >= 13) {
+    const uint32_t length = BigEndian32(bytes.data() + 9);
+    const std::span<const uint8_t> handle(bytes.data() + 13,
+                                          std::min<size_t>(length, bytes.size() - 13));
+    MutexLock lock(predictor_mutex_);
+    predictor_.CloseSent(id, handle);
+  }
+  return std::nullopt;
+}
+
+void SftpSession::SendQueued(MutexLock& lock) {
   const uint64_t mine = queued_;
   while (sent_ < mine) {
     if (writing_) {
@@ -254,16 +272,35 @@ void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
     std::deque<const Outgoing*> batch;
     batch.swap(send_queue_);
     const uint64_t last = sent_ + batch.size();
-    lock.Unlock();
+    lock.Unlock(send_mutex_);
     // On a broken session the batch is dropped: its requests failed with EIO.
     if (!broken_.load() && !SendAll(batch)) {
       Break(std::string("send failed: ") + std::strerror(errno));
     }
-    lock.Lock();
+    lock.Lock(send_mutex_);
     sent_ = last;
     writing_ = false;
     send_done_.NotifyAll();
   }
+}
+
+void SftpSession::Transmit(std::span<const Outgoing> outgoing) {
+  MutexLock lock(send_mutex_);
+  for (const Outgoing& packet : outgoing) Enqueue(packet);
+  SendQueued(lock);
+}
+
+std::optional<std::string> SftpSession::TransmitOpen(const Outgoing& open,
+                                                     std::span<const Outgoing> along,
+                                                     const FollowOpen& follow) {
+  std::vector<Outgoing> followers;  // queued by address: must outlive SendQueued
+  MutexLock lock(send_mutex_);
+  std::optional<std::string> predicted = Enqueue(open);
+  if (predicted) follow(*predicted, &followers);
+  for (const Outgoing& packet : along) Enqueue(packet);
+  for (const Outgoing& packet : followers) Enqueue(packet);
+  SendQueued(lock);
+  return predicted;
 }
 
 PendingReply SftpSession::Send(PacketType type, const std::function<void(PacketWriter&)>& fill,
@@ -304,6 +341,10 @@ void SftpSession::Deliver(PacketBytes packet) {
     return;
   }
   const uint32_t id = BigEndian32(packet.data() + 1);
+  {
+    MutexLock lock(predictor_mutex_);
+    predictor_.ReplyReceived(id, packet);
+  }
   std::promise<SftpReply> promise;
   {
     MutexLock lock(pending_mutex_);

@@ -14,12 +14,14 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/unique_fd.h"
+#include "sftp/handle_predictor.h"
 #include "sftp/sftp_protocol.h"
 #include "sync/mutex.h"
 
@@ -104,6 +106,19 @@ class SftpSession {
                        Outgoing* outgoing, size_t payload_size_hint = 64);
   void Transmit(const Outgoing& outgoing) EXCLUDES(send_mutex_) { Transmit({&outgoing, 1}); }
   void Transmit(std::span<const Outgoing> outgoing) EXCLUDES(send_mutex_);
+  // Transmits an OPEN or OPENDIR (`open`, prepared), then `along`, in one batch. When the
+  // session can tell which handle the server will answer `open` with (HandlePredictor: OpenSSH's
+  // sftp-server), it first calls `follow` with that handle, under the send lock, and sends what
+  // `follow` prepares right behind the open, in the same round trip. Returns the predicted
+  // handle, or nothing (then `follow` was not called).
+  //
+  // A prediction can be wrong (an open in flight failed): then the requests that followed reach
+  // another handle of the server, or none. So `follow` may prepare only requests without effect
+  // on the server (READ, READDIR, FSTAT), and the caller may use their replies only when the
+  // open's reply names the predicted handle. `follow` must not transmit.
+  using FollowOpen = std::function<void(const std::string& handle, std::vector<Outgoing>* follow)>;
+  std::optional<std::string> TransmitOpen(const Outgoing& open, std::span<const Outgoing> along,
+                                          const FollowOpen& follow) EXCLUDES(send_mutex_);
   // Waits for `reply` until the request timeout; a timeout breaks the session (EIO).
   SftpReply Await(PendingReply& reply);
   // Waits until `reply` is ready, with Await's deadline. The server answers in order, so waiting
@@ -128,6 +143,11 @@ class SftpSession {
   // Sends all of `packets` (only the writer of Transmit calls it), many per sendmsg; false with
   // errno on failure.
   bool SendAll(const std::deque<const Outgoing*>& packets);
+  // Puts `outgoing` on the send queue and shows the handle model its opens and closes; returns
+  // the prediction for an OPEN or OPENDIR.
+  std::optional<std::string> Enqueue(const Outgoing& outgoing) REQUIRES(send_mutex_);
+  // Returns once every packet queued so far is sent or dropped, sending them if no one else is.
+  void SendQueued(MutexLock& lock) REQUIRES(send_mutex_);
   void Deliver(PacketBytes packet);
 
   const SessionOptions options_;
@@ -145,6 +165,10 @@ class SftpSession {
   uint64_t queued_ GUARDED_BY(send_mutex_) = 0;  // the number of the last packet queued
   uint64_t sent_ GUARDED_BY(send_mutex_) = 0;
   bool writing_ GUARDED_BY(send_mutex_) = false;  // a Transmit call is sending a batch
+
+  // What the server's handle table will be (taken inside send_mutex_ when it is held).
+  Mutex predictor_mutex_;
+  HandlePredictor predictor_ GUARDED_BY(predictor_mutex_);
 
   Mutex pending_mutex_;
   std::map<uint32_t, std::promise<SftpReply>> pending_ GUARDED_BY(pending_mutex_);

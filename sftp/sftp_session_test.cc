@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -533,6 +535,89 @@ TEST_F(SftpSessionTest, ThePrefaceGoesFirstThenSftpWorks) {
   EXPECT_EQ(
       SizeOf(session->Call(PacketType::kLstat, [&](PacketWriter& w) { w.String(Path("file")); })),
       7);
+}
+
+// An OPEN sent with TransmitOpen and a READ of its predicted handle riding along.
+struct OpenWithRead {
+  PendingReply opened;
+  PendingReply read;
+  std::optional<std::string> predicted;
+};
+OpenWithRead OpenAndRead(SftpSession& session, const std::string& path) {
+  OpenWithRead result;
+  SftpSession::Outgoing open;
+  result.opened = session.Prepare(
+      PacketType::kOpen,
+      [&](PacketWriter& w) { w.String(path).U32(OpenFlagsFromPosix(O_RDONLY)).Attributes({}); },
+      &open);
+  result.predicted = session.TransmitOpen(
+      open, {}, [&](const std::string& handle, std::vector<SftpSession::Outgoing>* follow) {
+        result.read = session.Prepare(
+            PacketType::kRead, [&](PacketWriter& w) { w.String(handle).U64(0).U32(100); },
+            &follow->emplace_back());
+      });
+  return result;
+}
+std::string HandleOf(SftpReply reply) {
+  return reply.Errno(PacketType::kHandle) == 0 ? reply.Payload().String() : "";
+}
+std::string DataOf(SftpReply reply) {
+  return reply.Errno(PacketType::kData) == 0 ? reply.Payload().String() : "";
+}
+
+TEST_F(SftpSessionTest, AReadThatRidesWithAnOpenNamesTheHandleTheServerGivesIt) {
+  for (const std::string name : {"a", "b", "c", "d"}) {
+    std::ofstream(root_ / name) << "contents of " << name;
+  }
+  SftpServerOnTcp server(root_);
+  std::string error;
+  auto session = SftpSession::Connect(OptionsFor(server.port()), &error);
+  ASSERT_NE(session, nullptr) << error;
+  std::map<std::string, std::string> handles;
+  for (const std::string name : {"a", "b", "c"}) {
+    OpenWithRead open = OpenAndRead(*session, Path(name));
+    handles[name] = HandleOf(session->Await(open.opened));
+    if (name == "a") {
+      EXPECT_FALSE(open.predicted.has_value()) << "the first answer confirms the model";
+      continue;
+    }
+    ASSERT_TRUE(open.predicted.has_value()) << "no prediction for " << name;
+    EXPECT_EQ(handles[name], *open.predicted) << name;
+    EXPECT_EQ(DataOf(session->Await(open.read)), "contents of " + name);
+  }
+  // A closed handle is the next one given, even while its CLOSE is still in flight.
+  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(handles["b"]); });
+  OpenWithRead reopened = OpenAndRead(*session, Path("d"));
+  EXPECT_EQ(reopened.predicted, handles["b"]);
+  EXPECT_EQ(HandleOf(session->Await(reopened.opened)), handles["b"]);
+  EXPECT_EQ(DataOf(session->Await(reopened.read)), "contents of d");
+}
+
+TEST_F(SftpSessionTest, AnOpenThatFailsInFlightMisleadsOnlyTheOpensBehindIt) {
+  std::ofstream(root_ / "present") << "here";
+  SftpServerOnTcp server(root_);
+  std::string error;
+  auto session = SftpSession::Connect(OptionsFor(server.port()), &error);
+  ASSERT_NE(session, nullptr) << error;
+  OpenWithRead first = OpenAndRead(*session, Path("present"));  // confirms the model
+  ASSERT_FALSE(HandleOf(session->Await(first.opened)).empty());
+  // The server is stopped while both opens go out: the failing one is surely in flight when
+  // the second is predicted.
+  ASSERT_EQ(server.SignalSessions(SIGSTOP), 1);
+  OpenWithRead missing = OpenAndRead(*session, Path("missing"));
+  OpenWithRead present = OpenAndRead(*session, Path("present"));
+  server.SignalSessions(SIGCONT);
+  EXPECT_EQ(session->Await(missing.opened).Errno(PacketType::kHandle), ENOENT);
+  const std::string given = HandleOf(session->Await(present.opened));
+  ASSERT_FALSE(given.empty());
+  // It was predicted to get the handle after the failed open's: its READ went elsewhere, which
+  // the caller sees by comparing, and no data of another file came back under its name.
+  EXPECT_NE(present.predicted, given);
+  EXPECT_NE(DataOf(session->Await(present.read)), "here");
+  // The model knows the table again: the next prediction holds.
+  OpenWithRead again = OpenAndRead(*session, Path("present"));
+  EXPECT_EQ(again.predicted, HandleOf(session->Await(again.opened)));
+  EXPECT_EQ(DataOf(session->Await(again.read)), "here");
 }
 
 }  // namespace

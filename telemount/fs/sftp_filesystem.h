@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sftp/sftp_session.h"
 #include "telemount/fs/data_generations.h"
@@ -96,8 +97,15 @@ class SftpFileSystem {
   // Waits, without the file's lock, until at most `keep_in_flight_bytes` written to `file` are
   // unacknowledged; returns the first write error (0 if none).
   int WaitForWrites(OpenFile& file, size_t keep_in_flight_bytes);
-  // Reads the whole listing of an open folder into it (and into the caches); 0 or -errno.
+  // Reads the whole listing of an open folder into it (and into the caches), opening it on the
+  // server first if it is not yet; 0 or -errno.
   int ListDirectory(OpenDirectoryHandle& directory);
+  // Sends OPENDIR and, when the handle can be predicted, the first READDIR batch with it; sets
+  // the folder's handle, and leaves in *first_batch those READDIRs' replies if the prediction
+  // held. 0 or errno.
+  int OpenOnServer(OpenDirectoryHandle& directory, std::vector<sftp::PendingReply>* first_batch);
+  // Closes the folder's handle on the server, if it was opened there (no wait).
+  void CloseOnServer(const OpenDirectoryHandle& directory);
   // Fetches the listing of `folder` for the caches only.
   void RefreshListing(const std::string& folder);
   // Keeps the folder listings current after a change we made (`error` 0) or tried (-errno).

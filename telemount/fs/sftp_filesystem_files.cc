@@ -50,24 +50,57 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   if (truncating) data_generations_.Bump(remote);
   // What the kernel may hold of the file (it got its attributes from this cache).
   const std::optional<FileAttributes> known = cache_.Attributes(remote);
-  auto opened = session->Send(PacketType::kOpen, [&](PacketWriter& w) {
-    w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
-  });
-  // Noted once sent: whatever is asked from here on reaches the server after the open.
-  if (creating || truncating) cache_.Changed(remote);
-  if (creating) cache_.Changed(parent);
-  if (truncating) data_generations_.Bump(remote);
-  const auto ticket = cache_.StartFill();
+  std::shared_ptr<DataGenerations::Counter> data_generation = data_generations_.ForPath(remote);
+  const uint64_t generation_at_open = data_generation->load();
+  SftpSession::Outgoing open_request;
+  auto opened = session->Prepare(
+      PacketType::kOpen,
+      [&](PacketWriter& w) {
+        w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
+      },
+      &open_request);
   // The server answers in order, so the file's attributes as of its opening can ride along: the
   // stat that follows an open (cat's fstat, the kernel's after a create) then costs no round
   // trip, and attributes that the kernel keeps for longer are current at each open.
-  std::optional<sftp::PendingReply> stat =
-      session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); });
-  std::optional<sftp::PendingReply> parent_stat;
-  if (creating) {
-    // So do the folder's: the kernel asks for them before the next create in it (the create
-    // made them stale; default_permissions checks the folder's modes).
-    parent_stat = session->Send(PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); });
+  std::vector<SftpSession::Outgoing> stat_requests(creating ? 2 : 1);
+  std::optional<sftp::PendingReply> stat, parent_stat;
+  const auto prepare_stats = [&] {
+    stat = session->Prepare(
+        PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); }, &stat_requests[0]);
+    // So do the folder's after a create: the kernel asks for them before the next create in it
+    // (the create made them stale; default_permissions checks the folder's modes).
+    if (creating) {
+      parent_stat = session->Prepare(
+          PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); }, &stat_requests[1]);
+    }
+  };
+  MetadataCache::FillTicket ticket;
+  std::optional<sftp::PendingReply> first_chunk;  // of a reader, asked with a predicted handle
+  std::optional<std::string> predicted_handle;
+  if (creating || truncating) {
+    session->Transmit(open_request);
+    // Noted once sent: whatever is asked from here on reaches the server after the open.
+    cache_.Changed(remote);
+    if (creating) cache_.Changed(parent);
+    if (truncating) data_generations_.Bump(remote);
+    ticket = cache_.StartFill();
+    prepare_stats();
+    session->Transmit(stat_requests);
+  } else {
+    // Nothing changes: the stat goes in the open's batch, and so does a reader's first READ,
+    // naming the handle the server is predicted to give (SftpSession::TransmitOpen). Its data is
+    // used only if the prediction holds; otherwise it is asked for again below.
+    ticket = cache_.StartFill();
+    prepare_stats();
+    const bool reading = (fi->flags & O_ACCMODE) == O_RDONLY;
+    predicted_handle = session->TransmitOpen(
+        open_request, stat_requests,
+        [&](const std::string& handle, std::vector<SftpSession::Outgoing>* follow) {
+          if (!reading) return;
+          first_chunk = session->Prepare(
+              PacketType::kRead, [&](PacketWriter& w) { w.String(handle).U64(0).U32(kReadChunk); },
+              &follow->emplace_back());
+        });
   }
   // The server answers in order: once the last has come, so have the others (one wake-up).
   session->AwaitReady(parent_stat ? *parent_stat : *stat);
@@ -106,15 +139,18 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   file->handle = reply.Payload().String();
   file->remote_path = remote;
   file->timeout = connection_->options().request_timeout;
-  file->data_generation = data_generations_.ForPath(remote);
+  file->data_generation = std::move(data_generation);
   // Not shared yet: the lock (uncontended) only tells the analysis so.
   SftpSession::Outgoing outgoing;
   {
     MutexLock lock(file->mutex);
-    file->chunks_generation = file->data_generation->load();
-    // A file opened for reading is about to be read: ask for its start now, so the kernel's
-    // first READ finds the data on its way (one round trip less for small files).
-    if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
+    // A write through this mount since the open makes the first chunk stale (DropStaleChunks).
+    file->chunks_generation = generation_at_open;
+    // A file opened for reading is about to be read: its start is on its way, so the kernel's
+    // first READ finds the data there (a small file costs one round trip in all).
+    if (first_chunk && predicted_handle == file->handle) {
+      file->chunks.emplace(0, first_chunk->share());
+    } else if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
       file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
     }
   }

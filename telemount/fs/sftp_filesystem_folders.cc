@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,14 +25,23 @@ namespace {
 // lists most folders, and a larger folder takes a batch per 800 names.
 constexpr int kReaddirBatch = 8;
 
-std::vector<sftp::PendingReply> SendReaddirBatch(SftpSession& session, const std::string& handle) {
-  std::vector<SftpSession::Outgoing> requests(kReaddirBatch);
+// Prepares a batch of READDIRs of `handle` into `requests`; returns their replies.
+std::vector<sftp::PendingReply> PrepareReaddirBatch(SftpSession& session, const std::string& handle,
+                                                    std::vector<SftpSession::Outgoing>* requests) {
   std::vector<sftp::PendingReply> replies;
   replies.reserve(kReaddirBatch);
-  for (auto& request : requests) {
+  for (int i = 0; i < kReaddirBatch; ++i) {
     replies.push_back(session.Prepare(
-        PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); }, &request));
+        PacketType::kReaddir, [&](PacketWriter& w) { w.String(handle); },
+        &requests->emplace_back()));
   }
+  return replies;
+}
+
+std::vector<sftp::PendingReply> SendReaddirBatch(SftpSession& session, const std::string& handle) {
+  std::vector<SftpSession::Outgoing> requests;
+  requests.reserve(kReaddirBatch);
+  std::vector<sftp::PendingReply> replies = PrepareReaddirBatch(session, handle, &requests);
   session.Transmit(requests);
   return replies;
 }
@@ -39,7 +49,8 @@ std::vector<sftp::PendingReply> SendReaddirBatch(SftpSession& session, const std
 }  // namespace
 
 // The kernel never runs two READDIRs of one open folder at once (fuse's readdir lock), so its
-// state needs no lock; `busy` turns a breach of that promise into EBUSY rather than a race.
+// state needs no lock; `busy` turns a breach of that promise into EBUSY rather than a race. The
+// folder is opened on the server when it is first listed (`handle` empty until then).
 struct SftpFileSystem::OpenDirectoryHandle {
   std::shared_ptr<SftpSession> session;
   std::string handle;
@@ -76,14 +87,34 @@ int SftpFileSystem::OpenDirectory(const char* path, fuse_file_info* fi) {
   int error;
   auto session = Session(&error);
   if (!session) return -error;
-  const std::string remote = RemotePath(path);
-  SftpReply reply = session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(remote); });
-  if (int failure = reply.Errno(PacketType::kHandle)) return -failure;
+  // Nothing goes to the server yet: the folder is opened with its first listing, in the same
+  // round trip (OpenOnServer). A folder that cannot be opened there (its modes, gone since the
+  // kernel's lookup) fails the first readdir instead of the opendir.
   auto directory = std::make_unique<OpenDirectoryHandle>();
   directory->session = session;
-  directory->handle = reply.Payload().String();
-  directory->remote_path = remote;
+  directory->remote_path = RemotePath(path);
   fi->fh = reinterpret_cast<uint64_t>(directory.release());
+  return 0;
+}
+
+int SftpFileSystem::OpenOnServer(OpenDirectoryHandle& directory,
+                                 std::vector<sftp::PendingReply>* first_batch) {
+  SftpSession& session = *directory.session;
+  SftpSession::Outgoing open_request;
+  sftp::PendingReply opened = session.Prepare(
+      PacketType::kOpendir, [&](PacketWriter& w) { w.String(directory.remote_path); },
+      &open_request);
+  // The first batch names the handle the server is predicted to give (SftpSession::TransmitOpen).
+  const std::optional<std::string> predicted = session.TransmitOpen(
+      open_request, {}, [&](const std::string& handle, std::vector<SftpSession::Outgoing>* follow) {
+        *first_batch = PrepareReaddirBatch(session, handle, follow);
+      });
+  // The server answers in order: once the batch's last reply has come, so has the open's.
+  if (!first_batch->empty()) session.AwaitReady(first_batch->back());
+  SftpReply reply = session.Await(opened);
+  if (int failure = reply.Errno(PacketType::kHandle)) return failure;
+  directory.handle = reply.Payload().String();
+  if (predicted != directory.handle) first_batch->clear();  // those went to no open folder
   return 0;
 }
 
@@ -93,10 +124,14 @@ int SftpFileSystem::ListDirectory(OpenDirectoryHandle& directory) {
   // brings if the file changed after it sent the request, which only holds for answers the
   // server gave after that.
   const auto ticket = cache_.StartFill();
+  std::vector<sftp::PendingReply> batch;
+  if (directory.handle.empty()) {
+    if (int failure = OpenOnServer(directory, &batch)) return -failure;
+  }
   // Batch after batch: the server answers in order, names until an EOF (or an error), which
   // also answers the rest of its batch.
-  for (bool finished = false; !finished;) {
-    auto batch = SendReaddirBatch(session, directory.handle);
+  for (bool finished = false; !finished; batch.clear()) {
+    if (batch.empty()) batch = SendReaddirBatch(session, directory.handle);
     session.AwaitReady(batch.back());
     for (auto& pending : batch) {
       SftpReply reply = session.Await(pending);
@@ -119,15 +154,16 @@ void SftpFileSystem::RefreshListing(const std::string& folder) {
   int error;
   auto session = Session(&error);
   if (!session) return;
-  SftpReply opened =
-      session->Call(PacketType::kOpendir, [&](PacketWriter& w) { w.String(folder); });
-  if (opened.Errno(PacketType::kHandle) != 0) return;
   OpenDirectoryHandle directory;
   directory.session = session;
-  directory.handle = opened.Payload().String();
   directory.remote_path = folder;
   ListDirectory(directory);
-  session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(directory.handle); });
+  CloseOnServer(directory);
+}
+
+void SftpFileSystem::CloseOnServer(const OpenDirectoryHandle& directory) {
+  if (directory.handle.empty()) return;
+  directory.session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(directory.handle); });
 }
 
 int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t filler, off_t offset,
@@ -139,6 +175,11 @@ int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t fil
     ~Done() { busy = false; }
   } done{directory->busy};
   if (!directory->listed || offset == 0) {
+    // A rewound folder is listed afresh: its handle on the server is at its end.
+    if (directory->listed) {
+      CloseOnServer(*directory);
+      directory->handle.clear();
+    }
     directory->entries.clear();
     if (int result = ListDirectory(*directory)) return result;
     directory->listed = true;
@@ -165,8 +206,7 @@ int SftpFileSystem::ReadDirectory(const char*, void* buffer, fuse_fill_dir_t fil
 int SftpFileSystem::ReleaseDirectory(fuse_file_info* fi) {
   std::unique_ptr<OpenDirectoryHandle> directory(reinterpret_cast<OpenDirectoryHandle*>(fi->fh));
   fi->fh = 0;
-  directory->session->Send(PacketType::kClose,
-                           [&](PacketWriter& w) { w.String(directory->handle); });
+  CloseOnServer(*directory);
   return 0;
 }
 

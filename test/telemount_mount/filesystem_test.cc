@@ -19,6 +19,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -230,6 +231,54 @@ TEST_F(MountTest, LargeFolderListsEveryEntryWithItsAttributes) {
     ++count;
   }
   EXPECT_EQ(count, 2500u);
+}
+
+TEST_F(MountTest, ARewoundFolderListsEveryEntryAgain) {
+  fs::create_directories(Server("folder"));
+  for (int i = 0; i < 150; ++i) WriteFile(Server("folder/f" + std::to_string(i)), "x");
+  Mount();
+  DIR* directory = ::opendir(Mounted("folder").c_str());
+  ASSERT_NE(directory, nullptr);
+  const auto names = [&] {
+    std::set<std::string> seen;
+    while (dirent* entry = ::readdir(directory)) seen.insert(entry->d_name);
+    return seen;
+  };
+  EXPECT_EQ(names().size(), 152u) << "150 files and the dot entries";
+  WriteFile(Server("folder/made-meanwhile"), "y");
+  ::rewinddir(directory);
+  const std::set<std::string> again = names();
+  ::closedir(directory);
+  EXPECT_EQ(again.size(), 153u) << "rewinddir lists the folder as it is now";
+  EXPECT_EQ(again.count("made-meanwhile"), 1u);
+}
+
+TEST_F(MountTest, ReadersOfManySmallFilesAtOnceEachGetTheirOwnFile) {
+  // Each open's first READ travels with it, naming the handle the server is predicted to give;
+  // opens that fail on the way (missing files, in other threads) make some predictions wrong.
+  // Whatever the interleaving, every read gets its own file's bytes.
+  constexpr int kFiles = 120;
+  for (int i = 0; i < kFiles; ++i)
+    WriteFile(Server("f" + std::to_string(i)), "file " + std::to_string(i));
+  fs::create_directories(Server("folders/a"));
+  Mount();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (int i = t; i < kFiles; i += 2) {
+          if (ReadFile(Mounted("f" + std::to_string(i))) != "file " + std::to_string(i)) ++wrong;
+          // A failed open, and now and then a folder listed, between the reads.
+          const int fd = ::open(Mounted("missing" + std::to_string(i)).c_str(), O_RDONLY);
+          if (fd >= 0) ::close(fd);
+          if (i % 10 == 0 && fs::is_empty(Mounted("folders"))) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(MountTest, FilesMadeOnTheServerShowUpWithinTheCacheTime) {
