@@ -179,6 +179,7 @@ int RunMountCommand(int argc, char** argv, ShutdownSignal& shutdown) {
   }
 
   SftpFileSystem filesystem(connection, request->remote_path, request->settings.cache_timeout);
+  filesystem.WarmUp();
   std::vector<std::string> mount_options = {
       "fsname=" + request->host + ":" + std::to_string(request->port) + ":" + request->remote_path,
       "subtype=telemount"};

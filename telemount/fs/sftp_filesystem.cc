@@ -31,6 +31,29 @@ std::string SftpFileSystem::RemotePath(const char* path) const {
   return RemotePathOf(remote_root_, path);
 }
 
+void SftpFileSystem::WarmUp() {
+  int error;
+  auto session = Session(&error);
+  if (!session) return;
+  const std::string root = RemotePath("/");
+  const auto ticket = cache_.StartFill();
+  std::vector<SftpSession::Outgoing> requests(2);
+  auto opened = session->Prepare(
+      PacketType::kOpendir, [&](PacketWriter& w) { w.String(root); }, &requests[0]);
+  auto stat = session->Prepare(
+      PacketType::kLstat, [&](PacketWriter& w) { w.String(root); }, &requests[1]);
+  session->Transmit(requests);
+  SftpReply stat_reply = session->Await(stat);  // the open's reply came before it
+  SftpReply open_reply = session->Await(opened);
+  if (open_reply.Errno(PacketType::kHandle) == 0) {
+    const std::string handle = open_reply.Payload().String();
+    session->Send(PacketType::kClose, [&](PacketWriter& w) { w.String(handle); });
+  }
+  if (stat_reply.Errno(PacketType::kAttrs) == 0) {
+    cache_.PutAttributes(root, stat_reply.Payload().Attributes(), ticket);
+  }
+}
+
 int SftpFileSystem::VolumeRootAttributes(const char* path, struct stat* st) {
   int error;
   auto session = Session(&error);

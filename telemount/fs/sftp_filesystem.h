@@ -21,6 +21,7 @@
 #include <fuse.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -43,6 +44,12 @@ class SftpFileSystem {
  public:
   SftpFileSystem(std::shared_ptr<sftp::SftpConnection> connection, std::string remote_root,
                  std::chrono::milliseconds cache_timeout);
+
+  // Before the kernel's first request: puts the root's attributes in the cache (the first lookup
+  // then costs no round trip for them), and opens and closes the root folder, which shows the
+  // session how the server names handles so that the first file opened is read in the same round
+  // trip (SftpSession::TransmitOpen). Best effort: a failure here only costs those round trips.
+  void WarmUp();
 
   // The operation table; each entry finds this object in fuse_get_context()->private_data.
   static const fuse_operations& Operations();
@@ -117,6 +124,7 @@ class SftpFileSystem {
   const std::chrono::milliseconds cache_timeout_;
   MetadataCache cache_;               // names and attributes, with their write generation
   DataGenerations data_generations_;  // the write generation of the open files' read-ahead
+  std::atomic<int> wide_readers_{0};  // open files with a wide read-ahead window (open_file.h)
 };
 
 }  // namespace tp::telemount

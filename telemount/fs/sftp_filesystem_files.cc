@@ -103,7 +103,9 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
         });
   }
   // The server answers in order: once the last has come, so have the others (one wake-up).
+  const auto sent_at = std::chrono::steady_clock::now();
   session->AwaitReady(parent_stat ? *parent_stat : *stat);
+  const bool slow_link = std::chrono::steady_clock::now() - sent_at >= kSlowLink;
   SftpReply reply = session->Await(opened);
   if (creating && reply.Errno(PacketType::kHandle) == 0) {
     cache_.NameAdded(remote);
@@ -140,6 +142,8 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   file->remote_path = remote;
   file->timeout = connection_->options().request_timeout;
   file->data_generation = std::move(data_generation);
+  file->slow_link = slow_link;
+  file->wide_readers = &wide_readers_;
   // Not shared yet: the lock (uncontended) only tells the analysis so.
   SftpSession::Outgoing outgoing;
   {
@@ -180,7 +184,9 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     // A read that continues the last one grows the prefetch window; one that finds its chunk
     // already requested keeps it; any other read starts over.
     const bool continues = start == file->next_offset;
-    if (continues) {
+    if (continues && file->slow_link && file->TryWiden()) {
+      file->window = kWideWindowChunks;
+    } else if (continues) {
       file->window = std::clamp(file->window * 2, kMinWindowChunks, kMaxWindowChunks);
     } else if (file->chunks.count(first) == 0) {
       file->chunks.clear();
@@ -207,8 +213,11 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     file->end_chunk_hint = index;
     file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
   };
-  // Chunks asked for in order arrive in order: wait once, for the last of them.
-  if (needed.size() > 1) AwaitShared(*file->session, needed.back().second, file->timeout);
+  // Chunks asked for in order arrive in order: wait once, for the last of them. A long wait
+  // tells of a slow link (see kSlowLink).
+  const auto waited_from = std::chrono::steady_clock::now();
+  AwaitShared(*file->session, needed.back().second, file->timeout);
+  if (std::chrono::steady_clock::now() - waited_from >= kSlowLink) file->slow_link = true;
   size_t copied = 0;
   for (auto& [index, pending] : needed) {
     const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
