@@ -23,10 +23,12 @@ inline constexpr uint64_t kReadChunk =
     192 * 1024;                                 // one READ request (OpenSSH serves up to 255 KiB)
 inline constexpr size_t kMinWindowChunks = 4;   // prefetch once a reader is sequential
 inline constexpr size_t kMaxWindowChunks = 64;  // 12 MiB ahead at most
-// A sequential reader on a slow link (a round trip of kSlowLink or more) opens its window to
-// kWideWindowChunks at once: 30 MiB, a 50 ms link's round trip at 600 MB/s. The mount lets
-// kWideReaders readers do so at a time, which bounds the memory read-ahead can take.
-inline constexpr std::chrono::milliseconds kSlowLink{5};
+// A sequential reader on a slow link opens its window to kWideWindowChunks at once: 30 MiB, a
+// 50 ms link's round trip at 600 MB/s. The link is slow when the file's open took kSlowLink or
+// more (a round trip; reads are no measure: the server's disk or a busy machine make them wait).
+// On a fast link a wide window only costs memory and time. The mount lets kWideReaders readers
+// have one at a time, which bounds the memory read-ahead can take.
+inline constexpr std::chrono::milliseconds kSlowLink{10};
 inline constexpr size_t kWideWindowChunks = 160;
 inline constexpr int kWideReaders = 2;
 inline constexpr size_t kWriteChunk = 192 * 1024;      // one WRITE request
@@ -56,8 +58,8 @@ struct SftpFileSystem::OpenFile {
   std::chrono::milliseconds timeout;
   // Set by the first write: the file's attributes on the server change until it is closed.
   std::atomic<bool> wrote{false};
-  // A round trip of this file took kSlowLink or more.
-  std::atomic<bool> slow_link{false};
+  // Its open took kSlowLink or more.
+  bool slow_link = false;
   // The mount's count of wide readers; this file is one while `wide`.
   std::atomic<int>* wide_readers = nullptr;
   std::atomic<bool> wide{false};

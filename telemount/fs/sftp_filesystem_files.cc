@@ -213,11 +213,8 @@ int SftpFileSystem::Read(char* buffer, size_t size, off_t offset, fuse_file_info
     file->end_chunk_hint = index;
     file->chunks.erase(file->chunks.lower_bound(index), file->chunks.end());
   };
-  // Chunks asked for in order arrive in order: wait once, for the last of them. A long wait
-  // tells of a slow link (see kSlowLink).
-  const auto waited_from = std::chrono::steady_clock::now();
-  AwaitShared(*file->session, needed.back().second, file->timeout);
-  if (std::chrono::steady_clock::now() - waited_from >= kSlowLink) file->slow_link = true;
+  // Chunks asked for in order arrive in order: wait once, for the last of them.
+  if (needed.size() > 1) AwaitShared(*file->session, needed.back().second, file->timeout);
   size_t copied = 0;
   for (auto& [index, pending] : needed) {
     const SftpReply& reply = AwaitShared(*file->session, pending, file->timeout);
