@@ -95,6 +95,10 @@ class SftpFileSystem {
   // the plain view of the same remote path holds LSTAT's answer.
   int VolumeRootAttributes(const char* path, struct stat* st);
   std::shared_ptr<sftp::SftpSession> Session(int* error);
+  struct SentOpen;
+  // Sends an OPEN with `flags` (open(2)'s) and what rides with it; notes what it changes in the
+  // caches once it is sent.
+  SentOpen SendOpen(sftp::SftpSession& session, const std::string& remote, int flags, mode_t mode);
   // Runs one request that answers STATUS; returns 0 or -errno.
   int CallStatus(sftp::PacketType type, const std::function<void(sftp::PacketWriter&)>& fill);
   int Lstat(const std::string& remote, sftp::FileAttributes* attributes);

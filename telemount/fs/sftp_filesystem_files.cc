@@ -33,6 +33,76 @@ bool ChangedOnServer(const FileAttributes& before, const FileAttributes& now) {
 
 int SftpFileSystem::Open(const char* path, fuse_file_info* fi) { return Create(path, 0, fi); }
 
+// The requests of one open on their way to the server.
+struct SftpFileSystem::SentOpen {
+  sftp::PendingReply opened;
+  // The file's attributes and, after a create, its folder's, asked right behind the open.
+  std::optional<sftp::PendingReply> stat, parent_stat;
+  // A reader's first READ, naming the handle the server was predicted to give.
+  std::optional<sftp::PendingReply> first_chunk;
+  std::optional<std::string> predicted_handle;
+  MetadataCache::FillTicket ticket;  // taken before the stats went out
+};
+
+SftpFileSystem::SentOpen SftpFileSystem::SendOpen(SftpSession& session, const std::string& remote,
+                                                  int flags, mode_t mode) {
+  const bool creating = (flags & O_CREAT) != 0;
+  const bool truncating = (flags & O_TRUNC) != 0;
+  const std::string parent = ParentOf(remote);
+  FileAttributes attributes;
+  if (creating) {
+    attributes.flags = FileAttributes::kPermissions;
+    attributes.permissions = mode & 07777;
+  }
+  SentOpen sent;
+  SftpSession::Outgoing open_request;
+  sent.opened = session.Prepare(
+      PacketType::kOpen,
+      [&](PacketWriter& w) {
+        w.String(remote).U32(sftp::OpenFlagsFromPosix(flags)).Attributes(attributes);
+      },
+      &open_request);
+  // The server answers in order, so the file's attributes as of its opening can ride along: the
+  // stat that follows an open (cat's fstat, the kernel's after a create) then costs no round
+  // trip, and attributes that the kernel keeps for longer are current at each open.
+  std::vector<SftpSession::Outgoing> stat_requests(creating ? 2 : 1);
+  const auto prepare_stats = [&] {
+    sent.ticket = cache_.StartFill();
+    sent.stat = session.Prepare(
+        PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); }, &stat_requests[0]);
+    // So do the folder's after a create: the kernel asks for them before the next create in it
+    // (the create made them stale; default_permissions checks the folder's modes).
+    if (creating) {
+      sent.parent_stat = session.Prepare(
+          PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); }, &stat_requests[1]);
+    }
+  };
+  if (creating || truncating) {
+    session.Transmit(open_request);
+    // Noted once sent: whatever is asked from here on reaches the server after the open.
+    cache_.Changed(remote);
+    if (creating) cache_.Changed(parent);
+    if (truncating) data_generations_.Bump(remote);
+    prepare_stats();
+    session.Transmit(stat_requests);
+    return sent;
+  }
+  // Nothing changes: the stat goes in the open's batch, and so does a reader's first READ, naming
+  // the handle the server is predicted to give (SftpSession::TransmitOpen). Its data is used only
+  // if the prediction holds.
+  prepare_stats();
+  const bool reading = (flags & O_ACCMODE) == O_RDONLY;
+  sent.predicted_handle = session.TransmitOpen(
+      open_request, stat_requests,
+      [&](const std::string& handle, std::vector<SftpSession::Outgoing>* follow) {
+        if (!reading) return;
+        sent.first_chunk = session.Prepare(
+            PacketType::kRead, [&](PacketWriter& w) { w.String(handle).U64(0).U32(kReadChunk); },
+            &follow->emplace_back());
+      });
+  return sent;
+}
+
 int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   if (IsFixed(path)) return PlaceOf(path) == Place::kVolumeRoot ? -EISDIR : -EPERM;
   int error;
@@ -41,72 +111,17 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
   const std::string remote = RemotePath(path);
   const bool creating = (fi->flags & O_CREAT) != 0;
   const bool truncating = (fi->flags & O_TRUNC) != 0;
-  const std::string parent = ParentOf(remote);
-  FileAttributes attributes;
-  if (creating) {
-    attributes.flags = FileAttributes::kPermissions;
-    attributes.permissions = mode & 07777;
-  }
   if (truncating) data_generations_.Bump(remote);
   // What the kernel may hold of the file (it got its attributes from this cache).
   const std::optional<FileAttributes> known = cache_.Attributes(remote);
   std::shared_ptr<DataGenerations::Counter> data_generation = data_generations_.ForPath(remote);
   const uint64_t generation_at_open = data_generation->load();
-  SftpSession::Outgoing open_request;
-  auto opened = session->Prepare(
-      PacketType::kOpen,
-      [&](PacketWriter& w) {
-        w.String(remote).U32(sftp::OpenFlagsFromPosix(fi->flags)).Attributes(attributes);
-      },
-      &open_request);
-  // The server answers in order, so the file's attributes as of its opening can ride along: the
-  // stat that follows an open (cat's fstat, the kernel's after a create) then costs no round
-  // trip, and attributes that the kernel keeps for longer are current at each open.
-  std::vector<SftpSession::Outgoing> stat_requests(creating ? 2 : 1);
-  std::optional<sftp::PendingReply> stat, parent_stat;
-  const auto prepare_stats = [&] {
-    stat = session->Prepare(
-        PacketType::kLstat, [&](PacketWriter& w) { w.String(remote); }, &stat_requests[0]);
-    // So do the folder's after a create: the kernel asks for them before the next create in it
-    // (the create made them stale; default_permissions checks the folder's modes).
-    if (creating) {
-      parent_stat = session->Prepare(
-          PacketType::kLstat, [&](PacketWriter& w) { w.String(parent); }, &stat_requests[1]);
-    }
-  };
-  MetadataCache::FillTicket ticket;
-  std::optional<sftp::PendingReply> first_chunk;  // of a reader, asked with a predicted handle
-  std::optional<std::string> predicted_handle;
-  if (creating || truncating) {
-    session->Transmit(open_request);
-    // Noted once sent: whatever is asked from here on reaches the server after the open.
-    cache_.Changed(remote);
-    if (creating) cache_.Changed(parent);
-    if (truncating) data_generations_.Bump(remote);
-    ticket = cache_.StartFill();
-    prepare_stats();
-    session->Transmit(stat_requests);
-  } else {
-    // Nothing changes: the stat goes in the open's batch, and so does a reader's first READ,
-    // naming the handle the server is predicted to give (SftpSession::TransmitOpen). Its data is
-    // used only if the prediction holds; otherwise it is asked for again below.
-    ticket = cache_.StartFill();
-    prepare_stats();
-    const bool reading = (fi->flags & O_ACCMODE) == O_RDONLY;
-    predicted_handle = session->TransmitOpen(
-        open_request, stat_requests,
-        [&](const std::string& handle, std::vector<SftpSession::Outgoing>* follow) {
-          if (!reading) return;
-          first_chunk = session->Prepare(
-              PacketType::kRead, [&](PacketWriter& w) { w.String(handle).U64(0).U32(kReadChunk); },
-              &follow->emplace_back());
-        });
-  }
+  SentOpen sent = SendOpen(*session, remote, fi->flags, mode);
   // The server answers in order: once the last has come, so have the others (one wake-up).
   const auto sent_at = std::chrono::steady_clock::now();
-  session->AwaitReady(parent_stat ? *parent_stat : *stat);
+  session->AwaitReady(sent.parent_stat ? *sent.parent_stat : *sent.stat);
   const bool slow_link = std::chrono::steady_clock::now() - sent_at >= kSlowLink;
-  SftpReply reply = session->Await(opened);
+  SftpReply reply = session->Await(sent.opened);
   if (creating && reply.Errno(PacketType::kHandle) == 0) {
     cache_.NameAdded(remote);
   } else if (creating) {
@@ -126,11 +141,11 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     SftpReply stat_reply = session->Await(*pending);
     if (stat_reply.Errno(PacketType::kAttrs) != 0) return std::nullopt;
     FileAttributes fresh = stat_reply.Payload().Attributes();
-    cache_.PutAttributes(of, fresh, ticket);
+    cache_.PutAttributes(of, fresh, sent.ticket);
     return fresh;
   };
-  const std::optional<FileAttributes> fresh = keep_attributes(stat, remote);
-  keep_attributes(parent_stat, parent);
+  const std::optional<FileAttributes> fresh = keep_attributes(sent.stat, remote);
+  keep_attributes(sent.parent_stat, ParentOf(remote));
   // Close-to-open: a file changed on the server since the kernel got its attributes has them
   // dropped there, so that reads go to the new end of the file.
   if (!creating && !truncating && known && fresh && ChangedOnServer(*known, *fresh)) {
@@ -152,8 +167,8 @@ int SftpFileSystem::Create(const char* path, mode_t mode, fuse_file_info* fi) {
     file->chunks_generation = generation_at_open;
     // A file opened for reading is about to be read: its start is on its way, so the kernel's
     // first READ finds the data there (a small file costs one round trip in all).
-    if (first_chunk && predicted_handle == file->handle) {
-      file->chunks.emplace(0, first_chunk->share());
+    if (sent.first_chunk && sent.predicted_handle == file->handle) {
+      file->chunks.emplace(0, sent.first_chunk->share());
     } else if ((fi->flags & O_ACCMODE) == O_RDONLY && !truncating) {
       file->chunks.emplace(0, file->PrepareChunk(0, &outgoing));
     }
