@@ -32,7 +32,7 @@ inline constexpr FlagSpec kTimeoutFlag{"--timeout", "", "SECONDS"};
 inline constexpr FlagSpec kDockerSubnetFlag{"--docker-subnet", "", "CIDR"};
 inline constexpr FlagSpec kPortFlag{"--port", "", "LOCAL[:CONTAINER]", true};
 inline constexpr FlagSpec kEnvFileFlag{"--env-file", "", "FILE"};
-inline constexpr FlagSpec kMountFlag{"--mount", "", "PATH|true|false"};
+inline constexpr FlagSpec kMountFlag{"--mount", "", "PATH[:ro]|true[:ro]|false"};
 inline constexpr FlagSpec kDockerMountFlag{"--docker-mount", "", "PATH"};
 inline constexpr FlagSpec kNameFlag{"--name", "", "NAME"};
 inline constexpr FlagSpec kDockerRunFlag{"--docker-run", "", ""};

@@ -139,7 +139,8 @@ Flags:
 
 // The help of replace, intercept, ingest and wiretap: one text, the mode's name and sentence in.
 constexpr std::string_view kEngageHelpBody =
-    R"help(                 [--env-file FILE] [--mount PATH|true|false] [--docker-mount PATH]
+    R"help(                 [--env-file FILE] [--mount PATH[:ro]|true[:ro]|false]
+                 [--docker-mount PATH]
                  [--name NAME] [--context NAME]
                  (--docker-run | --docker-build DIR [--docker-build-opt KEY=VALUE]... |
                   --docker-debug DIR)
@@ -173,7 +174,8 @@ Flags:
                       wiretap the --port ones (default: the first); ingest none
   --env-file FILE     also write the workload's environment to FILE (KEY=VALUE lines)
   --mount PATH|true|false  mount the workload's volumes (true, the default), only the one at
-                      PATH, or none (false)
+                      PATH, or none (false); PATH:ro or true:ro mount read-only (writes
+                      fail with EROFS)
   --docker-mount PATH mount the volumes under PATH in the container (PATH/MOUNT PATH)
   --name NAME         the engagement's name (default: WORKLOAD); telepresence leave NAME ends it
   --docker-run        run IMAGE as the handler

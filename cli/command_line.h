@@ -112,10 +112,12 @@ enum class HandlerImage {
 struct MountSelection {
   bool enabled = true;                // --mount=false: none
   std::optional<std::string> only{};  // --mount PATH: only that one (an absolute path)
+  bool read_only = false;             // --mount PATH:ro or true:ro: writes fail with EROFS
 };
 
 // `telepresence replace|intercept|ingest|wiretap WORKLOAD [--port LOCAL[:CONTAINER]]...
-//  [--env-file F] [--mount PATH|true|false] [--docker-mount PATH] [--name NAME] [--context NAME]
+//  [--env-file F] [--mount PATH[:ro]|true[:ro]|false] [--docker-mount PATH] [--name NAME]
+//  [--context NAME]
 //  (--docker-run | --docker-build DIR [--docker-build-opt K=V]... | --docker-debug DIR)
 //  -- [DOCKER RUN FLAGS] IMAGE [ARGS]`
 struct EngageCommand {

@@ -340,6 +340,10 @@ TEST(CommandLineTest, EngagementConflictsSayWhatToDo) {
                   "takes no --port");
   EXPECT_CONTAINS(ParseError({"replace", "echo", "extra", "--docker-run", "--", "b"}),
                   "takes one WORKLOAD, got 'extra' too");
+  for (const std::string bad : {"/srv/echo-data:rw", "/a:b", "false:ro", ":ro", "relative:ro"}) {
+    EXPECT_CONTAINS(ParseError({"replace", "echo", "--mount", bad, "--docker-run", "--", "img"}),
+                    "invalid --mount '" + bad + "'");
+  }
 }
 
 TEST(CommandLineTest, ListAndLeave) {

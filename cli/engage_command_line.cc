@@ -91,6 +91,15 @@ Result<std::vector<std::pair<std::string, std::string>>> BuildOptions(std::strin
 Result<MountSelection> MountFlag(std::string_view command, const FlagValues& flags) {
   std::optional<std::string> value = flags.Get(kMountFlag.name);
   if (!value || *value == "true") return MountSelection{};
+  // A ":ro" suffix mounts read-only (a path has no colon of its own: Docker refuses those).
+  constexpr std::string_view kReadOnly = ":ro";
+  if (value->ends_with(kReadOnly) && value->size() > kReadOnly.size()) {
+    const std::string chosen = value->substr(0, value->size() - kReadOnly.size());
+    if (chosen == "true") return MountSelection{.read_only = true};
+    if (chosen.starts_with('/') && chosen.find(':') == std::string::npos) {
+      return MountSelection{.only = chosen, .read_only = true};
+    }
+  }
   if (*value == "false") {
     if (flags.Has(kDockerMountFlag.name)) {
       return CliError{
@@ -100,10 +109,11 @@ Result<MountSelection> MountFlag(std::string_view command, const FlagValues& fla
     }
     return MountSelection{.enabled = false};
   }
-  if (!value->starts_with('/')) {
+  if (!value->starts_with('/') || value->find(':') != std::string::npos) {
     return CliError{"invalid --mount '" + *value +
                     "': give true, false, or the absolute path of one of the workload's mounts "
-                    "(telepresence list shows them)" +
+                    "(telepresence list shows them), with :ro after true or the path to mount "
+                    "read-only" +
                     SeeHelp(command)};
   }
   return MountSelection{.enabled = true, .only = *value};

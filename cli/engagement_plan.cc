@@ -127,7 +127,8 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
     if (std::find(user_mounted.begin(), user_mounted.end(), target) != user_mounted.end()) {
       continue;
     }
-    volumes.push_back({"tp-" + command.name + "-" + std::to_string(n), mount_path, target});
+    volumes.push_back({"tp-" + command.name + "-" + std::to_string(n), mount_path, target,
+                       command.mounts.read_only});
   }
   return volumes;
 }
@@ -143,6 +144,8 @@ docker::VolumeSpec VolumeCreateSpec(const RemoteVolume& volume, const SftpSource
                           .labels = {{std::string(kDaemonLabel), std::string(context_name)},
                                      {std::string(kEngagementLabel), std::string(engagement_id)}}};
   if (!source.token.empty()) spec.driver_options["token"] = source.token;
+  // Read-only twice: telemount refuses writes (EROFS), and so does the container's mount.
+  if (volume.read_only) spec.driver_options["ro"] = "true";
   return spec;
 }
 
@@ -208,7 +211,8 @@ Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
     plan.volumes.push_back(
         {volume.mount_path,
          VolumeCreateSpec(volume, source, inputs.daemon.context_name, plan.engagement_id)});
-    ours.insert(ours.end(), {"-v", volume.name + ":" + volume.target});
+    ours.insert(ours.end(),
+                {"-v", volume.name + ":" + volume.target + (volume.read_only ? ":ro" : "")});
   }
   if (command.image_source == HandlerImage::kDockerDebug) {
     ours.insert(ours.end(), {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined"});

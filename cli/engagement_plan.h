@@ -62,6 +62,7 @@ struct RemoteVolume {
   std::string name{};        // tp-<engagement name>-<n>, n from 0 in the mounts' order
   std::string mount_path{};  // the workload's mount path ("/srv/echo-data")
   std::string target{};      // where the handler sees it (--docker-mount PATH + mount path)
+  bool read_only = false;    // --mount ...:ro
   bool operator==(const RemoteVolume&) const = default;
 };
 

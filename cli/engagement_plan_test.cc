@@ -313,6 +313,20 @@ TEST(EngagementPlanTest, MountFlagsChooseTheVolumes) {
             "list shows them)");
 }
 
+TEST(EngagementPlanTest, ReadOnlyMountsAreReadOnlyInTelemountAndInTheContainer) {
+  for (const std::string flag : {"/srv/echo-data:ro", "true:ro", "/srv/echo-data/:ro"}) {
+    const EngagementPlan plan =
+        Plan({"replace", "echo", "--mount", flag, "--docker-run", "--", "img"});
+    ASSERT_EQ(plan.volumes.size(), 1u) << flag;
+    EXPECT_EQ(plan.volumes.at(0).spec.driver_options.at("ro"), "true") << flag;
+    EXPECT_EQ(Count(plan.run, "tp-echo-0:/srv/echo-data:ro"), 1u) << flag;
+  }
+  const EngagementPlan writable =
+      Plan({"replace", "echo", "--mount", "/srv/echo-data", "--docker-run", "--", "img"});
+  EXPECT_EQ(writable.volumes.at(0).spec.driver_options.count("ro"), 0u);
+  EXPECT_EQ(Count(writable.run, "tp-echo-0:/srv/echo-data"), 1u);
+}
+
 TEST(EngagementPlanTest, IngestEngagesNoPortAndIsNamedAfterTheWorkloadsFirstPort) {
   const EngageCommand command = Parsed({"ingest", "echo", "--docker-run", "--", "-it", "busybox"});
   EXPECT_TRUE(PlanEngageStart(command, {8080, 9090}, Daemon()).engage_request.ports.empty());

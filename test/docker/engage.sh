@@ -196,6 +196,14 @@ check_output "--env-file writes the remote env for the user" "ECHO_MESSAGE=hello
 check_output "--docker-mount puts the volumes under another folder" "message" \
   timeout 90 "$telepresence" ingest echo --docker-mount /remote --docker-run -- --pull never \
   tp-busybox:latest cat /remote/srv/echo-data/message.txt
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
+check_output "--mount PATH:ro reads the volume and refuses writes" "read, write refused: ro" \
+  timeout 90 "$telepresence" ingest echo --mount /srv/echo-data:ro --docker-run -- --pull never \
+  tp-busybox:latest sh -c 'cat /srv/echo-data/message.txt >/dev/null &&
+    ! touch /srv/echo-data/ro-probe 2>/tmp/error && grep -q "Read-only file system" /tmp/error &&
+    echo "read, write refused: ro"'
+check "and nothing was written to the workload's volume" \
+  docker exec echo test ! -e /srv/echo-data/ro-probe
 
 heading "--docker-build and --docker-debug"
 mkdir -p "$work/context"
