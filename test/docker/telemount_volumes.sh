@@ -14,6 +14,10 @@ make_export_folder logs
 data=$TP_EXPORT_ROOT/data
 logs=$TP_EXPORT_ROOT/logs
 echo "remote content $TP_PREFIX" >"$data/file"
+# Made before any container looks at the folder: a file made on the server by someone else shows
+# in the mount within the listing time (1 s; see README), and this one is about modes.
+printf 'for root only\n' >"$data/private"
+chmod 600 "$data/private"
 echo "log line" >"$logs/app.log"
 start_sftp_export server
 echo "sftp-export on 127.0.0.1:$SFTP_PORT exporting /; test prefix $TP_PREFIX"
@@ -45,8 +49,6 @@ check_output "a new container sees a change made on the server" "changed on the 
 heading "the kernel checks the files' modes for every container user (default_permissions)"
 # The server runs as root here: without the kernel's check any user in a container would get
 # root's rights on the server.
-printf 'for root only\n' >"$data/private"
-chmod 600 "$data/private"
 check_output "root in a container reads a file of mode 0600" "for root only" \
   docker run --rm -v "$vol:/data" tp-busybox:latest cat /data/private
 check_output "user 1000 in a container is refused it" "Permission denied" \
