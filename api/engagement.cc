@@ -23,6 +23,17 @@ bool IsIpv4(const std::string& text) {
   return ::inet_pton(AF_INET, text.c_str(), &address) == 1;
 }
 
+// "mount_policies", when there.
+std::string ReadMountPolicies(const json& object, MountPolicies& target) {
+  const json* value = FindField(object, "mount_policies");
+  if (value == nullptr) return "";
+  std::string error;
+  std::optional<MountPolicies> policies = MountPoliciesFromJson(*value, error);
+  if (!policies) return error;
+  target = std::move(*policies);
+  return "";
+}
+
 // Reads an object with `read`; nullopt with `error` when it is no object or `read` says why.
 template <typename T, typename Read>
 std::optional<T> ReadObject(const json& body, std::string& error, Read read) {
@@ -52,7 +63,8 @@ std::string ReadWorkload(const json& object, WorkloadInfo& workload) {
   if (!object.is_object()) return "a workload is not a JSON object";
   std::string problem = FirstProblem({ReadString(object, "workload", workload.workload),
                                       ReadPorts(object, "ports", workload.ports),
-                                      ReadStrings(object, "mounts", workload.mounts)});
+                                      ReadStrings(object, "mounts", workload.mounts),
+                                      ReadMountPolicies(object, workload.mount_policies)});
   if (!problem.empty()) return problem;
   const json* engagement = FindField(object, "engagement");
   if (engagement == nullptr) return "";
@@ -133,7 +145,8 @@ json EngagementGrantToJson(const EngagementGrant& grant) {
           {"sftp_port", grant.sftp_port},
           {"sftp_token", grant.sftp_token},
           {"env", grant.env},
-          {"mounts", grant.mounts}};
+          {"mounts", grant.mounts},
+          {"mount_policies", MountPoliciesToJson(grant.mount_policies)}};
 }
 
 std::optional<EngagementGrant> EngagementGrantFromJson(const json& body, std::string& error) {
@@ -142,7 +155,8 @@ std::optional<EngagementGrant> EngagementGrantFromJson(const json& body, std::st
         {ReadString(object, "id", grant.id), ReadString(object, "container", grant.container),
          ReadPorts(object, "ports", grant.ports), ReadPort(object, "sftp_port", grant.sftp_port),
          ReadString(object, "sftp_token", grant.sftp_token),
-         ReadStringMap(object, "env", grant.env), ReadStrings(object, "mounts", grant.mounts)});
+         ReadStringMap(object, "env", grant.env), ReadStrings(object, "mounts", grant.mounts),
+         ReadMountPolicies(object, grant.mount_policies)});
     if (!problem.empty()) return problem;
     if (grant.id.empty()) return FieldIsNot("id", "an engagement's id");
     return std::string();
@@ -166,6 +180,7 @@ json WorkloadListToJson(const std::vector<WorkloadInfo>& workloads) {
     list.push_back({{"workload", workload.workload},
                     {"ports", workload.ports},
                     {"mounts", workload.mounts},
+                    {"mount_policies", MountPoliciesToJson(workload.mount_policies)},
                     {"engagement",
                      workload.engagement ? SummaryToJson(*workload.engagement) : json(nullptr)}});
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "api/engagement_mode.h"
+#include "api/mount_policy.h"
 
 namespace tp::api {
 
@@ -47,7 +48,8 @@ nlohmann::json HandlerBodyToJson(const HandlerBody& body);
 std::optional<HandlerBody> HandlerBodyFromJson(const nlohmann::json& body, std::string& error);
 
 // POST /engagements' answer: {"id", "container", "ports", "sftp_port", "sftp_token", "env": {},
-// "mounts": [...]} (and what else the traffic-manager says, ignored here).
+// "mounts": [...], "mount_policies": {PATH: POLICY}} (and what else the traffic-manager says,
+// ignored here).
 struct EngagementGrant {
   std::string id{};                          // required: not empty
   std::string container{};                   // the workload's container (telemount's container=)
@@ -56,6 +58,7 @@ struct EngagementGrant {
   std::string sftp_token{};                  // its credential (telemount's token=); "": none
   std::map<std::string, std::string> env{};  // the workload's environment
   std::vector<std::string> mounts{};         // the workload's mount paths
+  MountPolicies mount_policies{};            // those that are not Remote
   bool operator==(const EngagementGrant&) const = default;
 };
 nlohmann::json EngagementGrantToJson(const EngagementGrant& grant);
@@ -71,11 +74,13 @@ struct EngagementSummary {
   bool operator==(const EngagementSummary&) const = default;
 };
 
-// One workload of GET /workloads: {"workload", "ports", "mounts", "engagement": summary|null}.
+// One workload of GET /workloads: {"workload", "ports", "mounts", "mount_policies",
+// "engagement": summary|null}.
 struct WorkloadInfo {
   std::string workload{};
   std::vector<uint16_t> ports{};
   std::vector<std::string> mounts{};
+  MountPolicies mount_policies{};  // those that are not Remote
   std::optional<EngagementSummary> engagement{};
   bool operator==(const WorkloadInfo&) const = default;
 };

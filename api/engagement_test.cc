@@ -77,9 +77,11 @@ TEST(EngagementGrantCodecTest, ReadsBackWhatItWritesAndIgnoresTheRest) {
                               .sftp_port = 40022,
                               .sftp_token = "0123456789abcdef0123456789abcdef",
                               .env = {{"ECHO_MESSAGE", "hello"}},
-                              .mounts = {"/srv/echo-data"}};
+                              .mounts = {"/srv/echo-data", "/etc/config"},
+                              .mount_policies = {{"/etc/config", MountPolicy::kRemoteReadOnly}}};
   std::string error;
   EXPECT_EQ(EngagementGrantFromJson(EngagementGrantToJson(grant), error), grant) << error;
+  EXPECT_EQ(EngagementGrantToJson(grant).at("mount_policies").at("/etc/config"), "RemoteReadOnly");
   json more = EngagementGrantToJson(grant);
   more["workload"] = "echo";
   more["address"] = "10.0.0.3";
@@ -95,13 +97,33 @@ TEST(EngagementGrantCodecTest, WrongFieldsAreNamed) {
                 "field 'env' is not a map of strings");
   ExpectRefused(EngagementGrantFromJson, R"({"id":"e","mounts":"/srv"})",
                 "field 'mounts' is not a list of strings");
+  ExpectRefused(EngagementGrantFromJson, R"({"id":"e","mount_policies":{"/srv":"ReadOnly"}})",
+                "field 'mount_policies' is not a map of paths to Remote, RemoteReadOnly, Local, "
+                "Ignore");
+}
+
+TEST(MountPolicyTest, NamesReadBackAndAMissingPathIsRemote) {
+  for (const MountPolicy policy : {MountPolicy::kRemote, MountPolicy::kRemoteReadOnly,
+                                   MountPolicy::kLocal, MountPolicy::kIgnore}) {
+    EXPECT_EQ(ParseMountPolicy(MountPolicyName(policy)), policy);
+  }
+  EXPECT_EQ(ParseMountPolicy("remote"), std::nullopt) << "the names are the agent's, exactly";
+  EXPECT_EQ(PolicyOf({{"/a", MountPolicy::kLocal}}, "/a"), MountPolicy::kLocal);
+  EXPECT_EQ(PolicyOf({{"/a", MountPolicy::kLocal}}, "/b"), MountPolicy::kRemote);
+  EXPECT_EQ(PolicyOf({{"/a/", MountPolicy::kLocal}}, "/a"), MountPolicy::kLocal);
+  EXPECT_EQ(Stricter(MountPolicy::kRemoteReadOnly, MountPolicy::kRemote),
+            MountPolicy::kRemoteReadOnly);
+  EXPECT_EQ(Stricter(MountPolicy::kRemoteReadOnly, MountPolicy::kLocal), MountPolicy::kLocal);
 }
 
 TEST(EngagementListCodecTest, WorkloadsAndEngagementsReadBack) {
   const EngagementSummary summary{.id = "e-1", .mode = "intercept", .name = "mine", .ports = {80}};
-  const std::vector<WorkloadInfo> workloads{
-      {.workload = "echo", .ports = {80, 90}, .mounts = {"/srv"}, .engagement = summary},
-      {.workload = "db", .ports = {5432}}};
+  const std::vector<WorkloadInfo> workloads{{.workload = "echo",
+                                             .ports = {80, 90},
+                                             .mounts = {"/srv"},
+                                             .mount_policies = {{"/srv", MountPolicy::kLocal}},
+                                             .engagement = summary},
+                                            {.workload = "db", .ports = {5432}}};
   std::string error;
   EXPECT_EQ(WorkloadListFromJson(WorkloadListToJson(workloads), error), workloads) << error;
   EXPECT_EQ(WorkloadListToJson(workloads).at("workloads").at(1).at("engagement"), nullptr);

@@ -76,8 +76,10 @@ Result<std::vector<ComposeVolume>> PlanComposeVolumes(const std::string& project
   for (size_t n = 0; n < grant.mounts.size(); ++n) {
     const std::string path = WithoutTrailingSlash(grant.mounts[n]);
     const MountRule* rule = RuleFor(*service.engagement, path);
-    const MountPolicy policy = rule ? rule->policy : MountPolicy::kRemote;
-    if (policy == MountPolicy::kLocal) continue;
+    // The service's rule can narrow the workload's policy, never widen it.
+    const MountPolicy policy = api::Stricter(rule ? rule->policy : MountPolicy::kRemote,
+                                             api::PolicyOf(grant.mount_policies, path));
+    if (policy == MountPolicy::kLocal || policy == MountPolicy::kIgnore) continue;
     const RemoteVolume remote{
         .name = "tp-" + project + "-" + service.name + "-" + std::to_string(n),
         .mount_path = path,

@@ -68,6 +68,20 @@ TEST(ComposeOverrideTest, LocalMountsGetNoVolumeAndUnknownOnesAreRefused) {
             "not have; its mounts are /srv/echo-data, /cache/ (telepresence list shows them)");
 }
 
+TEST(ComposeOverrideTest, TheWorkloadsPoliciesWinOverWiderRules) {
+  ComposeService service = kLocalEcho;
+  service.engagement->mounts = {{"/srv/echo-data", MountPolicy::kRemote}};
+  EngagementGrant grant = kGrant;
+  grant.mount_policies = {{"/srv/echo-data", MountPolicy::kRemoteReadOnly},
+                          {"/cache/", MountPolicy::kLocal}};
+  Result<std::vector<ComposeVolume>> volumes = PlanComposeVolumes("demo", service, grant, kDaemon);
+  ASSERT_TRUE(volumes.ok()) << volumes.error().message;
+  ASSERT_EQ(volumes.value().size(), 1u) << "the workload's Local mount gets no volume";
+  EXPECT_EQ(volumes.value()[0].mount_path, "/srv/echo-data");
+  EXPECT_TRUE(volumes.value()[0].read_only) << "remote in the compose file, RemoteReadOnly in "
+                                               "the workload: read-only";
+}
+
 TEST(ComposeOverrideTest, TheDocument) {
   ComposeProject project{.services = {kLocalEcho, ComposeService{.name = "caller"},
                                       ComposeService{.name = "own", .has_networks = true},

@@ -22,17 +22,15 @@
 #include <string_view>
 #include <vector>
 
+#include "api/mount_policy.h"
 #include "cli/command_line.h"
 #include "cli/result.h"
 
 namespace tp::cli {
 
-// How a workload mount reaches an engaged service.
-enum class MountPolicy {
-  kRemote,          // a telemount volume of the workload's files, read-write
-  kRemoteReadOnly,  // the same, read-only
-  kLocal,           // none: the service keeps what the compose file mounts there (if anything)
-};
+// How a workload mount reaches an engaged service (api/mount_policy.h). A compose file spells
+// them remote, remoteReadOnly and local (the service keeps what the compose file mounts there).
+using MountPolicy = api::MountPolicy;
 
 struct MountRule {
   std::string path{};  // the workload's mount path, without trailing slashes

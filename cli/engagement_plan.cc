@@ -100,7 +100,8 @@ std::string HandlerContainerName(const std::string& name, const std::vector<uint
 }
 
 Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
-                                              const std::vector<std::string>& mounts) {
+                                              const std::vector<std::string>& mounts,
+                                              const api::MountPolicies& policies) {
   std::vector<RemoteVolume> volumes;
   if (!command.mounts.enabled) return volumes;
   if (command.mounts.only) {
@@ -115,6 +116,13 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
                       "; its mounts are " + (known.empty() ? "none" : known) +
                       " (telepresence list shows them)"};
     }
+    const api::MountPolicy policy = api::PolicyOf(policies, wanted);
+    if (policy == api::MountPolicy::kLocal || policy == api::MountPolicy::kIgnore) {
+      return CliError{"the workload " + command.workload + " says its mount " + wanted + " is " +
+                      std::string(api::MountPolicyName(policy)) +
+                      ": it is never mounted from the cluster (mount your own files there with "
+                      "-v after --)"};
+    }
   }
   const std::vector<std::string>& user_mounted = command.docker_args.options.mounted_paths;
   for (size_t n = 0; n < mounts.size(); ++n) {
@@ -127,8 +135,13 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
     if (std::find(user_mounted.begin(), user_mounted.end(), target) != user_mounted.end()) {
       continue;
     }
+    // The workload's policy can only be narrowed by --mount ...:ro.
+    const api::MountPolicy policy = api::Stricter(
+        api::PolicyOf(policies, mount_path),
+        command.mounts.read_only ? api::MountPolicy::kRemoteReadOnly : api::MountPolicy::kRemote);
+    if (policy == api::MountPolicy::kLocal || policy == api::MountPolicy::kIgnore) continue;
     volumes.push_back({"tp-" + command.name + "-" + std::to_string(n), mount_path, target,
-                       command.mounts.read_only});
+                       policy == api::MountPolicy::kRemoteReadOnly});
   }
   return volumes;
 }
@@ -187,7 +200,8 @@ EngageStart PlanEngageStart(const EngageCommand& command,
 
 Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
                                       const EngagementInputs& inputs) {
-  Result<std::vector<RemoteVolume>> volumes = PlanVolumes(command, inputs.grant.mounts);
+  Result<std::vector<RemoteVolume>> volumes =
+      PlanVolumes(command, inputs.grant.mounts, inputs.grant.mount_policies);
   if (!volumes.ok()) return volumes.error();
   const DockerRunOptions& user = command.docker_args.options;
   EngagementPlan plan{.workload = command.workload,

@@ -67,9 +67,12 @@ struct RemoteVolume {
 };
 
 // The volumes to create: every mount (or the --mount one; error when the workload has none of
-// that path), none with --mount=false, and none where the user mounts the target already.
+// that path, or its policy is Local), none with --mount=false, none where the user mounts the
+// target already, none of a mount whose policy is Local; read-only where the policy says
+// RemoteReadOnly or the user gave --mount ...:ro.
 Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
-                                              const std::vector<std::string>& mounts);
+                                              const std::vector<std::string>& mounts,
+                                              const api::MountPolicies& policies);
 
 // Where telemount finds the workload's files.
 struct SftpSource {

@@ -57,31 +57,55 @@ EngageCommand Command(std::vector<std::string> docker_flags = {}) {
 
 TEST(EngagementPlanTest, VolumesAreNamedPerMountAndSkipUserMounts) {
   const std::vector<std::string> mounts{"/srv/echo-data", "/var/cache"};
-  auto volumes = PlanVolumes(Command(), mounts);
+  auto volumes = PlanVolumes(Command(), mounts, {});
   ASSERT_TRUE(volumes.ok());
   EXPECT_EQ(volumes.value(),
             (std::vector<RemoteVolume>{{"tp-echo-0", "/srv/echo-data", "/srv/echo-data"},
                                        {"tp-echo-1", "/var/cache", "/var/cache"}}));
-  volumes = PlanVolumes(Command({"-v", "/host:/srv/echo-data"}), mounts);
+  volumes = PlanVolumes(Command({"-v", "/host:/srv/echo-data"}), mounts, {});
   ASSERT_TRUE(volumes.ok());
   EXPECT_EQ(volumes.value(),
             (std::vector<RemoteVolume>{{"tp-echo-1", "/var/cache", "/var/cache"}}));
   EngageCommand under = Command();
   under.docker_mount = "/remote/";
   under.mounts.only = "/var/cache";
-  volumes = PlanVolumes(under, mounts);
+  volumes = PlanVolumes(under, mounts, {});
   ASSERT_TRUE(volumes.ok());
   EXPECT_EQ(volumes.value(),
             (std::vector<RemoteVolume>{{"tp-echo-1", "/var/cache", "/remote/var/cache"}}));
   EngageCommand none = Command();
   none.mounts.enabled = false;
-  EXPECT_TRUE(PlanVolumes(none, mounts).value().empty());
+  EXPECT_TRUE(PlanVolumes(none, mounts, {}).value().empty());
   EngageCommand unknown = Command();
   unknown.mounts.only = "/nope";
-  ASSERT_FALSE(PlanVolumes(unknown, mounts).ok());
-  EXPECT_EQ(PlanVolumes(unknown, mounts).error().message,
+  ASSERT_FALSE(PlanVolumes(unknown, mounts, {}).ok());
+  EXPECT_EQ(PlanVolumes(unknown, mounts, {}).error().message,
             "the workload echo has no mount /nope; its mounts are /srv/echo-data, /var/cache "
             "(telepresence list shows them)");
+}
+
+TEST(EngagementPlanTest, TheWorkloadsMountPoliciesCanBeNarrowedNeverWidened) {
+  const std::vector<std::string> mounts{"/data", "/config", "/cache"};
+  const api::MountPolicies policies{{"/config", api::MountPolicy::kRemoteReadOnly},
+                                    {"/cache", api::MountPolicy::kLocal}};
+  auto volumes = PlanVolumes(Command(), mounts, policies);
+  ASSERT_TRUE(volumes.ok());
+  EXPECT_EQ(volumes.value(), (std::vector<RemoteVolume>{{"tp-echo-0", "/data", "/data", false},
+                                                        {"tp-echo-1", "/config", "/config", true}}))
+      << "RemoteReadOnly is read-only, Local is not mounted";
+  EngageCommand read_only = Command();
+  read_only.mounts.read_only = true;
+  volumes = PlanVolumes(read_only, mounts, policies);
+  ASSERT_TRUE(volumes.ok());
+  EXPECT_EQ(volumes.value(),
+            (std::vector<RemoteVolume>{{"tp-echo-0", "/data", "/data", true},
+                                       {"tp-echo-1", "/config", "/config", true}}));
+  EngageCommand local = Command();
+  local.mounts.only = "/cache";
+  ASSERT_FALSE(PlanVolumes(local, mounts, policies).ok());
+  EXPECT_EQ(PlanVolumes(local, mounts, policies).error().message,
+            "the workload echo says its mount /cache is Local: it is never mounted from the "
+            "cluster (mount your own files there with -v after --)");
 }
 
 TEST(EngagementPlanTest, VolumeCreateAndBuildCommands) {

@@ -11,6 +11,26 @@
 namespace tp::agent {
 namespace {
 
+// Applies "--mount PATH[:POLICY]"; "" or what is wrong.
+std::string AddMount(const std::string& value, AgentOptions& options) {
+  std::string path = value;
+  api::MountPolicy policy = api::MountPolicy::kRemote;
+  if (const auto colon = value.rfind(':'); colon != std::string::npos) {
+    const std::optional<api::MountPolicy> named = api::ParseMountPolicy(value.substr(colon + 1));
+    if (!named) {
+      return "--mount wants PATH or PATH:POLICY with POLICY one of " + api::MountPolicyNames() +
+             ", got " + value;
+    }
+    path = value.substr(0, colon);
+    policy = *named;
+  }
+  if (path.empty() || path.front() != '/') return "--mount wants an absolute path, got " + value;
+  if (policy == api::MountPolicy::kIgnore) return "";  // engagements never hear of it
+  options.mounts.push_back(path);
+  if (policy != api::MountPolicy::kRemote) options.mount_policies[path] = policy;
+  return "";
+}
+
 // Applies one "--flag value"; "" or what is wrong.
 std::string Apply(AgentOptions& options, const std::string& flag, const std::string& value) {
   if (flag == "--manager") {
@@ -38,9 +58,7 @@ std::string Apply(AgentOptions& options, const std::string& flag, const std::str
   } else if (flag == "--app-env-file") {
     options.app_env_file = value;
   } else if (flag == "--mount") {
-    if (value.empty() || value.front() != '/')
-      return "--mount wants an absolute path, got " + value;
-    options.mounts.push_back(value);
+    return AddMount(value, options);
   } else if (flag == "--exports") {
     options.exports = value;
   } else if (flag == "--sftp-server") {
@@ -105,7 +123,9 @@ std::string AgentUsage() {
          "  --port PORT             a TCP port of the app (repeatable)\n"
          "  --app-address ADDRESS   where the app listens (default 127.0.0.1)\n"
          "  --app-env-file FILE     the app's environment, KEY=VALUE lines\n"
-         "  --mount PATH            a mount path of the app container (repeatable)\n"
+         "  --mount PATH[:POLICY]   a mount path of the app container (repeatable), with the\n"
+         "                          workload's policy for it: Remote (default), RemoteReadOnly,\n"
+         "                          Local (never mounted from here) or Ignore (not reported)\n"
          "  --exports DIR           the exported tree (default /tel_app_exports)\n"
          "  --sftp-port PORT        the SFTP port on the pod's address (default 8022)\n"
          "  --sftp-server PATH      OpenSSH's sftp-server (default /usr/lib/openssh/sftp-server)\n"

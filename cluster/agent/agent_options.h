@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "api/mount_policy.h"
+
 namespace tp::agent {
 
 struct AgentOptions {
@@ -18,8 +20,11 @@ struct AgentOptions {
   std::string container;
   std::vector<uint16_t> ports;  // the workload's TCP ports, in order, no duplicates
   std::string app_address = "127.0.0.1";
-  std::string app_env_file;         // empty: no environment to report
-  std::vector<std::string> mounts;  // absolute paths in the app container
+  std::string app_env_file;  // empty: no environment to report
+  // --mount PATH[:POLICY]: absolute paths in the app container, without the Ignore ones, and
+  // the policies of those that are not Remote (api/mount_policy.h).
+  std::vector<std::string> mounts;
+  api::MountPolicies mount_policies;
   std::string exports = "/tel_app_exports";
   uint16_t sftp_port = 8022;
   std::string sftp_server = "/usr/lib/openssh/sftp-server";

@@ -39,6 +39,24 @@ TEST(AgentOptionsTest, ReadsEveryFlag) {
   EXPECT_EQ(options.chroot_library, "/lib/c.so");
 }
 
+TEST(AgentOptionsTest, MountsCarryTheWorkloadsPolicies) {
+  const auto parsed = ParseAgentOptions(
+      With({"--mount", "/data", "--mount", "/config:RemoteReadOnly", "--mount", "/cache:Local",
+            "--mount", "/secrets:Ignore", "--mount", "/plain:Remote"}));
+  ASSERT_TRUE(parsed.options) << parsed.error;
+  EXPECT_EQ(parsed.options->mounts,
+            (std::vector<std::string>{"/data", "/config", "/cache", "/plain"}))
+      << "an ignored mount is not reported";
+  EXPECT_EQ(parsed.options->mount_policies,
+            (api::MountPolicies{{"/config", api::MountPolicy::kRemoteReadOnly},
+                                {"/cache", api::MountPolicy::kLocal}}));
+  EXPECT_EQ(ParseAgentOptions(With({"--mount", "/data:ReadOnly"})).error,
+            "--mount wants PATH or PATH:POLICY with POLICY one of Remote, RemoteReadOnly, Local, "
+            "Ignore, got /data:ReadOnly");
+  EXPECT_EQ(ParseAgentOptions(With({"--mount", "data:Local"})).error,
+            "--mount wants an absolute path, got data:Local");
+}
+
 TEST(AgentOptionsTest, HasTheDocumentedDefaults) {
   const auto parsed = ParseAgentOptions(kRequired);
   ASSERT_TRUE(parsed.options) << parsed.error;

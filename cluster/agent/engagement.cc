@@ -71,7 +71,8 @@ std::string RegisterRequest(const Registration& registration) {
               {"sftp_port", registration.sftp_port},
               {"sftp_token", registration.sftp_token},
               {"env", registration.env},
-              {"mounts", registration.mounts}}
+              {"mounts", registration.mounts},
+              {"mount_policies", api::MountPoliciesToJson(registration.mount_policies)}}
       .dump();
 }
 

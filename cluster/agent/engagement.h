@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/engagement_mode.h"
+#include "api/mount_policy.h"
 
 namespace tp::agent {
 
@@ -43,6 +44,7 @@ struct Registration {
   std::string sftp_token{};  // what the SFTP server asks for
   std::map<std::string, std::string> env;
   std::vector<std::string> mounts;
+  api::MountPolicies mount_policies{};  // of the mounts that are not Remote
 };
 
 // {"op":"register", ...}

@@ -37,12 +37,13 @@ TEST(EngagementTest, RegisterCarriesEverythingTheManagerNeeds) {
                                   8022,
                                   "0123456789abcdef0123456789abcdef",
                                   {{"ECHO_MESSAGE", "hi"}},
-                                  {"/srv/echo-data"}};
+                                  {"/srv/echo-data", "/config"},
+                                  {{"/config", api::MountPolicy::kRemoteReadOnly}}};
   EXPECT_EQ(nlohmann::json::parse(RegisterRequest(registration)), nlohmann::json::parse(R"({
     "op": "register", "workload": "echo", "container": "echo", "address": "10.213.0.3",
     "ports": [8080, 9090], "sftp_port": 8022,
     "sftp_token": "0123456789abcdef0123456789abcdef", "env": {"ECHO_MESSAGE": "hi"},
-    "mounts": ["/srv/echo-data"]})"));
+    "mounts": ["/srv/echo-data", "/config"], "mount_policies": {"/config": "RemoteReadOnly"}})"));
   EXPECT_EQ(nlohmann::json::parse(WatchRequest(7)),
             nlohmann::json::parse(R"({"op":"watch","version":7})"));
 }

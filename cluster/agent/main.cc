@@ -36,8 +36,8 @@ std::optional<tp::agent::Registration> BuildRegistration(const AgentOptions& opt
                                                          const std::string& address,
                                                          std::string& error) {
   tp::agent::Registration registration{
-      options.workload, options.container, address, options.ports, options.sftp_port, "", {},
-      options.mounts};
+      options.workload, options.container,     address, options.ports, options.sftp_port, "", {},
+      options.mounts,   options.mount_policies};
   if (options.app_env_file.empty()) return registration;
   const auto text = tp::agent::ReadTextFile(options.app_env_file, error);
   if (!text) return std::nullopt;

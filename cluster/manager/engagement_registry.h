@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/engagement_mode.h"
+#include "api/mount_policy.h"
 #include "sync/mutex.h"
 
 namespace tp::manager {
@@ -33,6 +34,7 @@ struct AgentInfo {
   std::string sftp_token{};  // what its SFTP server asks for; only the engaging daemon is told
   std::map<std::string, std::string> env;
   std::vector<std::string> mounts;
+  api::MountPolicies mount_policies{};  // of those of `mounts` that are not Remote
   bool operator==(const AgentInfo&) const = default;
 };
 

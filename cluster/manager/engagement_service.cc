@@ -99,6 +99,18 @@ AgentInfo ParseRegister(const json& request) {
       info.mounts.push_back(mount.get<std::string>());
     }
   }
+  const json& policies = Field(request, "mount_policies");
+  if (!policies.is_null()) {
+    std::string error;
+    std::optional<api::MountPolicies> parsed = api::MountPoliciesFromJson(policies, error);
+    if (!parsed) throw BadRequest(error);
+    for (const auto& [path, policy] : *parsed) {
+      if (std::find(info.mounts.begin(), info.mounts.end(), path) == info.mounts.end()) {
+        throw BadRequest("\"mount_policies\" names " + path + ", which is not in \"mounts\"");
+      }
+    }
+    info.mount_policies = std::move(*parsed);
+  }
   return info;
 }
 
@@ -119,6 +131,7 @@ json ListJson(const std::vector<WorkloadView>& views) {
          {"address", view.agent.address},
          {"ports", view.agent.ports},
          {"mounts", view.agent.mounts},
+         {"mount_policies", api::MountPoliciesToJson(view.agent.mount_policies)},
          {"engagement", view.engagement ? EngagementJson(*view.engagement) : json(nullptr)}});
   }
   return {{"workloads", std::move(workloads)}};
@@ -134,7 +147,8 @@ json EngagedJson(const EngageOutcome& outcome) {
           {"sftp_port", agent.sftp_port},
           {"sftp_token", agent.sftp_token},
           {"env", agent.env},
-          {"mounts", agent.mounts}};
+          {"mounts", agent.mounts},
+          {"mount_policies", api::MountPoliciesToJson(agent.mount_policies)}};
 }
 
 json WatchJson(const WatchState& state) {

@@ -679,6 +679,33 @@ TEST_F(EngagementTest, WatchIsAnsweredUnchangedAfterTheTimeout) {
   EXPECT_TRUE(told["engagement"].is_null());
 }
 
+TEST_F(EngagementTest, TheWorkloadsMountPoliciesReachTheDaemon) {
+  EngagementPeer agent(manager_->ListenPort(), "agent/config");
+  nlohmann::json registration = kEchoRegistration;
+  registration["workload"] = "config";
+  registration["mounts"] = {"/data", "/etc/app"};
+  registration["mount_policies"] = {{"/etc/app", "RemoteReadOnly"}};
+  agent.Call(registration);
+  const nlohmann::json listed = daemon_->Call({{"op", "list"}});
+  nlohmann::json policies;
+  for (const auto& workload : listed["workloads"]) {
+    if (workload["workload"] == "config") policies = workload["mount_policies"];
+  }
+  EXPECT_EQ(policies, nlohmann::json({{"/etc/app", "RemoteReadOnly"}}));
+  const nlohmann::json engaged =
+      daemon_->Call({{"op", "engage"}, {"workload", "config"}, {"mode", "ingest"}});
+  EXPECT_EQ(engaged["mount_policies"], nlohmann::json({{"/etc/app", "RemoteReadOnly"}}));
+
+  // A policy the manager does not know, or for a path that is not a mount, is refused.
+  registration["mount_policies"] = {{"/etc/app", "ReadOnly"}};
+  const nlohmann::json unknown = agent.Call(registration, EINVAL);
+  EXPECT_NE(unknown.dump().find("Remote, RemoteReadOnly, Local, Ignore"), std::string::npos)
+      << unknown.dump();
+  registration["mount_policies"] = {{"/elsewhere", "Local"}};
+  const nlohmann::json elsewhere = agent.Call(registration, EINVAL);
+  EXPECT_NE(elsewhere.dump().find("not in \\\"mounts\\\""), std::string::npos) << elsewhere.dump();
+}
+
 TEST_F(EngagementTest, MalformedRequestsGetErrorsAndTheSessionKeepsServing) {
   for (const std::string body :
        {"", "not json", "[1,2]", "{\"op\":42}", "{\"op\":\"fly\"}", "{}",
