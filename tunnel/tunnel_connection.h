@@ -94,7 +94,13 @@ class TunnelStream {
   void CloseWrite();
   // Drops the stream both ways at once; the peer sees ECONNRESET. Idempotent.
   void Reset();
-  // For a stream received through on_open_tcp: the dial succeeded / failed.
+  // For a stream of OpenTcpEarly: waits until the peer answered the open (ok: accepted; else
+  // the refusal's error as Read reports it, or ECONNRESET when reset, or ETIMEDOUT when
+  // `deadline` passed first: the stream stays usable). For any other stream, at once: ok, or its
+  // failure's error. Never consumes bytes.
+  IoResult AwaitOpen(Deadline deadline);
+  // For a stream received through on_open_tcp: the dial succeeded / failed. Bytes read before
+  // Accept (the opener's early data) are credited back with it, so the opener's writes go on.
   void Accept();
   void Refuse(int error_code, const std::string& reason);
   // True once the stream was reset, refused, or its tunnel died.

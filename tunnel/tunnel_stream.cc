@@ -300,17 +300,36 @@ void TunnelStream::Reset() {
   link_->Forget(state_->id);
 }
 
+IoResult TunnelStream::AwaitOpen(Deadline deadline) {
+  ExpireUnansweredOpen();
+  MutexLock lock(state_->mutex);
+  StreamState& state = *state_;
+  state.WaitUntil(WaitLimit(state, deadline),
+                  [&]() REQUIRES(state.mutex) { return state.phase != StreamPhase::kOpening; });
+  if (state.phase == StreamPhase::kFailed) return {0, FailureError(state)};
+  if (state.phase == StreamPhase::kOpening) {
+    if (Clock::now() < state.answer_deadline) return {0, ETIMEDOUT};
+    lock.Unlock();
+    ExpireUnansweredOpen();
+    return {0, ECONNRESET};
+  }
+  return {};
+}
+
 void TunnelStream::Accept() {
   bool wake = false;
+  uint32_t grant = 0;
   {
     MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
     state_->opened = true;
     wake = state_->ShouldWake();
+    grant = ConsumedLocked(*link_, *state_, 0);  // the early bytes read while accepting
   }
   if (wake) state_->changed.NotifyAll();
   link_->SendControl({state_->id, Opened{}});
+  if (grant > 0) link_->SendControl({state_->id, Window{grant}});
 }
 
 void TunnelStream::Refuse(int error_code, const std::string& reason) {

@@ -43,7 +43,11 @@ using ClientTap = std::function<void(std::span<const uint8_t> bytes)>;
 RelayEnd RelaySockets(int client, int app, const std::atomic<bool>& stopping,
                       const ClientTap& tap = nullptr);
 
-// Relays until both directions have ended (the stream is reset on failure).
+// Relays until both directions have ended (the stream is reset on failure: the caller resets
+// the client with ResetAndClose on kReset; the relay itself sends the client no FIN then). The
+// stream may still be opening (OpenTcpEarly): the client's bytes go at once, and a refusal
+// ends the relay with kReset. Stream -> client moves bytes with splice(2) and makes `client`
+// non-blocking.
 RelayEnd RelaySocketAndStream(int client, tunnel::TunnelStream& stream,
                               const std::atomic<bool>& stopping);
 

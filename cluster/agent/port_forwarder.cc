@@ -121,15 +121,16 @@ void PortForwarder::Engage(UniqueFd client, uint16_t workload_port, const Engage
     ResetAndClose(std::move(client));
     return;
   }
+  // The client's first bytes travel right behind the open, before the handler answers; a
+  // refusal fails the stream, which resets the client.
   const std::string host = EngagementStreamHost(engagement);
-  tunnel::OpenResult opened =
-      connection->OpenTcp(host, workload_port, Clock::now() + options_.open_timeout);
-  if (!opened.stream) {
-    spdlog::info("port {}: {} refused the connection: {}", workload_port, host, opened.reason);
-    ResetAndClose(std::move(client));
-    return;
+  const std::unique_ptr<tunnel::TunnelStream> stream =
+      connection->OpenTcpEarly(host, workload_port, Clock::now() + options_.open_timeout);
+  const RelayEnd end = RelaySocketAndStream(client.Get(), *stream, stopping_);
+  if (!stream->WasOpened()) {
+    spdlog::info("port {}: {} refused the connection: {}", workload_port, host,
+                 stream->FailureReason());
   }
-  const RelayEnd end = RelaySocketAndStream(client.Get(), *opened.stream, stopping_);
   CloseAfter(end, std::move(client));
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -147,6 +148,22 @@ json WatchJson(const WatchState& state) {
   return {{"version", state.version}, {"engagement", std::move(engagement)}};
 }
 
+// Waits for the daemon's answer to `handler` and gives it to the agent's `stream`: Accept, or
+// a refusal (ECONNREFUSED, the daemon's reason), which fails both streams. True when accepted.
+bool AnswerAgentStream(tunnel::TunnelStream& stream, tunnel::TunnelStream& handler,
+                       tunnel::Deadline answer_deadline) {
+  const tunnel::IoResult answer = handler.AwaitOpen(answer_deadline);
+  if (answer.ok()) {
+    stream.Accept();
+    return true;
+  }
+  const std::string reason = handler.FailureReason();
+  stream.Refuse(ECONNREFUSED,
+                "the daemon refused: " + (reason.empty() ? std::strerror(answer.error) : reason));
+  handler.Reset();  // a stream still unanswered at its deadline
+  return false;
+}
+
 // Copies one direction of a relay until its end (then half-closes the other stream) or a
 // failure (then resets both, which ends the other direction too).
 void Pump(tunnel::TunnelStream& from, tunnel::TunnelStream& to, std::atomic<bool>& failed) {
@@ -189,11 +206,12 @@ bool SessionLink::SendReply(uint32_t request_id, tunnel::Reply reply, tunnel::De
   return connection_ != nullptr && connection_->SendReply(request_id, std::move(reply), deadline);
 }
 
-tunnel::OpenResult SessionLink::OpenTcp(const std::string& host, uint16_t port,
-                                        tunnel::Deadline deadline) {
+std::unique_ptr<tunnel::TunnelStream> SessionLink::OpenTcpEarly(const std::string& host,
+                                                                uint16_t port,
+                                                                tunnel::Deadline answer_deadline) {
   ReaderMutexLock lock(mutex_);
-  if (connection_ == nullptr) return {nullptr, ECONNRESET, "the daemon's tunnel is gone"};
-  return connection_->OpenTcp(host, port, deadline);
+  if (connection_ == nullptr) return nullptr;
+  return connection_->OpenTcpEarly(host, port, answer_deadline);
 }
 
 PeerKind PeerKindOf(const std::string& client_name) {
@@ -323,17 +341,18 @@ void EngagementService::RelayAgentStream(const Peer& agent,
     stream->Refuse(ECONNREFUSED, "the daemon of engagement " + id + " is gone");
     return;
   }
-  tunnel::OpenResult opened =
-      daemon->OpenTcp(request.host, request.port, Clock::now() + config_.connect_timeout);
-  if (!opened.stream) {
-    stream->Refuse(ECONNREFUSED, "the daemon refused: " + opened.reason);
+  const auto answer_deadline = Clock::now() + config_.connect_timeout;
+  std::unique_ptr<tunnel::TunnelStream> handler =
+      daemon->OpenTcpEarly(request.host, request.port, answer_deadline);
+  if (!handler) {
+    stream->Refuse(ECONNREFUSED, "the daemon of engagement " + id + " is gone");
     return;
   }
-  stream->Accept();
+  // The agent's first bytes (its client's request) travel on while the daemon dials.
   std::atomic<bool> failed{false};
-  std::thread back([&] { Pump(*opened.stream, *stream, failed); });
-  Pump(*stream, *opened.stream, failed);
-  back.join();
+  std::thread forth([&] { Pump(*stream, *handler, failed); });
+  if (AnswerAgentStream(*stream, *handler, answer_deadline)) Pump(*handler, *stream, failed);
+  forth.join();
 }
 
 std::shared_ptr<SessionLink> EngagementService::LinkOf(SessionId session) {
