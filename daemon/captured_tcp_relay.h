@@ -1,8 +1,9 @@
 // The relay of one captured TCP connection through its tunnel stream, both ways, until both
 // directions have ended. A half-close (FIN) on either side is passed on as a half-close; a reset
-// or an error on either side resets the other. Client -> stream copies through one buffer
-// (256 KiB); stream -> client moves the bytes from the tunnel's socket to the client's through a
-// pipe, without a copy (TunnelStream::ReadToSocket). When the client stops reading, the stream
+// or an error on either side resets the other. Both ways move the bytes through a pipe with
+// splice(2), without a copy through user space: client -> stream with TunnelStream::
+// WriteFromPipe (copying through one 256 KiB buffer where splicing is refused), stream ->
+// client with TunnelStream::ReadToSocket. When the client stops reading, the stream
 // is no longer read and the tunnel's credit window stops the far side; when the stream stops
 // taking bytes, the client is no longer read.
 #pragma once

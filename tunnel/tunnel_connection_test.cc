@@ -682,6 +682,39 @@ TEST(TunnelConnection, EarlyDataIsBoundedByTheInitialWindow) {
   writer.join();
 }
 
+// ForwardTo moves one stream's bytes and end on to a stream of another tunnel, in order, more
+// than the windows hold (the relay of the manager between an agent and a daemon).
+TEST(TunnelConnection, ForwardToMovesAStreamOnToAnotherTunnel) {
+  SocketPair first_pair = MakeSocketPair();
+  SocketPair second_pair = MakeSocketPair();
+  AcceptingServer first_server(std::move(first_pair.server));
+  AcceptingServer second_server(std::move(second_pair.server));
+  auto first = TunnelConnection::Start(std::move(first_pair.client), Role::kClient, {});
+  auto second = TunnelConnection::Start(std::move(second_pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> source = first->OpenTcpEarly("x", 1, In(5s));
+  std::unique_ptr<TunnelStream> target = second->OpenTcpEarly("y", 1, In(5s));
+  const std::vector<uint8_t> sent = Pattern(8 * kInitialWindow + 3, 11);
+  std::thread writer([&] {
+    EXPECT_TRUE(source->Write(sent, In(10s)).ok());
+    source->CloseWrite();
+  });
+  TunnelStream* from = first_server.Stream(0);
+  ASSERT_NE(from, nullptr);
+  std::thread forwarder([&] {
+    std::vector<uint8_t> scratch(4096);
+    IoResult moved;
+    while ((moved = from->ForwardTo(*target, scratch, In(10s))).ok() && moved.bytes > 0) {
+    }
+    EXPECT_TRUE(moved.ok()) << moved.error;
+    target->CloseWrite();
+  });
+  TunnelStream* to = second_server.Stream(0);
+  ASSERT_NE(to, nullptr);
+  EXPECT_EQ(ReadFully(*to, sent.size() + 1, In(10s)), sent);  // then the end
+  writer.join();
+  forwarder.join();
+}
+
 // The accepting side may read the early bytes before it answers (a relay that passes them on
 // while its own open is pending); its Accept then credits them back, so a writer that used the
 // whole initial window goes on.

@@ -164,25 +164,19 @@ bool AnswerAgentStream(tunnel::TunnelStream& stream, tunnel::TunnelStream& handl
   return false;
 }
 
-// Copies one direction of a relay until its end (then half-closes the other stream) or a
-// failure (then resets both, which ends the other direction too).
+// Moves one direction of a relay on (from the tunnel's socket to the other tunnel's through a
+// pipe, TunnelStream::ForwardTo) until its end (then half-closes the other stream) or a failure
+// (then resets both, which ends the other direction too).
 void Pump(tunnel::TunnelStream& from, tunnel::TunnelStream& to, std::atomic<bool>& failed) {
-  std::vector<uint8_t> buffer(kRelayBufferBytes);
+  std::vector<uint8_t> scratch(kRelayBufferBytes);
   while (!failed.load()) {
-    const tunnel::IoResult read = from.Read(buffer, Clock::now() + kRelaySlice);
-    if (read.error == ETIMEDOUT) continue;
-    if (!read.ok()) break;
-    if (read.bytes == 0) {
+    const tunnel::IoResult moved = from.ForwardTo(to, scratch, Clock::now() + kRelaySlice);
+    if (moved.error == ETIMEDOUT) continue;
+    if (!moved.ok()) break;
+    if (moved.bytes == 0) {
       to.CloseWrite();
       return;
     }
-    std::span<const uint8_t> pending(buffer.data(), read.bytes);
-    while (!pending.empty() && !failed.load()) {
-      const tunnel::IoResult written = to.Write(pending, Clock::now() + kRelaySlice);
-      pending = pending.subspan(written.bytes);
-      if (written.error != 0 && written.error != ETIMEDOUT) break;
-    }
-    if (!pending.empty()) break;
   }
   failed.store(true);
   from.Reset();
