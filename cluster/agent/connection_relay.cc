@@ -173,9 +173,11 @@ RelayEnd RelaySockets(int client, int app, const std::atomic<bool>& stopping,
 RelayEnd RelaySocketAndStream(int client, tunnel::TunnelStream& stream,
                               const std::atomic<bool>& stopping) {
   StreamRelay relay{client, stream, stopping};
-  std::thread upstream([&relay] { CopySocketToStream(relay); });
-  CopyStreamToSocket(relay);
-  upstream.join();
+  // The client's request leaves from this thread: no thread start delays it. The answer comes
+  // later, on another.
+  std::thread downstream([&relay] { CopyStreamToSocket(relay); });
+  CopySocketToStream(relay);
+  downstream.join();
   if (relay.failed.load()) return RelayEnd::kReset;
   return stopping.load() ? RelayEnd::kStopped : RelayEnd::kClosed;
 }

@@ -62,6 +62,9 @@ void PortForwarder::AcceptLoop(const Listener& listener) {
     if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
     UniqueFd client = AcceptConnection(listener.socket.Get());
     if (!client.Valid()) continue;
+    // Relayed answers leave in the pieces they arrive in: a small last piece must not wait for
+    // the client's acknowledgment of the one before (Nagle).
+    EnableNoDelay(client.Get());
     const uint16_t port = listener.workload_port;
     auto shared_client = std::make_shared<UniqueFd>(std::move(client));
     if (!tasks_.Spawn([this, shared_client, port] { Serve(std::move(*shared_client), port); })) {

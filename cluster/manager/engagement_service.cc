@@ -342,11 +342,14 @@ void EngagementService::RelayAgentStream(const Peer& agent,
     stream->Refuse(ECONNREFUSED, "the daemon of engagement " + id + " is gone");
     return;
   }
-  // The agent's first bytes (its client's request) travel on while the daemon dials.
+  // The agent's first bytes (its client's request) travel on while the daemon dials, from this
+  // thread: no thread start delays them. The answer and the way back wait on another.
   std::atomic<bool> failed{false};
-  std::thread forth([&] { Pump(*stream, *handler, failed); });
-  if (AnswerAgentStream(*stream, *handler, answer_deadline)) Pump(*handler, *stream, failed);
-  forth.join();
+  std::thread back([&] {
+    if (AnswerAgentStream(*stream, *handler, answer_deadline)) Pump(*handler, *stream, failed);
+  });
+  Pump(*stream, *handler, failed);
+  back.join();
 }
 
 std::shared_ptr<SessionLink> EngagementService::LinkOf(SessionId session) {
