@@ -363,8 +363,8 @@ void TunnelStream::Reset() {
 
 IoResult TunnelStream::AwaitOpen(Deadline deadline) {
   ExpireUnansweredOpen();
-  MutexLock lock(state_->mutex);
   StreamState& state = *state_;
+  MutexLock lock(state.mutex);
   state.WaitUntil(WaitLimit(state, deadline),
                   [&]() REQUIRES(state.mutex) { return state.phase != StreamPhase::kOpening; });
   if (state.phase == StreamPhase::kFailed) return {0, FailureError(state)};
