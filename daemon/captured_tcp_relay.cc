@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/companion_task.h"
 #include "tunnel/splice_pipe.h"
 
 namespace tp::daemon {
@@ -149,15 +150,16 @@ void CopyStreamToClient(Relay& relay) {
 
 }  // namespace
 
-RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop) {
+RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop,
+                          TaskGroup* helpers) {
   // Every call on the socket waits in poll, never in the call: splice(2) honours only this.
   ::fcntl(client_socket, F_SETFL, ::fcntl(client_socket, F_GETFL) | O_NONBLOCK);
   Relay relay(client_socket, stream, stop);
-  std::thread client_to_stream([&relay] {
+  CompanionTask client_to_stream(helpers, [&relay] {
     if (!SpliceClientToStream(relay)) CopyClientToStream(relay);
   });
   CopyStreamToClient(relay);
-  client_to_stream.join();
+  client_to_stream.Join();
   return relay.Failed() ? RelayEnd::kReset : RelayEnd::kClosed;
 }
 

@@ -8,6 +8,7 @@
 // taking bytes, the client is no longer read.
 #pragma once
 
+#include "common/task_group.h"
 #include "daemon/stop_event.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -20,7 +21,9 @@ enum class RelayEnd {
 
 // Runs on the calling thread and one more. Returns within a quarter of a second of `stop`
 // triggering (both sides reset then). `client_socket` stays open; the caller closes it.
-RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop);
+// The way back runs on a waiting thread of `helpers` when it has one (see CompanionTask).
+RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop,
+                          TaskGroup* helpers = nullptr);
 
 // Closes `socket` with an RST instead of a FIN (SO_LINGER 0): the peer sees ECONNRESET at once.
 void ResetAndClose(UniqueFd socket);

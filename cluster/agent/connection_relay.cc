@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "common/companion_task.h"
 #include "sync/mutex.h"
 
 namespace tp::agent {
@@ -171,13 +172,13 @@ RelayEnd RelaySockets(int client, int app, const std::atomic<bool>& stopping,
 }
 
 RelayEnd RelaySocketAndStream(int client, tunnel::TunnelStream& stream,
-                              const std::atomic<bool>& stopping) {
+                              const std::atomic<bool>& stopping, TaskGroup* helpers) {
   StreamRelay relay{client, stream, stopping};
   // The client's request leaves from this thread: no thread start delays it. The answer comes
   // later, on another.
-  std::thread downstream([&relay] { CopyStreamToSocket(relay); });
+  CompanionTask downstream(helpers, [&relay] { CopyStreamToSocket(relay); });
   CopySocketToStream(relay);
-  downstream.join();
+  downstream.Join();
   if (relay.failed.load()) return RelayEnd::kReset;
   return stopping.load() ? RelayEnd::kStopped : RelayEnd::kClosed;
 }

@@ -129,7 +129,7 @@ void PortForwarder::Engage(UniqueFd client, uint16_t workload_port, const Engage
   const std::string host = EngagementStreamHost(engagement);
   const std::unique_ptr<tunnel::TunnelStream> stream =
       connection->OpenTcpEarly(host, workload_port, Clock::now() + options_.open_timeout);
-  const RelayEnd end = RelaySocketAndStream(client.Get(), *stream, stopping_);
+  const RelayEnd end = RelaySocketAndStream(client.Get(), *stream, stopping_, &tasks_);
   if (!stream->WasOpened()) {
     spdlog::info("port {}: {} refused the connection: {}", workload_port, host,
                  stream->FailureReason());

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/companion_task.h"
 #include "common/secret.h"
 #include "sync/mutex.h"
 
@@ -319,7 +320,7 @@ std::optional<EngagementService::Answer> EngagementService::HandleWatch(const Pe
 
 void EngagementService::RelayAgentStream(const Peer& agent,
                                          std::unique_ptr<tunnel::TunnelStream> stream,
-                                         const tunnel::OpenTcp& request) {
+                                         const tunnel::OpenTcp& request, TaskGroup* helpers) {
   if (!request.host.starts_with(kEngagementHostPrefix)) {
     stream->Refuse(ECONNREFUSED, "a traffic-agent opens engagement streams only");
     return;
@@ -345,11 +346,11 @@ void EngagementService::RelayAgentStream(const Peer& agent,
   // The agent's first bytes (its client's request) travel on while the daemon dials, from this
   // thread: no thread start delays them. The answer and the way back wait on another.
   std::atomic<bool> failed{false};
-  std::thread back([&] {
+  CompanionTask back(helpers, [&] {
     if (AnswerAgentStream(*stream, *handler, answer_deadline)) Pump(*handler, *stream, failed);
   });
   Pump(*stream, *handler, failed);
-  back.join();
+  back.Join();
 }
 
 std::shared_ptr<SessionLink> EngagementService::LinkOf(SessionId session) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cluster/manager/engagement_registry.h"
+#include "common/task_group.h"
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -74,8 +75,9 @@ class EngagementService {
   // relays the two until both ends closed or one failed, or refuses it. The agent's early bytes
   // go on to the daemon before the daemon answers; the daemon's answer is then the agent's
   // (Accept, or a refusal with ECONNREFUSED). Blocks: run it on a thread of its own.
+  // The way back runs on a waiting thread of `helpers` when it has one (see CompanionTask).
   void RelayAgentStream(const Peer& agent, std::unique_ptr<tunnel::TunnelStream> stream,
-                        const tunnel::OpenTcp& request);
+                        const tunnel::OpenTcp& request, TaskGroup* helpers = nullptr);
 
   EngagementRegistry& registry() { return registry_; }
 
