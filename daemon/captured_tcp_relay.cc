@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/companion_task.h"
+#include "tunnel/splice_pipe.h"
+
 namespace tp::daemon {
 namespace {
 
@@ -70,6 +73,18 @@ bool WriteAll(Relay& relay, std::span<const uint8_t> bytes) {
   return true;
 }
 
+// Sends the `count` bytes waiting in `pipe` on the stream, waiting for credit in slices.
+bool WriteAllFromPipe(Relay& relay, int pipe, size_t count) {
+  while (count > 0) {
+    if (relay.Over()) return false;
+    const tunnel::IoResult written =
+        relay.stream().WriteFromPipe(pipe, count, Clock::now() + kStreamSlice);
+    count -= written.bytes;
+    if (written.error != 0 && written.error != ETIMEDOUT) return false;
+  }
+  return true;
+}
+
 // Client -> stream. The client's FIN becomes the stream's half-close. Reads first and polls
 // only when the last read found the socket empty: one system call per chunk while bytes flow.
 void CopyClientToStream(Relay& relay) {
@@ -87,6 +102,33 @@ void CopyClientToStream(Relay& relay) {
     if (got < 0 || !WriteAll(relay, std::span(buffer.data(), static_cast<size_t>(got)))) break;
   }
   relay.Fail();
+}
+
+// Client -> stream through a pipe: splice(2) hands the socket's pages to the pipe and the
+// tunnel hands them on to its socket, no byte copied through this process. Polls only when the
+// last splice found less than it asked for. False when splicing does not work here (before any
+// byte moved), so that the caller copies instead.
+bool SpliceClientToStream(Relay& relay) {
+  tunnel::SplicePipe pipe = tunnel::SplicePipe::Make();
+  if (!pipe.Valid()) return false;
+  bool drained = false;
+  bool moved_any = false;
+  while (!relay.Over()) {
+    if (drained && !relay.WaitForSocket(POLLIN)) break;
+    const ssize_t got =
+        tunnel::SpliceSome(relay.socket(), pipe.write_end.Get(), tunnel::kSplicePipeBytes);
+    if (got < 0 && errno == EINVAL && !moved_any) return false;
+    drained = got < static_cast<ssize_t>(tunnel::kSplicePipeBytes);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (got == 0) {
+      relay.stream().CloseWrite();
+      return true;
+    }
+    if (got < 0 || !WriteAllFromPipe(relay, pipe.read_end.Get(), static_cast<size_t>(got))) break;
+    moved_any = true;
+  }
+  relay.Fail();
+  return true;
 }
 
 // Stream -> client, handed from the tunnel's socket to the client's without a copy through this
@@ -108,13 +150,16 @@ void CopyStreamToClient(Relay& relay) {
 
 }  // namespace
 
-RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop) {
+RelayEnd RelayCapturedTcp(int client_socket, tunnel::TunnelStream& stream, const StopEvent& stop,
+                          TaskGroup* helpers) {
   // Every call on the socket waits in poll, never in the call: splice(2) honours only this.
   ::fcntl(client_socket, F_SETFL, ::fcntl(client_socket, F_GETFL) | O_NONBLOCK);
   Relay relay(client_socket, stream, stop);
-  std::thread client_to_stream([&relay] { CopyClientToStream(relay); });
+  CompanionTask client_to_stream(helpers, [&relay] {
+    if (!SpliceClientToStream(relay)) CopyClientToStream(relay);
+  });
   CopyStreamToClient(relay);
-  client_to_stream.join();
+  client_to_stream.Join();
   return relay.Failed() ? RelayEnd::kReset : RelayEnd::kClosed;
 }
 

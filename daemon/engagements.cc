@@ -236,7 +236,7 @@ void Engagements::RelayToHandler(tunnel::TunnelStream& stream, const HandlerTarg
   }
   stream.Accept();
   spdlog::debug("{} port {} -> handler {}", host, port, handler);
-  if (RelayCapturedTcp(dial.socket.Get(), stream, stop_) == RelayEnd::kReset) {
+  if (RelayCapturedTcp(dial.socket.Get(), stream, stop_, &relays_) == RelayEnd::kReset) {
     ResetAndClose(std::move(dial.socket));
   }
 }

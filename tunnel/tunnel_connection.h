@@ -82,6 +82,14 @@ class TunnelStream {
   // (O_NONBLOCK): splice(2) would otherwise wait in it and stall the tunnel; use the same
   // socket for every call.
   IoResult ReadToSocket(int socket, size_t max, Deadline deadline);
+  // Like Read, but moves the stream's next bytes on to the stream `to` (Write's rules) and
+  // returns how many went: from the first call on, payloads go from this tunnel's socket through
+  // a pipe to `to`'s tunnel socket with splice(2), with no copy through user space (bytes that
+  // arrived while the pipe was full go through `scratch`, and are written to `to` in full,
+  // waiting for credit until `to` fails). ETIMEDOUT: nothing arrived, or `to` had no credit in
+  // time (what did not go stays for the next call); another error: this stream's failure, or
+  // `to`'s write error. Do not mix with Read or ReadToSocket on one stream.
+  IoResult ForwardTo(TunnelStream& to, std::span<uint8_t> scratch, Deadline deadline);
   // Sends all of `bytes`, waiting for credit as needed. On error `bytes` says how much went.
   IoResult Write(std::span<const uint8_t> bytes, Deadline deadline);
   // Sends `count` bytes that wait in the pipe `pipe` (its read end, non-blocking; the caller
@@ -94,7 +102,13 @@ class TunnelStream {
   void CloseWrite();
   // Drops the stream both ways at once; the peer sees ECONNRESET. Idempotent.
   void Reset();
-  // For a stream received through on_open_tcp: the dial succeeded / failed.
+  // For a stream of OpenTcpEarly: waits until the peer answered the open (ok: accepted; else
+  // the refusal's error as Read reports it, or ECONNRESET when reset, or ETIMEDOUT when
+  // `deadline` passed first: the stream stays usable). For any other stream, at once: ok, or its
+  // failure's error. Never consumes bytes.
+  IoResult AwaitOpen(Deadline deadline);
+  // For a stream received through on_open_tcp: the dial succeeded / failed. Bytes read before
+  // Accept (the opener's early data) are credited back with it, so the opener's writes go on.
   void Accept();
   void Refuse(int error_code, const std::string& reason);
   // True once the stream was reset, refused, or its tunnel died.

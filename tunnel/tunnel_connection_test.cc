@@ -682,6 +682,83 @@ TEST(TunnelConnection, EarlyDataIsBoundedByTheInitialWindow) {
   writer.join();
 }
 
+// ForwardTo moves one stream's bytes and end on to a stream of another tunnel, in order, more
+// than the windows hold (the relay of the manager between an agent and a daemon).
+TEST(TunnelConnection, ForwardToMovesAStreamOnToAnotherTunnel) {
+  SocketPair first_pair = MakeSocketPair();
+  SocketPair second_pair = MakeSocketPair();
+  AcceptingServer first_server(std::move(first_pair.server));
+  AcceptingServer second_server(std::move(second_pair.server));
+  auto first = TunnelConnection::Start(std::move(first_pair.client), Role::kClient, {});
+  auto second = TunnelConnection::Start(std::move(second_pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> source = first->OpenTcpEarly("x", 1, In(5s));
+  std::unique_ptr<TunnelStream> target = second->OpenTcpEarly("y", 1, In(5s));
+  const std::vector<uint8_t> sent = Pattern(8 * kInitialWindow + 3, 11);
+  std::thread writer([&] {
+    EXPECT_TRUE(source->Write(sent, In(10s)).ok());
+    source->CloseWrite();
+  });
+  TunnelStream* from = first_server.Stream(0);
+  ASSERT_NE(from, nullptr);
+  std::thread forwarder([&] {
+    std::vector<uint8_t> scratch(4096);
+    IoResult moved;
+    while ((moved = from->ForwardTo(*target, scratch, In(10s))).ok() && moved.bytes > 0) {
+    }
+    EXPECT_TRUE(moved.ok()) << moved.error;
+    target->CloseWrite();
+  });
+  TunnelStream* to = second_server.Stream(0);
+  ASSERT_NE(to, nullptr);
+  EXPECT_EQ(ReadFully(*to, sent.size() + 1, In(10s)), sent);  // then the end
+  writer.join();
+  forwarder.join();
+}
+
+// The accepting side may read the early bytes before it answers (a relay that passes them on
+// while its own open is pending); its Accept then credits them back, so a writer that used the
+// whole initial window goes on.
+TEST(TunnelConnection, EarlyBytesReadBeforeTheAcceptAreCreditedByIt) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server), {}, AcceptingServer::Answer::kDeferred);
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> stream = client->OpenTcpEarly("x", 1, In(5s));
+  const std::vector<uint8_t> sent = Pattern(3 * kInitialWindow + 5, 9);
+  std::thread writer([&] { EXPECT_TRUE(stream->Write(sent, In(5s)).ok()); });
+  TunnelStream* accepted = server.Stream(0);
+  ASSERT_NE(accepted, nullptr);
+  EXPECT_EQ(ReadFully(*accepted, kInitialWindow, In(5s)),
+            std::vector<uint8_t>(sent.begin(), sent.begin() + kInitialWindow));
+  accepted->Accept();
+  EXPECT_EQ(ReadFully(*accepted, sent.size() - kInitialWindow, In(5s)),
+            std::vector<uint8_t>(sent.begin() + kInitialWindow, sent.end()));
+  writer.join();
+}
+
+// AwaitOpen waits for the answer without taking bytes: ETIMEDOUT before it, then ok once
+// accepted (the early bytes still there to read), or the refusal's errno.
+TEST(TunnelConnection, AwaitOpenReportsTheAnswer) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server), {}, AcceptingServer::Answer::kDeferred);
+  auto client = TunnelConnection::Start(std::move(pair.client), Role::kClient, {});
+  std::unique_ptr<TunnelStream> accepted_early = client->OpenTcpEarly("x", 1, In(5s));
+  std::unique_ptr<TunnelStream> refused_early = client->OpenTcpEarly("y", 1, In(5s));
+  EXPECT_EQ(accepted_early->AwaitOpen(In(50ms)).error, ETIMEDOUT);
+  TunnelStream* accepted = server.Stream(0);
+  TunnelStream* refused = server.Stream(1);
+  ASSERT_TRUE(accepted && refused);
+  EXPECT_TRUE(accepted->AwaitOpen(In(1s)).ok()) << "a received stream: at once";
+  const std::vector<uint8_t> hello = {'h', 'i'};
+  accepted->Accept();
+  ASSERT_TRUE(accepted->Write(hello, In(1s)).ok());
+  refused->Refuse(EHOSTUNREACH, "no route");
+  EXPECT_TRUE(accepted_early->AwaitOpen(In(2s)).ok());
+  EXPECT_TRUE(accepted_early->WasOpened());
+  EXPECT_EQ(ReadFully(*accepted_early, 2, In(2s)), hello);
+  EXPECT_EQ(refused_early->AwaitOpen(In(2s)).error, EHOSTUNREACH);
+  EXPECT_EQ(refused_early->FailureReason(), "no route");
+}
+
 // A refused open fails the stream that already carried data: its reads and writes get the
 // refusal, the link stays up (the early bytes are dropped, no protocol violation), and the next
 // stream works.

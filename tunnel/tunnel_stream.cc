@@ -214,6 +214,67 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
   return result;
 }
 
+namespace {
+
+// Writes all of `bytes` to `to`, in deadline slices, until done or a failure other than a
+// timeout (a reset of `to` ends it).
+IoResult WriteFully(TunnelStream& to, std::span<const uint8_t> bytes, Deadline deadline) {
+  IoResult result;
+  while (result.bytes < bytes.size()) {
+    const Deadline slice = std::max(deadline, Clock::now() + std::chrono::milliseconds(250));
+    const IoResult written = to.Write(bytes.subspan(result.bytes), slice);
+    result.bytes += written.bytes;
+    if (written.error != 0 && written.error != ETIMEDOUT) {
+      result.error = written.error;
+      break;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+IoResult TunnelStream::ForwardTo(TunnelStream& to, std::span<uint8_t> scratch, Deadline deadline) {
+  ExpireUnansweredOpen();
+  StreamState& state = *state_;
+  IoResult result;
+  uint32_t grant = 0;
+  {
+    MutexLock lock(state.mutex);
+    if (!state.pipe.Valid() && !state.pipe_refused) {
+      state.pipe = SplicePipe::Make();
+      state.pipe_refused = !state.pipe.Valid();
+    }
+    const auto ready = [&]() REQUIRES(state.mutex) {
+      return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
+             state.phase == StreamPhase::kFailed;
+    };
+    if (!ready()) {
+      state.reader_starved = true;
+      state.WaitUntil(WaitLimit(state, deadline), ready);
+    }
+    if (state.piped > 0) {
+      // Only this thread takes from the pipe, so the bytes stay there without the lock.
+      const size_t ask = state.piped;
+      const int pipe = state.pipe.read_end.Get();
+      lock.Unlock();
+      result = to.WriteFromPipe(pipe, ask, deadline);
+      lock.Lock();
+      state.piped -= result.bytes;
+    } else if (!state.received.empty() && !scratch.empty()) {
+      const size_t taken = state.received.Take(scratch);
+      lock.Unlock();
+      result = WriteFully(to, scratch.first(taken), deadline);
+      lock.Lock();
+    } else {
+      return NothingToRead(state);
+    }
+    grant = ConsumedLocked(*link_, state, result.bytes);
+  }
+  if (grant > 0) link_->SendControl({state.id, Window{grant}});
+  return result;
+}
+
 IoResult TunnelStream::Write(std::span<const uint8_t> bytes, Deadline deadline) {
   return WriteFrom(bytes, -1, bytes.size(), deadline);
 }
@@ -300,17 +361,36 @@ void TunnelStream::Reset() {
   link_->Forget(state_->id);
 }
 
+IoResult TunnelStream::AwaitOpen(Deadline deadline) {
+  ExpireUnansweredOpen();
+  StreamState& state = *state_;
+  MutexLock lock(state.mutex);
+  state.WaitUntil(WaitLimit(state, deadline),
+                  [&]() REQUIRES(state.mutex) { return state.phase != StreamPhase::kOpening; });
+  if (state.phase == StreamPhase::kFailed) return {0, FailureError(state)};
+  if (state.phase == StreamPhase::kOpening) {
+    if (Clock::now() < state.answer_deadline) return {0, ETIMEDOUT};
+    lock.Unlock();
+    ExpireUnansweredOpen();
+    return {0, ECONNRESET};
+  }
+  return {};
+}
+
 void TunnelStream::Accept() {
   bool wake = false;
+  uint32_t grant = 0;
   {
     MutexLock lock(state_->mutex);
     if (state_->phase != StreamPhase::kAccepting) return;
     state_->phase = StreamPhase::kOpen;
     state_->opened = true;
     wake = state_->ShouldWake();
+    grant = ConsumedLocked(*link_, *state_, 0);  // the early bytes read while accepting
   }
   if (wake) state_->changed.NotifyAll();
   link_->SendControl({state_->id, Opened{}});
+  if (grant > 0) link_->SendControl({state_->id, Window{grant}});
 }
 
 void TunnelStream::Refuse(int error_code, const std::string& reason) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "common/companion_task.h"
 #include "sync/mutex.h"
 
 namespace tp::agent {
@@ -13,6 +14,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kRelayBufferBytes = 64 * 1024;
+// Stream -> client: the most bytes handed on per call.
+constexpr size_t kMoveBytes = 1024 * 1024;
 constexpr int kPollSliceMs = static_cast<int>(kPollSlice.count());
 constexpr std::chrono::milliseconds kWiretapWait{50};
 constexpr std::chrono::seconds kWiretapDrainGrace{1};
@@ -88,10 +91,12 @@ struct StreamRelay {
   std::atomic<bool> failed{false};
 
   bool Over() const { return failed.load() || stopping.load(); }
+  // Ends the relay: the stream is reset and the socket's reading shut down, which wakes a
+  // direction waiting to read it without telling the client anything (the caller resets it).
   void Fail() {
     if (failed.exchange(true)) return;
     stream.Reset();
-    ::shutdown(socket, SHUT_RDWR);
+    ::shutdown(socket, SHUT_RD);
   }
   // Waits until the socket is ready for `events`; false when the relay is over.
   bool WaitForSocket(short events) const {
@@ -114,24 +119,15 @@ bool WriteToStream(StreamRelay& relay, std::span<const uint8_t> bytes) {
   return bytes.empty();
 }
 
-bool SendToSocket(StreamRelay& relay, std::span<const uint8_t> bytes) {
-  while (!bytes.empty()) {
-    const ssize_t sent =
-        ::send(relay.socket, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent > 0) {
-      bytes = bytes.subspan(static_cast<size_t>(sent));
-      continue;
-    }
-    if (sent < 0 && errno != EAGAIN && errno != EINTR) return false;
-    if (!relay.WaitForSocket(POLLOUT)) return false;
-  }
-  return true;
-}
-
+// Client -> stream. Polls only when the last read found the socket empty: one system call per
+// chunk while bytes flow.
 void CopySocketToStream(StreamRelay& relay) {
   std::vector<uint8_t> buffer(kRelayBufferBytes);
-  while (relay.WaitForSocket(POLLIN)) {
+  bool drained = false;
+  while (!relay.Over()) {
+    if (drained && !relay.WaitForSocket(POLLIN)) break;
     const ssize_t got = ::recv(relay.socket, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    drained = got < static_cast<ssize_t>(buffer.size());
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (got == 0) {
       relay.stream.CloseWrite();
@@ -142,17 +138,19 @@ void CopySocketToStream(StreamRelay& relay) {
   relay.Fail();
 }
 
+// Stream -> client, handed from the tunnel's socket to the client's without a copy through this
+// process (TunnelStream::ReadToSocket).
 void CopyStreamToSocket(StreamRelay& relay) {
-  std::vector<uint8_t> buffer(kRelayBufferBytes);
   while (!relay.Over()) {
-    const tunnel::IoResult read = relay.stream.Read(buffer, Clock::now() + kPollSlice);
+    const tunnel::IoResult read =
+        relay.stream.ReadToSocket(relay.socket, kMoveBytes, Clock::now() + kPollSlice);
     if (read.error == ETIMEDOUT) continue;
+    if (read.error == EAGAIN && relay.WaitForSocket(POLLOUT)) continue;
     if (read.error != 0) break;
     if (read.bytes == 0) {
       ::shutdown(relay.socket, SHUT_WR);
       return;
     }
-    if (!SendToSocket(relay, {buffer.data(), read.bytes})) break;
   }
   relay.Fail();
 }
@@ -174,11 +172,13 @@ RelayEnd RelaySockets(int client, int app, const std::atomic<bool>& stopping,
 }
 
 RelayEnd RelaySocketAndStream(int client, tunnel::TunnelStream& stream,
-                              const std::atomic<bool>& stopping) {
+                              const std::atomic<bool>& stopping, TaskGroup* helpers) {
   StreamRelay relay{client, stream, stopping};
-  std::thread upstream([&relay] { CopySocketToStream(relay); });
-  CopyStreamToSocket(relay);
-  upstream.join();
+  // The client's request leaves from this thread: no thread start delays it. The answer comes
+  // later, on another.
+  CompanionTask downstream(helpers, [&relay] { CopyStreamToSocket(relay); });
+  CopySocketToStream(relay);
+  downstream.Join();
   if (relay.failed.load()) return RelayEnd::kReset;
   return stopping.load() ? RelayEnd::kStopped : RelayEnd::kClosed;
 }

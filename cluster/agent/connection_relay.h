@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/task_group.h"
 #include "net/unique_fd.h"
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
@@ -43,9 +44,14 @@ using ClientTap = std::function<void(std::span<const uint8_t> bytes)>;
 RelayEnd RelaySockets(int client, int app, const std::atomic<bool>& stopping,
                       const ClientTap& tap = nullptr);
 
-// Relays until both directions have ended (the stream is reset on failure).
+// Relays until both directions have ended (the stream is reset on failure: the caller resets
+// the client with ResetAndClose on kReset; the relay itself sends the client no FIN then). The
+// stream may still be opening (OpenTcpEarly): the client's bytes go at once, and a refusal
+// ends the relay with kReset. Stream -> client moves bytes with splice(2) and makes `client`
+// non-blocking.
+// The way back runs on a waiting thread of `helpers` when it has one (see CompanionTask).
 RelayEnd RelaySocketAndStream(int client, tunnel::TunnelStream& stream,
-                              const std::atomic<bool>& stopping);
+                              const std::atomic<bool>& stopping, TaskGroup* helpers = nullptr);
 
 // Closes `socket` with an RST (SO_LINGER 0): the peer sees ECONNRESET.
 void ResetAndClose(UniqueFd socket);

@@ -98,12 +98,19 @@ class LoopbackApp {
   std::thread thread_;
 };
 
-// A tunnel over a socket pair; its server end answers OpenTcp("engagement/e-1") as a handler
-// that reads to EOF and answers "handler got <bytes>", refuses everything else, or (when
-// `hold_without_reading`) accepts and never reads.
+// How FakeManager's handler answers the open of "engagement/e-1".
+enum class HandlerMode {
+  kAcceptAtOnce,        // accepts, reads to EOF, answers "handler got <bytes>"
+  kHoldWithoutReading,  // accepts and never reads
+  kReadBeforeAnswer,    // reads to EOF first, then accepts and answers (refuses on a timeout)
+  kRefuseAfterReading,  // reads to EOF, then refuses
+};
+
+// A tunnel over a socket pair; its server end answers OpenTcp("engagement/e-1") as a handler in
+// `mode` and refuses everything else.
 class FakeManager {
  public:
-  explicit FakeManager(bool hold_without_reading = false) : hold_(hold_without_reading) {
+  explicit FakeManager(HandlerMode mode = HandlerMode::kAcceptAtOnce) : mode_(mode) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     tunnel::TunnelHandlers handlers;
@@ -139,31 +146,41 @@ class FakeManager {
       ++opens_;
     }
     if (request.host != "engagement/e-1") return stream->Refuse(ECONNREFUSED, "no engagement");
-    stream->Accept();
-    if (hold_) {
+    if (mode_ == HandlerMode::kHoldWithoutReading) {
+      stream->Accept();
       held_.push_back(std::move(stream));
       return;
     }
-    handlers_.emplace_back(
-        [this, stream = std::shared_ptr<tunnel::TunnelStream>(std::move(stream))] {
-          std::vector<uint8_t> buffer(65536);
-          std::string got;
-          while (true) {
-            const tunnel::IoResult read = stream->Read(buffer, Clock::now() + kTimeout);
-            if (read.error != 0 || read.bytes == 0) break;
-            got.append(reinterpret_cast<char*>(buffer.data()), read.bytes);
-            MutexLock lock(mutex_);
-            seen_ = got;
-            changed_.NotifyAll();
-          }
-          const std::string answer = "handler got " + got;
-          stream->Write({reinterpret_cast<const uint8_t*>(answer.data()), answer.size()},
-                        Clock::now() + kTimeout);
-          stream->CloseWrite();
-        });
+    if (mode_ == HandlerMode::kAcceptAtOnce) stream->Accept();
+    handlers_.emplace_back([this, stream = std::shared_ptr<tunnel::TunnelStream>(
+                                      std::move(stream))] { Handle(*stream); });
   }
 
-  const bool hold_;
+  // Reads to EOF (before answering the open unless it is accepted), then answers.
+  void Handle(tunnel::TunnelStream& stream) {
+    std::vector<uint8_t> buffer(65536);
+    std::string got;
+    int error = 0;
+    while (true) {
+      const tunnel::IoResult read = stream.Read(buffer, Clock::now() + kTimeout);
+      error = read.error;
+      if (read.error != 0 || read.bytes == 0) break;
+      got.append(reinterpret_cast<char*>(buffer.data()), read.bytes);
+      MutexLock lock(mutex_);
+      seen_ = got;
+      changed_.NotifyAll();
+    }
+    if (mode_ == HandlerMode::kRefuseAfterReading || error != 0) {
+      return stream.Refuse(ECONNREFUSED, "handler port closed");
+    }
+    stream.Accept();
+    const std::string answer = "handler got " + got;
+    stream.Write({reinterpret_cast<const uint8_t*>(answer.data()), answer.size()},
+                 Clock::now() + kTimeout);
+    stream.CloseWrite();
+  }
+
+  const HandlerMode mode_;
   std::shared_ptr<tunnel::TunnelConnection> server_;
   std::shared_ptr<tunnel::TunnelConnection> client_;
   std::vector<std::thread> handlers_;                        // reader thread only
@@ -240,6 +257,29 @@ TEST(PortForwarderTest, ARefusedEngagementResetsTheClient) {
   EXPECT_EQ(manager.Opens(), 1);
 }
 
+// The client's bytes travel before the open is answered: this handler answers only after it
+// read the whole request, which it could not with an open that waits for its answer first.
+TEST(PortForwarderTest, TheClientsFirstBytesReachTheHandlerBeforeTheOpenIsAnswered) {
+  LoopbackApp app;
+  FakeManager manager(HandlerMode::kReadBeforeAnswer);
+  auto forwarder = StartForwarder(app.Port(), kReplace, manager.Client());
+  const Received answer = Exchange(forwarder->BoundPort(0), "early request");
+  EXPECT_EQ(answer.error, 0);
+  EXPECT_EQ(answer.bytes, "handler got early request");
+}
+
+// A handler whose port is closed refuses after the client's first bytes went out: the client
+// gets a reset, never an orderly end nor a hang.
+TEST(PortForwarderTest, AHandlerRefusalAfterTheFirstBytesResetsTheClient) {
+  LoopbackApp app;
+  FakeManager manager(HandlerMode::kRefuseAfterReading);
+  auto forwarder = StartForwarder(app.Port(), kReplace, manager.Client());
+  const Received answer = Exchange(forwarder->BoundPort(0), "doomed request");
+  EXPECT_EQ(answer.error, ECONNRESET);
+  EXPECT_EQ(answer.bytes, "");
+  EXPECT_EQ(manager.WaitForHandlerBytes("doomed request"), "doomed request");
+}
+
 TEST(PortForwarderTest, WiretapAnswersFromTheAppAndCopiesToTheHandler) {
   LoopbackApp app;
   FakeManager manager;
@@ -252,7 +292,7 @@ TEST(PortForwarderTest, WiretapAnswersFromTheAppAndCopiesToTheHandler) {
 
 TEST(PortForwarderTest, AWiretapHandlerThatNeverReadsDoesNotSlowTheClient) {
   LoopbackApp app;
-  FakeManager manager(/*hold_without_reading=*/true);
+  FakeManager manager(HandlerMode::kHoldWithoutReading);
   auto forwarder = StartForwarder(app.Port(), kWiretap, manager.Client());
   const std::string big(16 * 1024 * 1024, 'x');
   const auto started = Clock::now();

@@ -62,6 +62,9 @@ void PortForwarder::AcceptLoop(const Listener& listener) {
     if (::poll(&wait, 1, static_cast<int>(kPollSlice.count())) <= 0) continue;
     UniqueFd client = AcceptConnection(listener.socket.Get());
     if (!client.Valid()) continue;
+    // Relayed answers leave in the pieces they arrive in: a small last piece must not wait for
+    // the client's acknowledgment of the one before (Nagle).
+    EnableNoDelay(client.Get());
     const uint16_t port = listener.workload_port;
     auto shared_client = std::make_shared<UniqueFd>(std::move(client));
     if (!tasks_.Spawn([this, shared_client, port] { Serve(std::move(*shared_client), port); })) {
@@ -121,15 +124,16 @@ void PortForwarder::Engage(UniqueFd client, uint16_t workload_port, const Engage
     ResetAndClose(std::move(client));
     return;
   }
+  // The client's first bytes travel right behind the open, before the handler answers; a
+  // refusal fails the stream, which resets the client.
   const std::string host = EngagementStreamHost(engagement);
-  tunnel::OpenResult opened =
-      connection->OpenTcp(host, workload_port, Clock::now() + options_.open_timeout);
-  if (!opened.stream) {
-    spdlog::info("port {}: {} refused the connection: {}", workload_port, host, opened.reason);
-    ResetAndClose(std::move(client));
-    return;
+  const std::unique_ptr<tunnel::TunnelStream> stream =
+      connection->OpenTcpEarly(host, workload_port, Clock::now() + options_.open_timeout);
+  const RelayEnd end = RelaySocketAndStream(client.Get(), *stream, stopping_, &tasks_);
+  if (!stream->WasOpened()) {
+    spdlog::info("port {}: {} refused the connection: {}", workload_port, host,
+                 stream->FailureReason());
   }
-  const RelayEnd end = RelaySocketAndStream(client.Get(), *opened.stream, stopping_);
   CloseAfter(end, std::move(client));
 }
 

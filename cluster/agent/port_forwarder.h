@@ -1,8 +1,9 @@
 // PortForwarder listens on the pod's address on every workload port and hands each connection
 // to the app or to the engagement's handler, as RouteFor says at the moment it arrives:
 //  * forward: dial app_address:P and relay (a refused dial resets the client);
-//  * engage: open the stream "engagement/<id>":P through the manager's tunnel and relay (no
-//    tunnel or a refused stream resets the client);
+//  * engage: open the stream "engagement/<id>":P through the manager's tunnel and relay at once,
+//    the client's first bytes travelling before the open is answered (no tunnel or a refused
+//    stream resets the client);
 //  * wiretap: forward, and copy the client's bytes to such a stream (WiretapCopy).
 // One thread per listener and per connection; the destructor stops them all (live connections
 // are reset) and joins.

@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/companion_task.h"
 #include "common/secret.h"
 #include "sync/mutex.h"
 
@@ -161,25 +163,35 @@ json WatchJson(const WatchState& state) {
   return {{"version", state.version}, {"engagement", std::move(engagement)}};
 }
 
-// Copies one direction of a relay until its end (then half-closes the other stream) or a
-// failure (then resets both, which ends the other direction too).
+// Waits for the daemon's answer to `handler` and gives it to the agent's `stream`: Accept, or
+// a refusal (ECONNREFUSED, the daemon's reason), which fails both streams. True when accepted.
+bool AnswerAgentStream(tunnel::TunnelStream& stream, tunnel::TunnelStream& handler,
+                       tunnel::Deadline answer_deadline) {
+  const tunnel::IoResult answer = handler.AwaitOpen(answer_deadline);
+  if (answer.ok()) {
+    stream.Accept();
+    return true;
+  }
+  const std::string reason = handler.FailureReason();
+  stream.Refuse(ECONNREFUSED,
+                "the daemon refused: " + (reason.empty() ? std::strerror(answer.error) : reason));
+  handler.Reset();  // a stream still unanswered at its deadline
+  return false;
+}
+
+// Moves one direction of a relay on (from the tunnel's socket to the other tunnel's through a
+// pipe, TunnelStream::ForwardTo) until its end (then half-closes the other stream) or a failure
+// (then resets both, which ends the other direction too).
 void Pump(tunnel::TunnelStream& from, tunnel::TunnelStream& to, std::atomic<bool>& failed) {
-  std::vector<uint8_t> buffer(kRelayBufferBytes);
+  std::vector<uint8_t> scratch(kRelayBufferBytes);
   while (!failed.load()) {
-    const tunnel::IoResult read = from.Read(buffer, Clock::now() + kRelaySlice);
-    if (read.error == ETIMEDOUT) continue;
-    if (!read.ok()) break;
-    if (read.bytes == 0) {
+    const tunnel::IoResult moved = from.ForwardTo(to, scratch, Clock::now() + kRelaySlice);
+    if (moved.error == ETIMEDOUT) continue;
+    if (!moved.ok()) break;
+    if (moved.bytes == 0) {
       to.CloseWrite();
       return;
     }
-    std::span<const uint8_t> pending(buffer.data(), read.bytes);
-    while (!pending.empty() && !failed.load()) {
-      const tunnel::IoResult written = to.Write(pending, Clock::now() + kRelaySlice);
-      pending = pending.subspan(written.bytes);
-      if (written.error != 0 && written.error != ETIMEDOUT) break;
-    }
-    if (!pending.empty()) break;
   }
   failed.store(true);
   from.Reset();
@@ -203,11 +215,12 @@ bool SessionLink::SendReply(uint32_t request_id, tunnel::Reply reply, tunnel::De
   return connection_ != nullptr && connection_->SendReply(request_id, std::move(reply), deadline);
 }
 
-tunnel::OpenResult SessionLink::OpenTcp(const std::string& host, uint16_t port,
-                                        tunnel::Deadline deadline) {
+std::unique_ptr<tunnel::TunnelStream> SessionLink::OpenTcpEarly(const std::string& host,
+                                                                uint16_t port,
+                                                                tunnel::Deadline answer_deadline) {
   ReaderMutexLock lock(mutex_);
-  if (connection_ == nullptr) return {nullptr, ECONNRESET, "the daemon's tunnel is gone"};
-  return connection_->OpenTcp(host, port, deadline);
+  if (connection_ == nullptr) return nullptr;
+  return connection_->OpenTcpEarly(host, port, answer_deadline);
 }
 
 PeerKind PeerKindOf(const std::string& client_name) {
@@ -321,7 +334,7 @@ std::optional<EngagementService::Answer> EngagementService::HandleWatch(const Pe
 
 void EngagementService::RelayAgentStream(const Peer& agent,
                                          std::unique_ptr<tunnel::TunnelStream> stream,
-                                         const tunnel::OpenTcp& request) {
+                                         const tunnel::OpenTcp& request, TaskGroup* helpers) {
   if (!request.host.starts_with(kEngagementHostPrefix)) {
     stream->Refuse(ECONNREFUSED, "a traffic-agent opens engagement streams only");
     return;
@@ -337,17 +350,21 @@ void EngagementService::RelayAgentStream(const Peer& agent,
     stream->Refuse(ECONNREFUSED, "the daemon of engagement " + id + " is gone");
     return;
   }
-  tunnel::OpenResult opened =
-      daemon->OpenTcp(request.host, request.port, Clock::now() + config_.connect_timeout);
-  if (!opened.stream) {
-    stream->Refuse(ECONNREFUSED, "the daemon refused: " + opened.reason);
+  const auto answer_deadline = Clock::now() + config_.connect_timeout;
+  std::unique_ptr<tunnel::TunnelStream> handler =
+      daemon->OpenTcpEarly(request.host, request.port, answer_deadline);
+  if (!handler) {
+    stream->Refuse(ECONNREFUSED, "the daemon of engagement " + id + " is gone");
     return;
   }
-  stream->Accept();
+  // The agent's first bytes (its client's request) travel on while the daemon dials, from this
+  // thread: no thread start delays them. The answer and the way back wait on another.
   std::atomic<bool> failed{false};
-  std::thread back([&] { Pump(*opened.stream, *stream, failed); });
-  Pump(*stream, *opened.stream, failed);
-  back.join();
+  CompanionTask back(helpers, [&] {
+    if (AnswerAgentStream(*stream, *handler, answer_deadline)) Pump(*handler, *stream, failed);
+  });
+  Pump(*stream, *handler, failed);
+  back.Join();
 }
 
 std::shared_ptr<SessionLink> EngagementService::LinkOf(SessionId session) {

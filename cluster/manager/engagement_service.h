@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cluster/manager/engagement_registry.h"
+#include "common/task_group.h"
 #include "sync/mutex.h"
 #include "tunnel/tunnel_connection.h"
 
@@ -27,12 +28,14 @@ class SessionLink {
   void Attach(tunnel::TunnelConnection* connection);
   void Detach();
   bool SendReply(uint32_t request_id, tunnel::Reply reply, tunnel::Deadline deadline);
-  tunnel::OpenResult OpenTcp(const std::string& host, uint16_t port, tunnel::Deadline deadline);
+  // TunnelConnection::OpenTcpEarly on the session's tunnel; nullptr once detached.
+  std::unique_ptr<tunnel::TunnelStream> OpenTcpEarly(const std::string& host, uint16_t port,
+                                                     tunnel::Deadline answer_deadline);
 
  private:
   // A usage lock more than a state lock: SendReply and OpenTcp use the connection under the
   // reader's side (so that Detach, the writer, waits until no call uses it any more); those calls
-  // end by their deadline.
+  // do not wait for the peer.
   SharedMutex mutex_;
   tunnel::TunnelConnection* connection_ GUARDED_BY(mutex_) = nullptr;
 };
@@ -69,10 +72,12 @@ class EngagementService {
   // A Request from `peer`, on its tunnel's reader thread: answered now or (watch) later.
   void OnRequest(const Peer& peer, uint32_t request_id, const tunnel::Request& request);
   // An agent's stream to "engagement/<id>": opens the same on the engaging daemon's tunnel and
-  // relays the two until both ends closed or one failed, or refuses it. Blocks: run it on a
-  // thread of its own.
+  // relays the two until both ends closed or one failed, or refuses it. The agent's early bytes
+  // go on to the daemon before the daemon answers; the daemon's answer is then the agent's
+  // (Accept, or a refusal with ECONNREFUSED). Blocks: run it on a thread of its own.
+  // The way back runs on a waiting thread of `helpers` when it has one (see CompanionTask).
   void RelayAgentStream(const Peer& agent, std::unique_ptr<tunnel::TunnelStream> stream,
-                        const tunnel::OpenTcp& request);
+                        const tunnel::OpenTcp& request, TaskGroup* helpers = nullptr);
 
   EngagementRegistry& registry() { return registry_; }
 

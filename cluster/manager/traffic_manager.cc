@@ -137,7 +137,7 @@ class Session {
       if (peer_.kind == PeerKind::kAgent) {
         tasks_.Spawn([this, owned, request, slot] {
           Connection();  // waits until Run() attached peer_.link
-          engagements_.RelayAgentStream(peer_, std::move(*owned), request);
+          engagements_.RelayAgentStream(peer_, std::move(*owned), request, &tasks_);
         });
         return;
       }

@@ -467,6 +467,17 @@ class EngagementPeer {
     return nlohmann::json::parse(result.body, nullptr, false);
   }
   void RefuseStreams() { refuse_.store(true); }
+  // From now on each stream is read to its end before the open is answered, then accepted
+  // (and answered with what it read) or, with `refuse`, refused.
+  void ReadBeforeAnswering(bool refuse) {
+    read_first_.store(true);
+    refuse_.store(refuse);
+  }
+  // Everything the streams read before their open was answered.
+  std::string ReadBeforeAnswer() {
+    MutexLock lock(mutex_);
+    return read_before_answer_;
+  }
   std::vector<tunnel::OpenTcp> Opens() {
     MutexLock lock(mutex_);
     return opens_;
@@ -476,6 +487,12 @@ class EngagementPeer {
   void OnOpen(std::unique_ptr<TunnelStream> stream, const tunnel::OpenTcp& request) {
     MutexLock lock(mutex_);
     opens_.push_back(request);
+    if (read_first_.load() && !stopping_) {
+      threads_.emplace_back([this, stream = std::shared_ptr<TunnelStream>(std::move(stream))] {
+        AnswerAfterReading(*stream);
+      });
+      return;
+    }
     if (refuse_.load() || stopping_) {
       stream->Refuse(ECONNREFUSED, "no handler yet");
       return;
@@ -492,11 +509,30 @@ class EngagementPeer {
     });
   }
 
+  void AnswerAfterReading(TunnelStream& stream) {
+    std::vector<uint8_t> buffer(64 * 1024);
+    std::string got;
+    IoResult read;
+    while ((read = stream.Read(buffer, In(5s))).ok() && read.bytes > 0) {
+      got.append(reinterpret_cast<const char*>(buffer.data()), read.bytes);
+    }
+    {
+      MutexLock lock(mutex_);
+      read_before_answer_ += got;
+    }
+    if (!read.ok() || refuse_.load()) return stream.Refuse(ECONNREFUSED, "handler port closed");
+    stream.Accept();
+    stream.Write({reinterpret_cast<const uint8_t*>(got.data()), got.size()}, In(5s));
+    stream.CloseWrite();
+  }
+
   Mutex mutex_;
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::list<std::thread> threads_ GUARDED_BY(mutex_);
   std::vector<tunnel::OpenTcp> opens_ GUARDED_BY(mutex_);
+  std::string read_before_answer_ GUARDED_BY(mutex_);
   std::atomic<bool> refuse_{false};
+  std::atomic<bool> read_first_{false};
   std::unique_ptr<TunnelConnection> connection_;
 };
 
@@ -622,6 +658,43 @@ TEST_F(EngagementTest, DaemonThatRefusesTheStreamGetsTheAgentRefused) {
   const tunnel::OpenResult refused = OpenEngagement(*agent_, id, 8080);
   EXPECT_EQ(refused.error, ECONNREFUSED);
   EXPECT_NE(refused.reason.find("no handler yet"), std::string::npos) << refused.reason;
+}
+
+// An agent's early bytes (its client's request) reach the daemon before the daemon answers the
+// open: this daemon answers only after reading the whole request, which it could not if the
+// manager waited for the answer before relaying.
+TEST_F(EngagementTest, TheAgentsFirstBytesReachTheDaemonBeforeItAnswers) {
+  const std::string id = EngageActive();
+  daemon_->ReadBeforeAnswering(/*refuse=*/false);
+  std::unique_ptr<TunnelStream> stream =
+      agent_->connection().OpenTcpEarly("engagement/" + id, 8080, In(3s));
+  const std::string request = "GET /early HTTP/1.1\r\n\r\n";
+  ASSERT_TRUE(
+      stream->Write({reinterpret_cast<const uint8_t*>(request.data()), request.size()}, In(3s))
+          .ok());
+  stream->CloseWrite();
+  const std::vector<uint8_t> back = ReadFully(*stream, request.size() + 1, In(5s));
+  EXPECT_EQ(std::string(back.begin(), back.end()), request);
+  EXPECT_TRUE(stream->WasOpened());
+  EXPECT_EQ(daemon_->ReadBeforeAnswer(), request);
+}
+
+// A daemon that refuses after the early bytes arrived (its handler's port is closed) has the
+// agent's stream refused, never left hanging.
+TEST_F(EngagementTest, ARefusalAfterTheEarlyBytesRefusesTheAgentsStream) {
+  const std::string id = EngageActive();
+  daemon_->ReadBeforeAnswering(/*refuse=*/true);
+  std::unique_ptr<TunnelStream> stream =
+      agent_->connection().OpenTcpEarly("engagement/" + id, 8080, In(3s));
+  const std::string request = "GET /doomed HTTP/1.1\r\n\r\n";
+  stream->Write({reinterpret_cast<const uint8_t*>(request.data()), request.size()}, In(3s));
+  stream->CloseWrite();
+  std::vector<uint8_t> buffer(16);
+  EXPECT_EQ(stream->Read(buffer, In(5s)).error, ECONNREFUSED);
+  EXPECT_FALSE(stream->WasOpened());
+  EXPECT_NE(stream->FailureReason().find("handler port closed"), std::string::npos)
+      << stream->FailureReason();
+  EXPECT_EQ(daemon_->ReadBeforeAnswer(), request);
 }
 
 TEST_F(EngagementTest, ClosedDaemonTunnelEndsItsEngagement) {

@@ -252,7 +252,10 @@ host_state() {
   echo "== veth count"
   ip -o link show type veth | wc -l
   echo "== routes"
-  ip route show table all | grep -v ' dev veth' | sed 's/ linkdown//' | sort
+  # A bridge's IPv6 link-local address (and its local route) comes a moment after its first
+  # port, when the kernel's address configuration gets to it: the links say what is there.
+  ip route show table all | grep -v ' dev veth' | grep -v '^local fe80::' | sed 's/ linkdown//' |
+    sort
   echo "== rules"
   ip rule show
   echo "== nftables"
