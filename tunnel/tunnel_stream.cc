@@ -89,6 +89,25 @@ Deadline WaitLimit(const StreamState& state, Deadline deadline) REQUIRES(state.m
                                               : deadline;
 }
 
+// Makes the stream's splice pipe on first use (a stream that cannot have one copies instead).
+void EnsurePipe(StreamState& state) REQUIRES(state.mutex) {
+  if (state.pipe.Valid() || state.pipe_refused) return;
+  state.pipe = SplicePipe::Make();
+  state.pipe_refused = !state.pipe.Valid();
+}
+
+// Waits, within `deadline`, until the stream has payload in its pipe or its buffer, or its end
+// or failure came.
+void AwaitPayload(StreamState& state, Deadline deadline) REQUIRES(state.mutex) {
+  const auto ready = [&]() REQUIRES(state.mutex) {
+    return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
+           state.phase == StreamPhase::kFailed;
+  };
+  if (ready()) return;
+  state.reader_starved = true;
+  state.WaitUntil(WaitLimit(state, deadline), ready);
+}
+
 // What a read that found no bytes returns: the stream's failure, ETIMEDOUT while the peer may
 // still send, else the end of the stream (bytes 0, no error).
 IoResult NothingToRead(const StreamState& state) REQUIRES(state.mutex) {
@@ -170,17 +189,9 @@ IoResult TunnelStream::ReadToSocket(int socket, size_t max, Deadline deadline) {
       // A splice(2) into a blocking socket waits there holding the pipe, and with it the
       // reader thread that splices into the pipe: the whole tunnel would stall.
       ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) | O_NONBLOCK);
-      state.pipe = SplicePipe::Make();
-      state.pipe_refused = !state.pipe.Valid();
+      EnsurePipe(state);
     }
-    const auto ready = [&]() REQUIRES(state.mutex) {
-      return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
-             state.phase == StreamPhase::kFailed;
-    };
-    if (!ready()) {
-      state.reader_starved = true;
-      state.WaitUntil(WaitLimit(state, deadline), ready);
-    }
+    AwaitPayload(state, deadline);
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = std::min(max, state.piped);
@@ -241,18 +252,8 @@ IoResult TunnelStream::ForwardTo(TunnelStream& to, std::span<uint8_t> scratch, D
   uint32_t grant = 0;
   {
     MutexLock lock(state.mutex);
-    if (!state.pipe.Valid() && !state.pipe_refused) {
-      state.pipe = SplicePipe::Make();
-      state.pipe_refused = !state.pipe.Valid();
-    }
-    const auto ready = [&]() REQUIRES(state.mutex) {
-      return state.piped > 0 || !state.received.empty() || state.peer_closed_write ||
-             state.phase == StreamPhase::kFailed;
-    };
-    if (!ready()) {
-      state.reader_starved = true;
-      state.WaitUntil(WaitLimit(state, deadline), ready);
-    }
+    EnsurePipe(state);
+    AwaitPayload(state, deadline);
     if (state.piped > 0) {
       // Only this thread takes from the pipe, so the bytes stay there without the lock.
       const size_t ask = state.piped;
