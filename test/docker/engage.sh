@@ -7,6 +7,8 @@
 #   where the mode says; the handler sees the workload's env and the files of its volume, and
 #   what it writes there appears in the workload; after the handler exits the workload answers
 #   again and no engagement, container or volume is left.
+#   --mount PATH:ro, and the workload's mount policies (a second traffic-agent with
+#   --mount PATH:RemoteReadOnly, :Local and :Ignore): read-only, not mounted, not listed.
 #   --docker-build (with --docker-build-opt), --docker-debug, the IMAGE rules.
 #   Lifecycle: non-zero exit, Ctrl-C to the CLI, docker run failing on a bad flag.
 #   The seeds' own examples verbatim (intercept --docker ... --port 8080 --docker-run --
@@ -204,6 +206,47 @@ check_output "--mount PATH:ro reads the volume and refuses writes" "read, write 
     echo "read, write refused: ro"'
 check "and nothing was written to the workload's volume" \
   docker exec echo test ! -e /srv/echo-data/ro-probe
+
+heading "the workload's mount policies"
+# A second traffic-agent in echo's namespace stands for a workload whose label gives its mounts
+# policies (whoever starts the agent turns the label into --mount PATH:POLICY): the volume
+# read-only, one mount Local, one ignored. Its own ports, so echo's agent is undisturbed.
+policy_agent=$TP_PREFIX-policy-agent
+policy_agent_gone() {
+  docker rm -f "$policy_agent" >/dev/null 2>&1 || true
+  wait_until 20 "the manager to forget policy-echo" bash -c \
+    "! $(printf '%q' "$telepresence") list | grep -q policy-echo"
+}
+defer policy_agent_gone
+docker run -d --name "$policy_agent" --network container:echo \
+  -v "$demo_agent_secret_file:/run/secrets/tp/secret:ro" \
+  -v "$demo_echo_volume:/tel_app_exports/echo/srv/echo-data:ro" \
+  tp-traffic-agent:latest --manager "$demo_manager:$demo_manager_port" \
+  --secret-file /run/secrets/tp/secret --workload policy-echo --container echo --port 18080 \
+  --sftp-port 8023 --mount /srv/echo-data:RemoteReadOnly --mount /srv/elsewhere:Local \
+  --mount /srv/hidden:Ignore >/dev/null
+check "the workload with policies registers" wait_until 30 "policy-echo in the list" bash -c \
+  "$(printf '%q' "$telepresence") list | grep -q policy-echo"
+check_output "list shows its policies and not the ignored mount" \
+  '"mount_policies":{"/srv/echo-data":"RemoteReadOnly","/srv/elsewhere":"Local"}' \
+  "$telepresence" list --output json
+check_output "and no /srv/hidden" "no hidden mount" \
+  bash -c "$(printf '%q' "$telepresence") list --output json | grep -q /srv/hidden || echo no hidden mount"
+# shellcheck disable=SC2016  # expanded by the shell in the container, not here
+check_output "RemoteReadOnly is read-only in the handler, Local is not mounted" \
+  "read, write refused, nothing at the Local mount" \
+  timeout 90 "$telepresence" ingest policy-echo --docker-run -- --pull never \
+  tp-busybox:latest sh -c 'cat /srv/echo-data/message.txt >/dev/null &&
+    ! touch /srv/echo-data/policy-probe 2>/tmp/error &&
+    grep -q "Read-only file system" /tmp/error && [ ! -e /srv/elsewhere ] &&
+    echo "read, write refused, nothing at the Local mount"'
+check "and nothing was written to the workload's volume" \
+  docker exec echo test ! -e /srv/echo-data/policy-probe
+check_fails "--mount of a Local mount is refused with the policy" \
+  "says its mount /srv/elsewhere is Local: it is never mounted from the cluster" \
+  timeout 90 "$telepresence" ingest policy-echo --mount /srv/elsewhere --docker-run -- \
+  --pull never tp-busybox:latest true
+check "the agent goes, and the manager forgets its workload" policy_agent_gone
 
 heading "--docker-build and --docker-debug"
 mkdir -p "$work/context"
