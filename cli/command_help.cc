@@ -204,7 +204,8 @@ constexpr std::string_view kListHelp =
 Lists the cluster's workloads that have a traffic-agent (GET /workloads on the daemon): one row
 per workload with its ports and its engagement ("NAME (MODE PORTS)", or "-"). Needs a running
 daemon (telepresence connect --docker). With --output json: {"workloads": [{"workload", "ports",
-"mounts", "engagement": {"id", "mode", "name", "ports"} or null}]}.
+"mounts", "mount_policies": {PATH: RemoteReadOnly|Local} (the others are Remote),
+"engagement": {"id", "mode", "name", "ports"} or null}]}.
 
 Flags:
   --context NAME       the context (default: default)
