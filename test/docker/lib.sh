@@ -168,9 +168,9 @@ make_export_folder() {
 # start_sftp_export NAME: runs build/bin/sftp-export --root / on a free 127.0.0.1 port, stopped
 # at exit; sets SFTP_PORT (and SFTP_PID).
 start_sftp_export() {
-  local port_file=/tmp/$TP_PREFIX-$1.port
+  local port_file=/tmp/$TP_PREFIX-$1.port listen=${2:-127.0.0.1:0}
   rm -f "$port_file"
-  "$TP_BUILD_DIR/bin/sftp-export" --root / --listen 127.0.0.1:0 --port-file "$port_file" \
+  "$TP_BUILD_DIR/bin/sftp-export" --root / --listen "$listen" --port-file "$port_file" \
     >"/tmp/$TP_PREFIX-$1.log" 2>&1 &
   SFTP_PID=$!
   defer rm -f "$port_file" "/tmp/$TP_PREFIX-$1.log"

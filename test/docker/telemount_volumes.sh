@@ -148,6 +148,24 @@ check_equal "Mount of an unknown volume" true \
   "$(post VolumeDriver.Mount '{"Name":"no-such-volume","ID":"1"}' | grep -q '"Err":"' && echo true)"
 check_output "the plugin still lists the volumes after all that" "$vol" post VolumeDriver.List '{}'
 
+heading "a server on IPv6 loopback"
+ipv4_port=$SFTP_PORT
+start_sftp_export server6 "[::1]:0"
+vol6=$TP_PREFIX-six
+if create_volume "$vol6" host=::1 "port=$SFTP_PORT" "container=$TP_PREFIX" dir=data; then
+  pass "a volume of a server at ::1 is created"
+  check_output "a container reads a remote file over IPv6" "changed on the server" \
+    docker run --rm -v "$vol6:/data" tp-busybox:latest cat /data/file
+  check "and writes one" \
+    docker run --rm -v "$vol6:/data" tp-busybox:latest sh -c 'echo six >/data/from-six'
+  check_output "which lands on the server" "six" cat "$data/from-six"
+  check "docker volume rm of the IPv6 volume" docker volume rm "$vol6"
+else
+  fail "docker volume create of a volume at host=::1 failed"
+fi
+rm -f "$data/from-six"
+SFTP_PORT=$ipv4_port
+
 heading "remove"
 container=$TP_PREFIX-user
 defer docker rm -f "$container"

@@ -167,9 +167,9 @@ class MountTest : public ::testing::Test {
   }
 
   void Mount(const std::vector<std::string>& options = {}) {
-    std::vector<std::string> argv = {TELEMOUNT_BINARY, "mount",
-                                     "127.0.0.1:" + std::to_string(port_) + ":" + root_.string(),
-                                     mountpoint_.string()};
+    std::vector<std::string> argv = {
+        TELEMOUNT_BINARY, "mount",
+        server_host_ + ":" + std::to_string(port_) + ":" + root_.string(), mountpoint_.string()};
     argv.insert(argv.end(), options.begin(), options.end());
     mount_ = std::make_unique<ChildProcess>(
         argv, std::vector<std::string>{"TELEMOUNT_REQUEST_TIMEOUT=3"},
@@ -191,6 +191,7 @@ class MountTest : public ::testing::Test {
   static inline int counter_ = 0;
   fs::path base_, root_, mountpoint_;
   int port_ = 0;
+  std::string server_host_ = "127.0.0.1";  // as `telemount mount` is given it
   std::unique_ptr<ChildProcess> server_;
   std::unique_ptr<ChildProcess> mount_;
 };
@@ -217,6 +218,17 @@ TEST_F(MountTest, ReadsServerFilesAndListsFolders) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<std::string>{".", "..", "hello.txt", "sub"}));
   EXPECT_EQ(fs::file_size(Mounted("sub/deeper/x")), 1u);
+}
+
+TEST_F(MountTest, AServerOnIpv6LoopbackServesTheMount) {
+  StartServer("[::1]:0");  // in place of the fixture's IPv4 one
+  ASSERT_GT(port_, 0) << "sftp-export did not start on [::1]";
+  server_host_ = "[::1]";
+  WriteFile(Server("six.txt"), "over IPv6\n");
+  Mount();
+  EXPECT_EQ(ReadFile(Mounted("six.txt")), "over IPv6\n");
+  WriteFile(Mounted("written"), "back over IPv6");
+  EXPECT_EQ(ReadFile(Server("written")), "back over IPv6");
 }
 
 TEST_F(MountTest, LargeFolderListsEveryEntryWithItsAttributes) {
