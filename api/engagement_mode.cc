@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "api/enum_names.h"
+
 namespace tp::api {
 namespace {
 
@@ -25,18 +27,9 @@ std::string_view EngagementModeName(EngagementMode mode) {
 }
 
 std::optional<EngagementMode> ParseEngagementMode(std::string_view text) {
-  for (const EngagementMode mode : kModes) {
-    if (EngagementModeName(mode) == text) return mode;
-  }
-  return std::nullopt;
+  return EnumNamed<EngagementMode>(kModes, EngagementModeName, text);
 }
 
-std::string EngagementModeNames() {
-  std::string names;
-  for (const EngagementMode mode : kModes) {
-    names += (names.empty() ? "" : ", ") + std::string(EngagementModeName(mode));
-  }
-  return names;
-}
+std::string EngagementModeNames() { return EnumNames<EngagementMode>(kModes, EngagementModeName); }
 
 }  // namespace tp::api

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "api/enum_names.h"
 #include "api/json_fields.h"
 
 namespace tp::api {
@@ -31,18 +32,13 @@ std::string_view MountPolicyName(MountPolicy policy) {
 }
 
 std::optional<MountPolicy> ParseMountPolicy(std::string_view text) {
-  for (const MountPolicy policy : kPolicies) {
-    if (MountPolicyName(policy) == text) return policy;
-  }
-  return std::nullopt;
+  return EnumNamed<MountPolicy>(kPolicies, MountPolicyName, text);
 }
 
-std::string MountPolicyNames() {
-  std::string names;
-  for (const MountPolicy policy : kPolicies) {
-    names += (names.empty() ? "" : ", ") + std::string(MountPolicyName(policy));
-  }
-  return names;
+std::string MountPolicyNames() { return EnumNames<MountPolicy>(kPolicies, MountPolicyName); }
+
+bool MountedFromCluster(MountPolicy policy) {
+  return policy == MountPolicy::kRemote || policy == MountPolicy::kRemoteReadOnly;
 }
 
 MountPolicy PolicyOf(const MountPolicies& policies, const std::string& path) {

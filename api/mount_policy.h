@@ -24,6 +24,9 @@ enum class MountPolicy {  // from the most given to the least
 // widen it.
 MountPolicy Stricter(MountPolicy a, MountPolicy b);
 
+// True for Remote and RemoteReadOnly: an engagement gets a volume of the cluster's files there.
+bool MountedFromCluster(MountPolicy policy);
+
 // "Remote", "RemoteReadOnly", "Local", "Ignore": the agent's flag and the protocol's word.
 std::string_view MountPolicyName(MountPolicy policy);
 // The policy `text` names; nullopt when it names none.

@@ -79,7 +79,7 @@ Result<std::vector<ComposeVolume>> PlanComposeVolumes(const std::string& project
     // The service's rule can narrow the workload's policy, never widen it.
     const MountPolicy policy = api::Stricter(rule ? rule->policy : MountPolicy::kRemote,
                                              api::PolicyOf(grant.mount_policies, path));
-    if (policy == MountPolicy::kLocal || policy == MountPolicy::kIgnore) continue;
+    if (!api::MountedFromCluster(policy)) continue;
     const RemoteVolume remote{
         .name = "tp-" + project + "-" + service.name + "-" + std::to_string(n),
         .mount_path = path,

@@ -117,7 +117,7 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
                       " (telepresence list shows them)"};
     }
     const api::MountPolicy policy = api::PolicyOf(policies, wanted);
-    if (policy == api::MountPolicy::kLocal || policy == api::MountPolicy::kIgnore) {
+    if (!api::MountedFromCluster(policy)) {
       return CliError{"the workload " + command.workload + " says its mount " + wanted + " is " +
                       std::string(api::MountPolicyName(policy)) +
                       ": it is never mounted from the cluster (mount your own files there with "
@@ -139,7 +139,7 @@ Result<std::vector<RemoteVolume>> PlanVolumes(const EngageCommand& command,
     const api::MountPolicy policy = api::Stricter(
         api::PolicyOf(policies, mount_path),
         command.mounts.read_only ? api::MountPolicy::kRemoteReadOnly : api::MountPolicy::kRemote);
-    if (policy == api::MountPolicy::kLocal || policy == api::MountPolicy::kIgnore) continue;
+    if (!api::MountedFromCluster(policy)) continue;
     volumes.push_back({"tp-" + command.name + "-" + std::to_string(n), mount_path, target,
                        policy == api::MountPolicy::kRemoteReadOnly});
   }

@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -242,18 +241,17 @@ std::optional<std::string> SftpSession::Enqueue(const Outgoing& outgoing) {
   if (bytes.empty()) return std::nullopt;
   send_queue_.push_back(&outgoing);
   ++queued_;
-  // length(4) type(1) id(4), then for a CLOSE its handle as a string.
-  if (bytes.size() < 9) return std::nullopt;
-  const auto type = static_cast<PacketType>(bytes[4]);
-  const uint32_t id = BigEndian32(bytes.data() + 5);
+  // After the length: type, id and, for a CLOSE, its handle.
+  PacketReader reader(std::span<const uint8_t>(bytes).subspan(4));
+  const auto type = static_cast<PacketType>(reader.U8());
+  const uint32_t id = reader.U32();
+  if (!reader.ok()) return std::nullopt;
   if (type == PacketType::kOpen || type == PacketType::kOpendir) {
     MutexLock lock(predictor_mutex_);
     return predictor_.OpenSent(id);
   }
-  if (type == PacketType::kClose && bytes.size() >= 13) {
-    const uint32_t length = BigEndian32(bytes.data() + 9);
-    const std::span<const uint8_t> handle(bytes.data() + 13,
-                                          std::min<size_t>(length, bytes.size() - 13));
+  if (type == PacketType::kClose) {
+    const std::span<const uint8_t> handle = reader.StringBytes();
     MutexLock lock(predictor_mutex_);
     predictor_.CloseSent(id, handle);
   }
