@@ -4,9 +4,11 @@ namespace tp::cli {
 namespace {
 
 constexpr std::string_view kConnectHelp =
-    R"help(Usage: telepresence connect --docker [--context NAME] [--manager HOST:PORT]
+    R"help(Usage: telepresence connect [--docker] [--context NAME] [--manager HOST:PORT]
                                      [--timeout SECONDS] [--docker-subnet CIDR]
                                      [--plugin-registry HOST[:PORT][/PATH]] [--upgrade-plugins]
+
+With --docker (the rest of this text until "Without --docker"):
 
 Starts the daemon container tp-<context>-cn on Docker's default bridge network and waits until
 it is connected to the cluster's traffic-manager and serves DNS for cluster names. Builds the
@@ -32,6 +34,18 @@ The traffic-manager address must be reachable from containers: not 127.0.0.1 or 
 which inside the daemon container is the container itself; publish the manager on the Docker
 bridge's gateway address (usually 172.17.0.1) and give that.
 
+Without --docker, as root: the daemon runs on this host (telepresence-daemon beside
+telepresence), its state in ${TELEPRESENCE_DOCKER_RUN_DIR:-/run/telepresence-docker}/<context>
+(its record, its log daemon.log). It captures TCP and UDP to the cluster's subnets in the host's
+nftables (table ip telepresence, a routing rule and table 7470), serves DNS on the address of
+Docker's default bridge (usually 172.17.0.1:53) and points /etc/resolv.conf at it (the cluster's
+search domains, then the host's own), and serves its control API and the engagements' SFTP
+forwards on 127.0.0.1. Engagements with --docker-run then run the handler on Docker's default
+bridge with --dns-search tel2-search and its ports published on 127.0.0.1 (-p
+127.0.0.1:LOCAL:CONTAINER). telepresence quit stops it and puts the host back as it was: the
+resolv.conf's own text, no table, no rule; after a daemon that died, quit (or the next connect)
+puts back what it left.
+
 The daemon's control API is published on 127.0.0.1 only. A manager that refuses the daemon
 (wrong secret) fails at once; one that cannot be reached fails after the timeout with the
 daemon's last error. Either way, and when the network cannot be made, the daemon container and
@@ -43,7 +57,7 @@ HOST:PORT (context NAME) in N.N s"; or "Already connected to HOST:PORT (context 
 network line. Progress goes to stderr.
 
 Flags:
-  --docker             run the daemon in a container (required: the only mode of this build)
+  --docker             run the daemon in a container (without it: on this host, as root)
   --context NAME       the context to use (default: default), read from
                        ${XDG_CONFIG_HOME:-$HOME/.config}/telepresence-docker/contexts/NAME.json
   --manager HOST:PORT  use this traffic-manager address instead of the context's

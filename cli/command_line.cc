@@ -85,10 +85,12 @@ Result<Command> ParseConnect(std::span<const std::string> args, GlobalFlags& glo
   connect.plugin_registry = registry.value();
   connect.upgrade_plugins = flags.value().Has(kUpgradePluginsFlag.name);
   global.docker = global.docker || flags.value().Has(kDockerFlag.name);
-  if (!global.docker) {
+  connect.on_host = !global.docker;
+  if (connect.on_host && connect.docker_subnet) {
     return CliError{
-        "connect needs --docker: this telepresence runs its daemon only in a container; run "
-        "telepresence connect --docker"};
+        "--docker-subnet is the Teleroute network's subnet, which only connect "
+        "--docker makes" +
+        SeeHelp(kCommand)};
   }
   return connect;
 }
@@ -358,7 +360,7 @@ std::string HelpText(std::string_view command) {
   std::string text =
       "Usage: telepresence [--docker] COMMAND [FLAGS] [-- ARGS]\n\n"
       "Runs containers on the laptop as if they ran in the cluster; the daemon runs in a "
-      "container.\n\nCommands:\n";
+      "container (connect --docker) or on this host (connect).\n\nCommands:\n";
   for (const CommandSpec& spec : kCommands) {
     std::string name(spec.name);
     name.resize(12, ' ');
@@ -366,8 +368,9 @@ std::string HelpText(std::string_view command) {
   }
   text +=
       "\nGlobal flags:\n"
-      "  --docker    run the daemon in a container (the only mode of this build; replace,\n"
-      "              intercept, ingest and wiretap connect with it when no daemon runs)\n"
+      "  --docker    run the daemon in a container (connect without it: on this host, as\n"
+      "              root; replace, intercept, ingest and wiretap connect with --docker when\n"
+      "              no daemon runs)\n"
       "  -h, --help  show this help\n\n"
       "Run telepresence COMMAND --help for a command's flags.\n";
   return text;

@@ -61,6 +61,7 @@ struct ConnectCommand {
   std::optional<Ipv4Prefix> docker_subnet{};  // the Teleroute network's subnet (ParseDockerSubnet)
   std::optional<std::string> plugin_registry{};  // IsValidPluginRegistry; plugins.h
   bool upgrade_plugins = false;
+  bool on_host = false;  // without --docker: the daemon runs on this host (host_daemon.h)
 };
 
 // `telepresence status [--context NAME] [--output json]`

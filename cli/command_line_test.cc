@@ -74,10 +74,12 @@ TEST(CommandLineTest, ConnectTimeout) {
   }
 }
 
-TEST(CommandLineTest, ConnectWithoutDockerSaysToAddIt) {
-  std::string error = ParseError({"connect"});
-  EXPECT_CONTAINS(error, "needs --docker");
-  EXPECT_CONTAINS(error, "telepresence connect --docker");
+TEST(CommandLineTest, ConnectWithoutDockerRunsTheDaemonOnTheHost) {
+  EXPECT_TRUE(ParseAs<ConnectCommand>({"connect"}).on_host);
+  EXPECT_FALSE(ParseAs<ConnectCommand>({"connect", "--docker"}).on_host);
+  EXPECT_FALSE(ParseAs<ConnectCommand>({"--docker", "connect"}).on_host);
+  std::string error = ParseError({"connect", "--docker-subnet", "10.200.0.0/24"});
+  EXPECT_CONTAINS(error, "only connect --docker makes");
 }
 
 TEST(CommandLineTest, UnknownFlagNamesFlagCommandAndHelp) {

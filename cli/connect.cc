@@ -1,6 +1,8 @@
 // `telepresence connect --docker`: see its --help (command_line.cc) and the output formats in
 // connect_wait.h.
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,9 +12,11 @@
 
 #include "cli/commands.h"
 #include "cli/connect_wait.h"
+#include "cli/connected_daemon.h"
 #include "cli/context_resources.h"
 #include "cli/docker_network.h"
 #include "cli/host_interfaces.h"
+#include "cli/host_mode.h"
 #include "cli/plugins.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
@@ -409,13 +413,165 @@ int StartAndWait(const Context& context, const docker::ContainerSpec& spec,
   return kExitOk;
 }
 
+// A host daemon's process, seen as ContainerWatch sees a container (for WaitUntilConnected).
+class HostDaemonWatch : public ContainerWatch {
+ public:
+  HostDaemonWatch(HostDaemons& daemons, HostDaemonRecord record, std::string context_name)
+      : daemons_(daemons), record_(std::move(record)), context_name_(std::move(context_name)) {}
+  bool Stopped() override { return !daemons_.Running(record_); }
+  std::vector<std::string> LastLogLines() override { return daemons_.LastLogLines(context_name_); }
+
+ private:
+  HostDaemons& daemons_;
+  const HostDaemonRecord record_;
+  const std::string context_name_;
+};
+
+constexpr char kHostNeedsRoot[] =
+    "without --docker the daemon runs on this host, where it captures the cluster's subnets "
+    "(nftables), points /etc/resolv.conf at its DNS server and listens on port 53: that needs "
+    "root; run it with sudo, or run telepresence connect --docker to keep the daemon in a "
+    "container";
+
+// Where the host daemon's DNS server listens: the address of Docker's default bridge on this
+// host, which the host and the containers on that bridge both reach.
+Result<std::string> HostDnsAddress(DockerApi& docker) {
+  Result<std::optional<DockerNetwork>> bridge = docker.InspectNetwork("bridge");
+  if (!bridge.ok()) return bridge.error();
+  const std::optional<Ipv4Address> gateway =
+      bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
+  if (!gateway) {
+    return CliError{
+        "Docker's default bridge network has no IPv4 address on this host; the "
+        "daemon's DNS server listens there so that containers reach it"};
+  }
+  return gateway->ToString();
+}
+
+std::string HostWaitFailure(const WaitOutcome& outcome, const Context& context,
+                            milliseconds timeout, ContainerWatch& watch) {
+  const std::string manager = "the traffic-manager at " + context.manager;
+  if (outcome.step == ConnectStep::kRefused) {
+    return manager + " refused the daemon (" + outcome.last_status->error +
+           "); check that the secret file " + context.secret_file.string() +
+           " holds the traffic-manager's secret";
+  }
+  std::string lines;
+  for (const std::string& line : watch.LastLogLines()) lines += "\n  " + line;
+  if (outcome.step == ConnectStep::kDaemonStopped)
+    return "the daemon stopped; its last lines:" + lines;
+  const std::string error = outcome.last_status ? outcome.last_status->error : outcome.last_problem;
+  return "no connection to " + manager + " within " + FormatSeconds(timeout) + " (" +
+         (error.empty() ? "no error reported" : "last error: " + error) +
+         "); check that the traffic-manager runs and that this host reaches it; the daemon's last "
+         "lines:" +
+         lines;
+}
+
+// connect without --docker: the daemon as a process of this host.
+int RunHostConnect(const ConnectCommand& command, const Context& context, SteadyTime command_start,
+                   const CliIo& io, CliServices& services) {
+  if (services.host_daemons == nullptr) {
+    return Fail(io, kCommand,
+                "this telepresence cannot run the daemon on the host; run "
+                "telepresence connect --docker");
+  }
+  if (Status secret = CheckSecretFile(context); !secret.ok()) {
+    return Fail(io, kCommand, secret.error().message);
+  }
+  const std::string container = DaemonContainerName(context.name);
+  Result<std::optional<std::string>> state = services.docker.ContainerState(container);
+  if (!state.ok()) return Fail(io, kCommand, state.error().message);
+  if (state.value()) {
+    return Fail(io, kCommand,
+                "the context " + context.name + " is connected with --docker (the " +
+                    "daemon container " + container + " exists); run " + "telepresence quit" +
+                    ContextFlagText(context.name) + " first");
+  }
+  Result<std::optional<HostDaemonConnection>> running = FindHostDaemon(context.name, services);
+  if (!running.ok()) return Fail(io, kCommand, running.error().message);
+  if (running.value()) {
+    Result<DaemonStatus> status = FetchDaemonStatus(*running.value()->control);
+    if (status.ok()) {
+      io.out << FormatAlreadyConnected(status.value().manager, context.name);
+      return kExitOk;
+    }
+    return Fail(io, kCommand,
+                "the daemon on this host (pid " + std::to_string(running.value()->record.pid) +
+                    ") does not answer (" + status.error().message +
+                    "); run telepresence quit, then connect again");
+  }
+  if (services.host_daemons->HasStaleRecord(context.name)) {
+    io.err << "An earlier daemon on this host stopped without cleaning up; putting back what it "
+              "left"
+           << std::endl;
+    if (Status cleaned = services.host_daemons->CleanUp(context.name); !cleaned.ok()) {
+      return Fail(io, kCommand, cleaned.error().message);
+    }
+  }
+  Result<std::string> dns = HostDnsAddress(services.docker);
+  if (!dns.ok()) return Fail(io, kCommand, dns.error().message);
+  Result<PluginPolicy> plugin_policy =
+      PluginPolicyFor(command.plugin_registry, command.upgrade_plugins, io.environment);
+  if (!plugin_policy.ok()) return Fail(io, kCommand, plugin_policy.error().message);
+  Status plugins =
+      EnsurePlugins(services.docker, services.plugin_installer, plugin_policy.value(), io.err);
+  if (!plugins.ok()) return Fail(io, kCommand, plugins.error().message);
+  Result<std::string> token = NewControlToken();
+  if (!token.ok()) return Fail(io, kCommand, token.error().message);
+  Result<HostDaemonRecord> record =
+      services.host_daemons->Start({.context_name = context.name,
+                                    .manager = context.manager,
+                                    .secret_file = context.secret_file,
+                                    .dns_address = dns.value(),
+                                    .token = token.value()},
+                                   command.timeout);
+  if (!record.ok()) {
+    (void)services.host_daemons->CleanUp(context.name);
+    return Fail(io, kCommand, "cannot start the daemon on this host: " + record.error().message);
+  }
+  UndoUnlessKept started(
+      "the daemon on this host", [&] { return QuitHostDaemon(context.name, io, services); },
+      io.err);
+  std::unique_ptr<DaemonControl> control =
+      services.daemon_control({.port = record.value().control_port, .token = token.value()});
+  HostDaemonWatch watch(*services.host_daemons, record.value(), context.name);
+  ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
+  WaitOutcome outcome = WaitUntilConnected(*control, watch, command.timeout, progress, services);
+  if (outcome.step != ConnectStep::kReady) {
+    progress.Finish("failed");
+    return Fail(io, kCommand, HostWaitFailure(outcome, context, command.timeout, watch));
+  }
+  progress.Finish("connected");
+  started.Keep();
+  const auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
+  const DaemonStatus& status = *outcome.last_status;
+  io.out << "Daemon: this host (pid " << record.value().pid
+         << ", control API on 127.0.0.1:" << record.value().control_port << ")\n"
+         << "Cluster subnets: " << JoinOrNone(status.subnets) << "\n"
+         << "DNS: " << status.dns_address << " is this host's nameserver now (search domains "
+         << JoinOrNone(status.dns_search) << "; containers: --dns-search tel2-search)\n"
+         << "Connected to " << status.manager << " (context " << context.name << ") in "
+         << FormatSeconds(took) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& services) {
   const SteadyTime command_start = services.clock.Now();
+  if (command.on_host && ::geteuid() != 0) return Fail(io, kCommand, kHostNeedsRoot);
   Result<Context> loaded = LoadConnectContext(command, io);
   if (!loaded.ok()) return Fail(io, kCommand, loaded.error().message);
   const Context& context = loaded.value();
+  if (command.on_host) return RunHostConnect(command, context, command_start, io, services);
+  if (HasHostDaemon(context.name, services)) {
+    return Fail(io, kCommand,
+                "the context " + context.name +
+                    " is connected without --docker "
+                    "(its daemon runs on this host); run telepresence quit" +
+                    ContextFlagText(context.name) + " first");
+  }
   for (Status check :
        {CheckManagerReachableFromContainers(context, services.docker), CheckSecretFile(context)}) {
     if (!check.ok()) return Fail(io, kCommand, check.error().message);

@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/host_interfaces.h"
+#include "cli/host_mode.h"
 #include "cli/teleroute_network.h"
 
 namespace tp::cli {
@@ -20,14 +21,53 @@ Result<DaemonConnection> ConnectToDaemon(const std::string& context_name, CliSer
   const std::string container = DaemonContainerName(context_name);
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
   if (!state.ok()) return state.error();
-  if (state.value() != "running") return NotConnected(context_name);
+  if (state.value() != "running") {
+    Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+    if (!host.ok()) return host.error();
+    if (!host.value()) return NotConnected(context_name);
+    return DaemonConnection{std::move(host.value()->control), host.value()->endpoint};
+  }
   Result<DaemonEndpoint> endpoint = services.docker.ControlEndpoint(container);
   if (!endpoint.ok()) return endpoint.error();
   return DaemonConnection{services.daemon_control(endpoint.value()), endpoint.value()};
 }
 
+namespace {
+
+// The placement of a daemon on this host: handlers on Docker's default bridge, volumes served
+// on the host's loopback, where the telemount plugin (in the host's network) connects from.
+Result<std::optional<ConnectedDaemon>> FindConnectedHostDaemon(const std::string& context_name,
+                                                               CliServices& services) {
+  Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+  if (!host.ok()) return host.error();
+  if (!host.value()) return std::optional<ConnectedDaemon>();
+  Result<DaemonStatus> status = FetchDaemonStatus(*host.value()->control);
+  if (!status.ok()) return status.error();
+  return std::optional<ConnectedDaemon>(
+      ConnectedDaemon{.control = std::move(host.value()->control),
+                      .endpoint = host.value()->endpoint,
+                      .container = "",
+                      .placement = {.context_name = context_name,
+                                    .network = "bridge",
+                                    .dns = host.value()->record.dns_address,
+                                    .dns_search = status.value().dns_search,
+                                    .bridge_address = "127.0.0.1",
+                                    .bridge_gateway = "127.0.0.1",
+                                    .on_host = true}});
+}
+
+}  // namespace
+
 Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
                                             CliServices& services) {
+  Result<std::optional<std::string>> state =
+      services.docker.ContainerState(DaemonContainerName(context_name));
+  if (!state.ok()) return state.error();
+  if (!state.value()) {
+    Result<std::optional<ConnectedDaemon>> host = FindConnectedHostDaemon(context_name, services);
+    if (!host.ok()) return host.error();
+    if (host.value()) return std::move(*host.value());
+  }
   Result<std::string> dns = DaemonAddressOnNetwork(context_name, services.docker);
   if (!dns.ok()) return dns.error();
   Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);

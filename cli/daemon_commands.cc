@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/connected_daemon.h"
 #include "cli/context_resources.h"
+#include "cli/host_mode.h"
 #include "cli/teleroute_network.h"
 
 namespace tp::cli {
@@ -131,6 +133,12 @@ int RunStatus(const StatusCommand& command, const CliIo& io, CliServices& servic
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
   if (!state.ok()) return Fail(io, kCommand, state.error().message);
   if (!state.value()) {
+    Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+    if (!host.ok()) return Fail(io, kCommand, host.error().message);
+    if (host.value()) {
+      return PrintHostDaemonStatus(*host.value(), context_name,
+                                   command.output == OutputFormat::kJson, io);
+    }
     PrintNotConnected(command, context_name, io.out);
     return kExitOk;
   }
@@ -168,12 +176,17 @@ int RunQuit(const QuitCommand& command, const CliIo& io, CliServices& services) 
   if (!state.ok()) return Fail(io, kCommand, state.error().message);
   (void)TakeDownComposeProjects(context_name, io, services);  // says its problems itself
   if (IsRunning(state.value())) AskToQuitAndWait(container, io, services);
+  const bool on_host = HasHostDaemon(context_name, services);
+  if (on_host) {
+    Status quit = QuitHostDaemon(context_name, io, services);
+    if (!quit.ok()) return Fail(io, kCommand, quit.error().message);
+  }
   Result<ContextResources> resources = ListContextResources(services.docker, context_name);
   if (!resources.ok()) return Fail(io, kCommand, resources.error().message);
   const std::string network = TelerouteNetworkName(context_name);
   Result<std::optional<DockerNetwork>> network_found = services.docker.InspectNetwork(network);
   if (!network_found.ok()) return Fail(io, kCommand, network_found.error().message);
-  if (!state.value() && resources.value().empty() && !network_found.value()) {
+  if (!on_host && !state.value() && resources.value().empty() && !network_found.value()) {
     io.out << "Not connected (context " << context_name << "); nothing to quit\n";
     return kExitOk;
   }
@@ -196,13 +209,22 @@ int RunCurl(const CurlCommand& command, const CliIo& io, CliServices& services) 
       services.docker.ContainerState(DaemonContainerName(context_name));
   if (!state.ok()) return Fail(io, kCommand, state.error().message);
   if (!IsRunning(state.value())) {
-    std::string context_flag =
-        context_name == kDefaultContextName ? "" : " --context " + context_name;
-    return Fail(io, kCommand, "not connected; run telepresence connect --docker" + context_flag);
+    Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+    if (!host.ok()) return Fail(io, kCommand, host.error().message);
+    if (host.value()) {  // the host itself resolves and reaches the cluster
+      Argv host_curl{"curl"};
+      host_curl.insert(host_curl.end(), command.curl_args.begin(), command.curl_args.end());
+      argv = host_curl;
+    } else {
+      return Fail(
+          io, kCommand,
+          "not connected; run telepresence connect --docker" + ContextFlagText(context_name));
+    }
+  } else {
+    Status image =
+        EnsureImages(services.docker, services.image_builder, {std::string(kCurlImage)}, io.err);
+    if (!image.ok()) return Fail(io, kCommand, image.error().message);
   }
-  Status image =
-      EnsureImages(services.docker, services.image_builder, {std::string(kCurlImage)}, io.err);
-  if (!image.ok()) return Fail(io, kCommand, image.error().message);
   io.out.flush();
   io.err.flush();
   Result<ExitCode> exit_code = services.docker.RunAttached(argv.value());

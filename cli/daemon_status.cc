@@ -65,13 +65,14 @@ std::string JoinOrNone(const std::vector<std::string>& words) {
   return joined;
 }
 
-std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
-                             std::string_view container, std::string_view teleroute_network) {
+namespace {
+
+// The status lines; `placement` says where the daemon runs (one or two lines).
+std::string StatusLines(const DaemonStatus& status, std::string_view context_name,
+                        const std::string& placement) {
   std::string text =
       Line("Connected", status.connected ? "yes" : "no") + Line("Context", context_name) +
-      Line("Daemon container", container) +
-      Line("Teleroute network", teleroute_network.empty() ? "none" : teleroute_network) +
-      Line("Traffic-manager", status.manager) +
+      placement + Line("Traffic-manager", status.manager) +
       Line("Cluster subnets", JoinOrNone(status.subnets)) +
       Line("DNS server", status.dns_address.empty() ? "not started" : status.dns_address) +
       Line("DNS search domains", JoinOrNone(status.dns_search)) +
@@ -79,6 +80,22 @@ std::string FormatStatusText(const DaemonStatus& status, std::string_view contex
       Line("Reconnects", std::to_string(status.reconnects));
   if (!status.error.empty()) text += Line("Last error", status.error);
   return text;
+}
+
+}  // namespace
+
+std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
+                             std::string_view container, std::string_view teleroute_network) {
+  return StatusLines(
+      status, context_name,
+      Line("Daemon container", container) +
+          Line("Teleroute network", teleroute_network.empty() ? "none" : teleroute_network));
+}
+
+std::string FormatHostStatusText(const DaemonStatus& status, std::string_view context_name,
+                                 int pid) {
+  return StatusLines(status, context_name,
+                     Line("Daemon", "this host (pid " + std::to_string(pid) + ")"));
 }
 
 std::string FormatNotConnectedText(std::string_view context_name) {

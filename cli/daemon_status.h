@@ -60,6 +60,10 @@ ManagerProblem ClassifyDaemonError(std::string_view error);
 // `teleroute_network` as FormatTelerouteNetwork gives it, "" when there is none.
 std::string FormatStatusText(const DaemonStatus& status, std::string_view context_name,
                              std::string_view container, std::string_view teleroute_network);
+// The same for a daemon on this host: "Daemon: this host (pid N)" instead of the container and
+// network lines.
+std::string FormatHostStatusText(const DaemonStatus& status, std::string_view context_name,
+                                 int pid);
 // The text when there is no daemon container.
 std::string FormatNotConnectedText(std::string_view context_name);
 

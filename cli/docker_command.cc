@@ -128,6 +128,12 @@ Result<Argv> CurlRunCommand(std::string_view context_name,
   return argv;
 }
 
+Argv DockerRunOnHostCommand(const std::vector<std::string>& user_args) {
+  Argv argv{"docker", "run", "--dns-search", "tel2-search"};
+  argv.insert(argv.end(), user_args.begin(), user_args.end());
+  return argv;
+}
+
 Argv DockerRunOnNetworkCommand(std::string_view network, std::string_view dns,
                                const std::vector<std::string>& search_domains,
                                const std::vector<std::string>& user_args) {

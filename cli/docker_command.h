@@ -68,6 +68,10 @@ Result<Argv> CurlRunCommand(std::string_view context_name,
 
 // docker run --network NETWORK --dns DNS [--dns-search DOMAIN]... --dns-option ndots:5
 // USER_ARGS... : `telepresence docker-run`'s command. The user's words follow unchanged.
+// docker run --dns-search tel2-search USER_ARGS...: a container of a daemon on the host (on
+// Docker's default bridge, whose DNS is the host's, which the daemon answers).
+Argv DockerRunOnHostCommand(const std::vector<std::string>& user_args);
+
 Argv DockerRunOnNetworkCommand(std::string_view network, std::string_view dns,
                                const std::vector<std::string>& search_domains,
                                const std::vector<std::string>& user_args);

@@ -11,6 +11,7 @@
 #include "cli/connected_daemon.h"
 #include "cli/engagement_guard.h"
 #include "cli/engagement_plan.h"
+#include "cli/host_mode.h"
 #include "cli/private_file.h"
 #include "cli/stop_signals.h"
 #include "cli/teleroute_network.h"
@@ -48,6 +49,9 @@ Status ConnectIfNeeded(const EngageCommand& command, const CliIo& io, CliService
       services.docker.ContainerState(DaemonContainerName(context_name));
   if (!state.ok()) return state.error();
   if (state.value() == "running") return Ok{};
+  Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+  if (!host.ok()) return host.error();
+  if (host.value()) return Ok{};
   io.err << "No daemon runs for context " << context_name << "; connecting with --docker first"
          << std::endl;
   CliIo connect_io{io.err, io.err, io.environment};
@@ -209,7 +213,7 @@ class HandlerSession {
   // docker's exit code, or 1 when the engagement failed.
   int Run() {
     Result<std::unique_ptr<AddressWatch>> watch =
-        services_.docker.WatchForAddress(daemon_.placement.network, plan_.container);
+        services_.docker.WatchForAddress(plan_.handler_network, plan_.container);
     if (!watch.ok()) return Fail(io_, command_, watch.error().message);
     io_.out.flush();
     io_.err.flush();
@@ -253,10 +257,10 @@ class HandlerSession {
   // Sets the handler when the watch has the address; fails when it cannot have it.
   void LookForAddress(AddressWatch& watch, SteadyTime deadline) {
     if (const std::optional<std::string> address = watch.Address()) {
-      SetHandler(*address);
+      SetHandler(plan_.handler_address.empty() ? *address : plan_.handler_address);
       return;
     }
-    const std::string& network = daemon_.placement.network;
+    const std::string& network = plan_.handler_network;
     if (const std::string failure = watch.Failure(); !failure.empty()) {
       StopFailed("cannot follow Docker's events for the handler container " + plan_.container +
                  "'s address on " + network + ": " + failure + "; stopping it");
@@ -281,15 +285,30 @@ class HandlerSession {
     if (services_.engagement_observer) services_.engagement_observer->Active(address);
   }
 
+  bool DaemonGone() {
+    if (daemon_.placement.on_host) {
+      const Result<std::optional<HostDaemonRecord>> found =
+          services_.host_daemons->Find(daemon_.placement.context_name);
+      return found.ok() && !found.value();
+    }
+    const Result<std::optional<std::string>> state =
+        services_.docker.ContainerState(daemon_.container);
+    return state.ok() && state.value() != "running";
+  }
+
+  std::string DaemonName() const {
+    return daemon_.placement.on_host ? "the daemon on this host"
+                                     : "the daemon container " + daemon_.container;
+  }
+
   // The engagement ends with the daemon (quit, docker rm -f), and without a word to the daemon
   // when the traffic-agent or the traffic-manager restarts (the workload answers its traffic
   // again, the volumes lose their server): so does its handler.
   void CheckEngagement() {
-    const Result<std::optional<std::string>> state =
-        services_.docker.ContainerState(daemon_.container);
-    if (state.ok() && state.value() != "running") {
-      StopFailed("the daemon container " + daemon_.container +
-                 " is gone, and the engagement with it; stopping the handler container " +
+    if (DaemonGone()) {
+      StopFailed(DaemonName() +
+                 " is gone, and the engagement with it; stopping the handler "
+                 "container " +
                  plan_.container + EngageAgainAdvice(command_, plan_.workload));
       return;
     }
@@ -303,12 +322,10 @@ class HandlerSession {
   // docker run ended by itself: when the daemon container went too (the Docker engine stopped or
   // restarted: it stops every container), the engagement is gone with it.
   void ExplainEndWithTheDaemon() {
-    const Result<std::optional<std::string>> state =
-        services_.docker.ContainerState(daemon_.container);
-    if (state.ok() && state.value() == "running") return;
-    io_.err << "telepresence: the handler container " << plan_.container
-            << " ended and the daemon container " << daemon_.container
-            << " is not running (did the Docker engine stop?)"
+    if (!DaemonGone()) return;
+    io_.err << "telepresence: the handler container " << plan_.container << " ended and "
+            << DaemonName() << " is not running"
+            << (daemon_.placement.on_host ? "" : " (did the Docker engine stop?)")
             << EngageAgainAdvice(command_, plan_.workload) << std::endl;
   }
 

@@ -187,6 +187,20 @@ std::string EnvFileText(const std::map<std::string, std::string>& env,
   return text;
 }
 
+std::map<uint16_t, uint16_t> PublishedPorts(const std::vector<PortMapping>& ports,
+                                            const EngagedPorts& engaged,
+                                            const std::vector<uint16_t>& workload_ports) {
+  std::map<uint16_t, uint16_t> published;
+  for (const auto& [workload_port, handler_port] : engaged.handler_ports) {
+    published[workload_port] = handler_port;
+  }
+  for (const PortMapping& mapping : ports) {
+    const uint16_t workload_port = WorkloadPortOf(mapping, workload_ports);
+    if (engaged.handler_ports.contains(workload_port)) published[workload_port] = mapping.local;
+  }
+  return published;
+}
+
 EngageStart PlanEngageStart(const EngageCommand& command,
                             const std::vector<uint16_t>& workload_ports,
                             const DaemonPlacement& daemon) {
@@ -228,6 +242,14 @@ Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
     ours.insert(ours.end(),
                 {"-v", volume.name + ":" + volume.target + (volume.read_only ? ":ro" : "")});
   }
+  if (inputs.daemon.on_host) {
+    plan.handler_ports = PublishedPorts(command.ports, inputs.ports, inputs.workload_ports);
+    for (const auto& [workload_port, local_port] : plan.handler_ports) {
+      ours.insert(ours.end(),
+                  {"-p", "127.0.0.1:" + std::to_string(local_port) + ":" +
+                             std::to_string(inputs.ports.handler_ports.at(workload_port))});
+    }
+  }
   if (command.image_source == HandlerImage::kDockerDebug) {
     ours.insert(ours.end(), {"--cap-add", "SYS_PTRACE", "--security-opt", "seccomp=unconfined"});
   }
@@ -235,8 +257,15 @@ Result<EngagementPlan> PlanEngagement(const EngageCommand& command,
   ours.push_back(inputs.image);
   ours.insert(ours.end(), command.docker_args.image_args.begin(),
               command.docker_args.image_args.end());
+  if (inputs.daemon.on_host) {
+    plan.run = DockerRunOnHostCommand(ours);
+    plan.handler_network = "bridge";
+    plan.handler_address = "127.0.0.1";
+    return plan;
+  }
   plan.run = DockerRunOnNetworkCommand(inputs.daemon.network, inputs.daemon.dns,
                                        inputs.daemon.dns_search, ours);
+  plan.handler_network = inputs.daemon.network;
   return plan;
 }
 

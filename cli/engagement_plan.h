@@ -108,6 +108,11 @@ struct DaemonPlacement {
   std::vector<std::string> dns_search{};
   std::string bridge_address{};  // the daemon's address on Docker's default bridge (telemount)
   std::string bridge_gateway{};  // the host's on it: where the telemount plugin connects from
+  // A daemon on this host (connect without --docker): the handler runs on Docker's default
+  // bridge with the host's DNS (--dns-search tel2-search) and publishes each engaged port on
+  // 127.0.0.1, where the daemon sends the traffic; `network` and `dns` are unused then, and the
+  // volumes are served on 127.0.0.1 (bridge_address and bridge_gateway say so).
+  bool on_host = false;
 };
 
 // The first half of an engagement's plan, before the engagement exists: the ports, what to ask
@@ -151,12 +156,25 @@ struct EngagementPlan {
   std::vector<PlannedVolume> volumes{};          // created in order before docker run
   Argv run{};                                    // the handler's docker run
   std::map<uint16_t, uint16_t> handler_ports{};  // POST .../handler's ports, with its address
+  std::string handler_network{};                 // where the handler container gets an address
+  // Where the daemon reaches the handler: "" for its address on handler_network; "127.0.0.1"
+  // (its published ports) for a daemon on the host.
+  std::string handler_address{};
 };
+
+// A daemon on the host reaches the handler through ports published on 127.0.0.1: for each
+// engaged workload port, the host's port. --port LOCAL:CONTAINER publishes LOCAL (the seeds'
+// meaning when the daemon runs on the host); otherwise the handler's own port.
+std::map<uint16_t, uint16_t> PublishedPorts(const std::vector<PortMapping>& ports,
+                                            const EngagedPorts& engaged,
+                                            const std::vector<uint16_t>& workload_ports);
 
 // The whole plan (pure). Error: --mount PATH names no mount of the workload.
 //   docker run --network N --dns D [--dns-search S]... --dns-option ndots:5 [--rm] [--name NAME]
 //     --label tp.daemon=CTX --label telepresence.engagement=ID --env-file F [-v VOLUME:TARGET]...
 //     [--cap-add SYS_PTRACE --security-opt seccomp=unconfined] USER_FLAGS... IMAGE ARGS...
+// For a daemon on the host: docker run --dns-search tel2-search ... [-p 127.0.0.1:LOCAL:PORT]...
+// before the user's flags (no --network, no --dns: Docker's default bridge, the host's DNS).
 // --rm only when the user's flags have no --rm (also --rm=false), --name only without theirs.
 // The user's flags follow ours verbatim and in order, so theirs win where docker lets the later
 // flag win (-e over our --env-file, their --env-file after ours, --label, ...).

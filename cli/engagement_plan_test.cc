@@ -225,6 +225,51 @@ TEST(EngagementPlanTest, SeedInterceptAddsRmAndNameAndKeepsTheUsersWordsInOrder)
   EXPECT_EQ(plan.handler_ports, (std::map<uint16_t, uint16_t>{{9090, 8081}}));
 }
 
+// A daemon on the host (connect without --docker): the seeds' flags for that case.
+EngagementPlan HostPlan(const std::vector<std::string>& words) {
+  const EngageCommand command = Parsed(words);
+  EngagementInputs inputs = Inputs(command);
+  inputs.daemon = {.context_name = "default",
+                   .network = "bridge",
+                   .dns = "172.17.0.1",
+                   .dns_search = {"default.svc.cluster.local"},
+                   .bridge_address = "127.0.0.1",
+                   .bridge_gateway = "127.0.0.1",
+                   .on_host = true};
+  Result<EngagementPlan> plan = PlanEngagement(command, inputs);
+  EXPECT_TRUE(plan.ok()) << plan.error().message;
+  return plan.ok() ? plan.value() : EngagementPlan{};
+}
+
+TEST(EngagementPlanTest, SeedHostDaemonPublishesTheHandlersPortsAndSearchesTel2Search) {
+  const EngagementPlan plan =
+      HostPlan({"intercept", "echo", "--port", "9090:8081", "--docker-run", "--", "myimage"});
+  // --port LOCAL:CONTAINER: the host's port 9090 goes to the container's 8081, and the daemon
+  // sends echo's port 9090 there; no --network, no --dns: the host's DNS answers tel2-search.
+  EXPECT_EQ(plan.run,
+            Concat(Concat({"docker", "run", "--dns-search", "tel2-search"},
+                          Concat(Ours("intercept-echo-9090"), {"-p", "127.0.0.1:9090:8081"})),
+                   {"myimage"}));
+  EXPECT_EQ(plan.handler_ports, (std::map<uint16_t, uint16_t>{{9090, 9090}}));
+  EXPECT_EQ(plan.handler_address, "127.0.0.1");
+  EXPECT_EQ(plan.handler_network, "bridge");
+  ASSERT_EQ(plan.volumes.size(), 1u);
+  EXPECT_EQ(plan.volumes[0].spec.driver_options.at("host"), "127.0.0.1");
+}
+
+TEST(EngagementPlanTest, SeedHostDaemonReplacePublishesEveryPortOnLoopbackOnly) {
+  const EngagementPlan plan = HostPlan({"replace", "echo", "--docker-run", "--", "myimage"});
+  EXPECT_EQ(Count(plan.run, "-p"), 2u);
+  EXPECT_EQ(Count(plan.run, "127.0.0.1:8080:8080"), 1u);
+  EXPECT_EQ(Count(plan.run, "127.0.0.1:9090:9090"), 1u);
+  EXPECT_EQ(Count(plan.run, "--network"), 0u);
+  EXPECT_EQ(plan.handler_ports, (std::map<uint16_t, uint16_t>{{8080, 8080}, {9090, 9090}}));
+  const EngagementPlan container = Plan({"replace", "echo", "--docker-run", "--", "myimage"});
+  EXPECT_EQ(Count(container.run, "-p"), 0u) << "a daemon container reaches the handler itself";
+  EXPECT_EQ(container.handler_address, "");
+  EXPECT_EQ(container.handler_network, "tp-default");
+}
+
 TEST(EngagementPlanTest, TheEngageRequestAndNoBuildForDockerRun) {
   const EngageCommand command =
       Parsed({"wiretap", "echo", "--port", "8080", "--name", "tap", "--docker-run", "--", "img"});

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   tp::cli::ScriptPluginInstaller plugin_installer(
       BuildScriptNextToThisExecutable("build-plugins.sh"));
   tp::cli::SystemClock clock;
+  const char* run_dir = std::getenv("TELEPRESENCE_DOCKER_RUN_DIR");
+  tp::cli::HostDaemonProcesses host_daemons(
+      run_dir != nullptr && *run_dir != '\0' ? run_dir : "/run/telepresence-docker");
   tp::cli::CliServices services{
       .docker = *docker,
       .daemon_control =
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
       .clock = clock,
       .engagement_guard = tp::cli::StartForkedEngagementGuard,
       .ui_assets = tp::webui::EmbeddedAssets(),
+      .host_daemons = &host_daemons,
   };
   return tp::cli::RunTelepresence(args, io, services);
 }

@@ -12,6 +12,7 @@
 #include "cli/docker_client.h"
 #include "cli/engagement_guard.h"
 #include "cli/engagement_observer.h"
+#include "cli/host_daemon.h"
 #include "cli/images.h"
 #include "cli/plugins.h"
 #include "cli/stop_source.h"
@@ -44,6 +45,8 @@ struct CliServices {
   StopSourceFactory stop_source = nullptr;
   ChildStreams handler_streams = ChildStreams::kInherited;
   EngagementObserver* engagement_observer = nullptr;
+  // The daemons of `connect` without --docker (none: this build cannot run one on the host).
+  HostDaemons* host_daemons = nullptr;
 };
 
 }  // namespace tp::cli

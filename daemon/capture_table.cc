@@ -3,11 +3,13 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
+#include <net/if.h>
 #include <netinet/ip.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 #include "nftables/batch.h"
 
@@ -67,6 +69,26 @@ nft::Rule ToSubnets(const CaptureTableOptions& options, const char* chain, const
   return rule;
 }
 
+// "bridge" as `meta iifkind` holds it: an interface name's 16 bytes, zero-padded.
+nft::Bytes BridgeKind() {
+  nft::Bytes kind(IFNAMSIZ, 0);
+  std::memcpy(kind.data(), "bridge", 6);
+  return kind;
+}
+
+// ip daddr @cluster_subnets meta iifkind "bridge" accept
+// Traffic from a bridge's ports skips TPROXY: with br_netfilter (which Docker loads), a bridge's
+// IP hooks run before the IP stack's own receive path, which drops the socket TPROXY assigned, so
+// such a SYN would find no listener (TCP goes to RedirectRule instead). (A match, not `!=` on the
+// TPROXY rules: `meta iifkind` fails on an interface without a kind, such as lo.)
+nft::Rule BridgeSkipRule(const CaptureTableOptions& options, const nft::Set& set) {
+  nft::Rule rule = ToSubnets(options, "prerouting", set);
+  rule.LoadMeta(NFT_META_IIFKIND, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, BridgeKind())
+      .Verdict(NF_ACCEPT);
+  return rule;
+}
+
 // ip daddr @cluster_subnets meta l4proto PROTOCOL tproxy to :PORT meta mark set MARK accept
 nft::Rule TproxyRule(const CaptureTableOptions& options, const nft::Set& set, uint8_t protocol) {
   nft::Rule rule = ToSubnets(options, "prerouting", set);
@@ -78,6 +100,27 @@ nft::Rule TproxyRule(const CaptureTableOptions& options, const nft::Set& set, ui
       .LoadImmediate(NFT_REG_1, nft::HostOrder32(options.mark))
       .SetMeta(NFT_META_MARK, NFT_REG_1)
       .Verdict(NF_ACCEPT);
+  return rule;
+}
+
+// ip daddr @cluster_subnets meta iifkind "bridge" fib daddr . iif oif missing
+//   meta l4proto tcp redirect to :PORT
+// A daemon on a host captures Docker's containers this way (their bridge): the proxy finds the
+// original destination in conntrack (SO_ORIGINAL_DST). Frames that the bridge itself carries
+// to the destination (it is on the same bridge: a cluster in Docker on this host, as the demo's)
+// are left alone.
+nft::Rule RedirectRule(const CaptureTableOptions& options, const nft::Set& set) {
+  nft::Rule rule = ToSubnets(options, "from_bridges", set);
+  const nft::Bytes tcp{kTcp};
+  const nft::Bytes missing(sizeof(uint32_t), 0);
+  rule.LoadMeta(NFT_META_IIFKIND, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, BridgeKind())
+      .Fib(NFTA_FIB_F_DADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT, NFT_FIB_RESULT_OIF, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, missing)
+      .LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, tcp)
+      .LoadImmediate(NFT_REG_1, nft::BigEndian16(options.port))
+      .Redirect(NFT_REG_1);
   return rule;
 }
 
@@ -101,8 +144,12 @@ nft::Batch InstallBatch(const CaptureTableOptions& options,
   const nft::Set subnets = SubnetSet(options, networks);
   batch.AddSet(subnets);
   batch.AddChain(Chain(options, "prerouting", "filter", NF_INET_PRE_ROUTING));
+  batch.AppendRule(BridgeSkipRule(options, subnets));
   batch.AppendRule(TproxyRule(options, subnets, kTcp));
   batch.AppendRule(TproxyRule(options, subnets, kUdp));
+  batch.AddChain({NFPROTO_IPV4, options.table_name, "from_bridges", "nat", NF_INET_PRE_ROUTING,
+                  NF_IP_PRI_NAT_DST - 10, NF_ACCEPT});
+  batch.AppendRule(RedirectRule(options, subnets));
   batch.AddChain(Chain(options, "output", "route", NF_INET_LOCAL_OUT));
   const nft::Set protocols =
       nft::ProtocolSet(NFPROTO_IPV4, options.table_name, kProtocolSetId, {kTcp, kUdp});

@@ -4,15 +4,22 @@
 //   table ip NAME {
 //     set cluster_subnets { type ipv4_addr; flags interval; elements = { ... } }
 //     chain prerouting { type filter hook prerouting priority mangle; policy accept;
+//       from a bridge (meta iifkind "bridge") to @cluster_subnets: accept (see from_bridges)
 //       TCP and UDP to @cluster_subnets: tproxy to :PORT, meta mark set MARK, accept }
+//     chain from_bridges { type nat hook prerouting priority dstnat - 10; policy accept;
+//       TCP from a bridge to @cluster_subnets that this bridge does not carry itself
+//       (fib daddr . iif oif missing): redirect to :PORT }
 //     chain output { type route hook output priority mangle; policy accept;
 //       TCP and UDP to @cluster_subnets: meta mark set MARK }
 //   }
 //
 // Locally generated packets get the mark on output, which (with PolicyRouting) reroutes them to
-// lo, where prerouting hands them to the transparent sockets on PORT. Install() replaces a table
-// of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the set's
-// elements atomically; the destructor deletes the table, from any thread (the netlink socket
+// lo, where prerouting hands them to the transparent sockets on PORT. TCP from a bridge's ports
+// (Docker's containers, for a daemon on the host) is redirected instead: br_netfilter runs the IP
+// hooks of bridged traffic before the IP stack's receive path, which drops the socket TPROXY
+// assigned. UDP from a bridge is not captured (its socket is lost the same way). Install() replaces
+// a table of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the
+// set's elements atomically; the destructor deletes the table, from any thread (the netlink socket
 // opened by Install stays in the namespace it was opened in). The requests are built with
 // nftables/ exactly as nft builds them from the text above.
 #pragma once

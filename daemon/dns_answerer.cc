@@ -91,8 +91,13 @@ DnsReply DnsAnswerer::Route(const Message& query, std::span<const uint8_t> query
     }
     return {};
   }
+  if (!rules_.docker_search_domain.labels.empty() &&
+      name.labels.size() > rules_.docker_search_domain.labels.size() &&
+      name.EndsWith(rules_.docker_search_domain)) {
+    return AnswerDockerSearch(query, deadline);
+  }
   if (IsShortName(name, rules_.ndots)) {
-    if (auto reply = AskWithSearchDomains(query, deadline)) return std::move(*reply);
+    if (auto reply = AskWithSearchDomains(query, name, false, deadline)) return std::move(*reply);
   }
   if (auto reply = Ask(upstream_, query_bytes, deadline)) {
     return {std::move(*reply), DnsRoute::kUpstream};
@@ -100,14 +105,36 @@ DnsReply DnsAnswerer::Route(const Message& query, std::span<const uint8_t> query
   return {};
 }
 
-std::optional<DnsReply> DnsAnswerer::AskWithSearchDomains(const Message& query,
-                                                          Clock::time_point deadline) const {
+DnsReply DnsAnswerer::AnswerDockerSearch(const Message& query, Clock::time_point deadline) const {
   const dns::DnsName& name = query.questions[0].name;
-  for (const dns::DnsName& domain : rules_.search_domains) {
-    const dns::DnsName expanded = name.Append(domain);
-    if (expanded.WireLength() > dns::kMaxNameWireLength) continue;
+  dns::DnsName base = name;
+  base.labels.resize(name.labels.size() - rules_.docker_search_domain.labels.size());
+  const bool full = !rules_.cluster_domain.labels.empty() && base.EndsWith(rules_.cluster_domain);
+  if (auto reply = AskWithSearchDomains(query, base, full, deadline)) return std::move(*reply);
+  return {dns::EncodeMessage(dns::MakeReply(query, Rcode::kNxDomain)), DnsRoute::kLocal};
+}
+
+std::optional<DnsReply> DnsAnswerer::AskWithSearchDomains(const Message& query,
+                                                          const dns::DnsName& base, bool exact,
+                                                          Clock::time_point deadline) const {
+  std::vector<dns::DnsName> candidates;
+  if (exact) {
+    candidates.push_back(base);
+  } else {
+    for (const dns::DnsName& domain : rules_.search_domains) {
+      dns::DnsName expanded = base.Append(domain);
+      if (expanded.WireLength() <= dns::kMaxNameWireLength)
+        candidates.push_back(std::move(expanded));
+    }
+  }
+  // Each candidate gets its share of the time left: a search domain whose server stays silent
+  // (a resolver that forwards unknown names to an upstream it cannot reach) costs its share,
+  // not the whole deadline, and the next one still gets asked.
+  for (size_t index = 0; index < candidates.size(); ++index) {
+    const dns::DnsName& expanded = candidates[index];
+    const auto share = (deadline - Clock::now()) / static_cast<long>(candidates.size() - index);
     const std::vector<uint8_t> expanded_bytes = dns::EncodeMessage(ExpandedQuery(query, expanded));
-    const auto reply_bytes = Ask(cluster_, expanded_bytes, deadline);
+    const auto reply_bytes = Ask(cluster_, expanded_bytes, Clock::now() + share);
     if (!reply_bytes) continue;
     const dns::ParsedMessage reply = dns::ParseMessage(*reply_bytes);
     if (!reply.message || reply.message->header.rcode() != Rcode::kNoError) continue;

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "common/atomic_file.h"
+#include "common/ipv4.h"
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
 #include "daemon/cluster_capture.h"
@@ -18,6 +20,7 @@
 #include "daemon/control_api.h"
 #include "daemon/dns_server.h"
 #include "daemon/engagements.h"
+#include "daemon/host_resolv_conf.h"
 #include "daemon/resolv_conf_keeper.h"
 #include "daemon/tunnel_client.h"
 #include "net/host_port.h"
@@ -50,6 +53,15 @@ constexpr char kUsage[] =
     "  --resolv-conf FILE     nameservers for non-cluster names (default /etc/resolv.conf)\n"
     "  --write-resolv-conf    once DNS serves, rewrite that file (in place) to use it, with the\n"
     "                         cluster's search domains; needs --dns on port 53\n"
+    "  --resolv-conf-backup FILE  (a daemon on a host) keep the resolv.conf's text in FILE while\n"
+    "                         it is rewritten, add the host's own search domains after the\n"
+    "                         cluster's, and put the text back on stop; a FILE left by a daemon\n"
+    "                         that died is put back first\n"
+    "  --undo                 put back what a daemon with these options that died left (the\n"
+    "                         resolv.conf from --resolv-conf-backup, the capture), then exit\n"
+    "                         (--manager and --secret-file are not needed then)\n"
+    "  --control-port-file FILE  write the control API's port there once it listens\n"
+    "  --sftp-listen ADDR     where engagements' SFTP forwards listen (default 0.0.0.0)\n"
     "  --capture-port PORT    where captured traffic lands (default 15001)\n"
     "  --no-capture           do not capture traffic (no NET_ADMIN needed)\n"
     "  --name NAME            client name shown to the manager (default telepresence-daemon)\n"
@@ -69,6 +81,10 @@ struct DaemonOptions {
   HostPort dns{"0.0.0.0", 53};
   std::string resolv_conf = "/etc/resolv.conf";
   bool write_resolv_conf = false;
+  std::string resolv_conf_backup;  // "": the file is not put back (a container's)
+  bool undo = false;
+  std::string control_port_file;
+  std::string sftp_listen = "0.0.0.0";
   std::string name = "telepresence-daemon";
   bool capture = true;
   uint16_t capture_port = 15001;
@@ -86,11 +102,14 @@ struct ParsedArguments {
 
 // What is wrong with a complete set of options; "" when nothing.
 std::string CheckOptions(const DaemonOptions& options, bool have_manager) {
-  if (!have_manager || options.secret_file.empty()) {
+  if (!options.undo && (!have_manager || options.secret_file.empty())) {
     return "--manager and --secret-file are required";
   }
   if (options.write_resolv_conf && options.dns.port != kDnsPort) {
     return "--write-resolv-conf needs the DNS server on port 53 (--dns ADDR:53)";
+  }
+  if (!options.resolv_conf_backup.empty() && !options.write_resolv_conf && !options.undo) {
+    return "--resolv-conf-backup goes with --write-resolv-conf (or --undo)";
   }
   return "";
 }
@@ -113,6 +132,10 @@ ParsedArguments ParseArguments(int argc, char** argv) {
       options.write_resolv_conf = true;
       continue;
     }
+    if (flag == "--undo") {
+      options.undo = true;
+      continue;
+    }
     if (index + 1 >= argc) {
       parsed.error = flag.starts_with("--") ? flag + " needs a value" : "unexpected " + flag;
       return parsed;
@@ -132,6 +155,16 @@ ParsedArguments ParseArguments(int argc, char** argv) {
       options.secret_file = value;
     } else if (flag == "--resolv-conf") {
       options.resolv_conf = value;
+    } else if (flag == "--resolv-conf-backup") {
+      options.resolv_conf_backup = value;
+    } else if (flag == "--control-port-file") {
+      options.control_port_file = value;
+    } else if (flag == "--sftp-listen") {
+      if (!ParseIpv4Address(value)) {
+        parsed.error = "--sftp-listen wants a numeric IPv4 address, got \"" + value + "\"";
+        return parsed;
+      }
+      options.sftp_listen = value;
     } else if (flag == "--name") {
       options.name = value;
     } else if (flag == "--capture-port") {
@@ -210,7 +243,9 @@ class DnsStarter {
     spdlog::info("DNS server on {}, search domains: {}", address,
                  fmt::join(welcome.search_domains, " "));
     if (options_.write_resolv_conf) {
-      std::optional<std::string> text = WriteResolvConf(welcome, dns_options.ndots);
+      std::optional<std::string> text = options_.resolv_conf_backup.empty()
+                                            ? WriteResolvConf(welcome, dns_options.ndots)
+                                            : WriteHostResolvConf(welcome, dns_options.ndots);
       if (text) {
         resolv_conf_keeper_ = std::make_unique<ResolvConfKeeper>(options_.resolv_conf,
                                                                  std::move(*text), kResolvRecheck);
@@ -222,15 +257,46 @@ class DnsStarter {
     search_domains_ = welcome.search_domains;
   }
 
-  // Points the resolv.conf at our server (listening on port 53), keeping its upstream servers.
-  // Returns the text written; nullopt when it could not be.
-  std::optional<std::string> WriteResolvConf(const tp::tunnel::Welcome& welcome, int ndots) const {
+  ClusterResolvConf ResolvConfFor(const tp::tunnel::Welcome& welcome, int ndots) const {
     ClusterResolvConf config;
     const std::string& host = options_.dns.host;
     config.nameserver = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
     config.search_domains = welcome.search_domains;
     config.ndots = ndots;
     config.upstream = UpstreamNameserverTexts(options_.resolv_conf);
+    return config;
+  }
+
+  // A host's resolv.conf: pointed at our server until the daemon stops, the host's own search
+  // domains after the cluster's. Returns the text written; nullopt when it could not be.
+  std::optional<std::string> WriteHostResolvConf(const tp::tunnel::Welcome& welcome, int ndots) {
+    const auto make_text = [&](const std::string& original) {
+      ClusterResolvConf config = ResolvConfFor(welcome, ndots);  // the file holds `original`
+      for (std::string& domain : SearchDomainsInResolvConfText(original)) {
+        if (std::ranges::find(config.search_domains, domain) == config.search_domains.end()) {
+          config.search_domains.push_back(std::move(domain));
+        }
+      }
+      return ClusterResolvConfText(config);
+    };
+    std::string error;
+    host_resolv_conf_ =
+        HostResolvConf::Apply(options_.resolv_conf, options_.resolv_conf_backup, make_text, error);
+    if (!host_resolv_conf_) {
+      spdlog::error("cannot point {} at the DNS server: {}", options_.resolv_conf, error);
+      return std::nullopt;
+    }
+    spdlog::info(
+        "{} now names {} as its nameserver (its own text is kept in {} until the daemon "
+        "stops)",
+        options_.resolv_conf, options_.dns.host, options_.resolv_conf_backup);
+    return host_resolv_conf_->Text();
+  }
+
+  // Points the resolv.conf at our server (listening on port 53), keeping its upstream servers.
+  // Returns the text written; nullopt when it could not be.
+  std::optional<std::string> WriteResolvConf(const tp::tunnel::Welcome& welcome, int ndots) const {
+    const ClusterResolvConf config = ResolvConfFor(welcome, ndots);
     std::string error;
     std::string text = ClusterResolvConfText(config);
     if (!WriteFileInPlace(options_.resolv_conf, text, error)) {
@@ -249,9 +315,41 @@ class DnsStarter {
   std::unique_ptr<DnsServer> server_ GUARDED_BY(mutex_);
   std::string address_ GUARDED_BY(mutex_);
   std::vector<std::string> search_domains_ GUARDED_BY(mutex_);
-  std::unique_ptr<ResolvConfKeeper> resolv_conf_keeper_;  // set once, by thread_
+  // Set once, by thread_; the keeper stops before the host's text is put back.
+  std::unique_ptr<HostResolvConf> host_resolv_conf_;
+  std::unique_ptr<ResolvConfKeeper> resolv_conf_keeper_;
   std::thread thread_;
 };
+
+bool WritePortFile(const std::string& path, uint16_t port) {
+  try {
+    WriteFileAtomically(path, std::to_string(port) + "\n");
+    return true;
+  } catch (const std::runtime_error& failure) {
+    spdlog::error("cannot write the control port to {}: {}", path, failure.what());
+    return false;
+  }
+}
+
+// --undo: what a daemon with these options that died left on its host goes.
+int UndoLeftovers(const DaemonOptions& options) {
+  std::string error;
+  bool ok = true;
+  if (!options.resolv_conf_backup.empty() &&
+      !HostResolvConf::Undo(options.resolv_conf, options.resolv_conf_backup, error)) {
+    spdlog::error("{}", error);
+    ok = false;
+  }
+  if (options.capture) {
+    TrafficCaptureOptions capture_options;
+    capture_options.port = options.capture_port;
+    if (!TrafficCapture::Install(capture_options, {}, error)) {  // replaces the leftovers
+      spdlog::error("cannot remove a capture left behind: {}", error);
+      ok = false;
+    }
+  }
+  return ok ? 0 : kExitFailure;
+}
 
 api::DaemonStatus CollectStatus(const TunnelClient& client, const DnsStarter& dns,
                                 const ClusterCapture* capture) {
@@ -287,7 +385,8 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
     };
     capture = std::make_unique<ClusterCapture>(client, std::move(capture_options));
   }
-  Engagements engagements({}, [&client] { return client.Current(); });
+  Engagements engagements({.sftp_listen_host = options.sftp_listen},
+                          [&client] { return client.Current(); });
   client.SetOpenTcpHandler([&engagements](std::unique_ptr<tp::tunnel::TunnelStream> stream,
                                           const tp::tunnel::OpenTcp& request) {
     engagements.OnOpenTcp(std::move(stream), request);
@@ -306,6 +405,12 @@ int RunDaemon(const DaemonOptions& options, const std::string& secret) {
                                          callbacks, error);
   if (!control) {
     spdlog::error("{}", error);
+    client.SetOpenTcpHandler(nullptr);
+    return kExitFailure;
+  }
+  if (!options.control_port_file.empty() &&
+      !WritePortFile(options.control_port_file, control->Port())) {
+    control->Stop();
     client.SetOpenTcpHandler(nullptr);
     return kExitFailure;
   }
@@ -333,6 +438,10 @@ int main(int argc, char** argv) {
     std::cerr << "telepresence-daemon: " << parsed.error << "\n"
               << "Run telepresence-daemon --help for the options.\n";
     return kExitUsage;
+  }
+  if (parsed.options->undo) {
+    tp::InitLogging("telepresence-daemon");
+    return UndoLeftovers(*parsed.options);
   }
   const std::optional<std::string> secret = ReadSecret(parsed.options->secret_file);
   if (!secret) {

@@ -1,5 +1,6 @@
 #include "daemon/transparent_proxy.h"
 
+#include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -77,6 +78,20 @@ std::optional<Ipv4Endpoint> LocalEndpoint(int socket) {
     return std::nullopt;
   }
   return Ipv4Endpoint::FromSockaddr(address);
+}
+
+// Where a captured connection was going: its local address when TPROXY delivered it (the
+// original destination), or the original destination conntrack kept when the capture's
+// `redirect` rule sent it here (TCP from a bridge, see CaptureTable).
+std::optional<Ipv4Endpoint> CapturedDestination(int socket) {
+  const std::optional<Ipv4Endpoint> local = LocalEndpoint(socket);
+  sockaddr_in original{};
+  socklen_t length = sizeof original;
+  if (!local || ::getsockopt(socket, SOL_IP, SO_ORIGINAL_DST, &original, &length) != 0 ||
+      original.sin_family != AF_INET) {
+    return local;
+  }
+  return Ipv4Endpoint::FromSockaddr(original);
 }
 
 std::optional<Ipv4Endpoint> PeerEndpoint(int socket) {
@@ -228,7 +243,7 @@ size_t TransparentProxy::ReapConnections() {
 }
 
 void TransparentProxy::ServeConnection(UniqueFd client) {
-  const std::optional<Ipv4Endpoint> destination = LocalEndpoint(client.Get());
+  const std::optional<Ipv4Endpoint> destination = CapturedDestination(client.Get());
   const std::optional<Ipv4Endpoint> peer = PeerEndpoint(client.Get());
   const std::string route =
       (peer ? peer->Text() : "?") + " -> " + (destination ? destination->Text() : "?");

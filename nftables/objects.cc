@@ -4,6 +4,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/udata.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <net/if.h>
 
@@ -149,6 +150,23 @@ Rule& Rule::Tproxy(uint32_t family, uint32_t port_register) {
   nftnl_expr_set_u32(tproxy.get(), NFTNL_EXPR_TPROXY_FAMILY, family);
   nftnl_expr_set_u32(tproxy.get(), NFTNL_EXPR_TPROXY_REG_PORT, port_register);
   AddTo(*rule_, std::move(tproxy));
+  return *this;
+}
+
+Rule& Rule::Redirect(uint32_t port_register) {
+  ExpressionPtr redirect = NewExpression("redir");
+  nftnl_expr_set_u32(redirect.get(), NFTNL_EXPR_REDIR_REG_PROTO_MIN, port_register);
+  nftnl_expr_set_u32(redirect.get(), NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+  AddTo(*rule_, std::move(redirect));
+  return *this;
+}
+
+Rule& Rule::Fib(uint32_t flags, uint32_t result, uint32_t dreg) {
+  ExpressionPtr fib = NewExpression("fib");
+  nftnl_expr_set_u32(fib.get(), NFTNL_EXPR_FIB_FLAGS, flags);
+  nftnl_expr_set_u32(fib.get(), NFTNL_EXPR_FIB_RESULT, result);
+  nftnl_expr_set_u32(fib.get(), NFTNL_EXPR_FIB_DREG, dreg);
+  AddTo(*rule_, std::move(fib));
   return *this;
 }
 

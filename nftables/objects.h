@@ -101,7 +101,10 @@ class Rule {
   Rule& LoadImmediate(uint32_t dreg, std::span<const uint8_t> data);         // immediate reg DATA
   Rule& Verdict(int verdict);                             // NF_ACCEPT, NF_DROP, ...
   Rule& Tproxy(uint32_t family, uint32_t port_register);  // tproxy to :PORT
-  Rule& SetMeta(uint32_t key, uint32_t sreg);             // meta set KEY with reg
+  Rule& Redirect(uint32_t port_register);                 // redirect to :PORT (nat chains)
+  // fib FLAGS RESULT => reg (NFTA_FIB_F_*, NFT_FIB_RESULT_*), e.g. `fib daddr . iif oif present`
+  Rule& Fib(uint32_t flags, uint32_t result, uint32_t dreg);
+  Rule& SetMeta(uint32_t key, uint32_t sreg);  // meta set KEY with reg
   Rule& Counter();
   Rule& Comment(const std::string& comment);  // userdata, as nft stores `comment "..."`
 

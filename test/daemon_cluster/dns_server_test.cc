@@ -284,6 +284,42 @@ TEST_F(DnsServerTest, OtherNamesGoToTheUpstreamNameserver) {
   EXPECT_EQ(upstream_.queries(), 2);
 }
 
+TEST_F(DnsServerTest, NamesUnderTheDockerSearchDomainAreClusterNames) {
+  // What a handler container of a daemon on the host asks (docker run --dns-search tel2-search).
+  DnsClient client(server_->Port());
+  for (const std::string name : {"echo.tel2-search", "echo.default.tel2-search",
+                                 "echo.default.svc.cluster.local.tel2-search"}) {
+    const auto reply = client.Ask(name);
+    ASSERT_TRUE(reply) << name;
+    EXPECT_EQ(reply->header.rcode(), Rcode::kNoError) << name;
+    EXPECT_EQ(reply->questions.at(0).name, Name(name));
+    EXPECT_EQ(AddressOf(*reply, name), "10.0.0.5") << name;
+  }
+  const auto start = Clock::now();
+  const auto unknown = client.Ask("example.com.tel2-search");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->header.rcode(), Rcode::kNxDomain);
+  EXPECT_LT(Clock::now() - start, 200ms);
+  EXPECT_EQ(upstream_.queries(), 0) << "tel2-search is no real domain: upstream never hears of it";
+  const auto bare = client.Ask("tel2-search");  // the domain alone is an ordinary name
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(upstream_.queries(), 1);
+}
+
+TEST_F(DnsServerTest, ASilentSearchDomainCostsOnlyItsShareOfTheDeadline) {
+  // A cluster resolver that forwards unknown names to an upstream it cannot reach never
+  // answers for echo.default.default.svc.cluster.local; the next search domain still answers.
+  cluster_.SetSilentFor("default.default.svc.cluster.local");
+  DnsClient client(server_->Port());
+  for (const std::string name : {"echo.default", "echo.default.tel2-search"}) {
+    const auto start = Clock::now();
+    const auto reply = client.Ask(name);
+    ASSERT_TRUE(reply) << name;
+    EXPECT_EQ(AddressOf(*reply, name), "10.0.0.5") << name;
+    EXPECT_LT(Clock::now() - start, 450ms) << name << ": within the 500 ms query timeout";
+  }
+}
+
 TEST_F(DnsServerTest, SilentClusterGivesServFailWithinTheDeadline) {
   cluster_.SetSilentFor(".");
   DnsClient client(server_->Port());

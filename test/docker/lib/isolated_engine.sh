@@ -9,6 +9,10 @@
 #     dockerd under the exec root). Managed plugin sockets are under the exec root too; only the
 #     folder /var/run/docker/netns that the Teleroute plugin mounts is shared (it is just a mount
 #     point: this engine's sandboxes are under its own exec root).
+#   * with isolated_engine_resolv_conf=TEXT set before sourcing: also a mount namespace of its
+#     own (mounts of the machine propagate in, none go out), shared by the engine and the test,
+#     in which /etc/resolv.conf is a file of the test's holding TEXT: what the engine gives its
+#     containers and what the test changes there is never the machine's own.
 #
 # usage, at the top of a test script (after set -uo pipefail):
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib/isolated_engine.sh" NAME "$@"
@@ -44,9 +48,18 @@ run_in_isolated_engine() {
   ip -n "$engine_name" link set lo up
   local started=$SECONDS socket=$engine_runtime/docker.sock
   # (nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts dockerd needs.)
-  setsid nsenter --net="/var/run/netns/$engine_name" dockerd --data-root "$engine_data" \
-    --exec-root "$engine_runtime/exec" --pidfile "$engine_runtime/dockerd.pid" \
-    -H "unix://$socket" >"$engine_log" 2>&1 </dev/null &
+  local in_namespaces=(nsenter --net="/var/run/netns/$engine_name")
+  local engine=(dockerd --data-root "$engine_data" --exec-root "$engine_runtime/exec"
+    --pidfile "$engine_runtime/dockerd.pid" -H "unix://$socket")
+  if [[ -n "${isolated_engine_resolv_conf:-}" ]]; then
+    printf '%s' "$isolated_engine_resolv_conf" >"$engine_runtime/resolv.conf"
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    setsid "${in_namespaces[@]}" unshare --mount --propagation slave sh -c \
+      'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$engine_runtime/resolv.conf" \
+      "${engine[@]}" >"$engine_log" 2>&1 </dev/null &
+  else
+    setsid "${in_namespaces[@]}" "${engine[@]}" >"$engine_log" 2>&1 </dev/null &
+  fi
   if ! wait_until 60 "the test engine to answer on $socket" env DOCKER_HOST="unix://$socket" \
     docker info; then
     echo "FAIL: the test engine did not answer on $socket within 60 s"
@@ -54,7 +67,9 @@ run_in_isolated_engine() {
     exit 1
   fi
   echo "the test engine answers on $socket after $((SECONDS - started)) s"
-  nsenter --net="/var/run/netns/$engine_name" env DOCKER_HOST="unix://$socket" \
+  [[ -n "${isolated_engine_resolv_conf:-}" ]] &&
+    in_namespaces+=(--mount="/proc/$(cat "$engine_runtime/dockerd.pid")/ns/mnt")
+  "${in_namespaces[@]}" env DOCKER_HOST="unix://$socket" \
     XDG_CONFIG_HOME="$engine_runtime/config" TP_ENGINE_LOG="$engine_log" \
     bash "$script" "$build_dir" --inside
   engine_status=$?
