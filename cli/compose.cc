@@ -501,6 +501,14 @@ int RunUp(const ComposeCommand& command, const ComposeSetup& setup, const CliIo&
       command.context_name ? command.context_name : project.value().context_name);
   Result<ConnectedDaemon> daemon = FindConnectedDaemon(context_name, services);
   if (!daemon.ok()) return Fail(io, kCommand, daemon.error().message);
+  if (daemon.value().placement.on_host) {
+    return Fail(io, kCommand,
+                "compose runs its services on the Teleroute network of a daemon container; the "
+                "context " +
+                    context_name +
+                    " is connected without --docker (its daemon runs on "
+                    "this host): run telepresence quit, then telepresence connect --docker");
+  }
   return ComposeUp(setup, project.value(), daemon.value(), io, services).Run(command.compose_args);
 }
 

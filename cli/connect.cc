@@ -1,5 +1,6 @@
-// `telepresence connect --docker`: see its --help (command_line.cc) and the output formats in
-// connect_wait.h.
+// `telepresence connect [--docker]`: see its --help (command_help.cc) and the output formats in
+// connect_wait.h. With --docker the daemon runs in a container; without, on this host
+// (host_daemon.h).
 
 #include <unistd.h>
 
@@ -458,8 +459,9 @@ std::string HostWaitFailure(const WaitOutcome& outcome, const Context& context,
   }
   std::string lines;
   for (const std::string& line : watch.LastLogLines()) lines += "\n  " + line;
-  if (outcome.step == ConnectStep::kDaemonStopped)
+  if (outcome.step == ConnectStep::kDaemonStopped) {
     return "the daemon stopped; its last lines:" + lines;
+  }
   const std::string error = outcome.last_status ? outcome.last_status->error : outcome.last_problem;
   return "no connection to " + manager + " within " + FormatSeconds(timeout) + " (" +
          (error.empty() ? "no error reported" : "last error: " + error) +
@@ -468,57 +470,53 @@ std::string HostWaitFailure(const WaitOutcome& outcome, const Context& context,
          lines;
 }
 
-// connect without --docker: the daemon as a process of this host.
-int RunHostConnect(const ConnectCommand& command, const Context& context, SteadyTime command_start,
-                   const CliIo& io, CliServices& services) {
-  if (services.host_daemons == nullptr) {
-    return Fail(io, kCommand,
-                "this telepresence cannot run the daemon on the host; run "
-                "telepresence connect --docker");
-  }
-  if (Status secret = CheckSecretFile(context); !secret.ok()) {
-    return Fail(io, kCommand, secret.error().message);
-  }
+// Refuses when the context is connected with --docker; says "Already connected" (returns
+// true) when its host daemon runs and answers; cleans up after one that died.
+Result<bool> CheckHostDaemonSlot(const Context& context, const CliIo& io, CliServices& services) {
   const std::string container = DaemonContainerName(context.name);
   Result<std::optional<std::string>> state = services.docker.ContainerState(container);
-  if (!state.ok()) return Fail(io, kCommand, state.error().message);
+  if (!state.ok()) return state.error();
   if (state.value()) {
-    return Fail(io, kCommand,
-                "the context " + context.name + " is connected with --docker (the " +
-                    "daemon container " + container + " exists); run " + "telepresence quit" +
-                    ContextFlagText(context.name) + " first");
+    return CliError{"the context " + context.name + " is connected with --docker (the daemon " +
+                    "container " + container + " exists); run telepresence quit" +
+                    ContextFlagText(context.name) + " first"};
   }
   Result<std::optional<HostDaemonConnection>> running = FindHostDaemon(context.name, services);
-  if (!running.ok()) return Fail(io, kCommand, running.error().message);
+  if (!running.ok()) return running.error();
   if (running.value()) {
     Result<DaemonStatus> status = FetchDaemonStatus(*running.value()->control);
-    if (status.ok()) {
-      io.out << FormatAlreadyConnected(status.value().manager, context.name);
-      return kExitOk;
+    if (!status.ok()) {
+      return CliError{"the daemon on this host (pid " +
+                      std::to_string(running.value()->record.pid) + ") does not answer (" +
+                      status.error().message + "); run telepresence quit, then connect again"};
     }
-    return Fail(io, kCommand,
-                "the daemon on this host (pid " + std::to_string(running.value()->record.pid) +
-                    ") does not answer (" + status.error().message +
-                    "); run telepresence quit, then connect again");
+    io.out << FormatAlreadyConnected(status.value().manager, context.name);
+    return true;
   }
   if (services.host_daemons->HasStaleRecord(context.name)) {
     io.err << "An earlier daemon on this host stopped without cleaning up; putting back what it "
               "left"
            << std::endl;
     if (Status cleaned = services.host_daemons->CleanUp(context.name); !cleaned.ok()) {
-      return Fail(io, kCommand, cleaned.error().message);
+      return cleaned.error();
     }
   }
+  return false;
+}
+
+// Starts the host daemon once the plugins are there (the volumes need telemount).
+Result<HostDaemonRecord> StartHostDaemon(const ConnectCommand& command, const Context& context,
+                                         const CliIo& io, CliServices& services) {
   Result<std::string> dns = HostDnsAddress(services.docker);
-  if (!dns.ok()) return Fail(io, kCommand, dns.error().message);
+  if (!dns.ok()) return dns.error();
   Result<PluginPolicy> plugin_policy =
       PluginPolicyFor(command.plugin_registry, command.upgrade_plugins, io.environment);
-  if (!plugin_policy.ok()) return Fail(io, kCommand, plugin_policy.error().message);
+  if (!plugin_policy.ok()) return plugin_policy.error();
   Status plugins =
       EnsurePlugins(services.docker, services.plugin_installer, plugin_policy.value(), io.err);
-  if (!plugins.ok()) return Fail(io, kCommand, plugins.error().message);
+  if (!plugins.ok()) return plugins.error();
   Result<std::string> token = NewControlToken();
-  if (!token.ok()) return Fail(io, kCommand, token.error().message);
+  if (!token.ok()) return token.error();
   Result<HostDaemonRecord> record =
       services.host_daemons->Start({.context_name = context.name,
                                     .manager = context.manager,
@@ -528,13 +526,43 @@ int RunHostConnect(const ConnectCommand& command, const Context& context, Steady
                                    command.timeout);
   if (!record.ok()) {
     (void)services.host_daemons->CleanUp(context.name);
-    return Fail(io, kCommand, "cannot start the daemon on this host: " + record.error().message);
+    return CliError{"cannot start the daemon on this host: " + record.error().message};
   }
+  return record;
+}
+
+std::string FormatHostConnected(const HostDaemonRecord& record, const DaemonStatus& status,
+                                const std::string& context_name, milliseconds took) {
+  return "Daemon: this host (pid " + std::to_string(record.pid) +
+         ", control API on 127.0.0.1:" + std::to_string(record.control_port) +
+         ")\nCluster subnets: " + JoinOrNone(status.subnets) + "\nDNS: " + status.dns_address +
+         " is this host's nameserver now (search domains " + JoinOrNone(status.dns_search) +
+         "; containers: --dns-search tel2-search)\nConnected to " + status.manager + " (context " +
+         context_name + ") in " + FormatSeconds(took) + "\n";
+}
+
+// connect without --docker: the daemon as a process of this host, stopped again (and the host
+// put back) when it does not connect.
+int RunHostConnect(const ConnectCommand& command, const Context& context, SteadyTime command_start,
+                   const CliIo& io, CliServices& services) {
+  if (services.host_daemons == nullptr) {
+    return Fail(io, kCommand,
+                "this telepresence cannot run the daemon on the host; run telepresence connect "
+                "--docker");
+  }
+  if (Status secret = CheckSecretFile(context); !secret.ok()) {
+    return Fail(io, kCommand, secret.error().message);
+  }
+  Result<bool> connected = CheckHostDaemonSlot(context, io, services);
+  if (!connected.ok()) return Fail(io, kCommand, connected.error().message);
+  if (connected.value()) return kExitOk;
+  Result<HostDaemonRecord> record = StartHostDaemon(command, context, io, services);
+  if (!record.ok()) return Fail(io, kCommand, record.error().message);
   UndoUnlessKept started(
       "the daemon on this host", [&] { return QuitHostDaemon(context.name, io, services); },
       io.err);
   std::unique_ptr<DaemonControl> control =
-      services.daemon_control({.port = record.value().control_port, .token = token.value()});
+      services.daemon_control({.port = record.value().control_port, .token = record.value().token});
   HostDaemonWatch watch(*services.host_daemons, record.value(), context.name);
   ProgressLine progress(io.err, "Connecting to the traffic-manager at " + context.manager);
   WaitOutcome outcome = WaitUntilConnected(*control, watch, command.timeout, progress, services);
@@ -545,14 +573,7 @@ int RunHostConnect(const ConnectCommand& command, const Context& context, Steady
   progress.Finish("connected");
   started.Keep();
   const auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
-  const DaemonStatus& status = *outcome.last_status;
-  io.out << "Daemon: this host (pid " << record.value().pid
-         << ", control API on 127.0.0.1:" << record.value().control_port << ")\n"
-         << "Cluster subnets: " << JoinOrNone(status.subnets) << "\n"
-         << "DNS: " << status.dns_address << " is this host's nameserver now (search domains "
-         << JoinOrNone(status.dns_search) << "; containers: --dns-search tel2-search)\n"
-         << "Connected to " << status.manager << " (context " << context.name << ") in "
-         << FormatSeconds(took) << "\n";
+  io.out << FormatHostConnected(record.value(), *outcome.last_status, context.name, took);
   return kExitOk;
 }
 

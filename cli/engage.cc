@@ -285,15 +285,16 @@ class HandlerSession {
     if (services_.engagement_observer) services_.engagement_observer->Active(address);
   }
 
-  bool DaemonGone() {
+  // Whether the daemon is gone; `when_unknown` when that cannot be told (Docker is down).
+  bool DaemonGone(bool when_unknown) {
     if (daemon_.placement.on_host) {
       const Result<std::optional<HostDaemonRecord>> found =
           services_.host_daemons->Find(daemon_.placement.context_name);
-      return found.ok() && !found.value();
+      return found.ok() ? !found.value() : when_unknown;
     }
     const Result<std::optional<std::string>> state =
         services_.docker.ContainerState(daemon_.container);
-    return state.ok() && state.value() != "running";
+    return state.ok() ? state.value() != "running" : when_unknown;
   }
 
   std::string DaemonName() const {
@@ -305,7 +306,7 @@ class HandlerSession {
   // when the traffic-agent or the traffic-manager restarts (the workload answers its traffic
   // again, the volumes lose their server): so does its handler.
   void CheckEngagement() {
-    if (DaemonGone()) {
+    if (DaemonGone(/*when_unknown=*/false)) {
       StopFailed(DaemonName() +
                  " is gone, and the engagement with it; stopping the handler "
                  "container " +
@@ -322,7 +323,7 @@ class HandlerSession {
   // docker run ended by itself: when the daemon container went too (the Docker engine stopped or
   // restarted: it stops every container), the engagement is gone with it.
   void ExplainEndWithTheDaemon() {
-    if (!DaemonGone()) return;
+    if (!DaemonGone(/*when_unknown=*/true)) return;
     io_.err << "telepresence: the handler container " << plan_.container << " ended and "
             << DaemonName() << " is not running"
             << (daemon_.placement.on_host ? "" : " (did the Docker engine stop?)")

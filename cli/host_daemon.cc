@@ -68,7 +68,8 @@ std::vector<char*> CStrings(std::vector<std::string>& texts) {
 }
 
 // Starts `argv` in a session of its own (it outlives this command), stdin /dev/null, stdout
-// and stderr appended to `log`, default signals, TP_CONTROL_TOKEN=`token` in its environment.
+// and stderr appended to `log`, no other file of this command open, default signals,
+// TP_CONTROL_TOKEN=`token` in its environment.
 Result<pid_t> SpawnDetached(std::vector<std::string> argv, const fs::path& log,
                             const std::string& token) {
   std::vector<std::string> environment{"TP_CONTROL_TOKEN=" + token};
@@ -80,6 +81,7 @@ Result<pid_t> SpawnDetached(std::vector<std::string> argv, const fs::path& log,
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // nothing of this command's outlives it
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t none, all;

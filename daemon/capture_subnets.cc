@@ -9,8 +9,41 @@ namespace {
 constexpr uint32_t kLoopbackNetwork = 0x7f000000;  // 127.0.0.0/8
 constexpr int kLoopbackPrefix = 8;
 
-bool Overlaps(const Ipv4Prefix& first, const Ipv4Prefix& second) {
+template <typename Prefix>
+bool Overlaps(const Prefix& first, const Prefix& second) {
   return first.Contains(second) || second.Contains(first);
+}
+
+// Wider networks first, so that a network inside an earlier one is seen to be covered; then
+// sorted.
+template <typename Prefix>
+std::vector<Prefix> Uncovered(std::vector<Prefix> candidates) {
+  std::sort(candidates.begin(), candidates.end(), [](const Prefix& a, const Prefix& b) {
+    return a.length != b.length ? a.length < b.length : a.address < b.address;
+  });
+  std::vector<Prefix> kept;
+  for (const Prefix& candidate : candidates) {
+    const bool covered = std::any_of(
+        kept.begin(), kept.end(), [&](const Prefix& wider) { return wider.Contains(candidate); });
+    if (!covered) kept.push_back(candidate);
+  }
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
+// "TEXT: reason" when the IPv6 network cannot be captured, else "" (and `candidates` has it).
+std::string SelectIpv6(const std::string& text, std::vector<Ipv6Prefix>& candidates) {
+  std::string reason;
+  const std::optional<Ipv6Prefix> cidr = ParseIpv6Cidr(text, reason);
+  if (!cidr) return text + ": " + reason;
+  if (cidr->length == 0) return text + ": would capture every address";
+  std::string ignored;
+  const Ipv6Prefix loopback = *ParseIpv6Cidr("::1/128", ignored);
+  const Ipv6Prefix link_local = *ParseIpv6Cidr("fe80::/10", ignored);
+  if (Overlaps(*cidr, loopback)) return text + ": overlaps the loopback address";
+  if (Overlaps(*cidr, link_local)) return text + ": overlaps the link-local range";
+  candidates.push_back(*cidr);
+  return "";
 }
 
 }  // namespace
@@ -19,9 +52,12 @@ CaptureSubnets SelectCaptureSubnets(const std::vector<std::string>& cidrs) {
   CaptureSubnets selected;
   const Ipv4Prefix loopback{{kLoopbackNetwork}, kLoopbackPrefix};
   std::vector<Ipv4Prefix> candidates;
+  std::vector<Ipv6Prefix> candidates6;
   for (const std::string& text : cidrs) {
     if (text.find(':') != std::string::npos) {
-      selected.skipped.push_back(text + ": IPv6 is not captured");
+      if (std::string skipped = SelectIpv6(text, candidates6); !skipped.empty()) {
+        selected.skipped.push_back(std::move(skipped));
+      }
       continue;
     }
     std::string reason;
@@ -36,17 +72,8 @@ CaptureSubnets SelectCaptureSubnets(const std::vector<std::string>& cidrs) {
       candidates.push_back(*cidr);
     }
   }
-  // Wider networks first, so that a network inside an earlier one is seen to be covered.
-  std::sort(candidates.begin(), candidates.end(), [](const Ipv4Prefix& a, const Ipv4Prefix& b) {
-    return a.length != b.length ? a.length < b.length : a.address < b.address;
-  });
-  for (const Ipv4Prefix& candidate : candidates) {
-    const bool covered =
-        std::any_of(selected.networks.begin(), selected.networks.end(),
-                    [&](const Ipv4Prefix& kept) { return kept.Contains(candidate); });
-    if (!covered) selected.networks.push_back(candidate);
-  }
-  std::sort(selected.networks.begin(), selected.networks.end());
+  selected.networks = Uncovered(std::move(candidates));
+  selected.networks6 = Uncovered(std::move(candidates6));
   return selected;
 }
 

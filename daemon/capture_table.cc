@@ -5,6 +5,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,42 +31,57 @@ bool ValidTableName(const std::string& name) {
          });
 }
 
-nft::Table Table(const CaptureTableOptions& options) { return {NFPROTO_IPV4, options.table_name}; }
+bool IsIpv6(const CaptureTableOptions& options) { return options.family == NFPROTO_IPV6; }
 
-std::vector<nft::Ipv4Range> Ranges(const std::vector<Ipv4Prefix>& networks) {
+nft::Table Table(const CaptureTableOptions& options) {
+  return {options.family, options.table_name};
+}
+
+std::vector<nft::Element> Elements(const std::vector<Ipv4Prefix>& networks) {
   std::vector<nft::Ipv4Range> ranges;
   for (const Ipv4Prefix& network : networks) {
     const uint32_t first = network.Network().address.value;
     ranges.push_back({first, first | ~network.Mask()});
   }
-  return ranges;
+  return nft::Ipv4IntervalElements(ranges);
 }
 
-// set cluster_subnets { type ipv4_addr; flags interval; elements = { NETWORKS } }
-nft::Set SubnetSet(const CaptureTableOptions& options, const std::vector<Ipv4Prefix>& networks) {
+std::vector<nft::Element> Elements(const std::vector<Ipv6Prefix>& networks) {
+  std::vector<nft::Ipv6Range> ranges;
+  for (const Ipv6Prefix& network : networks) ranges.push_back({network.address, network.Last()});
+  return nft::Ipv6IntervalElements(ranges);
+}
+
+// set cluster_subnets { type ipv4_addr (ipv6_addr); flags interval; elements = { NETWORKS } }
+nft::Set SubnetSet(const CaptureTableOptions& options, std::vector<nft::Element> elements) {
   nft::Set set;
-  set.family = NFPROTO_IPV4;
+  set.family = options.family;
   set.table = options.table_name;
   set.name = kCaptureSetName;
   set.id = kSubnetSetId;
   set.flags = NFT_SET_INTERVAL;
-  set.key_type = nft::kTypeIpv4Address;
-  set.key_length = sizeof(uint32_t);
-  set.elements = nft::Ipv4IntervalElements(Ranges(networks));
+  set.key_type = IsIpv6(options) ? nft::kTypeIpv6Address : nft::kTypeIpv4Address;
+  set.key_length = IsIpv6(options) ? sizeof(in6_addr) : sizeof(uint32_t);
+  set.elements = std::move(elements);
   return set;
 }
 
 // type TYPE hook HOOK priority mangle; policy accept;
 nft::BaseChain Chain(const CaptureTableOptions& options, const char* name, const char* type,
                      uint32_t hook) {
-  return {NFPROTO_IPV4, options.table_name, name, type, hook, NF_IP_PRI_MANGLE, NF_ACCEPT};
+  return {options.family, options.table_name, name, type, hook, NF_IP_PRI_MANGLE, NF_ACCEPT};
 }
 
-// ip daddr @cluster_subnets
+// ip daddr @cluster_subnets (ip6 daddr @cluster_subnets)
 nft::Rule ToSubnets(const CaptureTableOptions& options, const char* chain, const nft::Set& set) {
-  nft::Rule rule(NFPROTO_IPV4, options.table_name, chain);
-  rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, offsetof(iphdr, daddr), 4, NFT_REG_1)
-      .Lookup(NFT_REG_1, set);
+  nft::Rule rule(options.family, options.table_name, chain);
+  if (IsIpv6(options)) {
+    rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, offsetof(ip6_hdr, ip6_dst), sizeof(in6_addr),
+                     NFT_REG_1);
+  } else {
+    rule.LoadPayload(NFT_PAYLOAD_NETWORK_HEADER, offsetof(iphdr, daddr), 4, NFT_REG_1);
+  }
+  rule.Lookup(NFT_REG_1, set);
   return rule;
 }
 
@@ -96,7 +112,7 @@ nft::Rule TproxyRule(const CaptureTableOptions& options, const nft::Set& set, ui
   rule.LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
       .Compare(NFT_REG_1, NFT_CMP_EQ, protocol_bytes)
       .LoadImmediate(NFT_REG_1, nft::BigEndian16(options.port))
-      .Tproxy(NFPROTO_IPV4, NFT_REG_1)
+      .Tproxy(options.family, NFT_REG_1)
       .LoadImmediate(NFT_REG_1, nft::HostOrder32(options.mark))
       .SetMeta(NFT_META_MARK, NFT_REG_1)
       .Verdict(NF_ACCEPT);
@@ -137,22 +153,23 @@ nft::Rule MarkRule(const CaptureTableOptions& options, const nft::Set& set,
 
 // `add table` then `delete table` removes a leftover table without failing when there is none;
 // the new table follows in the same transaction.
-nft::Batch InstallBatch(const CaptureTableOptions& options,
-                        const std::vector<Ipv4Prefix>& networks) {
+nft::Batch InstallBatch(const CaptureTableOptions& options, std::vector<nft::Element> elements) {
   nft::Batch batch;
   batch.AddTable(Table(options)).DeleteTable(Table(options)).AddTable(Table(options));
-  const nft::Set subnets = SubnetSet(options, networks);
+  const nft::Set subnets = SubnetSet(options, std::move(elements));
   batch.AddSet(subnets);
   batch.AddChain(Chain(options, "prerouting", "filter", NF_INET_PRE_ROUTING));
   batch.AppendRule(BridgeSkipRule(options, subnets));
   batch.AppendRule(TproxyRule(options, subnets, kTcp));
   batch.AppendRule(TproxyRule(options, subnets, kUdp));
-  batch.AddChain({NFPROTO_IPV4, options.table_name, "from_bridges", "nat", NF_INET_PRE_ROUTING,
-                  NF_IP_PRI_NAT_DST - 10, NF_ACCEPT});
-  batch.AppendRule(RedirectRule(options, subnets));
+  if (!IsIpv6(options)) {
+    batch.AddChain({options.family, options.table_name, "from_bridges", "nat", NF_INET_PRE_ROUTING,
+                    NF_IP_PRI_NAT_DST - 10, NF_ACCEPT});
+    batch.AppendRule(RedirectRule(options, subnets));
+  }
   batch.AddChain(Chain(options, "output", "route", NF_INET_LOCAL_OUT));
   const nft::Set protocols =
-      nft::ProtocolSet(NFPROTO_IPV4, options.table_name, kProtocolSetId, {kTcp, kUdp});
+      nft::ProtocolSet(options.family, options.table_name, kProtocolSetId, {kTcp, kUdp});
   batch.AddSet(protocols);
   batch.AppendRule(MarkRule(options, subnets, protocols));
   return batch;
@@ -160,8 +177,8 @@ nft::Batch InstallBatch(const CaptureTableOptions& options,
 
 // `flush set` then `add element` (when there are elements): one transaction.
 nft::Batch ReplaceElementsBatch(const CaptureTableOptions& options,
-                                const std::vector<Ipv4Prefix>& networks) {
-  const nft::Set set = SubnetSet(options, networks);
+                                std::vector<nft::Element> elements) {
+  const nft::Set set = SubnetSet(options, std::move(elements));
   nft::Batch batch;
   batch.FlushSet(set);
   if (!set.elements.empty()) batch.AddElements(set, set.elements);
@@ -173,6 +190,26 @@ nft::Batch ReplaceElementsBatch(const CaptureTableOptions& options,
 std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& options,
                                                     const std::vector<Ipv4Prefix>& networks,
                                                     std::string& error) {
+  if (IsIpv6(options)) {
+    error = "an IPv6 capture table takes IPv6 networks";
+    return nullptr;
+  }
+  return InstallElements(options, Elements(networks), error);
+}
+
+std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& options,
+                                                    const std::vector<Ipv6Prefix>& networks,
+                                                    std::string& error) {
+  if (!IsIpv6(options)) {
+    error = "an IPv4 capture table takes IPv4 networks";
+    return nullptr;
+  }
+  return InstallElements(options, Elements(networks), error);
+}
+
+std::unique_ptr<CaptureTable> CaptureTable::InstallElements(const CaptureTableOptions& options,
+                                                            std::vector<nft::Element> elements,
+                                                            std::string& error) {
   if (!ValidTableName(options.table_name) || options.port == 0) {
     error = "invalid capture table options (name \"" + options.table_name + "\", port " +
             std::to_string(options.port) + ")";
@@ -184,7 +221,7 @@ std::unique_ptr<CaptureTable> CaptureTable::Install(const CaptureTableOptions& o
     error = "cannot open a netfilter netlink socket: " + nft::ErrorText(failure);
     return nullptr;
   }
-  nft::Batch batch = InstallBatch(options, networks);
+  nft::Batch batch = InstallBatch(options, std::move(elements));
   if (const int refused = socket->Commit(batch)) {
     error = "nftables refused the capture table: " + nft::ErrorText(refused);
     return nullptr;
@@ -197,14 +234,22 @@ CaptureTable::~CaptureTable() {
   nft::Batch batch;
   batch.DeleteTable(Table(options_));
   if (const int error = socket_->Commit(batch)) {
-    spdlog::warn("capture: cannot delete table ip {}: {}", options_.table_name,
-                 nft::ErrorText(error));
+    spdlog::warn("capture: cannot delete table {} {}: {}", IsIpv6(options_) ? "ip6" : "ip",
+                 options_.table_name, nft::ErrorText(error));
   }
 }
 
 bool CaptureTable::ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error) {
+  return ReplaceElements(Elements(networks), error);
+}
+
+bool CaptureTable::ReplaceSubnets(const std::vector<Ipv6Prefix>& networks, std::string& error) {
+  return ReplaceElements(Elements(networks), error);
+}
+
+bool CaptureTable::ReplaceElements(std::vector<nft::Element> elements, std::string& error) {
   MutexLock lock(commit_mutex_);
-  nft::Batch batch = ReplaceElementsBatch(options_, networks);
+  nft::Batch batch = ReplaceElementsBatch(options_, std::move(elements));
   if (const int refused = socket_->Commit(batch)) {
     error = "nftables refused the new subnets: " + nft::ErrorText(refused);
     return false;

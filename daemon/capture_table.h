@@ -21,21 +21,33 @@
 // a table of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the
 // set's elements atomically; the destructor deletes the table, from any thread (the netlink socket
 // opened by Install stays in the namespace it was opened in). The requests are built with
-// nftables/ exactly as nft builds them from the text above.
+// nftables/ exactly as nft builds them from the text above. With options.family NFPROTO_IPV6 the
+// table is `table ip6 NAME`: the same set (type ipv6_addr) and chains with `ip6 daddr`, and no
+// from_bridges chain.
 #pragma once
+
+// (netinet/in.h before linux/netfilter.h, which would otherwise define in_addr itself.)
+#include <netinet/in.h>
+// NFPROTO_IPV4, NFPROTO_IPV6
+#include <linux/netfilter.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/ipv6.h"
 #include "daemon/capture_subnets.h"
+#include "nftables/objects.h"
 #include "nftables/socket.h"
 #include "sync/mutex.h"
 
 namespace tp::daemon {
 
 struct CaptureTableOptions {
+  // NFPROTO_IPV4 (table ip NAME) or NFPROTO_IPV6 (table ip6 NAME: the same chains and rules for
+  // IPv6 addresses, without the from_bridges chain: IPv6 from a bridge is not captured).
+  uint16_t family = NFPROTO_IPV4;
   std::string table_name = "telepresence";  // [a-z0-9_], at most 32 characters
   uint16_t port = 15001;                    // where the transparent sockets listen
   uint32_t mark = 0x7470;
@@ -47,6 +59,9 @@ class CaptureTable {
   static std::unique_ptr<CaptureTable> Install(const CaptureTableOptions& options,
                                                const std::vector<Ipv4Prefix>& networks,
                                                std::string& error);
+  static std::unique_ptr<CaptureTable> Install(const CaptureTableOptions& options,
+                                               const std::vector<Ipv6Prefix>& networks,
+                                               std::string& error);
   ~CaptureTable();
   CaptureTable(const CaptureTable&) = delete;
   CaptureTable& operator=(const CaptureTable&) = delete;
@@ -54,8 +69,14 @@ class CaptureTable {
   // The set holds exactly `networks` afterwards, or (false, `error` set) nothing changed.
   // `networks` must not overlap (SelectCaptureSubnets gives such a list). Thread-safe.
   bool ReplaceSubnets(const std::vector<Ipv4Prefix>& networks, std::string& error);
+  bool ReplaceSubnets(const std::vector<Ipv6Prefix>& networks, std::string& error);
 
  private:
+  static std::unique_ptr<CaptureTable> InstallElements(const CaptureTableOptions& options,
+                                                       std::vector<nft::Element> elements,
+                                                       std::string& error);
+  bool ReplaceElements(std::vector<nft::Element> elements, std::string& error);
+
   CaptureTable(const CaptureTableOptions& options, std::unique_ptr<nft::Socket> socket)
       : options_(options), socket_(std::move(socket)) {}
 

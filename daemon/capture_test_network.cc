@@ -225,8 +225,8 @@ std::string AddLeftoverMarkRouting(uint32_t mark, uint32_t table, uint32_t prior
   return "";
 }
 
-std::string ListNftTable(const std::string& table) {
-  FILE* pipe = ::popen(("nft -n list table ip " + table + " 2>/dev/null").c_str(), "r");
+std::string ListNftTable(const std::string& table, const std::string& family) {
+  FILE* pipe = ::popen(("nft -n list table " + family + " " + table + " 2>/dev/null").c_str(), "r");
   if (pipe == nullptr) return "";
   std::string output;
   char chunk[4096];
@@ -242,30 +242,34 @@ bool RunNft(const std::string& commands) {
   return ::pclose(pipe) == 0 && written;
 }
 
-int CountMarkRules(uint32_t mark, uint32_t table) {
+int CountMarkRules(uint32_t mark, uint32_t table, int family) {
   std::string error;
   const NlSocketPtr socket = OpenRouteSocket(error);
   nl_cache* raw_cache = nullptr;
-  if (!socket || rtnl_rule_alloc_cache(socket.get(), AF_INET, &raw_cache) < 0) return -1;
+  if (!socket || rtnl_rule_alloc_cache(socket.get(), family, &raw_cache) < 0) return -1;
   const NlCachePtr cache(raw_cache);
   int count = 0;
   ForEach<rtnl_rule>(cache.get(), [&](rtnl_rule* rule) {
-    if (rtnl_rule_get_mark(rule) == mark && rtnl_rule_get_table(rule) == table) ++count;
+    if (rtnl_rule_get_family(rule) == family && rtnl_rule_get_mark(rule) == mark &&
+        rtnl_rule_get_table(rule) == table) {
+      ++count;
+    }
   });
   return count;
 }
 
-int CountLocalDefaultRoutes(uint32_t table) {
+int CountLocalDefaultRoutes(uint32_t table, int family) {
   std::string error;
   const NlSocketPtr socket = OpenRouteSocket(error);
   nl_cache* raw_cache = nullptr;
-  if (!socket || rtnl_route_alloc_cache(socket.get(), AF_INET, 0, &raw_cache) < 0) return -1;
+  if (!socket || rtnl_route_alloc_cache(socket.get(), family, 0, &raw_cache) < 0) return -1;
   const NlCachePtr cache(raw_cache);
   int count = 0;
   ForEach<rtnl_route>(cache.get(), [&](rtnl_route* route) {
     const nl_addr* destination = rtnl_route_get_dst(route);
-    if (rtnl_route_get_table(route) == table && rtnl_route_get_type(route) == RTN_LOCAL &&
-        destination != nullptr && nl_addr_get_prefixlen(destination) == 0) {
+    if (rtnl_route_get_family(route) == family && rtnl_route_get_table(route) == table &&
+        rtnl_route_get_type(route) == RTN_LOCAL && destination != nullptr &&
+        nl_addr_get_prefixlen(destination) == 0) {
       ++count;
     }
   });

@@ -8,6 +8,8 @@
 // their own) stays in the namespace.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,15 +53,15 @@ class TestNetworkNamespace {
 // The nftables ruleset text of `table` in family ip as `nft -n list table` prints it (numbers
 // as numbers), or "" when there is no such table; read in the calling thread's namespace by the
 // nft command, independently of the code under test.
-std::string ListNftTable(const std::string& table);
+std::string ListNftTable(const std::string& table, const std::string& family = "ip");
 // Runs `commands` (nft's language) with the nft command in the calling thread's namespace, as
 // one transaction. Whether nft succeeded.
 bool RunNft(const std::string& commands);
 
 // How many `fwmark MARK lookup TABLE` rules and `local 0.0.0.0/0` routes in TABLE the calling
 // thread's namespace has (read back through libnl).
-int CountMarkRules(uint32_t mark, uint32_t table);
-int CountLocalDefaultRoutes(uint32_t table);
+int CountMarkRules(uint32_t mark, uint32_t table, int family = AF_INET);
+int CountLocalDefaultRoutes(uint32_t table, int family = AF_INET);
 // What a crashed run leaves: `fwmark MARK lookup TABLE priority PRIORITY` and the local default
 // route in TABLE, added by hand in the calling thread's namespace. "" or what failed.
 std::string AddLeftoverMarkRouting(uint32_t mark, uint32_t table, uint32_t priority);

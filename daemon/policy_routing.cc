@@ -17,7 +17,7 @@ constexpr int kMaxLeftoverRules = 64;
 RtnlRulePtr MarkRule(const PolicyRoutingOptions& options) {
   RtnlRulePtr rule(rtnl_rule_alloc());
   if (!rule) return nullptr;
-  rtnl_rule_set_family(rule.get(), AF_INET);
+  rtnl_rule_set_family(rule.get(), options.family);
   rtnl_rule_set_prio(rule.get(), options.rule_priority);
   rtnl_rule_set_mark(rule.get(), options.mark);
   rtnl_rule_set_mask(rule.get(), 0xffffffff);
@@ -36,15 +36,21 @@ int LoopbackIndex(nl_sock* socket, std::string& error) {
   return rtnl_link_get_ifindex(link.get());
 }
 
-// `local 0.0.0.0/0 dev lo table T`.
+// "0.0.0.0/0" or "::/0".
+std::string AnyText(const PolicyRoutingOptions& options) {
+  return options.family == AF_INET6 ? "::/0" : "0.0.0.0/0";
+}
+
+// `local 0.0.0.0/0 dev lo table T` (`local ::/0 ...`).
 RtnlRoutePtr LocalDefaultRoute(const PolicyRoutingOptions& options, int loopback_index) {
   RtnlRoutePtr route(rtnl_route_alloc());
-  const std::array<uint8_t, 4> any{};
-  NlAddrPtr destination(nl_addr_build(AF_INET, any.data(), any.size()));
+  const std::array<uint8_t, 16> any{};
+  const size_t length = options.family == AF_INET6 ? 16 : 4;
+  NlAddrPtr destination(nl_addr_build(options.family, any.data(), length));
   RtnlNexthopPtr next_hop(rtnl_route_nh_alloc());
   if (!route || !destination || !next_hop) return nullptr;
   nl_addr_set_prefixlen(destination.get(), 0);
-  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_family(route.get(), options.family);
   rtnl_route_set_table(route.get(), options.table);
   rtnl_route_set_type(route.get(), RTN_LOCAL);
   rtnl_route_set_scope(route.get(), RT_SCOPE_HOST);
@@ -77,8 +83,8 @@ std::unique_ptr<PolicyRouting> PolicyRouting::Install(const PolicyRoutingOptions
   }
   if (const int result = rtnl_route_add(socket.get(), route.get(), NLM_F_CREATE | NLM_F_REPLACE);
       result < 0) {
-    error = "cannot add the route `local 0.0.0.0/0 dev lo table " + std::to_string(options.table) +
-            "`: " + NlErrorText(result);
+    error = "cannot add the route `local " + AnyText(options) + " dev lo table " +
+            std::to_string(options.table) + "`: " + NlErrorText(result);
     return nullptr;
   }
   // From here on the destructor cleans up whatever was added.

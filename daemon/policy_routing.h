@@ -5,6 +5,8 @@
 // earlier run (the same M, T, P); the destructor removes both, from any thread.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@ struct PolicyRoutingOptions {
   uint32_t mark = 0x7470;
   uint32_t table = 7470;
   uint32_t rule_priority = 7470;  // before the main table's rule (32766)
+  int family = AF_INET;           // AF_INET6: `ip -6 rule` and `local ::/0 dev lo table T`
 };
 
 class PolicyRouting {

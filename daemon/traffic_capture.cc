@@ -7,59 +7,93 @@
 namespace tp::daemon {
 namespace {
 
-std::vector<Ipv4Prefix> SelectLogged(const std::vector<std::string>& cidrs) {
+CaptureSubnets SelectLogged(const std::vector<std::string>& cidrs) {
   CaptureSubnets selected = SelectCaptureSubnets(cidrs);
   for (const std::string& skipped : selected.skipped) {
     spdlog::warn("capture: leaving out subnet {}", skipped);
   }
-  return std::move(selected.networks);
+  return selected;
 }
 
-std::string SubnetsText(const std::vector<Ipv4Prefix>& networks) {
-  if (networks.empty()) return "(no subnet)";
-  return fmt::format("{}", fmt::join(PrefixTexts(networks), " "));
+std::vector<std::string> Texts(const std::vector<Ipv4Prefix>& networks,
+                               const std::vector<Ipv6Prefix>& networks6) {
+  std::vector<std::string> texts = PrefixTexts(networks);
+  for (const Ipv6Prefix& network : networks6) texts.push_back(network.ToString());
+  return texts;
+}
+
+std::string SubnetsText(const std::vector<std::string>& texts) {
+  if (texts.empty()) return "(no subnet)";
+  return fmt::format("{}", fmt::join(texts, " "));
 }
 
 }  // namespace
 
+TrafficCapture::Ipv6Half TrafficCapture::InstallIpv6(const TrafficCaptureOptions& options,
+                                                     const std::vector<Ipv6Prefix>& networks) {
+  std::string error;
+  Ipv6Half half;
+  half.routing = PolicyRouting::Install(
+      {options.mark, options.routing_table, options.rule_priority, AF_INET6}, error);
+  if (half.routing) {
+    half.table = CaptureTable::Install(
+        {NFPROTO_IPV6, options.table_name, options.port, options.mark}, networks, error);
+  }
+  if (!half.table) {
+    spdlog::warn("capture: IPv6 is not captured here: {}", error);
+    return {};
+  }
+  return half;
+}
+
 std::unique_ptr<TrafficCapture> TrafficCapture::Install(const TrafficCaptureOptions& options,
                                                         const std::vector<std::string>& cidrs,
                                                         std::string& error) {
-  std::vector<Ipv4Prefix> networks = SelectLogged(cidrs);
+  CaptureSubnets networks = SelectLogged(cidrs);
   std::unique_ptr<PolicyRouting> routing =
       PolicyRouting::Install({options.mark, options.routing_table, options.rule_priority}, error);
   if (!routing) return nullptr;
-  std::unique_ptr<CaptureTable> table =
-      CaptureTable::Install({options.table_name, options.port, options.mark}, networks, error);
+  std::unique_ptr<CaptureTable> table = CaptureTable::Install(
+      {NFPROTO_IPV4, options.table_name, options.port, options.mark}, networks.networks, error);
   if (!table) return nullptr;
-  spdlog::info("capture: TCP and UDP to {} go to port {}", SubnetsText(networks), options.port);
-  return std::unique_ptr<TrafficCapture>(
-      new TrafficCapture(options.port, std::move(routing), std::move(table), std::move(networks)));
+  Ipv6Half ipv6 = InstallIpv6(options, networks.networks6);
+  if (!ipv6.table) networks.networks6.clear();
+  spdlog::info("capture: TCP and UDP to {} go to port {}",
+               SubnetsText(Texts(networks.networks, networks.networks6)), options.port);
+  return std::unique_ptr<TrafficCapture>(new TrafficCapture(
+      options.port, std::move(routing), std::move(table), std::move(ipv6), std::move(networks)));
 }
 
 TrafficCapture::TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> routing,
-                               std::unique_ptr<CaptureTable> table,
-                               std::vector<Ipv4Prefix> networks)
+                               std::unique_ptr<CaptureTable> table, Ipv6Half ipv6,
+                               CaptureSubnets networks)
     : port_(port),
       routing_(std::move(routing)),
       table_(std::move(table)),
-      networks_(std::move(networks)) {}
+      ipv6_(std::move(ipv6)),
+      networks_(std::move(networks.networks)),
+      networks6_(std::move(networks.networks6)) {}
 
-TrafficCapture::~TrafficCapture() { spdlog::info("capture: removing the table, rule and route"); }
+TrafficCapture::~TrafficCapture() {
+  spdlog::info("capture: removing the tables, rules and routes");
+}
 
 bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::string& error) {
-  std::vector<Ipv4Prefix> networks = SelectLogged(cidrs);
+  CaptureSubnets networks = SelectLogged(cidrs);
+  if (!ipv6_.table) networks.networks6.clear();
   MutexLock lock(mutex_);
-  if (networks == networks_) return true;
-  if (!table_->ReplaceSubnets(networks, error)) return false;
-  networks_ = std::move(networks);
-  spdlog::info("capture: subnets now {}", SubnetsText(networks_));
+  if (networks.networks == networks_ && networks.networks6 == networks6_) return true;
+  if (!table_->ReplaceSubnets(networks.networks, error)) return false;
+  networks_ = std::move(networks.networks);
+  if (ipv6_.table && !ipv6_.table->ReplaceSubnets(networks.networks6, error)) return false;
+  networks6_ = std::move(networks.networks6);
+  spdlog::info("capture: subnets now {}", SubnetsText(Texts(networks_, networks6_)));
   return true;
 }
 
 std::vector<std::string> TrafficCapture::Subnets() const {
   MutexLock lock(mutex_);
-  return PrefixTexts(networks_);
+  return Texts(networks_, networks6_);
 }
 
 }  // namespace tp::daemon

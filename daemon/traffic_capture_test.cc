@@ -55,7 +55,10 @@ TEST_F(TrafficCaptureTest, InstallsTableRuleAndRouteAndRemovesThemAll) {
     std::string error;
     auto capture = TrafficCapture::Install(Options(), {"10.201.0.0/24", "fd00::/64"}, error);
     ASSERT_TRUE(capture) << error;
-    EXPECT_EQ(capture->Subnets(), std::vector<std::string>{"10.201.0.0/24"});
+    EXPECT_EQ(capture->Subnets(), (std::vector<std::string>{"10.201.0.0/24", "fd00::/64"}));
+    EXPECT_TRUE(Has(ListNftTable("telepresence", "ip6"), "fd00::/64"));
+    EXPECT_EQ(CountMarkRules(kMark, kTable, AF_INET6), 1);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable, AF_INET6), 1);
 
     const std::string table = ListNftTable("telepresence");
     EXPECT_TRUE(Has(table, "set cluster_subnets")) << table;
@@ -73,6 +76,9 @@ TEST_F(TrafficCaptureTest, InstallsTableRuleAndRouteAndRemovesThemAll) {
     EXPECT_EQ(ListNftTable("telepresence"), "");
     EXPECT_EQ(CountMarkRules(kMark, kTable), 0);
     EXPECT_EQ(CountLocalDefaultRoutes(kTable), 0);
+    EXPECT_EQ(ListNftTable("telepresence", "ip6"), "");
+    EXPECT_EQ(CountMarkRules(kMark, kTable, AF_INET6), 0);
+    EXPECT_EQ(CountLocalDefaultRoutes(kTable, AF_INET6), 0);
   });
 }
 
@@ -216,6 +222,56 @@ TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
         "add element ip telepresence cluster_subnets { 10.0.0.0/24, 10.0.1.0/24, 192.168.7.1 }\n"));
     EXPECT_EQ(replaced, ListNftTable("telepresence"));
     EXPECT_TRUE(Has(replaced, "10.0.0.0/24")) << replaced;
+  });
+}
+
+// The same for IPv6: table ip6, without the from_bridges chain.
+TEST_F(TrafficCaptureTest, Ipv6CaptureTableListsAsNftMakesItsText) {
+  InNamespace([] {
+    const std::string text =
+        "table ip6 telepresence {\n"
+        "  set cluster_subnets { type ipv6_addr; flags interval; }\n"
+        "  chain prerouting {\n"
+        "    type filter hook prerouting priority mangle; policy accept;\n"
+        "    ip6 daddr @cluster_subnets meta iifkind \"bridge\" accept\n"
+        "    ip6 daddr @cluster_subnets meta l4proto 6 tproxy to :15001 meta mark set 0x7470 "
+        "accept\n"
+        "    ip6 daddr @cluster_subnets meta l4proto 17 tproxy to :15001 meta mark set 0x7470 "
+        "accept\n"
+        "  }\n"
+        "  chain output {\n"
+        "    type route hook output priority mangle; policy accept;\n"
+        "    ip6 daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
+        "  }\n"
+        "}\n";
+    const auto cidr = [](const char* text) {
+      std::string reason;
+      return ParseIpv6Cidr(text, reason).value();
+    };
+    std::string error;
+    CaptureTableOptions options;
+    options.family = NFPROTO_IPV6;
+    auto table = CaptureTable::Install(
+        options, std::vector<Ipv6Prefix>{cidr("2001:db8::/32"), cidr("fd00:213::/64")}, error);
+    ASSERT_TRUE(table) << error;
+    const std::string installed = ListNftTable("telepresence", "ip6");
+    ASSERT_TRUE(table->ReplaceSubnets(std::vector<Ipv6Prefix>{cidr("fd00:214::/120")}, error))
+        << error;
+    const std::string replaced = ListNftTable("telepresence", "ip6");
+    table.reset();
+    EXPECT_EQ(ListNftTable("telepresence", "ip6"), "");
+
+    ASSERT_TRUE(testing::RunNft(
+        text + "add element ip6 telepresence cluster_subnets { 2001:db8::/32, fd00:213::/64 }\n"));
+    EXPECT_EQ(installed, ListNftTable("telepresence", "ip6"));
+    ASSERT_TRUE(
+        testing::RunNft("flush set ip6 telepresence cluster_subnets\n"
+                        "add element ip6 telepresence cluster_subnets { fd00:214::/120 }\n"));
+    EXPECT_EQ(replaced, ListNftTable("telepresence", "ip6"));
+    EXPECT_TRUE(Has(replaced, "fd00:214::/120")) << replaced;
+    // An IPv4 table takes no IPv6 networks.
+    EXPECT_FALSE(CaptureTable::Install(CaptureTableOptions{},
+                                       std::vector<Ipv6Prefix>{cidr("fd00::/64")}, error));
   });
 }
 

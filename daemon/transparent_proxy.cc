@@ -1,5 +1,6 @@
 #include "daemon/transparent_proxy.h"
 
+#include <arpa/inet.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +71,32 @@ UniqueFd BindTransparent(int type, uint16_t port, std::string& error) {
   return socket;
 }
 
+// The transparent IPv6 TCP listener on [::]:port (IPv6 only); invalid with `error` set when this
+// host cannot have one (no IPv6).
+UniqueFd BindTransparentIpv6(uint16_t port, std::string& error) {
+  UniqueFd socket(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket.Valid()) {
+    error = Errno("socket AF_INET6");
+    return {};
+  }
+  if (!SetFlag(socket.Get(), SOL_IPV6, IPV6_TRANSPARENT) ||
+      !SetFlag(socket.Get(), IPPROTO_IPV6, IPV6_V6ONLY) ||
+      !SetFlag(socket.Get(), SOL_SOCKET, SO_REUSEADDR)) {
+    error = Errno("setsockopt");
+    return {};
+  }
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_any;
+  address.sin6_port = htons(port);
+  if (::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(socket.Get(), kListenBacklog) != 0) {
+    error = Errno("bind TCP [::]:" + std::to_string(port));
+    return {};
+  }
+  return socket;
+}
+
 std::optional<Ipv4Endpoint> LocalEndpoint(int socket) {
   sockaddr_in address{};
   socklen_t length = sizeof address;
@@ -78,6 +105,37 @@ std::optional<Ipv4Endpoint> LocalEndpoint(int socket) {
     return std::nullopt;
   }
   return Ipv4Endpoint::FromSockaddr(address);
+}
+
+// Where a captured connection was going, and where it came from, in either family.
+struct CapturedRoute {
+  std::string host;  // "10.0.0.5", "fd00::5": where the tunnel opens the connection
+  uint16_t port = 0;
+  bool loopback = false;  // not a captured connection
+  std::string text;       // "PEER -> DESTINATION", for logs
+};
+
+// An endpoint's text ("fd00::5", port) of an IPv6 socket address.
+std::pair<std::string, uint16_t> Ipv6Text(const sockaddr_in6& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET6, &address.sin6_addr, text, sizeof text);
+  return {text, ntohs(address.sin6_port)};
+}
+
+// The route of a connection accepted on the IPv6 listener: TPROXY's, its local address.
+std::optional<CapturedRoute> CapturedIpv6Route(int socket) {
+  sockaddr_in6 local{}, peer{};
+  socklen_t local_length = sizeof local, peer_length = sizeof peer;
+  if (::getsockname(socket, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
+      ::getpeername(socket, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0 ||
+      local.sin6_family != AF_INET6) {
+    return std::nullopt;
+  }
+  const auto [host, port] = Ipv6Text(local);
+  const auto [peer_host, peer_port] = Ipv6Text(peer);
+  return CapturedRoute{host, port, IN6_IS_ADDR_LOOPBACK(&local.sin6_addr),
+                       "[" + peer_host + "]:" + std::to_string(peer_port) + " -> [" + host +
+                           "]:" + std::to_string(port)};
 }
 
 // Where a captured connection was going: its local address when TPROXY delivered it (the
@@ -150,8 +208,12 @@ std::unique_ptr<TransparentProxy> TransparentProxy::Start(const TransparentProxy
   }
   UniqueFd udp_socket = BindTransparent(SOCK_DGRAM, bound->port, error);
   if (!udp_socket.Valid()) return nullptr;
-  std::unique_ptr<TransparentProxy> proxy(new TransparentProxy(
-      options, std::move(tunnel), std::move(tcp_listener), std::move(udp_socket), bound->port));
+  std::string ipv6_error;
+  UniqueFd tcp6_listener = BindTransparentIpv6(bound->port, ipv6_error);
+  if (!tcp6_listener.Valid()) spdlog::warn("capture: no IPv6 TCP capture: {}", ipv6_error);
+  std::unique_ptr<TransparentProxy> proxy(
+      new TransparentProxy(options, std::move(tunnel), std::move(tcp_listener),
+                           std::move(tcp6_listener), std::move(udp_socket), bound->port));
   if (!proxy->stop_.Valid()) {
     error = Errno("eventfd");
     return nullptr;
@@ -162,10 +224,12 @@ std::unique_ptr<TransparentProxy> TransparentProxy::Start(const TransparentProxy
 }
 
 TransparentProxy::TransparentProxy(const TransparentProxyOptions& options, TunnelSource tunnel,
-                                   UniqueFd tcp_listener, UniqueFd udp_socket, uint16_t port)
+                                   UniqueFd tcp_listener, UniqueFd tcp6_listener,
+                                   UniqueFd udp_socket, uint16_t port)
     : options_(options),
       tunnel_(std::move(tunnel)),
       tcp_listener_(std::move(tcp_listener)),
+      tcp6_listener_(std::move(tcp6_listener)),
       udp_socket_(std::move(udp_socket)),
       port_(port),
       udp_flows_(options.udp) {}
@@ -195,9 +259,13 @@ void TransparentProxy::DeliverUdpReply(uint32_t flow_id, const tunnel::UdpReply&
 
 void TransparentProxy::AcceptLoop() {
   while (!stop_.Triggered()) {
-    pollfd waiters[] = {{tcp_listener_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
-    if (::poll(waiters, 2, -1) <= 0 || waiters[1].revents != 0) continue;
-    UniqueFd client = AcceptConnection(tcp_listener_.Get());
+    // An invalid IPv6 listener (-1) is ignored by poll.
+    pollfd waiters[] = {{stop_.Fd(), POLLIN, 0},
+                        {tcp_listener_.Get(), POLLIN, 0},
+                        {tcp6_listener_.Get(), POLLIN, 0}};
+    if (::poll(waiters, 3, -1) <= 0 || waiters[0].revents != 0) continue;
+    const bool ipv6 = waiters[1].revents == 0;
+    UniqueFd client = AcceptConnection(ipv6 ? tcp6_listener_.Get() : tcp_listener_.Get());
     if (!client.Valid()) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
         spdlog::warn("capture: accept: {}", std::strerror(errno));
@@ -215,8 +283,8 @@ void TransparentProxy::AcceptLoop() {
     auto done = std::make_shared<std::atomic<bool>>(false);
     auto owned = std::make_shared<UniqueFd>(std::move(client));
     MutexLock lock(connections_mutex_);
-    connections_.push_back({std::thread([this, owned, done] {
-                              ServeConnection(std::move(*owned));
+    connections_.push_back({std::thread([this, owned, done, ipv6] {
+                              ServeConnection(std::move(*owned), ipv6);
                               done->store(true);
                             }),
                             done});
@@ -242,24 +310,35 @@ size_t TransparentProxy::ReapConnections() {
   return running;
 }
 
-void TransparentProxy::ServeConnection(UniqueFd client) {
-  const std::optional<Ipv4Endpoint> destination = CapturedDestination(client.Get());
-  const std::optional<Ipv4Endpoint> peer = PeerEndpoint(client.Get());
-  const std::string route =
-      (peer ? peer->Text() : "?") + " -> " + (destination ? destination->Text() : "?");
+namespace {
+
+std::optional<CapturedRoute> CapturedIpv4Route(int socket) {
+  const std::optional<Ipv4Endpoint> destination = CapturedDestination(socket);
+  const std::optional<Ipv4Endpoint> peer = PeerEndpoint(socket);
+  if (!destination) return std::nullopt;
+  return CapturedRoute{destination->AddressText(), destination->port, IsLoopback(*destination),
+                       (peer ? peer->Text() : "?") + " -> " + destination->Text()};
+}
+
+}  // namespace
+
+void TransparentProxy::ServeConnection(UniqueFd client, bool ipv6) {
+  const std::optional<CapturedRoute> captured =
+      ipv6 ? CapturedIpv6Route(client.Get()) : CapturedIpv4Route(client.Get());
+  const std::string route = captured ? captured->text : "?";
   const auto refuse = [&](const std::string& reason) {
     spdlog::warn("capture: TCP {}: {}; connection reset", route, reason);
     ++tcp_refused_;
     ResetAndClose(std::move(client));
   };
-  if (!destination || IsLoopback(*destination)) return refuse("not a captured connection");
+  if (!captured || captured->loopback) return refuse("not a captured connection");
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   if (!tunnel) return refuse("no tunnel to the traffic-manager");
   SetFlag(client.Get(), IPPROTO_TCP, TCP_NODELAY);
   // The client's first bytes go right behind the open, without waiting for its answer: a
   // request costs one round trip to the cluster, not two. A refused open resets the client.
-  const std::unique_ptr<tunnel::TunnelStream> stream = tunnel->OpenTcpEarly(
-      destination->AddressText(), destination->port, Clock::now() + options_.open_timeout);
+  const std::unique_ptr<tunnel::TunnelStream> stream =
+      tunnel->OpenTcpEarly(captured->host, captured->port, Clock::now() + options_.open_timeout);
   spdlog::debug("capture: TCP {} through tunnel stream {}", route, stream->id());
   if (RelayCapturedTcp(client.Get(), *stream, stop_) == RelayEnd::kReset) {
     if (!stream->WasOpened()) {

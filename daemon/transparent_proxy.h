@@ -2,10 +2,11 @@
 // socket with IP_TRANSPARENT on one port, which carry what they receive through the current
 // tunnel to the address the client meant.
 //
-// TCP: each accepted connection's original destination (getsockname) is opened through the
-// tunnel (OpenTcp) and relayed both ways (RelayCapturedTcp). When there is no tunnel or the open
-// fails, the client's connection is reset at once and the reason logged. At most
-// max_tcp_connections are relayed at a time (two threads each); more are reset.
+// TCP: each accepted connection's original destination (getsockname, or SO_ORIGINAL_DST for one
+// the capture redirected) is opened through the tunnel (OpenTcp) and relayed both ways
+// (RelayCapturedTcp). A second TCP listener on [::]:port takes IPv6 (when the host has IPv6). When
+// there is no tunnel or the open fails, the client's connection is reset at once and the reason
+// logged. At most max_tcp_connections are relayed at a time (two threads each); more are reset.
 // UDP: each datagram's original destination comes from IP_RECVORIGDSTADDR; datagrams go through
 // the tunnel on the flow of (client, destination) (UdpFlowTable); replies must be handed to
 // DeliverUdpReply, which sends them to the client from the original destination.
@@ -76,11 +77,12 @@ class TransparentProxy {
   };
 
   TransparentProxy(const TransparentProxyOptions& options, TunnelSource tunnel,
-                   UniqueFd tcp_listener, UniqueFd udp_socket, uint16_t port);
+                   UniqueFd tcp_listener, UniqueFd tcp6_listener, UniqueFd udp_socket,
+                   uint16_t port);
   void AcceptLoop();
   // Joins the connection threads that ended; how many still run.
   size_t ReapConnections();
-  void ServeConnection(UniqueFd client);
+  void ServeConnection(UniqueFd client, bool ipv6);  // ipv6: accepted on tcp6_listener_
   void ReceiveLoop();
   void ForwardDatagram(const Ipv4Endpoint& client, const Ipv4Endpoint& destination,
                        std::span<const uint8_t> bytes);
@@ -88,6 +90,7 @@ class TransparentProxy {
   const TransparentProxyOptions options_;
   const TunnelSource tunnel_;
   const UniqueFd tcp_listener_;
+  const UniqueFd tcp6_listener_;  // [::]:port, IPv6 only; invalid when this host has no IPv6
   const UniqueFd udp_socket_;
   const uint16_t port_;
   StopEvent stop_;

@@ -67,6 +67,20 @@ std::vector<Element> Ipv4IntervalElements(const std::vector<Ipv4Range>& ranges) 
   return elements;
 }
 
+std::vector<Element> Ipv6IntervalElements(const std::vector<Ipv6Range>& ranges) {
+  std::vector<Element> elements;
+  for (const Ipv6Range& range : ranges) {
+    elements.push_back({Bytes(range.first.begin(), range.first.end()), false});
+    Bytes next(range.last.begin(), range.last.end());
+    bool carry = true;  // next = last + 1, big-endian
+    for (size_t byte = next.size(); carry && byte-- > 0;) {
+      carry = ++next[byte] == 0;
+    }
+    if (!carry) elements.push_back({std::move(next), true});
+  }
+  return elements;
+}
+
 void Rule::Freer::operator()(nftnl_rule* rule) const { nftnl_rule_free(rule); }
 
 Rule::Rule(uint16_t family, const std::string& table, const std::string& chain)

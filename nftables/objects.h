@@ -5,6 +5,7 @@
 // kernel holds as if nft had written it. Not thread-safe; objects may move between threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -48,6 +49,7 @@ struct Element {
 // nft's datatype numbers (what `type ipv4_addr` is to the kernel) and byte orders, as nft
 // records them in the set's userdata.
 inline constexpr uint32_t kTypeIpv4Address = 7;
+inline constexpr uint32_t kTypeIpv6Address = 8;
 inline constexpr uint32_t kTypeInetProtocol = 12;
 inline constexpr uint32_t kHostByteOrder = 1;
 inline constexpr uint32_t kBigEndian = 2;
@@ -82,6 +84,15 @@ struct Ipv4Range {
 // each range's first address, then the address after its last one marked interval_end (none
 // after a range ending at 255.255.255.255), as nft sends them.
 std::vector<Element> Ipv4IntervalElements(const std::vector<Ipv4Range>& ranges);
+
+// An inclusive range of IPv6 addresses, network byte order.
+struct Ipv6Range {
+  std::array<uint8_t, 16> first{};
+  std::array<uint8_t, 16> last{};
+};
+
+// The same for IPv6 (none after a range ending at ffff:...:ffff).
+std::vector<Element> Ipv6IntervalElements(const std::vector<Ipv6Range>& ranges);
 
 // A rule under construction: expressions are appended in order. Methods return *this so a rule
 // reads like its nft text. Registers are the 16-byte NFT_REG_1..4 nft uses for short values.

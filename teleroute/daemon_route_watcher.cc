@@ -31,6 +31,7 @@ std::optional<std::vector<Ipv4Prefix>> SubnetsFromStatus(const std::string& body
   }
   std::vector<Ipv4Prefix> subnets;
   for (const std::string& text : status->subnets) {
+    if (text.find(':') != std::string::npos) continue;  // IPv6: no Teleroute routes yet
     std::optional<Ipv4Prefix> subnet = ParseIpv4Prefix(text);
     if (!subnet) {
       error = "the daemon's status lists \"" + text + "\" as a subnet";
@@ -59,8 +60,8 @@ std::optional<std::vector<Ipv4Prefix>> FetchDaemonSubnets(const std::string& hos
     return std::nullopt;
   }
   if (result.status != 200) {
-    error = "the daemon's control API at " + where + " answers status " +
-            std::to_string(result.status);
+    error =
+        "the daemon's control API at " + where + " answers status " + std::to_string(result.status);
     return std::nullopt;
   }
   return SubnetsFromStatus(result.body, error);

@@ -62,6 +62,10 @@ TEST(FetchDaemonSubnets, ReadsTheSubnetsOfAConnectedDaemon) {
               Optional(ElementsAre(Prefix("10.0.0.0/24"), Prefix("10.96.0.0/12"))));
   api.Answer(R"({"connected":true,"subnets":[]})");
   EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error), Optional(IsEmpty()));
+  // A dual-stack cluster: its IPv6 networks get no Teleroute routes (yet), the rest still do.
+  api.Answer(R"({"connected":true,"subnets":["10.0.0.0/24","fd00:213::/64"]})");
+  EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error),
+              Optional(ElementsAre(Prefix("10.0.0.0/24"))));
 }
 
 TEST(FetchDaemonSubnets, RefusesWhatIsNotAConnectedDaemonsStatus) {

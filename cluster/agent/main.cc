@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
       {options.manager_host, options.manager_port, secret, std::move(*registration)});
   tp::agent::PortForwarderOptions forward_options;
   forward_options.listen_address = *address;
+  forward_options.listen_address6 = tp::agent::FindPodIpv6Address().value_or("");
   forward_options.ports = options.ports;
   forward_options.app_address = options.app_address;
   tp::agent::RouteSource routes{[&link] { return link.CurrentEngagement(); },

@@ -1,4 +1,5 @@
-// The pod's own address: the first IPv4 address of a non-loopback interface that is up.
+// The pod's own addresses: the first IPv4 (IPv6) address of a non-loopback interface that is up;
+// for IPv6, not a link-local one.
 #pragma once
 
 #include <optional>
@@ -7,5 +8,6 @@
 namespace tp::agent {
 
 std::optional<std::string> FindPodAddress();
+std::optional<std::string> FindPodIpv6Address();  // nullopt on a pod without IPv6
 
 }  // namespace tp::agent

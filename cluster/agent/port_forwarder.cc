@@ -11,6 +11,7 @@
 
 #include "cluster/agent/connection_relay.h"
 #include "net/accept.h"
+#include "net/host_port.h"
 #include "net/tcp_socket.h"
 
 namespace tp::agent {
@@ -29,20 +30,26 @@ std::unique_ptr<PortForwarder> PortForwarder::Start(PortForwarderOptions options
                                                     RouteSource routes, std::string& error) {
   std::unique_ptr<PortForwarder> forwarder(
       new PortForwarder(std::move(options), std::move(routes)));
-  for (const uint16_t port : forwarder->options_.ports) {
-    TcpListener bound =
-        ListenTcp(forwarder->options_.listen_address + ":" + std::to_string(port), error);
-    if (!bound.socket.Valid()) return nullptr;
-    Listener listener;
-    listener.socket = std::move(bound.socket);
-    listener.workload_port = port;
-    listener.bound_port = static_cast<uint16_t>(bound.bound_port);
-    forwarder->listeners_.push_back(std::move(listener));
+  std::vector<std::string> addresses{forwarder->options_.listen_address};
+  if (!forwarder->options_.listen_address6.empty()) {
+    addresses.push_back(forwarder->options_.listen_address6);
+  }
+  for (const std::string& address : addresses) {
+    for (const uint16_t port : forwarder->options_.ports) {
+      TcpListener bound = ListenTcp(HostPort{address, port}, error);
+      if (!bound.socket.Valid()) return nullptr;
+      Listener listener;
+      listener.socket = std::move(bound.socket);
+      listener.address = address;
+      listener.workload_port = port;
+      listener.bound_port = static_cast<uint16_t>(bound.bound_port);
+      forwarder->listeners_.push_back(std::move(listener));
+    }
   }
   for (const Listener& listener : forwarder->listeners_) {
     PortForwarder& self = *forwarder;
     forwarder->tasks_.Spawn([&self, &listener] { self.AcceptLoop(listener); });
-    spdlog::info("forwarding {}:{} to {}:{}", self.options_.listen_address, listener.bound_port,
+    spdlog::info("forwarding {} to {}:{}", HostPortText({listener.address, listener.bound_port}),
                  self.options_.app_address, self.options_.app_port(listener.workload_port));
   }
   return forwarder;

@@ -32,7 +32,8 @@ struct RouteSource {
 };
 
 struct PortForwarderOptions {
-  std::string listen_address;  // the pod's address
+  std::string listen_address;   // the pod's address
+  std::string listen_address6;  // its IPv6 address on a dual-stack pod; "": none
   std::vector<uint16_t> ports;
   std::string app_address = "127.0.0.1";
   // The app's port for workload port P (tests map them; the agent uses P itself).
@@ -56,6 +57,7 @@ class PortForwarder {
  private:
   struct Listener {
     UniqueFd socket;
+    std::string address;
     uint16_t workload_port = 0;
     uint16_t bound_port = 0;
   };

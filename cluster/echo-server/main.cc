@@ -23,6 +23,7 @@
 
 #include "common/shutdown_signal.h"
 #include "net/host_port.h"
+#include "net/interface_address.h"
 #include "net/unique_fd.h"
 
 namespace {
@@ -38,8 +39,8 @@ constexpr std::string_view kUsage =
     "  --name NAME            the name in every answer (required)\n"
     "  --port PORT            a TCP and UDP port (repeatable; default 8080)\n"
     "  --tcp-address ADDRESS  the IPv4 address the TCP listeners bind (default 0.0.0.0, every\n"
-    "                         address; 127.0.0.1 leaves the pod address to a sidecar); UDP\n"
-    "                         always binds 0.0.0.0\n"
+    "                         address, and the host's IPv6 address too; 127.0.0.1 leaves\n"
+    "                         the pod address to a sidecar); UDP always binds 0.0.0.0\n"
     "  --help                 this text\n";
 
 struct EchoOptions {
@@ -216,32 +217,47 @@ class EchoPort {
     if (!echo_port->udp_echo_) return nullptr;
     EchoPort& self = *echo_port;
     echo_port->http_thread_ = std::thread([&self] { self.server_.listen_after_bind(); });
+    // With the default address, this host's IPv6 address too when it has one. (Its own address,
+    // not [::]: cpp-httplib makes IPv6 sockets dual stack, and [::] would clash with 0.0.0.0.)
+    const std::optional<std::string> ipv6 = tp::FirstInterfaceAddress(AF_INET6);
+    if (options.tcp_address == "0.0.0.0" && ipv6 && echo_port->server6_.bind_to_port(*ipv6, port)) {
+      echo_port->http6_thread_ = std::thread([&self] { self.server6_.listen_after_bind(); });
+    }
     return echo_port;
   }
 
   ~EchoPort() {
     server_.stop();
+    server6_.stop();
     if (http_thread_.joinable()) http_thread_.join();
+    if (http6_thread_.joinable()) http6_thread_.join();
   }
   EchoPort(const EchoPort&) = delete;
   EchoPort& operator=(const EchoPort&) = delete;
 
  private:
   explicit EchoPort(const std::string& name) {
+    Route(server_, name);
+    Route(server6_, name);
+  }
+
+  static void Route(httplib::Server& server, const std::string& name) {
     const auto answer = [name](const httplib::Request& request, httplib::Response& response) {
       response.set_content(DescribeRequest(name, request), "text/plain");
     };
     const std::string any_path = ".*";
-    server_.Get(R"(/bytes/(\d+))", AnswerBulk);
-    server_.Get(any_path, answer);
-    server_.Post(any_path, answer);
-    server_.Put(any_path, answer);
-    server_.Patch(any_path, answer);
-    server_.Delete(any_path, answer);
-    server_.Options(any_path, answer);
+    server.Get(R"(/bytes/(\d+))", AnswerBulk);
+    server.Get(any_path, answer);
+    server.Post(any_path, answer);
+    server.Put(any_path, answer);
+    server.Patch(any_path, answer);
+    server.Delete(any_path, answer);
+    server.Options(any_path, answer);
   }
 
   httplib::Server server_;
+  httplib::Server server6_;  // on this host's IPv6 address, when it has one
+  std::thread http6_thread_;
   std::unique_ptr<UdpEcho> udp_echo_;
   std::thread http_thread_;
 };

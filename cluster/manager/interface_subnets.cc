@@ -19,6 +19,40 @@ std::string NetworkCidr(uint32_t host_order_address, int prefix_length) {
   return std::string(text) + "/" + std::to_string(prefix_length);
 }
 
+std::string Ipv6NetworkCidr(const in6_addr& address, const in6_addr& mask) {
+  in6_addr network{};
+  int length = 0;
+  for (size_t byte = 0; byte < sizeof network.s6_addr; ++byte) {
+    network.s6_addr[byte] = address.s6_addr[byte] & mask.s6_addr[byte];
+    length += std::popcount(static_cast<unsigned>(mask.s6_addr[byte]));
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET6, &network, text, sizeof text);
+  return std::string(text) + "/" + std::to_string(length);
+}
+
+namespace {
+
+// The entry's network, or "" when it is not one to report (another family, link-local IPv6).
+std::string EntrySubnet(const ifaddrs& entry) {
+  if (entry.ifa_addr->sa_family == AF_INET) {
+    const uint32_t address =
+        ntohl(reinterpret_cast<const sockaddr_in*>(entry.ifa_addr)->sin_addr.s_addr);
+    const uint32_t mask =
+        ntohl(reinterpret_cast<const sockaddr_in*>(entry.ifa_netmask)->sin_addr.s_addr);
+    return NetworkCidr(address, std::popcount(mask));
+  }
+  if (entry.ifa_addr->sa_family == AF_INET6) {
+    const in6_addr& address = reinterpret_cast<const sockaddr_in6*>(entry.ifa_addr)->sin6_addr;
+    if (IN6_IS_ADDR_LINKLOCAL(&address)) return "";
+    return Ipv6NetworkCidr(address,
+                           reinterpret_cast<const sockaddr_in6*>(entry.ifa_netmask)->sin6_addr);
+  }
+  return "";
+}
+
+}  // namespace
+
 std::vector<std::string> InterfaceSubnets() {
   std::vector<std::string> subnets;
   ifaddrs* list = nullptr;
@@ -26,14 +60,9 @@ std::vector<std::string> InterfaceSubnets() {
   const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owner(list, ::freeifaddrs);
   for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
     if (entry->ifa_addr == nullptr || entry->ifa_netmask == nullptr) continue;
-    if (entry->ifa_addr->sa_family != AF_INET) continue;
     if ((entry->ifa_flags & IFF_LOOPBACK) || !(entry->ifa_flags & IFF_UP)) continue;
-    const uint32_t address =
-        ntohl(reinterpret_cast<const sockaddr_in*>(entry->ifa_addr)->sin_addr.s_addr);
-    const uint32_t mask =
-        ntohl(reinterpret_cast<const sockaddr_in*>(entry->ifa_netmask)->sin_addr.s_addr);
-    const std::string subnet = NetworkCidr(address, std::popcount(mask));
-    if (std::find(subnets.begin(), subnets.end(), subnet) == subnets.end()) {
+    const std::string subnet = EntrySubnet(*entry);
+    if (!subnet.empty() && std::find(subnets.begin(), subnets.end(), subnet) == subnets.end()) {
       subnets.push_back(subnet);
     }
   }

@@ -913,7 +913,15 @@ TEST(InterfaceSubnets, NetworkCidrMasksTheHostBits) {
   EXPECT_EQ(NetworkCidr(0x0a010203, 8), "10.0.0.0/8");
   EXPECT_EQ(NetworkCidr(0xac120005, 16), "172.18.0.0/16");
   EXPECT_EQ(NetworkCidr(0xc0a80101, 32), "192.168.1.1/32");
-  for (const std::string& subnet : InterfaceSubnets()) EXPECT_NE(subnet.rfind("127.", 0), 0u);
+  for (const std::string& subnet : InterfaceSubnets()) {
+    EXPECT_NE(subnet.rfind("127.", 0), 0u);
+    EXPECT_NE(subnet.rfind("fe80:", 0), 0u) << "link-local IPv6 is no cluster network";
+    EXPECT_NE(subnet, "::1/128");
+  }
+  in6_addr address{}, mask{};
+  ::inet_pton(AF_INET6, "fd00:213::5", &address);
+  ::inet_pton(AF_INET6, "ffff:ffff:ffff:ffff::", &mask);
+  EXPECT_EQ(Ipv6NetworkCidr(address, mask), "fd00:213::/64");
 }
 
 }  // namespace

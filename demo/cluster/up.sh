@@ -39,10 +39,15 @@
 #     "cluster_subnets": ["10.213.0.0/24"]     the cluster's subnets (as the manager reports)
 #   }
 #
+# With TP_DEMO_IPV6=PREFIX (e.g. fd00:213::/64) the network is dual stack: every container gets
+# an IPv6 address of PREFIX as well, and the manager reports both subnets (an existing network
+# without it is recreated).
+#
 # usage: demo/cluster/up.sh BUILD_DIR     (demo/cluster/down.sh removes it all again)
 set -euo pipefail
 
 build_dir=${1:?usage: demo/cluster/up.sh BUILD_DIR}
+ipv6_subnet=${TP_DEMO_IPV6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=demo/cluster/common.sh
@@ -113,7 +118,10 @@ network_subnet() {
 
 network_is_healthy() {
   [[ $(docker network inspect -f '{{.Driver}}' "$demo_network" 2>/dev/null) == bridge ]] &&
-    network_subnet >/dev/null
+    network_subnet >/dev/null || return 1
+  [[ -z "$ipv6_subnet" ]] ||
+    docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
+    tr ' ' '\n' | grep -qx -- "$ipv6_subnet"
 }
 
 remove_demo_containers() {
@@ -133,14 +141,16 @@ ensure_network() {
       say "network $demo_network ($subnet) exists"
       return
     fi
-    say "network $demo_network is not a bridge with an IPv4 subnet; recreating it"
+    say "network $demo_network is not a bridge with the subnets asked for; recreating it"
     remove_demo_containers
     docker network rm "$demo_network" >/dev/null
   fi
   subnet=$(pick_free_subnet)
-  docker network create --driver bridge --subnet "$subnet" --label "$demo_label" \
+  local ipv6=()
+  [[ -z "$ipv6_subnet" ]] || ipv6=(--ipv6 --subnet "$ipv6_subnet")
+  docker network create --driver bridge --subnet "$subnet" "${ipv6[@]}" --label "$demo_label" \
     "$demo_network" >/dev/null
-  say "created network $demo_network ($subnet)"
+  say "created network $demo_network ($subnet${ipv6_subnet:+ $ipv6_subnet})"
 }
 
 # --- secret --------------------------------------------------------------------------------

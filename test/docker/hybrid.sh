@@ -26,9 +26,15 @@ export TELEPRESENCE_DOCKER_RUN_DIR=/run/$TP_PREFIX-daemons
 defer rm -rf "$TELEPRESENCE_DOCKER_RUN_DIR"
 
 # What the host looks like, for the before/after comparison: host_state (links, routes, rules,
-# nftables tables, containers, networks, volumes) plus the whole ruleset and the resolv.conf.
+# nftables tables, containers, networks, volumes) plus IPv6's rules and routes, the whole
+# ruleset and the resolv.conf.
 hybrid_host_state() {
   host_state
+  echo "== IPv6 rules"
+  ip -6 rule show
+  echo "== IPv6 routes"
+  ip -6 route show table all | grep -v -e ' dev veth' -e 'fe80::' -e '^multicast ' |
+    sed -E 's/ linkdown//; s/ expires [0-9]+sec//' | sort
   echo "== ruleset"
   nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'
   echo "== resolv.conf"
@@ -37,14 +43,25 @@ hybrid_host_state() {
 
 heading "the host before connect"
 check_output "/etc/resolv.conf is the test's own" "nameserver 192.0.2.53" cat /etc/resolv.conf
-check_output "the demo cluster starts (make demo-cluster)" "The demo cluster is up" \
-  "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
+ipv6_subnet=fd00:213::/64
+check_output "the demo cluster starts, dual stack (TP_DEMO_IPV6)" "The demo cluster is up" \
+  env TP_DEMO_IPV6="$ipv6_subnet" "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
 ((TP_FAILED == 0)) || die "without the demo cluster the rest cannot run"
 docker0=$(docker_bridge_gateway)
 before=$(hybrid_host_state)
 
-heading "connect without --docker"
+heading "a port the daemon needs is taken: connect fails, says why, changes nothing"
 defer "$telepresence" quit
+busybox nc -l -p 53 </dev/null >/dev/null 2>&1 &
+squatter=$!
+defer kill "$squatter"
+check_fails "connect says that its DNS server cannot listen" "cannot start the DNS server" \
+  timeout 60 "$telepresence" connect
+kill "$squatter"
+check_equal "the host is as before" "$before" "$(hybrid_host_state)"
+check_fails "no daemon state is left" "" test -e "$TELEPRESENCE_DOCKER_RUN_DIR/default"
+
+heading "connect without --docker"
 check_fails "a user that is not root is told why root is needed" "needs root" \
   setpriv --reuid 65534 --regid 65534 --clear-groups "$telepresence" connect
 check_output "connect runs the daemon on this host" "Connected to $docker0:" \
@@ -68,6 +85,17 @@ check_output "telepresence curl runs curl on the host" "echo from echo" \
 check_output "a container on the default bridge resolves echo through tel2-search and reaches it" \
   "echo from echo" timeout 30 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
   wget -qO- http://echo:8080/docker-run
+heading "IPv6: the host reaches a workload's IPv6 address through the tunnel"
+ipv6_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' "$1"; }
+greeter6=$(ipv6_of greeter)
+manager6=$(ipv6_of tp-traffic-manager)
+captured() { "$telepresence" status --output json | jq -r '.capture.subnets[]'; }
+check_output "the daemon captures the cluster's IPv6 subnet" "$ipv6_subnet" captured
+check_output "curl to greeter's IPv6 address answers, and greeter sees the traffic-manager" \
+  "client: $manager6:" curl --silent --max-time 5 -g "http://[$greeter6]:8080/ipv6"
+check_output "the cluster's names have AAAA records on the host" "$greeter6" \
+  getent ahostsv6 greeter.default.svc.cluster.local
+
 control_port=$(jq -r .control_port "$TELEPRESENCE_DOCKER_RUN_DIR/default/daemon.json")
 check_fails "a container on the bridge cannot reach the daemon's control API" "" \
   docker run --rm --pull never tp-busybox:latest wget -T 3 -qO- \

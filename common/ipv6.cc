@@ -1,0 +1,83 @@
+#include "common/ipv6.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace tp {
+namespace {
+
+// Whether bit `index` (0 = the first, most significant) is a host bit of a /length prefix.
+bool IsHostBit(int index, int length) { return index >= length; }
+
+uint8_t HostMask(size_t byte, int length) {
+  uint8_t mask = 0;
+  for (int bit = 0; bit < 8; ++bit) {
+    if (IsHostBit(static_cast<int>(byte) * 8 + bit, length))
+      mask |= static_cast<uint8_t>(0x80 >> bit);
+  }
+  return mask;
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> Ipv6Prefix::Last() const {
+  std::array<uint8_t, 16> last = address;
+  for (size_t byte = 0; byte < last.size(); ++byte) last[byte] |= HostMask(byte, length);
+  return last;
+}
+
+bool Ipv6Prefix::HasHostBits() const {
+  for (size_t byte = 0; byte < address.size(); ++byte) {
+    if ((address[byte] & HostMask(byte, length)) != 0) return true;
+  }
+  return false;
+}
+
+bool Ipv6Prefix::Contains(const Ipv6Prefix& other) const {
+  if (other.length < length) return false;
+  for (size_t byte = 0; byte < address.size(); ++byte) {
+    const uint8_t network = static_cast<uint8_t>(~HostMask(byte, length));
+    if ((address[byte] & network) != (other.address[byte] & network)) return false;
+  }
+  return true;
+}
+
+std::string Ipv6Prefix::ToString() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET6, address.data(), text, sizeof text);
+  return std::string(text) + "/" + std::to_string(length);
+}
+
+std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reason) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    reason = "not an IPv6 network (ADDRESS/LENGTH)";
+    return std::nullopt;
+  }
+  Ipv6Prefix prefix;
+  const std::string address(text.substr(0, slash));
+  if (::inet_pton(AF_INET6, address.c_str(), prefix.address.data()) != 1) {
+    reason = "not an IPv6 address: " + address;
+    return std::nullopt;
+  }
+  const std::string_view length = text.substr(slash + 1);
+  const auto [end, error] =
+      std::from_chars(length.data(), length.data() + length.size(), prefix.length);
+  if (error != std::errc() || end != length.data() + length.size() || length.empty() ||
+      prefix.length < 0 || prefix.length > 128) {
+    reason = "the prefix length must be 0 to 128";
+    return std::nullopt;
+  }
+  if (prefix.HasHostBits()) {
+    Ipv6Prefix network = prefix;
+    for (size_t byte = 0; byte < network.address.size(); ++byte) {
+      network.address[byte] &= static_cast<uint8_t>(~HostMask(byte, prefix.length));
+    }
+    reason = "host bits are set; the network is " + network.ToString();
+    return std::nullopt;
+  }
+  return prefix;
+}
+
+}  // namespace tp

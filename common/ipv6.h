@@ -1,0 +1,30 @@
+// IPv6 networks as the capture needs them: parsed strictly from CIDR text into numbers, so that
+// nftables and netlink requests are built from bytes, never from text. Pure; thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tp {
+
+struct Ipv6Prefix {
+  std::array<uint8_t, 16> address{};  // network byte order
+  int length = 0;                     // 0..128
+
+  // The last address of the prefix (every host bit set).
+  std::array<uint8_t, 16> Last() const;
+  bool HasHostBits() const;
+  // Whether every address of `other` is in this prefix.
+  bool Contains(const Ipv6Prefix& other) const;
+  std::string ToString() const;  // "fd00:213::/64"
+  auto operator<=>(const Ipv6Prefix&) const = default;
+};
+
+// "fd00:213::/64": nullopt with `reason` set for anything else (no prefix length, an IPv4 text,
+// host bits set: the network that was probably meant is named).
+std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reason);
+
+}  // namespace tp
