@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "common/resolv_conf.h"
 #include "net/unique_fd.h"
@@ -50,20 +49,6 @@ std::string ClusterResolvConfText(const ClusterResolvConf& config) {
   }
   text += "options ndots:" + std::to_string(config.ndots) + "\n";
   return text;
-}
-
-std::vector<std::string> SearchDomainsInResolvConfText(const std::string& text) {
-  std::vector<std::string> domains;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string keyword, word;
-    if (!(words >> keyword) || (keyword != "search" && keyword != "domain")) continue;
-    domains.clear();
-    while (words >> word) domains.push_back(word);
-  }
-  return domains;
 }
 
 bool WriteFileInPlace(const std::string& path, const std::string& text, std::string& error) {

@@ -31,10 +31,6 @@ std::vector<std::string> UpstreamNameserverTexts(const std::string& path);
 
 std::string ClusterResolvConfText(const ClusterResolvConf& config);
 
-// The search domains a resolv.conf text names: its last `search` (or `domain`) line's words, as
-// the resolver takes them.
-std::vector<std::string> SearchDomainsInResolvConfText(const std::string& text);
-
 // Replaces the contents of `path` by truncating and writing it, never by rename (the file may be
 // a bind mount). False with `error` set on failure.
 bool WriteFileInPlace(const std::string& path, const std::string& text, std::string& error);

@@ -14,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "common/ipv4.h"
 #include "common/logging.h"
+#include "common/resolv_conf.h"
 #include "common/shutdown_signal.h"
 #include "daemon/cluster_capture.h"
 #include "daemon/cluster_resolv_conf.h"

@@ -62,14 +62,7 @@ defer kill -INT "$replace_pid"
 local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
 check_output "the workload's in-cluster traffic reaches the local container" \
   "echo from local-echo" wait_until_output 60 "the local container to answer" local_echo_answers
-check "the handler stops" docker stop -t 2 intercept-echo-8080
-if wait_until 30 "replace to end" pid_ended "$replace_pid"; then
-  pass "the replace command ends with its container"
-else
-  fail "replace still runs 30 s after its container stopped: $(cat "$work/replace.log")"
-fi
-check_output "the workload answers itself again" "echo from echo" \
-  wait_until_output 10 "echo to answer" from_cluster again
+check_handler_stop_ends replace "$replace_pid" "$work/replace.log"
 check_output "quit disconnects" "Disconnected" "$telepresence" quit
 check_equal "no daemon container is left" "" \
   "$(docker ps -aq --filter name=tp-default-cn)"

@@ -129,14 +129,7 @@ check_output "it has the workload's environment (--env-file)" "ECHO_MESSAGE=" \
 check_output "it reads the workload's volume (a telemount volume served on 127.0.0.1)" \
   "$(docker exec echo cat /srv/echo-data/message.txt)" docker exec "$handler" cat /tmp/volume
 check_output "it reaches the cluster by name" "echo from echo" docker exec "$handler" cat /tmp/cluster
-check "the handler stops" docker stop -t 2 "$handler"
-if wait_until 30 "intercept to end" pid_ended "$intercept_pid"; then
-  pass "the intercept command ends with its container"
-else
-  fail "intercept still runs 30 s after its container stopped: $(cat "$work/intercept.log")"
-fi
-check_output "the workload answers itself again" "echo from echo" \
-  wait_until_output 10 "echo to answer" from_cluster again
+check_handler_stop_ends intercept "$intercept_pid" "$work/intercept.log"
 
 heading "quit puts the host back"
 check_output "quit disconnects" "Disconnected" "$telepresence" quit

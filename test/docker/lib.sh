@@ -120,6 +120,23 @@ use_demo_cluster() {
   demo_cluster_start "$TP_BUILD_DIR" || die "the demo cluster does not come up, or the images do not build"
 }
 
+# check_handler_stop_ends COMMAND PID LOG: stopping the handler intercept-echo-8080 ends the
+# engagement command COMMAND (PID, its output in LOG), and echo answers greeter itself again.
+check_handler_stop_ends() {
+  local command=$1 pid=$2 log=$3
+  check "the handler stops" docker stop -t 2 intercept-echo-8080
+  if wait_until 30 "$command to end" pid_ended "$pid"; then
+    pass "the $command command ends with its container"
+  else
+    fail "$command still runs 30 s after its container stopped: $(cat "$log")"
+  fi
+  check_output "the workload answers itself again" "echo from echo" \
+    wait_until_output 10 "echo to answer" echo_answers_greeter
+}
+
+# echo_answers_greeter: what echo.default:8080 (echo, or a handler in its place) answers greeter.
+echo_answers_greeter() { docker exec greeter timeout 5 wget -qO- http://echo.default:8080/again; }
+
 # container_gone NAME: no container of that name exists.
 container_gone() { ! docker container inspect "$1" >/dev/null 2>&1; }
 
