@@ -34,11 +34,13 @@ Result<DaemonConnection> ConnectToDaemon(const std::string& context_name, CliSer
 
 namespace {
 
-// The placement of a daemon on this host: handlers on Docker's default bridge, volumes served
-// on the host's loopback, where the telemount plugin (in the host's network) connects from.
+// The placement of a daemon on this host (when no daemon container exists): handlers on Docker's
+// default bridge, volumes served on the host's loopback, where the telemount plugin (in the
+// host's network) connects from.
 Result<std::optional<ConnectedDaemon>> FindConnectedHostDaemon(const std::string& context_name,
                                                                CliServices& services) {
-  Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
+  Result<std::optional<HostDaemonConnection>> host =
+      HostDaemonUnlessContainer(context_name, services);
   if (!host.ok()) return host.error();
   if (!host.value()) return std::optional<ConnectedDaemon>();
   Result<DaemonStatus> status = FetchDaemonStatus(*host.value()->control);
@@ -60,14 +62,9 @@ Result<std::optional<ConnectedDaemon>> FindConnectedHostDaemon(const std::string
 
 Result<ConnectedDaemon> FindConnectedDaemon(const std::string& context_name,
                                             CliServices& services) {
-  Result<std::optional<std::string>> state =
-      services.docker.ContainerState(DaemonContainerName(context_name));
-  if (!state.ok()) return state.error();
-  if (!state.value()) {
-    Result<std::optional<ConnectedDaemon>> host = FindConnectedHostDaemon(context_name, services);
-    if (!host.ok()) return host.error();
-    if (host.value()) return std::move(*host.value());
-  }
+  Result<std::optional<ConnectedDaemon>> host = FindConnectedHostDaemon(context_name, services);
+  if (!host.ok()) return host.error();
+  if (host.value()) return std::move(*host.value());
   Result<std::string> dns = DaemonAddressOnNetwork(context_name, services.docker);
   if (!dns.ok()) return dns.error();
   Result<DaemonConnection> connection = ConnectToDaemon(context_name, services);

@@ -37,14 +37,10 @@ Result<std::string> DaemonAddressOnNetwork(const std::string& context_name, Dock
 Result<Argv> DockerRunOnNetworkArgv(const std::string& context_name,
                                     const std::vector<std::string>& docker_args,
                                     CliServices& services) {
-  Result<std::optional<std::string>> state =
-      services.docker.ContainerState(DaemonContainerName(context_name));
-  if (!state.ok()) return state.error();
-  if (!state.value()) {
-    Result<std::optional<HostDaemonConnection>> host = FindHostDaemon(context_name, services);
-    if (!host.ok()) return host.error();
-    if (host.value()) return DockerRunOnHostCommand(docker_args);
-  }
+  Result<std::optional<HostDaemonConnection>> host =
+      HostDaemonUnlessContainer(context_name, services);
+  if (!host.ok()) return host.error();
+  if (host.value()) return DockerRunOnHostCommand(docker_args);
   Result<std::string> daemon = DaemonAddressOnNetwork(context_name, services.docker);
   if (!daemon.ok()) return daemon.error();
   const std::string container = DaemonContainerName(context_name);

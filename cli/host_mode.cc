@@ -24,6 +24,15 @@ Result<std::optional<HostDaemonConnection>> FindHostDaemon(const std::string& co
       HostDaemonConnection{services.daemon_control(endpoint), endpoint, *record.value()});
 }
 
+Result<std::optional<HostDaemonConnection>> HostDaemonUnlessContainer(
+    const std::string& context_name, CliServices& services) {
+  Result<std::optional<std::string>> state =
+      services.docker.ContainerState(DaemonContainerName(context_name));
+  if (!state.ok()) return state.error();
+  if (state.value()) return std::optional<HostDaemonConnection>();
+  return FindHostDaemon(context_name, services);
+}
+
 bool HasHostDaemon(const std::string& context_name, CliServices& services) {
   if (services.host_daemons == nullptr) return false;
   Result<std::optional<HostDaemonRecord>> record = services.host_daemons->Find(context_name);

@@ -22,6 +22,11 @@ struct HostDaemonConnection {
 Result<std::optional<HostDaemonConnection>> FindHostDaemon(const std::string& context_name,
                                                            CliServices& services);
 
+// The context's running host daemon when no daemon container of the context exists (a
+// container, even a stopped one, makes the context --docker's); nullopt otherwise.
+Result<std::optional<HostDaemonConnection>> HostDaemonUnlessContainer(
+    const std::string& context_name, CliServices& services);
+
 // Whether the context has a host daemon, running or died (a record to clean up).
 bool HasHostDaemon(const std::string& context_name, CliServices& services);
 
