@@ -127,12 +127,14 @@ std::optional<DnsReply> DnsAnswerer::AskWithSearchDomains(const Message& query,
         candidates.push_back(std::move(expanded));
     }
   }
-  // Each candidate gets its share of the time left: a search domain whose server stays silent
-  // (a resolver that forwards unknown names to an upstream it cannot reach) costs its share,
-  // not the whole deadline, and the next one still gets asked.
+  // Each candidate but the last gets half the time left, the last all of it: a search domain
+  // whose server stays silent (a resolver that forwards unknown names to an upstream it cannot
+  // reach) costs part of the deadline, not all of it, and the next one still gets asked; the
+  // first, the likeliest, gets the most.
   for (size_t index = 0; index < candidates.size(); ++index) {
     const dns::DnsName& expanded = candidates[index];
-    const auto share = (deadline - Clock::now()) / static_cast<long>(candidates.size() - index);
+    const bool last = index + 1 == candidates.size();
+    const auto share = (deadline - Clock::now()) / (last ? 1 : 2);
     const std::vector<uint8_t> expanded_bytes = dns::EncodeMessage(ExpandedQuery(query, expanded));
     const auto reply_bytes = Ask(cluster_, expanded_bytes, Clock::now() + share);
     if (!reply_bytes) continue;
