@@ -194,7 +194,8 @@ phase() {
     ! recovered_since "$acted"; then
     pass "$phase: the CLI ended naming the command to run: $(grep -m1 'again' "$cli_log")"
     recovery_action="reran the command"
-    engage || fail "$phase: the command named by the error does not engage again"
+    engage || fail "$phase: the command named by the error does not engage again; the CLI's last \
+lines: $(tail -5 "$cli_log")"
     wait_until "$wait_seconds" "$phase: recovery" recovered_since "$acted"
   fi
   if recovered_since "$acted"; then
@@ -257,7 +258,8 @@ phase() {
 restart_engagement_by_hand() {
   docker stop -t 2 "$handler" >/dev/null 2>&1
   wait_until 30 "the CLI to end" pid_ended "$engage_pid" || kill -9 "$engage_pid"
-  engage || fail "$phase: the engagement does not start again"
+  engage ||
+    fail "$phase: the engagement does not start again; the CLI's last lines: $(tail -5 "$cli_log")"
 }
 
 # --- the kills -------------------------------------------------------------------------------
