@@ -115,6 +115,29 @@ struct CapturedRoute {
   std::string text;       // "PEER -> DESTINATION", for logs
 };
 
+// Whether `host` (numeric) is one of this host's own addresses: a plain (not transparent) socket
+// can bind it. A connection whose destination is the capture port on such an address came to
+// the listener directly, not through the capture; relaying it would open the capture port of
+// whatever that address is in the cluster (in a demo on this host: this proxy, in a loop).
+bool IsOwnAddress(const std::string& host) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  auto* ipv4 = reinterpret_cast<sockaddr_in*>(&address);
+  auto* ipv6 = reinterpret_cast<sockaddr_in6*>(&address);
+  if (::inet_pton(AF_INET, host.c_str(), &ipv4->sin_addr) == 1) {
+    ipv4->sin_family = AF_INET;
+    length = sizeof *ipv4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &ipv6->sin6_addr) == 1) {
+    ipv6->sin6_family = AF_INET6;
+    length = sizeof *ipv6;
+  } else {
+    return false;
+  }
+  const UniqueFd probe(::socket(address.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return probe.Valid() &&
+         ::bind(probe.Get(), reinterpret_cast<const sockaddr*>(&address), length) == 0;
+}
+
 // An endpoint's text ("fd00::5", port) of an IPv6 socket address.
 std::pair<std::string, uint16_t> Ipv6Text(const sockaddr_in6& address) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -332,6 +355,9 @@ void TransparentProxy::ServeConnection(UniqueFd client, bool ipv6) {
     ResetAndClose(std::move(client));
   };
   if (!captured || captured->loopback) return refuse("not a captured connection");
+  if (captured->port == port_ && IsOwnAddress(captured->host)) {
+    return refuse("a direct connection to the capture port, not a captured one");
+  }
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   if (!tunnel) return refuse("no tunnel to the traffic-manager");
   SetFlag(client.Get(), IPPROTO_TCP, TCP_NODELAY);
