@@ -48,13 +48,18 @@ check_output "the demo cluster starts, dual stack (TP_DEMO_IPV6)" "The demo clus
   env TP_DEMO_IPV6="$ipv6_subnet" "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
 ((TP_FAILED == 0)) || die "without the demo cluster the rest cannot run"
 docker0=$(docker_bridge_gateway)
+# A new bridge's IPv6 addresses (and their local routes) come once duplicate address detection
+# is done, a moment after the network is made.
+no_tentative_addresses() { [[ -z $(ip -6 addr show tentative) ]]; }
+wait_until 10 "the IPv6 addresses to settle" no_tentative_addresses ||
+  fail "IPv6 addresses are still tentative after 10 s: $(ip -6 addr show tentative)"
 before=$(hybrid_host_state)
 
 heading "a port the daemon needs is taken: connect fails, says why, changes nothing"
 defer "$telepresence" quit
 busybox nc -l -p 53 </dev/null >/dev/null 2>&1 &
 squatter=$!
-defer kill "$squatter"
+defer bash -c "kill $squatter 2>/dev/null || true"
 check_fails "connect says that its DNS server cannot listen" "cannot start the DNS server" \
   timeout 60 "$telepresence" connect
 kill "$squatter"

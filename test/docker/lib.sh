@@ -269,10 +269,11 @@ host_state() {
   echo "== veth count"
   ip -o link show type veth | wc -l
   echo "== routes"
-  # A bridge's IPv6 link-local address (and its local route) comes a moment after its first
-  # port, when the kernel's address configuration gets to it: the links say what is there.
-  ip route show table all | grep -v ' dev veth' | grep -v '^local fe80::' | sed 's/ linkdown//' |
-    sort
+  # A bridge's IPv6 link-local address (and its local and anycast routes) comes a moment after
+  # its first port, when the kernel's address configuration gets to it: the links say what is
+  # there.
+  ip route show table all | grep -v ' dev veth' | grep -v -E '^(local|anycast) fe80::' |
+    sed 's/ linkdown//' | sort
   echo "== rules"
   ip rule show
   echo "== nftables"
