@@ -14,6 +14,7 @@
 
 #include "daemon/captured_tcp_relay.h"
 #include "net/accept.h"
+#include "net/socket_address.h"
 #include "sync/mutex.h"
 
 namespace tp::daemon {
@@ -120,45 +121,24 @@ struct CapturedRoute {
 // the listener directly, not through the capture; relaying it would open the capture port of
 // whatever that address is in the cluster (in a demo on this host: this proxy, in a loop).
 bool IsOwnAddress(const std::string& host) {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  auto* ipv4 = reinterpret_cast<sockaddr_in*>(&address);
-  auto* ipv6 = reinterpret_cast<sockaddr_in6*>(&address);
-  if (::inet_pton(AF_INET, host.c_str(), &ipv4->sin_addr) == 1) {
-    ipv4->sin_family = AF_INET;
-    length = sizeof *ipv4;
-  } else if (::inet_pton(AF_INET6, host.c_str(), &ipv6->sin6_addr) == 1) {
-    ipv6->sin6_family = AF_INET6;
-    length = sizeof *ipv6;
-  } else {
-    return false;
-  }
-  const UniqueFd probe(::socket(address.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  return probe.Valid() &&
-         ::bind(probe.Get(), reinterpret_cast<const sockaddr*>(&address), length) == 0;
-}
-
-// An endpoint's text ("fd00::5", port) of an IPv6 socket address.
-std::pair<std::string, uint16_t> Ipv6Text(const sockaddr_in6& address) {
-  char text[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET6, &address.sin6_addr, text, sizeof text);
-  return {text, ntohs(address.sin6_port)};
+  const std::optional<SocketAddress> address = ParseSocketAddress(host, 0);
+  if (!address) return false;
+  const UniqueFd probe(::socket(address->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return probe.Valid() && ::bind(probe.Get(), address->get(), address->length) == 0;
 }
 
 // The route of a connection accepted on the IPv6 listener: TPROXY's, its local address.
 std::optional<CapturedRoute> CapturedIpv6Route(int socket) {
-  sockaddr_in6 local{}, peer{};
+  sockaddr_storage local{}, peer{};
   socklen_t local_length = sizeof local, peer_length = sizeof peer;
   if (::getsockname(socket, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
       ::getpeername(socket, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0 ||
-      local.sin6_family != AF_INET6) {
+      local.ss_family != AF_INET6) {
     return std::nullopt;
   }
-  const auto [host, port] = Ipv6Text(local);
-  const auto [peer_host, peer_port] = Ipv6Text(peer);
-  return CapturedRoute{host, port, IN6_IS_ADDR_LOOPBACK(&local.sin6_addr),
-                       "[" + peer_host + "]:" + std::to_string(peer_port) + " -> [" + host +
-                           "]:" + std::to_string(port)};
+  const bool loopback = IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr);
+  return CapturedRoute{AddressText(local), AddressPort(local), loopback,
+                       EndpointText(peer) + " -> " + EndpointText(local)};
 }
 
 // Where a captured connection was going: its local address when TPROXY delivered it (the
