@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <list>
 #include <map>
@@ -784,6 +786,46 @@ TEST(TunnelConnection, EarlyDataToARefusedOpenEndsInTheRefusal) {
   EXPECT_EQ(ReadFully(*next, 2, In(2s)), hello);
   EXPECT_FALSE(client->Dead()) << client->FailureReason();
   EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+}
+
+// Bytes the peer sent before it learnt that a stream was refused here (or reset here) are still
+// on the wire while the refusal goes out: they are dropped, never taken for a protocol violation
+// that kills the link. (Seen: greeter's request to an engagement whose handler was starting was
+// refused by the daemon, and the daemon's whole tunnel to the traffic-manager went down with it,
+// and every engagement with the tunnel.) The peer keeps sending to each stream while it is
+// refused from another thread, stream after stream.
+TEST(TunnelConnection, BytesInFlightToAStreamRefusedHereAreDropped) {
+  SocketPair pair = MakeSocketPair();
+  AcceptingServer server(std::move(pair.server), {}, AcceptingServer::Answer::kDeferred);
+  RawPeer client(std::move(pair.client));
+  std::thread drain([fd = client.fd()] {  // the server's answers, read and thrown away
+    std::vector<uint8_t> buffer(65536);
+    while (::read(fd, buffer.data(), buffer.size()) > 0) {
+    }
+  });
+  constexpr int kStreams = 1000;
+  for (int index = 0; index < kStreams && !server.connection().Dead(); ++index) {
+    const uint32_t id = static_cast<uint32_t>(2 * index + 1);
+    ASSERT_TRUE(client.Send(EncodeFrame({id, OpenTcp{"x", 1}})));
+    TunnelStream* stream = server.Stream(static_cast<size_t>(index));
+    ASSERT_NE(stream, nullptr);
+    std::atomic<bool> refused{false};
+    std::thread sender([&] {
+      const std::vector<uint8_t> one = {'x'};
+      for (int sent = 0; sent < 2000 && !refused.load(); ++sent) {
+        std::vector<uint8_t> bytes;
+        AppendDataFrame(id, one, bytes);
+        if (!client.Send(bytes)) return;
+      }
+    });
+    std::this_thread::sleep_for(50us);
+    stream->Refuse(ECONNREFUSED, "no handler yet");
+    refused = true;
+    sender.join();
+  }
+  EXPECT_FALSE(server.connection().Dead()) << server.connection().FailureReason();
+  ::shutdown(client.fd(), SHUT_RDWR);
+  drain.join();
 }
 
 // On the wire: OpenTcp, Data and a half-close in one write, before any Opened, are no violation.

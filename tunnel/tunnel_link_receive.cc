@@ -14,13 +14,11 @@
 
 namespace tp::tunnel::detail {
 
-std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) {
-  incoming.remaining = size;
-  incoming.stream = Find(id);
-  if (!incoming.stream) return "";  // a stream we already reset; its last bytes are dropped
-  StreamState& state = *incoming.stream;
-  MutexLock lock(state.mutex);
-  // Before the handler accepts, the opener may send its first bytes (protocol version 2).
+namespace {
+
+// Takes `size` bytes of a Data frame from the stream's credit; a sentence when they break the
+// protocol. Before the handler accepts, the opener may send its first bytes (protocol version 2).
+std::string AdmitData(StreamState& state, uint32_t id, size_t size) REQUIRES(state.mutex) {
   const bool open_for_data =
       state.phase == StreamPhase::kOpen || state.phase == StreamPhase::kAccepting;
   if (!open_for_data || state.peer_closed_write) {
@@ -30,6 +28,22 @@ std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) 
     return "peer overran the credit window of stream " + std::to_string(id);
   }
   state.receive_allowance -= size;
+  return "";
+}
+
+}  // namespace
+
+std::string TunnelLink::StartData(uint32_t id, size_t size, Incoming& incoming) {
+  incoming.remaining = size;
+  incoming.stream = Find(id);
+  if (!incoming.stream) return "";  // a stream we already forgot; its last bytes are dropped
+  {
+    StreamState& state = *incoming.stream;
+    MutexLock lock(state.mutex);
+    // Refused or reset here and not yet forgotten: the peer sent these before it heard. Dropped.
+    if (state.phase != StreamPhase::kFailed) return AdmitData(state, id, size);
+  }
+  incoming.stream.reset();  // after the unlock: this may be the state's last reference
   return "";
 }
 

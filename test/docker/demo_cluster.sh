@@ -113,9 +113,10 @@ check "the agents' secret differs from the daemons'" \
   bash -c "! cmp -s $(printf '%q %q' "$secret_file" "$agent_secret_file")"
 refusal_logged() { docker logs "$1" 2>&1 | grep -m1 -E 'refused|failed'; }
 # impostor NAME SECRET_FILE: a traffic-agent for "echo" on tp-demo with that secret, which the
-# manager must refuse; its log (after the first try) is printed.
+# manager must refuse; its log (after the first try) is printed. (It runs in check_output's
+# subshell, so its container is removed by a defer made here, in the script's own shell.)
+defer docker rm -f "$TP_PREFIX-with-daemon-secret" "$TP_PREFIX-with-agent-secret"
 impostor() {
-  defer docker rm -f "$TP_PREFIX-$1"
   docker run -d --pull never --name "$TP_PREFIX-$1" --network tp-demo -v "$2:/secret:ro" \
     tp-traffic-agent:latest --manager tp-traffic-manager:8081 --secret-file /secret \
     --workload echo --container echo --port 8080 >/dev/null || return 1

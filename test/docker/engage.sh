@@ -32,7 +32,8 @@ remove_test_containers() {
 }
 defer remove_test_containers
 remove_echo_volumes() {
-  docker volume ls -q --filter driver=telemount:latest | grep '^tp-echo' | xargs -r docker volume rm -f
+  docker volume ls -q --filter driver=telemount:latest | { grep '^tp-echo' || true; } |
+    xargs -r docker volume rm -f
 }
 defer remove_echo_volumes
 interrupt_engagement() { [[ -n ${engage_pid:-} ]] && kill -INT "$engage_pid"; }
@@ -63,6 +64,14 @@ engage_in_background() {
   env --default-signal=INT "$telepresence" "$@" >"$log" 2>&1 &
   engage_pid=$!
   engage_log=$log
+}
+# or_engagement_output COMMAND...: runs COMMAND; when it fails, the background CLI's output so far
+# follows COMMAND's, so that a failed check shows why the engagement did not take.
+or_engagement_output() {
+  "$@" && return
+  echo "the engagement's output so far:"
+  cat "$engage_log"
+  return 1
 }
 # wait_for_exit PID SECONDS: waits for the background CLI (not in a subshell); sets
 # engage_status.
@@ -96,7 +105,7 @@ check_output "the workload answers itself before" "echo from echo" from_cluster 
 engage_in_background "$work/replace.log" replace echo --docker --docker-run -- --pull never \
   --entrypoint sh tp-echo:latest -c "$handler_script" sh replaced
 check_output "the local container answers echo's traffic" "echo from replaced" \
-  wait_until_text 60 "echo from replaced" from_cluster 8080 replace
+  or_engagement_output wait_until_text 60 "echo from replaced" from_cluster 8080 replace
 check_output "on every port" "echo from replaced" from_cluster 9090 replace
 check_output "the handler saw the workload's env" "env ECHO_MESSAGE=hello-from-echo" \
   cat "$work/replace.log"
@@ -155,7 +164,7 @@ heading "intercept one port"
 engage_in_background "$work/intercept.log" intercept echo --port 8080 --docker-run -- \
   --pull never --entrypoint sh tp-echo:latest -c "$handler_script" sh intercepted
 check_output "port 8080 goes to the local container" "echo from intercepted" \
-  wait_until_text 60 "echo from intercepted" from_cluster 8080 intercept
+  or_engagement_output wait_until_text 60 "echo from intercepted" from_cluster 8080 intercept
 check_output "port 9090 still reaches the workload" "echo from echo" from_cluster 9090 intercept
 check_output "the handler saw the env" "env ECHO_MESSAGE=hello-from-echo" cat "$work/intercept.log"
 check "Ctrl-C to the CLI" kill -INT "$engage_pid"
@@ -288,7 +297,7 @@ seed_example() {
   shift 2
   engage_in_background "$work/seed.log" "$@"
   check_output "$description: echo's traffic reaches the local image" "echo from frontend-v2" \
-    wait_until_text 60 "echo from frontend-v2" from_cluster 8080 seed
+    or_engagement_output wait_until_text 60 "echo from frontend-v2" from_cluster 8080 seed
   check "$description: its container stops" docker stop -t 2 "$handler"
   check_cli_ends "$description: the command ends with it"
   check "$description: nothing is left" wait_until 20 "nothing to be left" nothing_left echo
@@ -315,7 +324,8 @@ heading "--port LOCAL:CONTAINER: the workload's port LOCAL reaches the handler's
 engage_in_background "$work/port.log" intercept echo --port 8080:8081 --docker-run -- \
   --pull never tp-echo:latest --name on-8081 --port 8081
 check_output "in-cluster requests to echo:8080 reach the handler listening on 8081" \
-  "echo from on-8081" wait_until_text 60 "echo from on-8081" from_cluster 8080 moved
+  "echo from on-8081" \
+  or_engagement_output wait_until_text 60 "echo from on-8081" from_cluster 8080 moved
 check_output "echo's other port still reaches the workload" "echo from echo" \
   from_cluster 9090 moved
 check "Ctrl-C" kill -INT "$engage_pid"
