@@ -43,10 +43,43 @@ bool Ipv6Prefix::Contains(const Ipv6Prefix& other) const {
   return true;
 }
 
-std::string Ipv6Prefix::ToString() const {
+std::string Ipv6Address::ToString() const {
   char text[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET6, address.data(), text, sizeof text);
-  return std::string(text) + "/" + std::to_string(length);
+  ::inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
+  return text;
+}
+
+Ipv6Prefix Ipv6Prefix::Network() const {
+  Ipv6Prefix network = *this;
+  for (size_t byte = 0; byte < network.address.size(); ++byte) {
+    network.address[byte] &= static_cast<uint8_t>(~HostMask(byte, length));
+  }
+  return network;
+}
+
+std::string Ipv6Prefix::ToString() const {
+  return Address().ToString() + "/" + std::to_string(length);
+}
+
+std::optional<Ipv6Address> ParseIpv6Address(std::string_view text) {
+  Ipv6Address address;
+  const std::string copy(text);
+  if (::inet_pton(AF_INET6, copy.c_str(), address.bytes.data()) != 1) return std::nullopt;
+  return address;
+}
+
+std::optional<Ipv6Prefix> ParseIpv6Prefix(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::optional<Ipv6Address> address = ParseIpv6Address(text.substr(0, slash));
+  const std::string_view length = text.substr(slash + 1);
+  int value = -1;
+  const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), value);
+  if (!address || error != std::errc() || end != length.data() + length.size() || length.empty() ||
+      value < 0 || value > 128) {
+    return std::nullopt;
+  }
+  return Ipv6Prefix{address->bytes, value};
 }
 
 std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reason) {
@@ -70,11 +103,7 @@ std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reas
     return std::nullopt;
   }
   if (prefix.HasHostBits()) {
-    Ipv6Prefix network = prefix;
-    for (size_t byte = 0; byte < network.address.size(); ++byte) {
-      network.address[byte] &= static_cast<uint8_t>(~HostMask(byte, prefix.length));
-    }
-    reason = "host bits are set; the network is " + network.ToString();
+    reason = "host bits are set; the network is " + prefix.Network().ToString();
     return std::nullopt;
   }
   return prefix;

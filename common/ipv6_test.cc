@@ -34,5 +34,20 @@ TEST(Ipv6PrefixTest, LastAndContains) {
   EXPECT_TRUE(Parsed("::/0").Contains(network));
 }
 
+TEST(Ipv6PrefixTest, InterfaceAddressesKeepTheirHostBits) {
+  const std::optional<Ipv6Prefix> gateway = ParseIpv6Prefix("fd00:213::1/64");
+  ASSERT_TRUE(gateway);
+  EXPECT_EQ(gateway->ToString(), "fd00:213::1/64");
+  EXPECT_EQ(gateway->Address().ToString(), "fd00:213::1");
+  EXPECT_EQ(gateway->Network().ToString(), "fd00:213::/64");
+  EXPECT_TRUE(gateway->Network().Contains(*ParseIpv6Address("fd00:213::ffff")));
+  EXPECT_FALSE(gateway->Network().Contains(*ParseIpv6Address("fd00:214::1")));
+  EXPECT_FALSE(ParseIpv6Prefix("fd00:213::1"));
+  EXPECT_FALSE(ParseIpv6Prefix("fd00:213::1/129"));
+  EXPECT_FALSE(ParseIpv6Prefix("10.0.0.1/24"));
+  EXPECT_FALSE(ParseIpv6Address("fd00::/64"));
+  EXPECT_FALSE(ParseIpv6Address("10.0.0.1"));
+}
+
 }  // namespace
 }  // namespace tp

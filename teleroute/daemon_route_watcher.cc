@@ -16,8 +16,7 @@ constexpr std::chrono::milliseconds kStatusTimeout{3000};
 
 std::string Short(const std::string& id) { return id.substr(0, 12); }
 
-std::optional<std::vector<Ipv4Prefix>> SubnetsFromStatus(const std::string& body,
-                                                         std::string& error) {
+std::optional<ClusterSubnets> SubnetsFromStatus(const std::string& body, std::string& error) {
   std::string problem;
   const std::optional<api::DaemonStatus> status = api::DaemonStatusFromJson(
       nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false), problem);
@@ -29,30 +28,30 @@ std::optional<std::vector<Ipv4Prefix>> SubnetsFromStatus(const std::string& body
     error = "the daemon is not connected to the cluster";
     return std::nullopt;
   }
-  std::vector<Ipv4Prefix> subnets;
+  ClusterSubnets subnets;
   for (const std::string& text : status->subnets) {
-    if (text.find(':') != std::string::npos) continue;  // IPv6: no Teleroute routes yet
-    std::optional<Ipv4Prefix> subnet = ParseIpv4Prefix(text);
-    if (!subnet) {
+    try {
+      const ClusterSubnets one = ParseClusterSubnets(text);
+      if (one.ipv4.size() + one.ipv6.size() != 1) throw std::invalid_argument("not one subnet");
+      subnets.ipv4.insert(subnets.ipv4.end(), one.ipv4.begin(), one.ipv4.end());
+      subnets.ipv6.insert(subnets.ipv6.end(), one.ipv6.begin(), one.ipv6.end());
+    } catch (const std::invalid_argument&) {
       error = "the daemon's status lists \"" + text + "\" as a subnet";
       return std::nullopt;
     }
-    subnets.push_back(*subnet);
   }
-  std::sort(subnets.begin(), subnets.end());
-  subnets.erase(std::unique(subnets.begin(), subnets.end()), subnets.end());
+  Normalize(subnets);
   return subnets;
 }
 
-std::optional<std::vector<Ipv4Prefix>> FetchFromControlApi(const DaemonFeed& feed,
-                                                           std::string& error) {
+std::optional<ClusterSubnets> FetchFromControlApi(const DaemonFeed& feed, std::string& error) {
   return FetchDaemonSubnets(feed.daemon.ToString(), feed.control_port, error);
 }
 
 }  // namespace
 
-std::optional<std::vector<Ipv4Prefix>> FetchDaemonSubnets(const std::string& host, uint16_t port,
-                                                          std::string& error) {
+std::optional<ClusterSubnets> FetchDaemonSubnets(const std::string& host, uint16_t port,
+                                                 std::string& error) {
   const HttpGetResult result = HttpGet(host, port, "/status", kStatusTimeout);
   const std::string where = host + ":" + std::to_string(port);
   if (result.status == 0) {
@@ -105,7 +104,7 @@ int DaemonRouteWatcher::CheckNow() {
   }
   for (const DaemonFeed& feed : feeds) {
     std::string error;
-    std::optional<std::vector<Ipv4Prefix>> subnets = fetch_(feed, error);
+    std::optional<ClusterSubnets> subnets = fetch_(feed, error);
     if (!subnets) {
       Report(feed.network_id, error);
       continue;

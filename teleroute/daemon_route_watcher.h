@@ -26,15 +26,16 @@
 namespace tp::teleroute {
 
 // Asks the daemon's control API (GET http://HOST:PORT/status, as daemon/control_api.h serves
-// it) for the cluster subnets. nullopt with `error` set when it does not answer within a second
-// or two, is not connected to the cluster, or answers something else than its status.
-std::optional<std::vector<Ipv4Prefix>> FetchDaemonSubnets(const std::string& host, uint16_t port,
-                                                          std::string& error);
+// it) for the cluster subnets of both families. nullopt with `error` set when it does not answer
+// within a second or two, is not connected to the cluster, or answers something else than its
+// status.
+std::optional<ClusterSubnets> FetchDaemonSubnets(const std::string& host, uint16_t port,
+                                                 std::string& error);
 
 class DaemonRouteWatcher {
  public:
   using SubnetFetcher =
-      std::function<std::optional<std::vector<Ipv4Prefix>>(const DaemonFeed&, std::string& error)>;
+      std::function<std::optional<ClusterSubnets>(const DaemonFeed&, std::string& error)>;
 
   // The default fetcher asks FetchDaemonSubnets at the feed's daemon address and control port.
   DaemonRouteWatcher(TelerouteDriver& driver, std::chrono::milliseconds interval,

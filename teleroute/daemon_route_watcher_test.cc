@@ -15,6 +15,7 @@ namespace tp::teleroute {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
@@ -59,13 +60,16 @@ TEST(FetchDaemonSubnets, ReadsTheSubnetsOfAConnectedDaemon) {
   std::string error;
   api.Answer(R"({"connected":true,"subnets":["10.96.0.0/12","10.0.0.0/24","10.96.0.0/12"]})");
   EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error),
-              Optional(ElementsAre(Prefix("10.0.0.0/24"), Prefix("10.96.0.0/12"))));
+              Optional(Field(&ClusterSubnets::ipv4,
+                             ElementsAre(Prefix("10.0.0.0/24"), Prefix("10.96.0.0/12")))));
   api.Answer(R"({"connected":true,"subnets":[]})");
-  EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error), Optional(IsEmpty()));
-  // A dual-stack cluster: its IPv6 networks get no Teleroute routes (yet), the rest still do.
+  EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error), Optional(ClusterSubnets{}));
+  // A dual-stack cluster: both families.
   api.Answer(R"({"connected":true,"subnets":["10.0.0.0/24","fd00:213::/64"]})");
-  EXPECT_THAT(FetchDaemonSubnets("127.0.0.1", api.port(), error),
-              Optional(ElementsAre(Prefix("10.0.0.0/24"))));
+  std::string reason;
+  EXPECT_THAT(
+      FetchDaemonSubnets("127.0.0.1", api.port(), error),
+      Optional(ClusterSubnets{{Prefix("10.0.0.0/24")}, {*ParseIpv6Cidr("fd00:213::/64", reason)}}));
 }
 
 TEST(FetchDaemonSubnets, RefusesWhatIsNotAConnectedDaemonsStatus) {
@@ -77,6 +81,11 @@ TEST(FetchDaemonSubnets, RefusesWhatIsNotAConnectedDaemonsStatus) {
   api.Answer(R"({"connected":true,"subnets":["10.96.0.0/33"]})");
   EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
   EXPECT_THAT(error, HasSubstr("\"10.96.0.0/33\" as a subnet"));
+  api.Answer(R"({"connected":true,"subnets":["fd00::1/64"]})");
+  EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
+  EXPECT_THAT(error, HasSubstr("\"fd00::1/64\" as a subnet"));
+  api.Answer(R"({"connected":true,"subnets":["10.0.0.0/24,10.1.0.0/24"]})");
+  EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
   api.Answer("<html>");
   EXPECT_FALSE(FetchDaemonSubnets("127.0.0.1", api.port(), error));
   EXPECT_THAT(error, HasSubstr("not a JSON object"));
@@ -132,7 +141,7 @@ TEST_F(DaemonRouteWatcherTest, NewSubnetsReachRunningContainers) {
   api.Answer(R"({"connected":true,"subnets":["10.96.0.0/12","10.244.0.0/16"]})");
   DaemonRouteWatcher watcher(*driver_, std::chrono::hours(1), FetchFrom(api));
   EXPECT_EQ(watcher.CheckNow(), 1);
-  EXPECT_THAT(driver_->Subnets(kNetwork),
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4,
               ElementsAre(Prefix("10.96.0.0/12"), Prefix("10.244.0.0/16")));
   EXPECT_THAT(ClientRoutes(), ElementsAre(std::pair{Prefix("10.244.0.0/16"), "10.1.0.2"}));
   EXPECT_EQ(watcher.CheckNow(), 0) << "nothing changed: nothing to do";
@@ -143,13 +152,13 @@ TEST_F(DaemonRouteWatcherTest, ADaemonThatIsDownOrDisconnectedChangesNothing) {
   api.Answer(R"({"connected":false,"subnets":[]})");
   DaemonRouteWatcher watcher(*driver_, std::chrono::hours(1), FetchFrom(api));
   EXPECT_EQ(watcher.CheckNow(), 0);
-  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(Prefix("10.96.0.0/12")));
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4, ElementsAre(Prefix("10.96.0.0/12")));
   DaemonRouteWatcher unreachable(*driver_, std::chrono::hours(1),
                                  [](const DaemonFeed&, std::string& error) {
                                    return FetchDaemonSubnets("127.0.0.1", 1, error);
                                  });
   EXPECT_EQ(unreachable.CheckNow(), 0);
-  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(Prefix("10.96.0.0/12")));
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4, ElementsAre(Prefix("10.96.0.0/12")));
 }
 
 TEST_F(DaemonRouteWatcherTest, ItsThreadFollowsTheDaemonByItself) {
@@ -157,11 +166,11 @@ TEST_F(DaemonRouteWatcherTest, ItsThreadFollowsTheDaemonByItself) {
   api.Answer(R"({"connected":true,"subnets":["10.245.0.0/16"]})");
   DaemonRouteWatcher watcher(*driver_, std::chrono::milliseconds(20), FetchFrom(api));
   const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (driver_->Subnets(kNetwork) != std::vector{Prefix("10.245.0.0/16")} &&
+  while (driver_->Subnets(kNetwork).ipv4 != std::vector{Prefix("10.245.0.0/16")} &&
          Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(Prefix("10.245.0.0/16")));
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4, ElementsAre(Prefix("10.245.0.0/16")));
 }
 
 }  // namespace

@@ -16,8 +16,9 @@ namespace tp::teleroute {
 class FakeNetworkOs : public NetworkOs {
  public:
   bool LinkExists(const std::string& name) override { return links.count(name) > 0; }
-  void EnsureBridge(const std::string& name, const Ipv4Prefix& address) override {
-    links[name] = "bridge " + address.ToString();
+  void EnsureBridge(const std::string& name, const Ipv4Prefix& address,
+                    const std::optional<Ipv6Prefix>& address6) override {
+    links[name] = "bridge " + address.ToString() + (address6 ? " " + address6->ToString() : "");
   }
   void EnsureVethPair(const std::string& host, const std::string& container,
                       const std::string& bridge) override {
@@ -45,9 +46,25 @@ class FakeNetworkOs : public NetworkOs {
     return list;
   }
 
+  void AddRoute(const std::string& netns, const Ipv6Prefix& dst, const Ipv6Address& hop) override {
+    Check(netns);
+    routes6[netns].insert({dst, hop.ToString()});
+  }
+  void RemoveRoute(const std::string& netns, const Ipv6Prefix& dst,
+                   const Ipv6Address& hop) override {
+    Check(netns);
+    routes6[netns].erase({dst, hop.ToString()});
+  }
+  std::vector<Route6Entry> ListRoutes6(const std::string& netns) override {
+    std::vector<Route6Entry> list;
+    for (const auto& [dst, hop] : routes6[netns]) list.push_back({dst, hop});
+    return list;
+  }
+
   std::map<std::string, std::string> links;
   std::set<std::string> forwarding;  // bridges whose ports may talk
   std::map<std::string, std::set<std::pair<Ipv4Prefix, std::string>>> routes;
+  std::map<std::string, std::set<std::pair<Ipv6Prefix, std::string>>> routes6;
 
  private:
   void Check(const std::string& netns) {

@@ -112,9 +112,9 @@ NlSocketPtr ConnectRouteSocketIn(int netns_fd, const std::string& description) {
   return socket;
 }
 
-NlAddrPtr ParseNlAddr(const std::string& text) {
+NlAddrPtr ParseNlAddr(const std::string& text, int family = AF_INET) {
   nl_addr* parsed = nullptr;
-  if (int error = nl_addr_parse(text.c_str(), AF_INET, &parsed); error < 0) {
+  if (int error = nl_addr_parse(text.c_str(), family, &parsed); error < 0) {
     ThrowNl("bad address " + text, error);
   }
   return NlAddrPtr(parsed);
@@ -145,42 +145,44 @@ void SetUp(nl_sock* socket, rtnl_link* link, int master_index) {
   }
 }
 
-void AddAddress(nl_sock* socket, rtnl_link* link, const Ipv4Prefix& address) {
+// Adds `address` ("10.1.0.1/24", "fd00::1/64") of `family` to `link` unless it has it. An IPv6
+// address skips duplicate address detection: it is the bridge's own, and is never tentative.
+void AddAddress(nl_sock* socket, rtnl_link* link, int family, const std::string& address,
+                int prefix_length) {
   RtnlAddrPtr entry(rtnl_addr_alloc());
-  NlAddrPtr local = ParseNlAddr(address.ToString());
+  NlAddrPtr local = ParseNlAddr(address, family);
   rtnl_addr_set_ifindex(entry.get(), rtnl_link_get_ifindex(link));
-  rtnl_addr_set_family(entry.get(), AF_INET);
+  rtnl_addr_set_family(entry.get(), family);
   if (int error = rtnl_addr_set_local(entry.get(), local.get()); error < 0) {
-    ThrowNl("bad address " + address.ToString(), error);
+    ThrowNl("bad address " + address, error);
   }
-  rtnl_addr_set_prefixlen(entry.get(), address.length);
+  rtnl_addr_set_prefixlen(entry.get(), prefix_length);
+  if (family == AF_INET6) rtnl_addr_set_flags(entry.get(), IFA_F_NODAD);
   const int error = rtnl_addr_add(socket, entry.get(), 0);
   if (error == -NLE_EXIST) return;
   if (error < 0) {
-    ThrowNl("cannot add address " + address.ToString() + " to " + rtnl_link_get_name(link), error);
+    ThrowNl("cannot add address " + address + " to " + rtnl_link_get_name(link), error);
   }
 }
 
-RtnlRoutePtr MakeRoute(const Ipv4Prefix& destination, Ipv4Address next_hop, uint8_t protocol) {
+// A main-table unicast route of `family` to `destination` ("10.96.0.0/12") via `next_hop`.
+RtnlRoutePtr MakeRoute(int family, const std::string& destination, const std::string& next_hop,
+                       uint8_t protocol) {
   RtnlRoutePtr route(rtnl_route_alloc());
-  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_family(route.get(), family);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   rtnl_route_set_protocol(route.get(), protocol);
-  NlAddrPtr dst = ParseNlAddr(destination.ToString());
+  NlAddrPtr dst = ParseNlAddr(destination, family);
   if (int error = rtnl_route_set_dst(route.get(), dst.get()); error < 0) {
-    ThrowNl("bad destination " + destination.ToString(), error);
+    ThrowNl("bad destination " + destination, error);
   }
-  NlAddrPtr gateway = ParseNlAddr(next_hop.ToString());
+  NlAddrPtr gateway = ParseNlAddr(next_hop, family);
   rtnl_nexthop* hop = rtnl_route_nh_alloc();
   if (!hop) throw std::runtime_error("cannot allocate a route next hop");
   rtnl_route_nh_set_gateway(hop, gateway.get());
   rtnl_route_add_nexthop(route.get(), hop);  // the route owns the hop from here on
   return route;
-}
-
-std::string RouteText(const Ipv4Prefix& destination, Ipv4Address next_hop) {
-  return destination.ToString() + " via " + next_hop.ToString();
 }
 
 std::string AddrText(nl_addr* address) {
@@ -195,7 +197,8 @@ bool NetlinkNetworkOs::LinkExists(const std::string& name) {
   return FindLink(socket.get(), name) != nullptr;
 }
 
-void NetlinkNetworkOs::EnsureBridge(const std::string& name, const Ipv4Prefix& address) {
+void NetlinkNetworkOs::EnsureBridge(const std::string& name, const Ipv4Prefix& address,
+                                    const std::optional<Ipv6Prefix>& address6) {
   NlSocketPtr socket = ConnectRouteSocket();
   RtnlLinkPtr bridge = FindLink(socket.get(), name);
   if (!bridge) {
@@ -206,7 +209,11 @@ void NetlinkNetworkOs::EnsureBridge(const std::string& name, const Ipv4Prefix& a
   } else if (!rtnl_link_is_bridge(bridge.get())) {
     throw std::runtime_error("link " + name + " exists and is not a bridge");
   }
-  AddAddress(socket.get(), bridge.get(), address);
+  AddAddress(socket.get(), bridge.get(), AF_INET, address.ToString(), address.length);
+  if (address6) {
+    AddAddress(socket.get(), bridge.get(), AF_INET6, address6->Address().ToString(),
+               address6->length);
+  }
   SetUp(socket.get(), bridge.get(), 0);
 }
 
@@ -239,38 +246,46 @@ void NetlinkNetworkOs::DeleteLink(const std::string& name) {
   }
 }
 
-void NetlinkNetworkOs::AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
-                                Ipv4Address next_hop) {
+namespace {
+
+// Adds (or replaces) `destination via next_hop` of `family` in the namespace at `netns_path`.
+void AddRouteIn(const std::string& netns_path, int family, const std::string& destination,
+                const std::string& next_hop) {
   UniqueFd netns = OpenNamespace(netns_path);
   NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
-  RtnlRoutePtr route = MakeRoute(destination, next_hop, RTPROT_STATIC);
+  RtnlRoutePtr route = MakeRoute(family, destination, next_hop, RTPROT_STATIC);
   if (int error = rtnl_route_add(socket.get(), route.get(), NLM_F_REPLACE); error < 0) {
-    ThrowNl("cannot add route " + RouteText(destination, next_hop) + " in " + netns_path, error);
+    ThrowNl("cannot add route " + destination + " via " + next_hop + " in " + netns_path, error);
   }
 }
 
-void NetlinkNetworkOs::RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
-                                   Ipv4Address next_hop) {
+void RemoveRouteIn(const std::string& netns_path, int family, const std::string& destination,
+                   const std::string& next_hop) {
   UniqueFd netns = OpenNamespace(netns_path);
   NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
   // Protocol 0 matches any: dockerd adds Join's static routes with its own protocol number.
-  RtnlRoutePtr route = MakeRoute(destination, next_hop, RTPROT_UNSPEC);
+  RtnlRoutePtr route = MakeRoute(family, destination, next_hop, RTPROT_UNSPEC);
   const int error = rtnl_route_delete(socket.get(), route.get(), 0);
-  if (error == -NLE_OBJ_NOTFOUND) return;
+  if (error == -NLE_OBJ_NOTFOUND || error == -NLE_NOADDR) return;
   if (error < 0) {
-    ThrowNl("cannot remove route " + RouteText(destination, next_hop) + " in " + netns_path, error);
+    ThrowNl("cannot remove route " + destination + " via " + next_hop + " in " + netns_path, error);
   }
 }
 
-std::vector<RouteEntry> NetlinkNetworkOs::ListRoutes(const std::string& netns_path) {
+// The main-table unicast routes of `family` in the namespace at `netns_path`, as destination
+// text with its length ("10.96.0.0/12", "::/0") and gateway text ("" when none).
+std::vector<std::pair<std::string, std::string>> ListRoutesIn(const std::string& netns_path,
+                                                              int family) {
   UniqueFd netns = OpenNamespace(netns_path);
   NlSocketPtr socket = ConnectRouteSocketIn(netns.Get(), netns_path);
   nl_cache* raw_cache = nullptr;
-  if (int error = rtnl_route_alloc_cache(socket.get(), AF_INET, 0, &raw_cache); error < 0) {
+  if (int error = rtnl_route_alloc_cache(socket.get(), family, 0, &raw_cache); error < 0) {
     ThrowNl("cannot list routes in " + netns_path, error);
   }
   NlCachePtr cache(raw_cache);
-  std::vector<RouteEntry> routes;
+  const std::string any = family == AF_INET ? "0.0.0.0/0" : "::/0";
+  const std::string host_length = family == AF_INET ? "/32" : "/128";
+  std::vector<std::pair<std::string, std::string>> routes;
   for (nl_object* object = nl_cache_get_first(cache.get()); object;
        object = nl_cache_get_next(object)) {
     auto* route = reinterpret_cast<rtnl_route*>(object);
@@ -279,16 +294,56 @@ std::vector<RouteEntry> NetlinkNetworkOs::ListRoutes(const std::string& netns_pa
     }
     nl_addr* dst = rtnl_route_get_dst(route);
     std::string dst_text = AddrText(dst);
-    if (nl_addr_get_prefixlen(dst) == 0) dst_text = "0.0.0.0/0";
-    if (dst_text.find('/') == std::string::npos) dst_text += "/32";
-    std::optional<Ipv4Prefix> destination = ParseIpv4Prefix(dst_text);
-    if (!destination) continue;
+    if (nl_addr_get_prefixlen(dst) == 0) dst_text = any;
+    if (dst_text.find('/') == std::string::npos) dst_text += host_length;
     std::string gateway;
     if (rtnl_route_get_nnexthops(route) > 0) {
       nl_addr* hop = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(route, 0));
       if (hop) gateway = AddrText(hop);
     }
-    routes.push_back({*destination, gateway});
+    routes.emplace_back(dst_text, gateway);
+  }
+  return routes;
+}
+
+}  // namespace
+
+void NetlinkNetworkOs::AddRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                                Ipv4Address next_hop) {
+  AddRouteIn(netns_path, AF_INET, destination.ToString(), next_hop.ToString());
+}
+
+void NetlinkNetworkOs::RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
+                                   Ipv4Address next_hop) {
+  RemoveRouteIn(netns_path, AF_INET, destination.ToString(), next_hop.ToString());
+}
+
+std::vector<RouteEntry> NetlinkNetworkOs::ListRoutes(const std::string& netns_path) {
+  std::vector<RouteEntry> routes;
+  for (const auto& [destination, gateway] : ListRoutesIn(netns_path, AF_INET)) {
+    if (std::optional<Ipv4Prefix> prefix = ParseIpv4Prefix(destination)) {
+      routes.push_back({*prefix, gateway});
+    }
+  }
+  return routes;
+}
+
+void NetlinkNetworkOs::AddRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                                const Ipv6Address& next_hop) {
+  AddRouteIn(netns_path, AF_INET6, destination.ToString(), next_hop.ToString());
+}
+
+void NetlinkNetworkOs::RemoveRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                                   const Ipv6Address& next_hop) {
+  RemoveRouteIn(netns_path, AF_INET6, destination.ToString(), next_hop.ToString());
+}
+
+std::vector<Route6Entry> NetlinkNetworkOs::ListRoutes6(const std::string& netns_path) {
+  std::vector<Route6Entry> routes;
+  for (const auto& [destination, gateway] : ListRoutesIn(netns_path, AF_INET6)) {
+    if (std::optional<Ipv6Prefix> prefix = ParseIpv6Prefix(destination)) {
+      routes.push_back({*prefix, gateway});
+    }
   }
   return routes;
 }

@@ -14,7 +14,8 @@ namespace tp::teleroute {
 class NetlinkNetworkOs : public NetworkOs {
  public:
   bool LinkExists(const std::string& name) override;
-  void EnsureBridge(const std::string& name, const Ipv4Prefix& address) override;
+  void EnsureBridge(const std::string& name, const Ipv4Prefix& address,
+                    const std::optional<Ipv6Prefix>& address6) override;
   void EnsureVethPair(const std::string& host_name, const std::string& container_name,
                       const std::string& bridge) override;
   void DeleteLink(const std::string& name) override;
@@ -25,6 +26,11 @@ class NetlinkNetworkOs : public NetworkOs {
   void RemoveRoute(const std::string& netns_path, const Ipv4Prefix& destination,
                    Ipv4Address next_hop) override;
   std::vector<RouteEntry> ListRoutes(const std::string& netns_path) override;
+  void AddRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                const Ipv6Address& next_hop) override;
+  void RemoveRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                   const Ipv6Address& next_hop) override;
+  std::vector<Route6Entry> ListRoutes6(const std::string& netns_path) override;
 
  private:
   BridgeForwarding forwarding_;

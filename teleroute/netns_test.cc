@@ -19,6 +19,7 @@
 #include <functional>
 #include <thread>
 
+#include "net/socket_address.h"
 #include "net/unique_fd.h"
 #include "teleroute/bridge_forwarding.h"
 #include "teleroute/netlink_os.h"
@@ -94,38 +95,36 @@ T InNetns(const std::string& path, const std::function<T()>& work) {
   return result;
 }
 
-sockaddr_in SocketAddress(const std::string& ip, uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  ::inet_pton(AF_INET, ip.c_str(), &address.sin_addr);
-  return address;
-}
-
-// A TCP listener on ip:<free port> in the current thread's namespace.
+// A TCP listener on ip:<free port> (IPv4 or IPv6) in the current thread's namespace.
 std::pair<UniqueFd, uint16_t> Listen(const std::string& ip) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address = SocketAddress(ip, 0);
-  if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::listen(fd.Get(), 8) != 0) {
+  std::optional<SocketAddress> address = ParseSocketAddress(ip, 0);
+  if (!address) return {UniqueFd(), 0};
+  UniqueFd fd(::socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::bind(fd.Get(), address->get(), address->length) != 0 || ::listen(fd.Get(), 8) != 0) {
     return {UniqueFd(), 0};
   }
-  socklen_t length = sizeof(address);
-  ::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&address), &length);
-  return {std::move(fd), ntohs(address.sin_port)};
+  socklen_t length = sizeof(address->storage);
+  ::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&address->storage), &length);
+  return {std::move(fd), AddressPort(address->storage)};
 }
 
 // True when a TCP connect to ip:port succeeds within 3 s from the current thread's namespace.
 bool Connects(const std::string& ip, uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  std::optional<SocketAddress> address = ParseSocketAddress(ip, port);
+  if (!address) return false;
+  UniqueFd fd(::socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   timeval timeout{3, 0};
   ::setsockopt(fd.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address = SocketAddress(ip, port);
-  return ::connect(fd.Get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  return ::connect(fd.Get(), address->get(), address->length) == 0;
 }
 
 RouteEntry Route(const std::string& destination, const std::string& gateway) {
   return {*ParseIpv4Prefix(destination), gateway};
+}
+
+Ipv6Prefix Prefix6(std::string_view text) {
+  std::string reason;
+  return ParseIpv6Cidr(text, reason).value();
 }
 
 class NetnsTest : public ::testing::Test {
@@ -168,13 +167,19 @@ class NetnsTest : public ::testing::Test {
   }
   // Does what dockerd does after Join: moves SrcName into the sandbox as eth0, gives it the
   // endpoint's address and adds the returned static routes.
+  // With `address6`, the endpoint also has that IPv6 address (without duplicate detection).
   void SimulateDockerdJoin(const NamedNetns& netns, const std::string& endpoint_id,
-                           const std::string& address) {
-    driver_->CreateEndpoint(EndpointRequest(kNetwork, endpoint_id, address));
+                           const std::string& address, const std::string& address6 = "") {
+    CreateEndpointRequest endpoint = EndpointRequest(kNetwork, endpoint_id, address);
+    endpoint.interface.address_ipv6 = address6;
+    driver_->CreateEndpoint(endpoint);
     JoinReply reply = driver_->Join({kNetwork, endpoint_id, netns.path()});
     ASSERT_EQ(Shell("ip link set " + reply.src_name + " netns " + netns.name()), 0);
     ASSERT_EQ(Shell(netns.ip() + "link set " + reply.src_name + " name eth0"), 0);
     ASSERT_EQ(Shell(netns.ip() + "addr add " + address + " dev eth0"), 0);
+    if (!address6.empty()) {
+      ASSERT_EQ(Shell(netns.ip() + "addr add " + address6 + " dev eth0 nodad"), 0);
+    }
     ASSERT_EQ(Shell(netns.ip() + "link set eth0 up"), 0);
     ASSERT_EQ(Shell(netns.ip() + "link set lo up"), 0);
     for (const StaticRoute& route : reply.static_routes) {
@@ -239,7 +244,7 @@ TEST_F(NetnsTest, ContainersReachTheDaemonAndClusterSubnetsThroughIt) {
   auto [pod_listener, pod_port] = DaemonListens("10.244.0.5");
   EXPECT_FALSE(ClientConnects("10.244.0.5", pod_port));
   const auto problems = driver_->UpdateRoutes(
-      kNetwork, {*ParseIpv4Prefix("10.96.0.0/12"), *ParseIpv4Prefix("10.244.0.0/16")});
+      kNetwork, {{*ParseIpv4Prefix("10.96.0.0/12"), *ParseIpv4Prefix("10.244.0.0/16")}});
   EXPECT_THAT(problems, ::testing::IsEmpty());
   EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.244.0.0/16", "10.77.0.2")));
   EXPECT_THAT(os_.ListRoutes(daemon_ns_->path()),
@@ -247,7 +252,7 @@ TEST_F(NetnsTest, ContainersReachTheDaemonAndClusterSubnetsThroughIt) {
   EXPECT_TRUE(ClientConnects("10.244.0.5", pod_port));
 
   // A subnet the cluster no longer has goes away, also the route dockerd added at Join.
-  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.244.0.0/16")}});
   EXPECT_THAT(os_.ListRoutes(client_ns_->path()),
               Not(Contains(Route("10.96.0.0/12", "10.77.0.2"))));
   EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.244.0.0/16", "10.77.0.2")));
@@ -263,6 +268,42 @@ TEST_F(NetnsTest, ContainersReachTheDaemonAndClusterSubnetsThroughIt) {
   EXPECT_FALSE(os_.LinkExists(kBridge));
 }
 
+// A network created with --ipv6: the bridge gets its IPv6 gateway, a container's IPv6 cluster
+// routes lead to the daemon's IPv6 address, and a new IPv6 subnet reaches a running container.
+TEST_F(NetnsTest, ADualStackNetworkRoutesIpv6ViaTheDaemon) {
+  CreateNetworkRequest request;
+  request.network_id = kNetwork;
+  request.options = {
+      {"daemon", "10.77.0.2"}, {"daemon6", "fd77::2"}, {"subnets", "10.96.0.0/12,fd96::/112"}};
+  request.enable_ipv6 = true;
+  request.ipv4_data = {{"LocalDefault", "10.77.0.0/24", "10.77.0.1/24", {}}};
+  request.ipv6_data = {{"LocalDefault", "fd77::/64", "fd77::1/64", {}}};
+  driver_->CreateNetwork(request);
+  EXPECT_THAT(Output("ip -o addr show dev " + kBridge), HasSubstr("inet6 fd77::1/64"));
+  SimulateDockerdJoin(*daemon_ns_, kDaemonEndpoint, "10.77.0.2/24", "fd77::2/64");
+  SimulateDockerdJoin(*client_ns_, kClientEndpoint, "10.77.0.3/24", "fd77::3/64");
+  EXPECT_THAT(os_.ListRoutes6(client_ns_->path()),
+              Contains(Route6Entry{Prefix6("fd96::/112"), "fd77::2"}));
+  EXPECT_THAT(os_.ListRoutes6(daemon_ns_->path()),
+              Not(Contains(Route6Entry{Prefix6("fd96::/112"), "fd77::2"})));
+
+  // The daemon, standing for the cluster, answers on fd96::10 and then on fd97::5.
+  ASSERT_EQ(Shell(daemon_ns_->ip() + "addr add fd96::10/128 dev lo"), 0);
+  ASSERT_EQ(Shell(daemon_ns_->ip() + "addr add fd97::5/128 dev lo"), 0);
+  auto [cluster_listener, cluster_port] = DaemonListens("fd96::10");
+  auto [pod_listener, pod_port] = DaemonListens("fd97::5");
+  ASSERT_NE(cluster_port, 0);
+  ASSERT_NE(pod_port, 0);
+  EXPECT_TRUE(ClientConnects("fd96::10", cluster_port));
+  EXPECT_FALSE(ClientConnects("fd97::5", pod_port));
+  const auto problems =
+      driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.96.0.0/12")}, {Prefix6("fd97::/64")}});
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  EXPECT_THAT(os_.ListRoutes6(client_ns_->path()),
+              Not(Contains(Route6Entry{Prefix6("fd96::/112"), "fd77::2"})));
+  EXPECT_TRUE(ClientConnects("fd97::5", pod_port));
+}
+
 TEST_F(NetnsTest, RestartReloadsStateAndRecreatesAMissingBridge) {
   CreateNetwork();
   SimulateDockerdJoin(*client_ns_, kClientEndpoint, "10.77.0.3/24");
@@ -275,7 +316,7 @@ TEST_F(NetnsTest, RestartReloadsStateAndRecreatesAMissingBridge) {
   auto [listener, port] = Listen("10.77.0.1");
   ASSERT_NE(port, 0);
   EXPECT_TRUE(ClientConnects("10.77.0.1", port));
-  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.245.0.0/16")});
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.245.0.0/16")}});
   EXPECT_THAT(os_.ListRoutes(client_ns_->path()), Contains(Route("10.245.0.0/16", "10.77.0.2")));
 }
 

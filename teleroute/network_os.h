@@ -4,10 +4,12 @@
 // is the real one. Every method throws std::runtime_error with a sentence on failure.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/ipv4.h"
+#include "common/ipv6.h"
 
 namespace tp::teleroute {
 
@@ -17,14 +19,21 @@ struct RouteEntry {
   bool operator==(const RouteEntry&) const = default;
 };
 
+struct Route6Entry {
+  Ipv6Prefix destination;
+  std::string gateway;  // "" for a connected route
+  bool operator==(const Route6Entry&) const = default;
+};
+
 class NetworkOs {
  public:
   virtual ~NetworkOs() = default;
 
   virtual bool LinkExists(const std::string& name) = 0;
-  // Creates the bridge if missing, gives it `address` (e.g. 10.1.0.1/24) if it lacks it, and
-  // sets it up. Idempotent.
-  virtual void EnsureBridge(const std::string& name, const Ipv4Prefix& address) = 0;
+  // Creates the bridge if missing, gives it `address` (e.g. 10.1.0.1/24) and `address6` (e.g.
+  // fd74:656c::1/64, when given) if it lacks them, and sets it up. Idempotent.
+  virtual void EnsureBridge(const std::string& name, const Ipv4Prefix& address,
+                            const std::optional<Ipv6Prefix>& address6) = 0;
   // Creates a veth pair `host_name` <-> `container_name` unless `host_name` exists, attaches
   // `host_name` to `bridge` and sets it up; `container_name` stays down in this namespace.
   // Idempotent: an existing host side is (re)attached and set up.
@@ -47,6 +56,12 @@ class NetworkOs {
                            Ipv4Address next_hop) = 0;
   // The IPv4 unicast routes of the main table there.
   virtual std::vector<RouteEntry> ListRoutes(const std::string& netns_path) = 0;
+  // The same three for IPv6.
+  virtual void AddRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                        const Ipv6Address& next_hop) = 0;
+  virtual void RemoveRoute(const std::string& netns_path, const Ipv6Prefix& destination,
+                           const Ipv6Address& next_hop) = 0;
+  virtual std::vector<Route6Entry> ListRoutes6(const std::string& netns_path) = 0;
 };
 
 }  // namespace tp::teleroute

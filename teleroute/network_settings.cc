@@ -84,11 +84,60 @@ uint16_t ParseControlOption(const std::map<std::string, std::string>& options) {
 
 void CheckOptionNames(const std::map<std::string, std::string>& options) {
   for (const auto& [name, value] : options) {
-    if (name != "daemon" && name != "subnets" && name != "bridge" && name != "control") {
-      throw std::invalid_argument("unknown option " + Quoted(name) +
-                                  " (teleroute knows daemon, subnets, control and bridge)");
+    if (name != "daemon" && name != "daemon6" && name != "subnets" && name != "bridge" &&
+        name != "control") {
+      throw std::invalid_argument(
+          "unknown option " + Quoted(name) +
+          " (teleroute knows daemon, daemon6, subnets, control and bridge)");
     }
   }
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+Ipv6Settings ParseIpv6Settings(const CreateNetworkRequest& request) {
+  if (request.ipv6_data.size() != 1) {
+    throw std::invalid_argument(
+        "teleroute needs exactly one IPv6 subnet on a network with --ipv6, "
+        "got " +
+        std::to_string(request.ipv6_data.size()));
+  }
+  const IpamData& ipam = request.ipv6_data.front();
+  Ipv6Settings settings;
+  const std::optional<Ipv6Prefix> pool = ParseIpv6Prefix(ipam.pool);
+  if (!pool) throw std::invalid_argument("IPv6 pool \"" + ipam.pool + "\" is not an IPv6 ip/len");
+  settings.pool = pool->Network();
+  const std::optional<Ipv6Prefix> gateway = ParseIpv6Prefix(ipam.gateway);
+  if (!gateway || !settings.pool.Contains(gateway->Address())) {
+    throw std::invalid_argument("the IPv6 pool " + ipam.pool + " has no gateway address inside it");
+  }
+  settings.gateway = Ipv6Prefix{gateway->address, settings.pool.length};
+  auto daemon = request.options.find("daemon6");
+  if (daemon == request.options.end() || daemon->second.empty()) {
+    throw std::invalid_argument(
+        "option daemon6 is required on a network with --ipv6: the daemon container's IPv6 "
+        "address on this network (-o daemon6=IP)");
+  }
+  const std::optional<Ipv6Address> address = ParseIpv6Address(daemon->second);
+  if (!address || !settings.pool.Contains(*address)) {
+    throw std::invalid_argument("option daemon6=" + daemon->second +
+                                " is not an IPv6 address inside the subnet " +
+                                settings.pool.ToString() + " of the network");
+  }
+  if (*address == settings.gateway.Address() || *address == settings.pool.Address()) {
+    throw std::invalid_argument("option daemon6=" + daemon->second +
+                                " is the network's gateway or subnet address; choose another one");
+  }
+  settings.daemon = *address;
+  return settings;
 }
 
 }  // namespace
@@ -117,10 +166,42 @@ std::string ContainerVethName(const std::string& endpoint_id) {
   return "trc" + HashedSuffix(endpoint_id);
 }
 
+ClusterSubnets ParseClusterSubnets(std::string_view text) {
+  ClusterSubnets subnets;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = Trim(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    if (item.find(':') == std::string_view::npos) {
+      const std::vector<Ipv4Prefix> one = ParseSubnetList(item);
+      subnets.ipv4.insert(subnets.ipv4.end(), one.begin(), one.end());
+      continue;
+    }
+    std::string reason;
+    const std::optional<Ipv6Prefix> subnet = ParseIpv6Cidr(item, reason);
+    if (!subnet) {
+      throw std::invalid_argument("\"" + std::string(item) + "\" is not an IPv6 subnet: " + reason);
+    }
+    subnets.ipv6.push_back(*subnet);
+  }
+  Normalize(subnets);
+  return subnets;
+}
+
+void Normalize(ClusterSubnets& subnets) {
+  std::sort(subnets.ipv4.begin(), subnets.ipv4.end());
+  subnets.ipv4.erase(std::unique(subnets.ipv4.begin(), subnets.ipv4.end()), subnets.ipv4.end());
+  std::sort(subnets.ipv6.begin(), subnets.ipv6.end());
+  subnets.ipv6.erase(std::unique(subnets.ipv6.begin(), subnets.ipv6.end()), subnets.ipv6.end());
+}
+
 NetworkSettings ParseNetworkSettings(const CreateNetworkRequest& request) {
-  if (request.enable_ipv6 || !request.ipv6_data.empty()) {
-    throw std::invalid_argument(
-        "teleroute does not support IPv6; create the network without --ipv6");
+  if (!request.enable_ipv6 && !request.ipv6_data.empty()) {
+    throw std::invalid_argument("an IPv6 subnet was given without --ipv6");
+  }
+  if (!request.enable_ipv6 && request.options.count("daemon6") != 0) {
+    throw std::invalid_argument("option daemon6 needs a network with --ipv6 and an IPv6 subnet");
   }
   if (request.ipv4_data.size() != 1) {
     throw std::invalid_argument("teleroute needs exactly one IPv4 subnet per network, got " +
@@ -137,12 +218,13 @@ NetworkSettings ParseNetworkSettings(const CreateNetworkRequest& request) {
   }
   settings.gateway = Ipv4Prefix{gateway.address, settings.pool.length};
   settings.daemon = ParseDaemonOption(request.options, settings.pool, settings.gateway);
+  if (request.enable_ipv6) settings.ipv6 = ParseIpv6Settings(request);
   settings.bridge = ParseBridgeOption(request.options, request.network_id);
   settings.control_port = ParseControlOption(request.options);
   auto subnets = request.options.find("subnets");
   if (subnets != request.options.end()) {
     try {
-      settings.configured_subnets = ParseSubnetList(subnets->second);
+      settings.configured_subnets = ParseClusterSubnets(subnets->second);
     } catch (const std::invalid_argument& error) {
       throw std::invalid_argument(std::string("option subnets: ") + error.what());
     }

@@ -15,26 +15,45 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-json PrefixesToJson(const std::vector<Ipv4Prefix>& prefixes) {
+json SubnetsToJson(const ClusterSubnets& subnets) {
   json list = json::array();
-  for (const Ipv4Prefix& prefix : prefixes) list.push_back(prefix.ToString());
+  for (const Ipv4Prefix& prefix : subnets.ipv4) list.push_back(prefix.ToString());
+  for (const Ipv6Prefix& prefix : subnets.ipv6) list.push_back(prefix.ToString());
   return list;
 }
 
-std::vector<Ipv4Prefix> PrefixesFromJson(const json& list) {
-  std::vector<Ipv4Prefix> prefixes;
-  for (const json& item : list) {
-    prefixes.push_back(RequirePrefix(item.get<std::string>(), "saved subnet"));
-  }
-  return prefixes;
+ClusterSubnets SubnetsFromJson(const json& list) {
+  std::string joined;
+  for (const json& item : list) joined += item.get<std::string>() + ",";
+  return ParseClusterSubnets(joined);
+}
+
+json Ipv6SettingsToJson(const std::optional<Ipv6Settings>& settings) {
+  if (!settings) return nullptr;
+  return {{"pool", settings->pool.ToString()},
+          {"gateway", settings->gateway.ToString()},
+          {"daemon", settings->daemon.ToString()}};
+}
+
+std::optional<Ipv6Settings> Ipv6SettingsFromJson(const json& entry) {
+  if (entry.is_null()) return std::nullopt;
+  const std::optional<Ipv6Prefix> pool = ParseIpv6Prefix(entry.at("pool").get<std::string>());
+  const std::optional<Ipv6Prefix> gateway = ParseIpv6Prefix(entry.at("gateway").get<std::string>());
+  const std::optional<Ipv6Address> daemon = ParseIpv6Address(entry.at("daemon").get<std::string>());
+  if (!pool || !gateway || !daemon) throw std::runtime_error("bad saved IPv6 settings");
+  return Ipv6Settings{*pool, *gateway, *daemon};
 }
 
 // Elements of `a` that are not in `b`; both sorted.
-std::vector<Ipv4Prefix> Difference(const std::vector<Ipv4Prefix>& a,
-                                   const std::vector<Ipv4Prefix>& b) {
-  std::vector<Ipv4Prefix> result;
+template <typename Prefix>
+std::vector<Prefix> Difference(const std::vector<Prefix>& a, const std::vector<Prefix>& b) {
+  std::vector<Prefix> result;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(result));
   return result;
+}
+
+ClusterSubnets Difference(const ClusterSubnets& a, const ClusterSubnets& b) {
+  return {Difference(a.ipv4, b.ipv4), Difference(a.ipv6, b.ipv6)};
 }
 
 }  // namespace
@@ -169,9 +188,9 @@ std::pair<EndpointRecord, NetworkRecord> NetworkTable::SetSandbox(const std::str
 }
 
 SubnetChange NetworkTable::ReplaceSubnets(const std::string& network_id,
-                                          const std::vector<Ipv4Prefix>& subnets) {
+                                          const ClusterSubnets& subnets) {
   SubnetChange change;
-  std::vector<Ipv4Prefix> previous;
+  ClusterSubnets previous;
   {
     MutexLock lock(mutex_);
     NetworkLocked(network_id);  // throws for an unknown network
@@ -181,6 +200,7 @@ SubnetChange NetworkTable::ReplaceSubnets(const std::string& network_id,
     previous = network.subnets;
     network.subnets = subnets;
     change.daemon = network.settings.daemon;
+    if (network.settings.ipv6) change.daemon6 = network.settings.ipv6->daemon;
     for (const auto& [id, endpoint] : endpoints_) {
       if (endpoint.network_id != network_id || endpoint.sandbox_key.empty()) continue;
       if (endpoint.address.address == change.daemon) continue;
@@ -232,10 +252,11 @@ void NetworkTable::Load() {
           RequirePrefix(entry.at("gateway").get<std::string>(), "saved gateway");
       network.settings.daemon =
           ParseIpv4Address(entry.at("daemon").get<std::string>()).value_or(Ipv4Address{});
-      network.settings.configured_subnets = PrefixesFromJson(entry.at("configured_subnets"));
+      network.settings.ipv6 = Ipv6SettingsFromJson(entry.value("ipv6", json()));
+      network.settings.configured_subnets = SubnetsFromJson(entry.at("configured_subnets"));
       network.settings.control_port = entry.value("control_port", kDefaultControlPort);
       network.options = entry.at("options").get<std::map<std::string, std::string>>();
-      network.subnets = PrefixesFromJson(entry.at("subnets"));
+      network.subnets = SubnetsFromJson(entry.at("subnets"));
       networks[entry.at("id").get<std::string>()] = network;
     }
     for (const json& entry : state.at("endpoints")) {
@@ -270,10 +291,11 @@ std::string NetworkTable::StateTextLocked() const {
                         {"pool", settings.pool.ToString()},
                         {"gateway", settings.gateway.ToString()},
                         {"daemon", settings.daemon.ToString()},
+                        {"ipv6", Ipv6SettingsToJson(settings.ipv6)},
                         {"control_port", settings.control_port},
-                        {"configured_subnets", PrefixesToJson(settings.configured_subnets)},
+                        {"configured_subnets", SubnetsToJson(settings.configured_subnets)},
                         {"options", network.options},
-                        {"subnets", PrefixesToJson(network.subnets)}});
+                        {"subnets", SubnetsToJson(network.subnets)}});
   }
   json endpoints = json::array();
   for (const auto& [id, endpoint] : endpoints_) {

@@ -25,7 +25,7 @@ namespace tp::teleroute {
 struct NetworkRecord {
   NetworkSettings settings;
   std::map<std::string, std::string> options;  // as given, to recognise a repeated create
-  std::vector<Ipv4Prefix> subnets;             // current cluster subnets, sorted
+  ClusterSubnets subnets;                      // current cluster subnets, sorted
 };
 
 struct EndpointRecord {
@@ -38,9 +38,10 @@ struct EndpointRecord {
 
 // What ReplaceSubnets changed, for the driver to apply to the joined containers.
 struct SubnetChange {
-  std::vector<Ipv4Prefix> added;
-  std::vector<Ipv4Prefix> removed;
-  Ipv4Address daemon;                                          // the routes' next hop
+  ClusterSubnets added;
+  ClusterSubnets removed;
+  Ipv4Address daemon;                                          // the IPv4 routes' next hop
+  std::optional<Ipv6Address> daemon6;                          // the IPv6 routes' next hop
   std::vector<std::pair<std::string, std::string>> sandboxes;  // endpoint id, sandbox key
 };
 
@@ -81,7 +82,7 @@ class NetworkTable {
       EXCLUDES(mutex_);
   // Makes `subnets` (sorted, unique) the network's cluster subnets and says what changed and
   // which joined containers (all but the daemon's) need it.
-  SubnetChange ReplaceSubnets(const std::string& network_id, const std::vector<Ipv4Prefix>& subnets)
+  SubnetChange ReplaceSubnets(const std::string& network_id, const ClusterSubnets& subnets)
       EXCLUDES(mutex_);
 
  private:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/ipv4.h"
+#include "teleroute/network_settings.h"
 
 namespace tp::teleroute {
 
@@ -16,14 +17,14 @@ class RouteSource {
   virtual ~RouteSource() = default;
   // `configured` is the network's `subnets` option (possibly empty), `daemon` its daemon address.
   // Throws std::exception with a sentence when the subnets cannot be known.
-  virtual std::vector<Ipv4Prefix> InitialSubnets(const std::string& network_id, Ipv4Address daemon,
-                                                 const std::vector<Ipv4Prefix>& configured) = 0;
+  virtual ClusterSubnets InitialSubnets(const std::string& network_id, Ipv4Address daemon,
+                                        const ClusterSubnets& configured) = 0;
 };
 
 class FixedRouteSource : public RouteSource {
  public:
-  std::vector<Ipv4Prefix> InitialSubnets(const std::string&, Ipv4Address,
-                                         const std::vector<Ipv4Prefix>& configured) override {
+  ClusterSubnets InitialSubnets(const std::string&, Ipv4Address,
+                                const ClusterSubnets& configured) override {
     return configured;
   }
 };

@@ -27,10 +27,34 @@ EndpointInterface ReplyFor(const CreateEndpointRequest& request, const Ipv4Prefi
 std::vector<StaticRoute> RoutesFor(const NetworkRecord& network, const EndpointRecord& endpoint) {
   std::vector<StaticRoute> routes;
   if (endpoint.address.address == network.settings.daemon) return routes;  // it is the gateway
-  for (const Ipv4Prefix& subnet : network.subnets) {
+  for (const Ipv4Prefix& subnet : network.subnets.ipv4) {
     routes.push_back({subnet.ToString(), 0, network.settings.daemon.ToString()});
   }
+  if (!network.settings.ipv6) return routes;
+  for (const Ipv6Prefix& subnet : network.subnets.ipv6) {
+    routes.push_back({subnet.ToString(), 0, network.settings.ipv6->daemon.ToString()});
+  }
   return routes;
+}
+
+std::optional<Ipv6Prefix> BridgeAddress6(const NetworkSettings& settings) {
+  if (!settings.ipv6) return std::nullopt;
+  return settings.ipv6->gateway;
+}
+
+// The endpoint's IPv6 address from Docker's IPAM is inside the network's IPv6 pool; an IPv4-only
+// network has none.
+void CheckEndpointIpv6(const NetworkSettings& settings, const std::string& address_ipv6) {
+  if (address_ipv6.empty()) return;
+  if (!settings.ipv6) {
+    throw std::invalid_argument("endpoint address " + address_ipv6 +
+                                " is IPv6, and the network was created without --ipv6");
+  }
+  const std::optional<Ipv6Prefix> address = ParseIpv6Prefix(address_ipv6);
+  if (!address || !settings.ipv6->pool.Contains(address->Address())) {
+    throw std::invalid_argument("endpoint address " + address_ipv6 + " is not inside " +
+                                settings.ipv6->pool.ToString());
+  }
 }
 
 // Throws when the network exists with other settings; true when it exists with these.
@@ -60,7 +84,7 @@ void TelerouteDriver::CreateNetwork(const CreateNetworkRequest& request) {
   NetworkRecord network{settings, request.options,
                         route_source_.InitialSubnets(request.network_id, settings.daemon,
                                                      settings.configured_subnets)};
-  std::sort(network.subnets.begin(), network.subnets.end());
+  Normalize(network.subnets);
   MutexLock changes(changes_mutex_);
   if (AlreadyCreated(table_, request.network_id, settings)) return;
   if (table_.BridgeInUse(settings.bridge)) {
@@ -70,7 +94,7 @@ void TelerouteDriver::CreateNetwork(const CreateNetworkRequest& request) {
     throw std::runtime_error("a link named " + settings.bridge +
                              " already exists; choose another name with -o bridge=NAME");
   }
-  os_.EnsureBridge(settings.bridge, settings.gateway);
+  os_.EnsureBridge(settings.bridge, settings.gateway, BridgeAddress6(settings));
   try {
     os_.AllowBridgeForwarding(settings.bridge);
     table_.AddNetwork(request.network_id, network);
@@ -79,9 +103,11 @@ void TelerouteDriver::CreateNetwork(const CreateNetworkRequest& request) {
     os_.DeleteLink(settings.bridge);
     throw;
   }
-  spdlog::info("created network {} (bridge {}, gateway {}, daemon {}, {} cluster subnet(s))",
+  spdlog::info("created network {} (bridge {}, gateway {}, daemon {}{}, {} cluster subnet(s))",
                ShortId(request.network_id), settings.bridge, settings.gateway.ToString(),
-               settings.daemon.ToString(), network.subnets.size());
+               settings.daemon.ToString(),
+               settings.ipv6 ? " and " + settings.ipv6->daemon.ToString() : "",
+               network.subnets.ipv4.size() + network.subnets.ipv6.size());
 }
 
 void TelerouteDriver::DeleteNetwork(const std::string& network_id) {
@@ -100,9 +126,6 @@ EndpointInterface TelerouteDriver::CreateEndpoint(const CreateEndpointRequest& r
         "teleroute needs the endpoint's IPv4 address from Docker's IPAM (do not use "
         "--ipam-driver null)");
   }
-  if (!request.interface.address_ipv6.empty()) {
-    throw std::invalid_argument("teleroute does not support IPv6 endpoints");
-  }
   const Ipv4Prefix address = RequirePrefix(request.interface.address, "endpoint address");
   MutexLock changes(changes_mutex_);
   const EndpointRecord endpoint{request.network_id, address, HostVethName(request.endpoint_id),
@@ -112,6 +135,7 @@ EndpointInterface TelerouteDriver::CreateEndpoint(const CreateEndpointRequest& r
     throw std::invalid_argument("endpoint address " + address.ToString() + " is not inside " +
                                 network.settings.pool.ToString());
   }
+  CheckEndpointIpv6(network.settings, request.interface.address_ipv6);
   if (const std::optional<EndpointRecord> existing = table_.FindEndpoint(request.endpoint_id)) {
     if (existing->network_id == request.network_id && existing->address == address) {
       return ReplyFor(request, address);
@@ -174,30 +198,38 @@ void TelerouteDriver::RevokeExternalConnectivity(const std::string& network_id,
 }
 
 std::vector<std::string> TelerouteDriver::UpdateRoutes(const std::string& network_id,
-                                                       const std::vector<Ipv4Prefix>& subnets) {
-  std::vector<Ipv4Prefix> wanted = subnets;
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+                                                       const ClusterSubnets& subnets) {
+  ClusterSubnets wanted = subnets;
+  Normalize(wanted);
   MutexLock changes(changes_mutex_);
   const SubnetChange change = table_.ReplaceSubnets(network_id, wanted);
   std::vector<std::string> problems;
   for (const auto& [id, sandbox] : change.sandboxes) {
     try {
-      for (const Ipv4Prefix& subnet : change.removed)
-        os_.RemoveRoute(sandbox, subnet, change.daemon);
-      for (const Ipv4Prefix& subnet : change.added) os_.AddRoute(sandbox, subnet, change.daemon);
+      ApplyChange(sandbox, change);
     } catch (const std::exception& error) {
       problems.push_back("endpoint " + ShortId(id) + ": " + error.what());
       spdlog::warn("routes of endpoint {} not updated: {}", ShortId(id), error.what());
     }
   }
   spdlog::info("network {}: {} subnet(s) added, {} removed, {} container(s) updated",
-               ShortId(network_id), change.added.size(), change.removed.size(),
+               ShortId(network_id), change.added.ipv4.size() + change.added.ipv6.size(),
+               change.removed.ipv4.size() + change.removed.ipv6.size(),
                change.sandboxes.size() - problems.size());
   return problems;
 }
 
-std::vector<Ipv4Prefix> TelerouteDriver::Subnets(const std::string& network_id) const {
+void TelerouteDriver::ApplyChange(const std::string& sandbox, const SubnetChange& change) {
+  for (const Ipv4Prefix& subnet : change.removed.ipv4)
+    os_.RemoveRoute(sandbox, subnet, change.daemon);
+  for (const Ipv4Prefix& subnet : change.added.ipv4) os_.AddRoute(sandbox, subnet, change.daemon);
+  if (!change.daemon6) return;  // an IPv4-only network keeps its IPv6 subnets for no one
+  for (const Ipv6Prefix& subnet : change.removed.ipv6)
+    os_.RemoveRoute(sandbox, subnet, *change.daemon6);
+  for (const Ipv6Prefix& subnet : change.added.ipv6) os_.AddRoute(sandbox, subnet, *change.daemon6);
+}
+
+ClusterSubnets TelerouteDriver::Subnets(const std::string& network_id) const {
   return table_.Network(network_id).subnets;
 }
 
@@ -224,7 +256,8 @@ void TelerouteDriver::RestoreLinks() {
   const auto [networks, endpoints] = table_.Snapshot();
   for (const auto& [network_id, network] : networks) {
     try {
-      os_.EnsureBridge(network.settings.bridge, network.settings.gateway);
+      os_.EnsureBridge(network.settings.bridge, network.settings.gateway,
+                       BridgeAddress6(network.settings));
       os_.AllowBridgeForwarding(network.settings.bridge);
     } catch (const std::exception& error) {
       spdlog::error("cannot restore bridge {} of network {}: {}", network.settings.bridge,

@@ -3,10 +3,12 @@
 // Linux bridge in the plugin's namespace holding the gateway address; each endpoint is a veth
 // pair whose host side is on the bridge. Containers that join get static routes for the cluster
 // subnets via the daemon container's address on the network (the daemon's own endpoint gets
-// none), and no gateway, so dockerd keeps docker_gwbridge for the default route and published
-// ports. UpdateRoutes pushes a new subnet list into every joined container's namespace (the
-// DaemonRouteWatcher calls it when a daemon's subnets change). Each bridge's frames are let
-// through the host's forward filter (NetworkOs::AllowBridgeForwarding) while its network exists.
+// none; a network created with --ipv6 also routes the cluster's IPv6 subnets via the daemon's
+// IPv6 address, option daemon6), and no gateway, so dockerd keeps docker_gwbridge for the default
+// route and published ports. UpdateRoutes pushes a new subnet list into every joined container's
+// namespace (the DaemonRouteWatcher calls it when a daemon's subnets change). Each bridge's frames
+// are let through the host's forward filter (NetworkOs::AllowBridgeForwarding) while its network
+// exists.
 //
 // Networks, endpoints and sandbox keys are persisted in <state_dir>/teleroute.json after each
 // change; the constructor loads them and re-creates missing bridges and veths.
@@ -59,11 +61,11 @@ class TelerouteDriver : public NetworkDriver {
   // (or, for subnets no longer listed, removed from) the namespace of every joined container.
   // Throws for an unknown network. Returns one sentence per container that could not be updated
   // (its namespace gone, say); the others are updated regardless.
+  // A network created without --ipv6 keeps its IPv6 subnets but routes none of them.
   std::vector<std::string> UpdateRoutes(const std::string& network_id,
-                                        const std::vector<Ipv4Prefix>& subnets)
-      EXCLUDES(changes_mutex_);
+                                        const ClusterSubnets& subnets) EXCLUDES(changes_mutex_);
   // The network's current cluster subnets. Throws for an unknown network.
-  std::vector<Ipv4Prefix> Subnets(const std::string& network_id) const;
+  ClusterSubnets Subnets(const std::string& network_id) const;
   // Every network's daemon address and control port, to learn subnet changes from.
   std::vector<DaemonFeed> DaemonFeeds() const;
 
@@ -71,6 +73,8 @@ class TelerouteDriver : public NetworkDriver {
 
  private:
   void RestoreLinks();
+  // Removes the change's old routes from the namespace at `sandbox` and adds its new ones.
+  void ApplyChange(const std::string& sandbox, const SubnetChange& change) REQUIRES(changes_mutex_);
   // Makes sure the network's bridge forwards (the rule may have been flushed); logs failures.
   void EnsureForwarding(const std::string& network_id);
   void RevokeForwardingQuietly(const std::string& bridge);

@@ -88,7 +88,7 @@ TEST_F(TelerouteDriverTest, CreateNetworkMakesTheBridgeWithTheGateway) {
   driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));
   EXPECT_EQ(os_.links["tr-0123456789ab"], "bridge 10.1.0.1/24");
   EXPECT_THAT(os_.forwarding, ElementsAre("tr-0123456789ab"));
-  EXPECT_THAT(driver_->Subnets(kNetwork), IsEmpty());
+  EXPECT_EQ(driver_->Subnets(kNetwork), ClusterSubnets{});
   driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}}));  // repeated: fine
   EXPECT_THAT(ErrorOf([&] {
                 driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.3"}}));
@@ -118,7 +118,22 @@ TEST_F(TelerouteDriverTest, BadOptionsAreRefusedWithASentence) {
               HasSubstr("already exists; choose another name"));
   CreateNetworkRequest ipv6 = NetworkRequest({{"daemon", "10.1.0.2"}});
   ipv6.enable_ipv6 = true;
-  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }), HasSubstr("does not support IPv6"));
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }),
+              HasSubstr("exactly one IPv6 subnet on a network with --ipv6"));
+  ipv6.ipv6_data = {{"LocalDefault", "fd00:1::/64", "fd00:1::1/64", {}}};
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }),
+              HasSubstr("option daemon6 is required"));
+  ipv6.options["daemon6"] = "fd00:2::2";
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }),
+              HasSubstr("not an IPv6 address inside the subnet fd00:1::/64"));
+  ipv6.options["daemon6"] = "fd00:1::1";
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }), HasSubstr("gateway"));
+  ipv6.ipv6_data[0].gateway = "";
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(ipv6); }), HasSubstr("has no gateway"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"daemon6", "fd00:1::2"}}),
+              HasSubstr("option daemon6 needs a network with --ipv6"));
+  EXPECT_THAT(CreateError({{"daemon", "10.1.0.2"}, {"subnets", "fd00::1/64"}}),
+              HasSubstr("host bits are set"));
   CreateNetworkRequest no_pool = NetworkRequest({{"daemon", "10.1.0.2"}});
   no_pool.ipv4_data.clear();
   EXPECT_THAT(ErrorOf([&] { driver_->CreateNetwork(no_pool); }),
@@ -194,14 +209,14 @@ TEST_F(TelerouteDriverTest, UpdateRoutesChangesJoinedContainersOnly) {
   os_.routes["/netns/client"].insert({*ParseIpv4Prefix("10.96.0.0/12"), "10.1.0.2"});  // dockerd
 
   const auto problems = driver_->UpdateRoutes(
-      kNetwork, {*ParseIpv4Prefix("10.244.0.0/16"), *ParseIpv4Prefix("10.96.0.0/12")});
+      kNetwork, {{*ParseIpv4Prefix("10.244.0.0/16"), *ParseIpv4Prefix("10.96.0.0/12")}});
   EXPECT_THAT(problems, IsEmpty());
   EXPECT_THAT(os_.ListRoutes("/netns/client"),
               ElementsAre(RouteEntry{*ParseIpv4Prefix("10.96.0.0/12"), "10.1.0.2"},
                           RouteEntry{*ParseIpv4Prefix("10.244.0.0/16"), "10.1.0.2"}));
   EXPECT_THAT(os_.ListRoutes("/netns/daemon"), IsEmpty());
 
-  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.244.0.0/16")}});
   EXPECT_THAT(os_.ListRoutes("/netns/client"),
               ElementsAre(RouteEntry{*ParseIpv4Prefix("10.244.0.0/16"), "10.1.0.2"}));
   EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
@@ -216,10 +231,10 @@ TEST_F(TelerouteDriverTest, UpdateRoutesChangesJoinedContainersOnly) {
 TEST_F(TelerouteDriverTest, UpdateRoutesReportsContainersItCannotReach) {
   CreateNetworkAndEndpoints();
   driver_->Join({kNetwork, kEndpoint, "fail_namespace"});
-  const auto problems = driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  const auto problems = driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.244.0.0/16")}});
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_THAT(problems[0], HasSubstr("cannot open network namespace"));
-  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4, ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
 }
 
 TEST_F(TelerouteDriverTest, DeletesRemoveLinks) {
@@ -237,7 +252,7 @@ TEST_F(TelerouteDriverTest, DeletesRemoveLinks) {
 TEST_F(TelerouteDriverTest, StateSurvivesARestartAndLinksComeBack) {
   CreateNetworkAndEndpoints();
   driver_->Join({kNetwork, kEndpoint, "/netns/client"});
-  driver_->UpdateRoutes(kNetwork, {*ParseIpv4Prefix("10.244.0.0/16")});
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.244.0.0/16")}});
   os_.links.clear();  // a reboot of the host network, say
   os_.forwarding.clear();
   Restart();
@@ -245,10 +260,65 @@ TEST_F(TelerouteDriverTest, StateSurvivesARestartAndLinksComeBack) {
   EXPECT_THAT(os_.forwarding, ElementsAre("tr-0123456789ab"));
   EXPECT_TRUE(os_.LinkExists(HostVethName(kDaemonEndpoint)));  // not joined: re-created
   EXPECT_FALSE(os_.LinkExists(HostVethName(kEndpoint)));       // joined: its container lost it
-  EXPECT_THAT(driver_->Subnets(kNetwork), ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
+  EXPECT_THAT(driver_->Subnets(kNetwork).ipv4, ElementsAre(*ParseIpv4Prefix("10.244.0.0/16")));
   EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
               ElementsAre(StaticRoute{"10.244.0.0/16", 0, "10.1.0.2"}));
   driver_->CreateNetwork(NetworkRequest({{"daemon", "10.1.0.2"}, {"subnets", "10.96.0.0/12"}}));
+}
+
+Ipv6Prefix Prefix6(std::string_view text) {
+  std::string reason;
+  return ParseIpv6Cidr(text, reason).value();
+}
+
+TEST_F(TelerouteDriverTest, ADualStackNetworkRoutesTheClustersIpv6SubnetsViaTheDaemon) {
+  CreateNetworkRequest request = NetworkRequest({{"daemon", "10.1.0.2"},
+                                                 {"daemon6", "fd00:1::2"},
+                                                 {"subnets", "10.96.0.0/12,fd00:96::/112"}});
+  request.enable_ipv6 = true;
+  request.ipv6_data = {{"LocalDefault", "fd00:1::/64", "fd00:1::1/64", {}}};
+  driver_->CreateNetwork(request);
+  EXPECT_EQ(os_.links["tr-0123456789ab"], "bridge 10.1.0.1/24 fd00:1::1/64");
+  CreateEndpointRequest daemon = EndpointRequest(kNetwork, kDaemonEndpoint, "10.1.0.2/24");
+  daemon.interface.address_ipv6 = "fd00:1::2/64";
+  driver_->CreateEndpoint(daemon);
+  CreateEndpointRequest client = EndpointRequest(kNetwork, kEndpoint, "10.1.0.3/24");
+  client.interface.address_ipv6 = "fd00:1::3/64";
+  driver_->CreateEndpoint(client);
+  CreateEndpointRequest outside = EndpointRequest(kNetwork, "x", "10.1.0.4/24");
+  outside.interface.address_ipv6 = "fd00:2::4/64";
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateEndpoint(outside); }),
+              HasSubstr("not inside fd00:1::/64"));
+
+  EXPECT_THAT(driver_->Join({kNetwork, kDaemonEndpoint, "/netns/daemon"}).static_routes, IsEmpty());
+  EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
+              ElementsAre(StaticRoute{"10.96.0.0/12", 0, "10.1.0.2"},
+                          StaticRoute{"fd00:96::/112", 0, "fd00:1::2"}));
+
+  // The daemon's subnets change: the joined container's IPv6 routes follow, the daemon's do not.
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.96.0.0/12")}, {Prefix6("fd00:97::/64")}});
+  EXPECT_THAT(os_.ListRoutes6("/netns/client"),
+              ElementsAre(Route6Entry{Prefix6("fd00:97::/64"), "fd00:1::2"}));
+  EXPECT_THAT(os_.ListRoutes6("/netns/daemon"), IsEmpty());
+
+  Restart();  // the IPv6 half is saved, and the bridge gets its IPv6 address back
+  os_.links.clear();
+  Restart();
+  EXPECT_EQ(os_.links["tr-0123456789ab"], "bridge 10.1.0.1/24 fd00:1::1/64");
+  EXPECT_EQ(driver_->Subnets(kNetwork).ipv6, std::vector{Prefix6("fd00:97::/64")});
+  driver_->CreateNetwork(request);  // the same settings: a repeat, not a clash
+}
+
+TEST_F(TelerouteDriverTest, AnIpv4OnlyNetworkRefusesIpv6EndpointsAndRoutesNoIpv6) {
+  CreateNetworkAndEndpoints();
+  CreateEndpointRequest v6 = EndpointRequest(kNetwork, "x", "10.1.0.9/24");
+  v6.interface.address_ipv6 = "fd00:1::9/64";
+  EXPECT_THAT(ErrorOf([&] { driver_->CreateEndpoint(v6); }), HasSubstr("without --ipv6"));
+  driver_->Join({kNetwork, kEndpoint, "/netns/client"});
+  driver_->UpdateRoutes(kNetwork, {{*ParseIpv4Prefix("10.96.0.0/12")}, {Prefix6("fd00:97::/64")}});
+  EXPECT_THAT(os_.ListRoutes6("/netns/client"), IsEmpty());
+  EXPECT_THAT(driver_->Join({kNetwork, kEndpoint, "/netns/client"}).static_routes,
+              ElementsAre(StaticRoute{"10.96.0.0/12", 0, "10.1.0.2"}));
 }
 
 TEST_F(TelerouteDriverTest, CorruptStateIsMovedAside) {
