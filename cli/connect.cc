@@ -182,7 +182,8 @@ Result<Ipv4Prefix> ChooseNetworkSubnet(const std::string& network, const DaemonS
 Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_name,
                                                    const DaemonStatus& status,
                                                    const std::optional<Ipv4Prefix>& requested,
-                                                   const CliIo& io, DockerApi& docker) {
+                                                   bool kernel_has_ipv6, const CliIo& io,
+                                                   DockerApi& docker) {
   const std::string network = TelerouteNetworkName(context_name);
   if (Status removed = RemoveLeftoverNetwork(network, io, docker); !removed.ok()) {
     return removed.error();
@@ -190,12 +191,20 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
   Result<Ipv4Prefix> subnet = ChooseNetworkSubnet(network, status, requested, docker);
   if (!subnet.ok()) return subnet.error();
   TelerouteNetworkSpec spec = PlanTelerouteNetwork(context_name, subnet.value(), status.subnets);
+  if (kernel_has_ipv6) {
+    Result<std::vector<DockerNetwork>> networks = docker.ListNetworks();
+    if (!networks.ok()) return networks.error();
+    spec.ipv6 =
+        PlanIpv6Half(status.subnets, TakenIpv6Subnets(status.subnets, networks.value(), network));
+  }
   Result<std::optional<DockerNetwork>> gateway_bridge =
       docker.InspectNetwork(std::string(kGatewayBridge));
   if (!gateway_bridge.ok()) return gateway_bridge.error();
   spec.gateway_bridge_existed = gateway_bridge.value().has_value();
+  const std::string daemon6 = spec.ipv6 ? spec.ipv6->daemon.ToString() : "";
   io.err << "Creating the Teleroute network " << network << " (" << spec.subnet.ToString()
-         << ", daemon " << spec.daemon.ToString() << ")" << std::endl;
+         << (spec.ipv6 ? " and " + spec.ipv6->subnet.ToString() : "") << ", daemon "
+         << spec.daemon.ToString() << (spec.ipv6 ? " and " + daemon6 : "") << ")" << std::endl;
   if (Status created = docker.CreateNetwork(NetworkCreateSpec(spec)); !created.ok()) {
     return CliError{NetworkFailure("create", network, created.error())};
   }
@@ -208,7 +217,8 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
       },
       io.err);
   const std::string container = DaemonContainerName(context_name);
-  if (Status attached = docker.ConnectToNetwork(network, container, spec.daemon.ToString());
+  if (Status attached =
+          docker.ConnectToNetwork(network, container, spec.daemon.ToString(), daemon6);
       !attached.ok()) {
     return CliError{NetworkFailure("attach the daemon container " + container + " to", network,
                                    attached.error())};
@@ -217,6 +227,7 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
   return TelerouteNetworkInfo{.name = network,
                               .subnet = spec.subnet.ToString(),
                               .daemon_address = spec.daemon.ToString(),
+                              .subnet6 = spec.ipv6 ? spec.ipv6->subnet.ToString() : "",
                               .daemon_attached = true};
 }
 
@@ -225,12 +236,13 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
 Result<TelerouteNetworkInfo> EnsureTelerouteNetwork(const std::string& context_name,
                                                     const DaemonStatus& status,
                                                     const std::optional<Ipv4Prefix>& requested,
-                                                    const CliIo& io, DockerApi& docker) {
+                                                    bool kernel_has_ipv6, const CliIo& io,
+                                                    DockerApi& docker) {
   Result<std::optional<TelerouteNetworkInfo>> existing = FindTelerouteNetwork(docker, context_name);
   if (!existing.ok()) return existing.error();
   const std::optional<TelerouteNetworkInfo>& network = existing.value();
   if (!network || !network->daemon_attached) {
-    return SetUpTelerouteNetwork(context_name, status, requested, io, docker);
+    return SetUpTelerouteNetwork(context_name, status, requested, kernel_has_ipv6, io, docker);
   }
   if (requested && network->subnet != requested->ToString()) {
     return CliError{"the daemon of context " + context_name + " is already connected with the " +
@@ -300,8 +312,8 @@ Result<std::optional<DaemonStatus>> ReuseOrClearExistingDaemon(const Context& co
 // The daemon already runs connected: make sure its network is there too.
 int KeepConnectedDaemon(const Context& context, const DaemonStatus& status,
                         const ConnectCommand& command, const CliIo& io, CliServices& services) {
-  Result<TelerouteNetworkInfo> network =
-      EnsureTelerouteNetwork(context.name, status, command.docker_subnet, io, services.docker);
+  Result<TelerouteNetworkInfo> network = EnsureTelerouteNetwork(
+      context.name, status, command.docker_subnet, services.kernel_has_ipv6, io, services.docker);
   if (!network.ok()) {
     return Fail(io, kCommand,
                 network.error().message + " (the daemon container " +
@@ -404,8 +416,9 @@ int StartAndWait(const Context& context, const docker::ContainerSpec& spec,
                 WaitFailureMessage(outcome, context, container, spec, timeout, *watch.value()));
   }
   progress.Finish("connected");
-  Result<TelerouteNetworkInfo> network = SetUpTelerouteNetwork(
-      context.name, *outcome.last_status, command.docker_subnet, io, services.docker);
+  Result<TelerouteNetworkInfo> network =
+      SetUpTelerouteNetwork(context.name, *outcome.last_status, command.docker_subnet,
+                            services.kernel_has_ipv6, io, services.docker);
   if (!network.ok()) return Fail(io, kCommand, network.error().message);
   started.Keep();
   auto took = std::chrono::duration_cast<milliseconds>(services.clock.Now() - command_start);
@@ -602,6 +615,7 @@ int RunConnect(const ConnectCommand& command, const CliIo& io, CliServices& serv
   Result<docker::ContainerSpec> spec = DaemonContainerSpec({.context_name = context.name,
                                                             .manager_address = context.manager,
                                                             .secret_file = context.secret_file,
+                                                            .enable_ipv6 = services.kernel_has_ipv6,
                                                             .control_token = token.value()});
   if (!spec.ok()) return Fail(io, kCommand, spec.error().message);
   Result<std::optional<DaemonStatus>> reused =

@@ -123,9 +123,9 @@ class DockerApi {
   // One network by name; nullopt when it does not exist.
   virtual Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) = 0;
   virtual Status CreateNetwork(const docker::NetworkSpec& spec) = 0;
-  // docker network connect --ip IP NETWORK CONTAINER
+  // docker network connect --ip IP [--ip6 IP6] NETWORK CONTAINER ("" for no IP6)
   virtual Status ConnectToNetwork(const std::string& network, const std::string& container,
-                                  const std::string& ip) = 0;
+                                  const std::string& ip, const std::string& ip6) = 0;
   // docker network disconnect -f NETWORK CONTAINER
   virtual Status DisconnectFromNetwork(const std::string& network,
                                        const std::string& container) = 0;

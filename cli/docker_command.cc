@@ -72,6 +72,7 @@ Result<docker::ContainerSpec> DaemonContainerSpec(const DaemonContainerOptions& 
       .auto_remove = true};
   if (options.write_resolv_conf) spec.cmd.push_back("--write-resolv-conf");
   if (options.add_tun_device) spec.devices.push_back("/dev/net/tun");
+  if (options.enable_ipv6) spec.sysctls[std::string(kIpv6Sysctl)] = "0";
   if (!options.control_token.empty()) {
     spec.env.push_back(std::string(kControlTokenVariable) + "=" + options.control_token);
   }
@@ -90,6 +91,8 @@ Argv RunArgvForDisplay(const docker::ContainerSpec& spec, bool detached) {
   for (const std::string& capability : spec.cap_add)
     argv.insert(argv.end(), {"--cap-add", capability});
   for (const std::string& device : spec.devices) argv.insert(argv.end(), {"--device", device});
+  for (const auto& [key, value] : spec.sysctls)
+    argv.insert(argv.end(), {"--sysctl", key + "=" + value});
   for (const std::string& variable : spec.env) {
     argv.insert(argv.end(), {"-e", variable.substr(0, variable.find('='))});
   }
@@ -151,14 +154,11 @@ std::string ContextLabel(std::string_view context_name) {
 }
 
 Argv NetworkConnectCommand(std::string_view network, std::string_view container,
-                           std::string_view ip) {
-  return {"docker",
-          "network",
-          "connect",
-          "--ip",
-          std::string(ip),
-          std::string(network),
-          std::string(container)};
+                           std::string_view ip, std::string_view ip6) {
+  Argv argv{"docker", "network", "connect", "--ip", std::string(ip)};
+  if (!ip6.empty()) argv.insert(argv.end(), {"--ip6", std::string(ip6)});
+  argv.insert(argv.end(), {std::string(network), std::string(container)});
+  return argv;
 }
 
 Argv NetworkDisconnectCommand(std::string_view network, std::string_view container) {

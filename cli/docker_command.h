@@ -26,6 +26,8 @@ inline constexpr std::string_view kCurlImage = "tp-curl:latest";
 inline constexpr uint16_t kDaemonControlPort = 8787;
 // Where the daemon container sees the context's secret file (mounted read-only).
 inline constexpr std::string_view kDaemonSecretPath = "/run/secrets/tp-daemon-secret";
+// The sysctl that turns IPv6 on for every interface of a container.
+inline constexpr std::string_view kIpv6Sysctl = "net.ipv6.conf.all.disable_ipv6";
 // The daemon container's environment variable holding its control token (daemon/main.cc).
 inline constexpr std::string_view kControlTokenVariable = "TP_CONTROL_TOKEN";
 // The label that marks a daemon container; its value is the context name.
@@ -42,12 +44,16 @@ struct DaemonContainerOptions {
   std::filesystem::path secret_file{};  // absolute host path, without ':'
   bool add_tun_device = false;          // pass /dev/net/tun into the container
   bool write_resolv_conf = true;        // the daemon points its /etc/resolv.conf at its own DNS
-  std::string control_token{};          // the daemon's kControlTokenVariable; "" for none
+  // IPv6 on in the container (Docker turns it off where no network has it), so that the daemon
+  // captures IPv6 once a dual-stack Teleroute network is attached. Only where the kernel has it.
+  bool enable_ipv6 = false;
+  std::string control_token{};  // the daemon's kControlTokenVariable; "" for none
   std::string image = std::string(kDaemonImage);
 };
 
 // The daemon container, as `docker run -d --rm --name tp-<ctx>-cn --label tp.daemon=<ctx>
-//   --cap-add NET_ADMIN [--device /dev/net/tun] [-e TP_CONTROL_TOKEN] -p 127.0.0.1::8787
+//   --cap-add NET_ADMIN [--device /dev/net/tun] [--sysctl net.ipv6.conf.all.disable_ipv6=0]
+//   [-e TP_CONTROL_TOKEN] -p 127.0.0.1::8787
 //   -v SECRET:/run/secrets/tp-daemon-secret:ro IMAGE
 //   --manager HOST:PORT --secret-file /run/secrets/tp-daemon-secret --control 0.0.0.0:8787
 //   --dns 0.0.0.0:53 --name <ctx> [--write-resolv-conf]` would make it (the token travels in the
@@ -83,9 +89,9 @@ enum class DockerResource { kContainer, kNetwork, kVolume };
 std::string ContextLabel(std::string_view context_name);
 
 // The docker CLI's equivalents of the Engine API calls the CLI makes (for messages and tests).
-// docker network connect --ip IP NETWORK CONTAINER
+// docker network connect --ip IP [--ip6 IP6] NETWORK CONTAINER
 Argv NetworkConnectCommand(std::string_view network, std::string_view container,
-                           std::string_view ip);
+                           std::string_view ip, std::string_view ip6 = {});
 // docker network disconnect -f NETWORK CONTAINER
 Argv NetworkDisconnectCommand(std::string_view network, std::string_view container);
 

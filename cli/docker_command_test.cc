@@ -34,6 +34,18 @@ TEST(DaemonContainerSpecTest, WhatDockerRunWouldGetAndNothingMore) {
   EXPECT_EQ(spec.value().restart_policy, "");
 }
 
+TEST(DaemonContainerSpecTest, Ipv6IsTurnedOnOnlyWhenAsked) {
+  DaemonContainerOptions options = DemoOptions();
+  EXPECT_TRUE(DaemonContainerSpec(options).value().sysctls.empty());
+  options.enable_ipv6 = true;
+  Result<docker::ContainerSpec> spec = DaemonContainerSpec(options);
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec.value().sysctls,
+            (std::map<std::string, std::string>{{"net.ipv6.conf.all.disable_ipv6", "0"}}));
+  EXPECT_CONTAINS(FormatArgvForDisplay(RunArgvForDisplay(spec.value(), /*detached=*/true)),
+                  "--cap-add NET_ADMIN --sysctl net.ipv6.conf.all.disable_ipv6=0 -p");
+}
+
 TEST(DaemonContainerSpecTest, TunDeviceAndResolvConfOnlyWhenAsked) {
   DaemonContainerOptions options = DemoOptions();
   options.add_tun_device = true;

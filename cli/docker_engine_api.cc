@@ -398,8 +398,8 @@ Status DockerEngineApi::CreateNetwork(const docker::NetworkSpec& spec) {
 }
 
 Status DockerEngineApi::ConnectToNetwork(const std::string& network, const std::string& container,
-                                         const std::string& ip) {
-  docker::EngineStatus connected = engine_.ConnectNetwork(network, container, ip);
+                                         const std::string& ip, const std::string& ip6) {
+  docker::EngineStatus connected = engine_.ConnectNetwork(network, container, ip, ip6);
   if (!connected.ok()) return Failed(connected.error());
   return Ok{};
 }

@@ -48,7 +48,7 @@ class DockerEngineApi : public DockerApi {
   Result<std::optional<DockerNetwork>> InspectNetwork(const std::string& network) override;
   Status CreateNetwork(const docker::NetworkSpec& spec) override;
   Status ConnectToNetwork(const std::string& network, const std::string& container,
-                          const std::string& ip) override;
+                          const std::string& ip, const std::string& ip6) override;
   Status DisconnectFromNetwork(const std::string& network, const std::string& container) override;
   Status CreateVolume(const docker::VolumeSpec& spec) override;
   Result<std::string> BuildImage(const Argv& argv) override;

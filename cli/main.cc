@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
       .engagement_guard = tp::cli::StartForkedEngagementGuard,
       .ui_assets = tp::webui::EmbeddedAssets(),
       .host_daemons = &host_daemons,
+      .kernel_has_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6/conf/all/disable_ipv6"),
   };
   return tp::cli::RunTelepresence(args, io, services);
 }

@@ -47,6 +47,9 @@ struct CliServices {
   EngagementObserver* engagement_observer = nullptr;
   // The daemons of `connect` without --docker (none: this build cannot run one on the host).
   HostDaemons* host_daemons = nullptr;
+  // Whether this host's kernel has IPv6 (main: /proc/sys/net/ipv6 exists). With it, the daemon
+  // container gets IPv6 and a dual-stack cluster a dual-stack Teleroute network.
+  bool kernel_has_ipv6 = false;
 };
 
 }  // namespace tp::cli

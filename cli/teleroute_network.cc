@@ -38,6 +38,25 @@ std::string TelerouteNetworkName(std::string_view context_name) {
   return "tp-" + std::string(context_name);
 }
 
+namespace {
+
+// `prefix` with its last byte replaced by `last`: "fd00::/64", 2 -> fd00::2.
+Ipv6Address WithLastByte(const Ipv6Prefix& prefix, uint8_t last) {
+  Ipv6Address address{prefix.address};
+  address.bytes[15] = last;
+  return address;
+}
+
+bool HasIpv6Subnet(const std::vector<std::string>& cluster_subnets) {
+  for (const std::string& text : cluster_subnets) {
+    std::string reason;
+    if (ParseIpv6Cidr(text, reason)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 docker::NetworkSpec NetworkCreateSpec(const TelerouteNetworkSpec& spec) {
   docker::NetworkSpec network{.name = spec.name,
                               .driver = std::string(kTelerouteDriver),
@@ -49,8 +68,17 @@ docker::NetworkSpec NetworkCreateSpec(const TelerouteNetworkSpec& spec) {
                               .labels = {{std::string(kNetworkContextLabel), spec.context_name},
                                          {std::string(kGatewayBridgeLabel),
                                           spec.gateway_bridge_existed ? "preexisting" : "ours"}}};
-  if (!spec.cluster_subnets.empty()) {
-    network.options["subnets"] = JoinPrefixes(spec.cluster_subnets);
+  std::string subnets = JoinPrefixes(spec.cluster_subnets);
+  for (const Ipv6Prefix& prefix : spec.cluster_subnets6) {
+    subnets += (subnets.empty() ? "" : ",") + prefix.ToString();
+  }
+  if (!subnets.empty()) network.options["subnets"] = subnets;
+  if (spec.ipv6) {
+    network.enable_ipv6 = true;
+    network.pools.push_back({.subnet = spec.ipv6->subnet.ToString(),
+                             .gateway = spec.ipv6->gateway.ToString(),
+                             .ip_range = spec.ipv6->container_range.ToString()});
+    network.options["daemon6"] = spec.ipv6->daemon.ToString();
   }
   return network;
 }
@@ -74,6 +102,47 @@ std::vector<TakenSubnet> TakenSubnets(const std::vector<std::string>& cluster_su
     }
   }
   return taken;
+}
+
+std::vector<Ipv6Prefix> TakenIpv6Subnets(const std::vector<std::string>& cluster_subnets,
+                                         const std::vector<DockerNetwork>& networks,
+                                         std::string_view except_network) {
+  std::vector<Ipv6Prefix> taken;
+  auto add = [&taken](const std::string& text) {
+    if (std::optional<Ipv6Prefix> prefix = ParseIpv6Prefix(text)) {
+      taken.push_back(prefix->Network());
+    }
+  };
+  for (const std::string& text : cluster_subnets) add(text);
+  for (const DockerNetwork& network : networks) {
+    if (network.name == except_network) continue;
+    for (const std::string& text : network.subnets) add(text);
+  }
+  return taken;
+}
+
+std::optional<TelerouteIpv6Spec> PlanIpv6Half(const std::vector<std::string>& cluster_subnets,
+                                              const std::vector<Ipv6Prefix>& taken) {
+  if (!HasIpv6Subnet(cluster_subnets)) return std::nullopt;
+  const std::optional<Ipv6Prefix> block = ParseIpv6Prefix(kAutoIpv6Block);
+  for (uint32_t index = 0; block && index <= 0xffff; ++index) {
+    Ipv6Prefix candidate{block->address, 64};
+    candidate.address[6] = static_cast<uint8_t>(index >> 8);
+    candidate.address[7] = static_cast<uint8_t>(index & 0xff);
+    const bool clash = std::any_of(taken.begin(), taken.end(), [&](const Ipv6Prefix& other) {
+      return candidate.Contains(other) || other.Contains(candidate);
+    });
+    if (clash) continue;
+    // Docker's IPAM cannot split a range of more than 2^63 addresses: a /112 of the /64 it is.
+    const Ipv6Prefix subnet{candidate.address, kIpv6SubnetLength};
+    Ipv6Prefix upper_half{candidate.address, kIpv6SubnetLength + 1};
+    upper_half.address[14] |= 0x80;
+    return TelerouteIpv6Spec{.subnet = subnet,
+                             .gateway = WithLastByte(subnet, 1),
+                             .daemon = WithLastByte(subnet, 2),
+                             .container_range = upper_half};
+  }
+  return std::nullopt;
 }
 
 Result<Ipv4Prefix> ParseDockerSubnet(std::string_view text) {
@@ -126,6 +195,8 @@ TelerouteNetworkSpec PlanTelerouteNetwork(std::string_view context_name, const I
     std::string reason;
     if (std::optional<Ipv4Prefix> prefix = ParseIpv4Cidr(text, reason)) {
       spec.cluster_subnets.push_back(*prefix);
+    } else if (std::optional<Ipv6Prefix> prefix6 = ParseIpv6Cidr(text, reason)) {
+      spec.cluster_subnets6.push_back(*prefix6);
     }
   }
   return spec;
@@ -135,10 +206,8 @@ TelerouteNetworkInfo DescribeTelerouteNetwork(const DockerNetwork& network,
                                               std::string_view daemon_container) {
   TelerouteNetworkInfo info{.name = network.name};
   for (const std::string& subnet : network.subnets) {
-    if (ParseIpv4Prefix(subnet)) {
-      info.subnet = subnet;
-      break;
-    }
+    if (info.subnet.empty() && ParseIpv4Prefix(subnet)) info.subnet = subnet;
+    if (info.subnet6.empty() && ParseIpv6Prefix(subnet)) info.subnet6 = subnet;
   }
   for (const NetworkContainer& container : network.containers) {
     if (container.name != daemon_container) continue;
@@ -153,7 +222,8 @@ TelerouteNetworkInfo DescribeTelerouteNetwork(const DockerNetwork& network,
 }
 
 std::string FormatTelerouteNetwork(const TelerouteNetworkInfo& info) {
-  return info.name + " (" + (info.subnet.empty() ? "no subnet" : info.subnet) + ", daemon " +
+  return info.name + " (" + (info.subnet.empty() ? "no subnet" : info.subnet) +
+         (info.subnet6.empty() ? "" : " and " + info.subnet6) + ", daemon " +
          (info.daemon_address.empty() ? "unknown" : info.daemon_address) +
          (info.daemon_attached ? "" : " not attached") + ")";
 }

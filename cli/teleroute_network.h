@@ -23,6 +23,7 @@
 #include "cli/docker_network.h"
 #include "cli/result.h"
 #include "common/ipv4.h"
+#include "common/ipv6.h"
 
 namespace tp::cli {
 
@@ -43,8 +44,23 @@ inline constexpr int kAutoSubnetFirstBlock = 200;
 inline constexpr int kAutoSubnetLastBlock = 255;
 inline constexpr int kAutoSubnetLength = 24;
 
+// Where the IPv6 subnet of a dual-stack network is looked for: the first /112 of each of its
+// /64s, in order (the whole /64 must be free).
+inline constexpr std::string_view kAutoIpv6Block = "fd74:656c:6570::/48";
+inline constexpr int kIpv6SubnetLength = 112;
+
 // tp-<ctx>. Precondition: IsValidContextName(context_name).
 std::string TelerouteNetworkName(std::string_view context_name);
+
+// The IPv6 half of a dual-stack network, when the cluster has IPv6 subnets:
+//   docker network create ... --ipv6 --subnet S6/112 --gateway S6::1 --ip-range S6::8000/113
+//     -o daemon6=S6::2, and docker network connect ... --ip6 S6::2
+struct TelerouteIpv6Spec {
+  Ipv6Prefix subnet{};           // a /112 of a free /64 of kAutoIpv6Block
+  Ipv6Address gateway{};         // subnet::1
+  Ipv6Address daemon{};          // subnet::2
+  Ipv6Prefix container_range{};  // the subnet's upper half, as for IPv4
+};
 
 // Everything `docker network create` gets for a context's network.
 struct TelerouteNetworkSpec {
@@ -56,8 +72,10 @@ struct TelerouteNetworkSpec {
   // The subnet's upper half: Docker's IPAM gives containers addresses there only, so that the
   // daemon's address stays free while the daemon restarts.
   Ipv4Prefix container_range{};
-  bool gateway_bridge_existed = true;         // docker_gwbridge was there before the network
-  std::vector<Ipv4Prefix> cluster_subnets{};  // routed via the daemon
+  bool gateway_bridge_existed = true;          // docker_gwbridge was there before the network
+  std::vector<Ipv4Prefix> cluster_subnets{};   // routed via the daemon
+  std::vector<Ipv6Prefix> cluster_subnets6{};  // routed via the daemon when `ipv6` is set
+  std::optional<TelerouteIpv6Spec> ipv6{};
   uint16_t control_port = kDaemonControlPort;
 };
 
@@ -80,6 +98,17 @@ std::vector<TakenSubnet> TakenSubnets(const std::vector<std::string>& cluster_su
                                       const std::vector<DockerNetwork>& networks,
                                       std::string_view except_network);
 
+// The IPv6 subnets of the cluster and of the Docker networks (but `except_network`).
+std::vector<Ipv6Prefix> TakenIpv6Subnets(const std::vector<std::string>& cluster_subnets,
+                                         const std::vector<DockerNetwork>& networks,
+                                         std::string_view except_network);
+
+// The IPv6 half for a network whose cluster has IPv6 subnets: the first /64 of kAutoIpv6Block
+// that overlaps nothing in `taken`. nullopt when the cluster has no IPv6 subnet (an IPv4-only
+// network then), or when every /64 there is taken.
+std::optional<TelerouteIpv6Spec> PlanIpv6Half(const std::vector<std::string>& cluster_subnets,
+                                              const std::vector<Ipv6Prefix>& taken);
+
 // --docker-subnet's value: an IPv4 network "a.b.c.d/n" without host bits, n in 16..29. The error
 // says what is wrong and gives an example.
 Result<Ipv4Prefix> ParseDockerSubnet(std::string_view text);
@@ -90,7 +119,8 @@ Result<Ipv4Prefix> ParseDockerSubnet(std::string_view text);
 Result<Ipv4Prefix> ChooseSubnet(const std::optional<Ipv4Prefix>& requested,
                                 const std::vector<TakenSubnet>& taken);
 
-// The spec for `subnet` (gateway .1, daemon .2); the cluster subnets that are IPv4 networks.
+// The spec for `subnet` (gateway .1, daemon .2) and the cluster subnets of both families (the
+// IPv6 half, when wanted, is set by the caller: PlanIpv6Half).
 TelerouteNetworkSpec PlanTelerouteNetwork(std::string_view context_name, const Ipv4Prefix& subnet,
                                           const std::vector<std::string>& cluster_subnets);
 
@@ -99,6 +129,7 @@ struct TelerouteNetworkInfo {
   std::string name{};
   std::string subnet{};          // "10.200.0.0/24", or "" when Docker shows none
   std::string daemon_address{};  // "10.200.0.2"; "" when unknown
+  std::string subnet6{};         // "fd74:656c:6570::/64" for a dual-stack network, else ""
   bool daemon_attached = false;  // the daemon container is on it
 };
 

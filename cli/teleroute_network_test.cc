@@ -89,16 +89,52 @@ TEST(PlanTelerouteNetworkTest, GatewayFirstDaemonSecondAndTheCreateCommand) {
   EXPECT_EQ(create.pools[0].subnet, "10.50.8.0/21");
   EXPECT_EQ(create.pools[0].gateway, "10.50.8.1");
   EXPECT_EQ(create.pools[0].ip_range, "10.50.12.0/22");
-  EXPECT_EQ(create.options,
-            (std::map<std::string, std::string>{
-                {"daemon", "10.50.8.2"}, {"subnets", "10.96.0.0/12"}, {"control", "8787"}}));
+  EXPECT_EQ(
+      create.options,
+      (std::map<std::string, std::string>{
+          {"daemon", "10.50.8.2"}, {"subnets", "10.96.0.0/12,fd00::/8"}, {"control", "8787"}}));
+  EXPECT_FALSE(create.enable_ipv6) << "no IPv6 half was planned";
   EXPECT_EQ(create.labels, (docker::Labels{{"telepresence.context", "dev"},
                                            {"telepresence.docker_gwbridge", "preexisting"}}));
   spec.cluster_subnets.clear();
+  spec.cluster_subnets6.clear();
   spec.gateway_bridge_existed = false;
   create = NetworkCreateSpec(spec);
   EXPECT_FALSE(create.options.contains("subnets"));
   EXPECT_EQ(create.labels.at("telepresence.docker_gwbridge"), "ours");
+}
+
+// A dual-stack cluster gets a dual-stack network: the first free /64 of fd74:656c:6570::/48, its
+// ::1 the gateway, ::2 the daemon, the upper half for containers.
+TEST(PlanTelerouteNetworkTest, ADualStackClusterGetsAnIpv6HalfThatOverlapsNothing) {
+  EXPECT_FALSE(PlanIpv6Half({"10.96.0.0/12"}, {})) << "an IPv4-only cluster";
+  const std::vector<DockerNetwork> networks = {
+      {.name = "taken", .subnets = {"10.1.0.0/24", "fd74:656c:6570::/64"}},
+      {.name = "tp-dev", .subnets = {"fd74:656c:6570:1::/64"}}};  // the one being replaced
+  const std::vector<std::string> cluster = {"10.96.0.0/12", "fd74:656c:6570:2::/112"};
+  const std::optional<TelerouteIpv6Spec> half =
+      PlanIpv6Half(cluster, TakenIpv6Subnets(cluster, networks, "tp-dev"));
+  ASSERT_TRUE(half);
+  EXPECT_EQ(half->subnet.ToString(), "fd74:656c:6570:1::/112");
+  EXPECT_EQ(half->gateway.ToString(), "fd74:656c:6570:1::1");
+  EXPECT_EQ(half->daemon.ToString(), "fd74:656c:6570:1::2");
+  EXPECT_EQ(half->container_range.ToString(), "fd74:656c:6570:1::8000/113");
+  const std::optional<TelerouteIpv6Spec> next =
+      PlanIpv6Half(cluster, TakenIpv6Subnets(cluster, networks, ""));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->subnet.ToString(), "fd74:656c:6570:3::/112") << "2 has a cluster subnet in it";
+  EXPECT_FALSE(PlanIpv6Half(cluster, {*ParseIpv6Prefix("fd74:656c::/32")})) << "all taken";
+
+  TelerouteNetworkSpec spec = PlanTelerouteNetwork("dev", Prefix("10.50.8.0/24"), cluster);
+  spec.ipv6 = half;
+  docker::NetworkSpec create = NetworkCreateSpec(spec);
+  EXPECT_TRUE(create.enable_ipv6);
+  ASSERT_EQ(create.pools.size(), 2u);
+  EXPECT_EQ(create.pools[1].subnet, "fd74:656c:6570:1::/112");
+  EXPECT_EQ(create.pools[1].gateway, "fd74:656c:6570:1::1");
+  EXPECT_EQ(create.pools[1].ip_range, "fd74:656c:6570:1::8000/113");
+  EXPECT_EQ(create.options.at("daemon6"), "fd74:656c:6570:1::2");
+  EXPECT_EQ(create.options.at("subnets"), "10.96.0.0/12,fd74:656c:6570:2::/112");
 }
 
 TEST(DescribeTelerouteNetworkTest, DaemonFromTheOptionElseItsEndpoint) {
@@ -110,13 +146,19 @@ TEST(DescribeTelerouteNetworkTest, DaemonFromTheOptionElseItsEndpoint) {
   EXPECT_EQ(info.subnet, "10.200.0.0/24");
   EXPECT_EQ(info.daemon_address, "10.200.0.2");
   EXPECT_TRUE(info.daemon_attached);
-  EXPECT_EQ(FormatTelerouteNetwork(info), "tp-dev (10.200.0.0/24, daemon 10.200.0.2)");
+  EXPECT_EQ(info.subnet6, "fd00::/64");
+  EXPECT_EQ(FormatTelerouteNetwork(info),
+            "tp-dev (10.200.0.0/24 and fd00::/64, daemon 10.200.0.2)");
   network.options.clear();
   EXPECT_EQ(DescribeTelerouteNetwork(network, "tp-dev-cn").daemon_address, "10.200.0.9");
   network.containers.clear();
   info = DescribeTelerouteNetwork(network, "tp-dev-cn");
   EXPECT_FALSE(info.daemon_attached);
-  EXPECT_EQ(FormatTelerouteNetwork(info), "tp-dev (10.200.0.0/24, daemon unknown not attached)");
+  EXPECT_EQ(FormatTelerouteNetwork(info),
+            "tp-dev (10.200.0.0/24 and fd00::/64, daemon unknown not attached)");
+  network.subnets = {"10.200.0.0/24"};
+  EXPECT_EQ(FormatTelerouteNetwork(DescribeTelerouteNetwork(network, "tp-dev-cn")),
+            "tp-dev (10.200.0.0/24, daemon unknown not attached)");
 }
 
 TEST(RemoveTelerouteNetworkTest, DisconnectsEveryContainerThenRemoves) {

@@ -291,9 +291,9 @@ class FakeDocker : public DockerApi {
     return Ok{};
   }
   Status ConnectToNetwork(const std::string& network, const std::string& container,
-                          const std::string& ip) override {
+                          const std::string& ip, const std::string& ip6) override {
     if (fail_everything) return CliError{*fail_everything};
-    network_connects.push_back(NetworkConnectCommand(network, container, ip));
+    network_connects.push_back(NetworkConnectCommand(network, container, ip, ip6));
     if (fail_network_connect) return CliError{*fail_network_connect};
     if (!networks.contains(network)) return CliError{"network " + network + " not found"};
     std::string length =

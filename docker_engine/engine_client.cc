@@ -476,11 +476,13 @@ EngineStatus EngineClient::RemoveNetwork(std::string_view network) const {
 }
 
 EngineStatus EngineClient::ConnectNetwork(std::string_view network, std::string_view container,
-                                          std::string_view ipv4_address) const {
+                                          std::string_view ipv4_address,
+                                          std::string_view ipv6_address) const {
   nlohmann::json request{{"Container", container}};
-  if (!ipv4_address.empty()) {
-    request["EndpointConfig"] = {{"IPAMConfig", {{"IPv4Address", ipv4_address}}}};
-  }
+  nlohmann::json ipam = nlohmann::json::object();
+  if (!ipv4_address.empty()) ipam["IPv4Address"] = ipv4_address;
+  if (!ipv6_address.empty()) ipam["IPv6Address"] = ipv6_address;
+  if (!ipam.empty()) request["EndpointConfig"] = {{"IPAMConfig", ipam}};
   EngineResult<std::string> body =
       Call(Method::kPost, Path("/networks/" + Segment(network) + "/connect"), request.dump(),
            "connect container " + std::string(container) + " to network " + std::string(network),

@@ -123,9 +123,10 @@ class EngineClient {
   EngineResult<std::optional<NetworkInfo>> InspectNetwork(std::string_view network) const;
   EngineResult<std::string> CreateNetwork(const NetworkSpec& spec) const;  // its id
   EngineStatus RemoveNetwork(std::string_view network) const;
-  // Attaches a container, at `ipv4_address` when not empty.
+  // Attaches a container, at `ipv4_address` and `ipv6_address` when not empty.
   EngineStatus ConnectNetwork(std::string_view network, std::string_view container,
-                              std::string_view ipv4_address) const;
+                              std::string_view ipv4_address,
+                              std::string_view ipv6_address = {}) const;
   EngineStatus DisconnectNetwork(std::string_view network, std::string_view container,
                                  bool force) const;
 

@@ -190,6 +190,7 @@ json StringMapJson(const std::map<std::string, std::string>& values) {
 json HostConfig(const ContainerSpec& spec) {
   json host{{"AutoRemove", spec.auto_remove}};
   if (!spec.cap_add.empty()) host["CapAdd"] = spec.cap_add;
+  if (!spec.sysctls.empty()) host["Sysctls"] = StringMapJson(spec.sysctls);
   if (!spec.binds.empty()) {
     json binds = json::array();
     for (const BindMount& bind : spec.binds) {
@@ -279,6 +280,7 @@ std::string EncodeNetworkCreate(const NetworkSpec& spec) {
             {"Options", StringMapJson(spec.options)},
             {"Labels", StringMapJson(spec.labels)}};
   if (!spec.driver.empty()) body["Driver"] = spec.driver;
+  if (spec.enable_ipv6) body["EnableIPv6"] = true;
   if (!pools.empty()) body["IPAM"] = {{"Driver", "default"}, {"Config", pools}};
   return body.dump();
 }

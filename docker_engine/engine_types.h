@@ -53,8 +53,9 @@ struct ContainerSpec {
   std::string network_mode{};    // "" for Docker's default bridge; "container:X", a network name
   std::string restart_policy{};  // "" (no), "always", "unless-stopped", "on-failure"
   std::vector<std::string> dns{};
-  bool auto_remove = false;  // --rm
-  bool init = false;         // --init
+  std::map<std::string, std::string> sysctls{};  // --sysctl KEY=VALUE (namespaced ones only)
+  bool auto_remove = false;                      // --rm
+  bool init = false;                             // --init
 };
 
 // The request body of POST /containers/create (the name goes in the query).
@@ -117,7 +118,8 @@ struct IpamPool {
 // POST /networks/create.
 struct NetworkSpec {
   std::string name{};
-  std::string driver{};  // "" for bridge
+  std::string driver{};      // "" for bridge
+  bool enable_ipv6 = false;  // --ipv6: then one of the pools is IPv6
   std::vector<IpamPool> pools{};
   std::map<std::string, std::string> options{};
   Labels labels{};

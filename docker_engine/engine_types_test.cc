@@ -121,6 +121,23 @@ TEST(EngineTypesTest, NetworkAndVolumeCreateBodies) {
       {.name = "v", .driver = "telemount", .driver_options = {{"host", "h"}}, .labels = {}}));
   EXPECT_EQ(volume["Driver"], "telemount");
   EXPECT_EQ(volume["DriverOpts"]["host"], "h");
+  EXPECT_FALSE(network.contains("EnableIPv6"));
+}
+
+TEST(EngineTypesTest, ADualStackNetworkAndASysctlReachTheirFields) {
+  json network = json::parse(EncodeNetworkCreate(
+      {.name = "tp-x",
+       .driver = "teleroute:latest",
+       .enable_ipv6 = true,
+       .pools = {{.subnet = "10.200.0.0/24", .gateway = "10.200.0.1", .aux_addresses = {}},
+                 {.subnet = "fd74::/64", .gateway = "fd74::1", .aux_addresses = {}}},
+       .options = {},
+       .labels = {}}));
+  EXPECT_EQ(network["EnableIPv6"], true);
+  EXPECT_EQ(network["IPAM"]["Config"][1], json({{"Subnet", "fd74::/64"}, {"Gateway", "fd74::1"}}));
+  ContainerSpec spec{.image = "i", .sysctls = {{"net.ipv6.conf.all.disable_ipv6", "0"}}};
+  json body = json::parse(EncodeContainerCreate(spec));
+  EXPECT_EQ(body["HostConfig"]["Sysctls"], json({{"net.ipv6.conf.all.disable_ipv6", "0"}}));
 }
 
 TEST(EngineTypesTest, EventsPluginsVolumesAndErrors) {

@@ -7,8 +7,9 @@
 # what the README tells a new user: the plugins come from a registry (Debian's docker-registry on
 # the namespace's 127.0.0.1, which `make plugins-push` filled) when `telepresence connect
 # --docker --plugin-registry` finds them missing, the images are built from scratch, then the
-# demo cluster, `telepresence curl` by name, a `replace --docker-run` that answers a request from
-# inside the cluster, `quit`.
+# demo cluster (dual stack, as more and more clusters are), `telepresence curl` by name, IPv6
+# through the Teleroute network, a `replace --docker-run` that answers a request from inside the
+# cluster, `quit`.
 #
 # usage: test/docker/first_start.sh BUILD_DIR
 set -uo pipefail
@@ -33,8 +34,9 @@ check "make plugins-push puts both plugins in the registry" \
   make -C "$TP_REPO" --no-print-directory plugins-push REGISTRY="$TP_REGISTRY" \
   BUILD="$TP_BUILD_DIR"
 check_equal "and leaves none installed" "" "$(docker plugin ls -q)"
-check_output "the demo cluster starts (make demo-cluster)" "The demo cluster is up" \
-  "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
+ipv6_subnet=fd00:213::/64
+check_output "the demo cluster starts (make demo-cluster), dual stack" "The demo cluster is up" \
+  env TP_DEMO_IPV6="$ipv6_subnet" "$TP_REPO/demo/cluster/up.sh" "$TP_BUILD_DIR"
 check_output "the context names the bridge's gateway" "\"manager\":\"$docker0:" \
   cat "$XDG_CONFIG_HOME/telepresence-docker/contexts/default.json"
 ((TP_FAILED == 0)) || die "without plugins and the demo cluster the rest cannot run"
@@ -51,6 +53,19 @@ check_equal "both are ready" "ok ok" \
   "$("$telepresence" plugins status --output json | jq -r '[.plugins[].state] | join(" ")')"
 check_output "curl reaches a service by name" "echo from echo" \
   timeout 20 "$telepresence" curl --silent --max-time 5 http://echo:8080/
+
+heading "IPv6: containers on the Teleroute network reach the cluster's IPv6 addresses"
+check_equal "the Teleroute network is dual stack" "true 10.200.0.0/24 fd74:656c:6570::/112" \
+  "$(docker network inspect tp-default -f '{{.EnableIPv6}}{{range .IPAM.Config}} {{.Subnet}}{{end}}')"
+ipv6_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' "$1"; }
+greeter6=$(ipv6_of greeter)
+manager6=$(ipv6_of tp-traffic-manager)
+check_output "docker-run: curl to greeter's IPv6 address answers, through the traffic-manager" \
+  "client: $manager6:" timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
+  curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
+check_output "an AAAA answer for a service name" "$greeter6" \
+  timeout 30 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
+  nslookup -type=aaaa greeter.default.svc.cluster.local
 from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
 work=$(mktemp -d)
 defer rm -rf "$work"
