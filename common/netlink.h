@@ -38,6 +38,9 @@ using RtnlVethLinkPtr = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_v
 // ("netlink: ...").
 NlSocketPtr OpenRouteSocket(std::string& error);
 
+// The interface index of `lo` in the socket's namespace; 0 with `error` set when it cannot be had.
+int LoopbackIndex(nl_sock* socket, std::string& error);
+
 // libnl's message for a (negative) libnl error code.
 std::string NlErrorText(int error);
 

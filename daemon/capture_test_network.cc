@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -26,7 +27,7 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
 
 NlAddrPtr ParseAddress(const std::string& text, std::string& error) {
   nl_addr* parsed = nullptr;
-  if (const int result = nl_addr_parse(text.c_str(), AF_INET, &parsed); result < 0) {
+  if (const int result = nl_addr_parse(text.c_str(), AF_UNSPEC, &parsed); result < 0) {
     error = "bad address " + text + ": " + NlErrorText(result);
     return nullptr;
   }
@@ -233,6 +234,20 @@ std::string ListNftTable(const std::string& table, const std::string& family) {
   size_t read = 0;
   while ((read = std::fread(chunk, 1, sizeof(chunk), pipe)) > 0) output.append(chunk, read);
   return ::pclose(pipe) == 0 ? output : "";
+}
+
+std::string ListIpv6MainRoutes() {
+  FILE* pipe = ::popen("ip -6 route show table main 2>/dev/null", "r");
+  if (pipe == nullptr) return "";
+  std::string output;
+  char chunk[4096];
+  size_t read = 0;
+  while ((read = std::fread(chunk, 1, sizeof(chunk), pipe)) > 0) output.append(chunk, read);
+  return ::pclose(pipe) == 0 ? output : "";
+}
+
+bool RunCommand(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 bool RunNft(const std::string& commands) {

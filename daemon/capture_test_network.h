@@ -54,6 +54,12 @@ class TestNetworkNamespace {
 // as numbers), or "" when there is no such table; read in the calling thread's namespace by the
 // nft command, independently of the code under test.
 std::string ListNftTable(const std::string& table, const std::string& family = "ip");
+// What `ip -6 route show table main` prints in the calling thread's namespace (the command,
+// independently of the code under test); "" when it fails.
+std::string ListIpv6MainRoutes();
+// Runs `command` (an `ip` command line, say) in the calling thread's namespace: whether it
+// succeeded.
+bool RunCommand(const std::string& command);
 // Runs `commands` (nft's language) with the nft command in the calling thread's namespace, as
 // one transaction. Whether nft succeeded.
 bool RunNft(const std::string& commands);

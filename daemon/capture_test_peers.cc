@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "net/socket_address.h"
 #include "sync/mutex.h"
 
 namespace tp::daemon::testing {
@@ -14,19 +15,19 @@ namespace {
 
 constexpr int kPollSliceMs = 50;
 
-// A socket of `type` bound to `address`:0; invalid on failure. `port` gets the bound port.
+// A socket of `type` bound to `address`:0 (IPv4 or IPv6); invalid on failure. `port` gets the
+// bound port.
 UniqueFd BindAny(int type, const std::string& address, uint16_t& port) {
-  UniqueFd socket(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  sockaddr_in bound{};
-  bound.sin_family = AF_INET;
-  if (::inet_pton(AF_INET, address.c_str(), &bound.sin_addr) != 1) return {};
-  socklen_t length = sizeof bound;
-  if (::bind(socket.Get(), reinterpret_cast<sockaddr*>(&bound), sizeof bound) != 0 ||
-      ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+  std::optional<SocketAddress> bound = ParseSocketAddress(address, 0);
+  if (!bound) return {};
+  UniqueFd socket(::socket(bound->family(), type | SOCK_CLOEXEC, 0));
+  socklen_t length = sizeof bound->storage;
+  if (::bind(socket.Get(), bound->get(), bound->length) != 0 ||
+      ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&bound->storage), &length) != 0) {
     return {};
   }
   if (type == SOCK_STREAM && ::listen(socket.Get(), 64) != 0) return {};
-  port = ntohs(bound.sin_port);
+  port = AddressPort(bound->storage);
   return socket;
 }
 

@@ -26,16 +26,6 @@ RtnlRulePtr MarkRule(const PolicyRoutingOptions& options) {
   return rule;
 }
 
-int LoopbackIndex(nl_sock* socket, std::string& error) {
-  rtnl_link* found = nullptr;
-  if (const int result = rtnl_link_get_kernel(socket, 0, "lo", &found); result < 0) {
-    error = "cannot find the loopback interface: " + NlErrorText(result);
-    return 0;
-  }
-  const RtnlLinkPtr link(found);
-  return rtnl_link_get_ifindex(link.get());
-}
-
 // "0.0.0.0/0" or "::/0".
 std::string AnyText(const PolicyRoutingOptions& options) {
   return options.family == AF_INET6 ? "::/0" : "0.0.0.0/0";

@@ -27,6 +27,12 @@ std::string SubnetsText(const std::vector<std::string>& texts) {
   return fmt::format("{}", fmt::join(texts, " "));
 }
 
+// Logs what it could not do: only this namespace's own connections need the fallback routes.
+void ReplaceFallbackRoutes(FallbackRoutes& fallback, const std::vector<Ipv6Prefix>& networks) {
+  std::string error;
+  if (!fallback.Replace(networks, error)) spdlog::warn("capture: {}", error);
+}
+
 }  // namespace
 
 TrafficCapture::Ipv6Half TrafficCapture::InstallIpv6(const TrafficCaptureOptions& options,
@@ -43,6 +49,9 @@ TrafficCapture::Ipv6Half TrafficCapture::InstallIpv6(const TrafficCaptureOptions
     spdlog::warn("capture: IPv6 is not captured here: {}", error);
     return {};
   }
+  half.fallback = FallbackRoutes::Open(error);
+  if (half.fallback) ReplaceFallbackRoutes(*half.fallback, networks);
+  if (!half.fallback) spdlog::warn("capture: no IPv6 fallback routes: {}", error);
   return half;
 }
 
@@ -86,6 +95,7 @@ bool TrafficCapture::UpdateSubnets(const std::vector<std::string>& cidrs, std::s
   if (!table_->ReplaceSubnets(networks.networks, error)) return false;
   networks_ = std::move(networks.networks);
   if (ipv6_.table && !ipv6_.table->ReplaceSubnets(networks.networks6, error)) return false;
+  if (ipv6_.fallback) ReplaceFallbackRoutes(*ipv6_.fallback, networks.networks6);
   networks6_ = std::move(networks.networks6);
   spdlog::info("capture: subnets now {}", SubnetsText(Texts(networks_, networks6_)));
   return true;

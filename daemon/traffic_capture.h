@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/capture_table.h"
+#include "daemon/fallback_routes.h"
 #include "daemon/policy_routing.h"
 #include "sync/mutex.h"
 
@@ -45,10 +46,13 @@ class TrafficCapture {
   uint16_t Port() const { return port_; }
 
  private:
-  // The IPv6 half: its routing and table, or both null when IPv6 cannot be captured here.
+  // The IPv6 half: its routing and table, or both null when IPv6 cannot be captured here; and
+  // the networks' fallback routes (null when they cannot be had: only this namespace's own
+  // connections miss them).
   struct Ipv6Half {
     std::unique_ptr<PolicyRouting> routing;
     std::unique_ptr<CaptureTable> table;
+    std::unique_ptr<FallbackRoutes> fallback;
   };
 
   TrafficCapture(uint16_t port, std::unique_ptr<PolicyRouting> routing,

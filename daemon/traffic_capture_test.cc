@@ -82,6 +82,31 @@ TEST_F(TrafficCaptureTest, InstallsTableRuleAndRouteAndRemovesThemAll) {
   });
 }
 
+// A namespace without an IPv6 route to a captured network (a daemon container's) still opens
+// connections to it: each captured IPv6 network has a last-resort route, which follows the
+// subnets and goes with the capture; one a crashed run left is removed.
+TEST_F(TrafficCaptureTest, CapturedIpv6NetworksHaveLastResortRoutes) {
+  InNamespace([] {
+    ASSERT_TRUE(
+        testing::RunCommand("ip -6 route add fd09::/64 dev lo proto 116 metric 4294967295"));
+    std::string error;
+    auto capture = TrafficCapture::Install(Options(), {"10.201.0.0/24", "fd00::/64"}, error);
+    ASSERT_TRUE(capture) << error;
+    std::string routes = testing::ListIpv6MainRoutes();
+    EXPECT_TRUE(Has(routes, "fd00::/64 dev lo proto 116 metric 4294967295")) << routes;
+    EXPECT_FALSE(Has(routes, "fd09::")) << "a leftover is removed: " << routes;
+
+    ASSERT_TRUE(capture->UpdateSubnets({"10.201.0.0/24", "fd01::/64"}, error)) << error;
+    routes = testing::ListIpv6MainRoutes();
+    EXPECT_TRUE(Has(routes, "fd01::/64 dev lo proto 116 metric 4294967295")) << routes;
+    EXPECT_FALSE(Has(routes, "fd00::/64")) << routes;
+
+    capture.reset();
+    routes = testing::ListIpv6MainRoutes();
+    EXPECT_FALSE(Has(routes, "proto 116")) << routes;
+  });
+}
+
 TEST_F(TrafficCaptureTest, ReplacesTheLeftoversOfACrashedRun) {
   InNamespace([] {
     std::string error;

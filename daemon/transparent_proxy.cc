@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/ipv4.h"
 #include "daemon/captured_tcp_relay.h"
 #include "net/accept.h"
 #include "net/socket_address.h"
@@ -72,17 +73,20 @@ UniqueFd BindTransparent(int type, uint16_t port, std::string& error) {
   return socket;
 }
 
-// The transparent IPv6 TCP listener on [::]:port (IPv6 only); invalid with `error` set when this
+// The transparent IPv6 socket of `type` on [::]:port (IPv6 only): the TCP listener, or the UDP
+// socket that reads each datagram's original destination. Invalid with `error` set when this
 // host cannot have one (no IPv6).
-UniqueFd BindTransparentIpv6(uint16_t port, std::string& error) {
-  UniqueFd socket(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+UniqueFd BindTransparentIpv6(int type, uint16_t port, std::string& error) {
+  UniqueFd socket(::socket(AF_INET6, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket.Valid()) {
     error = Errno("socket AF_INET6");
     return {};
   }
+  const bool stream = type == SOCK_STREAM;
   if (!SetFlag(socket.Get(), SOL_IPV6, IPV6_TRANSPARENT) ||
       !SetFlag(socket.Get(), IPPROTO_IPV6, IPV6_V6ONLY) ||
-      !SetFlag(socket.Get(), SOL_SOCKET, SO_REUSEADDR)) {
+      (stream && !SetFlag(socket.Get(), SOL_SOCKET, SO_REUSEADDR)) ||
+      (!stream && !SetFlag(socket.Get(), SOL_IPV6, IPV6_RECVORIGDSTADDR))) {
     error = Errno("setsockopt");
     return {};
   }
@@ -91,11 +95,21 @@ UniqueFd BindTransparentIpv6(uint16_t port, std::string& error) {
   address.sin6_addr = in6addr_any;
   address.sin6_port = htons(port);
   if (::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(socket.Get(), kListenBacklog) != 0) {
-    error = Errno("bind TCP [::]:" + std::to_string(port));
+      (stream && ::listen(socket.Get(), kListenBacklog) != 0)) {
+    error =
+        Errno(std::string("bind ") + (stream ? "TCP" : "UDP") + " [::]:" + std::to_string(port));
     return {};
   }
   return socket;
+}
+
+// Whether `address` is a loopback one (127.0.0.0/8, ::1): never a captured destination.
+bool IsLoopbackAddress(const SocketAddress& address) {
+  if (address.family() == AF_INET6) {
+    return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
+  }
+  const auto* ipv4 = reinterpret_cast<const sockaddr_in*>(address.get());
+  return (ntohl(ipv4->sin_addr.s_addr) >> 24) == (kLoopbackNetwork >> 24);
 }
 
 std::optional<Ipv4Endpoint> LocalEndpoint(int socket) {
@@ -167,33 +181,36 @@ std::optional<Ipv4Endpoint> PeerEndpoint(int socket) {
 
 // One datagram as recvmsg gave it: who sent it, where it was going, and its length.
 struct ReceivedDatagram {
-  Ipv4Endpoint client;
-  std::optional<Ipv4Endpoint> destination;  // from IP_ORIGDSTADDR
+  SocketAddress client;
+  std::optional<SocketAddress> destination;  // from IP_ORIGDSTADDR (IPV6_ORIGDSTADDR)
   size_t length = 0;
 };
 
 // Reads one datagram into `buffer`; nullopt when none is waiting (or on error).
 std::optional<ReceivedDatagram> ReceiveDatagram(int socket, std::vector<uint8_t>& buffer) {
-  sockaddr_in client{};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sockaddr_in))];
+  ReceivedDatagram datagram;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sockaddr_in6))];
   iovec data{buffer.data(), buffer.size()};
   msghdr message{};
-  message.msg_name = &client;
-  message.msg_namelen = sizeof client;
+  message.msg_name = &datagram.client.storage;
+  message.msg_namelen = sizeof datagram.client.storage;
   message.msg_iov = &data;
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof control;
   const ssize_t got = ::recvmsg(socket, &message, MSG_DONTWAIT);
   if (got < 0) return std::nullopt;
-  ReceivedDatagram datagram{Ipv4Endpoint::FromSockaddr(client), std::nullopt,
-                            static_cast<size_t>(got)};
+  datagram.client.length = message.msg_namelen;
+  datagram.length = static_cast<size_t>(got);
   for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
        header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level != SOL_IP || header->cmsg_type != IP_ORIGDSTADDR) continue;
-    sockaddr_in destination{};
-    std::memcpy(&destination, CMSG_DATA(header), sizeof destination);
-    datagram.destination = Ipv4Endpoint::FromSockaddr(destination);
+    const bool ipv4 = header->cmsg_level == SOL_IP && header->cmsg_type == IP_ORIGDSTADDR;
+    const bool ipv6 = header->cmsg_level == SOL_IPV6 && header->cmsg_type == IPV6_ORIGDSTADDR;
+    if (!ipv4 && !ipv6) continue;
+    SocketAddress destination;
+    destination.length = ipv6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    std::memcpy(&destination.storage, CMSG_DATA(header), destination.length);
+    datagram.destination = destination;
   }
   return datagram;
 }
@@ -212,11 +229,15 @@ std::unique_ptr<TransparentProxy> TransparentProxy::Start(const TransparentProxy
   UniqueFd udp_socket = BindTransparent(SOCK_DGRAM, bound->port, error);
   if (!udp_socket.Valid()) return nullptr;
   std::string ipv6_error;
-  UniqueFd tcp6_listener = BindTransparentIpv6(bound->port, ipv6_error);
+  UniqueFd tcp6_listener = BindTransparentIpv6(SOCK_STREAM, bound->port, ipv6_error);
   if (!tcp6_listener.Valid()) spdlog::warn("capture: no IPv6 TCP capture: {}", ipv6_error);
-  std::unique_ptr<TransparentProxy> proxy(
-      new TransparentProxy(options, std::move(tunnel), std::move(tcp_listener),
-                           std::move(tcp6_listener), std::move(udp_socket), bound->port));
+  UniqueFd udp6_socket = BindTransparentIpv6(SOCK_DGRAM, bound->port, ipv6_error);
+  if (tcp6_listener.Valid() && !udp6_socket.Valid()) {
+    spdlog::warn("capture: no IPv6 UDP capture: {}", ipv6_error);
+  }
+  std::unique_ptr<TransparentProxy> proxy(new TransparentProxy(
+      options, std::move(tunnel), std::move(tcp_listener), std::move(tcp6_listener),
+      std::move(udp_socket), std::move(udp6_socket), bound->port));
   if (!proxy->stop_.Valid()) {
     error = Errno("eventfd");
     return nullptr;
@@ -228,12 +249,13 @@ std::unique_ptr<TransparentProxy> TransparentProxy::Start(const TransparentProxy
 
 TransparentProxy::TransparentProxy(const TransparentProxyOptions& options, TunnelSource tunnel,
                                    UniqueFd tcp_listener, UniqueFd tcp6_listener,
-                                   UniqueFd udp_socket, uint16_t port)
+                                   UniqueFd udp_socket, UniqueFd udp6_socket, uint16_t port)
     : options_(options),
       tunnel_(std::move(tunnel)),
       tcp_listener_(std::move(tcp_listener)),
       tcp6_listener_(std::move(tcp6_listener)),
       udp_socket_(std::move(udp_socket)),
+      udp6_socket_(std::move(udp6_socket)),
       port_(port),
       udp_flows_(options.udp) {}
 
@@ -360,44 +382,52 @@ void TransparentProxy::ReceiveLoop() {
   std::vector<uint8_t> buffer(kMaxDatagramBytes);
   Clock::time_point next_sweep = Clock::now() + kIdleSweepInterval;
   while (!stop_.Triggered()) {
-    pollfd waiters[] = {{udp_socket_.Get(), POLLIN, 0}, {stop_.Fd(), POLLIN, 0}};
-    const int ready = ::poll(waiters, 2, static_cast<int>(kIdleSweepInterval.count()));
+    // (An invalid udp6_socket_ is -1, which poll leaves out.)
+    pollfd waiters[] = {
+        {stop_.Fd(), POLLIN, 0}, {udp_socket_.Get(), POLLIN, 0}, {udp6_socket_.Get(), POLLIN, 0}};
+    const int ready = ::poll(waiters, 3, static_cast<int>(kIdleSweepInterval.count()));
     if (Clock::now() >= next_sweep) {
       udp_flows_.ExpireIdle();
       next_sweep = Clock::now() + kIdleSweepInterval;
     }
-    if (ready <= 0 || waiters[1].revents != 0) continue;
-    for (int count = 0; count < kDatagramBurst; ++count) {
-      const std::optional<ReceivedDatagram> datagram = ReceiveDatagram(udp_socket_.Get(), buffer);
-      if (!datagram) break;
-      if (!datagram->destination || IsLoopback(*datagram->destination)) {
-        ++udp_dropped_;
-        continue;
-      }
-      ForwardDatagram(datagram->client, *datagram->destination,
-                      std::span(buffer.data(), datagram->length));
-    }
+    if (ready <= 0 || waiters[0].revents != 0) continue;
+    if (waiters[1].revents != 0) ForwardWaitingDatagrams(udp_socket_.Get(), buffer);
+    if (waiters[2].revents != 0) ForwardWaitingDatagrams(udp6_socket_.Get(), buffer);
   }
 }
 
-void TransparentProxy::ForwardDatagram(const Ipv4Endpoint& client, const Ipv4Endpoint& destination,
+void TransparentProxy::ForwardWaitingDatagrams(int socket, std::vector<uint8_t>& buffer) {
+  for (int count = 0; count < kDatagramBurst; ++count) {
+    const std::optional<ReceivedDatagram> datagram = ReceiveDatagram(socket, buffer);
+    if (!datagram) return;
+    if (!datagram->destination || IsLoopbackAddress(*datagram->destination)) {
+      ++udp_dropped_;
+      continue;
+    }
+    ForwardDatagram(datagram->client, *datagram->destination,
+                    std::span(buffer.data(), datagram->length));
+  }
+}
+
+void TransparentProxy::ForwardDatagram(const SocketAddress& client,
+                                       const SocketAddress& destination,
                                        std::span<const uint8_t> bytes) {
+  const std::string route =
+      EndpointText(client.storage) + " -> " + EndpointText(destination.storage);
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   if (!tunnel) {
     ++udp_dropped_;
-    spdlog::debug("capture: UDP {} -> {}: no tunnel; datagram dropped", client.Text(),
-                  destination.Text());
+    spdlog::debug("capture: UDP {}: no tunnel; datagram dropped", route);
     return;
   }
   std::string error;
   const std::optional<uint32_t> flow_id = udp_flows_.FlowFor(client, destination, error);
   if (!flow_id) {
     ++udp_dropped_;
-    spdlog::warn("capture: UDP {} -> {}: {}; datagram dropped", client.Text(), destination.Text(),
-                 error);
+    spdlog::warn("capture: UDP {}: {}; datagram dropped", route, error);
     return;
   }
-  tunnel::UdpDatagram datagram{destination.AddressText(), destination.port,
+  tunnel::UdpDatagram datagram{AddressText(destination.storage), AddressPort(destination.storage),
                                std::vector<uint8_t>(bytes.begin(), bytes.end())};
   if (tunnel->SendUdpDatagram(*flow_id, std::move(datagram),
                               Clock::now() + kDatagramQueueTimeout)) {

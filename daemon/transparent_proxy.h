@@ -78,13 +78,15 @@ class TransparentProxy {
 
   TransparentProxy(const TransparentProxyOptions& options, TunnelSource tunnel,
                    UniqueFd tcp_listener, UniqueFd tcp6_listener, UniqueFd udp_socket,
-                   uint16_t port);
+                   UniqueFd udp6_socket, uint16_t port);
   void AcceptLoop();
   // Joins the connection threads that ended; how many still run.
   size_t ReapConnections();
   void ServeConnection(UniqueFd client, bool ipv6);  // ipv6: accepted on tcp6_listener_
   void ReceiveLoop();
-  void ForwardDatagram(const Ipv4Endpoint& client, const Ipv4Endpoint& destination,
+  // Reads what waits on `socket` (a burst at most) and forwards it.
+  void ForwardWaitingDatagrams(int socket, std::vector<uint8_t>& buffer);
+  void ForwardDatagram(const SocketAddress& client, const SocketAddress& destination,
                        std::span<const uint8_t> bytes);
 
   const TransparentProxyOptions options_;
@@ -92,6 +94,7 @@ class TransparentProxy {
   const UniqueFd tcp_listener_;
   const UniqueFd tcp6_listener_;  // [::]:port, IPv6 only; invalid when this host has no IPv6
   const UniqueFd udp_socket_;
+  const UniqueFd udp6_socket_;  // [::]:port, IPv6 only; invalid when this host has no IPv6
   const uint16_t port_;
   StopEvent stop_;
   UdpFlowTable udp_flows_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "sync/mutex.h"
 
@@ -18,14 +19,16 @@ std::string Errno(const char* what) { return std::string(what) + ": " + std::str
 
 }  // namespace
 
-UniqueFd TransparentUdpSocket(const Ipv4Endpoint& local, std::string& error) {
-  UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+UniqueFd TransparentUdpSocket(const SocketAddress& local, std::string& error) {
+  const bool ipv6 = local.family() == AF_INET6;
+  UniqueFd socket(::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!socket.Valid()) {
     error = Errno("socket");
     return {};
   }
   const int yes = 1;
-  if (::setsockopt(socket.Get(), SOL_IP, IP_TRANSPARENT, &yes, sizeof yes) != 0) {
+  if (::setsockopt(socket.Get(), ipv6 ? SOL_IPV6 : SOL_IP, ipv6 ? IPV6_TRANSPARENT : IP_TRANSPARENT,
+                   &yes, sizeof yes) != 0) {
     error = Errno("IP_TRANSPARENT (needs NET_ADMIN)");
     return {};
   }
@@ -33,17 +36,17 @@ UniqueFd TransparentUdpSocket(const Ipv4Endpoint& local, std::string& error) {
     error = Errno("SO_REUSEADDR");
     return {};
   }
-  const sockaddr_in address = local.ToSockaddr();
-  if (::bind(socket.Get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    error = Errno(("bind " + local.Text()).c_str());
+  if (::bind(socket.Get(), local.get(), local.length) != 0) {
+    error = Errno(("bind " + EndpointText(local.storage)).c_str());
     return {};
   }
   return socket;
 }
 
-std::optional<uint32_t> UdpFlowTable::FlowFor(const Ipv4Endpoint& client,
-                                              const Ipv4Endpoint& destination, std::string& error) {
-  const FlowKey key{client, destination};
+std::optional<uint32_t> UdpFlowTable::FlowFor(const SocketAddress& client,
+                                              const SocketAddress& destination,
+                                              std::string& error) {
+  const FlowKey key{EndpointText(client.storage), EndpointText(destination.storage)};
   MutexLock lock(mutex_);
   if (const auto found = ids_.find(key); found != ids_.end()) {
     flows_.at(found->second).last_active = Clock::now();
@@ -55,9 +58,9 @@ std::optional<uint32_t> UdpFlowTable::FlowFor(const Ipv4Endpoint& client,
   do {
     ++last_id_;
   } while (last_id_ == 0 || flows_.contains(last_id_));
-  const auto idle_timeout =
-      destination.port == kDnsPort ? options_.dns_idle_timeout : options_.idle_timeout;
-  flows_.emplace(last_id_, Flow{key, std::move(reply_socket), Clock::now(), idle_timeout});
+  const auto idle_timeout = AddressPort(destination.storage) == kDnsPort ? options_.dns_idle_timeout
+                                                                         : options_.idle_timeout;
+  flows_.emplace(last_id_, Flow{key, client, std::move(reply_socket), Clock::now(), idle_timeout});
   ids_.emplace(key, last_id_);
   return last_id_;
 }
@@ -68,9 +71,8 @@ bool UdpFlowTable::SendReply(uint32_t flow_id, std::span<const uint8_t> bytes) {
   if (found == flows_.end()) return false;
   Flow& flow = found->second;
   flow.last_active = Clock::now();
-  const sockaddr_in client = flow.key.first.ToSockaddr();
   return ::sendto(flow.reply_socket.Get(), bytes.data(), bytes.size(), MSG_DONTWAIT,
-                  reinterpret_cast<const sockaddr*>(&client), sizeof client) >= 0;
+                  flow.client.get(), flow.client.length) >= 0;
 }
 
 size_t UdpFlowTable::ExpireIdle() {

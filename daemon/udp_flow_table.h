@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "common/ipv4.h"
+#include "net/socket_address.h"
 #include "net/unique_fd.h"
 #include "sync/mutex.h"
 
@@ -33,10 +33,10 @@ class UdpFlowTable {
   UdpFlowTable(const UdpFlowTable&) = delete;
   UdpFlowTable& operator=(const UdpFlowTable&) = delete;
 
-  // The id of the flow from `client` to `destination`, marked active now. A new flow's reply
-  // socket is made in the calling thread's network namespace; nullopt with `error` set when
-  // that fails.
-  std::optional<uint32_t> FlowFor(const Ipv4Endpoint& client, const Ipv4Endpoint& destination,
+  // The id of the flow from `client` to `destination` (both IPv4 or both IPv6), marked active
+  // now. A new flow's reply socket is made in the calling thread's network namespace; nullopt
+  // with `error` set when that fails.
+  std::optional<uint32_t> FlowFor(const SocketAddress& client, const SocketAddress& destination,
                                   std::string& error);
   // Sends `bytes` to the flow's client from its original destination, without blocking.
   // False when the flow is gone or the kernel refused the datagram.
@@ -47,9 +47,10 @@ class UdpFlowTable {
 
  private:
   using Clock = std::chrono::steady_clock;
-  using FlowKey = std::pair<Ipv4Endpoint, Ipv4Endpoint>;  // client, destination
+  using FlowKey = std::pair<std::string, std::string>;  // client, destination (EndpointText)
   struct Flow {
     FlowKey key;
+    SocketAddress client;
     UniqueFd reply_socket;
     Clock::time_point last_active;
     Clock::duration idle_timeout;
@@ -66,8 +67,8 @@ class UdpFlowTable {
   uint32_t last_id_ GUARDED_BY(mutex_) = 0;
 };
 
-// A UDP socket with IP_TRANSPARENT and SO_REUSEADDR bound to `local` (which need not be an
-// address of this host); invalid with `error` set on failure.
-UniqueFd TransparentUdpSocket(const Ipv4Endpoint& local, std::string& error);
+// A UDP socket with IP_TRANSPARENT (IPV6_TRANSPARENT) and SO_REUSEADDR bound to `local` (which
+// need not be an address of this host); invalid with `error` set on failure.
+UniqueFd TransparentUdpSocket(const SocketAddress& local, std::string& error);
 
 }  // namespace tp::daemon

@@ -23,6 +23,7 @@
 #include "cluster/manager/traffic_manager.h"
 #include "daemon/capture_test_network.h"
 #include "daemon/capture_test_peers.h"
+#include "net/socket_address.h"
 
 namespace tp::daemon {
 namespace {
@@ -33,6 +34,9 @@ using testing::TestNetworkNamespace;
 
 constexpr char kSecret[] = "capture-test-secret";
 constexpr char kClusterAddress[] = "10.201.0.10";
+// The cluster is dual stack; the daemon namespace has no IPv6 route at all (the capture's own
+// last-resort routes are the only ones), as in a daemon container.
+constexpr char kClusterAddress6[] = "fd01:201::10";
 constexpr uint16_t kCapturePort = 15001;
 
 template <typename Condition>
@@ -125,6 +129,7 @@ class ClusterCaptureTest : public ::testing::Test {
                    << error << "). Run the tests as root on Linux. ***\n";
     }
     ASSERT_EQ(cluster_->AddAddress("lo", std::string(kClusterAddress) + "/32"), "");
+    ASSERT_EQ(cluster_->AddAddress("lo", std::string(kClusterAddress6) + "/128"), "");
     ASSERT_EQ(daemon_->AddDeadEndLink("tp0", "tp1"), "");
     ASSERT_EQ(daemon_->AddAddress("tp0", "10.199.0.2/24"), "");
     ASSERT_EQ(daemon_->AddRoute("10.200.0.0/14", "tp0"), "");  // 10.200.0.0 - 10.203.255.255
@@ -133,6 +138,8 @@ class ClusterCaptureTest : public ::testing::Test {
     ASSERT_TRUE(manager_ && client_);
     ASSERT_NE(tcp_echo_->port(), 0);
     ASSERT_NE(udp_echo_->port(), 0);
+    ASSERT_NE(tcp_echo6_->port(), 0);
+    ASSERT_NE(udp_echo6_->port(), 0);
     ASSERT_TRUE(client_->WaitUntilConnected(Clock::now() + 5s)) << client_->Status().last_error;
 
     ASSERT_TRUE(daemon_->Run([this] {
@@ -147,10 +154,13 @@ class ClusterCaptureTest : public ::testing::Test {
   void StartCluster() {
     tcp_echo_ = std::make_unique<testing::TcpEchoServer>(kClusterAddress);
     udp_echo_ = std::make_unique<testing::UdpEchoResponder>(kClusterAddress);
+    tcp_echo6_ = std::make_unique<testing::TcpEchoServer>(kClusterAddress6);
+    udp_echo6_ = std::make_unique<testing::UdpEchoResponder>(kClusterAddress6);
     manager::ManagerConfig config;
     config.listen = "127.0.0.1:0";
     config.secret = kSecret;
-    config.welcome = {{"10.201.0.0/24"}, {"default.svc.cluster.local"}, "cluster.local"};
+    config.welcome = {
+        {"10.201.0.0/24", "fd01:201::/64"}, {"default.svc.cluster.local"}, "cluster.local"};
     config.connect_timeout = 2s;
     std::string error;
     manager_ = manager::TrafficManager::Start(config, error);
@@ -172,6 +182,8 @@ class ClusterCaptureTest : public ::testing::Test {
   std::unique_ptr<TestNetworkNamespace> daemon_;
   std::unique_ptr<testing::TcpEchoServer> tcp_echo_;
   std::unique_ptr<testing::UdpEchoResponder> udp_echo_;
+  std::unique_ptr<testing::TcpEchoServer> tcp_echo6_;
+  std::unique_ptr<testing::UdpEchoResponder> udp_echo6_;
   std::unique_ptr<manager::TrafficManager> manager_;
   std::unique_ptr<TunnelClient> client_;
   std::unique_ptr<ClusterCapture> capture_;
@@ -182,7 +194,7 @@ TEST_F(ClusterCaptureTest, StatusShowsTheCapture) {
   EXPECT_TRUE(status.enabled);
   EXPECT_TRUE(status.active);
   EXPECT_EQ(status.port, kCapturePort);
-  EXPECT_EQ(status.subnets, std::vector<std::string>{"10.201.0.0/24"});
+  EXPECT_EQ(status.subnets, (std::vector<std::string>{"10.201.0.0/24", "fd01:201::/64"}));
   EXPECT_EQ(status.error, "");
 }
 
@@ -281,6 +293,48 @@ TEST_F(ClusterCaptureTest, UdpRoundTripsAndTheReplyComesFromTheOriginalDestinati
   const TransparentProxyCounters counters = capture_->Counters();
   EXPECT_GE(counters.udp_datagrams, 2u);
   EXPECT_EQ(counters.udp_flows, 2u);
+}
+
+// The daemon namespace's own IPv6 traffic to the cluster: TCP and UDP through the tunnel, the
+// UDP reply from the original destination.
+TEST_F(ClusterCaptureTest, Ipv6TcpAndUdpReachTheClusterThroughTheTunnel) {
+  FromTheDaemonNamespace([this] {
+    const std::optional<tp::SocketAddress> tcp_destination =
+        ParseSocketAddress(kClusterAddress6, tcp_echo6_->port());
+    ASSERT_TRUE(tcp_destination);
+    UniqueFd tcp(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval timeout{3, 0};
+    ::setsockopt(tcp.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    ASSERT_EQ(::connect(tcp.Get(), tcp_destination->get(), tcp_destination->length), 0)
+        << std::strerror(errno);
+    ASSERT_EQ(::send(tcp.Get(), "hello6", 6, MSG_NOSIGNAL), 6);
+    int error = 0;
+    EXPECT_EQ(ReadWithin(tcp.Get(), 6, 3s, error), "hello6");
+
+    const std::optional<tp::SocketAddress> udp_destination =
+        ParseSocketAddress(kClusterAddress6, udp_echo6_->port());
+    ASSERT_TRUE(udp_destination);
+    UniqueFd udp(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    std::string reply;
+    sockaddr_storage source{};
+    const auto deadline = Clock::now() + 5s;
+    while (reply.empty() && Clock::now() < deadline) {  // datagrams may be lost: send again
+      ASSERT_EQ(::sendto(udp.Get(), "ping6", 5, 0, udp_destination->get(), udp_destination->length),
+                5);
+      pollfd waiter{udp.Get(), POLLIN, 0};
+      if (::poll(&waiter, 1, 1000) <= 0) continue;
+      char buffer[256];
+      socklen_t length = sizeof source;
+      const ssize_t got = ::recvfrom(udp.Get(), buffer, sizeof buffer, 0,
+                                     reinterpret_cast<sockaddr*>(&source), &length);
+      if (got > 0) reply.assign(buffer, static_cast<size_t>(got));
+    }
+    EXPECT_EQ(reply, "echo:ping6");
+    EXPECT_EQ(EndpointText(source),
+              "[" + std::string(kClusterAddress6) + "]:" + std::to_string(udp_echo6_->port()));
+  });
+  EXPECT_EQ(tcp_echo6_->connections(), 1);
+  EXPECT_TRUE(Eventually([this] { return capture_->Counters().udp_replies >= 1; }, 2s));
 }
 
 // The reset a client gets instead of data: ECONNRESET (or a refused connect) well within `limit`.

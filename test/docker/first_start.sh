@@ -63,6 +63,8 @@ manager6=$(ipv6_of tp-traffic-manager)
 check_output "docker-run: curl to greeter's IPv6 address answers, through the traffic-manager" \
   "client: $manager6:" timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
   curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
+check_output "telepresence curl, from the daemon itself, too" "client: $manager6:" \
+  timeout 20 "$telepresence" curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
 check_output "an AAAA answer for a service name" "$greeter6" \
   timeout 30 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
   nslookup -type=aaaa greeter.default.svc.cluster.local

@@ -1,0 +1,107 @@
+#include "daemon/fallback_routes.h"
+
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <netlink/errno.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iterator>
+
+namespace tp::daemon {
+namespace {
+
+constexpr uint32_t kLastResortMetric = 0xffffffff;
+
+// `NETWORK dev lo metric 4294967295 proto 116` in the main table.
+RtnlRoutePtr FallbackRoute(const Ipv6Prefix& network, int loopback_index) {
+  RtnlRoutePtr route(rtnl_route_alloc());
+  NlAddrPtr destination(nl_addr_build(AF_INET6, network.address.data(), network.address.size()));
+  RtnlNexthopPtr next_hop(rtnl_route_nh_alloc());
+  if (!route || !destination || !next_hop) return nullptr;
+  nl_addr_set_prefixlen(destination.get(), network.length);
+  rtnl_route_set_family(route.get(), AF_INET6);
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  rtnl_route_set_protocol(route.get(), kFallbackRouteProtocol);
+  rtnl_route_set_priority(route.get(), kLastResortMetric);
+  if (rtnl_route_set_dst(route.get(), destination.get()) < 0) return nullptr;  // takes a ref
+  rtnl_route_nh_set_ifindex(next_hop.get(), loopback_index);
+  rtnl_route_add_nexthop(route.get(), next_hop.release());  // the route owns it now
+  return route;
+}
+
+std::vector<Ipv6Prefix> Difference(const std::vector<Ipv6Prefix>& a,
+                                   const std::vector<Ipv6Prefix>& b) {
+  std::vector<Ipv6Prefix> sorted_a = a, sorted_b = b, result;
+  std::sort(sorted_a.begin(), sorted_a.end());
+  std::sort(sorted_b.begin(), sorted_b.end());
+  std::set_difference(sorted_a.begin(), sorted_a.end(), sorted_b.begin(), sorted_b.end(),
+                      std::back_inserter(result));
+  return result;
+}
+
+}  // namespace
+
+std::unique_ptr<FallbackRoutes> FallbackRoutes::Open(std::string& error) {
+  NlSocketPtr socket = OpenRouteSocket(error);
+  if (!socket) return nullptr;
+  const int loopback_index = LoopbackIndex(socket.get(), error);
+  if (loopback_index <= 0) return nullptr;
+  std::unique_ptr<FallbackRoutes> routes(new FallbackRoutes(std::move(socket), loopback_index));
+  routes->RemoveAll();
+  return routes;
+}
+
+FallbackRoutes::~FallbackRoutes() { RemoveAll(); }
+
+bool FallbackRoutes::Replace(const std::vector<Ipv6Prefix>& networks, std::string& error) {
+  bool ok = true;
+  for (const Ipv6Prefix& network : Difference(routed_, networks)) {
+    const RtnlRoutePtr route = FallbackRoute(network, loopback_index_);
+    const int result = route ? rtnl_route_delete(socket_.get(), route.get(), 0) : -NLE_NOMEM;
+    if (result < 0 && result != -NLE_OBJ_NOTFOUND) {
+      error =
+          "cannot remove the fallback route of " + network.ToString() + ": " + NlErrorText(result);
+      ok = false;
+    }
+  }
+  for (const Ipv6Prefix& network : Difference(networks, routed_)) {
+    const RtnlRoutePtr route = FallbackRoute(network, loopback_index_);
+    const int result =
+        route ? rtnl_route_add(socket_.get(), route.get(), NLM_F_CREATE | NLM_F_REPLACE)
+              : -NLE_NOMEM;
+    if (result < 0) {
+      error = "cannot add the route `" + network.ToString() + " dev lo metric " +
+              std::to_string(kLastResortMetric) + "`: " + NlErrorText(result);
+      ok = false;
+    }
+  }
+  routed_ = networks;
+  return ok;
+}
+
+void FallbackRoutes::RemoveAll() {
+  nl_cache* raw_cache = nullptr;
+  if (const int result = rtnl_route_alloc_cache(socket_.get(), AF_INET6, 0, &raw_cache);
+      result < 0) {
+    spdlog::warn("capture: cannot list the IPv6 routes: {}", NlErrorText(result));
+    return;
+  }
+  const NlCachePtr cache(raw_cache);
+  for (nl_object* object = nl_cache_get_first(cache.get()); object;
+       object = nl_cache_get_next(object)) {
+    auto* route = reinterpret_cast<rtnl_route*>(object);
+    if (rtnl_route_get_table(route) != RT_TABLE_MAIN ||
+        rtnl_route_get_protocol(route) != kFallbackRouteProtocol) {
+      continue;
+    }
+    if (const int result = rtnl_route_delete(socket_.get(), route, 0);
+        result < 0 && result != -NLE_OBJ_NOTFOUND) {
+      spdlog::warn("capture: cannot remove a fallback route: {}", NlErrorText(result));
+    }
+  }
+  routed_.clear();
+}
+
+}  // namespace tp::daemon
