@@ -63,6 +63,19 @@ manager6=$(ipv6_of tp-traffic-manager)
 check_output "docker-run: curl to greeter's IPv6 address answers, through the traffic-manager" \
   "client: $manager6:" timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
   curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
+# A neighbour on the network is an attacker: over IPv6 the daemon serves it no control API, and its
+# capture port refuses a direct connection instead of relaying it.
+daemon6=fd74:656c:6570::2
+check_fails "a container on the network cannot reach the daemon's control API over IPv6" "" \
+  timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
+  curl -sS -m 3 -g "http://[$daemon6]:8787/status"
+timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
+  curl -sS -m 3 -g "http://[$daemon6]:15001/" >/dev/null 2>&1
+direct_connection_refused() {
+  docker logs tp-default-cn 2>&1 | grep -a "a direct connection to the capture port"
+}
+check_output "its direct connection to the capture port over IPv6 is refused, not relayed" \
+  "[$daemon6]:15001" wait_until_output 10 "the refusal" direct_connection_refused
 check_output "telepresence curl, from the daemon itself, too" "client: $manager6:" \
   timeout 20 "$telepresence" curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
 check_output "an AAAA answer for a service name" "$greeter6" \
