@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 
+#include "net/tcp_socket.h"
 #include "net/unique_fd.h"
 
 namespace tp {
@@ -102,8 +103,9 @@ std::string BringLoopbackUp() {
   return "";
 }
 
-// Lays a file saying `text` over /etc/resolv.conf in this (private) mount namespace.
-std::string ReplaceResolvConf(const std::string& text) {
+// Lays a file saying `text` over `target` (/etc/resolv.conf, /etc/hosts) in this (private) mount
+// namespace.
+std::string ReplaceEtcFile(const std::string& target, const std::string& text) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return std::string("cannot make / private: ") + std::strerror(errno);
   }
@@ -111,13 +113,12 @@ std::string ReplaceResolvConf(const std::string& text) {
   UniqueFd file(::mkstemp(path));
   if (!file.Valid() ||
       ::write(file.Get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    return std::string("cannot write a resolv.conf: ") + std::strerror(errno);
+    return "cannot write a file for " + target + ": " + std::strerror(errno);
   }
-  const int mounted = ::mount(path, "/etc/resolv.conf", nullptr, MS_BIND, nullptr);
+  const int mounted = ::mount(path, target.c_str(), nullptr, MS_BIND, nullptr);
   const int error = errno;
   ::unlink(path);
-  if (mounted != 0)
-    return std::string("cannot bind over /etc/resolv.conf: ") + std::strerror(error);
+  if (mounted != 0) return "cannot bind over " + target + ": " + std::strerror(error);
   return "";
 }
 
@@ -150,7 +151,8 @@ std::string RunWithASilentNameServer(const std::function<std::string()>& check) 
     if (::bind(silent_server.Get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
       report(std::string("skip: cannot bind 127.0.0.1:53: ") + std::strerror(errno));
     }
-    if (std::string why = ReplaceResolvConf("nameserver 127.0.0.1\noptions timeout:5 attempts:3\n");
+    if (std::string why = ReplaceEtcFile("/etc/resolv.conf",
+                                         "nameserver 127.0.0.1\noptions timeout:5 attempts:3\n");
         !why.empty()) {
       report("skip: " + why);
     }
@@ -225,6 +227,31 @@ TEST(ResolveTcpTest, PastTheThreadCapANameIsRefusedAtOnce) {
     if (refused.error != expected) return "second lookup: \"" + refused.error + "\"";
     if (Clock::now() - start > 100ms) return "the refusal waited";
     if (!ResolveTcp("127.0.0.1", 80, start, threads).ok()) return "a numeric address was refused";
+    return "";
+  }));
+}
+
+// Where localhost is ::1 and 127.0.0.1 (Debian's /etc/hosts; ::1 comes first by RFC 6724),
+// listening on localhost binds 127.0.0.1, what clients dial, not ::1 alone; the numeric
+// addresses bind exactly their family.
+TEST(ListenTcpTest, LocalhostListensOnIpv4EvenWhereItResolvesToIpv6First) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a network and mount namespace";
+  ExpectPassed(RunWithASilentNameServer([]() -> std::string {
+    if (std::string why = ReplaceEtcFile("/etc/hosts", "::1 localhost\n127.0.0.1 localhost\n");
+        !why.empty()) {
+      return why;
+    }
+    const Resolution resolved = ResolveTcp("localhost", 80, Clock::now() + 2s);
+    if (!resolved.ok() || resolved.addresses.size() != 2 ||
+        resolved.addresses.front().family() != AF_INET6) {
+      return "the premise does not hold: localhost should resolve to ::1 first, then 127.0.0.1";
+    }
+    std::string error;
+    const TcpListener named = ListenTcp("localhost:0", error);
+    if (!named.socket.Valid()) return "localhost: " + error;
+    if (named.bound_host != "127.0.0.1") return "localhost bound " + named.bound_host;
+    const TcpListener ipv6 = ListenTcp("[::1]:0", error);
+    if (!ipv6.socket.Valid() || ipv6.bound_host != "[::1]") return "[::1] bound " + ipv6.bound_host;
     return "";
   }));
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "net/resolve.h"
 
@@ -107,7 +108,14 @@ TcpListener ListenTcp(const HostPort& address, std::string& error) {
     error = "cannot listen on " + text + ": " + resolution.error;
     return {};
   }
-  for (const SocketAddress& candidate : resolution.addresses) {
+  std::vector<SocketAddress> candidates = resolution.addresses;
+  if (!address.host.empty()) {
+    // A name with both families ("localhost": ::1 and 127.0.0.1, ::1 first by RFC 6724) binds
+    // its IPv4 address: never ::1 alone by surprise, where 127.0.0.1 is what clients dial.
+    std::stable_partition(candidates.begin(), candidates.end(),
+                          [](const SocketAddress& one) { return one.family() == AF_INET; });
+  }
+  for (const SocketAddress& candidate : candidates) {
     TcpListener listener;
     listener.socket = BindAndListen(candidate, error);
     if (!listener.socket.Valid()) continue;

@@ -20,9 +20,11 @@ struct TcpListener {
   std::string BoundAddress() const { return bound_host + ":" + std::to_string(bound_port); }
 };
 
-// Binds and listens on `address` (port 0: a free one; "0.0.0.0" or "::": every address). A host
-// name must resolve within 10 s (net/resolve.h). Returns a listener whose socket is invalid on
-// failure, with `error` set.
+// Binds and listens on `address` (port 0: a free one; "0.0.0.0" or "::": every address). A
+// numeric address binds exactly that family; a host name must resolve within 10 s
+// (net/resolve.h) and binds its first IPv4 address when it has one ("localhost": 127.0.0.1, not
+// ::1 alone), else its first IPv6 one. Returns a listener whose socket is invalid on failure,
+// with `error` set.
 TcpListener ListenTcp(const HostPort& address, std::string& error);
 // The same for a "HOST:PORT" text (net/host_port.h); a malformed one is an error.
 TcpListener ListenTcp(const std::string& host_port, std::string& error);
