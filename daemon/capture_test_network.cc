@@ -117,6 +117,8 @@ std::string TestNetworkNamespace::AddAddress(const std::string& device,
     const RtnlAddrPtr entry(rtnl_addr_alloc());
     rtnl_addr_set_ifindex(entry.get(), rtnl_link_get_ifindex(link.get()));
     rtnl_addr_set_local(entry.get(), local.get());
+    // An IPv6 address is usable at once, not tentative while duplicate detection runs.
+    if (nl_addr_get_family(local.get()) == AF_INET6) rtnl_addr_set_flags(entry.get(), IFA_F_NODAD);
     if (const int result = rtnl_addr_add(socket.get(), entry.get(), 0); result < 0) {
       return "cannot add " + address + " to " + device + ": " + NlErrorText(result);
     }
@@ -226,8 +228,12 @@ std::string AddLeftoverMarkRouting(uint32_t mark, uint32_t table, uint32_t prior
   return "";
 }
 
-std::string ListNftTable(const std::string& table, const std::string& family) {
-  FILE* pipe = ::popen(("nft -n list table " + family + " " + table + " 2>/dev/null").c_str(), "r");
+namespace {
+
+// What `command` prints on stdout, run by the shell in the calling thread's namespace; "" when it
+// fails.
+std::string CommandOutput(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
   if (pipe == nullptr) return "";
   std::string output;
   char chunk[4096];
@@ -236,15 +242,13 @@ std::string ListNftTable(const std::string& table, const std::string& family) {
   return ::pclose(pipe) == 0 ? output : "";
 }
 
-std::string ListIpv6MainRoutes() {
-  FILE* pipe = ::popen("ip -6 route show table main 2>/dev/null", "r");
-  if (pipe == nullptr) return "";
-  std::string output;
-  char chunk[4096];
-  size_t read = 0;
-  while ((read = std::fread(chunk, 1, sizeof(chunk), pipe)) > 0) output.append(chunk, read);
-  return ::pclose(pipe) == 0 ? output : "";
+}  // namespace
+
+std::string ListNftTable(const std::string& table, const std::string& family) {
+  return CommandOutput("nft -n list table " + family + " " + table);
 }
+
+std::string ListIpv6MainRoutes() { return CommandOutput("ip -6 route show table main"); }
 
 bool RunCommand(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;

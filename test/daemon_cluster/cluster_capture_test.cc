@@ -114,6 +114,30 @@ std::string ReadWithin(int socket, size_t count, std::chrono::milliseconds timeo
   return text;
 }
 
+struct UdpAnswer {
+  std::string reply;  // "" when none came
+  sockaddr_storage source{};
+};
+
+// Sends `payload` from `socket` to `destination` each second until a datagram comes back or 5 s
+// pass (datagrams may be lost): the first reply and where it came from.
+UdpAnswer UdpExchange(int socket, const tp::SocketAddress& destination,
+                      const std::string& payload) {
+  UdpAnswer answer;
+  const auto deadline = Clock::now() + 5s;
+  while (answer.reply.empty() && Clock::now() < deadline) {
+    ::sendto(socket, payload.data(), payload.size(), 0, destination.get(), destination.length);
+    pollfd waiter{socket, POLLIN, 0};
+    if (::poll(&waiter, 1, 1000) <= 0) continue;
+    char buffer[256];
+    socklen_t length = sizeof answer.source;
+    const ssize_t got = ::recvfrom(socket, buffer, sizeof buffer, 0,
+                                   reinterpret_cast<sockaddr*>(&answer.source), &length);
+    if (got > 0) answer.reply.assign(buffer, static_cast<size_t>(got));
+  }
+  return answer;
+}
+
 uint8_t PatternByte(uint64_t index) {
   return static_cast<uint8_t>((index * 131 + index / 4099) & 0xff);
 }
@@ -248,34 +272,17 @@ TEST_F(ClusterCaptureTest, TcpReachesTheClusterEchoServerThroughTheTunnel) {
 TEST_F(ClusterCaptureTest, UdpRoundTripsAndTheReplyComesFromTheOriginalDestination) {
   FromTheDaemonNamespace([this] {
     UniqueFd socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    const sockaddr_in destination = SocketAddress(kClusterAddress, udp_echo_->port());
-    std::string reply;
-    sockaddr_in source{};
-    // Datagrams may be lost: send again each second, up to a deadline.
-    const auto deadline = Clock::now() + 5s;
-    while (reply.empty() && Clock::now() < deadline) {
-      ASSERT_EQ(::sendto(socket.Get(), "ping", 4, 0,
-                         reinterpret_cast<const sockaddr*>(&destination), sizeof destination),
-                4);
-      pollfd waiter{socket.Get(), POLLIN, 0};
-      if (::poll(&waiter, 1, 1000) <= 0) continue;
-      char buffer[256];
-      socklen_t length = sizeof source;
-      const ssize_t got = ::recvfrom(socket.Get(), buffer, sizeof buffer, 0,
-                                     reinterpret_cast<sockaddr*>(&source), &length);
-      if (got > 0) reply.assign(buffer, static_cast<size_t>(got));
-    }
-    EXPECT_EQ(reply, "echo:ping");
-    char source_text[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &source.sin_addr, source_text, sizeof source_text);
-    EXPECT_EQ(std::string(source_text), kClusterAddress);
-    EXPECT_EQ(ntohs(source.sin_port), udp_echo_->port());
+    const std::optional<tp::SocketAddress> destination =
+        ParseSocketAddress(kClusterAddress, udp_echo_->port());
+    ASSERT_TRUE(destination);
+    const UdpAnswer answer = UdpExchange(socket.Get(), *destination, "ping");
+    EXPECT_EQ(answer.reply, "echo:ping");
+    EXPECT_EQ(EndpointText(answer.source),
+              std::string(kClusterAddress) + ":" + std::to_string(udp_echo_->port()));
 
     // A connected socket only takes datagrams from the address it connected to.
     UniqueFd connected(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ASSERT_EQ(::connect(connected.Get(), reinterpret_cast<const sockaddr*>(&destination),
-                        sizeof destination),
-              0);
+    ASSERT_EQ(::connect(connected.Get(), destination->get(), destination->length), 0);
     std::string second;
     const auto second_deadline = Clock::now() + 5s;
     while (second.empty() && Clock::now() < second_deadline) {
@@ -315,22 +322,9 @@ TEST_F(ClusterCaptureTest, Ipv6TcpAndUdpReachTheClusterThroughTheTunnel) {
         ParseSocketAddress(kClusterAddress6, udp_echo6_->port());
     ASSERT_TRUE(udp_destination);
     UniqueFd udp(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    std::string reply;
-    sockaddr_storage source{};
-    const auto deadline = Clock::now() + 5s;
-    while (reply.empty() && Clock::now() < deadline) {  // datagrams may be lost: send again
-      ASSERT_EQ(::sendto(udp.Get(), "ping6", 5, 0, udp_destination->get(), udp_destination->length),
-                5);
-      pollfd waiter{udp.Get(), POLLIN, 0};
-      if (::poll(&waiter, 1, 1000) <= 0) continue;
-      char buffer[256];
-      socklen_t length = sizeof source;
-      const ssize_t got = ::recvfrom(udp.Get(), buffer, sizeof buffer, 0,
-                                     reinterpret_cast<sockaddr*>(&source), &length);
-      if (got > 0) reply.assign(buffer, static_cast<size_t>(got));
-    }
-    EXPECT_EQ(reply, "echo:ping6");
-    EXPECT_EQ(EndpointText(source),
+    const UdpAnswer answer = UdpExchange(udp.Get(), *udp_destination, "ping6");
+    EXPECT_EQ(answer.reply, "echo:ping6");
+    EXPECT_EQ(EndpointText(answer.source),
               "[" + std::string(kClusterAddress6) + "]:" + std::to_string(udp_echo6_->port()));
   });
   EXPECT_EQ(tcp_echo6_->connections(), 1);
