@@ -1,6 +1,7 @@
 #include "daemon/capture_table.h"
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 #include <net/if.h>
@@ -151,6 +152,44 @@ nft::Rule MarkRule(const CaptureTableOptions& options, const nft::Set& set,
   return rule;
 }
 
+// meta l4proto PROTOCOL PROTOCOL dport PORT (tcp dport PORT, udp dport PORT), in the guard chain
+nft::Rule ToCapturePort(const CaptureTableOptions& options, uint8_t protocol) {
+  nft::Rule rule(options.family, options.table_name, "guard");
+  const nft::Bytes protocol_bytes{protocol};
+  rule.LoadMeta(NFT_META_L4PROTO, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, protocol_bytes)
+      .LoadPayload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1)  // the destination port
+      .Compare(NFT_REG_1, NFT_CMP_EQ, nft::BigEndian16(options.port));
+  return rule;
+}
+
+// tcp dport PORT meta mark MARK accept: what TPROXY delivered (it carries the capture's mark)
+nft::Rule GuardMarkedRule(const CaptureTableOptions& options, uint8_t protocol) {
+  nft::Rule rule = ToCapturePort(options, protocol);
+  rule.LoadMeta(NFT_META_MARK, NFT_REG_1)
+      .Compare(NFT_REG_1, NFT_CMP_EQ, nft::HostOrder32(options.mark))
+      .Verdict(NF_ACCEPT);
+  return rule;
+}
+
+// tcp dport PORT ct status dnat accept: what from_bridges redirected
+nft::Rule GuardRedirectedRule(const CaptureTableOptions& options) {
+  nft::Rule rule = ToCapturePort(options, kTcp);
+  const nft::Bytes zero(sizeof(uint32_t), 0);
+  rule.LoadCt(NFT_CT_STATUS, NFT_REG_1)
+      .Bitwise(NFT_REG_1, nft::HostOrder32(IPS_DST_NAT), zero)
+      .Compare(NFT_REG_1, NFT_CMP_NEQ, zero)
+      .Verdict(NF_ACCEPT);
+  return rule;
+}
+
+// tcp dport PORT counter drop: a direct connection to the capture port (a neighbour's), counted
+nft::Rule GuardDropRule(const CaptureTableOptions& options, uint8_t protocol) {
+  nft::Rule rule = ToCapturePort(options, protocol);
+  rule.Counter().Verdict(NF_DROP);
+  return rule;
+}
+
 // `add table` then `delete table` removes a leftover table without failing when there is none;
 // the new table follows in the same transaction.
 nft::Batch InstallBatch(const CaptureTableOptions& options, std::vector<nft::Element> elements) {
@@ -172,6 +211,13 @@ nft::Batch InstallBatch(const CaptureTableOptions& options, std::vector<nft::Ele
       nft::ProtocolSet(options.family, options.table_name, kProtocolSetId, {kTcp, kUdp});
   batch.AddSet(protocols);
   batch.AppendRule(MarkRule(options, subnets, protocols));
+  batch.AddChain({options.family, options.table_name, "guard", "filter", NF_INET_LOCAL_IN,
+                  NF_IP_PRI_FILTER, NF_ACCEPT});
+  batch.AppendRule(GuardMarkedRule(options, kTcp));
+  if (!IsIpv6(options)) batch.AppendRule(GuardRedirectedRule(options));
+  batch.AppendRule(GuardDropRule(options, kTcp));
+  batch.AppendRule(GuardMarkedRule(options, kUdp));
+  batch.AppendRule(GuardDropRule(options, kUdp));
   return batch;
 }
 

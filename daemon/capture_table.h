@@ -11,13 +11,18 @@
 //       (fib daddr . iif oif missing): redirect to :PORT }
 //     chain output { type route hook output priority mangle; policy accept;
 //       TCP and UDP to @cluster_subnets: meta mark set MARK }
+//     chain guard { type filter hook input priority filter; policy accept;
+//       TCP and UDP to port PORT: accept with the mark (TPROXY's), TCP also when redirected
+//       (ct status dnat); else drop }
 //   }
 //
 // Locally generated packets get the mark on output, which (with PolicyRouting) reroutes them to
 // lo, where prerouting hands them to the transparent sockets on PORT. TCP from a bridge's ports
 // (Docker's containers, for a daemon on the host) is redirected instead: br_netfilter runs the IP
 // hooks of bridged traffic before the IP stack's receive path, which drops the socket TPROXY
-// assigned. UDP from a bridge is not captured (its socket is lost the same way). Install() replaces
+// assigned. UDP from a bridge is not captured (its socket is lost the same way). The guard drops
+// what reaches PORT any other way: a neighbour's direct connection to the transparent proxy,
+// which must not be relayed (the proxy refuses it too). Install() replaces
 // a table of that name left by an earlier run, in the same transaction; ReplaceSubnets() swaps the
 // set's elements atomically; the destructor deletes the table, from any thread (the netlink socket
 // opened by Install stays in the namespace it was opened in). The requests are built with

@@ -222,6 +222,14 @@ TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
         "    type route hook output priority mangle; policy accept;\n"
         "    ip daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
         "  }\n"
+        "  chain guard {\n"
+        "    type filter hook input priority filter; policy accept;\n"
+        "    tcp dport 15001 meta mark 0x7470 accept\n"
+        "    tcp dport 15001 ct status dnat accept\n"
+        "    tcp dport 15001 counter drop\n"
+        "    udp dport 15001 meta mark 0x7470 accept\n"
+        "    udp dport 15001 counter drop\n"
+        "  }\n"
         "}\n";
     const auto cidr = [](const char* text) {
       std::string reason;
@@ -250,7 +258,7 @@ TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
   });
 }
 
-// The same for IPv6: table ip6, without the from_bridges chain.
+// The same for IPv6: table ip6, without the from_bridges chain (and so without its guard rule).
 TEST_F(TrafficCaptureTest, Ipv6CaptureTableListsAsNftMakesItsText) {
   InNamespace([] {
     const std::string text =
@@ -267,6 +275,13 @@ TEST_F(TrafficCaptureTest, Ipv6CaptureTableListsAsNftMakesItsText) {
         "  chain output {\n"
         "    type route hook output priority mangle; policy accept;\n"
         "    ip6 daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
+        "  }\n"
+        "  chain guard {\n"
+        "    type filter hook input priority filter; policy accept;\n"
+        "    tcp dport 15001 meta mark 0x7470 accept\n"
+        "    tcp dport 15001 counter drop\n"
+        "    udp dport 15001 meta mark 0x7470 accept\n"
+        "    udp dport 15001 counter drop\n"
         "  }\n"
         "}\n";
     const auto cidr = [](const char* text) {

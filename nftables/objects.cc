@@ -184,6 +184,26 @@ Rule& Rule::Fib(uint32_t flags, uint32_t result, uint32_t dreg) {
   return *this;
 }
 
+Rule& Rule::LoadCt(uint32_t key, uint32_t dreg) {
+  ExpressionPtr ct = NewExpression("ct");
+  nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_KEY, key);
+  nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_DREG, dreg);
+  AddTo(*rule_, std::move(ct));
+  return *this;
+}
+
+Rule& Rule::Bitwise(uint32_t reg, std::span<const uint8_t> mask,
+                    std::span<const uint8_t> xor_bytes) {
+  ExpressionPtr bitwise = NewExpression("bitwise");
+  nftnl_expr_set_u32(bitwise.get(), NFTNL_EXPR_BITWISE_SREG, reg);
+  nftnl_expr_set_u32(bitwise.get(), NFTNL_EXPR_BITWISE_DREG, reg);
+  nftnl_expr_set_u32(bitwise.get(), NFTNL_EXPR_BITWISE_LEN, static_cast<uint32_t>(mask.size()));
+  nftnl_expr_set(bitwise.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), mask.size());
+  nftnl_expr_set(bitwise.get(), NFTNL_EXPR_BITWISE_XOR, xor_bytes.data(), xor_bytes.size());
+  AddTo(*rule_, std::move(bitwise));
+  return *this;
+}
+
 Rule& Rule::SetMeta(uint32_t key, uint32_t sreg) {
   ExpressionPtr meta = NewExpression("meta");
   nftnl_expr_set_u32(meta.get(), NFTNL_EXPR_META_KEY, key);

@@ -116,6 +116,9 @@ class Rule {
   // fib FLAGS RESULT => reg (NFTA_FIB_F_*, NFT_FIB_RESULT_*), e.g. `fib daddr . iif oif present`
   Rule& Fib(uint32_t flags, uint32_t result, uint32_t dreg);
   Rule& SetMeta(uint32_t key, uint32_t sreg);  // meta set KEY with reg
+  Rule& LoadCt(uint32_t key, uint32_t dreg);   // ct load KEY => reg (NFT_CT_STATUS, ...)
+  // reg = (reg & MASK) ^ XOR, over mask.size() bytes (how nft tests flags: `ct status dnat`)
+  Rule& Bitwise(uint32_t reg, std::span<const uint8_t> mask, std::span<const uint8_t> xor_bytes);
   Rule& Counter();
   Rule& Comment(const std::string& comment);  // userdata, as nft stores `comment "..."`
 

@@ -331,6 +331,18 @@ TEST_F(ClusterCaptureTest, Ipv6TcpAndUdpReachTheClusterThroughTheTunnel) {
   EXPECT_TRUE(Eventually([this] { return capture_->Counters().udp_replies >= 1; }, 2s));
 }
 
+// A connection straight to the capture port (a neighbour's, say, at one of the daemon's own
+// addresses) is dropped by the capture's guard before the proxy sees it: nothing answers, and
+// nothing is relayed.
+TEST_F(ClusterCaptureTest, ADirectConnectionToTheCapturePortIsDropped) {
+  const uint64_t accepted = capture_->Counters().tcp_accepted;
+  FromTheDaemonNamespace([] {
+    const Connected direct = ConnectWithin("10.199.0.2", kCapturePort, 1500ms);
+    EXPECT_EQ(direct.error, ETIMEDOUT) << std::strerror(direct.error);
+  });
+  EXPECT_EQ(capture_->Counters().tcp_accepted, accepted);
+}
+
 // The reset a client gets instead of data: ECONNRESET (or a refused connect) well within `limit`.
 void ExpectResetWithin(const std::string& address, uint16_t port, std::chrono::milliseconds limit) {
   const auto start = Clock::now();

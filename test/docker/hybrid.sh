@@ -102,15 +102,20 @@ check_output "the cluster's names have AAAA records on the host" "$greeter6" \
   getent ahostsv6 greeter.default.svc.cluster.local
 
 control_port=$(jq -r .control_port "$TELEPRESENCE_DOCKER_RUN_DIR/default/daemon.json")
-# The capture port answers only what the capture sends it: a direct connection is refused, never
-# relayed (here it would be relayed to this very port again, in a loop).
-direct_connection_refused() {
+# The capture port answers only what the capture sends it: a direct connection is dropped by the
+# capture's guard chain, never relayed (here it would be relayed to this very port again, in a
+# loop); the proxy does not even see it.
+guard_dropped_tcp() {
+  nft list chain ip telepresence guard | grep -E "tcp dport 15001 counter packets [1-9]"
+}
+proxy_saw_it() {
   grep -a "a direct connection to the capture port" "$TELEPRESENCE_DOCKER_RUN_DIR/default/daemon.log"
 }
-docker run --rm --pull never tp-busybox:latest sh -c "echo x | timeout 5 nc $docker0 15001" \
-  >/dev/null 2>&1
-check_output "a container that connects to the capture port itself is refused, not relayed" \
-  "$docker0:15001" wait_until_output 10 "the refusal" direct_connection_refused
+check_fails "a container that connects to the capture port itself gets no answer" "" \
+  docker run --rm --pull never tp-busybox:latest sh -c "echo x | timeout 3 nc $docker0 15001"
+check_output "the capture's guard dropped it" "drop" \
+  wait_until_output 10 "the guard's counter" guard_dropped_tcp
+check_fails "and the proxy never saw it" "" proxy_saw_it
 check_fails "a container on the bridge cannot reach the daemon's control API" "" \
   docker run --rm --pull never tp-busybox:latest wget -T 3 -qO- \
   "http://$docker0:$control_port/status"
