@@ -36,18 +36,26 @@
 #     "manager": "172.17.0.1:PORT",            where the traffic-manager answers (host and daemon)
 #     "secret_file": "/root/.config/telepresence-docker/demo-secret",  the shared secret
 #     "cluster_network": "tp-demo",            the Docker network standing for the cluster
-#     "cluster_subnets": ["10.213.0.0/24"]     the cluster's subnets (as the manager reports)
+#     "cluster_subnets": ["10.213.0.0/24", "fd00:213::/64"]   the cluster's subnets (as the
+#                                              manager reports them; IPv4 first)
 #   }
 #
-# With TP_DEMO_IPV6=PREFIX (e.g. fd00:213::/64) the network is dual stack: every container gets
-# an IPv6 address of PREFIX as well, and the manager reports both subnets (an existing network
-# without it is recreated).
+# The network is dual stack, as more and more clusters are, where this host's kernel has IPv6:
+# every container gets an IPv6 address of fd00:213::/64 as well, and the manager reports both
+# subnets (an existing network without it is recreated). TP_DEMO_IPV6=PREFIX takes another
+# prefix; TP_DEMO_IPV6= (empty) keeps the cluster IPv4 only.
 #
 # usage: demo/cluster/up.sh BUILD_DIR     (demo/cluster/down.sh removes it all again)
 set -euo pipefail
 
 build_dir=${1:?usage: demo/cluster/up.sh BUILD_DIR}
-ipv6_subnet=${TP_DEMO_IPV6:-}
+if [[ -v TP_DEMO_IPV6 ]]; then
+  ipv6_subnet=$TP_DEMO_IPV6
+elif [[ -e /proc/sys/net/ipv6/conf/all/disable_ipv6 ]]; then
+  ipv6_subnet=fd00:213::/64
+else
+  ipv6_subnet=
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=demo/cluster/common.sh
@@ -114,6 +122,12 @@ pick_free_subnet() {
 network_subnet() {
   docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
     tr ' ' '\n' | grep -m1 -E '^[0-9.]+/[0-9]+$'
+}
+
+# The network's IPv6 subnet, "" when it has none.
+network_ipv6_subnet() {
+  docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
+    tr ' ' '\n' | grep -m1 ':' || true
 }
 
 network_is_healthy() {
@@ -367,8 +381,11 @@ wait_until_ready() {
 write_context() {
   mkdir -p "$(dirname "$demo_context_file")"
   local temporary=$demo_context_file.tmp.$$
-  printf '{"name":"default","manager":"%s:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":["%s"]}\n' \
-    "$gateway" "$manager_port" "$demo_secret_file" "$demo_network" "$subnet" >"$temporary"
+  local subnets="\"$subnet\"" subnet6
+  subnet6=$(network_ipv6_subnet)
+  [[ -z "$subnet6" ]] || subnets+=",\"$subnet6\""
+  printf '{"name":"default","manager":"%s:%s","secret_file":"%s","cluster_network":"%s","cluster_subnets":[%s]}\n' \
+    "$gateway" "$manager_port" "$demo_secret_file" "$demo_network" "$subnets" >"$temporary"
   mv "$temporary" "$demo_context_file"
 }
 

@@ -72,9 +72,11 @@ check_output "the daemon still runs, connected" "Connected: yes" "$telepresence"
 check_output "a second connect says it is already connected" "Already connected" \
   timeout 30 "$telepresence" connect --docker
 check_output "status says connected" "Connected: yes" "$telepresence" status
-subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp-demo)
-check_output "status shows the capture of the cluster's subnet" \
-  "Capture: TCP and UDP to $subnet on port" "$telepresence" status
+tp_demo_subnets() { docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' tp-demo; }
+subnet=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 -E '^[0-9.]+/')
+subnet6=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 ':')
+check_output "status shows the capture of the cluster's subnets" \
+  "Capture: TCP and UDP to $subnet${subnet6:+, $subnet6} on port" "$telepresence" status
 check_output "status --output json says connected" '"connected":true' \
   "$telepresence" status --output json
 
@@ -131,10 +133,16 @@ download=$!
 defer kill "$download"  # it has usually ended by then
 curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.ID}}' | grep -q .; }
 wait_until 20 "the download's curl container" curl_container_runs || die "the download's curl container does not start"
-# The manager's side of the download: its connection to echo, seen in its network namespace.
-manager_relays_to_echo() {
+# The manager's side of the download: its connection to echo (at either of its addresses: curl
+# picks IPv6 in a dual-stack cluster), seen in its network namespace.
+echo_ip6=$(docker container inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' echo)
+manager_connections_to() {
   nsenter -t "$(docker container inspect -f '{{.State.Pid}}' tp-traffic-manager)" -n \
-    ss -Htn state established dst "$echo_ip:8080" | grep -q .
+    ss -Htn state established dst "$1" | grep -q .
+}
+manager_relays_to_echo() {
+  manager_connections_to "$echo_ip:8080" ||
+    { [[ -n "$echo_ip6" ]] && manager_connections_to "[$echo_ip6]:8080"; }
 }
 wait_until 20 "the manager's connection to echo" manager_relays_to_echo || die "the download does not reach echo through the manager"
 docker kill tp-traffic-manager >/dev/null || die "cannot kill the manager"

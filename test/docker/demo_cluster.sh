@@ -60,9 +60,17 @@ check_output "up.sh starts the demo cluster" "The demo cluster is up" "$up" "$TP
 ids_first=$(demo_container_ids)
 check_output "a second up.sh keeps the running containers" "echo is running" "$up" "$TP_BUILD_DIR"
 check_equal "the containers are the same after the second up.sh" "$ids_first" "$(demo_container_ids)"
-subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp-demo)
+# Its IPv4 subnet, and its IPv6 one where it is dual stack (as up.sh makes it where the kernel
+# has IPv6).
+tp_demo_subnets() { docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' tp-demo; }
+subnet=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 -E '^[0-9.]+/')
+subnet6=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 ':')
 [[ -n "$subnet" ]] || die "network tp-demo has no subnet"
-echo "tp-demo subnet: $subnet"
+echo "tp-demo subnets: $subnet ${subnet6:-(no IPv6)}"
+if [[ -e /proc/sys/net/ipv6/conf/all/disable_ipv6 ]]; then
+  check_equal "where the kernel has IPv6 the demo cluster is dual stack" "fd00:213::/64" "$subnet6"
+fi
+subnets_json="\"$subnet\"${subnet6:+,\"$subnet6\"}"
 
 heading "the context file and the secret"
 gateway=$(docker_bridge_gateway)
@@ -73,7 +81,7 @@ manager_port=${manager_port##*:}
 check_equal "the manager's port is published on the default bridge's address only" \
   "$gateway:$manager_port" "$published"
 check_equal "the context file names the manager, secret, network and subnet" \
-  "{\"name\":\"default\",\"manager\":\"$gateway:$manager_port\",\"secret_file\":\"$secret_file\",\"cluster_network\":\"tp-demo\",\"cluster_subnets\":[\"$subnet\"]}" \
+  "{\"name\":\"default\",\"manager\":\"$gateway:$manager_port\",\"secret_file\":\"$secret_file\",\"cluster_network\":\"tp-demo\",\"cluster_subnets\":[$subnets_json]}" \
   "$(cat "$context_file" 2>&1)"
 check_equal "the secret file is readable by its owner only" 600 "$(stat -c %a "$secret_file" 2>&1)"
 
@@ -102,7 +110,7 @@ check_equal "echo echoes UDP with its name" "echo: ping-$TP_PREFIX" \
 heading "the manager is reachable from the host only through its published port"
 check "a TCP connect to $gateway:$manager_port succeeds" \
   bash -c ": </dev/tcp/$gateway/$manager_port"
-check_output "the manager listens" "listening on 0.0.0.0:8081 subnets $subnet" \
+check_output "the manager listens" "listening on 0.0.0.0:8081 subnets $subnet${subnet6:+,$subnet6}" \
   docker logs tp-traffic-manager
 
 heading "only echo's own agent speaks for echo"

@@ -134,10 +134,12 @@ sftp_init_from_host() {
   { if [[ -n ${1:-} ]]; then printf 'tp-sftp %s\n' "$1"; fi; printf '%b' "$sftp_init"; sleep 2; } |
     timeout 5 busybox nc "$daemon_ip" "$forward_port" | head -c 9 | wc -c
 }
-# sftp_init_from_pod: the byte count a pod (greeter) gets from echo's agent without a token.
+# sftp_init_from_pod: the byte count a pod (greeter) gets from echo's agent without a token, at
+# echo's IPv4 address, where the agent's SFTP server listens (a dual-stack name could pick IPv6,
+# where nothing listens, and prove nothing).
 sftp_init_from_pod() {
   docker exec greeter sh -c \
-    "(printf '$sftp_init'; sleep 5) | timeout 7 nc echo.default 8022 | wc -c"
+    "(printf '$sftp_init'; sleep 5) | timeout 7 nc $(container_ip echo) 8022 | wc -c"
 }
 check "the engagement's volume has a token" test "${#sftp_token}" -eq 32
 check_equal "the host with the engagement's token gets SFTP's VERSION" 9 \
