@@ -63,6 +63,13 @@ manager6=$(ipv6_of tp-traffic-manager)
 check_output "docker-run: curl to greeter's IPv6 address answers, through the traffic-manager" \
   "client: $manager6:" timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
   curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
+# -p of a container on the dual-stack network: the host reaches it over IPv6 too.
+defer docker rm -f "$TP_PREFIX-published"
+timeout 30 "$telepresence" docker-run -d --pull never --name "$TP_PREFIX-published" \
+  -p 18090:8080 tp-echo:latest --name published --port 8080 >/dev/null
+check_output "a port it publishes (-p 18090:8080) answers on the host's [::1]" \
+  "echo from published" wait_until_output 20 "the published port" \
+  curl -sS -m 3 -g "http://[::1]:18090/ipv6"
 # A neighbour on the network is an attacker: over IPv6 the daemon serves it no control API, and its
 # capture port drops a direct connection (the capture's guard) instead of relaying it.
 daemon6=fd74:656c:6570::2
