@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "net/accept.h"
+#include "net/socket_address.h"
 #include "net/tcp_socket.h"
 #include "sync/mutex.h"
 #include "tunnel/tunnel_handshake.h"
@@ -26,35 +27,25 @@ constexpr size_t kMaxDatagramBytes = 65535;
 // error set on failure. A stream socket also listens.
 UniqueFd BindSocket(int type, const std::string& address, uint16_t port, uint16_t& bound_port,
                     std::string& error) {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  auto* ipv4 = reinterpret_cast<sockaddr_in*>(&storage);
-  auto* ipv6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  if (::inet_pton(AF_INET, address.c_str(), &ipv4->sin_addr) == 1) {
-    ipv4->sin_family = AF_INET;
-    ipv4->sin_port = htons(port);
-    length = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, address.c_str(), &ipv6->sin6_addr) == 1) {
-    ipv6->sin6_family = AF_INET6;
-    ipv6->sin6_port = htons(port);
-    length = sizeof(sockaddr_in6);
-  } else {
+  std::optional<SocketAddress> bound = ParseSocketAddress(address, port);
+  if (!bound) {
     error = "DNS listen address is not a numeric IP address: " + address;
     return {};
   }
-  UniqueFd socket(::socket(storage.ss_family, type | SOCK_CLOEXEC, 0));
+  UniqueFd socket(::socket(bound->family(), type | SOCK_CLOEXEC, 0));
   if (type == SOCK_STREAM && socket.Valid()) {
     const int on = 1;
     ::setsockopt(socket.Get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   }
-  if (!socket.Valid() || ::bind(socket.Get(), reinterpret_cast<sockaddr*>(&storage), length) ||
+  if (!socket.Valid() || ::bind(socket.Get(), bound->get(), bound->length) != 0 ||
       (type == SOCK_STREAM && ::listen(socket.Get(), SOMAXCONN) != 0)) {
     error = "cannot bind the DNS server to " + address + ":" + std::to_string(port) + ": " +
             std::strerror(errno);
     return {};
   }
-  ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&storage), &length);
-  bound_port = ntohs(storage.ss_family == AF_INET ? ipv4->sin_port : ipv6->sin6_port);
+  socklen_t length = sizeof bound->storage;
+  ::getsockname(socket.Get(), reinterpret_cast<sockaddr*>(&bound->storage), &length);
+  bound_port = AddressPort(bound->storage);
   return socket;
 }
 
