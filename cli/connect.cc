@@ -18,6 +18,7 @@
 #include "cli/docker_network.h"
 #include "cli/host_interfaces.h"
 #include "cli/host_mode.h"
+#include "cli/log_tail.h"
 #include "cli/plugins.h"
 #include "cli/teleroute_network.h"
 #include "cli/validation.h"
@@ -50,12 +51,20 @@ Result<Context> LoadConnectContext(const ConnectCommand& connect, const CliIo& i
   return WithManagerOverride(std::move(context).value(), connect.manager_override);
 }
 
+// The gateway of Docker's default bridge on this host (DefaultBridgeGateway); nullopt when there
+// is no such network or it has no IPv4 address.
+Result<std::optional<Ipv4Address>> DefaultBridgeGatewayOf(DockerApi& docker) {
+  Result<std::optional<DockerNetwork>> bridge = docker.InspectNetwork("bridge");
+  if (!bridge.ok()) return bridge.error();
+  if (!bridge.value()) return std::optional<Ipv4Address>();
+  return DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address);
+}
+
 // Where the daemon container reaches this host: the default bridge's gateway, for advice.
 std::string BridgeGatewayHint(DockerApi& docker) {
-  Result<std::optional<DockerNetwork>> bridge = docker.InspectNetwork("bridge");
-  if (!bridge.ok() || !bridge.value()) return "usually 172.17.0.1";
-  std::optional<Ipv4Address> gateway = DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address);
-  return gateway ? "here " + gateway->ToString() : "usually 172.17.0.1";
+  Result<std::optional<Ipv4Address>> gateway = DefaultBridgeGatewayOf(docker);
+  if (!gateway.ok() || !gateway.value()) return "usually 172.17.0.1";
+  return "here " + gateway.value()->ToString();
 }
 
 Status CheckManagerReachableFromContainers(const Context& context, DockerApi& docker) {
@@ -98,9 +107,7 @@ std::string StoppedDaemonMessage(const std::string& container, const docker::Con
   if (last_lines.empty()) {
     message += " and left no log";
   } else {
-    message += "; its last words:";
-    for (const std::string& line : last_lines) message += "\n  " + line;
-    message += "\n";
+    message += "; its last words:" + IndentedLines(last_lines) + "\n";
   }
   return message + "; to watch it, " + ForegroundHint(spec);
 }
@@ -169,14 +176,6 @@ Status RemoveLeftoverNetwork(const std::string& network, const CliIo& io, Docker
   return Ok{};
 }
 
-Result<Ipv4Prefix> ChooseNetworkSubnet(const std::string& network, const DaemonStatus& status,
-                                       const std::optional<Ipv4Prefix>& requested,
-                                       DockerApi& docker) {
-  Result<std::vector<DockerNetwork>> networks = docker.ListNetworks();
-  if (!networks.ok()) return networks.error();
-  return ChooseSubnet(requested, TakenSubnets(status.subnets, networks.value(), network));
-}
-
 // Creates tp-<ctx> for the connected daemon and attaches the daemon to it (teleroute_network.h).
 // On failure nothing of the network is left.
 Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_name,
@@ -188,12 +187,13 @@ Result<TelerouteNetworkInfo> SetUpTelerouteNetwork(const std::string& context_na
   if (Status removed = RemoveLeftoverNetwork(network, io, docker); !removed.ok()) {
     return removed.error();
   }
-  Result<Ipv4Prefix> subnet = ChooseNetworkSubnet(network, status, requested, docker);
+  Result<std::vector<DockerNetwork>> networks = docker.ListNetworks();
+  if (!networks.ok()) return networks.error();
+  Result<Ipv4Prefix> subnet =
+      ChooseSubnet(requested, TakenSubnets(status.subnets, networks.value(), network));
   if (!subnet.ok()) return subnet.error();
   TelerouteNetworkSpec spec = PlanTelerouteNetwork(context_name, subnet.value(), status.subnets);
   if (kernel_has_ipv6) {
-    Result<std::vector<DockerNetwork>> networks = docker.ListNetworks();
-    if (!networks.ok()) return networks.error();
     spec.ipv6 =
         PlanIpv6Half(status.subnets, TakenIpv6Subnets(status.subnets, networks.value(), network));
   }
@@ -360,16 +360,19 @@ WaitOutcome WaitUntilConnected(DaemonControl& control, ContainerWatch& watch, mi
   }
 }
 
+// The traffic-manager refused the daemon: most likely the secret.
+std::string RefusedMessage(const WaitOutcome& outcome, const Context& context) {
+  return "the traffic-manager at " + context.manager + " refused the daemon (" +
+         outcome.last_status->error + "); check that the secret file " +
+         context.secret_file.string() + " holds the traffic-manager's secret";
+}
+
 std::string WaitFailureMessage(const WaitOutcome& outcome, const Context& context,
                                const std::string& container, const docker::ContainerSpec& spec,
                                milliseconds timeout, ContainerWatch& watch) {
   const std::string manager = "the traffic-manager at " + context.manager;
   const std::string waited = FormatSeconds(timeout);
-  if (outcome.step == ConnectStep::kRefused) {
-    return manager + " refused the daemon (" + outcome.last_status->error +
-           "); check that the secret file " + context.secret_file.string() +
-           " holds the traffic-manager's secret";
-  }
+  if (outcome.step == ConnectStep::kRefused) return RefusedMessage(outcome, context);
   if (outcome.step == ConnectStep::kDaemonStopped) {
     return StoppedDaemonMessage(container, spec, watch.LastLogLines());
   }
@@ -450,10 +453,9 @@ constexpr char kHostNeedsRoot[] =
 // Where the host daemon's DNS server listens: the address of Docker's default bridge on this
 // host, which the host and the containers on that bridge both reach.
 Result<std::string> HostDnsAddress(DockerApi& docker) {
-  Result<std::optional<DockerNetwork>> bridge = docker.InspectNetwork("bridge");
-  if (!bridge.ok()) return bridge.error();
-  const std::optional<Ipv4Address> gateway =
-      bridge.value() ? DefaultBridgeGateway(*bridge.value(), InterfaceIpv4Address) : std::nullopt;
+  Result<std::optional<Ipv4Address>> found = DefaultBridgeGatewayOf(docker);
+  if (!found.ok()) return found.error();
+  const std::optional<Ipv4Address>& gateway = found.value();
   if (!gateway) {
     return CliError{
         "Docker's default bridge network has no IPv4 address on this host; the "
@@ -465,22 +467,16 @@ Result<std::string> HostDnsAddress(DockerApi& docker) {
 std::string HostWaitFailure(const WaitOutcome& outcome, const Context& context,
                             milliseconds timeout, ContainerWatch& watch) {
   const std::string manager = "the traffic-manager at " + context.manager;
-  if (outcome.step == ConnectStep::kRefused) {
-    return manager + " refused the daemon (" + outcome.last_status->error +
-           "); check that the secret file " + context.secret_file.string() +
-           " holds the traffic-manager's secret";
-  }
-  std::string lines;
-  for (const std::string& line : watch.LastLogLines()) lines += "\n  " + line;
+  if (outcome.step == ConnectStep::kRefused) return RefusedMessage(outcome, context);
   if (outcome.step == ConnectStep::kDaemonStopped) {
-    return "the daemon stopped; its last lines:" + lines;
+    return "the daemon stopped; its last lines:" + IndentedLines(watch.LastLogLines());
   }
   const std::string error = outcome.last_status ? outcome.last_status->error : outcome.last_problem;
   return "no connection to " + manager + " within " + FormatSeconds(timeout) + " (" +
          (error.empty() ? "no error reported" : "last error: " + error) +
          "); check that the traffic-manager runs and that this host reaches it; the daemon's last "
          "lines:" +
-         lines;
+         IndentedLines(watch.LastLogLines());
 }
 
 // Refuses when the context is connected with --docker; says "Already connected" (returns

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +12,10 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/log_tail.h"
 #include "cli/process.h"
 #include "common/atomic_file.h"
+#include "net/host_port.h"
 
 extern char** environ;
 
@@ -60,70 +61,27 @@ Result<fs::path> DaemonBinary() {
   return binary;
 }
 
-std::vector<char*> CStrings(std::vector<std::string>& texts) {
-  std::vector<char*> pointers;
-  for (std::string& text : texts) pointers.push_back(text.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
-// Starts `argv` in a session of its own (it outlives this command), stdin /dev/null, stdout
-// and stderr appended to `log`, no other file of this command open, default signals,
-// TP_CONTROL_TOKEN=`token` in its environment.
-Result<pid_t> SpawnDetached(std::vector<std::string> argv, const fs::path& log,
+// Starts `argv` detached (cli/process.h) with TP_CONTROL_TOKEN=`token` in its environment.
+Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const fs::path& log,
                             const std::string& token) {
   std::vector<std::string> environment{"TP_CONTROL_TOKEN=" + token};
   for (char** entry = environ; *entry != nullptr; ++entry) {
     if (!std::string_view(*entry).starts_with("TP_CONTROL_TOKEN=")) environment.push_back(*entry);
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // nothing of this command's outlives it
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args = CStrings(argv);
-  std::vector<char*> env = CStrings(environment);
-  pid_t pid = -1;
-  const int failed = ::posix_spawn(&pid, args[0], &actions, &attributes, args.data(), env.data());
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
-  if (failed != 0) {
-    return CliError{"cannot start " + argv[0] + ": " + std::strerror(failed)};
-  }
-  return pid;
+  return tp::cli::SpawnDetached(argv, environment, log.string());
 }
 
+// The port the daemon wrote ("PORT\n", atomically); nullopt until it has.
 std::optional<uint16_t> ReadPort(const fs::path& file) {
   const std::optional<std::string> text = ReadWholeFile(file);
   if (!text) return std::nullopt;
-  try {
-    const int port = std::stoi(*text);
-    if (port > 0 && port < 65536) return static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+  return ParseServicePort(std::string_view(*text).substr(0, text->find('\n')));
 }
 
 std::string ExitText(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
   return "ended";
-}
-
-std::string JoinLines(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines) text += "\n  " + line;
-  return text;
 }
 
 }  // namespace
@@ -227,6 +185,10 @@ bool HostDaemonProcesses::HasStaleRecord(const std::string& context_name) {
   return !record || !Running(*record);
 }
 
+bool HostDaemonProcesses::HasRecord(const std::string& context_name) {
+  return fs::exists(StateFolder(context_name));
+}
+
 Result<HostDaemonRecord> HostDaemonProcesses::Start(const HostDaemonLaunch& launch,
                                                     milliseconds timeout) {
   Result<fs::path> binary = DaemonBinary();
@@ -254,7 +216,7 @@ Result<HostDaemonRecord> HostDaemonProcesses::Start(const HostDaemonLaunch& laun
     if (::waitpid(record.pid, &status, WNOHANG) == record.pid) {
       return CliError{"the daemon " + ExitText(status) + "; its last lines (" +
                       (folder / kLogFile).string() +
-                      "):" + JoinLines(LastLogLines(launch.context_name))};
+                      "):" + IndentedLines(LastLogLines(launch.context_name))};
     }
     if (const std::optional<uint16_t> port = ReadPort(folder / kPortFile)) {
       record.control_port = *port;
@@ -267,7 +229,7 @@ Result<HostDaemonRecord> HostDaemonProcesses::Start(const HostDaemonLaunch& laun
   (void)Terminate(record, kStopWait);
   return CliError{"the daemon did not open its control API within " +
                   std::to_string(timeout.count() / 1000) +
-                  " s; its last lines:" + JoinLines(LastLogLines(launch.context_name))};
+                  " s; its last lines:" + IndentedLines(LastLogLines(launch.context_name))};
 }
 
 std::vector<std::string> HostDaemonProcesses::LastLogLines(const std::string& context_name) {

@@ -61,6 +61,8 @@ class HostDaemons {
   virtual Result<std::optional<HostDaemonRecord>> Find(const std::string& context_name) = 0;
   // Whether the context has a record whose daemon is gone.
   virtual bool HasStaleRecord(const std::string& context_name) = 0;
+  // Whether the context has a record at all, its daemon running or not.
+  virtual bool HasRecord(const std::string& context_name) = 0;
   // Starts the daemon and waits (up to `timeout`) until its control API listens. Error: it
   // cannot start, or it ended (with its last log lines), or did not listen in time (it is
   // stopped then).
@@ -84,6 +86,7 @@ class HostDaemonProcesses : public HostDaemons {
 
   Result<std::optional<HostDaemonRecord>> Find(const std::string& context_name) override;
   bool HasStaleRecord(const std::string& context_name) override;
+  bool HasRecord(const std::string& context_name) override;
   Result<HostDaemonRecord> Start(const HostDaemonLaunch& launch,
                                  std::chrono::milliseconds timeout) override;
   bool Running(const HostDaemonRecord& record) override;

@@ -34,9 +34,7 @@ Result<std::optional<HostDaemonConnection>> HostDaemonUnlessContainer(
 }
 
 bool HasHostDaemon(const std::string& context_name, CliServices& services) {
-  if (services.host_daemons == nullptr) return false;
-  Result<std::optional<HostDaemonRecord>> record = services.host_daemons->Find(context_name);
-  return (record.ok() && record.value()) || services.host_daemons->HasStaleRecord(context_name);
+  return services.host_daemons != nullptr && services.host_daemons->HasRecord(context_name);
 }
 
 Status QuitHostDaemon(const std::string& context_name, const CliIo& io, CliServices& services) {

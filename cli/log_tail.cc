@@ -29,4 +29,10 @@ std::vector<std::string> LogTail::Lines() const {
   return lines;
 }
 
+std::string IndentedLines(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += "\n  " + line;
+  return text;
+}
+
 }  // namespace tp::cli

@@ -31,4 +31,7 @@ class LogTail {
   std::string partial_;
 };
 
+// `lines` for a message, each on a line of its own indented by two spaces ("\n  line" each).
+std::string IndentedLines(const std::vector<std::string>& lines);
+
 }  // namespace tp::cli

@@ -35,6 +35,13 @@ class SpawnFileActions {
     posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   }
   void Duplicate(int from, int to) { posix_spawn_file_actions_adddup2(&actions_, from, to); }
+  // stdout and stderr appended to `log` (created 0600), and no other file of this process open.
+  void OutputToLogOnly(const std::string& log) {
+    posix_spawn_file_actions_addopen(&actions_, STDOUT_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions_, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&actions_, STDERR_FILENO + 1);
+  }
   const posix_spawn_file_actions_t* Get() const { return &actions_; }
 
  private:
@@ -57,6 +64,14 @@ class SpawnAttributes {
     posix_spawnattr_setflags(&attributes_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   }
   ~SpawnAttributes() { posix_spawnattr_destroy(&attributes_); }
+  // Also: every signal at its default (not only the terminal's), and a session of its own.
+  void Detached() {
+    sigset_t all;
+    sigfillset(&all);
+    posix_spawnattr_setsigdefault(&attributes_, &all);
+    posix_spawnattr_setflags(&attributes_,
+                             POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+  }
   SpawnAttributes(const SpawnAttributes&) = delete;
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
 
@@ -255,6 +270,27 @@ Result<ExitCode> RunAttached(const Argv& argv, ChildStreams streams) {
   Result<ChildProcess> spawned = ChildProcess::Spawn(argv, streams);
   if (!spawned.ok()) return spawned.error();
   return std::move(spawned).value().Wait();
+}
+
+Result<pid_t> SpawnDetached(const Argv& argv, const std::vector<std::string>& environment,
+                            const std::string& log) {
+  SpawnFileActions actions;
+  actions.StdinFromDevNull();
+  actions.OutputToLogOnly(log);
+  SpawnAttributes attributes;
+  attributes.Detached();
+  std::vector<char*> arguments;
+  for (const std::string& word : argv) arguments.push_back(const_cast<char*>(word.c_str()));
+  arguments.push_back(nullptr);
+  std::vector<char*> variables;
+  for (const std::string& entry : environment)
+    variables.push_back(const_cast<char*>(entry.c_str()));
+  variables.push_back(nullptr);
+  pid_t pid = -1;
+  const int failed = ::posix_spawn(&pid, argv.front().c_str(), actions.Get(), attributes.Get(),
+                                   arguments.data(), variables.data());
+  if (failed != 0) return CliError{"cannot start " + argv.front() + ": " + std::strerror(failed)};
+  return pid;
 }
 
 }  // namespace tp::cli

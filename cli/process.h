@@ -77,4 +77,11 @@ Result<CapturedOutput> RunCaptured(const Argv& argv, std::chrono::milliseconds t
 // started.
 Result<ExitCode> RunAttached(const Argv& argv, ChildStreams streams);
 
+// Starts argv[0] (a path, not looked up in PATH) with exactly `environment`, in a session of its
+// own so that it outlives this command: stdin /dev/null, stdout and stderr appended to `log`,
+// no other file of this process open, every signal at its default. Returns its pid; error: it
+// cannot be started.
+Result<pid_t> SpawnDetached(const Argv& argv, const std::vector<std::string>& environment,
+                            const std::string& log);
+
 }  // namespace tp::cli

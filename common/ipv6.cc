@@ -68,45 +68,52 @@ std::optional<Ipv6Address> ParseIpv6Address(std::string_view text) {
   return address;
 }
 
-std::optional<Ipv6Prefix> ParseIpv6Prefix(std::string_view text) {
-  const size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  const std::optional<Ipv6Address> address = ParseIpv6Address(text.substr(0, slash));
-  const std::string_view length = text.substr(slash + 1);
-  int value = -1;
-  const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), value);
-  if (!address || error != std::errc() || end != length.data() + length.size() || length.empty() ||
-      value < 0 || value > 128) {
-    return std::nullopt;
-  }
-  return Ipv6Prefix{address->bytes, value};
-}
+namespace {
 
-std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reason) {
+// "ADDRESS/LENGTH", host bits allowed; nullopt with `reason` set for anything else.
+std::optional<Ipv6Prefix> ParsePrefix(std::string_view text, std::string& reason) {
   const size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
     reason = "not an IPv6 network (ADDRESS/LENGTH)";
     return std::nullopt;
   }
-  Ipv6Prefix prefix;
-  const std::string address(text.substr(0, slash));
-  if (::inet_pton(AF_INET6, address.c_str(), prefix.address.data()) != 1) {
-    reason = "not an IPv6 address: " + address;
+  const std::optional<Ipv6Address> address = ParseIpv6Address(text.substr(0, slash));
+  if (!address) {
+    reason = "not an IPv6 address: " + std::string(text.substr(0, slash));
     return std::nullopt;
   }
   const std::string_view length = text.substr(slash + 1);
-  const auto [end, error] =
-      std::from_chars(length.data(), length.data() + length.size(), prefix.length);
-  if (error != std::errc() || end != length.data() + length.size() || length.empty() ||
-      prefix.length < 0 || prefix.length > 128) {
+  int value = -1;
+  const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), value);
+  if (error != std::errc() || end != length.data() + length.size() || length.empty() || value < 0 ||
+      value > 128) {
     reason = "the prefix length must be 0 to 128";
     return std::nullopt;
   }
-  if (prefix.HasHostBits()) {
-    reason = "host bits are set; the network is " + prefix.Network().ToString();
+  return Ipv6Prefix{address->bytes, value};
+}
+
+}  // namespace
+
+std::optional<Ipv6Prefix> ParseIpv6Prefix(std::string_view text) {
+  std::string ignored;
+  return ParsePrefix(text, ignored);
+}
+
+std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reason) {
+  std::optional<Ipv6Prefix> prefix = ParsePrefix(text, reason);
+  if (prefix && prefix->HasHostBits()) {
+    reason = "host bits are set; the network is " + prefix->Network().ToString();
     return std::nullopt;
   }
   return prefix;
+}
+
+std::vector<std::string> PrefixTexts(const std::vector<Ipv6Prefix>& prefixes) {
+  std::vector<std::string> texts;
+  texts.reserve(prefixes.size());
+  for (const Ipv6Prefix& prefix : prefixes) texts.push_back(prefix.ToString());
+  return texts;
 }
 
 }  // namespace tp

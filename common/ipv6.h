@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tp {
 
@@ -41,5 +42,8 @@ std::optional<Ipv6Prefix> ParseIpv6Cidr(std::string_view text, std::string& reas
 std::optional<Ipv6Prefix> ParseIpv6Prefix(std::string_view text);
 // "fd00:213::2" (no prefix length); nullopt for anything else.
 std::optional<Ipv6Address> ParseIpv6Address(std::string_view text);
+
+// The "address/len" texts of `prefixes` (as common/ipv4.h's PrefixTexts).
+std::vector<std::string> PrefixTexts(const std::vector<Ipv6Prefix>& prefixes);
 
 }  // namespace tp

@@ -14,6 +14,7 @@
 #include <netlink/socket.h>
 
 #include <memory>
+#include <span>
 #include <string>
 
 namespace tp {
@@ -37,6 +38,12 @@ using RtnlVethLinkPtr = std::unique_ptr<rtnl_link, NlFree<rtnl_link, rtnl_link_v
 // A NETLINK_ROUTE socket of the calling thread's network namespace; nullptr with `error` set
 // ("netlink: ...").
 NlSocketPtr OpenRouteSocket(std::string& error);
+
+// A route of `family` to `destination`/`prefix_length` straight out of interface `ifindex` (no
+// gateway), in `table`; the caller sets its type, scope, protocol and metric. nullptr when out of
+// memory.
+RtnlRoutePtr DeviceRoute(int family, std::span<const uint8_t> destination, int prefix_length,
+                         uint32_t table, int ifindex);
 
 // The interface index of `lo` in the socket's namespace; 0 with `error` set when it cannot be had.
 int LoopbackIndex(nl_sock* socket, std::string& error);

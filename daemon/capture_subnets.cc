@@ -8,6 +8,8 @@ namespace {
 
 constexpr uint32_t kLoopbackNetwork = 0x7f000000;  // 127.0.0.0/8
 constexpr int kLoopbackPrefix = 8;
+const Ipv6Prefix kIpv6Loopback{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128};  // ::1/128
+const Ipv6Prefix kIpv6LinkLocal{{0xfe, 0x80}, 10};                                      // fe80::/10
 
 template <typename Prefix>
 bool Overlaps(const Prefix& first, const Prefix& second) {
@@ -37,11 +39,8 @@ std::string SelectIpv6(const std::string& text, std::vector<Ipv6Prefix>& candida
   const std::optional<Ipv6Prefix> cidr = ParseIpv6Cidr(text, reason);
   if (!cidr) return text + ": " + reason;
   if (cidr->length == 0) return text + ": would capture every address";
-  std::string ignored;
-  const Ipv6Prefix loopback = *ParseIpv6Cidr("::1/128", ignored);
-  const Ipv6Prefix link_local = *ParseIpv6Cidr("fe80::/10", ignored);
-  if (Overlaps(*cidr, loopback)) return text + ": overlaps the loopback address";
-  if (Overlaps(*cidr, link_local)) return text + ": overlaps the link-local range";
+  if (Overlaps(*cidr, kIpv6Loopback)) return text + ": overlaps the loopback address";
+  if (Overlaps(*cidr, kIpv6LinkLocal)) return text + ": overlaps the link-local range";
   candidates.push_back(*cidr);
   return "";
 }

@@ -4,14 +4,12 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
-#include <net/if.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
 
 #include "nftables/batch.h"
 
@@ -86,12 +84,8 @@ nft::Rule ToSubnets(const CaptureTableOptions& options, const char* chain, const
   return rule;
 }
 
-// "bridge" as `meta iifkind` holds it: an interface name's 16 bytes, zero-padded.
-nft::Bytes BridgeKind() {
-  nft::Bytes kind(IFNAMSIZ, 0);
-  std::memcpy(kind.data(), "bridge", 6);
-  return kind;
-}
+// "bridge" as `meta iifkind` holds it: like an interface name, 16 bytes, zero-padded.
+nft::Bytes BridgeKind() { return nft::InterfaceName("bridge"); }
 
 // ip daddr @cluster_subnets meta iifkind "bridge" accept
 // Traffic from a bridge's ports skips TPROXY: with br_netfilter (which Docker loads), a bridge's

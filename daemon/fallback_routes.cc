@@ -15,29 +15,20 @@ constexpr uint32_t kLastResortMetric = 0xffffffff;
 
 // `NETWORK dev lo metric 4294967295 proto 116` in the main table.
 RtnlRoutePtr FallbackRoute(const Ipv6Prefix& network, int loopback_index) {
-  RtnlRoutePtr route(rtnl_route_alloc());
-  NlAddrPtr destination(nl_addr_build(AF_INET6, network.address.data(), network.address.size()));
-  RtnlNexthopPtr next_hop(rtnl_route_nh_alloc());
-  if (!route || !destination || !next_hop) return nullptr;
-  nl_addr_set_prefixlen(destination.get(), network.length);
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  RtnlRoutePtr route =
+      DeviceRoute(AF_INET6, network.address, network.length, RT_TABLE_MAIN, loopback_index);
+  if (!route) return nullptr;
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   rtnl_route_set_protocol(route.get(), kFallbackRouteProtocol);
   rtnl_route_set_priority(route.get(), kLastResortMetric);
-  if (rtnl_route_set_dst(route.get(), destination.get()) < 0) return nullptr;  // takes a ref
-  rtnl_route_nh_set_ifindex(next_hop.get(), loopback_index);
-  rtnl_route_add_nexthop(route.get(), next_hop.release());  // the route owns it now
   return route;
 }
 
+// Elements of `a` that are not in `b`; both sorted.
 std::vector<Ipv6Prefix> Difference(const std::vector<Ipv6Prefix>& a,
                                    const std::vector<Ipv6Prefix>& b) {
-  std::vector<Ipv6Prefix> sorted_a = a, sorted_b = b, result;
-  std::sort(sorted_a.begin(), sorted_a.end());
-  std::sort(sorted_b.begin(), sorted_b.end());
-  std::set_difference(sorted_a.begin(), sorted_a.end(), sorted_b.begin(), sorted_b.end(),
-                      std::back_inserter(result));
+  std::vector<Ipv6Prefix> result;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(result));
   return result;
 }
 
@@ -55,7 +46,8 @@ std::unique_ptr<FallbackRoutes> FallbackRoutes::Open(std::string& error) {
 
 FallbackRoutes::~FallbackRoutes() { RemoveAll(); }
 
-bool FallbackRoutes::Replace(const std::vector<Ipv6Prefix>& networks, std::string& error) {
+bool FallbackRoutes::Replace(std::vector<Ipv6Prefix> networks, std::string& error) {
+  std::sort(networks.begin(), networks.end());
   bool ok = true;
   for (const Ipv6Prefix& network : Difference(routed_, networks)) {
     const RtnlRoutePtr route = FallbackRoute(network, loopback_index_);
@@ -77,7 +69,7 @@ bool FallbackRoutes::Replace(const std::vector<Ipv6Prefix>& networks, std::strin
       ok = false;
     }
   }
-  routed_ = networks;
+  routed_ = std::move(networks);
   return ok;
 }
 

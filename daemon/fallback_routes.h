@@ -34,7 +34,7 @@ class FallbackRoutes {
 
   // Makes `networks` the ones with a fallback route: adds the new ones, removes those no longer
   // listed. false with `error` set when the kernel refuses a change (the others are made).
-  bool Replace(const std::vector<Ipv6Prefix>& networks, std::string& error);
+  bool Replace(std::vector<Ipv6Prefix> networks, std::string& error);
 
  private:
   FallbackRoutes(NlSocketPtr socket, int loopback_index)
@@ -44,7 +44,7 @@ class FallbackRoutes {
 
   const NlSocketPtr socket_;
   const int loopback_index_;
-  std::vector<Ipv6Prefix> routed_;
+  std::vector<Ipv6Prefix> routed_;  // sorted
 };
 
 }  // namespace tp::daemon

@@ -33,21 +33,14 @@ std::string AnyText(const PolicyRoutingOptions& options) {
 
 // `local 0.0.0.0/0 dev lo table T` (`local ::/0 ...`).
 RtnlRoutePtr LocalDefaultRoute(const PolicyRoutingOptions& options, int loopback_index) {
-  RtnlRoutePtr route(rtnl_route_alloc());
   const std::array<uint8_t, 16> any{};
   const size_t length = options.family == AF_INET6 ? 16 : 4;
-  NlAddrPtr destination(nl_addr_build(options.family, any.data(), length));
-  RtnlNexthopPtr next_hop(rtnl_route_nh_alloc());
-  if (!route || !destination || !next_hop) return nullptr;
-  nl_addr_set_prefixlen(destination.get(), 0);
-  rtnl_route_set_family(route.get(), options.family);
-  rtnl_route_set_table(route.get(), options.table);
+  RtnlRoutePtr route =
+      DeviceRoute(options.family, std::span(any.data(), length), 0, options.table, loopback_index);
+  if (!route) return nullptr;
   rtnl_route_set_type(route.get(), RTN_LOCAL);
   rtnl_route_set_scope(route.get(), RT_SCOPE_HOST);
   rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  if (rtnl_route_set_dst(route.get(), destination.get()) < 0) return nullptr;  // takes a ref
-  rtnl_route_nh_set_ifindex(next_hop.get(), loopback_index);
-  rtnl_route_add_nexthop(route.get(), next_hop.release());  // the route owns it now
   return route;
 }
 

@@ -18,7 +18,8 @@ CaptureSubnets SelectLogged(const std::vector<std::string>& cidrs) {
 std::vector<std::string> Texts(const std::vector<Ipv4Prefix>& networks,
                                const std::vector<Ipv6Prefix>& networks6) {
   std::vector<std::string> texts = PrefixTexts(networks);
-  for (const Ipv6Prefix& network : networks6) texts.push_back(network.ToString());
+  const std::vector<std::string> texts6 = PrefixTexts(networks6);
+  texts.insert(texts.end(), texts6.begin(), texts6.end());
   return texts;
 }
 

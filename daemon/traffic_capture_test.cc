@@ -198,39 +198,51 @@ TEST_F(TrafficCaptureTest, StaysInTheNamespaceItWasInstalledIn) {
   });
 }
 
+// The capture table's text (capture_table.h) for nft's family "ip" or "ip6": the IPv6 table has no
+// from_bridges chain, and so no guard rule for what it redirects.
+std::string CaptureTableText(const std::string& family) {
+  const bool ipv4 = family == "ip";
+  const std::string daddr = "    " + family + " daddr @cluster_subnets ";
+  std::string text = "table " + family + " telepresence {\n" + "  set cluster_subnets { type " +
+                     (ipv4 ? "ipv4" : "ipv6") +
+                     "_addr; flags interval; }\n"
+                     "  chain prerouting {\n"
+                     "    type filter hook prerouting priority mangle; policy accept;\n" +
+                     daddr + "meta iifkind \"bridge\" accept\n" + daddr +
+                     "meta l4proto 6 tproxy to :15001 meta mark set 0x7470 accept\n" + daddr +
+                     "meta l4proto 17 tproxy to :15001 meta mark set 0x7470 accept\n"
+                     "  }\n";
+  if (ipv4) {
+    text +=
+        "  chain from_bridges {\n"
+        "    type nat hook prerouting priority dstnat - 10; policy accept;\n" +
+        daddr +
+        "meta iifkind \"bridge\" fib daddr . iif oif missing meta l4proto 6 redirect to :15001\n"
+        "  }\n";
+  }
+  text +=
+      "  chain output {\n"
+      "    type route hook output priority mangle; policy accept;\n" +
+      daddr +
+      "meta l4proto { 6, 17 } meta mark set 0x7470\n"
+      "  }\n"
+      "  chain guard {\n"
+      "    type filter hook input priority filter; policy accept;\n"
+      "    tcp dport 15001 meta mark 0x7470 accept\n";
+  if (ipv4) text += "    tcp dport 15001 ct status dnat accept\n";
+  return text +
+         "    tcp dport 15001 counter drop\n"
+         "    udp dport 15001 meta mark 0x7470 accept\n"
+         "    udp dport 15001 counter drop\n"
+         "  }\n"
+         "}\n";
+}
+
 // What CaptureTable builds request by request is what nft makes of the table's text (see
 // capture_table.h): the same listing, elements included, before and after a subnet change.
 TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
   InNamespace([] {
-    const std::string text =
-        "table ip telepresence {\n"
-        "  set cluster_subnets { type ipv4_addr; flags interval; }\n"
-        "  chain prerouting {\n"
-        "    type filter hook prerouting priority mangle; policy accept;\n"
-        "    ip daddr @cluster_subnets meta iifkind \"bridge\" accept\n"
-        "    ip daddr @cluster_subnets meta l4proto 6 tproxy to :15001 meta mark set 0x7470 "
-        "accept\n"
-        "    ip daddr @cluster_subnets meta l4proto 17 tproxy to :15001 meta mark set 0x7470 "
-        "accept\n"
-        "  }\n"
-        "  chain from_bridges {\n"
-        "    type nat hook prerouting priority dstnat - 10; policy accept;\n"
-        "    ip daddr @cluster_subnets meta iifkind \"bridge\" fib daddr . iif oif missing "
-        "meta l4proto 6 redirect to :15001\n"
-        "  }\n"
-        "  chain output {\n"
-        "    type route hook output priority mangle; policy accept;\n"
-        "    ip daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
-        "  }\n"
-        "  chain guard {\n"
-        "    type filter hook input priority filter; policy accept;\n"
-        "    tcp dport 15001 meta mark 0x7470 accept\n"
-        "    tcp dport 15001 ct status dnat accept\n"
-        "    tcp dport 15001 counter drop\n"
-        "    udp dport 15001 meta mark 0x7470 accept\n"
-        "    udp dport 15001 counter drop\n"
-        "  }\n"
-        "}\n";
+    const std::string text = CaptureTableText("ip");
     const auto cidr = [](const char* text) {
       std::string reason;
       return ParseIpv4Cidr(text, reason).value();
@@ -261,29 +273,7 @@ TEST_F(TrafficCaptureTest, CaptureTableListsAsNftMakesItsText) {
 // The same for IPv6: table ip6, without the from_bridges chain (and so without its guard rule).
 TEST_F(TrafficCaptureTest, Ipv6CaptureTableListsAsNftMakesItsText) {
   InNamespace([] {
-    const std::string text =
-        "table ip6 telepresence {\n"
-        "  set cluster_subnets { type ipv6_addr; flags interval; }\n"
-        "  chain prerouting {\n"
-        "    type filter hook prerouting priority mangle; policy accept;\n"
-        "    ip6 daddr @cluster_subnets meta iifkind \"bridge\" accept\n"
-        "    ip6 daddr @cluster_subnets meta l4proto 6 tproxy to :15001 meta mark set 0x7470 "
-        "accept\n"
-        "    ip6 daddr @cluster_subnets meta l4proto 17 tproxy to :15001 meta mark set 0x7470 "
-        "accept\n"
-        "  }\n"
-        "  chain output {\n"
-        "    type route hook output priority mangle; policy accept;\n"
-        "    ip6 daddr @cluster_subnets meta l4proto { 6, 17 } meta mark set 0x7470\n"
-        "  }\n"
-        "  chain guard {\n"
-        "    type filter hook input priority filter; policy accept;\n"
-        "    tcp dport 15001 meta mark 0x7470 accept\n"
-        "    tcp dport 15001 counter drop\n"
-        "    udp dport 15001 meta mark 0x7470 accept\n"
-        "    udp dport 15001 counter drop\n"
-        "  }\n"
-        "}\n";
+    const std::string text = CaptureTableText("ip6");
     const auto cidr = [](const char* text) {
       std::string reason;
       return ParseIpv6Cidr(text, reason).value();

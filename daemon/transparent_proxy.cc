@@ -412,19 +412,23 @@ void TransparentProxy::ForwardWaitingDatagrams(int socket, std::vector<uint8_t>&
 void TransparentProxy::ForwardDatagram(const SocketAddress& client,
                                        const SocketAddress& destination,
                                        std::span<const uint8_t> bytes) {
-  const std::string route =
-      EndpointText(client.storage) + " -> " + EndpointText(destination.storage);
+  // For the logs only: not formatted for every datagram.
+  const auto route = [&] {
+    return EndpointText(client.storage) + " -> " + EndpointText(destination.storage);
+  };
   const std::shared_ptr<tunnel::TunnelConnection> tunnel = tunnel_();
   if (!tunnel) {
     ++udp_dropped_;
-    spdlog::debug("capture: UDP {}: no tunnel; datagram dropped", route);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("capture: UDP {}: no tunnel; datagram dropped", route());
+    }
     return;
   }
   std::string error;
   const std::optional<uint32_t> flow_id = udp_flows_.FlowFor(client, destination, error);
   if (!flow_id) {
     ++udp_dropped_;
-    spdlog::warn("capture: UDP {}: {}; datagram dropped", route, error);
+    spdlog::warn("capture: UDP {}: {}; datagram dropped", route(), error);
     return;
   }
   tunnel::UdpDatagram datagram{AddressText(destination.storage), AddressPort(destination.storage),

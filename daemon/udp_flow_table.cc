@@ -46,7 +46,7 @@ UniqueFd TransparentUdpSocket(const SocketAddress& local, std::string& error) {
 std::optional<uint32_t> UdpFlowTable::FlowFor(const SocketAddress& client,
                                               const SocketAddress& destination,
                                               std::string& error) {
-  const FlowKey key{EndpointText(client.storage), EndpointText(destination.storage)};
+  const FlowKey key{EndOf(client), EndOf(destination)};
   MutexLock lock(mutex_);
   if (const auto found = ids_.find(key); found != ids_.end()) {
     flows_.at(found->second).last_active = Clock::now();
@@ -63,6 +63,18 @@ std::optional<uint32_t> UdpFlowTable::FlowFor(const SocketAddress& client,
   flows_.emplace(last_id_, Flow{key, client, std::move(reply_socket), Clock::now(), idle_timeout});
   ids_.emplace(key, last_id_);
   return last_id_;
+}
+
+UdpFlowTable::FlowEnd UdpFlowTable::EndOf(const SocketAddress& address) {
+  FlowEnd end{.family = address.family(), .port = AddressPort(address.storage)};
+  if (address.family() == AF_INET6) {
+    const auto* ipv6 = reinterpret_cast<const sockaddr_in6*>(address.get());
+    std::memcpy(end.address.data(), &ipv6->sin6_addr, sizeof ipv6->sin6_addr);
+  } else if (address.family() == AF_INET) {
+    const auto* ipv4 = reinterpret_cast<const sockaddr_in*>(address.get());
+    std::memcpy(end.address.data(), &ipv4->sin_addr, sizeof ipv4->sin_addr);
+  }
+  return end;
 }
 
 bool UdpFlowTable::SendReply(uint32_t flow_id, std::span<const uint8_t> bytes) {

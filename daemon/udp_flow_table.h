@@ -6,6 +6,7 @@
 // so a late reply of an ended flow goes nowhere. Thread-safe.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -47,7 +48,16 @@ class UdpFlowTable {
 
  private:
   using Clock = std::chrono::steady_clock;
-  using FlowKey = std::pair<std::string, std::string>;  // client, destination (EndpointText)
+  // One end of a flow as a value: its family, address and port (a socket address's other fields,
+  // IPv6 flow information and scope, do not tell flows apart).
+  struct FlowEnd {
+    int family = 0;
+    std::array<uint8_t, 16> address{};  // IPv4 in the first 4 bytes
+    uint16_t port = 0;
+    auto operator<=>(const FlowEnd&) const = default;
+  };
+  static FlowEnd EndOf(const SocketAddress& address);
+  using FlowKey = std::pair<FlowEnd, FlowEnd>;  // client, destination
   struct Flow {
     FlowKey key;
     SocketAddress client;

@@ -1,4 +1,5 @@
 // traffic-agent: the sidecar of one workload (docs/engagements.md). See --help.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <climits>
@@ -7,12 +8,12 @@
 
 #include "cluster/agent/agent_options.h"
 #include "cluster/agent/manager_link.h"
-#include "cluster/agent/pod_address.h"
 #include "cluster/agent/port_forwarder.h"
 #include "cluster/agent/sftp_server.h"
 #include "common/logging.h"
 #include "common/secret.h"
 #include "common/shutdown_signal.h"
+#include "net/interface_address.h"
 
 namespace {
 
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   std::string error;
   const std::string secret = tp::agent::ReadSecretFile(options.secret_file, error);
   if (!error.empty()) return Fail(error);
-  const std::optional<std::string> address = tp::agent::FindPodAddress();
+  const std::optional<std::string> address = tp::FirstInterfaceAddress(AF_INET);
   if (!address) return Fail("no IPv4 address on a non-loopback interface");
   auto registration = BuildRegistration(options, *address, error);
   if (!registration) return Fail(error);
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
       {options.manager_host, options.manager_port, secret, std::move(*registration)});
   tp::agent::PortForwarderOptions forward_options;
   forward_options.listen_address = *address;
-  forward_options.listen_address6 = tp::agent::FindPodIpv6Address().value_or("");
+  forward_options.listen_address6 = tp::FirstInterfaceAddress(AF_INET6).value_or("");
   forward_options.ports = options.ports;
   forward_options.app_address = options.app_address;
   tp::agent::RouteSource routes{[&link] { return link.CurrentEngagement(); },

@@ -219,8 +219,9 @@ class EchoPort {
     echo_port->http_thread_ = std::thread([&self] { self.server_.listen_after_bind(); });
     // With the default address, this host's IPv6 address too when it has one. (Its own address,
     // not [::]: cpp-httplib makes IPv6 sockets dual stack, and [::] would clash with 0.0.0.0.)
+    if (options.tcp_address != "0.0.0.0") return echo_port;
     const std::optional<std::string> ipv6 = tp::FirstInterfaceAddress(AF_INET6);
-    if (options.tcp_address == "0.0.0.0" && ipv6 && echo_port->server6_.bind_to_port(*ipv6, port)) {
+    if (ipv6 && echo_port->server6_.bind_to_port(*ipv6, port)) {
       echo_port->http6_thread_ = std::thread([&self] { self.server6_.listen_after_bind(); });
     }
     return echo_port;

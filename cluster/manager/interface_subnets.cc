@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <memory>
+
+#include "common/ipv6.h"
 
 namespace tp::manager {
 
@@ -20,15 +23,10 @@ std::string NetworkCidr(uint32_t host_order_address, int prefix_length) {
 }
 
 std::string Ipv6NetworkCidr(const in6_addr& address, const in6_addr& mask) {
-  in6_addr network{};
-  int length = 0;
-  for (size_t byte = 0; byte < sizeof network.s6_addr; ++byte) {
-    network.s6_addr[byte] = address.s6_addr[byte] & mask.s6_addr[byte];
-    length += std::popcount(static_cast<unsigned>(mask.s6_addr[byte]));
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET6, &network, text, sizeof text);
-  return std::string(text) + "/" + std::to_string(length);
+  Ipv6Prefix prefix;
+  std::memcpy(prefix.address.data(), address.s6_addr, prefix.address.size());
+  for (const uint8_t byte : mask.s6_addr) prefix.length += std::popcount(byte);
+  return prefix.Network().ToString();
 }
 
 namespace {

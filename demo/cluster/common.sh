@@ -34,6 +34,19 @@ container_ip() {
     -f "{{with index .NetworkSettings.Networks \"${2:-$demo_network}\"}}{{.IPAddress}}{{end}}" "$1"
 }
 
+# container_ip6 CONTAINER [NETWORK]: its IPv6 address there; "" on an IPv4-only network.
+container_ip6() {
+  docker container inspect -f \
+    "{{with index .NetworkSettings.Networks \"${2:-$demo_network}\"}}{{.GlobalIPv6Address}}{{end}}" \
+    "$1"
+}
+
+# network_subnets NETWORK: its IPAM subnets, one per line (IPv4 and IPv6, as Docker lists them).
+# The one place of Docker's `--format` template for them.
+network_subnets() {
+  docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{"\n"}}{{end}}' "$1" | grep .
+}
+
 # demo_cluster_start BUILD_DIR: the demo cluster is up (demo/cluster/up.sh, quiet) and the
 # images are built. A cluster that was up before is left up at exit; one started here is removed
 # at exit (needs scripts/lib/defer.sh sourced and run_deferred in the script's EXIT trap). Returns

@@ -119,23 +119,24 @@ pick_free_subnet() {
 
 # --- network -------------------------------------------------------------------------------
 
+# The network's IPv4 subnet; fails when it has none.
 network_subnet() {
-  docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
-    tr ' ' '\n' | grep -m1 -E '^[0-9.]+/[0-9]+$'
+  local subnets
+  subnets=$(network_subnets "$demo_network" | grep -E '^[0-9.]+/[0-9]+$') || return 1
+  echo "${subnets%%$'\n'*}"
 }
 
 # The network's IPv6 subnet, "" when it has none.
 network_ipv6_subnet() {
-  docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
-    tr ' ' '\n' | grep -m1 ':' || true
+  local subnets
+  subnets=$(network_subnets "$demo_network" | grep ':') || return 0
+  echo "${subnets%%$'\n'*}"
 }
 
 network_is_healthy() {
   [[ $(docker network inspect -f '{{.Driver}}' "$demo_network" 2>/dev/null) == bridge ]] &&
     network_subnet >/dev/null || return 1
-  [[ -z "$ipv6_subnet" ]] ||
-    docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$demo_network" |
-    tr ' ' '\n' | grep -qx -- "$ipv6_subnet"
+  [[ -z "$ipv6_subnet" || "$(network_ipv6_subnet)" == "$ipv6_subnet" ]]
 }
 
 remove_demo_containers() {

@@ -49,14 +49,6 @@ bool Eventually(Condition condition, std::chrono::milliseconds timeout) {
   return condition();
 }
 
-sockaddr_in SocketAddress(const std::string& address, uint16_t port) {
-  sockaddr_in socket_address{};
-  socket_address.sin_family = AF_INET;
-  socket_address.sin_port = htons(port);
-  ::inet_pton(AF_INET, address.c_str(), &socket_address.sin_addr);
-  return socket_address;
-}
-
 struct Connected {
   UniqueFd socket;
   int error = 0;  // errno of a failed connect; ETIMEDOUT when `timeout` passed
@@ -66,10 +58,14 @@ struct Connected {
 Connected ConnectWithin(const std::string& address, uint16_t port,
                         std::chrono::milliseconds timeout) {
   Connected result;
-  result.socket.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  const sockaddr_in destination = SocketAddress(address, port);
-  if (::connect(result.socket.Get(), reinterpret_cast<const sockaddr*>(&destination),
-                sizeof destination) != 0) {
+  const std::optional<tp::SocketAddress> destination = ParseSocketAddress(address, port);
+  if (!destination) {
+    result.error = EINVAL;
+    return result;
+  }
+  result.socket.Reset(
+      ::socket(destination->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (::connect(result.socket.Get(), destination->get(), destination->length) != 0) {
     if (errno != EINPROGRESS) {
       result.error = errno;
       return result;
@@ -306,17 +302,11 @@ TEST_F(ClusterCaptureTest, UdpRoundTripsAndTheReplyComesFromTheOriginalDestinati
 // UDP reply from the original destination.
 TEST_F(ClusterCaptureTest, Ipv6TcpAndUdpReachTheClusterThroughTheTunnel) {
   FromTheDaemonNamespace([this] {
-    const std::optional<tp::SocketAddress> tcp_destination =
-        ParseSocketAddress(kClusterAddress6, tcp_echo6_->port());
-    ASSERT_TRUE(tcp_destination);
-    UniqueFd tcp(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    timeval timeout{3, 0};
-    ::setsockopt(tcp.Get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    ASSERT_EQ(::connect(tcp.Get(), tcp_destination->get(), tcp_destination->length), 0)
-        << std::strerror(errno);
-    ASSERT_EQ(::send(tcp.Get(), "hello6", 6, MSG_NOSIGNAL), 6);
+    const Connected tcp = ConnectWithin(kClusterAddress6, tcp_echo6_->port(), 3s);
+    ASSERT_EQ(tcp.error, 0) << std::strerror(tcp.error);
+    ASSERT_EQ(::send(tcp.socket.Get(), "hello6", 6, MSG_NOSIGNAL), 6);
     int error = 0;
-    EXPECT_EQ(ReadWithin(tcp.Get(), 6, 3s, error), "hello6");
+    EXPECT_EQ(ReadWithin(tcp.socket.Get(), 6, 3s, error), "hello6");
 
     const std::optional<tp::SocketAddress> udp_destination =
         ParseSocketAddress(kClusterAddress6, udp_echo6_->port());

@@ -72,9 +72,9 @@ check_output "the daemon still runs, connected" "Connected: yes" "$telepresence"
 check_output "a second connect says it is already connected" "Already connected" \
   timeout 30 "$telepresence" connect --docker
 check_output "status says connected" "Connected: yes" "$telepresence" status
-tp_demo_subnets() { docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' tp-demo; }
-subnet=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 -E '^[0-9.]+/')
-subnet6=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 ':')
+mapfile -t tp_demo_subnets < <(network_subnets tp-demo)
+subnet=$(printf '%s\n' "${tp_demo_subnets[@]}" | grep -m1 -E '^[0-9.]+/')
+subnet6=$(printf '%s\n' "${tp_demo_subnets[@]}" | grep -m1 ':')
 check_output "status shows the capture of the cluster's subnets" \
   "Capture: TCP and UDP to $subnet${subnet6:+, $subnet6} on port" "$telepresence" status
 check_output "status --output json says connected" '"connected":true' \
@@ -135,7 +135,7 @@ curl_container_runs() { docker ps --filter ancestor=tp-curl:latest --format '{{.
 wait_until 20 "the download's curl container" curl_container_runs || die "the download's curl container does not start"
 # The manager's side of the download: its connection to echo (at either of its addresses: curl
 # picks IPv6 in a dual-stack cluster), seen in its network namespace.
-echo_ip6=$(docker container inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' echo)
+echo_ip6=$(container_ip6 echo)
 manager_connections_to() {
   nsenter -t "$(docker container inspect -f '{{.State.Pid}}' tp-traffic-manager)" -n \
     ss -Htn state established dst "$1" | grep -q .

@@ -62,9 +62,9 @@ check_output "a second up.sh keeps the running containers" "echo is running" "$u
 check_equal "the containers are the same after the second up.sh" "$ids_first" "$(demo_container_ids)"
 # Its IPv4 subnet, and its IPv6 one where it is dual stack (as up.sh makes it where the kernel
 # has IPv6).
-tp_demo_subnets() { docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' tp-demo; }
-subnet=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 -E '^[0-9.]+/')
-subnet6=$(tp_demo_subnets | tr ' ' '\n' | grep -m1 ':')
+mapfile -t tp_demo_subnets < <(network_subnets tp-demo)
+subnet=$(printf '%s\n' "${tp_demo_subnets[@]}" | grep -m1 -E '^[0-9.]+/')
+subnet6=$(printf '%s\n' "${tp_demo_subnets[@]}" | grep -m1 ':')
 [[ -n "$subnet" ]] || die "network tp-demo has no subnet"
 echo "tp-demo subnets: $subnet ${subnet6:-(no IPv6)}"
 if [[ -e /proc/sys/net/ipv6/conf/all/disable_ipv6 ]]; then

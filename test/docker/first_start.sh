@@ -57,9 +57,8 @@ check_output "curl reaches a service by name" "echo from echo" \
 heading "IPv6: containers on the Teleroute network reach the cluster's IPv6 addresses"
 check_equal "the Teleroute network is dual stack" "true 10.200.0.0/24 fd74:656c:6570::/112" \
   "$(docker network inspect tp-default -f '{{.EnableIPv6}}{{range .IPAM.Config}} {{.Subnet}}{{end}}')"
-ipv6_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' "$1"; }
-greeter6=$(ipv6_of greeter)
-manager6=$(ipv6_of tp-traffic-manager)
+greeter6=$(container_ip6 greeter)
+manager6=$(container_ip6 tp-traffic-manager)
 check_output "docker-run: curl to greeter's IPv6 address answers, through the traffic-manager" \
   "client: $manager6:" timeout 30 "$telepresence" docker-run --rm --pull never tp-curl:latest \
   curl -sS -m 5 -g "http://[$greeter6]:8080/ipv6"
@@ -86,7 +85,6 @@ check_output "telepresence curl, from the daemon itself, too" "client: $manager6
 check_output "an AAAA answer for a service name" "$greeter6" \
   timeout 30 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
   nslookup -type=aaaa greeter.default.svc.cluster.local
-from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
 work=$(mktemp -d)
 defer rm -rf "$work"
 env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull never \
@@ -94,7 +92,7 @@ env --default-signal=INT "$telepresence" replace echo --docker-run -- --pull nev
   >"$work/replace.log" 2>&1 &
 replace_pid=$!
 defer kill -INT "$replace_pid"
-local_echo_answers() { from_cluster replaced | grep 'echo from local-echo'; }
+local_echo_answers() { echo_answers_greeter replaced | grep 'echo from local-echo'; }
 check_output "the workload's in-cluster traffic reaches the local container" \
   "echo from local-echo" wait_until_output 60 "the local container to answer" local_echo_answers
 check_handler_stop_ends replace "$replace_pid" "$work/replace.log"

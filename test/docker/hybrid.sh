@@ -25,16 +25,13 @@ telepresence=$TP_BUILD_DIR/bin/telepresence
 export TELEPRESENCE_DOCKER_RUN_DIR=/run/$TP_PREFIX-daemons
 defer rm -rf "$TELEPRESENCE_DOCKER_RUN_DIR"
 
-# What the host looks like, for the before/after comparison: host_state (links, routes, rules,
-# nftables tables, containers, networks, volumes) plus IPv6's rules and routes, the whole
-# ruleset and the resolv.conf.
+# What the host looks like, for the before/after comparison: host_state (links, routes of both
+# families, rules, nftables tables, containers, networks, volumes) plus IPv6's rules (`ip rule`
+# lists IPv4's only), the whole ruleset and the resolv.conf.
 hybrid_host_state() {
   host_state
   echo "== IPv6 rules"
   ip -6 rule show
-  echo "== IPv6 routes"
-  ip -6 route show table all | grep -v -e ' dev veth' -e 'fe80::' -e '^multicast ' |
-    sed -E 's/ linkdown//; s/ expires [0-9]+sec//' | sort
   echo "== ruleset"
   nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'
   echo "== resolv.conf"
@@ -91,9 +88,8 @@ check_output "a container on the default bridge resolves echo through tel2-searc
   "echo from echo" timeout 30 "$telepresence" docker-run --rm --pull never tp-busybox:latest \
   wget -qO- http://echo:8080/docker-run
 heading "IPv6: the host reaches a workload's IPv6 address through the tunnel"
-ipv6_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' "$1"; }
-greeter6=$(ipv6_of greeter)
-manager6=$(ipv6_of tp-traffic-manager)
+greeter6=$(container_ip6 greeter)
+manager6=$(container_ip6 tp-traffic-manager)
 captured() { "$telepresence" status --output json | jq -r '.capture.subnets[]'; }
 check_output "the daemon captures the cluster's IPv6 subnet" "$ipv6_subnet" captured
 check_output "curl to greeter's IPv6 address answers, and greeter sees the traffic-manager" \
@@ -121,7 +117,6 @@ check_fails "a container on the bridge cannot reach the daemon's control API" ""
   "http://$docker0:$control_port/status"
 
 heading "intercept --docker-run with the daemon on the host"
-from_cluster() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
 work=$(mktemp -d)
 defer rm -rf "$work"
 # The handler reads the workload's volume and asks the cluster (echo's other port) by name.
@@ -132,7 +127,7 @@ env --default-signal=INT "$telepresence" intercept echo --port 8080:8081 --docke
   --pull never --entrypoint sh tp-echo:latest -c "$handler_script" >"$work/intercept.log" 2>&1 &
 intercept_pid=$!
 defer kill -INT "$intercept_pid"
-local_echo_answers() { from_cluster intercepted | grep 'echo from local-echo'; }
+local_echo_answers() { echo_answers_greeter intercepted | grep 'echo from local-echo'; }
 check_output "the workload's in-cluster traffic reaches the local container" \
   "echo from local-echo" wait_until_output 90 "the local container to answer" local_echo_answers
 handler=intercept-echo-8080

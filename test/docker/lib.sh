@@ -131,11 +131,12 @@ check_handler_stop_ends() {
     fail "$command still runs 30 s after its container stopped: $(cat "$log")"
   fi
   check_output "the workload answers itself again" "echo from echo" \
-    wait_until_output 10 "echo to answer" echo_answers_greeter
+    wait_until_output 10 "echo to answer" echo_answers_greeter again
 }
 
-# echo_answers_greeter: what echo.default:8080 (echo, or a handler in its place) answers greeter.
-echo_answers_greeter() { docker exec greeter timeout 5 wget -qO- http://echo.default:8080/again; }
+# echo_answers_greeter PATH: what echo.default:8080/PATH (echo, or a handler in its place)
+# answers greeter, within 5 s.
+echo_answers_greeter() { docker exec greeter timeout 5 wget -qO- "http://echo.default:8080/$1"; }
 
 # container_gone NAME: no container of that name exists.
 container_gone() { ! docker container inspect "$1" >/dev/null 2>&1; }

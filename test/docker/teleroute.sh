@@ -51,8 +51,9 @@ check_equal "network $network uses the teleroute driver" "$plugin" \
   "$(docker network inspect -f '{{.Driver}}' "$network" 2>&1)"
 daemon_ip=$(container_ip "$daemon" "$network" 2>/dev/null)
 check "the daemon container is on it (address $daemon_ip)" test -n "$daemon_ip"
-network_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network")
-demo_subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' tp-demo)
+# (The IPv4 subnets: both networks may be dual stack.)
+network_subnet=$(network_subnets "$network" | grep -E '^[0-9.]+/' | head -n1)
+demo_subnet=$(network_subnets tp-demo | grep -E '^[0-9.]+/' | head -n1)
 check "its subnet $network_subnet is not the cluster's ($demo_subnet)" \
   test "$network_subnet" != "$demo_subnet"
 check_output "status shows it" "$network" "$telepresence" status
